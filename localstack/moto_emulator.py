@@ -1,0 +1,89 @@
+"""Start the moto AWS emulator on loopback, ready for greenlight.
+
+Used by the test suite and by `localstack/moto.sh`. It:
+  1. starts moto's server on 127.0.0.1 (port 0 picks a free one),
+  2. switches Lambda to moto's Docker-free "simple" mode,
+  3. creates the IAM role the examples and tests name (moto checks that a
+     function's role exists),
+  4. prints one line `READY <endpoint-url>` on stdout,
+  5. runs until its standard input closes (the parent exited) or SIGTERM/SIGINT.
+
+Readiness is proven by answering requests, not assumed: step 4 happens only
+after the server has served steps 2 and 3.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import urllib.request
+
+# The role greenlight's examples and tests use; any account-local role name works.
+ROLE_NAME = "greenlight-example"
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--until-stdin-closes",
+        action="store_true",
+        help="stop when standard input reaches end of file (for test harnesses)",
+    )
+    args = parser.parse_args()
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/config",
+        data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=30).read()
+
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    iam.create_role(
+        RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+    )
+
+    print(f"READY {endpoint}", flush=True)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if args.until_stdin_closes:
+        threading.Thread(
+            target=lambda: (sys.stdin.read(), stop.set()), daemon=True
+        ).start()
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

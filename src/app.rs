@@ -1,0 +1,268 @@
+//! The commands: each one runs pipeline stages in order and fills a [`Report`].
+//!
+//! `run` reads the config, sets up output and AWS, and dispatches. Every
+//! problem ends up in the report as an [`Error`], whose class decides the exit
+//! code; nothing here prints.
+
+use std::path::Path;
+
+use crate::aws::{self, AwsOptions};
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::error::{Error, Failure, Result};
+use crate::lambda::Lambda;
+use crate::package::{self, Artifact};
+use crate::report::{PackageReport, Report};
+use crate::secrets::Redactor;
+use crate::ui::{Ctx, Ui};
+use crate::{deploy, release, rollback, smoke, status};
+
+/// Runs the command `cli` asks for and reports how it went.
+pub async fn run(cli: &Cli) -> Report {
+    let mut report = Report::new(cli.command.name());
+    if let Err(e) = dispatch(cli, &mut report).await {
+        let outcome = match e.failure {
+            Failure::Usage => "usage_error",
+            Failure::NoTrafficMoved => "failed",
+            Failure::RolledBack => "rolled_back",
+            Failure::NeedsOperator => "rollback_failed",
+        };
+        let outcome = if report.outcome == "ok" {
+            outcome
+        } else {
+            &report.outcome.clone()
+        };
+        report.fail(outcome, e);
+    }
+    report
+}
+
+async fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
+    let config = Config::load(&cli.config)?;
+    report.function = Some(config.function.name.clone());
+    report.alias = Some(config.function.alias.clone());
+    let redactor = config
+        .function
+        .settings
+        .environment
+        .as_ref()
+        .map(Redactor::for_environment)
+        .unwrap_or_default();
+    let verbosity = cli.verbose as i8 - cli.quiet as i8;
+    let ui = Ui::new(cli.output, verbosity, redactor);
+
+    // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
+    let job = match &cli.command {
+        Command::Package { out } => return package_to_file(&config, out.as_deref(), &ui, report),
+        Command::Deploy => Job::Deploy(package_stage(&config, &ui, report)?),
+        Command::Ship => Job::Ship(package_stage(&config, &ui, report)?),
+        Command::Test { version } => Job::Test(version.clone()),
+        Command::Release { version } => Job::Release(version.clone()),
+        Command::Rollback => Job::Rollback,
+        Command::Status => Job::Status,
+    };
+    let sdk = aws::load(&AwsOptions {
+        region: cli.region.clone(),
+        profile: cli.profile.clone(),
+        endpoint_url: cli.endpoint_url.clone(),
+    })
+    .await?;
+    report.region = sdk.region().map(ToString::to_string);
+    let lambda = aws::lambda(&sdk);
+    let ctx = Ctx {
+        config: &config,
+        lambda: &lambda,
+        ui: &ui,
+    };
+
+    match job {
+        Job::Deploy(artifact) => deploy_stage(ctx, &artifact, report).await.map(|_| ()),
+        Job::Ship(artifact) => ship(ctx, &artifact, report).await,
+        Job::Test(version) => {
+            let version = version_or_latest(&lambda, &config, version).await?;
+            smoke_stage(ctx, &version, report).await
+        }
+        Job::Release(version) => {
+            let version = version_or_latest(&lambda, &config, version).await?;
+            release_stage(ctx, &version, report).await
+        }
+        Job::Rollback => {
+            let done = rollback::rollback(ctx).await?;
+            report.outcome = if done.already_rolled_back {
+                "already_rolled_back"
+            } else {
+                "rolled_back"
+            }
+            .to_owned();
+            report.rollback = Some(done);
+            Ok(())
+        }
+        Job::Status => {
+            report.status = Some(status::status(ctx).await?);
+            Ok(())
+        }
+    }
+}
+
+/// A command with everything it needs that does not come from AWS.
+enum Job {
+    Deploy(Artifact),
+    Ship(Artifact),
+    Test(Option<String>),
+    Release(Option<String>),
+    Rollback,
+    Status,
+}
+
+/// `ship`: deploy, then smoke-test the new version, then release it.
+async fn ship(ctx: Ctx<'_>, artifact: &Artifact, report: &mut Report) -> Result<()> {
+    let deployed = deploy_stage(ctx, artifact, report).await?;
+    if deployed.unchanged {
+        return Ok(());
+    }
+    smoke_stage(ctx, &deployed.version, report).await?;
+    release_stage(ctx, &deployed.version, report).await
+}
+
+fn package_stage(config: &Config, ui: &Ui, report: &mut Report) -> Result<Artifact> {
+    let source = &config.require_package("package")?.source;
+    ui.step(format_args!("packaging {}", source.display()));
+    let artifact = package::package(source)?;
+    report.package = Some(PackageReport {
+        path: None,
+        size: artifact.bytes.len() as u64,
+        files: artifact.files,
+        code_sha256: artifact.code_sha256.clone(),
+    });
+    report.outcome = "packaged".to_owned();
+    Ok(artifact)
+}
+
+fn package_to_file(
+    config: &Config,
+    out: Option<&Path>,
+    ui: &Ui,
+    report: &mut Report,
+) -> Result<()> {
+    let artifact = package_stage(config, ui, report)?;
+    let path = out.map(Path::to_path_buf).unwrap_or_else(|| {
+        let dir = config.path.parent().unwrap_or(Path::new(""));
+        dir.join(".greenlight")
+            .join(format!("{}.zip", config.function.name))
+    });
+    write_file(&path, &artifact.bytes)?;
+    if let Some(p) = report.package.as_mut() {
+        p.path = Some(path.display().to_string());
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let failed = |e: std::io::Error| {
+        Error::usage(format!("cannot write {}", path.display()))
+            .with_cause(e)
+            .with_hint("choose another place with --out FILE")
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    std::fs::write(path, bytes).map_err(failed)
+}
+
+async fn deploy_stage(
+    ctx: Ctx<'_>,
+    artifact: &Artifact,
+    report: &mut Report,
+) -> Result<deploy::DeployReport> {
+    let deployed = deploy::deploy(ctx, artifact).await?;
+    report.outcome = if deployed.unchanged {
+        "nothing_to_deploy"
+    } else {
+        "deployed"
+    }
+    .to_owned();
+    report.deploy = Some(deployed.clone());
+    Ok(deployed)
+}
+
+async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result<()> {
+    ctx.ui.step(format_args!(
+        "running {} smoke tests against version {version}",
+        ctx.config.smoke.len()
+    ));
+    let checked = smoke::run(
+        ctx.lambda,
+        ctx.function(),
+        version,
+        &ctx.config.smoke,
+        ctx.ui.redactor(),
+    )
+    .await;
+    let failed = checked.first_failure().cloned();
+    report.smoke = Some(checked);
+    report.outcome = "smoke_passed".to_owned();
+    let Some(failed) = failed else { return Ok(()) };
+    report.outcome = "smoke_failed".to_owned();
+    let created = report.deploy.as_ref().is_some_and(|d| d.created);
+    let traffic = if created {
+        format!(
+            "version {version} is the function's first; alias {} was created on it",
+            ctx.alias()
+        )
+    } else {
+        format!(
+            "version {version} was published but received no traffic; alias {} is unchanged",
+            ctx.alias()
+        )
+    };
+    Err(Error::no_traffic_moved(format!(
+        "smoke test `{}` failed against version {version}: {}",
+        failed.name,
+        failed.failure.as_deref().unwrap_or("failed")
+    ))
+    .with_hint(traffic))
+}
+
+async fn release_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result<()> {
+    let released = release::release(ctx, version).await?;
+    let rolled_back = released.rolled_back.clone();
+    report.outcome = if released.already_live {
+        "already_live"
+    } else {
+        "released"
+    }
+    .to_owned();
+    report.release = Some(released);
+    match rolled_back {
+        None => Ok(()),
+        Some(why) => {
+            report.outcome = "rolled_back".to_owned();
+            Err(Error::new(
+                Failure::RolledBack,
+                format!("release of version {version} rolled back: {why}"),
+            )
+            .with_hint("traffic is back on the previous version; fix the code and ship again"))
+        }
+    }
+}
+
+/// `version`, or the newest published version when none is given.
+async fn version_or_latest(
+    lambda: &Lambda,
+    config: &Config,
+    version: Option<String>,
+) -> Result<String> {
+    if let Some(v) = version {
+        return Ok(v);
+    }
+    let name = &config.function.name;
+    lambda
+        .versions(name)
+        .await?
+        .pop()
+        .map(|v| v.version)
+        .ok_or_else(|| {
+            Error::no_traffic_moved(format!("function {name} has no published version"))
+                .with_hint("run `greenlight deploy` first")
+        })
+}

@@ -1,0 +1,47 @@
+//! AWS client set-up: one `SdkConfig` from the standard chain, then clients.
+//!
+//! Credentials and settings come from the SDK's standard chain (environment,
+//! shared config and credentials files, SSO, web identity for CI OIDC,
+//! instance roles); `--region`, `--profile` and `--endpoint-url` override it.
+//! No AWS call is made here.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::error::{Error, Result};
+use crate::lambda::{Lambda, WaitPolicy};
+
+/// Overrides from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--endpoint-url`.
+    pub endpoint_url: Option<String>,
+}
+
+/// Loads the shared AWS configuration; a usage error (exit 2) when no region is set.
+pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return Err(Error::usage("no AWS region is set")
+            .with_hint("pass --region, set AWS_REGION, or give the profile a region"));
+    }
+    Ok(sdk)
+}
+
+/// The Lambda seam for `sdk`.
+pub fn lambda(sdk: &SdkConfig) -> Lambda {
+    Lambda::new(aws_sdk_lambda::Client::new(sdk), WaitPolicy::default())
+}

@@ -1,0 +1,97 @@
+//! Command-line arguments (clap types only; no behaviour).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::ui::OutputFormat;
+
+/// Ship AWS Lambda code safely: package, deploy a new version, smoke-test it,
+/// then release it by moving the alias, rolling back on failure.
+#[derive(Debug, Parser)]
+#[command(name = "greenlight", version, about, long_about = None)]
+pub struct Cli {
+    /// The config file; paths in it are relative to its folder.
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "greenlight.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+
+    /// AWS region (overrides AWS_REGION and the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile (overrides AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS endpoint URL, e.g. a local emulator (overrides AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// How to print the result.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Show more detail (repeatable). Secrets are never shown.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Show only the result, no progress.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the reproducible zip and print its path, size and CodeSha256.
+    Package {
+        /// Where to write the zip (default: .greenlight/<function>.zip beside the config).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Package, upload, wait, and publish a new version. Moves no traffic.
+    Deploy,
+    /// Run the smoke tests against one published version.
+    Test {
+        /// The version to test (default: the latest published).
+        #[arg(long, value_name = "N")]
+        version: Option<String>,
+    },
+    /// Move the alias to a version, check it, and roll back on failure.
+    Release {
+        /// The version to release (default: the latest published).
+        #[arg(long, value_name = "N")]
+        version: Option<String>,
+    },
+    /// Deploy, test and release in one go.
+    Ship,
+    /// Put the alias back on the version live before the last release.
+    Rollback,
+    /// Show what is live, how it got there, and recent versions.
+    Status,
+}
+
+impl Command {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Package { .. } => "package",
+            Command::Deploy => "deploy",
+            Command::Test { .. } => "test",
+            Command::Release { .. } => "release",
+            Command::Ship => "ship",
+            Command::Rollback => "rollback",
+            Command::Status => "status",
+        }
+    }
+}

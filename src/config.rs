@@ -1,0 +1,487 @@
+//! `greenlight.toml`: reading, checking and resolving the configuration.
+//!
+//! In: the path of the file. Out: a [`Config`] whose every value has been
+//! checked against what Lambda accepts, with paths resolved against the file's
+//! folder. Any problem is an [`Error`] with exit code 2 that names the file,
+//! the key and the value. Nothing here talks to AWS.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secrets::Environment;
+
+/// The alias greenlight releases to when the config names none.
+pub const DEFAULT_ALIAS: &str = "live";
+/// How long a smoke test may take when the config does not say.
+pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The function to ship.
+    pub function: FunctionConfig,
+    /// What to package, if the config says.
+    pub package: Option<PackageConfig>,
+    /// Smoke tests run against every new version before it gets traffic.
+    pub smoke: Vec<SmokeTest>,
+}
+
+/// The `[function]` table.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// The function name.
+    pub name: String,
+    /// The alias that carries the traffic.
+    pub alias: String,
+    /// Settings applied to the function when they differ.
+    pub settings: FunctionSettings,
+}
+
+/// Function settings from the config; `None` means "leave as it is".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionSettings {
+    /// Runtime identifier, e.g. `python3.12`.
+    pub runtime: Option<String>,
+    /// Handler, e.g. `index.handler`.
+    pub handler: Option<String>,
+    /// Execution role ARN.
+    pub role: Option<String>,
+    /// Memory in MB.
+    pub memory: Option<i32>,
+    /// Timeout in seconds.
+    pub timeout: Option<i32>,
+    /// Environment variables (secret values).
+    pub environment: Option<Environment>,
+    /// Function description.
+    pub description: Option<String>,
+}
+
+/// The `[package]` table.
+#[derive(Debug, Clone)]
+pub struct PackageConfig {
+    /// A directory to zip, or a `.zip` used as it is; resolved against the config's folder.
+    pub source: PathBuf,
+}
+
+/// One `[[smoke]]` entry: invoke the new version and check the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmokeTest {
+    /// A name to report it by.
+    pub name: String,
+    /// The JSON request sent to the function.
+    pub payload: serde_json::Value,
+    /// Keys the JSON response must contain with equal values.
+    pub expect: Option<serde_json::Value>,
+    /// How long the invocation may take.
+    pub timeout: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    function: RawFunction,
+    package: Option<RawPackage>,
+    #[serde(default)]
+    smoke: Vec<RawSmoke>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunction {
+    name: String,
+    alias: Option<String>,
+    runtime: Option<String>,
+    handler: Option<String>,
+    role: Option<String>,
+    memory: Option<i64>,
+    timeout: Option<i64>,
+    environment: Option<BTreeMap<String, String>>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPackage {
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmoke {
+    name: String,
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
+    expect: Option<serde_json::Value>,
+    timeout: Option<String>,
+}
+
+impl Config {
+    /// Reads and checks the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read config file {}", path.display()))
+                .with_cause(e)
+                .with_hint(
+                    "run greenlight in the folder that holds greenlight.toml, or pass -c PATH",
+                )
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Checks config `text` as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let file = path.display().to_string();
+        let raw: RawConfig = parse_toml(&file, text)?;
+        let at = Checker { file: &file };
+        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        Ok(Config {
+            path: path.to_path_buf(),
+            function: at.function(raw.function)?,
+            package: raw.package.map(|p| at.package(&dir, p)).transpose()?,
+            smoke: at.smoke_tests(raw.smoke)?,
+        })
+    }
+
+    /// The `[package]` table, or a usage error naming `command` when it is missing.
+    pub fn require_package(&self, command: &str) -> Result<&PackageConfig> {
+        self.package.as_ref().ok_or_else(|| {
+            Error::usage(format!(
+                "{}: `{command}` needs a [package] table with `source`",
+                self.path.display()
+            ))
+            .with_hint("add `[package]` with `source = \"app\"` (a folder or a .zip)")
+        })
+    }
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T> {
+    let located = |message: &str, span: Option<std::ops::Range<usize>>| {
+        let place = span
+            .map(|s| line_col(text, s.start))
+            .map(|(l, c)| format!(":{l}:{c}"))
+            .unwrap_or_default();
+        format!("{file}{place}: {message}")
+    };
+    let de = toml::Deserializer::parse(text)
+        .map_err(|e| Error::usage(located(e.message().trim(), e.span())))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let key = if path == "." || path.is_empty() {
+            String::new()
+        } else {
+            format!(" (key `{path}`)")
+        };
+        Error::usage(located(
+            &format!("{}{key}", inner.message().trim()),
+            inner.span(),
+        ))
+        .with_hint("see the configuration reference in README.md")
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, col)
+}
+
+/// Checks values and builds errors that name the file and key.
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn bad(&self, key: &str, value: impl std::fmt::Display, why: &str) -> Error {
+        Error::usage(format!("{}: `{key}` = {value}: {why}", self.file))
+    }
+
+    fn function(&self, raw: RawFunction) -> Result<FunctionConfig> {
+        if !is_function_name(&raw.name) {
+            return Err(self.bad(
+                "function.name",
+                format!("{:?}", raw.name),
+                "a function name is 1 to 64 letters, digits, '-' or '_'",
+            ));
+        }
+        let alias = raw.alias.unwrap_or_else(|| DEFAULT_ALIAS.to_owned());
+        if !is_alias_name(&alias) {
+            return Err(self.bad(
+                "function.alias",
+                format!("{alias:?}"),
+                "an alias is 1 to 128 letters, digits, '-' or '_', not only digits, and never $LATEST",
+            ));
+        }
+        for (key, value) in [
+            ("function.runtime", &raw.runtime),
+            ("function.handler", &raw.handler),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(self.bad(key, "\"\"", "must not be empty"));
+            }
+        }
+        if let Some(role) = &raw.role
+            && !is_role_arn(role)
+        {
+            return Err(self.bad(
+                "function.role",
+                format!("{role:?}"),
+                "must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME",
+            ));
+        }
+        let memory = self.in_range("function.memory", raw.memory, 128..=10240, "MB")?;
+        let timeout = self.in_range("function.timeout", raw.timeout, 1..=900, "seconds")?;
+        if let Some(d) = &raw.description
+            && d.chars().count() > 256
+        {
+            return Err(self.bad("function.description", "(text)", "at most 256 characters"));
+        }
+        let environment = raw
+            .environment
+            .map(|vars| {
+                for key in vars.keys() {
+                    if !is_env_key(key) {
+                        return Err(self.bad(
+                            &format!("function.environment.{key}"),
+                            format!("{:?}", crate::secrets::MASK),
+                            "variable names start with a letter and hold only letters, digits and '_'",
+                        ));
+                    }
+                }
+                Ok(Environment::new(vars))
+            })
+            .transpose()?;
+        Ok(FunctionConfig {
+            name: raw.name,
+            alias,
+            settings: FunctionSettings {
+                runtime: raw.runtime,
+                handler: raw.handler,
+                role: raw.role,
+                memory,
+                timeout,
+                environment,
+                description: raw.description,
+            },
+        })
+    }
+
+    fn in_range(
+        &self,
+        key: &str,
+        value: Option<i64>,
+        range: std::ops::RangeInclusive<i64>,
+        unit: &str,
+    ) -> Result<Option<i32>> {
+        match value {
+            None => Ok(None),
+            Some(v) if range.contains(&v) => Ok(Some(v as i32)),
+            Some(v) => Err(self.bad(
+                key,
+                v,
+                &format!("Lambda accepts {} to {} {unit}", range.start(), range.end()),
+            )),
+        }
+    }
+
+    fn package(&self, dir: &Path, raw: RawPackage) -> Result<PackageConfig> {
+        if raw.source.trim().is_empty() {
+            return Err(self.bad("package.source", "\"\"", "name a folder or a .zip file"));
+        }
+        Ok(PackageConfig {
+            source: dir.join(&raw.source),
+        })
+    }
+
+    fn smoke_tests(&self, raw: Vec<RawSmoke>) -> Result<Vec<SmokeTest>> {
+        let mut seen = BTreeSet::new();
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let key = |field: &str| format!("smoke[{i}].{field}");
+                if s.name.trim().is_empty() {
+                    return Err(self.bad(&key("name"), "\"\"", "give every smoke test a name"));
+                }
+                if !seen.insert(s.name.clone()) {
+                    return Err(self.bad(
+                        &key("name"),
+                        format!("{:?}", s.name),
+                        "smoke test names must be unique",
+                    ));
+                }
+                let timeout = match &s.timeout {
+                    None => DEFAULT_SMOKE_TIMEOUT,
+                    Some(text) => match humantime::parse_duration(text) {
+                        Ok(d) if !d.is_zero() => d,
+                        _ => {
+                            return Err(self.bad(
+                                &key("timeout"),
+                                format!("{text:?}"),
+                                "a duration such as \"30s\" or \"2m\"",
+                            ));
+                        }
+                    },
+                };
+                Ok(SmokeTest {
+                    name: s.name,
+                    payload: s.payload.unwrap_or_else(|| serde_json::json!({})),
+                    expect: s.expect,
+                    timeout,
+                })
+            })
+            .collect()
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+fn is_function_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.chars().all(is_word_char)
+}
+
+fn is_alias_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name.chars().all(is_word_char)
+        && !name.chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws")
+                && account.len() == 12
+                && account.chars().all(|c| c.is_ascii_digit())
+                && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty())
+    )
+}
+
+fn is_env_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("dir/greenlight.toml"), text)
+    }
+
+    fn message(text: &str) -> String {
+        parse(text).expect_err("config should be rejected").message
+    }
+
+    #[test]
+    fn full_example_parses_with_defaults() {
+        let cfg = parse(
+            r#"
+[function]
+name = "orders"
+runtime = "python3.12"
+handler = "index.handler"
+role = "arn:aws:iam::123456789012:role/orders"
+memory = 256
+timeout = 10
+environment = { LOG_LEVEL = "info" }
+
+[package]
+source = "app"
+
+[[smoke]]
+name = "echo"
+payload = { probe = "ok" }
+expect = { probe = "ok" }
+"#,
+        )
+        .expect("valid config");
+        assert_eq!(cfg.function.alias, "live");
+        assert_eq!(cfg.function.settings.memory, Some(256));
+        assert_eq!(cfg.package.expect("package").source, Path::new("dir/app"));
+        assert_eq!(cfg.smoke[0].timeout, DEFAULT_SMOKE_TIMEOUT);
+        assert_eq!(
+            cfg.smoke[0].expect,
+            Some(serde_json::json!({"probe": "ok"}))
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let msg = message("[function]\nname = \"a\"\nmemroy = 5\n");
+        assert!(
+            msg.starts_with("dir/greenlight.toml:3:1: unknown field `memroy`"),
+            "{msg}"
+        );
+        assert!(msg.contains("function.memroy"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let msg = message("[function]\nname = \"a\"\nmemory = \"big\"\n");
+        assert!(msg.contains("function.memory"), "{msg}");
+    }
+
+    #[test]
+    fn values_lambda_would_reject_are_refused() {
+        let cases = [
+            ("name = \"bad name\"", "function.name"),
+            ("name = \"a\"\nalias = \"$LATEST\"", "function.alias"),
+            ("name = \"a\"\nalias = \"42\"", "function.alias"),
+            ("name = \"a\"\nmemory = 64", "function.memory"),
+            ("name = \"a\"\ntimeout = 901", "function.timeout"),
+            ("name = \"a\"\nrole = \"orders\"", "function.role"),
+            (
+                "name = \"a\"\nenvironment = { \"1X\" = \"v\" }",
+                "function.environment.1X",
+            ),
+        ];
+        for (body, key) in cases {
+            let msg = message(&format!("[function]\n{body}\n"));
+            assert!(msg.contains(&format!("`{key}`")), "{body}: {msg}");
+        }
+    }
+
+    #[test]
+    fn smoke_names_must_be_unique_and_timeouts_durations() {
+        let base = "[function]\nname = \"a\"\n";
+        let dup = message(&format!(
+            "{base}[[smoke]]\nname = \"x\"\n[[smoke]]\nname = \"x\"\n"
+        ));
+        assert!(dup.contains("smoke[1].name"), "{dup}");
+        let bad = message(&format!(
+            "{base}[[smoke]]\nname = \"x\"\ntimeout = \"soon\"\n"
+        ));
+        assert!(bad.contains("smoke[0].timeout"), "{bad}");
+    }
+
+    #[test]
+    fn environment_values_never_appear_in_errors() {
+        let err =
+            parse("[function]\nname = \"a\"\nenvironment = { \"bad-key\" = \"topsecret\" }\n")
+                .expect_err("bad key");
+        assert!(!err.to_string().contains("topsecret"));
+    }
+
+    #[test]
+    fn role_arns_are_recognised() {
+        assert!(is_role_arn("arn:aws:iam::123456789012:role/x"));
+        assert!(is_role_arn("arn:aws-cn:iam::123456789012:role/path/x"));
+        assert!(!is_role_arn("arn:aws:iam::12345:role/x"));
+        assert!(!is_role_arn("arn:aws:iam::123456789012:user/x"));
+    }
+}

@@ -1,0 +1,288 @@
+//! Stage 2, deploy: make the artifact and settings a published version, with no traffic.
+//!
+//! In: an [`Artifact`] and the `[function]` settings. Out: a [`DeployReport`]
+//! naming the version that holds them. Traffic never moves here, with one
+//! exception: the very first deploy of a function that does not exist
+//! creates it, publishes version 1 and creates the alias on it (there is no
+//! earlier version to protect).
+//!
+//! AWS calls: `GetFunctionConfiguration` for the version the alias serves;
+//! when that already matches, nothing else ("nothing to deploy", no writes).
+//! Otherwise `GetFunctionConfiguration($LATEST)`, then only what differs:
+//! `UpdateFunctionCode` and/or `UpdateFunctionConfiguration`, each followed
+//! by polling until `LastUpdateStatus` is no longer `InProgress`, then
+//! `PublishVersion` guarded by the artifact's CodeSha256. A new function
+//! takes `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
+//!
+//! Safe to repeat: Lambda publishes no new version when `$LATEST` has not
+//! changed since the last one, so a re-run names the same version.
+
+use crate::config::FunctionSettings;
+use crate::error::{Error, Result};
+use crate::lambda::FunctionState;
+use crate::package::Artifact;
+use crate::record::{Action, Record};
+use crate::ui::Ctx;
+
+/// What deploy did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeployReport {
+    /// The version that holds the artifact and settings.
+    pub version: String,
+    /// True when the function did not exist and was created.
+    pub created: bool,
+    /// True when the alias already served this code and configuration: nothing was written.
+    pub unchanged: bool,
+    /// What differed from `$LATEST` and was applied (environment by key only).
+    pub changes: Vec<String>,
+}
+
+/// Deploys `artifact` with the configured settings as a published version.
+pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let desired = &ctx.config.function.settings;
+
+    if let Some(served) = ctx.lambda.function(name, alias).await?
+        && differences(desired, artifact, &served).is_empty()
+    {
+        return Ok(DeployReport {
+            version: served.version,
+            created: false,
+            unchanged: true,
+            changes: Vec::new(),
+        });
+    }
+
+    let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
+        return create(ctx, artifact).await;
+    };
+
+    let changes = differences(desired, artifact, &latest);
+    if changes.iter().any(|c| c.field == Field::Code) {
+        ctx.ui.step(format_args!(
+            "uploading code ({} bytes)",
+            artifact.bytes.len()
+        ));
+        ctx.lambda.update_code(name, artifact).await?;
+    }
+    let settings = changed_settings(desired, &changes);
+    if settings != FunctionSettings::default() {
+        ctx.ui.step("updating configuration");
+        ctx.lambda.update_settings(name, &settings).await?;
+    }
+    ctx.ui.step("publishing version");
+    let version = ctx.lambda.publish(name, &artifact.code_sha256).await?;
+    Ok(DeployReport {
+        version,
+        created: false,
+        unchanged: false,
+        changes: changes.into_iter().map(|c| c.text).collect(),
+    })
+}
+
+async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let settings = &ctx.config.function.settings;
+    let missing: Vec<&str> = [
+        ("runtime", &settings.runtime),
+        ("handler", &settings.handler),
+        ("role", &settings.role),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_none())
+    .map(|(k, _)| k)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Error::usage(format!(
+            "function {name} does not exist, and creating it needs function.{} in the config",
+            missing.join(", function.")
+        ))
+        .with_hint(
+            "add the missing keys under [function], or check the function name and --region",
+        ));
+    }
+    ctx.ui.step(format_args!("creating function {name}"));
+    ctx.lambda.create(name, settings, artifact).await?;
+    ctx.ui.step("publishing version");
+    let version = ctx.lambda.publish(name, &artifact.code_sha256).await?;
+    ctx.ui
+        .step(format_args!("creating alias {alias} on version {version}"));
+    let record = Record::now(Action::Create, &version, None);
+    ctx.lambda
+        .create_alias(name, alias, &version, &record.to_string())
+        .await?;
+    Ok(DeployReport {
+        version,
+        created: true,
+        unchanged: false,
+        changes: vec!["new function".to_owned()],
+    })
+}
+
+/// A setting that can differ between the config and a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Code,
+    Runtime,
+    Handler,
+    Role,
+    Memory,
+    Timeout,
+    Environment,
+    Description,
+}
+
+/// One difference, with a description safe to print.
+#[derive(Debug, Clone, PartialEq)]
+struct Change {
+    field: Field,
+    text: String,
+}
+
+/// How `state` differs from the artifact and the settings the config gives.
+fn differences(
+    desired: &FunctionSettings,
+    artifact: &Artifact,
+    state: &FunctionState,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut push = |field, text: String| changes.push(Change { field, text });
+    if state.code_sha256 != artifact.code_sha256 {
+        push(Field::Code, "code".to_owned());
+    }
+    let mut compare = |field, key: &str, want: Option<String>, have: Option<String>| {
+        if let Some(want) = want
+            && have.as_deref() != Some(want.as_str())
+        {
+            push(
+                field,
+                format!("{key} {} → {want}", have.unwrap_or_else(|| "(none)".into())),
+            );
+        }
+    };
+    compare(
+        Field::Runtime,
+        "runtime",
+        desired.runtime.clone(),
+        state.runtime.clone(),
+    );
+    compare(
+        Field::Handler,
+        "handler",
+        desired.handler.clone(),
+        state.handler.clone(),
+    );
+    compare(
+        Field::Role,
+        "role",
+        desired.role.clone(),
+        state.role.clone(),
+    );
+    compare(
+        Field::Memory,
+        "memory",
+        desired.memory.map(|m| m.to_string()),
+        state.memory.map(|m| m.to_string()),
+    );
+    compare(
+        Field::Timeout,
+        "timeout",
+        desired.timeout.map(|t| t.to_string()),
+        state.timeout.map(|t| t.to_string()),
+    );
+    compare(
+        Field::Description,
+        "description",
+        desired.description.clone(),
+        Some(state.description.clone()),
+    );
+    if let Some(env) = &desired.environment
+        && *env != state.environment
+    {
+        push(
+            Field::Environment,
+            format!(
+                "environment ({})",
+                state.environment.describe_change_to(env)
+            ),
+        );
+    }
+    changes
+}
+
+/// The settings to send: only those listed in `changes`.
+fn changed_settings(desired: &FunctionSettings, changes: &[Change]) -> FunctionSettings {
+    let has = |field| changes.iter().any(|c| c.field == field);
+    let pick = |field, value: &Option<String>| value.clone().filter(|_| has(field));
+    FunctionSettings {
+        runtime: pick(Field::Runtime, &desired.runtime),
+        handler: pick(Field::Handler, &desired.handler),
+        role: pick(Field::Role, &desired.role),
+        memory: desired.memory.filter(|_| has(Field::Memory)),
+        timeout: desired.timeout.filter(|_| has(Field::Timeout)),
+        environment: desired
+            .environment
+            .clone()
+            .filter(|_| has(Field::Environment)),
+        description: pick(Field::Description, &desired.description),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::Environment;
+
+    fn artifact(sha: &str) -> Artifact {
+        Artifact {
+            bytes: vec![],
+            code_sha256: sha.to_owned(),
+            files: 0,
+        }
+    }
+
+    fn env(v: &str) -> Environment {
+        Environment::new([("TOKEN".to_owned(), v.to_owned())].into())
+    }
+
+    #[test]
+    fn only_configured_settings_are_compared() {
+        let state = FunctionState {
+            code_sha256: "abc".into(),
+            memory: Some(128),
+            ..Default::default()
+        };
+        assert!(differences(&FunctionSettings::default(), &artifact("abc"), &state).is_empty());
+        let want = FunctionSettings {
+            memory: Some(256),
+            ..Default::default()
+        };
+        let changes = differences(&want, &artifact("xyz"), &state);
+        let texts: Vec<&str> = changes.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["code", "memory 128 → 256"]);
+        let send = changed_settings(&want, &changes);
+        assert_eq!(
+            send,
+            FunctionSettings {
+                memory: Some(256),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn environment_changes_are_described_without_values() {
+        let state = FunctionState {
+            code_sha256: "abc".into(),
+            environment: env("old-secret"),
+            ..Default::default()
+        };
+        let want = FunctionSettings {
+            environment: Some(env("new-secret")),
+            ..Default::default()
+        };
+        let changes = differences(&want, &artifact("abc"), &state);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].text, "environment (changed TOKEN)");
+    }
+}

@@ -1,0 +1,658 @@
+//! The seam to AWS Lambda, in greenlight's own vocabulary.
+//!
+//! Everything the pipeline asks of Lambda goes through [`Lambda`]: read a
+//! function or alias, create or update a function and wait until the update has
+//! finished, publish a version, point an alias, invoke a version. Each method
+//! is one or a few SDK calls; SDK types do not leak past this module.
+//!
+//! Updates that meet `ResourceConflictException` (another update still in
+//! progress) wait for the function to settle and try again, a bounded number
+//! of times. Every wait is bounded by [`WaitPolicy`].
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::time::Duration;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
+    Runtime, State,
+};
+
+use crate::config::FunctionSettings;
+use crate::error::{Error, Result};
+use crate::package::Artifact;
+use crate::secrets::Environment;
+
+/// How many times an update is tried when another update is in progress.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Bounds for polling until Lambda has applied a change.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitPolicy {
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Delay before the second poll (the first is immediate).
+    pub first_delay: Duration,
+    /// Longest delay between polls.
+    pub max_delay: Duration,
+}
+
+impl Default for WaitPolicy {
+    fn default() -> Self {
+        WaitPolicy {
+            timeout: Duration::from_secs(600),
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A function's configuration at one qualifier (`$LATEST` or a version).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionState {
+    /// `$LATEST` or a version number.
+    pub version: String,
+    /// The function ARN, qualified with the version for published versions.
+    pub arn: String,
+    /// Base64 SHA-256 of the code.
+    pub code_sha256: String,
+    /// Size of the code in bytes.
+    pub code_size: i64,
+    /// Runtime identifier.
+    pub runtime: Option<String>,
+    /// Handler.
+    pub handler: Option<String>,
+    /// Execution role ARN.
+    pub role: Option<String>,
+    /// Memory in MB.
+    pub memory: Option<i32>,
+    /// Timeout in seconds.
+    pub timeout: Option<i32>,
+    /// Environment variables (secret values).
+    pub environment: Environment,
+    /// Description.
+    pub description: String,
+    /// When the code or configuration last changed (as Lambda reports it).
+    pub last_modified: String,
+    /// For optimistic concurrency on updates.
+    pub revision_id: Option<String>,
+}
+
+/// An alias and where it points.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AliasState {
+    /// The version that takes the main share of traffic.
+    pub version: String,
+    /// Extra versions and their share of traffic (0.0 to 1.0).
+    pub weights: BTreeMap<String, f64>,
+    /// The alias description (greenlight keeps its release record here).
+    pub description: String,
+    /// For conditional updates.
+    pub revision_id: Option<String>,
+}
+
+/// What an invocation returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// Set when the function raised an error (`Unhandled` or `Handled`).
+    pub function_error: Option<String>,
+    /// The response payload.
+    pub payload: Vec<u8>,
+}
+
+/// Lambda, as greenlight uses it.
+#[derive(Debug, Clone)]
+pub struct Lambda {
+    client: Client,
+    waits: WaitPolicy,
+}
+
+impl Lambda {
+    /// Wraps an SDK client.
+    pub fn new(client: Client, waits: WaitPolicy) -> Self {
+        Lambda { client, waits }
+    }
+
+    /// The function's configuration at `qualifier`, or `None` if it does not exist.
+    pub async fn function(&self, name: &str, qualifier: &str) -> Result<Option<FunctionState>> {
+        match self
+            .client
+            .get_function_configuration()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(state_of(&out))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws_error(format!("read function {name}:{qualifier}"), e)),
+        }
+    }
+
+    /// Creates the function from `code` (unpublished) and waits until it is
+    /// active. `settings` must hold the runtime, handler and role.
+    pub async fn create(
+        &self,
+        name: &str,
+        settings: &FunctionSettings,
+        code: &Artifact,
+    ) -> Result<FunctionState> {
+        self.client
+            .create_function()
+            .function_name(name)
+            .set_runtime(settings.runtime.as_deref().map(Runtime::from))
+            .set_handler(settings.handler.clone())
+            .set_role(settings.role.clone())
+            .set_memory_size(settings.memory)
+            .set_timeout(settings.timeout)
+            .set_description(settings.description.clone())
+            .set_environment(settings.environment.as_ref().map(sdk_environment))
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(code.bytes.clone()))
+                    .build(),
+            )
+            .publish(false)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("create function {name}"), e))?;
+        self.wait_until_ready(name).await
+    }
+
+    /// Uploads new code to `$LATEST` and waits until Lambda has applied it.
+    pub async fn update_code(&self, name: &str, code: &Artifact) -> Result<FunctionState> {
+        self.retry_on_conflict(
+            name,
+            format!("update the code of function {name}"),
+            |e: &aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError| {
+                e.is_resource_conflict_exception()
+            },
+            || {
+                self.client
+                    .update_function_code()
+                    .function_name(name)
+                    .zip_file(Blob::new(code.bytes.clone()))
+                    .send()
+            },
+        )
+        .await?;
+        self.wait_until_ready(name).await
+    }
+
+    /// Applies the settings that are `Some` and waits until Lambda has applied them.
+    pub async fn update_settings(
+        &self,
+        name: &str,
+        settings: &FunctionSettings,
+    ) -> Result<FunctionState> {
+        self.retry_on_conflict(
+            name,
+            format!("update the configuration of function {name}"),
+            |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
+                e.is_resource_conflict_exception()
+            },
+            || {
+                self.client
+                    .update_function_configuration()
+                    .function_name(name)
+                    .set_runtime(settings.runtime.as_deref().map(Runtime::from))
+                    .set_handler(settings.handler.clone())
+                    .set_role(settings.role.clone())
+                    .set_memory_size(settings.memory)
+                    .set_timeout(settings.timeout)
+                    .set_description(settings.description.clone())
+                    .set_environment(settings.environment.as_ref().map(sdk_environment))
+                    .send()
+            },
+        )
+        .await?;
+        self.wait_until_ready(name).await
+    }
+
+    /// Publishes `$LATEST` as a version, only if its code is still `code_sha256`.
+    /// Returns the version number; Lambda returns the existing latest version
+    /// when nothing changed since it was published.
+    pub async fn publish(&self, name: &str, code_sha256: &str) -> Result<String> {
+        let out = self
+            .retry_on_conflict(
+                name,
+                format!("publish a version of function {name}"),
+                |e: &aws_sdk_lambda::operation::publish_version::PublishVersionError| {
+                    e.is_resource_conflict_exception()
+                },
+                || {
+                    self.client
+                        .publish_version()
+                        .function_name(name)
+                        .code_sha256(code_sha256)
+                        .send()
+                },
+            )
+            .await?;
+        out.version.ok_or_else(|| {
+            Error::no_traffic_moved(format!(
+                "Lambda published function {name} without a version number"
+            ))
+        })
+    }
+
+    /// Polls until the function is active and no update is in progress.
+    pub async fn wait_until_ready(&self, name: &str) -> Result<FunctionState> {
+        let deadline = tokio::time::Instant::now() + self.waits.timeout;
+        let mut delay = self.waits.first_delay;
+        loop {
+            let out = self
+                .client
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("read function {name}"), e))?;
+            let failed = |what: &str, reason: Option<&str>| {
+                Error::no_traffic_moved(format!(
+                    "Lambda could not apply the {what} of function {name}"
+                ))
+                .with_cause(reason.unwrap_or("no reason given"))
+                .with_hint("fix the cause, then deploy again; no version was published")
+            };
+            match (out.state(), out.last_update_status()) {
+                (Some(State::Failed), _) => return Err(failed("new function", out.state_reason())),
+                (_, Some(LastUpdateStatus::Failed)) => {
+                    return Err(failed("update", out.last_update_status_reason()));
+                }
+                (Some(State::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => {}
+                _ => return Ok(state_of(&out)),
+            }
+            if tokio::time::Instant::now() + delay > deadline {
+                return Err(Error::no_traffic_moved(format!(
+                    "function {name} was still updating after {}",
+                    humantime::format_duration(self.waits.timeout)
+                ))
+                .with_hint("check the function in the Lambda console, then deploy again"));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(self.waits.max_delay);
+        }
+    }
+
+    /// The alias, or `None` if it does not exist.
+    pub async fn alias(&self, name: &str, alias: &str) -> Result<Option<AliasState>> {
+        match self
+            .client
+            .get_alias()
+            .function_name(name)
+            .name(alias)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(AliasState {
+                version: out.function_version.unwrap_or_default(),
+                weights: weights_of(out.routing_config.as_ref()),
+                description: out.description.unwrap_or_default(),
+                revision_id: out.revision_id,
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws_error(format!("read alias {name}:{alias}"), e)),
+        }
+    }
+
+    /// Creates `alias` on `version` with no extra weights.
+    pub async fn create_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<()> {
+        self.client
+            .create_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .description(description)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("create alias {name}:{alias}"), e))?;
+        Ok(())
+    }
+
+    /// Points `alias` wholly at `version` (clearing any extra weights), only if
+    /// the alias is still at `revision_id`. Returns the alias's new revision.
+    pub async fn point_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        description: &str,
+        revision_id: Option<&str>,
+    ) -> Result<Option<String>> {
+        let no_weights = AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(Default::default()))
+            .build();
+        let out = self
+            .client
+            .update_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .description(description)
+            .routing_config(no_weights)
+            .set_revision_id(revision_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| {
+                let changed = e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_precondition_failed_exception());
+                let err = aws_error(format!("move alias {name}:{alias} to version {version}"), e);
+                if changed {
+                    err.with_hint("someone else changed the alias meanwhile; run `greenlight status` and try again")
+                } else {
+                    err
+                }
+            })?;
+        Ok(out.revision_id)
+    }
+
+    /// Invokes the function at `qualifier` synchronously with `payload`.
+    pub async fn invoke(&self, name: &str, qualifier: &str, payload: &[u8]) -> Result<Invocation> {
+        let out = self
+            .client
+            .invoke()
+            .function_name(name)
+            .qualifier(qualifier)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("invoke {name}:{qualifier}"), e))?;
+        Ok(Invocation {
+            function_error: out.function_error,
+            payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
+        })
+    }
+
+    /// All published versions, oldest first (`$LATEST` left out).
+    pub async fn versions(&self, name: &str) -> Result<Vec<FunctionState>> {
+        let mut pages = self
+            .client
+            .list_versions_by_function()
+            .function_name(name)
+            .into_paginator()
+            .send();
+        let mut versions = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| aws_error(format!("list versions of function {name}"), e))?;
+            versions.extend(
+                page.versions()
+                    .iter()
+                    .filter(|v| v.version() != Some("$LATEST"))
+                    .map(state_of_listed),
+            );
+        }
+        versions.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(0));
+        Ok(versions)
+    }
+
+    /// Runs `call`, and while it fails with a conflict (an update in
+    /// progress), waits for the function to settle and runs it again.
+    async fn retry_on_conflict<T, E, F, Fut>(
+        &self,
+        name: &str,
+        action: String,
+        is_conflict: impl Fn(&E) -> bool,
+        call: F,
+    ) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, aws_sdk_lambda::config::http::HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Ok(out) => return Ok(out),
+                Err(e)
+                    if attempt < CONFLICT_ATTEMPTS
+                        && e.as_service_error().is_some_and(&is_conflict) =>
+                {
+                    attempt += 1;
+                    self.wait_until_ready(name).await?;
+                }
+                Err(e) => return Err(aws_error(action, e)),
+            }
+        }
+    }
+}
+
+/// Turns an SDK error into an [`Error`] (exit 1) saying what could not be done.
+pub fn aws_error<E, R>(action: impl Display, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let service = err.as_service_error();
+    let code = service.and_then(|e| e.code()).map(str::to_owned);
+    let cause = match (&code, service.and_then(|e| e.message())) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.clone(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    let hint = match code.as_deref() {
+        Some("AccessDeniedException" | "AccessDenied") => Some(
+            "the AWS identity in use lacks this permission; templates/ holds the IAM policy greenlight needs",
+        ),
+        Some("ResourceNotFoundException") => Some("check function.name, the alias and --region"),
+        Some(_) => None,
+        None if matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+        ) =>
+        {
+            Some(
+                "AWS could not be reached: check the network, --endpoint-url / AWS_ENDPOINT_URL and the credentials",
+            )
+        }
+        None => None,
+    };
+    let err = Error::no_traffic_moved(format!("could not {action}")).with_cause(cause);
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+fn sdk_environment(env: &Environment) -> SdkEnvironment {
+    SdkEnvironment::builder()
+        .set_variables(Some(
+            env.expose()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ))
+        .build()
+}
+
+fn weights_of(routing: Option<&AliasRoutingConfiguration>) -> BTreeMap<String, f64> {
+    routing
+        .and_then(|r| r.additional_version_weights())
+        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default()
+}
+
+/// Builds a [`FunctionState`] from any of the SDK's function-configuration
+/// shapes, which share field names but not a type.
+macro_rules! function_state {
+    ($out:expr) => {{
+        let out = $out;
+        FunctionState {
+            version: out.version().unwrap_or("$LATEST").to_owned(),
+            arn: out.function_arn().unwrap_or_default().to_owned(),
+            code_sha256: out.code_sha256().unwrap_or_default().to_owned(),
+            code_size: out.code_size(),
+            runtime: out.runtime().map(|r| r.as_str().to_owned()),
+            handler: out.handler().map(str::to_owned),
+            role: out.role().map(str::to_owned),
+            memory: out.memory_size(),
+            timeout: out.timeout(),
+            environment: Environment::new(
+                out.environment()
+                    .and_then(|e| e.variables())
+                    .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            ),
+            description: out.description().unwrap_or_default().to_owned(),
+            last_modified: out.last_modified().unwrap_or_default().to_owned(),
+            revision_id: out.revision_id().map(str::to_owned),
+        }
+    }};
+}
+
+fn state_of(
+    out: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+) -> FunctionState {
+    function_state!(out)
+}
+
+fn state_of_listed(out: &aws_sdk_lambda::types::FunctionConfiguration) -> FunctionState {
+    function_state!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! What the emulator cannot do (it never reports conflicts or stuck
+    //! updates), injected at exact calls with aws-smithy-mocks.
+
+    use super::*;
+    use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+    use aws_sdk_lambda::operation::update_function_code::{
+        UpdateFunctionCodeError, UpdateFunctionCodeOutput,
+    };
+    use aws_sdk_lambda::types::error::ResourceConflictException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn config(status: LastUpdateStatus) -> GetFunctionConfigurationOutput {
+        GetFunctionConfigurationOutput::builder()
+            .state(State::Active)
+            .last_update_status(status)
+            .last_update_status_reason("the new image could not be pulled")
+            .code_sha256("abc")
+            .build()
+    }
+
+    fn artifact() -> Artifact {
+        Artifact {
+            bytes: b"PK".to_vec(),
+            code_sha256: "abc".into(),
+            files: 1,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflict_while_an_update_is_in_progress_is_waited_out() {
+        let update = mock!(Client::update_function_code)
+            .sequence()
+            .error(|| {
+                UpdateFunctionCodeError::ResourceConflictException(
+                    ResourceConflictException::builder()
+                        .message("update in progress")
+                        .build(),
+                )
+            })
+            .output(|| UpdateFunctionCodeOutput::builder().build())
+            .build();
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| config(LastUpdateStatus::InProgress))
+            .output(|| config(LastUpdateStatus::Successful))
+            .repeatedly()
+            .build();
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &poll]),
+            WaitPolicy::default(),
+        );
+
+        let state = lambda
+            .update_code("orders", &artifact())
+            .await
+            .expect("conflict is waited out");
+        assert_eq!(state.code_sha256, "abc");
+        assert_eq!(
+            update.num_calls(),
+            2,
+            "the update was tried again after the conflict"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn update_stuck_in_progress_then_failed_is_an_error_with_lambdas_reason() {
+        let update = mock!(Client::update_function_code)
+            .then_output(|| UpdateFunctionCodeOutput::builder().build());
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| config(LastUpdateStatus::InProgress))
+            .times(3)
+            .output(|| config(LastUpdateStatus::Failed))
+            .build();
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &poll]),
+            WaitPolicy::default(),
+        );
+
+        let err = lambda
+            .update_code("orders", &artifact())
+            .await
+            .expect_err("update failed");
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            err.message,
+            "Lambda could not apply the update of function orders"
+        );
+        assert_eq!(
+            err.cause.as_deref(),
+            Some("the new image could not be pulled")
+        );
+        assert_eq!(poll.num_calls(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_update_that_never_finishes_times_out() {
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| config(LastUpdateStatus::InProgress))
+            .repeatedly()
+            .build();
+        let waits = WaitPolicy {
+            timeout: Duration::from_secs(60),
+            ..WaitPolicy::default()
+        };
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&poll]),
+            waits,
+        );
+
+        let err = lambda
+            .wait_until_ready("orders")
+            .await
+            .expect_err("times out");
+        assert_eq!(err.message, "function orders was still updating after 1m");
+        assert!(
+            poll.num_calls() > 5,
+            "polled repeatedly, {} times",
+            poll.num_calls()
+        );
+    }
+}

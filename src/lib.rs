@@ -1,0 +1,25 @@
+//! greenlight: ship AWS Lambda code safely.
+//!
+//! The pipeline, in the order a release runs:
+//! [`package`] → [`deploy`] → [`smoke`] → [`release`] → [`rollback`].
+//! [`app`] runs the commands; [`config`] reads `greenlight.toml`; [`lambda`]
+//! is the only module that talks to Lambda; [`record`] keeps the release
+//! record in AWS; [`error`] decides exit codes.
+
+pub mod app;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod deploy;
+pub mod error;
+pub mod interrupt;
+pub mod lambda;
+pub mod package;
+pub mod record;
+pub mod release;
+pub mod report;
+pub mod rollback;
+pub mod secrets;
+pub mod smoke;
+pub mod status;
+pub mod ui;

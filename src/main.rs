@@ -1,0 +1,38 @@
+//! The `greenlight` binary: parse arguments, run the command, print the report.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use greenlight::cli::Cli;
+use greenlight::ui::OutputFormat;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let report = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(greenlight::app::run(&cli)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime\ncaused by: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match cli.output {
+        OutputFormat::Json => {
+            let json = serde_json::to_string_pretty(&report).unwrap_or_else(|e| {
+                format!("{{\"exit_code\":{},\"error\":{{\"message\":\"cannot render the report: {e}\"}}}}", report.exit_code)
+            });
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
+        }
+        OutputFormat::Text => {
+            let _ = write!(std::io::stdout().lock(), "{report}");
+            if let Some(error) = &report.error {
+                let _ = writeln!(std::io::stderr().lock(), "{error}");
+            }
+        }
+    }
+    ExitCode::from(report.exit_code)
+}

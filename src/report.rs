@@ -1,0 +1,237 @@
+//! The result of a command, for people (`Display`) and machines (`Serialize`).
+//!
+//! Every command fills one [`Report`]: the sections of the stages it ran, an
+//! outcome word, the exit code and, on failure, the error. `--output json`
+//! prints it as one JSON document; text mode prints the summary on standard
+//! output and the error on standard error.
+
+use std::fmt;
+
+use crate::deploy::DeployReport;
+use crate::error::Error;
+use crate::release::ReleaseReport;
+use crate::rollback::RollbackReport;
+use crate::smoke::SmokeReport;
+use crate::status::StatusReport;
+
+/// What `package` produced.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PackageReport {
+    /// Where the zip was written, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of files.
+    pub files: usize,
+    /// Base64 SHA-256, as Lambda's CodeSha256.
+    pub code_sha256: String,
+}
+
+/// The result of one command.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    /// The command that ran.
+    pub command: String,
+    /// The function, once the config was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The alias, once the config was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// The AWS region, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The package stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageReport>,
+    /// The deploy stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployReport>,
+    /// The smoke tests against the new version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<SmokeReport>,
+    /// The release stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseReport>,
+    /// The rollback command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackReport>,
+    /// The status command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusReport>,
+    /// One word for how it ended, e.g. `released`, `nothing_to_deploy`, `smoke_failed`.
+    pub outcome: String,
+    /// The process exit code.
+    pub exit_code: u8,
+    /// What went wrong, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Error>,
+}
+
+impl Report {
+    /// An empty report for `command`.
+    pub fn new(command: &str) -> Self {
+        Report {
+            command: command.to_owned(),
+            outcome: "ok".to_owned(),
+            ..Default::default()
+        }
+    }
+
+    /// Records `error`, its exit code and an outcome word.
+    pub fn fail(&mut self, outcome: &str, error: Error) {
+        self.exit_code = error.exit_code();
+        self.outcome = outcome.to_owned();
+        self.error = Some(error);
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.package {
+            let place = p
+                .path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "package   {place}{} files, {} bytes, CodeSha256 {}",
+                p.files, p.size, p.code_sha256
+            )?;
+        }
+        if let Some(d) = &self.deploy {
+            write!(f, "deploy    ")?;
+            if d.unchanged {
+                writeln!(
+                    f,
+                    "nothing to deploy: alias {} already serves this code and configuration (version {})",
+                    self.alias.as_deref().unwrap_or_default(),
+                    d.version
+                )?;
+            } else if d.changes.is_empty() {
+                writeln!(
+                    f,
+                    "version {} already holds this code and configuration",
+                    d.version
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "published version {} ({})",
+                    d.version,
+                    d.changes.join(", ")
+                )?;
+            }
+        }
+        if let Some(s) = &self.smoke {
+            write_smoke(f, "smoke     ", &format!("version {}", s.target), s)?;
+        }
+        if let Some(r) = &self.release {
+            let alias = self.alias.as_deref().unwrap_or_default();
+            write!(f, "release   ")?;
+            match (&r.previous, r.already_live) {
+                (_, true) => writeln!(f, "alias {alias} already serves version {}", r.version)?,
+                (Some(prev), false) => {
+                    writeln!(f, "alias {alias}: version {prev} → {}", r.version)?
+                }
+                (None, false) => writeln!(f, "created alias {alias} on version {}", r.version)?,
+            }
+            if let Some(v) = &r.verification {
+                write_smoke(f, "verify    ", &format!("alias {alias}"), v)?;
+            }
+            if let (Some(why), Some(prev)) = (&r.rolled_back, &r.previous) {
+                writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;
+            }
+        }
+        if let Some(r) = &self.rollback {
+            let alias = self.alias.as_deref().unwrap_or_default();
+            if r.already_rolled_back {
+                writeln!(
+                    f,
+                    "rollback  nothing to do: alias {alias} was already rolled back from version {} to {}",
+                    r.from, r.to
+                )?;
+            } else {
+                writeln!(f, "rollback  alias {alias}: version {} → {}", r.from, r.to)?;
+            }
+        }
+        if let Some(s) = &self.status {
+            self.write_status(f, s)?;
+        }
+        Ok(())
+    }
+}
+
+impl Report {
+    fn write_status(&self, f: &mut fmt::Formatter<'_>, s: &StatusReport) -> fmt::Result {
+        let function = self.function.as_deref().unwrap_or_default();
+        let region = self.region.as_deref().unwrap_or_default();
+        let alias = self.alias.as_deref().unwrap_or_default();
+        writeln!(f, "function  {function} ({region})")?;
+        if !s.exists {
+            return writeln!(
+                f,
+                "          does not exist yet: `greenlight deploy` creates it"
+            );
+        }
+        match &s.live {
+            None => writeln!(f, "alias     {alias}: does not exist yet")?,
+            Some(live) => {
+                write!(f, "alias     {alias} → version {}", live.version)?;
+                for (v, w) in &live.weights {
+                    write!(f, ", version {v} at {:.0} %", w * 100.0)?;
+                }
+                writeln!(f)?;
+                if let Some(r) = &live.record {
+                    let from = r
+                        .previous
+                        .as_deref()
+                        .map(|p| format!(" from version {p}"))
+                        .unwrap_or_default();
+                    writeln!(f, "last      {}{from} at {}", r.action.as_str(), r.at)?;
+                }
+            }
+        }
+        let live_version = s.live.as_ref().map(|l| l.version.as_str());
+        for v in &s.versions {
+            let mark = if Some(v.version.as_str()) == live_version {
+                " (live)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "version   {}{mark}  {}  {}",
+                v.version, v.last_modified, v.code_sha256
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn write_smoke(
+    f: &mut fmt::Formatter<'_>,
+    label: &str,
+    target: &str,
+    s: &SmokeReport,
+) -> fmt::Result {
+    let passed = s.results.iter().filter(|r| r.passed).count();
+    writeln!(
+        f,
+        "{label}{passed} of {} passed against {target}",
+        s.results.len()
+    )?;
+    for r in &s.results {
+        match &r.failure {
+            None => writeln!(f, "            ok     {} ({} ms)", r.name, r.duration_ms)?,
+            Some(why) => writeln!(
+                f,
+                "            FAILED {} ({} ms): {why}",
+                r.name, r.duration_ms
+            )?,
+        }
+    }
+    Ok(())
+}

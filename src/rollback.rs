@@ -1,0 +1,125 @@
+//! Stage 5, rollback: put the alias back on the version that was live before the last release.
+//!
+//! In: the alias's release [`Record`] (kept in its description, so this works
+//! from any machine). Out: a [`RollbackReport`]. AWS calls: `GetAlias`,
+//! `GetFunctionConfiguration` (the previous version still exists), and one
+//! conditional `UpdateAlias`. Never guesses from version numbers: without a
+//! record naming the previous version it refuses (exit 1).
+//!
+//! Safe to repeat: once rolled back, a second run reports so and writes nothing.
+//! When the write itself fails, users may still be on the bad version, so the
+//! error is exit 4 and says exactly which command restores the alias.
+
+use crate::error::{Error, Failure, Result};
+use crate::record::{Action, Record};
+use crate::ui::Ctx;
+
+/// What rollback did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RollbackReport {
+    /// The version traffic moved away from.
+    pub from: String,
+    /// The version traffic is on now.
+    pub to: String,
+    /// True when the alias was already rolled back: nothing was written.
+    pub already_rolled_back: bool,
+}
+
+/// Rolls the alias back to the version recorded as live before the last release.
+pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let current = ctx.lambda.alias(name, alias).await?.ok_or_else(|| {
+        Error::no_traffic_moved(format!(
+            "alias {alias} of function {name} does not exist: nothing to roll back"
+        ))
+    })?;
+    let record = Record::parse(&current.description).ok_or_else(|| {
+        Error::no_traffic_moved(format!(
+            "alias {alias} has no greenlight release record, so the previous version is unknown"
+        ))
+        .with_hint(
+            "greenlight never guesses; move it explicitly with `greenlight release --version N`",
+        )
+    })?;
+    let moved_elsewhere = current.version != record.version || !current.weights.is_empty();
+    let previous = match (&record.action, &record.previous) {
+        _ if moved_elsewhere => {
+            return Err(Error::no_traffic_moved(format!(
+                "alias {alias} is on version {} but greenlight last put it on version {}: it was moved outside greenlight",
+                current.version, record.version
+            ))
+            .with_hint("move it explicitly with `greenlight release --version N`"));
+        }
+        (Action::Rollback, Some(from)) => {
+            return Ok(RollbackReport {
+                from: from.clone(),
+                to: record.version,
+                already_rolled_back: true,
+            });
+        }
+        (Action::Release, Some(previous)) => previous.clone(),
+        _ => {
+            return Err(Error::no_traffic_moved(format!(
+                "alias {alias} has no earlier version to roll back to (version {} was its first)",
+                record.version
+            )));
+        }
+    };
+    if ctx.lambda.function(name, &previous).await?.is_none() {
+        return Err(Error::no_traffic_moved(format!(
+            "version {previous} of function {name}, live before the last release, no longer exists"
+        ))
+        .with_hint("release another version explicitly with `greenlight release --version N`"));
+    }
+    ctx.ui.step(format_args!(
+        "moving alias {alias}: version {} → {previous}",
+        record.version
+    ));
+    restore(
+        ctx,
+        &previous,
+        &record.version,
+        current.revision_id.as_deref(),
+        "rollback requested",
+    )
+    .await?;
+    Ok(RollbackReport {
+        from: record.version,
+        to: previous,
+        already_rolled_back: false,
+    })
+}
+
+/// Points the alias back at `stable` after `failed` was released, recording
+/// the rollback. A failure here is exit 4, with the commands that fix it.
+pub async fn restore(
+    ctx: Ctx<'_>,
+    stable: &str,
+    failed: &str,
+    revision_id: Option<&str>,
+    why: &str,
+) -> Result<()> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let record = Record::now(Action::Rollback, stable, Some(failed));
+    match ctx
+        .lambda
+        .point_alias(name, alias, stable, &record.to_string(), revision_id)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error {
+            failure: Failure::NeedsOperator,
+            message: format!(
+                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
+            ),
+            cause: Some(match e.cause {
+                Some(cause) => format!("{}: {cause}", e.message),
+                None => e.message,
+            }),
+            hint: Some(format!(
+                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
+                ctx.config.path.display()
+            )),
+        }),
+    }
+}

@@ -1,0 +1,84 @@
+//! `status`: what is live and what was deployed, read from AWS.
+//!
+//! In: the function and alias names. Out: a [`StatusReport`]. AWS calls:
+//! `GetFunctionConfiguration($LATEST)`, `GetAlias`, `ListVersionsByFunction`.
+//! Read-only; safe to repeat.
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::record::Record;
+use crate::ui::Ctx;
+
+/// How many of the newest versions status lists.
+pub const RECENT_VERSIONS: usize = 5;
+
+/// What is live and what was deployed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatusReport {
+    /// False when the function does not exist yet.
+    pub exists: bool,
+    /// Where the alias points, when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveState>,
+    /// The newest published versions, newest first.
+    pub versions: Vec<VersionSummary>,
+}
+
+/// The alias and the release that put it there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LiveState {
+    /// The version taking the main share of traffic.
+    pub version: String,
+    /// Extra versions with their share of traffic (0.0 to 1.0).
+    pub weights: BTreeMap<String, f64>,
+    /// greenlight's record of the last move, when greenlight made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+}
+
+/// One published version.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VersionSummary {
+    /// The version number.
+    pub version: String,
+    /// Base64 SHA-256 of its code.
+    pub code_sha256: String,
+    /// When it was last modified, as Lambda reports it.
+    pub last_modified: String,
+}
+
+/// Reads the function's live state and recent versions.
+pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    if ctx.lambda.function(name, "$LATEST").await?.is_none() {
+        return Ok(StatusReport {
+            exists: false,
+            live: None,
+            versions: Vec::new(),
+        });
+    }
+    let live = ctx.lambda.alias(name, alias).await?.map(|a| LiveState {
+        record: Record::parse(&a.description),
+        version: a.version,
+        weights: a.weights,
+    });
+    let versions = ctx
+        .lambda
+        .versions(name)
+        .await?
+        .into_iter()
+        .rev()
+        .take(RECENT_VERSIONS)
+        .map(|v| VersionSummary {
+            version: v.version,
+            code_sha256: v.code_sha256,
+            last_modified: v.last_modified,
+        })
+        .collect();
+    Ok(StatusReport {
+        exists: true,
+        live,
+        versions,
+    })
+}

@@ -1,0 +1,134 @@
+//! The moto AWS emulator, one per test, started and stopped by the harness.
+//!
+//! `localstack/moto.sh install` provisions the project-local virtualenv once
+//! (it locks, so parallel test processes are safe); then each [`Emulator`]
+//! runs `localstack/moto_emulator.py` on a free loopback port. The launcher
+//! prints `READY <url>` only after the server has answered its own set-up
+//! requests, so readiness is a line read with a deadline, never a sleep. The
+//! launcher exits when its standard input closes, so an emulator never
+//! outlives its test, even if the test process dies.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long an emulator may take to say it is ready.
+const READY_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The region every test uses.
+pub const REGION: &str = "us-east-1";
+
+/// A running moto server.
+pub struct Emulator {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Its base URL, e.g. `http://127.0.0.1:41234`.
+    pub endpoint: String,
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The virtualenv's python, after making sure moto is installed (once per process).
+fn python() -> &'static PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(repo_root().join("localstack/moto.sh"))
+            .arg("install")
+            .status()
+            .expect("run localstack/moto.sh install");
+        assert!(
+            status.success(),
+            "localstack/moto.sh install failed: {status}"
+        );
+        let venv = std::env::var_os("GREENLIGHT_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".venv"));
+        venv.join("bin/python")
+    })
+}
+
+impl Emulator {
+    /// Starts a fresh emulator and waits until it is ready.
+    pub fn start() -> Emulator {
+        let mut child = Command::new(python())
+            .arg(repo_root().join("localstack/moto_emulator.py"))
+            .arg("--until-stdin-closes")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the moto emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(READY_DEADLINE)
+            .expect("the moto emulator did not report READY in time");
+        let endpoint = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
+            .to_owned();
+        Emulator {
+            stdin: child.stdin.take(),
+            child,
+            endpoint,
+        }
+    }
+
+    /// Queues the results the next simple-mode invocations return, in order.
+    pub fn queue_invoke_results(&self, results: &[serde_json::Value]) {
+        let results: Vec<String> = results.iter().map(|r| r.to_string()).collect();
+        let body = serde_json::json!({ "results": results, "region": REGION }).to_string();
+        let status = self.post("/moto-api/static/lambda-simple/response", &body);
+        assert_eq!(status, 201, "queueing invoke results");
+    }
+
+    /// A minimal HTTP/1.1 POST to the emulator's own API; returns the status code.
+    fn post(&self, path: &str, body: &str) -> u16 {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to emulator");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set timeout");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read response");
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("bad HTTP response: {response:?}"))
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // Closing stdin asks the launcher to stop; kill it if it lingers.
+        drop(self.stdin.take());
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

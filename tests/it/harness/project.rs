@@ -1,0 +1,255 @@
+//! A throw-away project folder with a config, code and its own emulator,
+//! and a small fluent helper to run the real `greenlight` binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+
+use super::emulator::{Emulator, REGION};
+
+/// The function name every test project uses (each test has its own emulator).
+pub const FUNCTION: &str = "orders";
+/// The role the emulator launcher creates.
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/greenlight-example";
+/// A secret environment value that must never be printed.
+pub const SECRET: &str = "s3cr3t-never-print-me";
+
+/// The default test config: a Python function with one echo smoke test.
+pub fn default_config() -> String {
+    format!(
+        r#"[function]
+name = "{FUNCTION}"
+runtime = "python3.12"
+handler = "index.handler"
+role = "{ROLE}"
+memory = 256
+timeout = 10
+environment = {{ LOG_LEVEL = "info", API_TOKEN = "{SECRET}" }}
+
+[package]
+source = "app"
+
+[[smoke]]
+name = "echo"
+payload = {{ probe = "ok" }}
+expect = {{ probe = "ok" }}
+"#
+    )
+}
+
+/// A project folder with an emulator.
+pub struct Project {
+    dir: tempfile::TempDir,
+    /// The project's own emulator.
+    pub emulator: Emulator,
+    runtime: tokio::runtime::Runtime,
+    lambda: Client,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts exit 0.
+    #[track_caller]
+    pub fn success(self) -> Run {
+        self.code(0)
+    }
+
+    /// Standard output parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Both streams together, for "never printed" checks.
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Project {
+    /// A project with the default config and a one-file Python app.
+    pub fn new() -> Project {
+        Project::with_config(&default_config())
+    }
+
+    /// A project with `config` as greenlight.toml and a one-file Python app.
+    pub fn with_config(config: &str) -> Project {
+        let emulator = Emulator::start();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let sdk_config = aws_sdk_lambda::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&emulator.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .build();
+        let project = Project {
+            dir: tempfile::tempdir().expect("tempdir"),
+            emulator,
+            runtime,
+            lambda: Client::from_conf(sdk_config),
+        };
+        project.write("greenlight.toml", config);
+        project.write(
+            "app/index.py",
+            "def handler(event, context):\n    return event\n",
+        );
+        project
+    }
+
+    /// The project folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (creating folders) relative to the project.
+    pub fn write(&self, relative: &str, contents: &str) -> &Project {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write");
+        self
+    }
+
+    /// Changes the app's code, so the next deploy has something new.
+    pub fn change_code(&self, marker: &str) -> &Project {
+        self.write(
+            "app/index.py",
+            &format!("# {marker}\ndef handler(event, context):\n    return event\n"),
+        )
+    }
+
+    /// Runs `greenlight ARGS` in the project against its emulator, with a
+    /// clean environment (no real AWS settings leak in).
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("run greenlight");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The command `run` executes, for tests that need to drive it themselves.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_greenlight"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ENDPOINT_URL", &self.emulator.endpoint)
+            .env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd
+    }
+
+    /// Runs an SDK call against the emulator.
+    pub fn aws<T>(&self, call: impl AsyncFnOnce(&Client) -> T) -> T {
+        self.runtime.block_on(call(&self.lambda))
+    }
+
+    /// Where the alias points and its description, or `None` if it does not exist.
+    pub fn alias(&self, alias: &str) -> Option<(String, String)> {
+        self.aws(async |c| {
+            c.get_alias()
+                .function_name(FUNCTION)
+                .name(alias)
+                .send()
+                .await
+        })
+        .ok()
+        .map(|a| {
+            (
+                a.function_version.unwrap_or_default(),
+                a.description.unwrap_or_default(),
+            )
+        })
+    }
+
+    /// The version the `live` alias points to.
+    #[track_caller]
+    pub fn live_version(&self) -> String {
+        self.alias("live").expect("alias live exists").0
+    }
+
+    /// Published version numbers, oldest first.
+    pub fn versions(&self) -> Vec<String> {
+        let out = self
+            .aws(async |c| {
+                c.list_versions_by_function()
+                    .function_name(FUNCTION)
+                    .send()
+                    .await
+            })
+            .expect("list versions");
+        out.versions()
+            .iter()
+            .filter_map(|v| v.version().map(str::to_owned))
+            .filter(|v| v != "$LATEST")
+            .collect()
+    }
+
+    /// Names of all functions in the emulator.
+    pub fn functions(&self) -> Vec<String> {
+        let out = self
+            .aws(async |c| c.list_functions().send().await)
+            .expect("list functions");
+        out.functions()
+            .iter()
+            .filter_map(|f| f.function_name().map(str::to_owned))
+            .collect()
+    }
+
+    /// The configuration of one version (or `$LATEST`).
+    pub fn version_config(
+        &self,
+        qualifier: &str,
+    ) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+        self.aws(async |c| {
+            c.get_function_configuration()
+                .function_name(FUNCTION)
+                .qualifier(qualifier)
+                .send()
+                .await
+        })
+        .expect("get function configuration")
+    }
+
+    /// A path inside the project.
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+}

@@ -1,0 +1,10 @@
+//! greenlight's integration tests: the real binary against a real AWS emulator
+//! (moto, started per test by the harness). Assertions look at the emulator's
+//! state (alias, versions, CodeSha256), not only at the output.
+
+mod harness;
+
+mod config_errors;
+mod package;
+mod ship;
+mod steps;

@@ -1,0 +1,168 @@
+//! The separate steps: deploy, test, release, rollback and status on their own.
+
+use serde_json::json;
+
+use crate::harness::Project;
+
+#[test]
+fn deploy_publishes_without_moving_traffic_then_test_and_release_finish_the_job() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+
+    let deployed = p.run(&["deploy"]).success();
+    assert!(
+        deployed.stdout.contains("published version 2"),
+        "{}",
+        deployed.stdout
+    );
+    assert_eq!(p.live_version(), "1");
+
+    // Deploying the same thing again names the same version.
+    let again = p.run(&["deploy", "--output", "json"]).success().json();
+    assert_eq!(again["deploy"]["version"], "2");
+    assert_eq!(p.versions(), ["1", "2"]);
+
+    let tested = p.run(&["test", "--output", "json"]).success().json();
+    assert_eq!(
+        tested["smoke"]["target"], "2",
+        "test defaults to the latest version"
+    );
+    assert_eq!(tested["outcome"], "smoke_passed");
+
+    p.emulator
+        .queue_invoke_results(&[json!({"probe": "wrong"})]);
+    let failed = p.run(&["test", "--version", "1"]).code(1);
+    assert!(
+        failed.stderr.contains("against version 1"),
+        "{}",
+        failed.stderr
+    );
+
+    p.run(&["release", "--version", "2"]).success();
+    assert_eq!(p.live_version(), "2");
+    let same = p.run(&["release", "--version", "2"]).success();
+    assert!(
+        same.stdout.contains("already serves version 2"),
+        "{}",
+        same.stdout
+    );
+}
+
+#[test]
+fn release_refuses_versions_that_do_not_exist() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    let missing = p.run(&["release", "--version", "7"]).code(1);
+    assert!(
+        missing
+            .stderr
+            .contains("version 7 of function orders does not exist"),
+        "{}",
+        missing.stderr
+    );
+    let latest = p.run(&["release", "--version", "$LATEST"]).code(2);
+    assert!(latest.stderr.contains("never $LATEST"), "{}", latest.stderr);
+    assert_eq!(p.live_version(), "1");
+}
+
+#[test]
+fn rollback_restores_the_recorded_previous_version_and_is_idempotent() {
+    let p = Project::new();
+    let first = p.run(&["rollback"]).code(1);
+    assert!(first.stderr.contains("does not exist"), "{}", first.stderr);
+
+    p.run(&["ship"]).success();
+    let nothing = p.run(&["rollback"]).code(1);
+    assert!(
+        nothing.stderr.contains("no earlier version"),
+        "{}",
+        nothing.stderr
+    );
+
+    p.change_code("v2");
+    p.run(&["ship"]).success();
+    p.change_code("v3");
+    p.run(&["ship"]).success();
+    assert_eq!(p.live_version(), "3");
+
+    let run = p.run(&["rollback"]).success();
+    assert!(run.stdout.contains("version 3 → 2"), "{}", run.stdout);
+    assert_eq!(
+        p.live_version(),
+        "2",
+        "back on what was live before, not a guess"
+    );
+    let again = p.run(&["rollback"]).success();
+    assert!(
+        again.stdout.contains("already rolled back"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(p.live_version(), "2");
+}
+
+#[test]
+fn rollback_refuses_an_alias_moved_outside_greenlight() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.run(&["ship"]).success();
+    p.aws(async |c| {
+        c.update_alias()
+            .function_name("orders")
+            .name("live")
+            .function_version("1")
+            .send()
+            .await
+    })
+    .expect("move alias by hand");
+    let run = p.run(&["rollback"]).code(1);
+    assert!(
+        run.stderr.contains("moved outside greenlight"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.live_version(), "1");
+}
+
+#[test]
+fn status_shows_live_version_record_and_recent_versions() {
+    let p = Project::new();
+    let before = p.run(&["status"]).success();
+    assert!(
+        before.stdout.contains("does not exist yet"),
+        "{}",
+        before.stdout
+    );
+
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.run(&["ship"]).success();
+    let text = p.run(&["status"]).success().stdout;
+    assert!(text.contains("alias     live → version 2"), "{text}");
+    assert!(text.contains("release from version 1 at "), "{text}");
+    assert!(text.contains("version   2 (live)"), "{text}");
+
+    let doc = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(doc["status"]["live"]["version"], "2");
+    assert_eq!(doc["status"]["live"]["record"]["previous"], "1");
+    assert_eq!(doc["status"]["versions"][0]["version"], "2");
+    assert_eq!(doc["status"]["versions"][1]["version"], "1");
+}
+
+#[test]
+fn smoke_test_times_out_when_lambda_does_not_answer() {
+    let p = Project::new();
+    p.write(
+        "greenlight.toml",
+        &crate::harness::default_config().replace("expect = {", "timeout = \"1s\"\nexpect = {"),
+    );
+    // An endpoint that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", silent.local_addr().expect("addr"));
+    let run = p
+        .run(&["test", "--version", "1", "--endpoint-url", &url])
+        .code(1);
+    assert!(run.stderr.contains("no answer within 1s"), "{}", run.stderr);
+}
