@@ -20,7 +20,9 @@ use crate::{deploy, release, rollback, smoke, status};
 /// Runs the command `cli` asks for and reports how it went.
 pub async fn run(cli: &Cli) -> Report {
     let mut report = Report::new(cli.command.name());
-    if let Err(e) = dispatch(cli, &mut report).await {
+    let mut redactor = Redactor::default();
+    if let Err(e) = dispatch(cli, &mut redactor, &mut report).await {
+        let e = e.redacted(&redactor);
         let outcome = match e.failure {
             Failure::Usage => "usage_error",
             Failure::NoTrafficMoved => "failed",
@@ -37,19 +39,15 @@ pub async fn run(cli: &Cli) -> Report {
     report
 }
 
-async fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
+async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Result<()> {
     let config = Config::load(&cli.config)?;
     report.function = Some(config.function.name.clone());
     report.alias = Some(config.function.alias.clone());
-    let redactor = config
-        .function
-        .settings
-        .environment
-        .as_ref()
-        .map(Redactor::for_environment)
-        .unwrap_or_default();
+    if let Some(env) = &config.function.settings.environment {
+        *redactor = Redactor::for_environment(env);
+    }
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
-    let ui = Ui::new(cli.output, verbosity, redactor);
+    let ui = Ui::new(cli.output, verbosity, redactor.clone());
 
     // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
     let job = match &cli.command {

@@ -478,6 +478,26 @@ expect = { probe = "ok" }
     }
 
     #[test]
+    fn shipped_configs_are_valid() {
+        for (path, text) in [
+            (
+                "templates/greenlight.toml",
+                include_str!("../templates/greenlight.toml"),
+            ),
+            (
+                "examples/hello/greenlight.toml",
+                include_str!("../examples/hello/greenlight.toml"),
+            ),
+            (
+                "examples/hello/greenlight-broken.toml",
+                include_str!("../examples/hello/greenlight-broken.toml"),
+            ),
+        ] {
+            Config::parse(Path::new(path), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
     fn role_arns_are_recognised() {
         assert!(is_role_arn("arn:aws:iam::123456789012:role/x"));
         assert!(is_role_arn("arn:aws-cn:iam::123456789012:role/path/x"));

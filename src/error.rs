@@ -92,6 +92,16 @@ impl Error {
         self
     }
 
+    /// This error with every known secret value masked, for printing.
+    pub fn redacted(self, redactor: &crate::secrets::Redactor) -> Self {
+        Error {
+            message: redactor.redact(&self.message),
+            cause: self.cause.map(|c| redactor.redact(&c)),
+            hint: self.hint.map(|h| redactor.redact(&h)),
+            ..self
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         self.failure.exit_code()

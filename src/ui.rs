@@ -2,7 +2,9 @@
 //!
 //! Progress goes to standard error, so standard output holds only the final
 //! summary (or the JSON document). It is shown in text mode unless `-q`; in
-//! JSON mode only with `-v`. Every line passes through the [`Redactor`].
+//! JSON mode only with `-v`. Progress lines are built from greenlight's own
+//! data, never from environment values; text that comes from outside (a
+//! function's response, an AWS error) goes through the [`Redactor`] first.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -63,8 +65,7 @@ impl Ui {
     }
 
     fn print(&self, message: impl Display) {
-        let line = self.redactor.redact(&message.to_string());
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
     }
 }
 

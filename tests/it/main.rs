@@ -5,6 +5,7 @@
 mod harness;
 
 mod config_errors;
+mod examples;
 mod package;
 mod ship;
 mod steps;
