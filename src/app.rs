@@ -23,16 +23,13 @@ pub async fn run(cli: &Cli) -> Report {
     let mut redactor = Redactor::default();
     if let Err(e) = dispatch(cli, &mut redactor, &mut report).await {
         let e = e.redacted(&redactor);
+        let smoke_failed = report.smoke.as_ref().is_some_and(|s| !s.passed());
         let outcome = match e.failure {
             Failure::Usage => "usage_error",
+            Failure::NoTrafficMoved if smoke_failed => "smoke_failed",
             Failure::NoTrafficMoved => "failed",
             Failure::RolledBack => "rolled_back",
             Failure::NeedsOperator => "rollback_failed",
-        };
-        let outcome = if report.outcome == "ok" {
-            outcome
-        } else {
-            &report.outcome.clone()
         };
         report.fail(outcome, e);
     }
@@ -200,7 +197,6 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
     report.smoke = Some(checked);
     report.outcome = "smoke_passed".to_owned();
     let Some(failed) = failed else { return Ok(()) };
-    report.outcome = "smoke_failed".to_owned();
     let created = report.deploy.as_ref().is_some_and(|d| d.created);
     let traffic = if created {
         format!(
@@ -233,14 +229,11 @@ async fn release_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Resu
     report.release = Some(released);
     match rolled_back {
         None => Ok(()),
-        Some(why) => {
-            report.outcome = "rolled_back".to_owned();
-            Err(Error::new(
-                Failure::RolledBack,
-                format!("release of version {version} rolled back: {why}"),
-            )
-            .with_hint("traffic is back on the previous version; fix the code and ship again"))
-        }
+        Some(why) => Err(Error::new(
+            Failure::RolledBack,
+            format!("release of version {version} rolled back: {why}"),
+        )
+        .with_hint("traffic is back on the previous version; fix the code and ship again")),
     }
 }
 

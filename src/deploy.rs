@@ -42,15 +42,21 @@ pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let desired = &ctx.config.function.settings;
 
-    if let Some(served) = ctx.lambda.function(name, alias).await?
-        && differences(desired, artifact, &served).is_empty()
-    {
-        return Ok(DeployReport {
-            version: served.version,
-            created: false,
-            unchanged: true,
-            changes: Vec::new(),
-        });
+    ctx.ui
+        .detail(format_args!("local CodeSha256 {}", artifact.code_sha256));
+    if let Some(served) = ctx.lambda.function(name, alias).await? {
+        ctx.ui.detail(format_args!(
+            "alias {alias} serves version {} with CodeSha256 {}",
+            served.version, served.code_sha256
+        ));
+        if differences(desired, artifact, &served).is_empty() {
+            return Ok(DeployReport {
+                version: served.version,
+                created: false,
+                unchanged: true,
+                changes: Vec::new(),
+            });
+        }
     }
 
     let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
@@ -150,52 +156,53 @@ fn differences(
     if state.code_sha256 != artifact.code_sha256 {
         push(Field::Code, "code".to_owned());
     }
-    let mut compare = |field, key: &str, want: Option<String>, have: Option<String>| {
+    let number = |n: Option<i32>| n.map(|n| n.to_string());
+    let settings = [
+        (
+            Field::Runtime,
+            "runtime",
+            desired.runtime.clone(),
+            state.runtime.clone(),
+        ),
+        (
+            Field::Handler,
+            "handler",
+            desired.handler.clone(),
+            state.handler.clone(),
+        ),
+        (
+            Field::Role,
+            "role",
+            desired.role.clone(),
+            state.role.clone(),
+        ),
+        (
+            Field::Memory,
+            "memory",
+            number(desired.memory),
+            number(state.memory),
+        ),
+        (
+            Field::Timeout,
+            "timeout",
+            number(desired.timeout),
+            number(state.timeout),
+        ),
+        (
+            Field::Description,
+            "description",
+            desired.description.clone(),
+            Some(state.description.clone()),
+        ),
+    ];
+    for (field, key, want, have) in settings {
         if let Some(want) = want
             && have.as_deref() != Some(want.as_str())
         {
-            push(
-                field,
-                format!("{key} {} → {want}", have.unwrap_or_else(|| "(none)".into())),
-            );
+            let have = have.unwrap_or_else(|| "(none)".into());
+            push(field, format!("{key} {have} → {want}"));
         }
-    };
-    compare(
-        Field::Runtime,
-        "runtime",
-        desired.runtime.clone(),
-        state.runtime.clone(),
-    );
-    compare(
-        Field::Handler,
-        "handler",
-        desired.handler.clone(),
-        state.handler.clone(),
-    );
-    compare(
-        Field::Role,
-        "role",
-        desired.role.clone(),
-        state.role.clone(),
-    );
-    compare(
-        Field::Memory,
-        "memory",
-        desired.memory.map(|m| m.to_string()),
-        state.memory.map(|m| m.to_string()),
-    );
-    compare(
-        Field::Timeout,
-        "timeout",
-        desired.timeout.map(|t| t.to_string()),
-        state.timeout.map(|t| t.to_string()),
-    );
-    compare(
-        Field::Description,
-        "description",
-        desired.description.clone(),
-        Some(state.description.clone()),
-    );
+    }
     if let Some(env) = &desired.environment
         && *env != state.environment
     {

@@ -14,7 +14,10 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::operation::get_alias::GetAliasError;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
@@ -118,23 +121,16 @@ impl Lambda {
 
     /// The function's configuration at `qualifier`, or `None` if it does not exist.
     pub async fn function(&self, name: &str, qualifier: &str) -> Result<Option<FunctionState>> {
-        match self
+        let read = self
             .client
             .get_function_configuration()
             .function_name(name)
             .qualifier(qualifier)
             .send()
-            .await
-        {
-            Ok(out) => Ok(Some(state_of(&out))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(aws_error(format!("read function {name}:{qualifier}"), e)),
-        }
+            .await;
+        let not_found = |e: &GetFunctionConfigurationError| e.is_resource_not_found_exception();
+        let action = || format!("read function {name}:{qualifier}");
+        Ok(found(read, not_found, action)?.as_ref().map(state_of))
     }
 
     /// Creates the function from `code` (unpublished) and waits until it is
@@ -145,16 +141,8 @@ impl Lambda {
         settings: &FunctionSettings,
         code: &Artifact,
     ) -> Result<FunctionState> {
-        self.client
-            .create_function()
-            .function_name(name)
-            .set_runtime(settings.runtime.as_deref().map(Runtime::from))
-            .set_handler(settings.handler.clone())
-            .set_role(settings.role.clone())
-            .set_memory_size(settings.memory)
-            .set_timeout(settings.timeout)
-            .set_description(settings.description.clone())
-            .set_environment(settings.environment.as_ref().map(sdk_environment))
+        let create = self.client.create_function().function_name(name);
+        with_settings!(create, settings)
             .code(
                 FunctionCode::builder()
                     .zip_file(Blob::new(code.bytes.clone()))
@@ -200,16 +188,11 @@ impl Lambda {
                 e.is_resource_conflict_exception()
             },
             || {
-                self.client
+                let update = self
+                    .client
                     .update_function_configuration()
-                    .function_name(name)
-                    .set_runtime(settings.runtime.as_deref().map(Runtime::from))
-                    .set_handler(settings.handler.clone())
-                    .set_role(settings.role.clone())
-                    .set_memory_size(settings.memory)
-                    .set_timeout(settings.timeout)
-                    .set_description(settings.description.clone())
-                    .set_environment(settings.environment.as_ref().map(sdk_environment))
+                    .function_name(name);
+                with_settings!(update, settings)
                     .send()
             },
         )
@@ -285,28 +268,21 @@ impl Lambda {
 
     /// The alias, or `None` if it does not exist.
     pub async fn alias(&self, name: &str, alias: &str) -> Result<Option<AliasState>> {
-        match self
+        let read = self
             .client
             .get_alias()
             .function_name(name)
             .name(alias)
             .send()
-            .await
-        {
-            Ok(out) => Ok(Some(AliasState {
-                version: out.function_version.unwrap_or_default(),
-                weights: weights_of(out.routing_config.as_ref()),
-                description: out.description.unwrap_or_default(),
-                revision_id: out.revision_id,
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(aws_error(format!("read alias {name}:{alias}"), e)),
-        }
+            .await;
+        let not_found = |e: &GetAliasError| e.is_resource_not_found_exception();
+        let action = || format!("read alias {name}:{alias}");
+        Ok(found(read, not_found, action)?.map(|out| AliasState {
+            version: out.function_version.unwrap_or_default(),
+            weights: weights_of(out.routing_config.as_ref()),
+            description: out.description.unwrap_or_default(),
+            revision_id: out.revision_id,
+        }))
     }
 
     /// Creates `alias` on `version` with no extra weights.
@@ -418,7 +394,7 @@ impl Lambda {
     ) -> Result<T>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, aws_sdk_lambda::config::http::HttpResponse>>>,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let mut attempt = 1;
@@ -475,6 +451,23 @@ where
     }
 }
 
+/// A read's output, `None` when the error says the resource does not exist,
+/// or the error explained as failing to do `action`.
+fn found<O, E>(
+    read: std::result::Result<O, SdkError<E, HttpResponse>>,
+    not_found: impl Fn(&E) -> bool,
+    action: impl FnOnce() -> String,
+) -> Result<Option<O>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match read {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.as_service_error().is_some_and(not_found) => Ok(None),
+        Err(e) => Err(aws_error(action(), e)),
+    }
+}
+
 fn sdk_environment(env: &Environment) -> SdkEnvironment {
     SdkEnvironment::builder()
         .set_variables(Some(
@@ -492,6 +485,23 @@ fn weights_of(routing: Option<&AliasRoutingConfiguration>) -> BTreeMap<String, f
         .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
         .unwrap_or_default()
 }
+
+/// Sets the settings that are `Some` on a create or update-configuration
+/// request builder (different types with the same setters).
+macro_rules! with_settings {
+    ($builder:expr, $settings:expr) => {{
+        let settings: &FunctionSettings = $settings;
+        $builder
+            .set_runtime(settings.runtime.as_deref().map(Runtime::from))
+            .set_handler(settings.handler.clone())
+            .set_role(settings.role.clone())
+            .set_memory_size(settings.memory)
+            .set_timeout(settings.timeout)
+            .set_description(settings.description.clone())
+            .set_environment(settings.environment.as_ref().map(sdk_environment))
+    }};
+}
+use with_settings;
 
 /// Builds a [`FunctionState`] from any of the SDK's function-configuration
 /// shapes, which share field names but not a type.

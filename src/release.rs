@@ -67,6 +67,7 @@ pub async fn release(ctx: Ctx<'_>, version: &str) -> Result<ReleaseReport> {
         "moving alias {alias}: version {previous} → {version}"
     ));
     let record = Record::now(Action::Release, version, Some(&previous));
+    ctx.ui.detail(format_args!("release record: {record}"));
     let revision = ctx
         .lambda
         .point_alias(

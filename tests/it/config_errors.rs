@@ -110,3 +110,31 @@ fn bad_flags_are_usage_errors() {
     );
     p.run(&["launch"]).code(2);
 }
+
+#[test]
+fn no_region_anywhere_is_a_usage_error() {
+    let p = Project::new();
+    let out = p
+        .command(&["status"])
+        .env_remove("AWS_REGION")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: no AWS region is set"), "{stderr}");
+    assert!(stderr.contains("hint: pass --region"), "{stderr}");
+}
+
+#[test]
+fn errors_are_one_json_document_with_json_output() {
+    let config = default_config().replace("timeout = 10", "timeout = 0");
+    let p = Project::with_config(&config);
+    let doc = p.run(&["ship", "--output", "json"]).code(2).json();
+    assert_eq!(doc["outcome"], "usage_error");
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(
+        doc["error"]["message"],
+        "greenlight.toml: `function.timeout` = 0: Lambda accepts 1 to 900 seconds"
+    );
+    assert!(p.functions().is_empty());
+}
