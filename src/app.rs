@@ -15,7 +15,7 @@ use crate::package::{self, Artifact};
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
-use crate::{deploy, release, rollback, smoke, status};
+use crate::{deploy, progress, release, rollback, smoke, status};
 
 /// Runs the command `cli` asks for and reports how it went.
 pub async fn run(cli: &Cli) -> Report {
@@ -28,6 +28,7 @@ pub async fn run(cli: &Cli) -> Report {
             Failure::Usage => "usage_error",
             Failure::NoTrafficMoved if smoke_failed => "smoke_failed",
             Failure::NoTrafficMoved => "failed",
+            Failure::Conflict => "conflict",
             Failure::RolledBack => "rolled_back",
             Failure::NeedsOperator => "rollback_failed",
         };
@@ -50,9 +51,10 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     let job = match &cli.command {
         Command::Package { out } => return package_to_file(&config, out.as_deref(), &ui, report),
         Command::Deploy => Job::Deploy(package_stage(&config, &ui, report)?),
-        Command::Ship => Job::Ship(package_stage(&config, &ui, report)?),
+        Command::Ship { no_wait } => Job::Ship(package_stage(&config, &ui, report)?, !no_wait),
         Command::Test { version } => Job::Test(version.clone()),
-        Command::Release { version } => Job::Release(version.clone()),
+        Command::Release { version, no_wait } => Job::Release(version.clone(), !no_wait),
+        Command::Promote => Job::Promote,
         Command::Rollback => Job::Rollback,
         Command::Status => Job::Status,
     };
@@ -64,23 +66,32 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     .await?;
     report.region = sdk.region().map(ToString::to_string);
     let lambda = aws::lambda(&sdk);
+    let alarms = aws::alarms(&sdk);
     let ctx = Ctx {
         config: &config,
         lambda: &lambda,
+        alarms: &alarms,
         ui: &ui,
     };
 
     match job {
         Job::Deploy(artifact) => deploy_stage(ctx, &artifact, report).await.map(|_| ()),
-        Job::Ship(artifact) => ship(ctx, &artifact, report).await,
+        Job::Ship(artifact, wait) => ship(ctx, &artifact, wait, report).await,
         Job::Test(version) => {
             let version = version_or_latest(&lambda, &config, version).await?;
             smoke_stage(ctx, &version, report).await
         }
-        Job::Release(version) => {
+        Job::Release(version, wait) => {
             let version = version_or_latest(&lambda, &config, version).await?;
-            release_stage(ctx, &version, report).await
+            release_stage(ctx, &version, wait, report).await
         }
+        Job::Promote => match progress::promote(ctx).await? {
+            None => {
+                report.outcome = "nothing_in_progress".to_owned();
+                Ok(())
+            }
+            Some(step) => record_release(step, report),
+        },
         Job::Rollback => {
             let done = rollback::rollback(ctx).await?;
             report.outcome = if done.already_rolled_back {
@@ -102,21 +113,24 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
 /// A command with everything it needs that does not come from AWS.
 enum Job {
     Deploy(Artifact),
-    Ship(Artifact),
+    /// The artifact, and whether to wait for the whole release.
+    Ship(Artifact, bool),
     Test(Option<String>),
-    Release(Option<String>),
+    /// The version, and whether to wait for the whole release.
+    Release(Option<String>, bool),
+    Promote,
     Rollback,
     Status,
 }
 
 /// `ship`: deploy, then smoke-test the new version, then release it.
-async fn ship(ctx: Ctx<'_>, artifact: &Artifact, report: &mut Report) -> Result<()> {
+async fn ship(ctx: Ctx<'_>, artifact: &Artifact, wait: bool, report: &mut Report) -> Result<()> {
     let deployed = deploy_stage(ctx, artifact, report).await?;
     if deployed.unchanged {
         return Ok(());
     }
     smoke_stage(ctx, &deployed.version, report).await?;
-    release_stage(ctx, &deployed.version, report).await
+    release_stage(ctx, &deployed.version, wait, report).await
 }
 
 fn package_stage(config: &Config, ui: &Ui, report: &mut Report) -> Result<Artifact> {
@@ -217,11 +231,19 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
     .with_hint(traffic))
 }
 
-async fn release_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result<()> {
-    let released = release::release(ctx, version).await?;
+async fn release_stage(ctx: Ctx<'_>, version: &str, wait: bool, report: &mut Report) -> Result<()> {
+    let released = release::release(ctx, version, wait).await?;
+    record_release(released, report)
+}
+
+/// Files a release (or promote) report; a rollback becomes the exit-3 error.
+fn record_release(released: release::ReleaseReport, report: &mut Report) -> Result<()> {
+    let version = released.version.clone();
     let rolled_back = released.rolled_back.clone();
     report.outcome = if released.already_live {
         "already_live"
+    } else if released.in_progress.is_some() {
+        "in_progress"
     } else {
         "released"
     }

@@ -7,6 +7,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::alarms::Alarms;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
 
@@ -39,6 +40,11 @@ pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
             .with_hint("pass --region, set AWS_REGION, or give the profile a region"));
     }
     Ok(sdk)
+}
+
+/// The CloudWatch alarms seam for `sdk`.
+pub fn alarms(sdk: &SdkConfig) -> Alarms {
+    Alarms::new(aws_sdk_cloudwatch::Client::new(sdk))
 }
 
 /// The Lambda seam for `sdk`.

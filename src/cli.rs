@@ -67,14 +67,25 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         version: Option<String>,
     },
-    /// Move the alias to a version, check it, and roll back on failure.
+    /// Move the alias to a version (at once or in [release] steps), check
+    /// the gates, and roll back on failure.
     Release {
         /// The version to release (default: the latest published).
         #[arg(long, value_name = "N")]
         version: Option<String>,
+        /// Start the release (its first step) and exit; `greenlight promote` continues it.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Deploy, test and release in one go.
-    Ship,
+    Ship {
+        /// Start the release (its first step) and exit; `greenlight promote` continues it.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// One step of a release in progress, for scheduled runs: check the
+    /// gates, then move to the next step once the bake is over.
+    Promote,
     /// Put the alias back on the version live before the last release.
     Rollback,
     /// Show what is live, how it got there, and recent versions.
@@ -89,7 +100,8 @@ impl Command {
             Command::Deploy => "deploy",
             Command::Test { .. } => "test",
             Command::Release { .. } => "release",
-            Command::Ship => "ship",
+            Command::Ship { .. } => "ship",
+            Command::Promote => "promote",
             Command::Rollback => "rollback",
             Command::Status => "status",
         }

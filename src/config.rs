@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::plan::{DEFAULT_BAKE, Plan};
 use crate::secrets::Environment;
 
 /// The alias greenlight releases to when the config names none.
@@ -30,6 +31,26 @@ pub struct Config {
     pub package: Option<PackageConfig>,
     /// Smoke tests run against every new version before it gets traffic.
     pub smoke: Vec<SmokeTest>,
+    /// How traffic moves and what is watched meanwhile.
+    pub release: ReleaseConfig,
+}
+
+/// The `[release]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseConfig {
+    /// Steps and bake time; all at once by default.
+    pub plan: Plan,
+    /// CloudWatch alarms watched before and during every bake.
+    pub alarms: Vec<String>,
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        ReleaseConfig {
+            plan: Plan::all_at_once(),
+            alarms: Vec::new(),
+        }
+    }
 }
 
 /// The `[function]` table.
@@ -89,6 +110,17 @@ struct RawConfig {
     package: Option<RawPackage>,
     #[serde(default)]
     smoke: Vec<RawSmoke>,
+    release: Option<RawRelease>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelease {
+    steps: Option<Vec<i64>>,
+    bake: Option<String>,
+    preset: Option<String>,
+    #[serde(default)]
+    alarms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +177,11 @@ impl Config {
             function: at.function(raw.function)?,
             package: raw.package.map(|p| at.package(&dir, p)).transpose()?,
             smoke: at.smoke_tests(raw.smoke)?,
+            release: raw
+                .release
+                .map(|r| at.release(r))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -300,6 +337,60 @@ impl Checker<'_> {
         }
         Ok(PackageConfig {
             source: dir.join(&raw.source),
+        })
+    }
+
+    fn release(&self, raw: RawRelease) -> Result<ReleaseConfig> {
+        let plan = match (&raw.preset, &raw.steps, &raw.bake) {
+            (Some(preset), None, None) => Plan::preset(preset).ok_or_else(|| {
+                self.bad(
+                    "release.preset",
+                    format!("{preset:?}"),
+                    "use a name like Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce",
+                )
+            })?,
+            (Some(_), _, _) => {
+                return Err(Error::usage(format!(
+                    "{}: `release.preset` cannot be combined with `release.steps` or `release.bake`",
+                    self.file
+                ))
+                .with_hint("keep either the preset or the steps and bake"));
+            }
+            (None, steps, bake) => Plan {
+                steps: Plan::check_steps(steps.as_deref().unwrap_or_default()).map_err(|why| {
+                    self.bad("release.steps", format!("{:?}", steps.as_deref().unwrap_or_default()), &why)
+                })?,
+                bake: match bake {
+                    None => DEFAULT_BAKE,
+                    Some(text) => humantime::parse_duration(text)
+                        .ok()
+                        .filter(|d| d.as_secs() >= 1)
+                        .ok_or_else(|| {
+                            self.bad("release.bake", format!("{text:?}"), "a duration of at least 1s, such as \"30s\", \"5m\" or \"1h\"")
+                        })?,
+                },
+            },
+        };
+        let mut seen = BTreeSet::new();
+        for (i, name) in raw.alarms.iter().enumerate() {
+            if name.trim().is_empty() || name.len() > 255 {
+                return Err(self.bad(
+                    &format!("release.alarms[{i}]"),
+                    format!("{name:?}"),
+                    "an alarm name is 1 to 255 characters",
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(self.bad(
+                    &format!("release.alarms[{i}]"),
+                    format!("{name:?}"),
+                    "listed twice",
+                ));
+            }
+        }
+        Ok(ReleaseConfig {
+            plan,
+            alarms: raw.alarms,
         })
     }
 
@@ -475,6 +566,41 @@ expect = { probe = "ok" }
             parse("[function]\nname = \"a\"\nenvironment = { \"bad-key\" = \"topsecret\" }\n")
                 .expect_err("bad key");
         assert!(!err.to_string().contains("topsecret"));
+    }
+
+    #[test]
+    fn release_steps_bake_alarms_and_presets() {
+        let base = "[function]\nname = \"a\"\n[release]\n";
+        let cfg = parse(&format!(
+            "{base}steps = [10, 50]\nbake = \"30s\"\nalarms = [\"errors\"]\n"
+        ))
+        .expect("valid");
+        assert_eq!(cfg.release.plan.steps, vec![10, 50]);
+        assert_eq!(cfg.release.plan.bake, Duration::from_secs(30));
+        assert_eq!(cfg.release.alarms, vec!["errors".to_owned()]);
+        let preset =
+            parse(&format!("{base}preset = \"Canary10Percent5Minutes\"\n")).expect("valid");
+        assert_eq!(preset.release.plan.steps, vec![10]);
+        assert!(
+            parse("[function]\nname = \"a\"\n")
+                .expect("valid")
+                .release
+                .plan
+                .is_all_at_once()
+        );
+
+        for (body, key) in [
+            ("steps = [50, 10]", "release.steps"),
+            ("steps = [10, 100]", "release.steps"),
+            ("steps = [10]\nbake = \"soon\"", "release.bake"),
+            ("preset = \"Fast\"", "release.preset"),
+            ("alarms = [\"a\", \"a\"]", "release.alarms[1]"),
+        ] {
+            let msg = message(&format!("{base}{body}\n"));
+            assert!(msg.contains(&format!("`{key}`")), "{body}: {msg}");
+        }
+        let both = message(&format!("{base}preset = \"AllAtOnce\"\nsteps = [10]\n"));
+        assert!(both.contains("cannot be combined"), "{both}");
     }
 
     #[test]

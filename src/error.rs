@@ -8,7 +8,7 @@
 //! | code | meaning |
 //! | ---- | ------- |
 //! | 0 | success (including "nothing to deploy") |
-//! | 1 | failed before any traffic moved: nothing changed for users |
+//! | 1 | failed before any traffic moved: nothing changed for users (also: another runner changed the alias, so this one stopped) |
 //! | 2 | usage or configuration error: nothing that changes AWS was called |
 //! | 3 | traffic moved, then something failed and traffic was rolled back |
 //! | 4 | the rollback itself failed: a person must act |
@@ -23,6 +23,9 @@ pub enum Failure {
     NoTrafficMoved,
     /// Usage or configuration error; nothing in AWS was changed (exit 2).
     Usage,
+    /// Someone else changed the alias meanwhile; this run stopped without
+    /// writing further (exit 1: this run moved no traffic after that).
+    Conflict,
     /// Traffic moved, then something failed and traffic was restored (exit 3).
     RolledBack,
     /// Restoring traffic failed: the state needs a person (exit 4).
@@ -33,7 +36,7 @@ impl Failure {
     /// The process exit code for this failure.
     pub fn exit_code(self) -> u8 {
         match self {
-            Failure::NoTrafficMoved => 1,
+            Failure::NoTrafficMoved | Failure::Conflict => 1,
             Failure::Usage => 2,
             Failure::RolledBack => 3,
             Failure::NeedsOperator => 4,
@@ -130,6 +133,7 @@ mod tests {
     #[test]
     fn exit_codes_are_the_documented_contract() {
         assert_eq!(Failure::NoTrafficMoved.exit_code(), 1);
+        assert_eq!(Failure::Conflict.exit_code(), 1);
         assert_eq!(Failure::Usage.exit_code(), 2);
         assert_eq!(Failure::RolledBack.exit_code(), 3);
         assert_eq!(Failure::NeedsOperator.exit_code(), 4);

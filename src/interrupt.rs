@@ -1,28 +1,41 @@
 //! Interrupts: SIGINT and SIGTERM while traffic is on a new version.
 //!
-//! Stages that hold users on a new version while they check it race their
-//! work against [`signalled`], so an interrupt rolls traffic back instead of
-//! leaving it half-moved.
+//! A release registers [`Interrupts`] before its first alias write, so an
+//! interrupt at any later moment is caught (not fatal) and stages that hold
+//! users on a new version race their waits against [`Interrupts::recv`]: an
+//! interrupt rolls traffic back instead of leaving it half-moved.
 
-/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM, naming it.
-pub async fn signalled() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// Registered handlers for SIGINT and SIGTERM.
+#[derive(Debug)]
+pub struct Interrupts {
+    int: Option<Signal>,
+    term: Option<Signal>,
+}
+
+impl Interrupts {
+    /// Starts catching SIGINT and SIGTERM.
+    pub fn catch() -> Self {
+        Interrupts {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
+
+    /// Resolves when SIGINT or SIGTERM arrives, naming it.
+    pub async fn recv(&mut self) -> &'static str {
+        async fn next(signal: &mut Option<Signal>) {
+            match signal {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next(&mut self.int) => "SIGINT",
+            () = next(&mut self.term) => "SIGTERM",
+        }
     }
 }

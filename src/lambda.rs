@@ -25,7 +25,7 @@ use aws_sdk_lambda::types::{
 };
 
 use crate::config::FunctionSettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::package::Artifact;
 use crate::secrets::Environment;
 
@@ -305,18 +305,23 @@ impl Lambda {
         Ok(())
     }
 
-    /// Points `alias` wholly at `version` (clearing any extra weights), only if
-    /// the alias is still at `revision_id`. Returns the alias's new revision.
+    /// Points `alias` at `version`, with `extra` (a version and its share of
+    /// traffic, 0.0 to 1.0) or with no extra weights, and writes
+    /// `description`, all in one call, only if the alias is still at
+    /// `revision_id`. Returns the alias's new revision. A changed revision is
+    /// a [`Failure::Conflict`].
     pub async fn point_alias(
         &self,
         name: &str,
         alias: &str,
         version: &str,
+        extra: Option<(&str, f64)>,
         description: &str,
         revision_id: Option<&str>,
     ) -> Result<Option<String>> {
-        let no_weights = AliasRoutingConfiguration::builder()
-            .set_additional_version_weights(Some(Default::default()))
+        let weights = extra.map(|(v, w)| (v.to_owned(), w)).into_iter().collect();
+        let routing = AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(weights))
             .build();
         let out = self
             .client
@@ -325,7 +330,7 @@ impl Lambda {
             .name(alias)
             .function_version(version)
             .description(description)
-            .routing_config(no_weights)
+            .routing_config(routing)
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
@@ -333,9 +338,16 @@ impl Lambda {
                 let changed = e
                     .as_service_error()
                     .is_some_and(|e| e.is_precondition_failed_exception());
-                let err = aws_error(format!("move alias {name}:{alias} to version {version}"), e);
+                let err = aws_error(format!("move alias {name}:{alias}"), e);
                 if changed {
-                    err.with_hint("someone else changed the alias meanwhile; run `greenlight status` and try again")
+                    Error {
+                        failure: Failure::Conflict,
+                        message: format!(
+                            "alias {alias} of function {name} was changed by someone else meanwhile; stopped without writing further"
+                        ),
+                        ..err
+                    }
+                    .with_hint("another greenlight run or a person is moving it; see `greenlight status`")
                 } else {
                     err
                 }

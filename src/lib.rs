@@ -1,20 +1,25 @@
 //! greenlight: ship AWS Lambda code safely.
 //!
 //! The pipeline, in the order a release runs:
-//! [`package`] → [`deploy`] → [`smoke`] → [`release`] → [`rollback`].
+//! [`package`] → [`deploy`] → [`smoke`] → [`release`] (→ [`progress`] with
+//! [`gates`] for canary and linear steps) → [`rollback`].
 //! [`app`] runs the commands; [`config`] reads `greenlight.toml`; [`lambda`]
 //! is the only module that talks to Lambda; [`record`] keeps the release
 //! record in AWS; [`error`] decides exit codes.
 
+pub mod alarms;
 pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod gates;
 pub mod interrupt;
 pub mod lambda;
 pub mod package;
+pub mod plan;
+pub mod progress;
 pub mod record;
 pub mod release;
 pub mod report;

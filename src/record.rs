@@ -11,10 +11,22 @@
 //! `status` can say when and from what the live version was released, from any
 //! machine. Nothing is kept on local disk and nothing is guessed from version
 //! numbers. The line fits Lambda's 256-character limit for descriptions.
+//!
+//! A release in progress is recorded the same way, together with the routing
+//! weight written in the same `UpdateAlias` call, so the two never disagree:
+//!
+//! ```text
+//! greenlight: action=canary version=6 previous=5 step=0 steps=10,50 bake=300s at=2026-11-22T02:10:47Z
+//! ```
+//!
+//! says that version 6 is on its first step (10 %) since `at`, with version 5
+//! stable; any machine can continue (`promote`) or undo (`rollback`) it.
 
 use std::fmt;
 
 use time::OffsetDateTime;
+
+use crate::plan::Plan;
 use time::format_description::well_known::Rfc3339;
 
 const PREFIX: &str = "greenlight:";
@@ -27,6 +39,8 @@ pub enum Action {
     Create,
     /// Moved the alias to a new version.
     Release,
+    /// Put part of the traffic on a new version; the release is in progress.
+    Canary,
     /// Moved the alias back to the version live before a release.
     Rollback,
 }
@@ -37,6 +51,7 @@ impl Action {
         match self {
             Action::Create => "create",
             Action::Release => "release",
+            Action::Canary => "canary",
             Action::Rollback => "rollback",
         }
     }
@@ -52,8 +67,33 @@ pub struct Record {
     /// The version it was moved away from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
-    /// When, in RFC 3339 UTC.
+    /// When, in RFC 3339 UTC. For a canary: when its current step began.
     pub at: String,
+    /// For a canary: the release in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+}
+
+/// Where a release in progress stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canary {
+    /// The current step, an index into `plan.steps`.
+    pub step: usize,
+    /// The plan the release started with; later steps follow it.
+    pub plan: Plan,
+}
+
+impl serde::Serialize for Canary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Canary", 4)?;
+        s.serialize_field("step", &(self.step + 1))?;
+        s.serialize_field("of", &self.plan.steps.len())?;
+        s.serialize_field("percent", &self.plan.steps.get(self.step))?;
+        s.serialize_field("steps", &self.plan.steps)?;
+        s.serialize_field("bake_seconds", &self.plan.bake.as_secs())?;
+        s.end()
+    }
 }
 
 impl Record {
@@ -66,7 +106,24 @@ impl Record {
             version: version.to_owned(),
             previous: previous.map(str::to_owned),
             at: now.format(&Rfc3339).unwrap_or_default(),
+            canary: None,
         }
+    }
+
+    /// A record of a canary at `step` of `plan`, starting now.
+    pub fn canary(version: &str, stable: &str, step: usize, plan: &Plan) -> Self {
+        Record {
+            canary: Some(Canary {
+                step,
+                plan: plan.clone(),
+            }),
+            ..Record::now(Action::Canary, version, Some(stable))
+        }
+    }
+
+    /// When `at` was, if it parses.
+    pub fn time(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::parse(&self.at, &Rfc3339).ok()
     }
 
     /// Reads a record from an alias description; `None` if greenlight did not write it.
@@ -80,14 +137,33 @@ impl Record {
         let action = match field("action")?.as_str() {
             "create" => Action::Create,
             "release" => Action::Release,
+            "canary" => Action::Canary,
             "rollback" => Action::Rollback,
             _ => return None,
         };
+        let canary = match action {
+            Action::Canary => Some(Canary {
+                step: field("step")?.parse().ok()?,
+                plan: Plan {
+                    steps: field("steps")?
+                        .split(',')
+                        .map(|s| s.parse().ok())
+                        .collect::<Option<Vec<u8>>>()?,
+                    bake: humantime::parse_duration(&field("bake")?).ok()?,
+                },
+            })
+            .filter(|c| c.step < c.plan.steps.len()),
+            _ => None,
+        };
+        if action == Action::Canary && canary.is_none() {
+            return None;
+        }
         Some(Record {
             action,
             version: field("version")?,
             previous: field("previous"),
             at: field("at").unwrap_or_default(),
+            canary,
         })
     }
 }
@@ -103,6 +179,16 @@ impl fmt::Display for Record {
         )?;
         if let Some(previous) = &self.previous {
             write!(f, " previous={previous}")?;
+        }
+        if let Some(c) = &self.canary {
+            let steps: Vec<String> = c.plan.steps.iter().map(u8::to_string).collect();
+            write!(
+                f,
+                " step={} steps={} bake={}s",
+                c.step,
+                steps.join(","),
+                c.plan.bake.as_secs()
+            )?;
         }
         write!(f, " at={}", self.at)
     }
@@ -122,6 +208,29 @@ mod tests {
         );
         assert!(text.len() <= 256);
         assert_eq!(Record::parse(&text), Some(r));
+    }
+
+    #[test]
+    fn a_canary_round_trips_with_its_plan() {
+        let plan = Plan {
+            steps: vec![10, 50],
+            bake: std::time::Duration::from_secs(330),
+        };
+        let r = Record::canary("6", "5", 1, &plan);
+        let text = r.to_string();
+        assert!(
+            text.starts_with(
+                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s at="
+            ),
+            "{text}"
+        );
+        assert_eq!(Record::parse(&text), Some(r));
+        assert_eq!(
+            Record::parse(
+                "greenlight: action=canary version=6 previous=5 step=2 steps=10,50 bake=5m at=x"
+            ),
+            None
+        );
     }
 
     #[test]

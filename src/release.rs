@@ -1,53 +1,57 @@
-//! Stage 4, release: move the alias to a published version, then check it through the alias.
+//! Stage 4, release: move users to a published version, all at once or step by step.
 //!
-//! In: a version number that smoke tests have passed. Out: a
-//! [`ReleaseReport`]. AWS calls: `GetFunctionConfiguration` (the version
-//! exists), `GetAlias`, then `UpdateAlias` with the alias `RevisionId` (or
-//! `CreateAlias` when there is none yet), writing a release [`Record`] with
-//! the previous version into the alias description.
+//! In: a version that passed its smoke tests, and the `[release]` plan. Out: a
+//! [`ReleaseReport`]. Before anything moves it checks the alias rules (a
+//! published version, not the one already live, the same execution role as
+//! the stable version for a weighted split) and that no watched alarm is
+//! already in ALARM: a firing alarm would make the new version's health
+//! impossible to judge, so the release does not start (exit 1).
 //!
-//! After the move the smoke tests run once more through the alias. If one
-//! fails, or SIGINT/SIGTERM arrives meanwhile, [`rollback::restore`] puts the
-//! alias back on the previous version and the report says why (exit 3); if
-//! that write fails the error says exactly what to run (exit 4). A new alias
-//! has no previous version and no users, so it is not re-checked.
+//! AWS calls: `GetFunctionConfiguration` (both versions), `GetAlias`,
+//! `DescribeAlarms`, then `UpdateAlias` per step through
+//! [`progress`](crate::progress), or `CreateAlias` when there is no alias yet
+//! (a new alias has no users, so it moves at once and is not re-checked).
 //!
-//! Safe to repeat: releasing the version the alias already serves changes nothing.
+//! Safe to repeat: releasing the version the alias already serves changes
+//! nothing, and releasing the version whose release is in progress continues it.
 
 use crate::error::{Error, Result};
+use crate::gates::GateCheck;
+use crate::progress::{self, InProgress, Run};
 use crate::record::{Action, Record};
-use crate::rollback;
-use crate::smoke::{self, SmokeReport};
 use crate::ui::Ctx;
 
-/// What release did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// What a release (or one promote step) did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReleaseReport {
-    /// The version released.
+    /// The version being released.
     pub version: String,
-    /// The version the alias served before, if any.
+    /// The stable version it replaces, if there was one.
     pub previous: Option<String>,
+    /// The plan, e.g. "10 % → 50 % → 100 %, 5m each".
+    pub plan: String,
     /// True when the alias already served `version`: nothing was written.
     pub already_live: bool,
-    /// The smoke tests run through the alias after it moved.
+    /// The traffic share on the new version after each alias move this run
+    /// made, in percent; 100 means the release finished.
+    pub moves: Vec<u8>,
+    /// The last check of the gates.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification: Option<SmokeReport>,
-    /// Why traffic was moved back to `previous`, when it was.
+    pub gates: Option<GateCheck>,
+    /// Where the release stands when this run ends with it still in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<InProgress>,
+    /// Why traffic went back to `previous`, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rolled_back: Option<String>,
 }
 
-/// Moves the alias to `version`, checks it, and rolls back on failure.
-pub async fn release(ctx: Ctx<'_>, version: &str) -> Result<ReleaseReport> {
+/// Releases `version`; with `wait`, to the end of the plan, otherwise only
+/// its first step (the rest is left to `greenlight promote`).
+pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    check_version(ctx, version).await?;
-    let report = |previous: Option<String>, already_live| ReleaseReport {
-        version: version.to_owned(),
-        previous,
-        already_live,
-        verification: None,
-        rolled_back: None,
-    };
+    let target = check_version(ctx, version).await?;
+    let plan = &ctx.config.release.plan;
 
     let Some(current) = ctx.lambda.alias(name, alias).await? else {
         ctx.ui
@@ -56,57 +60,60 @@ pub async fn release(ctx: Ctx<'_>, version: &str) -> Result<ReleaseReport> {
         ctx.lambda
             .create_alias(name, alias, version, &record.to_string())
             .await?;
-        return Ok(report(None, false));
+        return Ok(ReleaseReport {
+            version: version.to_owned(),
+            plan: plan.to_string(),
+            moves: vec![100],
+            ..Default::default()
+        });
     };
-    if current.version == version && current.weights.is_empty() {
-        return Ok(report(Some(current.version), true));
-    }
 
-    let previous = current.version;
-    ctx.ui.step(format_args!(
-        "moving alias {alias}: version {previous} → {version}"
-    ));
-    let record = Record::now(Action::Release, version, Some(&previous));
-    ctx.ui.detail(format_args!("release record: {record}"));
-    let revision = ctx
-        .lambda
-        .point_alias(
-            name,
-            alias,
-            version,
-            &record.to_string(),
-            current.revision_id.as_deref(),
-        )
-        .await?;
-
-    let mut done = report(Some(previous.clone()), false);
-    if ctx.config.smoke.is_empty() {
-        return Ok(done);
-    }
-    ctx.ui.step(format_args!(
-        "checking version {version} through alias {alias}"
-    ));
-    let reason = tokio::select! {
-        checked = smoke::run(ctx.lambda, name, alias, &ctx.config.smoke, ctx.ui.redactor()) => {
-            let reason = checked.first_failure().map(|f| {
-                format!("smoke test `{}` failed through alias {alias}: {}", f.name, f.failure.as_deref().unwrap_or("failed"))
-            });
-            done.verification = Some(checked);
-            reason
+    if let Some(run) = progress::in_progress(ctx, &current)? {
+        if run.version() != version {
+            return Err(Error::no_traffic_moved(format!(
+                "the release of version {} is in progress on alias {alias}",
+                run.version()
+            ))
+            .with_hint(
+                "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
+            ));
         }
-        signal = crate::interrupt::signalled() => Some(format!("interrupted by {signal}")),
-    };
-    if let Some(reason) = reason {
         ctx.ui
-            .step(format_args!("{reason}; rolling back to version {previous}"));
-        rollback::restore(ctx, &previous, version, revision.as_deref(), &reason).await?;
-        done.rolled_back = Some(reason);
+            .step(format_args!("continuing the release of version {version}"));
+        return progress::drive(run, wait).await;
     }
-    Ok(done)
+    if current.version == version && current.weights.is_empty() {
+        return Ok(ReleaseReport {
+            version: version.to_owned(),
+            previous: Some(current.version),
+            plan: plan.to_string(),
+            already_live: true,
+            ..Default::default()
+        });
+    }
+
+    let stable = current.version.clone();
+    if !plan.is_all_at_once() {
+        check_same_role(ctx, &stable, target.role.as_deref(), version).await?;
+    }
+    if let Some(firing) = crate::gates::alarms(ctx)
+        .await?
+        .into_iter()
+        .find(|a| a.is_alarm())
+    {
+        return Err(Error::no_traffic_moved(format!(
+            "alarm {} is already in ALARM before the release, so the new version's health could not be judged",
+            firing.name
+        ))
+        .with_cause(firing.reason)
+        .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"));
+    }
+    let run = Run::start(ctx, version, &stable, plan.clone(), current.revision_id);
+    progress::begin(run, wait).await
 }
 
-/// Fails (exit 1) unless `version` is a published version of the function.
-async fn check_version(ctx: Ctx<'_>, version: &str) -> Result<()> {
+/// Fails unless `version` is a published version of the function; returns its state.
+async fn check_version(ctx: Ctx<'_>, version: &str) -> Result<crate::lambda::FunctionState> {
     let name = ctx.function();
     if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit()) {
         return Err(Error::usage(format!(
@@ -114,114 +121,35 @@ async fn check_version(ctx: Ctx<'_>, version: &str) -> Result<()> {
         ))
         .with_hint("greenlight releases published versions only, never $LATEST or an alias"));
     }
-    match ctx.lambda.function(name, version).await? {
-        Some(_) => Ok(()),
-        None => Err(Error::no_traffic_moved(format!(
+    ctx.lambda.function(name, version).await?.ok_or_else(|| {
+        Error::no_traffic_moved(format!(
             "version {version} of function {name} does not exist"
         ))
         .with_hint(
             "run `greenlight deploy` to publish one, or `greenlight status` to list versions",
-        )),
-    }
+        )
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    //! Faults the emulator cannot produce: a function error, and a rollback
-    //! write that fails. Injected with aws-smithy-mocks.
-
-    use std::path::Path;
-
-    use aws_sdk_lambda::Client;
-    use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
-    use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
-    use aws_sdk_lambda::operation::invoke::InvokeOutput;
-    use aws_sdk_lambda::operation::update_alias::{UpdateAliasError, UpdateAliasOutput};
-    use aws_sdk_lambda::primitives::Blob;
-    use aws_sdk_lambda::types::error::ServiceException;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
-
-    use super::*;
-    use crate::config::Config;
-    use crate::lambda::{Lambda, WaitPolicy};
-    use crate::secrets::Redactor;
-    use crate::ui::{OutputFormat, Ui};
-
-    const CONFIG: &str = r#"
-[function]
-name = "orders"
-[[smoke]]
-name = "echo"
-payload = { probe = "ok" }
-expect = { probe = "ok" }
-"#;
-
-    #[tokio::test]
-    async fn function_error_after_release_rolls_back_and_a_failed_rollback_is_exit_4() {
-        let version = mock!(Client::get_function_configuration).then_output(|| {
-            GetFunctionConfigurationOutput::builder()
-                .version("5")
-                .build()
-        });
-        let alias = mock!(Client::get_alias).then_output(|| {
-            GetAliasOutput::builder()
-                .function_version("4")
-                .revision_id("r1")
-                .build()
-        });
-        let invoke = mock!(Client::invoke).then_output(|| {
-            InvokeOutput::builder()
-                .function_error("Unhandled")
-                .payload(Blob::new(r#"{"errorMessage":"boom"}"#))
-                .build()
-        });
-        let forward = mock!(Client::update_alias)
-            .match_requests(|r| r.function_version() == Some("5"))
-            .then_output(|| UpdateAliasOutput::builder().revision_id("r2").build());
-        let back = mock!(Client::update_alias)
-            .match_requests(|r| r.function_version() == Some("4") && r.revision_id() == Some("r2"))
-            .then_error(|| {
-                UpdateAliasError::ServiceException(
-                    ServiceException::builder()
-                        .message("Lambda is down")
-                        .build(),
-                )
-            });
-        let client = mock_client!(
-            aws_sdk_lambda,
-            RuleMode::MatchAny,
-            [&version, &alias, &invoke, &forward, &back]
-        );
-
-        let config = Config::parse(Path::new("greenlight.toml"), CONFIG).expect("config");
-        let lambda = Lambda::new(client, WaitPolicy::default());
-        let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
-        let ctx = Ctx {
-            config: &config,
-            lambda: &lambda,
-            ui: &ui,
-        };
-
-        let err = release(ctx, "5").await.expect_err("rollback failed");
-        assert_eq!(err.exit_code(), 4);
-        assert!(
-            err.message
-                .contains("may still send traffic to version 5; version 4 was live before"),
-            "{}",
-            err.message
-        );
-        assert!(
-            err.message.contains("function error (Unhandled)"),
-            "{}",
-            err.message
-        );
-        let hint = err.hint.unwrap_or_default();
-        assert!(
-            hint.contains(
-                "aws lambda update-alias --function-name orders --name live --function-version 4"
-            ),
-            "{hint}"
-        );
-        assert_eq!((forward.num_calls(), back.num_calls()), (1, 1));
+/// Lambda splits an alias's traffic only between versions with one execution role.
+async fn check_same_role(
+    ctx: Ctx<'_>,
+    stable: &str,
+    role: Option<&str>,
+    version: &str,
+) -> Result<()> {
+    let stable_role = ctx
+        .lambda
+        .function(ctx.function(), stable)
+        .await?
+        .and_then(|s| s.role);
+    if stable_role.as_deref() == role {
+        return Ok(());
     }
+    Err(Error::no_traffic_moved(format!(
+        "versions {stable} and {version} have different execution roles ({} and {}), and Lambda cannot split an alias's traffic between them",
+        stable_role.as_deref().unwrap_or("none"),
+        role.unwrap_or("none")
+    ))
+    .with_hint("release this version all at once (`steps = []`), then go back to steps"))
 }

@@ -133,13 +133,36 @@ impl fmt::Display for Report {
             write!(f, "release   ")?;
             match (&r.previous, r.already_live) {
                 (_, true) => writeln!(f, "alias {alias} already serves version {}", r.version)?,
-                (Some(prev), false) => {
-                    writeln!(f, "alias {alias}: version {prev} → {}", r.version)?
-                }
+                (Some(prev), false) => writeln!(
+                    f,
+                    "alias {alias}: version {prev} → {} ({})",
+                    r.version, r.plan
+                )?,
                 (None, false) => writeln!(f, "created alias {alias} on version {}", r.version)?,
             }
-            if let Some(v) = &r.verification {
-                write_smoke(f, "verify    ", &format!("alias {alias}"), v)?;
+            if !r.moves.is_empty() {
+                let moves: Vec<String> = r.moves.iter().map(|m| format!("{m} %")).collect();
+                writeln!(
+                    f,
+                    "moved     {} on version {}",
+                    moves.join(" → "),
+                    r.version
+                )?;
+            }
+            if let Some(g) = &r.gates {
+                for a in &g.alarms {
+                    writeln!(f, "gate      alarm {}: {}", a.name, a.state)?;
+                }
+                if let Some(smoke) = &g.smoke {
+                    write_smoke(f, "gate      ", &format!("alias {alias}"), smoke)?;
+                }
+            }
+            if let Some(p) = &r.in_progress {
+                writeln!(
+                    f,
+                    "progress  step {} of {}: {} % on version {}, bake {}s left; next `greenlight promote` will {}",
+                    p.step, p.of, p.percent, r.version, p.bake_left_secs, p.next
+                )?;
             }
             if let (Some(why), Some(prev)) = (&r.rolled_back, &r.previous) {
                 writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;
@@ -193,6 +216,25 @@ impl Report {
                     writeln!(f, "last      {}{from} at {}", r.action.as_str(), r.at)?;
                 }
             }
+        }
+        if let (Some(p), Some(live)) = (&s.in_progress, &s.live) {
+            let new = live
+                .record
+                .as_ref()
+                .map(|r| r.version.as_str())
+                .unwrap_or("?");
+            writeln!(
+                f,
+                "progress  releasing version {new}: step {} of {}, {} %, bake {}s left",
+                p.step, p.of, p.percent, p.bake_left_secs
+            )?;
+            writeln!(f, "next      `greenlight promote` will {}", p.next)?;
+        }
+        if let Some(problem) = &s.problem {
+            writeln!(f, "problem   {problem}")?;
+        }
+        for a in &s.alarms {
+            writeln!(f, "alarm     {}: {}", a.name, a.state)?;
         }
         let live_version = s.live.as_ref().map(|l| l.version.as_str());
         for v in &s.versions {

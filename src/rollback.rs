@@ -1,7 +1,8 @@
 //! Stage 5, rollback: put the alias back on the version that was live before the last release.
 //!
 //! In: the alias's release [`Record`] (kept in its description, so this works
-//! from any machine). Out: a [`RollbackReport`]. AWS calls: `GetAlias`,
+//! from any machine). A release still in progress is stopped: its weight is
+//! cleared, so all traffic is back on the stable version. Out: a [`RollbackReport`]. AWS calls: `GetAlias`,
 //! `GetFunctionConfiguration` (the previous version still exists), and one
 //! conditional `UpdateAlias`. Never guesses from version numbers: without a
 //! record naming the previous version it refuses (exit 1).
@@ -11,6 +12,7 @@
 //! error is exit 4 and says exactly which command restores the alias.
 
 use crate::error::{Error, Failure, Result};
+use crate::progress;
 use crate::record::{Action, Record};
 use crate::ui::Ctx;
 
@@ -41,6 +43,28 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
             "greenlight never guesses; move it explicitly with `greenlight release --version N`",
         )
     })?;
+    if let Some(run) = progress::in_progress(ctx, &current)? {
+        let (from, to) = (
+            run.version().to_owned(),
+            record.previous.clone().unwrap_or_default(),
+        );
+        ctx.ui.step(format_args!(
+            "stopping the release of version {from}: all traffic back to version {to}"
+        ));
+        restore(
+            ctx,
+            &to,
+            &from,
+            current.revision_id.as_deref(),
+            "rollback requested",
+        )
+        .await?;
+        return Ok(RollbackReport {
+            from,
+            to,
+            already_rolled_back: false,
+        });
+    }
     let moved_elsewhere = current.version != record.version || !current.weights.is_empty();
     let previous = match (&record.action, &record.previous) {
         _ if moved_elsewhere => {
@@ -103,7 +127,7 @@ pub async fn restore(
     let record = Record::now(Action::Rollback, stable, Some(failed));
     match ctx
         .lambda
-        .point_alias(name, alias, stable, &record.to_string(), revision_id)
+        .point_alias(name, alias, stable, None, &record.to_string(), revision_id)
         .await
     {
         Ok(_) => Ok(()),

@@ -1,12 +1,16 @@
 //! `status`: what is live and what was deployed, read from AWS.
 //!
 //! In: the function and alias names. Out: a [`StatusReport`]. AWS calls:
-//! `GetFunctionConfiguration($LATEST)`, `GetAlias`, `ListVersionsByFunction`.
+//! `GetFunctionConfiguration($LATEST)`, `GetAlias`, `DescribeAlarms`,
+//! `ListVersionsByFunction`.
 //! Read-only; safe to repeat.
 
 use std::collections::BTreeMap;
 
+use crate::alarms::AlarmState;
 use crate::error::Result;
+use crate::gates;
+use crate::progress::{self, InProgress};
 use crate::record::Record;
 use crate::ui::Ctx;
 
@@ -21,6 +25,15 @@ pub struct StatusReport {
     /// Where the alias points, when it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveState>,
+    /// A release in progress on the alias, with what `promote` would do next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<InProgress>,
+    /// Why the alias state cannot be read as a greenlight release, if it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// The watched alarms and their states.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<AlarmState>,
     /// The newest published versions, newest first.
     pub versions: Vec<VersionSummary>,
 }
@@ -55,14 +68,24 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         return Ok(StatusReport {
             exists: false,
             live: None,
+            in_progress: None,
+            problem: None,
+            alarms: Vec::new(),
             versions: Vec::new(),
         });
     }
-    let live = ctx.lambda.alias(name, alias).await?.map(|a| LiveState {
+    let alias_state = ctx.lambda.alias(name, alias).await?;
+    let (in_progress, problem) = match alias_state.as_ref().map(|a| progress::in_progress(ctx, a)) {
+        Some(Ok(run)) => (run.and_then(|r| r.position()), None),
+        Some(Err(e)) => (None, Some(e.message)),
+        None => (None, None),
+    };
+    let live = alias_state.map(|a| LiveState {
         record: Record::parse(&a.description),
         version: a.version,
         weights: a.weights,
     });
+    let alarms = gates::alarms(ctx).await?;
     let versions = ctx
         .lambda
         .versions(name)
@@ -79,6 +102,9 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     Ok(StatusReport {
         exists: true,
         live,
+        in_progress,
+        problem,
+        alarms,
         versions,
     })
 }

@@ -9,6 +9,7 @@
 use std::fmt::Display;
 use std::io::Write;
 
+use crate::alarms::Alarms;
 use crate::config::Config;
 use crate::lambda::Lambda;
 use crate::secrets::Redactor;
@@ -76,6 +77,8 @@ pub struct Ctx<'a> {
     pub config: &'a Config,
     /// The Lambda seam.
     pub lambda: &'a Lambda,
+    /// The CloudWatch alarms seam.
+    pub alarms: &'a Alarms,
     /// Progress output.
     pub ui: &'a Ui,
 }

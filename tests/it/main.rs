@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod canary;
 mod config_errors;
 mod examples;
 mod package;

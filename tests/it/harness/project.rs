@@ -1,8 +1,10 @@
 //! A throw-away project folder with a config, code and its own emulator,
 //! and a small fluent helper to run the real `greenlight` binary in it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
@@ -46,6 +48,7 @@ pub struct Project {
     pub emulator: Emulator,
     runtime: tokio::runtime::Runtime,
     lambda: Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 /// What one run of the binary did.
@@ -109,11 +112,18 @@ impl Project {
             .endpoint_url(&emulator.endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
             .build();
+        let cloudwatch_config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new(REGION))
+            .endpoint_url(&emulator.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .build();
         let project = Project {
             dir: tempfile::tempdir().expect("tempdir"),
             emulator,
             runtime,
             lambda: Client::from_conf(sdk_config),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch_config),
         };
         project.write("greenlight.toml", config);
         project.write(
@@ -246,6 +256,88 @@ impl Project {
                 .await
         })
         .expect("get function configuration")
+    }
+
+    /// The alias's main version and its extra weights, e.g. `("1", {"2": 0.1})`.
+    pub fn weights(&self, alias: &str) -> (String, BTreeMap<String, f64>) {
+        let out = self
+            .aws(async |c| {
+                c.get_alias()
+                    .function_name(FUNCTION)
+                    .name(alias)
+                    .send()
+                    .await
+            })
+            .expect("get alias");
+        let weights = out
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        (out.function_version.unwrap_or_default(), weights)
+    }
+
+    /// Moves the release record's step start into the past, as if the bake
+    /// had passed, leaving the alias's versions and weights as they are.
+    pub fn end_bake(&self, alias: &str) {
+        let (_, description) = self.alias(alias).expect("alias");
+        let at = description.find(" at=").expect("record has at=");
+        let backdated = format!("{} at=2000-01-01T00:00:00Z", &description[..at]);
+        self.aws(async |c| {
+            c.update_alias()
+                .function_name(FUNCTION)
+                .name(alias)
+                .description(backdated)
+                .send()
+                .await
+        })
+        .expect("backdate the release record");
+    }
+
+    /// Polls `condition` every 20 ms until it holds, failing after `deadline`.
+    #[track_caller]
+    pub fn wait_for(&self, what: &str, deadline: Duration, condition: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !condition() {
+            assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Creates a CloudWatch alarm named `name` (state OK).
+    pub fn create_alarm(&self, name: &str) {
+        self.runtime
+            .block_on(
+                self.cloudwatch
+                    .put_metric_alarm()
+                    .alarm_name(name)
+                    .namespace("AWS/Lambda")
+                    .metric_name("Errors")
+                    .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+                    .period(60)
+                    .evaluation_periods(1)
+                    .threshold(1.0)
+                    .comparison_operator(
+                        aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+                    )
+                    .send(),
+            )
+            .expect("create alarm");
+        self.set_alarm(name, aws_sdk_cloudwatch::types::StateValue::Ok);
+    }
+
+    /// Forces an alarm into `state`.
+    pub fn set_alarm(&self, name: &str, state: aws_sdk_cloudwatch::types::StateValue) {
+        self.runtime
+            .block_on(
+                self.cloudwatch
+                    .set_alarm_state()
+                    .alarm_name(name)
+                    .state_value(state)
+                    .state_reason("set by the test")
+                    .send(),
+            )
+            .expect("set alarm state");
     }
 
     /// A path inside the project.

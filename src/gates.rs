@@ -1,0 +1,68 @@
+//! Health gates: what must stay green while users are on a new version.
+//!
+//! In: the `[release] alarms` and the `[[smoke]]` tests. Out: a
+//! [`GateCheck`]: every alarm's state (ALARM fails the gate) and the smoke
+//! tests run through the alias. AWS calls: `DescribeAlarms`, and `Invoke` per
+//! smoke test. Read-only apart from the invocations.
+
+use crate::alarms::AlarmState;
+use crate::error::Result;
+use crate::smoke::{self, SmokeReport};
+use crate::ui::Ctx;
+
+/// The outcome of one check of every gate.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GateCheck {
+    /// Each watched alarm's state.
+    pub alarms: Vec<AlarmState>,
+    /// The smoke tests, run through the alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<SmokeReport>,
+}
+
+impl GateCheck {
+    /// Why the gates are red, with the evidence; `None` when all are green.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(a) = self.alarms.iter().find(|a| a.is_alarm()) {
+            return Some(format!("alarm {} is in ALARM: {}", a.name, a.reason));
+        }
+        let smoke = self.smoke.as_ref()?;
+        smoke.first_failure().map(|f| {
+            format!(
+                "smoke test `{}` failed through alias {}: {}",
+                f.name,
+                smoke.target,
+                f.failure.as_deref().unwrap_or("failed")
+            )
+        })
+    }
+}
+
+/// Reads the watched alarms only.
+pub async fn alarms(ctx: Ctx<'_>) -> Result<Vec<AlarmState>> {
+    let names = &ctx.config.release.alarms;
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    ctx.alarms.states(names).await
+}
+
+/// Checks every gate: the alarms, then the smoke tests through the alias.
+pub async fn check(ctx: Ctx<'_>) -> Result<GateCheck> {
+    let alarms = alarms(ctx).await?;
+    let smoke = if ctx.config.smoke.is_empty() {
+        None
+    } else {
+        Some(
+            smoke::run(
+                ctx.lambda,
+                ctx.function(),
+                ctx.alias(),
+                &ctx.config.smoke,
+                ctx.ui.redactor(),
+            )
+            .await,
+        )
+    };
+    Ok(GateCheck { alarms, smoke })
+}

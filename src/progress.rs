@@ -1,0 +1,497 @@
+//! Progressive delivery: move traffic step by step, bake, judge the gates, and
+//! roll back on anything red.
+//!
+//! In: a release between a stable version and a new one, and its
+//! [`Plan`]. Out: the [`ReleaseReport`]. Each alias move is one conditional
+//! `UpdateAlias` (with the alias `RevisionId`) that sets the main version, the
+//! routing weight and the release [`Record`] together, so the state of a
+//! release lives wholly in AWS: a process killed at any moment leaves a state
+//! that `promote` continues and `rollback` undoes, from any machine.
+//!
+//! A step sets `AdditionalVersionWeights = {new: step/100}` while the main
+//! version stays on the stable one; finishing sets the main version to the
+//! new one and clears the weights. After every move, and repeatedly while a
+//! step bakes, the gates are checked ([`gates::check`]). A red gate, an error
+//! after traffic moved, or SIGINT/SIGTERM puts the alias back on the stable
+//! version ([`rollback::restore`]). A changed `RevisionId` means someone else
+//! moved the alias: the run stops without writing further.
+//!
+//! Two ways to drive it: `wait` runs the whole plan, sleeping through bakes;
+//! otherwise one run makes at most one move, which is what the scheduled
+//! `greenlight promote` does.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Failure, Result};
+use crate::gates;
+use crate::interrupt::Interrupts;
+use crate::lambda::AliasState;
+use crate::plan::Plan;
+use crate::record::{Action, Record};
+use crate::release::ReleaseReport;
+use crate::rollback;
+use crate::ui::Ctx;
+
+/// Gates are checked at least this often during a bake...
+const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// ...and at most this often.
+const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where a release that continues after this run stands.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InProgress {
+    /// The current step, counting from 1.
+    pub step: usize,
+    /// How many steps the plan has before 100 %.
+    pub of: usize,
+    /// Percent of traffic on the new version.
+    pub percent: u8,
+    /// Seconds until the step's bake is over.
+    pub bake_left_secs: u64,
+    /// What `greenlight promote` does next.
+    pub next: String,
+}
+
+/// A release between a stable version and a new one.
+pub struct Run<'a> {
+    ctx: Ctx<'a>,
+    version: String,
+    stable: String,
+    plan: Plan,
+    /// The current step; `None` before the first move and after finishing.
+    step: Option<usize>,
+    /// When the current step began.
+    since: OffsetDateTime,
+    revision: Option<String>,
+    moved: bool,
+    interrupts: Interrupts,
+    report: ReleaseReport,
+}
+
+impl<'a> Run<'a> {
+    /// A release of `version` that has not moved any traffic yet.
+    pub fn start(
+        ctx: Ctx<'a>,
+        version: &str,
+        stable: &str,
+        plan: Plan,
+        revision: Option<String>,
+    ) -> Self {
+        Run {
+            ctx,
+            version: version.to_owned(),
+            stable: stable.to_owned(),
+            step: None,
+            since: OffsetDateTime::now_utc(),
+            revision,
+            moved: false,
+            interrupts: Interrupts::catch(),
+            report: ReleaseReport {
+                version: version.to_owned(),
+                previous: Some(stable.to_owned()),
+                plan: plan.to_string(),
+                ..Default::default()
+            },
+            plan,
+        }
+    }
+
+    /// The version being released.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Moves traffic to step `step`, or finishes the release with `None`.
+    async fn move_to(&mut self, step: Option<usize>) -> Result<()> {
+        let ctx = self.ctx;
+        let (main, extra, record, percent) = match step {
+            Some(k) => (
+                self.stable.as_str(),
+                Some((self.version.as_str(), self.plan.weight(k))),
+                Record::canary(&self.version, &self.stable, k, &self.plan),
+                self.plan.steps[k],
+            ),
+            None => (
+                self.version.as_str(),
+                None,
+                Record::now(Action::Release, &self.version, Some(&self.stable)),
+                100,
+            ),
+        };
+        ctx.ui.step(format_args!(
+            "moving alias {}: {percent} % on version {} (stable {})",
+            ctx.alias(),
+            self.version,
+            self.stable
+        ));
+        ctx.ui.detail(format_args!("release record: {record}"));
+        self.revision = ctx
+            .lambda
+            .point_alias(
+                ctx.function(),
+                ctx.alias(),
+                main,
+                extra,
+                &record.to_string(),
+                self.revision.as_deref(),
+            )
+            .await?;
+        self.step = step;
+        self.since = record.time().unwrap_or_else(OffsetDateTime::now_utc);
+        self.moved = true;
+        self.report.moves.push(percent);
+        Ok(())
+    }
+
+    /// Checks every gate, racing interrupts; why they are red, if they are.
+    async fn red_gate(&mut self) -> Option<String> {
+        let ctx = self.ctx;
+        tokio::select! {
+            checked = gates::check(ctx) => match checked {
+                Ok(check) => {
+                    let why = check.failure();
+                    self.report.gates = Some(check);
+                    why
+                }
+                Err(e) => Some(format!("the gates could not be checked: {}", describe(&e))),
+            },
+            signal = self.interrupts.recv() => Some(format!("interrupted by {signal}")),
+        }
+    }
+
+    /// How long the current step still bakes.
+    fn bake_left(&self) -> Duration {
+        let ends = self.since + self.plan.bake;
+        (ends - OffsetDateTime::now_utc())
+            .try_into()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Puts the alias back on the stable version and reports why.
+    async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
+        self.ctx.ui.step(format_args!(
+            "{why}; rolling back to version {}",
+            self.stable
+        ));
+        rollback::restore(
+            self.ctx,
+            &self.stable,
+            &self.version,
+            self.revision.as_deref(),
+            &why,
+        )
+        .await?;
+        self.report.rolled_back = Some(why);
+        self.report.in_progress = None;
+        Ok(self.report)
+    }
+
+    /// Where the release stands, if it is in progress.
+    pub fn position(&self) -> Option<InProgress> {
+        let step = self.step?;
+        let left = self.bake_left();
+        let target = match self.plan.steps.get(step + 1) {
+            Some(p) => format!("move to {p} %"),
+            None => "finish at 100 %".to_owned(),
+        };
+        let next = if left.is_zero() {
+            format!("{target} now, if the gates are green")
+        } else {
+            format!("{target} once the bake is over, if the gates are green")
+        };
+        Some(InProgress {
+            step: step + 1,
+            of: self.plan.steps.len(),
+            percent: self.plan.steps[step],
+            bake_left_secs: left.as_secs(),
+            next,
+        })
+    }
+
+    /// The report of a run that leaves the release in progress.
+    fn pause(mut self) -> ReleaseReport {
+        self.report.in_progress = self.position();
+        self.report
+    }
+}
+
+/// Makes the first move of a new release, then drives it.
+pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    let first = (!run.plan.is_all_at_once()).then_some(0);
+    run.move_to(first).await?;
+    drive(run, wait).await
+}
+
+/// Drives a release: with `wait` to its end, otherwise until it has made one
+/// move or found the current bake unfinished.
+pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    loop {
+        if let Some(why) = run.red_gate().await {
+            return run.roll_back(why).await;
+        }
+        let Some(step) = run.step else {
+            return Ok(run.report);
+        };
+        let left = run.bake_left();
+        if !wait && (run.moved || !left.is_zero()) {
+            return Ok(run.pause());
+        }
+        if !left.is_zero() {
+            let pause = (run.plan.bake / 10)
+                .clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
+                .min(left);
+            run.ctx
+                .ui
+                .detail(format_args!("baking: {}s left", left.as_secs()));
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                signal = run.interrupts.recv() => {
+                    return run.roll_back(format!("interrupted by {signal}")).await;
+                }
+            }
+            continue;
+        }
+        let next = (step + 1 < run.plan.steps.len()).then_some(step + 1);
+        match run.move_to(next).await {
+            Ok(()) => {}
+            Err(e) if e.failure == Failure::Conflict => return Err(e),
+            Err(e) => {
+                return run
+                    .roll_back(format!("moving traffic failed: {}", describe(&e)))
+                    .await;
+            }
+        }
+    }
+}
+
+/// The release in progress on `alias`, if greenlight's record says there is one.
+/// An alias whose weights disagree with the record was moved outside
+/// greenlight: that is an error, not something to continue.
+pub fn in_progress<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a>>> {
+    let Some(record) = Record::parse(&alias.description).filter(|r| r.action == Action::Canary)
+    else {
+        return Ok(None);
+    };
+    let (Some(canary), Some(stable)) = (&record.canary, &record.previous) else {
+        return Ok(None);
+    };
+    let expected_weight = canary.plan.weight(canary.step);
+    let consistent = alias.version == *stable
+        && alias.weights.len() == 1
+        && alias
+            .weights
+            .get(&record.version)
+            .is_some_and(|w| (w - expected_weight).abs() < 1e-6);
+    if !consistent {
+        return Err(Error::no_traffic_moved(format!(
+            "alias {} was changed outside greenlight during the release of version {}",
+            ctx.alias(),
+            record.version
+        ))
+        .with_hint(
+            "see `greenlight status`; move it explicitly with `greenlight release --version N`",
+        ));
+    }
+    let mut run = Run::start(
+        ctx,
+        &record.version,
+        stable,
+        canary.plan.clone(),
+        alias.revision_id.clone(),
+    );
+    run.step = Some(canary.step);
+    run.since = record.time().unwrap_or_else(OffsetDateTime::now_utc);
+    Ok(Some(run))
+}
+
+/// `greenlight promote`: one step of the release in progress, if there is one.
+pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
+    let Some(alias) = ctx.lambda.alias(ctx.function(), ctx.alias()).await? else {
+        return Ok(None);
+    };
+    match in_progress(ctx, &alias)? {
+        None => Ok(None),
+        Some(run) => drive(run, false).await.map(Some),
+    }
+}
+
+fn describe(e: &Error) -> String {
+    match &e.cause {
+        Some(cause) => format!("{} ({cause})", e.message),
+        None => e.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Faults the emulator cannot produce, injected at exact calls with
+    //! aws-smithy-mocks: a function error once traffic moved, a rollback write
+    //! that fails, and another runner changing the alias (moto never
+    //! enforces `RevisionId`).
+
+    use std::path::Path;
+
+    use aws_sdk_lambda::Client;
+    use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
+    use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+    use aws_sdk_lambda::operation::invoke::InvokeOutput;
+    use aws_sdk_lambda::operation::update_alias::{UpdateAliasError, UpdateAliasOutput};
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::AliasRoutingConfiguration;
+    use aws_sdk_lambda::types::error::{PreconditionFailedException, ServiceException};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::alarms::Alarms;
+    use crate::config::Config;
+    use crate::lambda::{Lambda, WaitPolicy};
+    use crate::secrets::Redactor;
+    use crate::ui::{OutputFormat, Ui};
+
+    const CONFIG: &str = r#"
+[function]
+name = "orders"
+[[smoke]]
+name = "echo"
+payload = { probe = "ok" }
+expect = { probe = "ok" }
+"#;
+
+    /// Runs `body` with a context whose Lambda answers with `rules`.
+    async fn with_ctx<T>(config: &str, rules: &[&Rule], body: impl AsyncFnOnce(Ctx<'_>) -> T) -> T {
+        let config = Config::parse(Path::new("greenlight.toml"), config).expect("config");
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules),
+            WaitPolicy::default(),
+        );
+        let alarms = Alarms::new(mock_client!(
+            aws_sdk_cloudwatch,
+            RuleMode::MatchAny,
+            &[] as &[&Rule]
+        ));
+        let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
+        body(Ctx {
+            config: &config,
+            lambda: &lambda,
+            alarms: &alarms,
+            ui: &ui,
+        })
+        .await
+    }
+
+    fn version(v: &'static str) -> Rule {
+        mock!(Client::get_function_configuration)
+            .match_requests(move |r| r.qualifier() == Some(v))
+            .then_output(move || {
+                GetFunctionConfigurationOutput::builder()
+                    .version(v)
+                    .role("r")
+                    .build()
+            })
+    }
+
+    #[tokio::test]
+    async fn function_error_after_release_rolls_back_and_a_failed_rollback_is_exit_4() {
+        let alias = mock!(Client::get_alias).then_output(|| {
+            GetAliasOutput::builder()
+                .function_version("4")
+                .revision_id("r1")
+                .build()
+        });
+        let invoke = mock!(Client::invoke).then_output(|| {
+            InvokeOutput::builder()
+                .function_error("Unhandled")
+                .payload(Blob::new(r#"{"errorMessage":"boom"}"#))
+                .build()
+        });
+        let forward = mock!(Client::update_alias)
+            .match_requests(|r| r.function_version() == Some("5") && r.revision_id() == Some("r1"))
+            .then_output(|| UpdateAliasOutput::builder().revision_id("r2").build());
+        let back = mock!(Client::update_alias)
+            .match_requests(|r| r.function_version() == Some("4") && r.revision_id() == Some("r2"))
+            .then_error(|| {
+                UpdateAliasError::ServiceException(
+                    ServiceException::builder()
+                        .message("Lambda is down")
+                        .build(),
+                )
+            });
+        let rules = [&version("5"), &alias, &invoke, &forward, &back];
+
+        let err = with_ctx(CONFIG, &rules, async |ctx| {
+            crate::release::release(ctx, "5", true).await
+        })
+        .await
+        .expect_err("rollback failed");
+        assert_eq!(err.exit_code(), 4);
+        assert!(
+            err.message
+                .contains("may still send traffic to version 5; version 4 was live before"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("function error (Unhandled)"),
+            "{}",
+            err.message
+        );
+        let hint = err.hint.unwrap_or_default();
+        assert!(
+            hint.contains(
+                "aws lambda update-alias --function-name orders --name live --function-version 4"
+            ),
+            "{hint}"
+        );
+        assert_eq!((forward.num_calls(), back.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn another_runner_changing_the_alias_stops_promote_without_further_writes() {
+        let plan = Plan {
+            steps: vec![10, 50],
+            bake: Duration::from_secs(1),
+        };
+        let mut record = Record::canary("6", "5", 0, &plan);
+        record.at = "2020-01-01T00:00:00Z".to_owned(); // the bake is long over
+        let description = record.to_string();
+        let alias = mock!(Client::get_alias).then_output(move || {
+            GetAliasOutput::builder()
+                .function_version("5")
+                .routing_config(
+                    AliasRoutingConfiguration::builder()
+                        .additional_version_weights("6", 0.1)
+                        .build(),
+                )
+                .description(description.clone())
+                .revision_id("r1")
+                .build()
+        });
+        let invoke = mock!(Client::invoke).then_output(|| {
+            InvokeOutput::builder()
+                .payload(Blob::new(r#"{"probe":"ok"}"#))
+                .build()
+        });
+        let write = mock!(Client::update_alias).then_error(|| {
+            UpdateAliasError::PreconditionFailedException(
+                PreconditionFailedException::builder()
+                    .message("The RevisionId provided does not match")
+                    .build(),
+            )
+        });
+        let rules = [&alias, &invoke, &write];
+
+        let err = with_ctx(CONFIG, &rules, async |ctx| promote(ctx).await)
+            .await
+            .expect_err("conflict");
+        assert_eq!(err.failure, Failure::Conflict);
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.message.contains("changed by someone else"),
+            "{}",
+            err.message
+        );
+        assert_eq!(write.num_calls(), 1, "no rollback write after a conflict");
+    }
+}

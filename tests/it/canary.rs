@@ -1,0 +1,251 @@
+//! Progressive delivery against the emulator: canary steps observed one by
+//! one, scheduled promotion, alarm gates, interrupts and killed processes.
+//!
+//! Bakes are either short (the waiting release is watched step by step) or
+//! long and ended by moving the record's step start into the past
+//! (`Project::end_bake`), so no test depends on wall time.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::StateValue;
+
+use crate::harness::{Project, default_config};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn canary_project(release: &str) -> Project {
+    let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p
+}
+
+fn spawn(p: &Project, args: &[&str]) -> Child {
+    p.command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn greenlight")
+}
+
+fn weights(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn finish(child: Child) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_waiting_canary_is_observed_step_by_step_and_finishes() {
+    let p = canary_project("steps = [10, 50]\nbake = \"2s\"");
+    let child = spawn(&p, &["ship"]);
+    for (step, expected) in [
+        ("10 %", weights(&[("2", 0.1)])),
+        ("50 %", weights(&[("2", 0.5)])),
+    ] {
+        p.wait_for(step, DEADLINE, || {
+            p.weights("live") == ("1".to_owned(), expected.clone())
+        });
+    }
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("moved     10 % → 50 % → 100 % on version 2"),
+        "{stdout}"
+    );
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(
+        description.starts_with("greenlight: action=release version=2 previous=1"),
+        "{description}"
+    );
+}
+
+#[test]
+fn scheduled_promotion_moves_one_step_per_run_once_the_bake_is_over() {
+    let p = canary_project("steps = [10, 50]\nbake = \"1h\"");
+    let started = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(started["outcome"], "in_progress");
+    assert_eq!(started["release"]["in_progress"]["step"], 1);
+    assert_eq!(p.weights("live"), ("1".to_owned(), weights(&[("2", 0.1)])));
+
+    // Before the bake is over: gates checked, nothing moves.
+    let early = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(early["outcome"], "in_progress");
+    assert!(
+        early["release"]["moves"]
+            .as_array()
+            .is_some_and(|m| m.is_empty())
+    );
+    assert!(early["release"]["in_progress"]["bake_left_secs"].as_u64() > Some(3000));
+    assert_eq!(p.weights("live"), ("1".to_owned(), weights(&[("2", 0.1)])));
+
+    let status = p.run(&["status"]).success().stdout;
+    assert!(
+        status.contains("releasing version 2: step 1 of 2, 10 %"),
+        "{status}"
+    );
+    assert!(
+        status.contains("`greenlight promote` will move to 50 % once the bake is over"),
+        "{status}"
+    );
+
+    p.end_bake("live");
+    let second = p.run(&["promote"]).success();
+    assert!(
+        second.stdout.contains("moved     50 % on version 2"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(p.weights("live"), ("1".to_owned(), weights(&[("2", 0.5)])));
+
+    p.end_bake("live");
+    let last = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(last["outcome"], "released");
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+
+    let idle = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(idle["outcome"], "nothing_in_progress");
+}
+
+#[test]
+fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
+    let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    let child = spawn(&p, &["ship"]);
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.5)])
+    });
+    p.set_alarm("orders-errors", StateValue::Alarm);
+
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("alarm orders-errors is in ALARM: set by the test"),
+        "{stderr}"
+    );
+    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(
+        description.starts_with("greenlight: action=rollback version=1 previous=2"),
+        "{description}"
+    );
+}
+
+#[test]
+fn an_alarm_already_firing_stops_the_release_before_anything_moves() {
+    let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let run = p.run(&["ship"]).code(1);
+    assert!(
+        run.stderr
+            .contains("alarm orders-errors is already in ALARM before the release"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
+
+    let missing = canary_project("alarms = [\"no-such-alarm\"]");
+    let run = missing.run(&["ship"]).code(2);
+    assert!(
+        run.stderr
+            .contains("\"no-such-alarm\" named in release.alarms does not exist"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sigint_during_a_bake_rolls_back_with_exit_3() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"");
+    let child = spawn(&p, &["ship"]);
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.1)])
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
+}
+
+#[test]
+fn after_sigkill_mid_bake_promote_continues_the_release() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"");
+    let mut child = spawn(&p, &["ship"]);
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.1)])
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["in_progress"]["percent"], 10);
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+}
+
+#[test]
+fn after_sigkill_mid_bake_rollback_restores_the_stable_version() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"");
+    let mut child = spawn(&p, &["ship"]);
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.1)])
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let run = p.run(&["rollback"]).success();
+    assert!(run.stdout.contains("version 2 → 1"), "{}", run.stdout);
+    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
+    let idle = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(idle["outcome"], "nothing_in_progress");
+}
+
+#[test]
+fn a_release_in_progress_blocks_another_version_and_continues_for_its_own() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"");
+    p.run(&["ship", "--no-wait"]).success();
+    p.change_code("v3");
+    p.run(&["deploy"]).success();
+    let blocked = p.run(&["release", "--version", "3"]).code(1);
+    assert!(
+        blocked
+            .stderr
+            .contains("the release of version 2 is in progress"),
+        "{}",
+        blocked.stderr
+    );
+    assert_eq!(p.weights("live"), ("1".to_owned(), weights(&[("2", 0.1)])));
+
+    p.end_bake("live");
+    let resumed = p.run(&["release", "--version", "2"]).success();
+    assert!(
+        resumed.stdout.contains("moved     100 % on version 2"),
+        "{}",
+        resumed.stdout
+    );
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+}
