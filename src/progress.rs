@@ -205,7 +205,7 @@ impl<'a> Run<'a> {
             step: step + 1,
             of: self.plan.steps.len(),
             percent: self.plan.steps[step],
-            bake_left_secs: left.as_secs(),
+            bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
             next,
         })
     }
@@ -445,6 +445,43 @@ expect = { probe = "ok" }
             "{hint}"
         );
         assert_eq!((forward.num_calls(), back.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn versions_with_different_roles_are_refused_before_anything_moves() {
+        let target = version("5");
+        let stable = mock!(Client::get_function_configuration)
+            .match_requests(|r| r.qualifier() == Some("4"))
+            .then_output(|| {
+                GetFunctionConfigurationOutput::builder()
+                    .version("4")
+                    .role("old-role")
+                    .build()
+            });
+        let alias = mock!(Client::get_alias).then_output(|| {
+            GetAliasOutput::builder()
+                .function_version("4")
+                .revision_id("r1")
+                .build()
+        });
+        let write =
+            mock!(Client::update_alias).then_output(|| UpdateAliasOutput::builder().build());
+        let rules = [&target, &stable, &alias, &write];
+        let config = format!("{CONFIG}[release]\nsteps = [10]\n");
+
+        let err = with_ctx(&config, &rules, async |ctx| {
+            crate::release::release(ctx, "5", true).await
+        })
+        .await
+        .expect_err("different roles");
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.message
+                .contains("different execution roles (old-role and r)"),
+            "{}",
+            err.message
+        );
+        assert_eq!(write.num_calls(), 0, "nothing moved");
     }
 
     #[tokio::test]

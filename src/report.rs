@@ -213,7 +213,13 @@ impl Report {
                         .as_deref()
                         .map(|p| format!(" from version {p}"))
                         .unwrap_or_default();
-                    writeln!(f, "last      {}{from} at {}", r.action.as_str(), r.at)?;
+                    writeln!(
+                        f,
+                        "last      {} of version {}{from} at {}",
+                        r.action.as_str(),
+                        r.version,
+                        r.at
+                    )?;
                 }
             }
         }

@@ -141,7 +141,10 @@ fn status_shows_live_version_record_and_recent_versions() {
     p.run(&["ship"]).success();
     let text = p.run(&["status"]).success().stdout;
     assert!(text.contains("alias     live → version 2"), "{text}");
-    assert!(text.contains("release from version 1 at "), "{text}");
+    assert!(
+        text.contains("release of version 2 from version 1 at "),
+        "{text}"
+    );
     assert!(text.contains("version   2 (live)"), "{text}");
 
     let doc = p.run(&["status", "--output", "json"]).success().json();
