@@ -93,6 +93,12 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
     }
 
     let stable = current.version.clone();
+    if !plan.is_all_at_once() && !stable.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::no_traffic_moved(format!(
+            "alias {alias} points at {stable}, and Lambda splits traffic only between published versions"
+        ))
+        .with_hint("release this version all at once (`steps = []`) first"));
+    }
     if !plan.is_all_at_once() {
         check_same_role(ctx, &stable, target.role.as_deref(), version).await?;
     }

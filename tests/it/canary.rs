@@ -65,12 +65,7 @@ fn a_waiting_canary_is_observed_step_by_step_and_finishes() {
         stdout.contains("moved     10 % → 50 % → 100 % on version 2"),
         "{stdout}"
     );
-    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
-    let (_, description) = p.alias("live").expect("alias");
-    assert!(
-        description.starts_with("greenlight: action=release version=2 previous=1"),
-        "{description}"
-    );
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
 }
 
 #[test]
@@ -139,12 +134,7 @@ fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
         stderr.contains("alarm orders-errors is in ALARM: set by the test"),
         "{stderr}"
     );
-    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
-    let (_, description) = p.alias("live").expect("alias");
-    assert!(
-        description.starts_with("greenlight: action=rollback version=1 previous=2"),
-        "{description}"
-    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }
 
 #[test]
@@ -172,22 +162,27 @@ fn an_alarm_already_firing_stops_the_release_before_anything_moves() {
 }
 
 #[test]
-fn sigint_during_a_bake_rolls_back_with_exit_3() {
-    let p = canary_project("steps = [10]\nbake = \"1h\"");
-    let child = spawn(&p, &["ship"]);
-    p.wait_for("the first step", DEADLINE, || {
-        p.weights("live").1 == weights(&[("2", 0.1)])
-    });
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(status.success());
+fn sigint_or_sigterm_during_a_bake_rolls_back_with_exit_3() {
+    for signal in ["INT", "TERM"] {
+        let p = canary_project("steps = [10]\nbake = \"1h\"");
+        let child = spawn(&p, &["ship"]);
+        p.wait_for("the first step", DEADLINE, || {
+            p.weights("live").1 == weights(&[("2", 0.1)])
+        });
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
 
-    let (code, stdout, stderr) = finish(child);
-    assert_eq!(code, 3, "{stdout}\n{stderr}");
-    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
-    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
+        let (code, stdout, stderr) = finish(child);
+        assert_eq!(code, 3, "SIG{signal}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains(&format!("interrupted by SIG{signal}")),
+            "{stderr}"
+        );
+        p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    }
 }
 
 #[test]

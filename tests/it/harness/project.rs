@@ -277,6 +277,15 @@ impl Project {
         (out.function_version.unwrap_or_default(), weights)
     }
 
+    /// Asserts the alias serves `version` alone (no extra weights) and its
+    /// release record starts with `record`.
+    #[track_caller]
+    pub fn assert_settled(&self, version: &str, record: &str) {
+        assert_eq!(self.weights("live"), (version.to_owned(), BTreeMap::new()));
+        let (_, description) = self.alias("live").expect("alias");
+        assert!(description.starts_with(record), "{description}");
+    }
+
     /// Moves the release record's step start into the past, as if the bake
     /// had passed, leaving the alias's versions and weights as they are.
     pub fn end_bake(&self, alias: &str) {
