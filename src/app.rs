@@ -15,7 +15,7 @@ use crate::package::{self, Artifact};
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
-use crate::{deploy, progress, release, rollback, smoke, status};
+use crate::{build, deploy, progress, release, rollback, smoke, status};
 
 /// Runs the command `cli` asks for and reports how it went.
 pub async fn run(cli: &Cli) -> Report {
@@ -134,9 +134,12 @@ async fn ship(ctx: Ctx<'_>, artifact: &Artifact, wait: bool, report: &mut Report
 }
 
 fn package_stage(config: &Config, ui: &Ui, report: &mut Report) -> Result<Artifact> {
-    let source = &config.require_package("package")?.source;
-    ui.step(format_args!("packaging {}", source.display()));
-    let artifact = package::package(source)?;
+    let settings = config.require_package("package")?;
+    if let Some(command) = &settings.build {
+        build::run(command, &settings.dir, ui)?;
+    }
+    ui.step(format_args!("packaging {}", settings.source.display()));
+    let artifact = package::package(settings)?;
     report.package = Some(PackageReport {
         path: None,
         size: artifact.bytes.len() as u64,

@@ -84,10 +84,18 @@ pub struct FunctionSettings {
 }
 
 /// The `[package]` table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PackageConfig {
     /// A directory to zip, or a `.zip` used as it is; resolved against the config's folder.
     pub source: PathBuf,
+    /// Globs (gitignore syntax, relative to `source`) left out of the zip.
+    pub exclude: Vec<String>,
+    /// Extra files or folders put at the top of the zip; resolved against the config's folder.
+    pub include: Vec<PathBuf>,
+    /// A shell command run in the config's folder before packaging.
+    pub build: Option<String>,
+    /// The config's folder, where `build` runs.
+    pub dir: PathBuf,
 }
 
 /// One `[[smoke]]` entry: invoke the new version and check the answer.
@@ -141,6 +149,11 @@ struct RawFunction {
 #[serde(deny_unknown_fields)]
 struct RawPackage {
     source: String,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+    build: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -335,8 +348,26 @@ impl Checker<'_> {
         if raw.source.trim().is_empty() {
             return Err(self.bad("package.source", "\"\"", "name a folder or a .zip file"));
         }
+        let source = dir.join(&raw.source);
+        crate::package::exclusions(&source, &raw.exclude).map_err(|e| Error {
+            message: format!("{}: {}", self.file, e.message),
+            ..e
+        })?;
+        if let Some(build) = &raw.build
+            && build.trim().is_empty()
+        {
+            return Err(self.bad(
+                "package.build",
+                "\"\"",
+                "give a command, or leave the key out",
+            ));
+        }
         Ok(PackageConfig {
-            source: dir.join(&raw.source),
+            source,
+            exclude: raw.exclude,
+            include: raw.include.iter().map(|i| dir.join(i)).collect(),
+            build: raw.build,
+            dir: dir.to_path_buf(),
         })
     }
 

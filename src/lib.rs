@@ -10,6 +10,7 @@
 pub mod alarms;
 pub mod app;
 pub mod aws;
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod deploy;

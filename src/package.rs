@@ -1,8 +1,9 @@
 //! Stage 1, package: turn the source into a reproducible deployment zip.
 //!
-//! In: a source path (a folder, or a `.zip` used as it is). Out: an
-//! [`Artifact`] holding the zip bytes and their CodeSha256 (the base64 SHA-256
-//! Lambda reports for the code). No AWS calls; safe to repeat.
+//! In: the `[package]` settings: a source (a folder, or a `.zip` used as it
+//! is), exclude globs, extra files to include. Out: an [`Artifact`] holding
+//! the zip bytes and their CodeSha256 (the base64 SHA-256 Lambda reports for
+//! the code). No AWS calls; safe to repeat.
 //!
 //! A folder always gives the same bytes: entries sorted by path, every
 //! timestamp fixed at 1980-01-01 00:00, permissions normalised to 0644, or
@@ -10,16 +11,40 @@
 //! directory entries. So unchanged code has an unchanged CodeSha256, and
 //! greenlight never re-publishes it. Symlinks are followed when they stay
 //! inside the source folder and refused when they lead out of it.
+//!
+//! What is left out follows gitignore rules: `.greenlightignore` files in the
+//! source (in any folder, like `.gitignore`) and `[package] exclude` globs.
+//! `.gitignore` itself is not read: build output is often git-ignored.
+//!
+//! Speed: files are compressed in parallel on every core (zlib-rs deflate),
+//! each into its own one-entry zip, and the entries are then copied in path
+//! order into the final archive without recompressing. Data that does not
+//! compress (already-compressed formats, or a sample that deflate cannot
+//! shrink) is stored instead of deflated.
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, ZipWriter};
+use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
+use crate::config::PackageConfig;
 use crate::error::{Error, Result};
+
+/// The ignore file read in every folder of the source.
+pub const IGNORE_FILE: &str = ".greenlightignore";
+/// Lambda's limit on the unzipped size of a function's code.
+pub const UNZIPPED_LIMIT: u64 = 250 * 1024 * 1024;
+/// How much of a file is test-compressed to decide whether to deflate it.
+const SAMPLE: usize = 64 * 1024;
+/// Files whose names end like this are already compressed: stored as they are.
+const COMPRESSED_SUFFIXES: &[&str] = &[
+    ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".br", ".7z", ".jar", ".war", ".whl", ".egg",
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".mp3", ".mp4", ".woff", ".woff2",
+];
 
 /// A deployment package ready to upload.
 #[derive(Clone)]
@@ -42,8 +67,9 @@ impl std::fmt::Debug for Artifact {
     }
 }
 
-/// Builds the artifact for `source`: zips a folder, or reads a `.zip` as it is.
-pub fn package(source: &Path) -> Result<Artifact> {
+/// Builds the artifact `config` describes: zips a folder, or reads a `.zip` as it is.
+pub fn package(config: &PackageConfig) -> Result<Artifact> {
+    let source = &config.source;
     let meta = std::fs::metadata(source).map_err(|e| {
         Error::usage(format!(
             "package source {} cannot be read",
@@ -52,11 +78,23 @@ pub fn package(source: &Path) -> Result<Artifact> {
         .with_cause(e)
         .with_hint("set [package] source to a folder or a .zip, relative to greenlight.toml")
     })?;
-    if meta.is_dir() {
-        zip_folder(source)
-    } else {
-        read_zip(source)
+    if !meta.is_dir() {
+        return read_zip(source);
     }
+    let entries = collect(config)?;
+    if entries.is_empty() {
+        return Err(Error::usage(format!(
+            "package source {} holds no files (after exclusions)",
+            source.display()
+        ))
+        .with_hint("build the code first, or point [package] source at the build output"));
+    }
+    let bytes = assemble(&entries)?;
+    Ok(Artifact {
+        code_sha256: code_sha256(&bytes),
+        bytes,
+        files: entries.len(),
+    })
 }
 
 /// Base64 SHA-256 of `bytes`, the form of Lambda's `CodeSha256`.
@@ -65,10 +103,8 @@ pub fn code_sha256(bytes: &[u8]) -> String {
 }
 
 fn read_zip(path: &Path) -> Result<Artifact> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::usage(format!("cannot read package source {}", path.display())).with_cause(e)
-    })?;
-    let archive = zip::ZipArchive::new(Cursor::new(&bytes)).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
+    let archive = ZipArchive::new(Cursor::new(&bytes)).map_err(|e| {
         Error::usage(format!(
             "package source {} is not a zip file",
             path.display()
@@ -85,6 +121,7 @@ fn read_zip(path: &Path) -> Result<Artifact> {
 }
 
 /// One file to put in the zip.
+#[derive(Debug)]
 struct Entry {
     /// Path inside the zip, `/`-separated.
     name: String,
@@ -93,58 +130,76 @@ struct Entry {
     executable: bool,
 }
 
-fn zip_folder(root: &Path) -> Result<Artifact> {
-    let entries = collect(root)?;
-    if entries.is_empty() {
-        return Err(
-            Error::usage(format!("package source {} holds no files", root.display()))
-                .with_hint("build the code first, or point [package] source at the build output"),
-        );
-    }
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let base = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .last_modified_time(DateTime::default());
-    for entry in &entries {
-        let data = std::fs::read(&entry.path).map_err(|e| read_error(&entry.path, e))?;
-        let mode = if entry.executable { 0o755 } else { 0o644 };
-        zip.start_file(entry.name.as_str(), base.unix_permissions(mode))
-            .and_then(|()| zip.write_all(&data).map_err(Into::into))
-            .map_err(|e| {
-                Error::no_traffic_moved(format!("cannot add {} to the zip", entry.name))
-                    .with_cause(e)
-            })?;
-    }
-    let bytes = zip
-        .finish()
-        .map_err(|e| Error::no_traffic_moved("cannot finish the zip").with_cause(e))?
-        .into_inner();
-    Ok(Artifact {
-        code_sha256: code_sha256(&bytes),
-        bytes,
-        files: entries.len(),
-    })
-}
-
 fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::usage(format!("cannot read {}", path.display())).with_cause(e)
 }
 
-/// Walks `root` in sorted order, following symlinks that stay inside it.
-fn collect(root: &Path) -> Result<Vec<Entry>> {
+/// The files to package, sorted by their name in the zip.
+fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
+    let mut entries = walk(&config.source, "", Some(&config.exclude))?;
+    for extra in &config.include {
+        let name = extra
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if extra.is_dir() {
+            entries.extend(walk(extra, &format!("{name}/"), None)?);
+        } else {
+            let meta = std::fs::metadata(extra).map_err(|e| {
+                read_error(extra, e).with_hint("fix or remove the path in [package] include")
+            })?;
+            entries.push(Entry {
+                name,
+                path: extra.clone(),
+                executable: is_executable(&meta),
+            });
+        }
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(twice) = entries.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(Error::usage(format!(
+            "{} would be in the zip twice ({} and {})",
+            twice[0].name,
+            twice[0].path.display(),
+            twice[1].path.display()
+        ))
+        .with_hint("rename one, or exclude it with [package] exclude"));
+    }
+    let unzipped: u64 = entries
+        .iter()
+        .filter_map(|e| std::fs::metadata(&e.path).ok())
+        .map(|m| m.len())
+        .sum();
+    if unzipped > UNZIPPED_LIMIT {
+        return Err(Error::usage(format!(
+            "the package holds {} MB unzipped, over Lambda's 250 MB limit",
+            unzipped / (1024 * 1024)
+        ))
+        .with_hint("exclude what the function does not need ([package] exclude, .greenlightignore), or use a container image"));
+    }
+    Ok(entries)
+}
+
+/// Walks `root`, naming entries `prefix` + their path under `root`, following
+/// symlinks that stay inside it and applying `.greenlightignore` files and,
+/// when given, `exclude` globs.
+fn walk(root: &Path, prefix: &str, exclude: Option<&[String]>) -> Result<Vec<Entry>> {
     let canonical_root = root.canonicalize().map_err(|e| read_error(root, e))?;
-    let mut entries = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
+    let mut walker = ignore::WalkBuilder::new(root);
+    walker
+        .standard_filters(false)
         .follow_links(true)
-        .sort_by_file_name()
-        .min_depth(1);
-    for item in walker {
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .sort_by_file_name(|a, b| a.cmp(b));
+    if let Some(globs) = exclude.filter(|g| !g.is_empty()) {
+        walker.overrides(exclusions(root, globs)?);
+    }
+    let mut entries = Vec::new();
+    for item in walker.build() {
         let item = item.map_err(|e| {
-            let at = e
-                .path()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            Error::usage(format!("cannot walk package source at {at}")).with_cause(e)
+            Error::usage("cannot walk the package source")
+                .with_cause(e)
+                .with_hint("check the source folder and its .greenlightignore files")
         })?;
         let path = item.path();
         if item.path_is_symlink() {
@@ -158,7 +213,8 @@ fn collect(root: &Path) -> Result<Vec<Entry>> {
                 .with_hint("copy the file into the source folder, or remove the link"));
             }
         }
-        if !item.file_type().is_file() {
+        let is_file = item.file_type().is_some_and(|t| t.is_file());
+        if !is_file || path.file_name().is_some_and(|n| n == IGNORE_FILE) {
             continue;
         }
         let relative = path.strip_prefix(root).unwrap_or(path);
@@ -169,15 +225,92 @@ fn collect(root: &Path) -> Result<Vec<Entry>> {
             .join("/");
         let meta = item.metadata().map_err(|e| read_error(path, e))?;
         entries.push(Entry {
-            name,
+            name: format!("{prefix}{name}"),
             path: path.to_path_buf(),
             executable: is_executable(&meta),
         });
     }
-    // walkdir sorts per directory by file name; sort the full paths so the
-    // order never depends on how names compare across directory levels.
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
+}
+
+/// `exclude` globs (gitignore syntax) as an ignore-crate override set.
+pub fn exclusions(root: &Path, globs: &[String]) -> Result<ignore::overrides::Override> {
+    let mut builder = ignore::overrides::OverrideBuilder::new(root);
+    for (i, glob) in globs.iter().enumerate() {
+        builder.add(&format!("!{glob}")).map_err(|e| {
+            Error::usage(format!(
+                "`package.exclude[{i}]` = {glob:?} is not a valid glob"
+            ))
+            .with_cause(e)
+        })?;
+    }
+    builder
+        .build()
+        .map_err(|e| Error::usage("invalid `package.exclude` globs").with_cause(e))
+}
+
+/// Compresses every entry in parallel, then copies them in order into one zip.
+fn assemble(entries: &[Entry]) -> Result<Vec<u8>> {
+    let parts: Vec<Vec<u8>> = entries.par_iter().map(compress).collect::<Result<_>>()?;
+    let capacity = parts.iter().map(Vec::len).sum();
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
+    for (entry, part) in entries.iter().zip(parts) {
+        ZipArchive::new(Cursor::new(part))
+            .and_then(|mut one| zip.raw_copy_file(one.by_index_raw(0)?))
+            .map_err(|e| zip_error(&entry.name, e))?;
+    }
+    let out = zip.finish().map_err(|e| zip_error("the archive", e))?;
+    Ok(out.into_inner())
+}
+
+/// One entry as a one-file zip, deflated or stored, whichever is smaller.
+fn compress(entry: &Entry) -> Result<Vec<u8>> {
+    let data = std::fs::read(&entry.path).map_err(|e| read_error(&entry.path, e))?;
+    let mode = if entry.executable { 0o755 } else { 0o644 };
+    let options = SimpleFileOptions::default()
+        .last_modified_time(DateTime::default())
+        .unix_permissions(mode);
+    let write = |method| -> zip::result::ZipResult<Vec<u8>> {
+        let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(data.len() / 2 + 128)));
+        zip.start_file(entry.name.as_str(), options.compression_method(method))?;
+        zip.write_all(&data)?;
+        Ok(zip.finish()?.into_inner())
+    };
+    let stored = || write(CompressionMethod::Stored).map_err(|e| zip_error(&entry.name, e));
+    if !worth_deflating(&entry.name, &data) {
+        return stored();
+    }
+    let deflated = write(CompressionMethod::Deflated).map_err(|e| zip_error(&entry.name, e))?;
+    if deflated.len() >= data.len() + 2 * entry.name.len() + 100 {
+        return stored();
+    }
+    Ok(deflated)
+}
+
+/// Whether deflate is likely to shrink `data`: not for empty files, known
+/// compressed formats, or data whose first 64 KiB deflate barely shrinks.
+fn worth_deflating(name: &str, data: &[u8]) -> bool {
+    if data.is_empty() {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    if COMPRESSED_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return false;
+    }
+    if data.len() <= SAMPLE {
+        return true;
+    }
+    let sample = &data[..SAMPLE];
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    let squeezed = encoder
+        .write_all(sample)
+        .and_then(|()| encoder.finish())
+        .map_or(SAMPLE, |out| out.len());
+    squeezed * 100 < SAMPLE * 97
+}
+
+fn zip_error(what: &str, e: zip::result::ZipError) -> Error {
+    Error::no_traffic_moved(format!("cannot add {what} to the zip")).with_cause(e)
 }
 
 #[cfg(unix)]
@@ -195,6 +328,13 @@ fn is_executable(_meta: &std::fs::Metadata) -> bool {
 mod tests {
     use super::*;
     use std::fs;
+
+    fn package(source: &Path) -> Result<Artifact> {
+        super::package(&PackageConfig {
+            source: source.to_path_buf(),
+            ..Default::default()
+        })
+    }
 
     fn tree() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -311,6 +451,106 @@ mod tests {
                 .expect_err("missing")
                 .exit_code(),
             2
+        );
+    }
+
+    fn names(a: &Artifact) -> Vec<String> {
+        read_back(a).into_iter().map(|e| e.0).collect()
+    }
+
+    #[test]
+    fn greenlightignore_files_and_exclude_globs_leave_files_out() {
+        let dir = tree();
+        fs::write(dir.path().join(".greenlightignore"), "*.txt\n!keep.txt\n").expect("write");
+        fs::write(dir.path().join("keep.txt"), "k").expect("write");
+        fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+        fs::write(dir.path().join("tests/test_x.py"), "t").expect("write");
+        fs::write(dir.path().join("lib/.greenlightignore"), "sub/\n").expect("write");
+        let a = super::package(&PackageConfig {
+            source: dir.path().to_path_buf(),
+            exclude: vec!["tests/".to_owned()],
+            ..Default::default()
+        })
+        .expect("package");
+        assert_eq!(names(&a), ["index.py", "keep.txt"]);
+    }
+
+    #[test]
+    fn include_adds_files_from_outside_the_source() {
+        let dir = tree();
+        let other = tempfile::tempdir().expect("tempdir");
+        fs::write(other.path().join("settings.json"), "{}").expect("write");
+        fs::create_dir_all(other.path().join("shared")).expect("mkdir");
+        fs::write(other.path().join("shared/util.py"), "u").expect("write");
+        let a = super::package(&PackageConfig {
+            source: dir.path().to_path_buf(),
+            include: vec![
+                other.path().join("settings.json"),
+                other.path().join("shared"),
+            ],
+            ..Default::default()
+        })
+        .expect("package");
+        assert_eq!(
+            names(&a),
+            [
+                "index.py",
+                "lib-a.txt",
+                "lib/sub/data.txt",
+                "settings.json",
+                "shared/util.py"
+            ]
+        );
+        let clash = super::package(&PackageConfig {
+            source: dir.path().to_path_buf(),
+            include: vec![dir.path().join("index.py")],
+            ..Default::default()
+        })
+        .expect_err("twice");
+        assert!(
+            clash.message.contains("index.py would be in the zip twice"),
+            "{}",
+            clash.message
+        );
+    }
+
+    #[test]
+    fn incompressible_data_is_stored_and_text_deflated() {
+        let dir = tree();
+        let mut state = 0x2545_f491_u64;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        fs::write(dir.path().join("blob.bin"), &noise).expect("write");
+        fs::write(dir.path().join("image.png"), "not really compressed").expect("write");
+        let a = package(dir.path()).expect("package");
+        let mut archive = ZipArchive::new(Cursor::new(&a.bytes)).expect("zip");
+        let mut method = |name: &str| archive.by_name(name).expect(name).compression();
+        assert_eq!(method("blob.bin"), CompressionMethod::Stored);
+        assert_eq!(method("image.png"), CompressionMethod::Stored);
+        assert_eq!(method("lib/sub/data.txt"), CompressionMethod::Deflated);
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut archive.by_name("blob.bin").expect("blob"), &mut back)
+            .expect("read");
+        assert_eq!(back, noise);
+    }
+
+    #[test]
+    fn over_lambdas_unzipped_limit_is_refused_before_reading() {
+        let dir = tree();
+        let big = fs::File::create(dir.path().join("huge.bin")).expect("create");
+        big.set_len(UNZIPPED_LIMIT + 1).expect("sparse file");
+        let err = package(dir.path()).expect_err("too big");
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.message.contains("over Lambda's 250 MB limit"),
+            "{}",
+            err.message
         );
     }
 }

@@ -46,3 +46,71 @@ fn package_defaults_to_a_file_beside_the_config() {
     );
     assert_eq!(doc["package"]["size"], bytes.len());
 }
+
+#[test]
+fn the_build_command_runs_first_and_its_failure_stops_with_exit_1() {
+    let config = crate::harness::default_config().replace(
+        "source = \"app\"",
+        "source = \"dist\"\nbuild = \"mkdir -p dist && cp app/index.py dist/ && echo built-ok\"",
+    );
+    let p = crate::harness::Project::with_config(&config);
+    let run = p.run(&["package", "--out", "built.zip"]).success();
+    assert!(
+        run.stderr.contains("built-ok"),
+        "build output streams to stderr: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("built-ok"),
+        "stdout stays the summary: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("built.zip: 1 files"), "{}", run.stdout);
+
+    p.write(
+        "greenlight.toml",
+        &config.replace("echo built-ok", "echo broken >&2; exit 3"),
+    );
+    let failed = p.run(&["ship"]).code(1);
+    assert!(failed.stderr.contains("exited with 3"), "{}", failed.stderr);
+    assert!(
+        p.functions().is_empty(),
+        "nothing deployed after a failed build"
+    );
+}
+
+#[test]
+fn python_zipfile_reads_every_entry_back_intact() {
+    let p = Project::new();
+    p.write("app/bootstrap", "#!/bin/sh\necho hi\n");
+    p.write("app/data/blob.bin", &"0123456789abcdef".repeat(10_000));
+    p.run(&["package", "--out", "out.zip"]).success();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let check = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(','.join(z.namelist()))";
+    let out = Command::new(python)
+        .args(["-c", check])
+        .arg(p.join("out.zip"))
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "bootstrap,data/blob.bin,index.py");
+}
+
+#[test]
+fn an_invalid_exclude_glob_is_a_config_error() {
+    let config = crate::harness::default_config()
+        .replace("source = \"app\"", "source = \"app\"\nexclude = [\"a[\"]");
+    let p = crate::harness::Project::with_config(&config);
+    let run = p.run(&["package"]).code(2);
+    assert!(
+        run.stderr
+            .contains("`package.exclude[0]` = \"a[\" is not a valid glob"),
+        "{}",
+        run.stderr
+    );
+}
