@@ -67,10 +67,12 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     report.region = sdk.region().map(ToString::to_string);
     let lambda = aws::lambda(&sdk);
     let alarms = aws::alarms(&sdk);
+    let artifacts = aws::artifacts(&sdk);
     let ctx = Ctx {
         config: &config,
         lambda: &lambda,
         alarms: &alarms,
+        artifacts: &artifacts,
         ui: &ui,
     };
 

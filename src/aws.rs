@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use crate::alarms::Alarms;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
+use crate::s3::Artifacts;
 
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +46,15 @@ pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
 /// The CloudWatch alarms seam for `sdk`.
 pub fn alarms(sdk: &SdkConfig) -> Alarms {
     Alarms::new(aws_sdk_cloudwatch::Client::new(sdk))
+}
+
+/// The S3 seam for `sdk`. With a custom endpoint (an emulator), bucket
+/// names go in the path, since `bucket.127.0.0.1` does not resolve.
+pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    Artifacts::new(aws_sdk_s3::Client::from_conf(config))
 }
 
 /// The Lambda seam for `sdk`.

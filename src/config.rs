@@ -96,6 +96,10 @@ pub struct PackageConfig {
     pub build: Option<String>,
     /// The config's folder, where `build` runs.
     pub dir: PathBuf,
+    /// The bucket packages over 50 MB go through.
+    pub s3_bucket: Option<String>,
+    /// Key prefix inside `s3_bucket`.
+    pub s3_prefix: String,
 }
 
 /// One `[[smoke]]` entry: invoke the new version and check the answer.
@@ -154,6 +158,9 @@ struct RawPackage {
     #[serde(default)]
     include: Vec<String>,
     build: Option<String>,
+    s3_bucket: Option<String>,
+    #[serde(default)]
+    s3_prefix: String,
 }
 
 #[derive(Deserialize)]
@@ -353,6 +360,15 @@ impl Checker<'_> {
             message: format!("{}: {}", self.file, e.message),
             ..e
         })?;
+        if let Some(bucket) = &raw.s3_bucket
+            && !is_bucket_name(bucket)
+        {
+            return Err(self.bad(
+                "package.s3_bucket",
+                format!("{bucket:?}"),
+                "a bucket name is 3 to 63 lowercase letters, digits, '.' or '-'",
+            ));
+        }
         if let Some(build) = &raw.build
             && build.trim().is_empty()
         {
@@ -368,6 +384,8 @@ impl Checker<'_> {
             include: raw.include.iter().map(|i| dir.join(i)).collect(),
             build: raw.build,
             dir: dir.to_path_buf(),
+            s3_bucket: raw.s3_bucket,
+            s3_prefix: raw.s3_prefix,
         })
     }
 
@@ -489,6 +507,13 @@ fn is_role_arn(arn: &str) -> bool {
                 && account.chars().all(|c| c.is_ascii_digit())
                 && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty())
     )
+}
+
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
 }
 
 fn is_env_key(key: &str) -> bool {

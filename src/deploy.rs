@@ -13,15 +13,19 @@
 //! by polling until `LastUpdateStatus` is no longer `InProgress`, then
 //! `PublishVersion` guarded by the artifact's CodeSha256. A new function
 //! takes `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
+//! A zip over Lambda's 50 MB direct-upload limit goes through S3 first
+//! (`HeadObject`, `PutObject` when missing) when `[package] s3_bucket` is set,
+//! and is exit 2 before anything changes when it is not.
 //!
 //! Safe to repeat: Lambda publishes no new version when `$LATEST` has not
 //! changed since the last one, so a re-run names the same version.
 
 use crate::config::FunctionSettings;
 use crate::error::{Error, Result};
-use crate::lambda::FunctionState;
+use crate::lambda::{Code, FunctionState};
 use crate::package::Artifact;
 use crate::record::{Action, Record};
+use crate::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
 use crate::ui::Ctx;
 
 /// What deploy did.
@@ -65,11 +69,14 @@ pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
 
     let changes = differences(desired, artifact, &latest);
     if changes.iter().any(|c| c.field == Field::Code) {
+        let through_s3 = stage_in_s3(ctx, artifact).await?;
         ctx.ui.step(format_args!(
             "uploading code ({} bytes)",
             artifact.bytes.len()
         ));
-        ctx.lambda.update_code(name, artifact).await?;
+        ctx.lambda
+            .update_code(name, code(artifact, through_s3.as_ref()))
+            .await?;
     }
     let settings = changed_settings(desired, &changes);
     if settings != FunctionSettings::default() {
@@ -107,8 +114,11 @@ async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
             "add the missing keys under [function], or check the function name and --region",
         ));
     }
+    let through_s3 = stage_in_s3(ctx, artifact).await?;
     ctx.ui.step(format_args!("creating function {name}"));
-    ctx.lambda.create(name, settings, artifact).await?;
+    ctx.lambda
+        .create(name, settings, code(artifact, through_s3.as_ref()))
+        .await?;
     ctx.ui.step("publishing version");
     let version = ctx.lambda.publish(name, &artifact.code_sha256).await?;
     ctx.ui
@@ -123,6 +133,44 @@ async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
         unchanged: false,
         changes: vec!["new function".to_owned()],
     })
+}
+
+/// Puts a package over the direct-upload limit into the configured bucket;
+/// `None` for one small enough to send directly.
+async fn stage_in_s3(ctx: Ctx<'_>, artifact: &Artifact) -> Result<Option<S3Location>> {
+    let size = artifact.bytes.len();
+    if size <= DIRECT_UPLOAD_LIMIT {
+        return Ok(None);
+    }
+    let package = ctx.config.package.as_ref();
+    let (Some(package), Some(bucket)) = (package, package.and_then(|p| p.s3_bucket.as_deref()))
+    else {
+        return Err(s3::needs_bucket(size));
+    };
+    let (at, uploaded) = ctx
+        .artifacts
+        .ensure(bucket, &package.s3_prefix, ctx.function(), artifact)
+        .await?;
+    if uploaded {
+        ctx.ui.step(format_args!(
+            "uploaded the package to s3://{}/{}",
+            at.bucket, at.key
+        ));
+    } else {
+        ctx.ui.step(format_args!(
+            "s3://{}/{} already holds the package",
+            at.bucket, at.key
+        ));
+    }
+    Ok(Some(at))
+}
+
+/// The code to hand Lambda: the S3 object when there is one, else the zip.
+fn code<'a>(artifact: &'a Artifact, through_s3: Option<&'a S3Location>) -> Code<'a> {
+    match through_s3 {
+        Some(at) => Code::S3(at),
+        None => Code::Zip(&artifact.bytes),
+    }
 }
 
 /// A setting that can differ between the config and a function.

@@ -26,7 +26,7 @@ use aws_sdk_lambda::types::{
 
 use crate::config::FunctionSettings;
 use crate::error::{Error, Failure, Result};
-use crate::package::Artifact;
+use crate::s3::S3Location;
 use crate::secrets::Environment;
 
 /// How many times an update is tried when another update is in progress.
@@ -97,6 +97,15 @@ pub struct AliasState {
     pub revision_id: Option<String>,
 }
 
+/// Where new code comes from: the zip itself, or an object in S3.
+#[derive(Debug, Clone, Copy)]
+pub enum Code<'a> {
+    /// The zip's bytes, sent in the request (up to 50 MB).
+    Zip(&'a [u8]),
+    /// A zip Lambda fetches from S3.
+    S3(&'a S3Location),
+}
+
 /// What an invocation returned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
@@ -139,15 +148,17 @@ impl Lambda {
         &self,
         name: &str,
         settings: &FunctionSettings,
-        code: &Artifact,
+        code: Code<'_>,
     ) -> Result<FunctionState> {
+        let code = match code {
+            Code::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)),
+            Code::S3(at) => FunctionCode::builder()
+                .s3_bucket(&at.bucket)
+                .s3_key(&at.key),
+        };
         let create = self.client.create_function().function_name(name);
         with_settings!(create, settings)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(code.bytes.clone()))
-                    .build(),
-            )
+            .code(code.build())
             .publish(false)
             .send()
             .await
@@ -156,7 +167,7 @@ impl Lambda {
     }
 
     /// Uploads new code to `$LATEST` and waits until Lambda has applied it.
-    pub async fn update_code(&self, name: &str, code: &Artifact) -> Result<FunctionState> {
+    pub async fn update_code(&self, name: &str, code: Code<'_>) -> Result<FunctionState> {
         self.retry_on_conflict(
             name,
             format!("update the code of function {name}"),
@@ -164,11 +175,12 @@ impl Lambda {
                 e.is_resource_conflict_exception()
             },
             || {
-                self.client
-                    .update_function_code()
-                    .function_name(name)
-                    .zip_file(Blob::new(code.bytes.clone()))
-                    .send()
+                let update = self.client.update_function_code().function_name(name);
+                match code {
+                    Code::Zip(bytes) => update.zip_file(Blob::new(bytes)),
+                    Code::S3(at) => update.s3_bucket(&at.bucket).s3_key(&at.key),
+                }
+                .send()
             },
         )
         .await?;
@@ -575,14 +587,6 @@ mod tests {
             .build()
     }
 
-    fn artifact() -> Artifact {
-        Artifact {
-            bytes: b"PK".to_vec(),
-            code_sha256: "abc".into(),
-            files: 1,
-        }
-    }
-
     #[tokio::test(start_paused = true)]
     async fn conflict_while_an_update_is_in_progress_is_waited_out() {
         let update = mock!(Client::update_function_code)
@@ -608,7 +612,7 @@ mod tests {
         );
 
         let state = lambda
-            .update_code("orders", &artifact())
+            .update_code("orders", Code::Zip(b"PK"))
             .await
             .expect("conflict is waited out");
         assert_eq!(state.code_sha256, "abc");
@@ -635,7 +639,7 @@ mod tests {
         );
 
         let err = lambda
-            .update_code("orders", &artifact())
+            .update_code("orders", Code::Zip(b"PK"))
             .await
             .expect_err("update failed");
         assert_eq!(err.exit_code(), 1);

@@ -25,6 +25,7 @@ pub mod record;
 pub mod release;
 pub mod report;
 pub mod rollback;
+pub mod s3;
 pub mod secrets;
 pub mod smoke;
 pub mod status;

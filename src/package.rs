@@ -67,6 +67,16 @@ impl std::fmt::Debug for Artifact {
     }
 }
 
+impl Artifact {
+    /// Hex SHA-256 of the zip, for content-addressed names.
+    pub fn sha256_hex(&self) -> String {
+        Sha256::digest(&self.bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// Builds the artifact `config` describes: zips a folder, or reads a `.zip` as it is.
 pub fn package(config: &PackageConfig) -> Result<Artifact> {
     let source = &config.source;

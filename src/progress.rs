@@ -347,6 +347,7 @@ mod tests {
     use crate::alarms::Alarms;
     use crate::config::Config;
     use crate::lambda::{Lambda, WaitPolicy};
+    use crate::s3::Artifacts;
     use crate::secrets::Redactor;
     use crate::ui::{OutputFormat, Ui};
 
@@ -366,16 +367,19 @@ expect = { probe = "ok" }
             mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules),
             WaitPolicy::default(),
         );
+        let no_rules: &[&Rule] = &[];
         let alarms = Alarms::new(mock_client!(
             aws_sdk_cloudwatch,
             RuleMode::MatchAny,
-            &[] as &[&Rule]
+            no_rules
         ));
+        let artifacts = Artifacts::new(mock_client!(aws_sdk_s3, RuleMode::MatchAny, no_rules));
         let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
         body(Ctx {
             config: &config,
             lambda: &lambda,
             alarms: &alarms,
+            artifacts: &artifacts,
             ui: &ui,
         })
         .await

@@ -12,6 +12,7 @@ use std::io::Write;
 use crate::alarms::Alarms;
 use crate::config::Config;
 use crate::lambda::Lambda;
+use crate::s3::Artifacts;
 use crate::secrets::Redactor;
 
 /// How results are printed.
@@ -79,6 +80,8 @@ pub struct Ctx<'a> {
     pub lambda: &'a Lambda,
     /// The CloudWatch alarms seam.
     pub alarms: &'a Alarms,
+    /// The S3 seam, for packages over the direct-upload limit.
+    pub artifacts: &'a Artifacts,
     /// Progress output.
     pub ui: &'a Ui,
 }

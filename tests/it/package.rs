@@ -114,3 +114,74 @@ fn an_invalid_exclude_glob_is_a_config_error() {
         run.stderr
     );
 }
+
+/// `len` bytes that deflate cannot shrink.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn packages_over_50_mb_go_through_s3_once_and_need_a_bucket() {
+    let p = Project::new();
+    p.write_bytes("app/vendor/model.bin", &noise(51 * 1024 * 1024));
+    let refused = p.run(&["ship"]).code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("over Lambda's 50 MB limit for uploading code directly"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("hint: set [package] s3_bucket"),
+        "{}",
+        refused.stderr
+    );
+    assert!(p.functions().is_empty(), "nothing created without a bucket");
+
+    let config = crate::harness::default_config().replace(
+        "source = \"app\"",
+        "source = \"app\"\ns3_bucket = \"greenlight-artifacts\"\ns3_prefix = \"lambda/\"",
+    );
+    p.write("greenlight.toml", &config);
+    p.create_bucket("greenlight-artifacts");
+    let shipped = p.run(&["ship"]).success();
+    assert!(
+        shipped
+            .stderr
+            .contains("uploaded the package to s3://greenlight-artifacts/lambda/orders/"),
+        "{}",
+        shipped.stderr
+    );
+    p.run(&["package", "--out", "big.zip"]).success();
+    let zip = std::fs::read(p.join("big.zip")).expect("zip");
+    assert!(zip.len() > 50 * 1024 * 1024);
+    assert_eq!(
+        p.version_config("1").code_sha256(),
+        Some(greenlight::package::code_sha256(&zip).as_str())
+    );
+    let keys = p.s3_keys("greenlight-artifacts");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("lambda/orders/") && keys[0].ends_with(".zip"),
+        "{keys:?}"
+    );
+
+    // Same code again (a settings change): no second upload.
+    p.write(
+        "greenlight.toml",
+        &config.replace("memory = 256", "memory = 512"),
+    );
+    let again = p.run(&["ship"]).success();
+    assert!(!again.stderr.contains("uploaded"), "{}", again.stderr);
+    assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
+}

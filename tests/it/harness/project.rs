@@ -49,6 +49,7 @@ pub struct Project {
     runtime: tokio::runtime::Runtime,
     lambda: Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 /// What one run of the binary did.
@@ -118,12 +119,20 @@ impl Project {
             .endpoint_url(&emulator.endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
             .build();
+        let s3_config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .endpoint_url(&emulator.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .force_path_style(true)
+            .build();
         let project = Project {
             dir: tempfile::tempdir().expect("tempdir"),
             emulator,
             runtime,
             lambda: Client::from_conf(sdk_config),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch_config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
         };
         project.write("greenlight.toml", config);
         project.write(
@@ -136,6 +145,14 @@ impl Project {
     /// The project folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Writes a file of bytes (creating folders) relative to the project.
+    pub fn write_bytes(&self, relative: &str, contents: &[u8]) -> &Project {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write");
+        self
     }
 
     /// Writes a file (creating folders) relative to the project.
@@ -347,6 +364,25 @@ impl Project {
                     .send(),
             )
             .expect("set alarm state");
+    }
+
+    /// Creates an S3 bucket.
+    pub fn create_bucket(&self, bucket: &str) {
+        self.runtime
+            .block_on(self.s3.create_bucket().bucket(bucket).send())
+            .expect("create bucket");
+    }
+
+    /// The object keys in `bucket`.
+    pub fn s3_keys(&self, bucket: &str) -> Vec<String> {
+        let out = self
+            .runtime
+            .block_on(self.s3.list_objects_v2().bucket(bucket).send())
+            .expect("list objects");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
     }
 
     /// A path inside the project.

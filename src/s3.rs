@@ -1,0 +1,96 @@
+//! The seam to S3: put a large deployment package where Lambda can fetch it.
+//!
+//! Lambda takes at most 50 MB of zipped code in the request itself; larger
+//! packages go through S3. Keys are content-addressed
+//! (`<prefix><function>/<sha256 hex>.zip`), so an upload is skipped when the
+//! object is already there. AWS calls: `HeadObject`, then `PutObject` when
+//! missing. Safe to repeat.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::error::{Error, Result};
+use crate::lambda::aws_error;
+use crate::package::Artifact;
+
+/// Lambda's limit for a zip sent in the request itself.
+pub const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
+
+/// Where a package sits in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+}
+
+/// S3, as greenlight uses it.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    client: Client,
+}
+
+impl Artifacts {
+    /// Wraps an SDK client.
+    pub fn new(client: Client) -> Self {
+        Artifacts { client }
+    }
+
+    /// Makes sure `artifact` is in `bucket` under its content-addressed key;
+    /// returns where, and whether it had to be uploaded.
+    pub async fn ensure(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        function: &str,
+        artifact: &Artifact,
+    ) -> Result<(S3Location, bool)> {
+        let key = format!("{prefix}{function}/{}.zip", artifact.sha256_hex());
+        let location = S3Location {
+            bucket: bucket.to_owned(),
+            key,
+        };
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(&location.key)
+            .send()
+            .await;
+        match head {
+            Ok(found) if found.content_length() == Some(artifact.bytes.len() as i64) => {
+                return Ok((location, false));
+            }
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {}
+            Err(e) => {
+                return Err(aws_error(format!("check s3://{bucket}/{}", location.key), e)
+                    .with_hint("check [package] s3_bucket, its region and the permissions s3:GetObject/s3:PutObject"));
+            }
+        }
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(&location.key)
+            .body(ByteStream::from(artifact.bytes.clone()))
+            .send()
+            .await
+            .map_err(|e| {
+                aws_error(
+                    format!("upload the package to s3://{bucket}/{}", location.key),
+                    e,
+                )
+            })?;
+        Ok((location, true))
+    }
+}
+
+/// The error for a package too large to send directly when no bucket is set.
+pub fn needs_bucket(size: usize) -> Error {
+    Error::usage(format!(
+        "the package is {:.1} MB, over Lambda's 50 MB limit for uploading code directly",
+        size as f64 / (1024.0 * 1024.0)
+    ))
+    .with_hint("set [package] s3_bucket (and optionally s3_prefix) to deploy through S3, or shrink it with [package] exclude")
+}
