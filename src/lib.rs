@@ -30,3 +30,4 @@ pub mod secrets;
 pub mod smoke;
 pub mod status;
 pub mod ui;
+pub mod zipfile;
