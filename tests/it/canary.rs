@@ -30,6 +30,16 @@ fn spawn(p: &Project, args: &[&str]) -> Child {
         .expect("spawn greenlight")
 }
 
+/// Starts `ship` in the background and waits until its first step put
+/// `share` of the traffic on version 2.
+fn ship_until_first_step(p: &Project, share: f64) -> Child {
+    let child = spawn(p, &["ship"]);
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", share)])
+    });
+    child
+}
+
 fn weights(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -122,10 +132,7 @@ fn scheduled_promotion_moves_one_step_per_run_once_the_bake_is_over() {
 fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
     let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
     p.create_alarm("orders-errors");
-    let child = spawn(&p, &["ship"]);
-    p.wait_for("the first step", DEADLINE, || {
-        p.weights("live").1 == weights(&[("2", 0.5)])
-    });
+    let child = ship_until_first_step(&p, 0.5);
     p.set_alarm("orders-errors", StateValue::Alarm);
 
     let (code, stdout, stderr) = finish(child);
@@ -165,10 +172,7 @@ fn an_alarm_already_firing_stops_the_release_before_anything_moves() {
 fn sigint_or_sigterm_during_a_bake_rolls_back_with_exit_3() {
     for signal in ["INT", "TERM"] {
         let p = canary_project("steps = [10]\nbake = \"1h\"");
-        let child = spawn(&p, &["ship"]);
-        p.wait_for("the first step", DEADLINE, || {
-            p.weights("live").1 == weights(&[("2", 0.1)])
-        });
+        let child = ship_until_first_step(&p, 0.1);
         let status = std::process::Command::new("kill")
             .args([format!("-{signal}"), child.id().to_string()])
             .status()
@@ -188,10 +192,7 @@ fn sigint_or_sigterm_during_a_bake_rolls_back_with_exit_3() {
 #[test]
 fn after_sigkill_mid_bake_promote_continues_the_release() {
     let p = canary_project("steps = [10]\nbake = \"1h\"");
-    let mut child = spawn(&p, &["ship"]);
-    p.wait_for("the first step", DEADLINE, || {
-        p.weights("live").1 == weights(&[("2", 0.1)])
-    });
+    let mut child = ship_until_first_step(&p, 0.1);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 
@@ -205,10 +206,7 @@ fn after_sigkill_mid_bake_promote_continues_the_release() {
 #[test]
 fn after_sigkill_mid_bake_rollback_restores_the_stable_version() {
     let p = canary_project("steps = [10]\nbake = \"1h\"");
-    let mut child = spawn(&p, &["ship"]);
-    p.wait_for("the first step", DEADLINE, || {
-        p.weights("live").1 == weights(&[("2", 0.1)])
-    });
+    let mut child = ship_until_first_step(&p, 0.1);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use aws_config::{BehaviorVersion, Region};
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lambda::config::{Credentials, SharedCredentialsProvider};
 
 use super::emulator::{Emulator, REGION};
 
@@ -107,31 +108,23 @@ impl Project {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let sdk_config = aws_sdk_lambda::Config::builder()
+        let sdk = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&emulator.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )))
             .build();
-        let cloudwatch_config = aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatch::config::Region::new(REGION))
-            .endpoint_url(&emulator.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .build();
-        let s3_config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new(REGION))
-            .endpoint_url(&emulator.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)
             .build();
         let project = Project {
             dir: tempfile::tempdir().expect("tempdir"),
             emulator,
             runtime,
-            lambda: Client::from_conf(sdk_config),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch_config),
+            lambda: Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
         };
         project.write("greenlight.toml", config);
