@@ -197,3 +197,23 @@ fn a_response_that_echoes_a_secret_is_masked() {
     assert!(!run.all_output().contains(SECRET), "{}", run.all_output());
     assert!(run.stdout.contains("****"), "{}", run.stdout);
 }
+
+#[test]
+fn an_unchanged_deploy_makes_at_most_3_api_calls_and_no_writes() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    let before = p.emulator.requests().len();
+    assert!(
+        before > 5,
+        "the log sees the first ship: {:?}",
+        p.emulator.requests()
+    );
+    let run = p.run(&["deploy"]).success();
+    assert!(run.stdout.contains("nothing to deploy"), "{}", run.stdout);
+    let calls = p.emulator.requests().split_off(before);
+    assert!(!calls.is_empty() && calls.len() <= 3, "{calls:?}");
+    assert!(
+        calls.iter().all(|c| c.starts_with("GET ")),
+        "reads only: {calls:?}"
+    );
+}

@@ -26,6 +26,9 @@ pub const REGION: &str = "us-east-1";
 pub struct Emulator {
     child: Child,
     stdin: Option<ChildStdin>,
+    /// The server's request log (one line per request, written before the
+    /// response body, so complete once a client has its answer).
+    log: tempfile::NamedTempFile,
     /// Its base URL, e.g. `http://127.0.0.1:41234`.
     pub endpoint: String,
 }
@@ -57,12 +60,13 @@ fn python() -> &'static PathBuf {
 impl Emulator {
     /// Starts a fresh emulator and waits until it is ready.
     pub fn start() -> Emulator {
+        let log = tempfile::NamedTempFile::new().expect("log file");
         let mut child = Command::new(python())
             .arg(repo_root().join("localstack/moto_emulator.py"))
             .arg("--until-stdin-closes")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("log file"))
             .spawn()
             .expect("start the moto emulator");
         let stdout = child.stdout.take().expect("emulator stdout");
@@ -81,6 +85,7 @@ impl Emulator {
             .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
             .to_owned();
         Emulator {
+            log,
             stdin: child.stdin.take(),
             child,
             endpoint,
@@ -93,6 +98,23 @@ impl Emulator {
         let body = serde_json::json!({ "results": results, "region": REGION }).to_string();
         let status = self.post("/moto-api/static/lambda-simple/response", &body);
         assert_eq!(status, 201, "queueing invoke results");
+    }
+
+    /// Every AWS API request served so far, as `METHOD /path`, oldest first
+    /// (the emulator's own `/moto-api` calls left out).
+    pub fn requests(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.log.path()).expect("read the request log");
+        log.lines()
+            .filter_map(|line| {
+                let request = line.split('"').nth(1)?;
+                let request = request.trim_start_matches(|c: char| {
+                    c == '\u{1b}' || c == '[' || c.is_ascii_digit() || c == ';' || c == 'm'
+                });
+                let mut words = request.split_whitespace();
+                let (method, path) = (words.next()?, words.next()?);
+                (!path.starts_with("/moto-api")).then(|| format!("{method} {path}"))
+            })
+            .collect()
     }
 
     /// A minimal HTTP/1.1 POST to the emulator's own API; returns the status code.
