@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: `greenlight ship` against the equivalent aws-cli sequence.
+
+Both run against the same local moto emulator, on two functions with the same
+code, alternately, several rounds; each round changes the code first. The
+aws-cli side is the hand-rolled script greenlight replaces:
+
+    aws lambda update-function-code --zip-file fileb://app.zip
+    aws lambda wait function-updated-v2
+    aws lambda publish-version
+    aws lambda invoke --qualifier N (one smoke test)
+    aws lambda update-alias --function-version N
+
+The aws CLI is version 1 (PyPI `awscli`). It gets its zip built beforehand (not timed); greenlight's time includes
+packaging, deploy, the smoke test, the release and the check through the alias.
+
+    python3 bench/ship.py [--greenlight target/release/greenlight] [--rounds 7]
+
+The aws CLI is installed into bench/.venv-awscli on first use.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROLE = "arn:aws:iam::123456789012:role/greenlight-example"
+
+
+def aws_cli():
+    venv = os.path.join(REPO, "bench", ".venv-awscli")
+    aws = os.path.join(venv, "bin", "aws")
+    if not os.path.exists(aws):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "awscli"], check=True)
+    return aws
+
+
+def start_emulator():
+    subprocess.run(["bash", os.path.join(REPO, "localstack", "moto.sh"), "install"], check=True)
+    proc = subprocess.Popen(
+        [os.path.join(REPO, ".venv", "bin", "python"), os.path.join(REPO, "localstack", "moto_emulator.py"),
+         "--until-stdin-closes"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("READY "):
+        sys.exit(f"emulator did not start: {line!r}")
+    return proc, line.split()[1]
+
+
+def timed(commands, cwd, env):
+    start = time.perf_counter()
+    for cmd in commands:
+        out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed: {out.stderr}")
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--greenlight", default=os.path.join(REPO, "target/release/greenlight"))
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    aws = aws_cli()
+    emulator, endpoint = start_emulator()
+    work = tempfile.mkdtemp(prefix="greenlight-ship-bench-")
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_PAGER="",
+               AWS_CONFIG_FILE=os.path.join(work, "none"), AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "none"))
+    try:
+        app = os.path.join(work, "app")
+        os.makedirs(app)
+        with open(os.path.join(work, "greenlight.toml"), "w") as f:
+            f.write(f'[function]\nname = "bench-gl"\nruntime = "python3.12"\nhandler = "index.handler"\n'
+                    f'role = "{ROLE}"\n[package]\nsource = "app"\n'
+                    '[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\nexpect = { probe = "ok" }\n')
+
+        def change(round_):
+            with open(os.path.join(app, "index.py"), "w") as f:
+                f.write(f"# round {round_}\ndef handler(event, context):\n    return event\n")
+            zip_path = os.path.join(work, "app.zip")
+            if os.path.exists(zip_path):
+                os.remove(zip_path)
+            subprocess.run(["zip", "-q", "-r", zip_path, "."], cwd=app, check=True)
+
+        lam = [aws, "lambda"]
+        change(0)
+        timed([[args.greenlight, "-q", "ship"]], work, env)
+        timed([lam + ["create-function", "--function-name", "bench-cli", "--runtime", "python3.12",
+                      "--handler", "index.handler", "--role", ROLE, "--zip-file", "fileb://app.zip", "--publish"],
+               lam + ["create-alias", "--function-name", "bench-cli", "--name", "live", "--function-version", "1"]],
+              work, env)
+
+        ours, theirs = [], []
+        for round_ in range(1, args.rounds + 1):
+            change(round_)
+            ours.append(timed([[args.greenlight, "-q", "ship"]], work, env))
+            version = str(round_ + 1)
+            theirs.append(timed([
+                lam + ["update-function-code", "--function-name", "bench-cli", "--zip-file", "fileb://app.zip"],
+                lam + ["wait", "function-updated-v2", "--function-name", "bench-cli"],
+                lam + ["publish-version", "--function-name", "bench-cli"],
+                lam + ["invoke", "--function-name", "bench-cli", "--qualifier", version,
+                       "--payload", json.dumps({"probe": "ok"}),
+                       os.path.join(work, "out.json")],
+                lam + ["update-alias", "--function-name", "bench-cli", "--name", "live", "--function-version", version],
+            ], work, env))
+        t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
+        print(f"{os.cpu_count()} cores, {args.rounds} rounds, moto emulator on loopback")
+        print(f"aws-cli sequence (5 commands): median {t_theirs:.3f} s")
+        print(f"greenlight ship:               median {t_ours:.3f} s")
+        print(f"speed-up: {t_theirs / t_ours:.1f}x")
+    finally:
+        emulator.stdin.close()
+        emulator.wait(timeout=30)
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
