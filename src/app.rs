@@ -15,7 +15,7 @@ use crate::package::{self, Artifact};
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
-use crate::{build, deploy, progress, release, rollback, smoke, status};
+use crate::{build, deploy, progress, prune, release, rollback, smoke, status};
 
 /// Runs the command `cli` asks for and reports how it went.
 pub async fn run(cli: &Cli) -> Report {
@@ -57,6 +57,7 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         Command::Promote => Job::Promote,
         Command::Rollback => Job::Rollback,
         Command::Status => Job::Status,
+        Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
     };
     let sdk = aws::load(&AwsOptions {
         region: cli.region.clone(),
@@ -109,6 +110,11 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             report.status = Some(status::status(ctx).await?);
             Ok(())
         }
+        Job::Prune(keep, dry_run) => {
+            report.prune = Some(prune::prune(ctx, keep, dry_run).await?);
+            report.outcome = if dry_run { "dry_run" } else { "pruned" }.to_owned();
+            Ok(())
+        }
     }
 }
 
@@ -123,6 +129,8 @@ enum Job {
     Promote,
     Rollback,
     Status,
+    /// How many versions to keep, and whether this is a dry run.
+    Prune(usize, bool),
 }
 
 /// `ship`: deploy, then smoke-test the new version, then release it.

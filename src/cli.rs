@@ -90,6 +90,16 @@ pub enum Command {
     Rollback,
     /// Show what is live, how it got there, and recent versions.
     Status,
+    /// Delete old versions, keeping the newest N and every version an alias
+    /// or a release record needs.
+    Prune {
+        /// How many of the newest versions to keep.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        keep: usize,
+        /// List what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 impl Command {
@@ -104,6 +114,7 @@ impl Command {
             Command::Promote => "promote",
             Command::Rollback => "rollback",
             Command::Status => "status",
+            Command::Prune { .. } => "prune",
         }
     }
 }

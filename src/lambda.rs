@@ -384,6 +384,45 @@ impl Lambda {
         })
     }
 
+    /// Every alias of the function, with where it points.
+    pub async fn aliases(&self, name: &str) -> Result<Vec<(String, AliasState)>> {
+        let mut pages = self
+            .client
+            .list_aliases()
+            .function_name(name)
+            .into_paginator()
+            .send();
+        let mut aliases = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| aws_error(format!("list aliases of function {name}"), e))?;
+            aliases.extend(page.aliases().iter().map(|a| {
+                (
+                    a.name().unwrap_or_default().to_owned(),
+                    AliasState {
+                        version: a.function_version().unwrap_or_default().to_owned(),
+                        weights: weights_of(a.routing_config()),
+                        description: a.description().unwrap_or_default().to_owned(),
+                        revision_id: a.revision_id().map(str::to_owned),
+                    },
+                )
+            }));
+        }
+        Ok(aliases)
+    }
+
+    /// Deletes one published version.
+    pub async fn delete_version(&self, name: &str, version: &str) -> Result<()> {
+        self.client
+            .delete_function()
+            .function_name(name)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("delete version {version} of function {name}"), e))?;
+        Ok(())
+    }
+
     /// All published versions, oldest first (`$LATEST` left out).
     pub async fn versions(&self, name: &str) -> Result<Vec<FunctionState>> {
         let mut pages = self

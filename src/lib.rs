@@ -21,6 +21,7 @@ pub mod lambda;
 pub mod package;
 pub mod plan;
 pub mod progress;
+pub mod prune;
 pub mod record;
 pub mod release;
 pub mod report;

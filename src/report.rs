@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::deploy::DeployReport;
 use crate::error::Error;
+use crate::prune::PruneReport;
 use crate::release::ReleaseReport;
 use crate::rollback::RollbackReport;
 use crate::smoke::SmokeReport;
@@ -60,6 +61,9 @@ pub struct Report {
     /// The status command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusReport>,
+    /// The prune command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneReport>,
     /// One word for how it ended, e.g. `released`, `nothing_to_deploy`, `smoke_failed`.
     pub outcome: String,
     /// The process exit code.
@@ -182,6 +186,18 @@ impl fmt::Display for Report {
         }
         if let Some(s) = &self.status {
             self.write_status(f, s)?;
+        }
+        if let Some(p) = &self.prune {
+            let verb = if p.dry_run { "would delete" } else { "deleted" };
+            let deleted = if p.deleted.is_empty() {
+                "nothing".to_owned()
+            } else {
+                format!("versions {}", p.deleted.join(", "))
+            };
+            writeln!(f, "prune     {verb} {deleted}")?;
+            for (version, why) in &p.kept {
+                writeln!(f, "keep      version {version}: {why}")?;
+            }
         }
         Ok(())
     }

@@ -242,3 +242,16 @@ fn a_release_in_progress_blocks_another_version_and_continues_for_its_own() {
     );
     assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
 }
+
+#[test]
+fn prune_never_deletes_either_side_of_a_release_in_progress() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"");
+    p.run(&["ship", "--no-wait"]).success();
+    let doc = p
+        .run(&["prune", "--keep", "0", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(doc["prune"]["deleted"], serde_json::json!([]));
+    assert_eq!(doc["prune"]["kept"]["2"], "alias live sends it traffic");
+    assert_eq!(p.versions(), ["1", "2"]);
+}

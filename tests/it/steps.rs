@@ -169,3 +169,40 @@ fn smoke_test_times_out_when_lambda_does_not_answer() {
         .code(1);
     assert!(run.stderr.contains("no answer within 1s"), "{}", run.stderr);
 }
+
+#[test]
+fn prune_keeps_the_newest_the_live_and_the_rollback_target() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    for marker in ["v2", "v3", "v4"] {
+        p.change_code(marker);
+        p.run(&["ship"]).success();
+    }
+    p.change_code("v5");
+    p.run(&["deploy"]).success();
+    assert_eq!(p.versions(), ["1", "2", "3", "4", "5"]);
+
+    let plan = p
+        .run(&["prune", "--keep", "1", "--dry-run", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(plan["prune"]["deleted"], serde_json::json!(["1", "2"]));
+    assert_eq!(plan["prune"]["kept"]["4"], "alias live points to it");
+    assert_eq!(
+        plan["prune"]["kept"]["3"],
+        "`greenlight rollback` of alias live returns to it"
+    );
+    assert_eq!(plan["prune"]["kept"]["5"], "one of the 1 newest");
+    assert_eq!(p.versions().len(), 5, "a dry run deletes nothing");
+
+    let run = p.run(&["prune", "--keep", "1"]).success();
+    assert!(
+        run.stdout.contains("deleted versions 1, 2"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(p.versions(), ["3", "4", "5"]);
+    assert_eq!(p.live_version(), "4");
+    p.run(&["rollback"]).success();
+    assert_eq!(p.live_version(), "3");
+}
