@@ -58,6 +58,11 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         Command::Rollback => Job::Rollback,
         Command::Status => Job::Status,
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
+        Command::Completions { .. } => {
+            return Err(Error::usage(
+                "completions are printed before any config is read",
+            ));
+        }
     };
     let sdk = aws::load(&AwsOptions {
         region: cli.region.clone(),

@@ -100,6 +100,11 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print a shell completion script, e.g. `greenlight completions bash > /etc/bash_completion.d/greenlight`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Command {
@@ -115,6 +120,7 @@ impl Command {
             Command::Rollback => "rollback",
             Command::Status => "status",
             Command::Prune { .. } => "prune",
+            Command::Completions { .. } => "completions",
         }
     }
 }

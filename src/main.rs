@@ -3,13 +3,18 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use greenlight::cli::Cli;
+use greenlight::cli::{Cli, Command};
 use greenlight::ui::OutputFormat;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        let mut command = Cli::command();
+        clap_complete::generate(shell, &mut command, "greenlight", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let report = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

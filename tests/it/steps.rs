@@ -206,3 +206,14 @@ fn prune_keeps_the_newest_the_live_and_the_rollback_target() {
     p.run(&["rollback"]).success();
     assert_eq!(p.live_version(), "3");
 }
+
+#[test]
+fn completions_need_no_config() {
+    let p = Project::new();
+    let run = p.run(&["-c", "missing.toml", "completions", "bash"]).success();
+    assert!(run.stdout.contains("_greenlight()"), "{}", run.stdout);
+    for command in ["ship", "promote", "rollback", "prune"] {
+        assert!(run.stdout.contains(command), "{command} missing");
+    }
+    p.run(&["completions", "tcsh"]).code(2);
+}
