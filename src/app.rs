@@ -15,7 +15,7 @@ use crate::package::{self, Artifact};
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
-use crate::{build, deploy, progress, prune, release, rollback, smoke, status};
+use crate::{build, deploy, init, progress, prune, release, rollback, smoke, status};
 
 /// Runs the command `cli` asks for and reports how it went.
 pub async fn run(cli: &Cli) -> Report {
@@ -38,6 +38,24 @@ pub async fn run(cli: &Cli) -> Report {
 }
 
 async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Result<()> {
+    if let Command::Init {
+        flavour,
+        name,
+        force,
+    } = &cli.command
+    {
+        let dir = cli
+            .config
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = name.clone().unwrap_or_else(|| default_name(dir));
+        let written = init::init(dir, &name, *flavour, *force)?;
+        report.function = Some(name);
+        report.written = written.iter().map(|p| p.display().to_string()).collect();
+        report.outcome = "initialised".to_owned();
+        return Ok(());
+    }
     let config = Config::load(&cli.config)?;
     report.function = Some(config.function.name.clone());
     report.alias = Some(config.function.alias.clone());
@@ -58,10 +76,8 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         Command::Rollback => Job::Rollback,
         Command::Status => Job::Status,
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
-        Command::Completions { .. } => {
-            return Err(Error::usage(
-                "completions are printed before any config is read",
-            ));
+        Command::Completions { .. } | Command::Init { .. } => {
+            return Err(Error::usage("this command reads no config"));
         }
     };
     let sdk = aws::load(&AwsOptions {
@@ -274,6 +290,31 @@ fn record_release(released: release::ReleaseReport, report: &mut Report) -> Resu
             format!("release of version {version} rolled back: {why}"),
         )
         .with_hint("traffic is back on the previous version; fix the code and ship again")),
+    }
+}
+
+/// A function name from a folder's name: letters, digits, '-' and '_' kept.
+fn default_name(dir: &Path) -> String {
+    let folder = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let name: String = folder
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "my-function".to_owned()
+    } else {
+        name
     }
 }
 

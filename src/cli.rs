@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::init::Flavour;
 use crate::ui::OutputFormat;
 
 /// Ship AWS Lambda code safely: package, deploy a new version, smoke-test it,
@@ -100,6 +101,19 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write a starter greenlight.toml, the CI role's IAM policy and GitHub
+    /// Actions workflows (never overwriting without --force).
+    Init {
+        /// The runtime flavour.
+        #[arg(long, value_enum, default_value_t = Flavour::Python)]
+        flavour: Flavour,
+        /// The function name (default: the current folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a shell completion script, e.g. `greenlight completions bash > /etc/bash_completion.d/greenlight`.
     Completions {
         /// The shell.
@@ -121,6 +135,7 @@ impl Command {
             Command::Status => "status",
             Command::Prune { .. } => "prune",
             Command::Completions { .. } => "completions",
+            Command::Init { .. } => "init",
         }
     }
 }

@@ -663,10 +663,6 @@ expect = { probe = "ok" }
     fn shipped_configs_are_valid() {
         for (path, text) in [
             (
-                "templates/greenlight.toml",
-                include_str!("../templates/greenlight.toml"),
-            ),
-            (
                 "examples/hello/greenlight.toml",
                 include_str!("../examples/hello/greenlight.toml"),
             ),

@@ -16,6 +16,7 @@ pub mod config;
 pub mod deploy;
 pub mod error;
 pub mod gates;
+pub mod init;
 pub mod interrupt;
 pub mod lambda;
 pub mod package;

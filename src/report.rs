@@ -61,6 +61,9 @@ pub struct Report {
     /// The status command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusReport>,
+    /// Files `init` wrote.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub written: Vec<String>,
     /// The prune command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneReport>,
@@ -186,6 +189,9 @@ impl fmt::Display for Report {
         }
         if let Some(s) = &self.status {
             self.write_status(f, s)?;
+        }
+        for path in &self.written {
+            writeln!(f, "wrote     {path}")?;
         }
         if let Some(p) = &self.prune {
             let verb = if p.dry_run { "would delete" } else { "deleted" };

@@ -210,10 +210,70 @@ fn prune_keeps_the_newest_the_live_and_the_rollback_target() {
 #[test]
 fn completions_need_no_config() {
     let p = Project::new();
-    let run = p.run(&["-c", "missing.toml", "completions", "bash"]).success();
+    let run = p
+        .run(&["-c", "missing.toml", "completions", "bash"])
+        .success();
     assert!(run.stdout.contains("_greenlight()"), "{}", run.stdout);
     for command in ["ship", "promote", "rollback", "prune"] {
         assert!(run.stdout.contains(command), "{command} missing");
     }
     p.run(&["completions", "tcsh"]).code(2);
+}
+
+#[test]
+fn init_writes_a_valid_config_and_workflows_and_never_overwrites_without_force() {
+    let p = Project::new();
+    let run = p
+        .run(&[
+            "-c",
+            "svc/greenlight.toml",
+            "init",
+            "--flavour",
+            "rust",
+            "--name",
+            "orders-api",
+        ])
+        .success();
+    for file in [
+        "svc/greenlight.toml",
+        "svc/greenlight-iam-policy.json",
+        "svc/.github/workflows/greenlight-ship.yml",
+        "svc/.github/workflows/greenlight-promote.yml",
+    ] {
+        assert!(p.join(file).is_file(), "{file} missing: {}", run.stdout);
+    }
+    let config = std::fs::read_to_string(p.join("svc/greenlight.toml")).expect("config");
+    assert!(
+        config.contains("build = \"cargo lambda build --release\""),
+        "{config}"
+    );
+    // The generated config passes validation as written.
+    let status = p.run(&["-c", "svc/greenlight.toml", "status"]).success();
+    assert!(status.stdout.contains("orders-api"), "{}", status.stdout);
+
+    std::fs::write(p.join("svc/greenlight.toml"), "# mine\n").expect("edit");
+    let refused = p.run(&["-c", "svc/greenlight.toml", "init"]).code(2);
+    assert!(
+        refused.stderr.contains("already exist"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("svc/greenlight.toml")).expect("config"),
+        "# mine\n"
+    );
+    p.run(&[
+        "-c",
+        "svc/greenlight.toml",
+        "init",
+        "--force",
+        "--name",
+        "orders-api",
+    ])
+    .success();
+    assert!(
+        std::fs::read_to_string(p.join("svc/greenlight.toml"))
+            .expect("config")
+            .contains("python3.12")
+    );
 }
