@@ -66,7 +66,9 @@ pub struct Run<'a> {
     since: OffsetDateTime,
     revision: Option<String>,
     moved: bool,
-    interrupts: Interrupts,
+    /// Caught from the first alias write on; `None` while only reading, so
+    /// `status` and `rollback` stay interruptible as usual.
+    interrupts: Option<Interrupts>,
     report: ReleaseReport,
 }
 
@@ -87,7 +89,7 @@ impl<'a> Run<'a> {
             since: OffsetDateTime::now_utc(),
             revision,
             moved: false,
-            interrupts: Interrupts::catch(),
+            interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
                 previous: Some(stable.to_owned()),
@@ -157,7 +159,7 @@ impl<'a> Run<'a> {
                 }
                 Err(e) => Some(format!("the gates could not be checked: {}", describe(&e))),
             },
-            signal = self.interrupts.recv() => Some(format!("interrupted by {signal}")),
+            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => Some(format!("interrupted by {signal}")),
         }
     }
 
@@ -220,6 +222,7 @@ impl<'a> Run<'a> {
 /// Makes the first move of a new release, then drives it.
 pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
+    run.interrupts.get_or_insert_with(Interrupts::catch);
     run.move_to(first).await?;
     drive(run, wait).await
 }
@@ -227,6 +230,7 @@ pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// Drives a release: with `wait` to its end, otherwise until it has made one
 /// move or found the current bake unfinished.
 pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    run.interrupts.get_or_insert_with(Interrupts::catch);
     loop {
         if let Some(why) = run.red_gate().await {
             return run.roll_back(why).await;
@@ -247,7 +251,7 @@ pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                 .detail(format_args!("baking: {}s left", left.as_secs()));
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                signal = run.interrupts.recv() => {
+                signal = run.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
                     return run.roll_back(format!("interrupted by {signal}")).await;
                 }
             }
