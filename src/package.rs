@@ -145,6 +145,8 @@ struct Entry {
     /// Where to read it from.
     path: PathBuf,
     executable: bool,
+    /// Size in bytes, from the walk's metadata.
+    size: u64,
 }
 
 fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -169,6 +171,7 @@ fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
                 name,
                 path: extra.clone(),
                 executable: is_executable(&meta),
+                size: meta.len(),
             });
         }
     }
@@ -182,11 +185,7 @@ fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
         ))
         .with_hint("rename one, or exclude it with [package] exclude"));
     }
-    let unzipped: u64 = entries
-        .iter()
-        .filter_map(|e| std::fs::metadata(&e.path).ok())
-        .map(|m| m.len())
-        .sum();
+    let unzipped: u64 = entries.iter().map(|e| e.size).sum();
     if unzipped > UNZIPPED_LIMIT {
         return Err(Error::usage(format!(
             "the package holds {} MB unzipped, over Lambda's 250 MB limit",
@@ -245,6 +244,7 @@ fn walk(root: &Path, prefix: &str, exclude: Option<&[String]>) -> Result<Vec<Ent
             name: format!("{prefix}{name}"),
             path: path.to_path_buf(),
             executable: is_executable(&meta),
+            size: meta.len(),
         });
     }
     Ok(entries)
