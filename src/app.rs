@@ -68,8 +68,10 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
     let job = match &cli.command {
         Command::Package { out } => return package_to_file(&config, out.as_deref(), &ui, report),
-        Command::Deploy => Job::Deploy(package_stage(&config, &ui, report)?),
-        Command::Ship { no_wait } => Job::Ship(package_stage(&config, &ui, report)?, !no_wait),
+        Command::Deploy => Job::Deploy(package_stage(&config, None, &ui, report)?),
+        Command::Ship { no_wait } => {
+            Job::Ship(package_stage(&config, None, &ui, report)?, !no_wait)
+        }
         Command::Test { version } => Job::Test(version.clone()),
         Command::Release { version, no_wait } => Job::Release(version.clone(), !no_wait),
         Command::Promote => Job::Promote,
@@ -164,13 +166,18 @@ async fn ship(ctx: Ctx<'_>, artifact: &Artifact, wait: bool, report: &mut Report
     release_stage(ctx, &deployed.version, wait, report).await
 }
 
-fn package_stage(config: &Config, ui: &Ui, report: &mut Report) -> Result<Artifact> {
+fn package_stage(
+    config: &Config,
+    out: Option<&Path>,
+    ui: &Ui,
+    report: &mut Report,
+) -> Result<Artifact> {
     let settings = config.require_package("package")?;
     if let Some(command) = &settings.build {
         build::run(command, &settings.dir, ui)?;
     }
     ui.step(format_args!("packaging {}", settings.source.display()));
-    let artifact = package::package(settings)?;
+    let artifact = package::package(settings, out)?;
     report.package = Some(PackageReport {
         path: None,
         size: artifact.bytes.len() as u64,
@@ -187,29 +194,16 @@ fn package_to_file(
     ui: &Ui,
     report: &mut Report,
 ) -> Result<()> {
-    let artifact = package_stage(config, ui, report)?;
     let path = out.map(Path::to_path_buf).unwrap_or_else(|| {
         let dir = config.path.parent().unwrap_or(Path::new(""));
         dir.join(".greenlight")
             .join(format!("{}.zip", config.function.name))
     });
-    write_file(&path, &artifact.bytes)?;
+    package_stage(config, Some(&path), ui, report)?;
     if let Some(p) = report.package.as_mut() {
         p.path = Some(path.display().to_string());
     }
     Ok(())
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let failed = |e: std::io::Error| {
-        Error::usage(format!("cannot write {}", path.display()))
-            .with_cause(e)
-            .with_hint("choose another place with --out FILE")
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(failed)?;
-    }
-    std::fs::write(path, bytes).map_err(failed)
 }
 
 async fn deploy_stage(

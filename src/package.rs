@@ -16,21 +16,26 @@
 //! source (in any folder, like `.gitignore`) and `[package] exclude` globs.
 //! `.gitignore` itself is not read: build output is often git-ignored.
 //!
-//! Speed: files are read and compressed in parallel on every core (zlib-rs
-//! deflate, one reused compressor per thread), then written in path order by
-//! [`zipfile`]. Data that does not compress (already-compressed formats, or a
+//! Speed: files are read and compressed on every core (libdeflate, one
+//! reused compressor per thread) while the main thread writes them in path
+//! order with [`zipfile`], hashing the archive (and writing the `--out` file)
+//! as it grows, so nothing but the central directory is left for the end. Data that does not compress (already-compressed formats, or a
 //! sample that deflate cannot shrink) is stored instead of deflated.
 
-use std::io::{Cursor, Write};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Cursor, Write};
+use std::num::NonZero;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use base64::Engine;
-use rayon::prelude::*;
 use zip::ZipArchive;
 
 use crate::config::PackageConfig;
 use crate::error::{Error, Result};
-use crate::zipfile;
+use crate::zipfile::{self, Level};
 
 /// The ignore file read in every folder of the source.
 pub const IGNORE_FILE: &str = ".greenlightignore";
@@ -75,8 +80,11 @@ impl Artifact {
     }
 }
 
-/// Builds the artifact `config` describes: zips a folder, or reads a `.zip` as it is.
-pub fn package(config: &PackageConfig) -> Result<Artifact> {
+/// Builds the artifact `config` describes: zips a folder, or reads a `.zip`
+/// as it is. With `out`, the zip is also written to that file while it is
+/// built, under a temporary name renamed at the end: a failure leaves no
+/// half-written zip behind.
+pub fn package(config: &PackageConfig, out: Option<&Path>) -> Result<Artifact> {
     let source = &config.source;
     let meta = std::fs::metadata(source).map_err(|e| {
         Error::usage(format!(
@@ -87,7 +95,14 @@ pub fn package(config: &PackageConfig) -> Result<Artifact> {
         .with_hint("set [package] source to a folder or a .zip, relative to greenlight.toml")
     })?;
     if !meta.is_dir() {
-        return read_zip(source);
+        let artifact = read_zip(source)?;
+        if let Some(path) = out {
+            let mut file = OutFile::create(path)?;
+            file.write_all(&artifact.bytes)
+                .map_err(|e| write_error(path, e))?;
+            file.commit()?;
+        }
+        return Ok(artifact);
     }
     let entries = collect(config)?;
     if entries.is_empty() {
@@ -97,9 +112,14 @@ pub fn package(config: &PackageConfig) -> Result<Artifact> {
         ))
         .with_hint("build the code first, or point [package] source at the build output"));
     }
-    let bytes = assemble(&entries)?;
+    let file = out.map(OutFile::create).transpose()?;
+    let sink = Sink::new(&entries, file);
+    let Sink { bytes, sha, file } = assemble(&entries, sink)?;
+    if let Some(file) = file {
+        file.commit()?;
+    }
     Ok(Artifact {
-        code_sha256: code_sha256(&bytes),
+        code_sha256: base64::engine::general_purpose::STANDARD.encode(sha.finish()),
         bytes,
         files: entries.len(),
     })
@@ -110,13 +130,10 @@ pub fn code_sha256(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha256(bytes))
 }
 
-/// SHA-256 with aws-lc's assembly (already linked for TLS), several times
-/// faster than a portable implementation on CPUs without SHA extensions.
 fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    let mut out = [0; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+    let mut sha = Sha256::new();
+    sha.update(bytes);
+    sha.finish()
 }
 
 fn read_zip(path: &Path) -> Result<Artifact> {
@@ -266,18 +283,48 @@ pub fn exclusions(root: &Path, globs: &[String]) -> Result<ignore::overrides::Ov
         .map_err(|e| Error::usage("invalid `package.exclude` globs").with_cause(e))
 }
 
-/// Compresses every entry in parallel, then writes them in order as one zip.
-fn assemble(entries: &[Entry]) -> Result<Vec<u8>> {
-    let compressed = entries
-        .par_iter()
-        .map(|e| {
-            let data = std::fs::read(&e.path).map_err(|err| read_error(&e.path, err))?;
-            let mode = if e.executable { 0o755 } else { 0o644 };
-            let deflate = worth_deflating(&e.name, &data);
-            zipfile::entry(e.name.clone(), mode, data, deflate).map_err(zip_error)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    zipfile::write(&compressed).map_err(zip_error)
+/// Compresses entries on every core while this thread writes them, in path
+/// order, into `sink`: hashing and writing overlap the compression, and each
+/// compressed entry is dropped as soon as it is written.
+fn assemble(entries: &[Entry], sink: Sink) -> Result<Sink> {
+    let workers = std::thread::available_parallelism().map_or(1, NonZero::get);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (done, finished) = mpsc::channel();
+        for _ in 0..workers {
+            let (done, next) = (done.clone(), &next);
+            // Workers take entries in path order, so they finish roughly in it.
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(e) = entries.get(index) else { break };
+                    if done.send((index, compress(e))).is_err() {
+                        break; // the writer stopped on an error
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut writer = zipfile::Writer::new(sink);
+        let mut waiting = BTreeMap::new();
+        let mut written = 0;
+        for (index, entry) in finished {
+            waiting.insert(index, entry?);
+            while let Some(entry) = waiting.remove(&written) {
+                writer.add(&entry).map_err(zip_error)?;
+                written += 1;
+            }
+        }
+        writer.finish().map_err(zip_error)
+    })
+}
+
+/// Reads and compresses one file.
+fn compress(e: &Entry) -> Result<zipfile::Entry> {
+    let data = std::fs::read(&e.path).map_err(|err| read_error(&e.path, err))?;
+    let mode = if e.executable { 0o755 } else { 0o644 };
+    let deflate = worth_deflating(&e.name, &data);
+    zipfile::entry(e.name.clone(), mode, data, deflate).map_err(zip_error)
 }
 
 /// Whether deflate is likely to shrink `data`: not for empty files, known
@@ -293,18 +340,139 @@ fn worth_deflating(name: &str, data: &[u8]) -> bool {
     if data.len() <= SAMPLE {
         return true;
     }
-    let sample = &data[..SAMPLE];
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    let squeezed = encoder
-        .write_all(sample)
-        .and_then(|()| encoder.finish())
-        .map_or(SAMPLE, |out| out.len());
+    let squeezed = zipfile::deflate(&data[..SAMPLE], Level::Sample).map_or(SAMPLE, |out| out.len());
     squeezed * 100 < SAMPLE * 97
 }
 
 fn zip_error(e: zipfile::ZipError) -> Error {
-    Error::usage(format!("cannot build the zip: {e}"))
-        .with_hint("exclude files with [package] exclude or .greenlightignore")
+    match e {
+        zipfile::ZipError::Io(e) => Error::usage("cannot write the package")
+            .with_cause(e)
+            .with_hint("choose another place with --out FILE, or free some disk space"),
+        e => Error::usage(format!("cannot build the zip: {e}"))
+            .with_hint("exclude files with [package] exclude or .greenlightignore"),
+    }
+}
+
+/// Where the archive goes while it is assembled: memory (for the upload),
+/// the SHA-256 that becomes `CodeSha256`, and the `--out` file if any.
+struct Sink {
+    bytes: Vec<u8>,
+    sha: Sha256,
+    file: Option<OutFile>,
+}
+
+impl Sink {
+    /// Reserves room for the largest zip `entries` can make (every file
+    /// stored): address space only, as untouched pages take no memory, and
+    /// the archive is never copied to grow.
+    fn new(entries: &[Entry], file: Option<OutFile>) -> Sink {
+        let largest: u64 = entries
+            .iter()
+            .map(|e| e.size + 2 * e.name.len() as u64 + 76)
+            .sum();
+        Sink {
+            bytes: Vec::with_capacity(usize::try_from(largest + 22).unwrap_or(0)),
+            sha: Sha256::new(),
+            file,
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(file) = &mut self.file {
+            file.write_all(buf)?;
+        }
+        self.bytes.extend_from_slice(buf);
+        self.sha.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+/// SHA-256 with aws-lc's assembly (already linked for TLS), several times
+/// faster than a portable implementation on CPUs without SHA extensions.
+struct Sha256(aws_lc_rs::digest::Context);
+
+impl Sha256 {
+    fn new() -> Sha256 {
+        Sha256(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(self) -> [u8; 32] {
+        let mut out = [0; 32];
+        out.copy_from_slice(self.0.finish().as_ref());
+        out
+    }
+}
+
+/// A file written under a temporary name and renamed into place by
+/// [`OutFile::commit`]; dropped before that, the temporary file is removed.
+struct OutFile {
+    path: PathBuf,
+    partial: PathBuf,
+    file: BufWriter<File>,
+    committed: bool,
+}
+
+impl OutFile {
+    fn create(path: &Path) -> Result<OutFile> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| write_error(path, e))?;
+        }
+        let file = File::create(&partial).map_err(|e| write_error(path, e))?;
+        Ok(OutFile {
+            path: path.to_owned(),
+            partial,
+            file: BufWriter::with_capacity(1 << 20, file),
+            committed: false,
+        })
+    }
+
+    /// Flushes and moves the file into place.
+    fn commit(mut self) -> Result<()> {
+        self.file.flush().map_err(|e| write_error(&self.path, e))?;
+        std::fs::rename(&self.partial, &self.path).map_err(|e| write_error(&self.path, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Write for OutFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file
+            .write(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+fn write_error(path: &Path, e: std::io::Error) -> Error {
+    Error::usage(format!("cannot write {}", path.display()))
+        .with_cause(e)
+        .with_hint("choose another place with --out FILE")
 }
 
 #[cfg(unix)]
@@ -325,10 +493,13 @@ mod tests {
     use zip::{CompressionMethod, DateTime};
 
     fn package(source: &Path) -> Result<Artifact> {
-        super::package(&PackageConfig {
-            source: source.to_path_buf(),
-            ..Default::default()
-        })
+        super::package(
+            &PackageConfig {
+                source: source.to_path_buf(),
+                ..Default::default()
+            },
+            None,
+        )
     }
 
     fn tree() -> tempfile::TempDir {
@@ -374,6 +545,29 @@ mod tests {
         assert_eq!(first.code_sha256, second.code_sha256);
         assert_eq!(first.bytes, second.bytes);
         assert_eq!(first.code_sha256, code_sha256(&first.bytes));
+    }
+
+    #[test]
+    fn out_file_gets_the_same_bytes_and_no_partial_file_is_left() {
+        let dir = tree();
+        let out = tempfile::tempdir().expect("tempdir");
+        let path = out.path().join("nested/app.zip");
+        let config = PackageConfig {
+            source: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let artifact = super::package(&config, Some(&path)).expect("package");
+        assert_eq!(fs::read(&path).expect("out file"), artifact.bytes);
+
+        let unfinished = out.path().join("unfinished.zip");
+        let mut file = OutFile::create(&unfinished).expect("create");
+        file.write_all(b"half a zip").expect("write");
+        drop(file);
+        let left: Vec<_> = fs::read_dir(out.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("nested")]);
     }
 
     #[test]
@@ -461,11 +655,14 @@ mod tests {
         fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
         fs::write(dir.path().join("tests/test_x.py"), "t").expect("write");
         fs::write(dir.path().join("lib/.greenlightignore"), "sub/\n").expect("write");
-        let a = super::package(&PackageConfig {
-            source: dir.path().to_path_buf(),
-            exclude: vec!["tests/".to_owned()],
-            ..Default::default()
-        })
+        let a = super::package(
+            &PackageConfig {
+                source: dir.path().to_path_buf(),
+                exclude: vec!["tests/".to_owned()],
+                ..Default::default()
+            },
+            None,
+        )
         .expect("package");
         assert_eq!(names(&a), ["index.py", "keep.txt"]);
     }
@@ -477,14 +674,17 @@ mod tests {
         fs::write(other.path().join("settings.json"), "{}").expect("write");
         fs::create_dir_all(other.path().join("shared")).expect("mkdir");
         fs::write(other.path().join("shared/util.py"), "u").expect("write");
-        let a = super::package(&PackageConfig {
-            source: dir.path().to_path_buf(),
-            include: vec![
-                other.path().join("settings.json"),
-                other.path().join("shared"),
-            ],
-            ..Default::default()
-        })
+        let a = super::package(
+            &PackageConfig {
+                source: dir.path().to_path_buf(),
+                include: vec![
+                    other.path().join("settings.json"),
+                    other.path().join("shared"),
+                ],
+                ..Default::default()
+            },
+            None,
+        )
         .expect("package");
         assert_eq!(
             names(&a),
@@ -496,11 +696,14 @@ mod tests {
                 "shared/util.py"
             ]
         );
-        let clash = super::package(&PackageConfig {
-            source: dir.path().to_path_buf(),
-            include: vec![dir.path().join("index.py")],
-            ..Default::default()
-        })
+        let clash = super::package(
+            &PackageConfig {
+                source: dir.path().to_path_buf(),
+                include: vec![dir.path().join("index.py")],
+                ..Default::default()
+            },
+            None,
+        )
         .expect_err("twice");
         assert!(
             clash.message.contains("index.py would be in the zip twice"),
