@@ -13,9 +13,11 @@
 //! by polling until `LastUpdateStatus` is no longer `InProgress`, then
 //! `PublishVersion` guarded by the artifact's CodeSha256. A new function
 //! takes `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
-//! A zip over Lambda's 50 MB direct-upload limit goes through S3 first
-//! (`HeadObject`, `PutObject` when missing) when `[package] s3_bucket` is set,
-//! and is exit 2 before anything changes when it is not.
+//! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
+//! `PutObject` streamed from memory when missing): a direct upload is
+//! base64 inside a JSON body, which costs several times the zip in memory.
+//! Without a bucket, a zip over Lambda's 50 MB direct-upload limit is exit 2
+//! before anything changes.
 //!
 //! Safe to repeat: Lambda publishes no new version when `$LATEST` has not
 //! changed since the last one, so a re-run names the same version.
@@ -135,17 +137,18 @@ async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
     })
 }
 
-/// Puts a package over the direct-upload limit into the configured bucket;
-/// `None` for one small enough to send directly.
+/// Puts the package into the configured bucket; `None` when there is none
+/// and the package is small enough to send directly.
 async fn stage_in_s3(ctx: Ctx<'_>, artifact: &Artifact) -> Result<Option<S3Location>> {
     let size = artifact.bytes.len();
-    if size <= DIRECT_UPLOAD_LIMIT {
-        return Ok(None);
-    }
     let package = ctx.config.package.as_ref();
     let (Some(package), Some(bucket)) = (package, package.and_then(|p| p.s3_bucket.as_deref()))
     else {
-        return Err(s3::needs_bucket(size));
+        return if size <= DIRECT_UPLOAD_LIMIT {
+            Ok(None)
+        } else {
+            Err(s3::needs_bucket(size))
+        };
     };
     let (at, uploaded) = ctx
         .artifacts
@@ -290,7 +293,7 @@ mod tests {
 
     fn artifact(sha: &str) -> Artifact {
         Artifact {
-            bytes: vec![],
+            bytes: Bytes::new(),
             code_sha256: sha.to_owned(),
             files: 0,
         }

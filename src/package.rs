@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use base64::Engine;
+use bytes::Bytes;
 use zip::ZipArchive;
 
 use crate::config::PackageConfig;
@@ -52,8 +53,8 @@ const COMPRESSED_SUFFIXES: &[&str] = &[
 /// A deployment package ready to upload.
 #[derive(Clone)]
 pub struct Artifact {
-    /// The zip file's bytes.
-    pub bytes: Vec<u8>,
+    /// The zip file's bytes (shared, so an upload streams them without a copy).
+    pub bytes: Bytes,
     /// Base64 SHA-256 of `bytes`, as Lambda reports it in `CodeSha256`.
     pub code_sha256: String,
     /// How many files the zip holds.
@@ -120,7 +121,7 @@ pub fn package(config: &PackageConfig, out: Option<&Path>) -> Result<Artifact> {
     }
     Ok(Artifact {
         code_sha256: base64::engine::general_purpose::STANDARD.encode(sha.finish()),
-        bytes,
+        bytes: bytes.into(),
         files: entries.len(),
     })
 }
@@ -149,7 +150,7 @@ fn read_zip(path: &Path) -> Result<Artifact> {
     let files = archive.len();
     Ok(Artifact {
         code_sha256: code_sha256(&bytes),
-        bytes,
+        bytes: bytes.into(),
         files,
     })
 }

@@ -1,7 +1,8 @@
 //! The seam to S3: put a large deployment package where Lambda can fetch it.
 //!
 //! Lambda takes at most 50 MB of zipped code in the request itself; larger
-//! packages go through S3. Keys are content-addressed
+//! packages go through S3, and so does every package when a bucket is set
+//! (the upload streams the zip from memory instead of base64-encoding it). Keys are content-addressed
 //! (`<prefix><function>/<sha256 hex>.zip`), so an upload is skipped when the
 //! object is already there. AWS calls: `HeadObject`, then `PutObject` when
 //! missing. Safe to repeat.
@@ -73,7 +74,7 @@ impl Artifacts {
             .put_object()
             .bucket(bucket)
             .key(&location.key)
-            .body(ByteStream::from(artifact.bytes.clone()))
+            .body(ByteStream::from(artifact.bytes.clone())) // shares, does not copy
             .send()
             .await
             .map_err(|e| {

@@ -185,3 +185,29 @@ fn packages_over_50_mb_go_through_s3_once_and_need_a_bucket() {
     assert!(!again.stderr.contains("uploaded"), "{}", again.stderr);
     assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
 }
+
+#[test]
+fn with_a_bucket_small_packages_go_through_s3_too() {
+    let p = Project::new();
+    let config = crate::harness::default_config().replace(
+        "source = \"app\"",
+        "source = \"app\"\ns3_bucket = \"greenlight-artifacts\"",
+    );
+    p.write("greenlight.toml", &config);
+    p.create_bucket("greenlight-artifacts");
+    let shipped = p.run(&["ship"]).success();
+    assert!(
+        shipped
+            .stderr
+            .contains("uploaded the package to s3://greenlight-artifacts/orders/"),
+        "{}",
+        shipped.stderr
+    );
+    p.run(&["package", "--out", "small.zip"]).success();
+    let zip = std::fs::read(p.join("small.zip")).expect("zip");
+    assert_eq!(
+        p.version_config("1").code_sha256(),
+        Some(greenlight::package::code_sha256(&zip).as_str())
+    );
+    assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
+}
