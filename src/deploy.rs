@@ -293,7 +293,7 @@ mod tests {
 
     fn artifact(sha: &str) -> Artifact {
         Artifact {
-            bytes: Bytes::new(),
+            bytes: bytes::Bytes::new(),
             code_sha256: sha.to_owned(),
             files: 0,
         }
