@@ -9,9 +9,10 @@ use std::path::Path;
 use crate::aws::{self, AwsOptions};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::deploy::Deployable;
 use crate::error::{Error, Failure, Result};
 use crate::lambda::Lambda;
-use crate::package::{self, Artifact};
+use crate::package;
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
@@ -101,8 +102,8 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     };
 
     match job {
-        Job::Deploy(artifact) => deploy_stage(ctx, &artifact, report).await.map(|_| ()),
-        Job::Ship(artifact, wait) => ship(ctx, &artifact, wait, report).await,
+        Job::Deploy(code) => deploy_stage(ctx, &code, report).await.map(|_| ()),
+        Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
         Job::Test(version) => {
             let version = version_or_latest(&lambda, &config, version).await?;
             smoke_stage(ctx, &version, report).await
@@ -143,9 +144,9 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
 
 /// A command with everything it needs that does not come from AWS.
 enum Job {
-    Deploy(Artifact),
-    /// The artifact, and whether to wait for the whole release.
-    Ship(Artifact, bool),
+    Deploy(Deployable),
+    /// The code, and whether to wait for the whole release.
+    Ship(Deployable, bool),
     Test(Option<String>),
     /// The version, and whether to wait for the whole release.
     Release(Option<String>, bool),
@@ -157,8 +158,8 @@ enum Job {
 }
 
 /// `ship`: deploy, then smoke-test the new version, then release it.
-async fn ship(ctx: Ctx<'_>, artifact: &Artifact, wait: bool, report: &mut Report) -> Result<()> {
-    let deployed = deploy_stage(ctx, artifact, report).await?;
+async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) -> Result<()> {
+    let deployed = deploy_stage(ctx, code, report).await?;
     if deployed.unchanged {
         return Ok(());
     }
@@ -171,10 +172,14 @@ fn package_stage(
     out: Option<&Path>,
     ui: &Ui,
     report: &mut Report,
-) -> Result<Artifact> {
+) -> Result<Deployable> {
     let settings = config.require_package("package")?;
     if let Some(command) = &settings.build {
         build::run(command, &settings.dir, ui)?;
+    }
+    if let Some(uri) = &settings.image_uri {
+        ui.step(format_args!("using image {uri}"));
+        return Ok(Deployable::Image(uri.clone()));
     }
     ui.step(format_args!("packaging {}", settings.source.display()));
     let artifact = package::package(settings, out)?;
@@ -185,7 +190,7 @@ fn package_stage(
         code_sha256: artifact.code_sha256.clone(),
     });
     report.outcome = "packaged".to_owned();
-    Ok(artifact)
+    Ok(Deployable::Zip(artifact))
 }
 
 fn package_to_file(
@@ -194,6 +199,13 @@ fn package_to_file(
     ui: &Ui,
     report: &mut Report,
 ) -> Result<()> {
+    if let Some(uri) = config.package.as_ref().and_then(|p| p.image_uri.as_ref()) {
+        return Err(Error::usage(format!(
+            "{}: there is no zip to build: [package] deploys the container image {uri}",
+            config.path.display()
+        ))
+        .with_hint("build and push the image yourself (docker build, docker push); `greenlight deploy` deploys it"));
+    }
     let path = out.map(Path::to_path_buf).unwrap_or_else(|| {
         let dir = config.path.parent().unwrap_or(Path::new(""));
         dir.join(".greenlight")
@@ -208,10 +220,10 @@ fn package_to_file(
 
 async fn deploy_stage(
     ctx: Ctx<'_>,
-    artifact: &Artifact,
+    code: &Deployable,
     report: &mut Report,
 ) -> Result<deploy::DeployReport> {
-    let deployed = deploy::deploy(ctx, artifact).await?;
+    let deployed = deploy::deploy(ctx, code).await?;
     report.outcome = if deployed.unchanged {
         "nothing_to_deploy"
     } else {

@@ -96,10 +96,13 @@ pub struct PackageConfig {
     pub build: Option<String>,
     /// The config's folder, where `build` runs.
     pub dir: PathBuf,
-    /// The bucket packages over 50 MB go through.
+    /// The bucket packages go through (needed for zips over 50 MB).
     pub s3_bucket: Option<String>,
     /// Key prefix inside `s3_bucket`.
     pub s3_prefix: String,
+    /// A container image (in ECR) deployed instead of a zip. When set, there
+    /// is no zip: `source`, `exclude`, `include` and the S3 keys are empty.
+    pub image_uri: Option<String>,
 }
 
 /// One `[[smoke]]` entry: invoke the new version and check the answer.
@@ -152,7 +155,8 @@ struct RawFunction {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPackage {
-    source: String,
+    source: Option<String>,
+    image_uri: Option<String>,
     #[serde(default)]
     exclude: Vec<String>,
     #[serde(default)]
@@ -192,7 +196,7 @@ impl Config {
         let raw: RawConfig = parse_toml(&file, text)?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
-        Ok(Config {
+        Config {
             path: path.to_path_buf(),
             function: at.function(raw.function)?,
             package: raw.package.map(|p| at.package(&dir, p)).transpose()?,
@@ -202,7 +206,27 @@ impl Config {
                 .map(|r| at.release(r))
                 .transpose()?
                 .unwrap_or_default(),
-        })
+        }
+        .checked(&at)
+    }
+
+    /// Checks what no single table can: an image function has no runtime or handler.
+    fn checked(self, at: &Checker) -> Result<Config> {
+        let image = self.package.as_ref().is_some_and(|p| p.image_uri.is_some());
+        let settings = &self.function.settings;
+        for (key, value) in [
+            ("function.runtime", &settings.runtime),
+            ("function.handler", &settings.handler),
+        ] {
+            if let (true, Some(value)) = (image, value) {
+                return Err(at.bad(
+                    key,
+                    format!("{value:?}"),
+                    "a container image function takes its runtime and handler from the image (remove the key, or set them in the image's ENTRYPOINT/CMD)",
+                ));
+            }
+        }
+        Ok(self)
     }
 
     /// The `[package]` table, or a usage error naming `command` when it is missing.
@@ -215,6 +239,20 @@ impl Config {
             .with_hint("add `[package]` with `source = \"app\"` (a folder or a .zip)")
         })
     }
+}
+
+/// A repository path with a `:tag` or an `@sha256:` digest, no spaces.
+fn is_image_uri(uri: &str) -> bool {
+    let Some((repository, reference)) = uri
+        .split_once('@')
+        .or_else(|| uri.rsplit_once(':').filter(|(repo, _)| repo.contains('/')))
+    else {
+        return false;
+    };
+    repository.contains('/')
+        && !reference.is_empty()
+        && !uri.chars().any(char::is_whitespace)
+        && (!uri.contains('@') || reference.starts_with("sha256:"))
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T> {
@@ -352,10 +390,17 @@ impl Checker<'_> {
     }
 
     fn package(&self, dir: &Path, raw: RawPackage) -> Result<PackageConfig> {
-        if raw.source.trim().is_empty() {
-            return Err(self.bad("package.source", "\"\"", "name a folder or a .zip file"));
+        if raw.image_uri.is_some() {
+            return self.image(dir, raw);
         }
-        let source = dir.join(&raw.source);
+        let Some(source) = raw.source.filter(|s| !s.trim().is_empty()) else {
+            return Err(Error::usage(format!(
+                "{}: `[package]` needs `source` (a folder or a .zip file) or `image_uri`",
+                self.file
+            ))
+            .with_hint("add `source = \"app\"` under [package]"));
+        };
+        let source = dir.join(source);
         crate::package::exclusions(&source, &raw.exclude).map_err(|e| Error {
             message: format!("{}: {}", self.file, e.message),
             ..e
@@ -386,6 +431,39 @@ impl Checker<'_> {
             dir: dir.to_path_buf(),
             s3_bucket: raw.s3_bucket,
             s3_prefix: raw.s3_prefix,
+            image_uri: None,
+        })
+    }
+
+    /// `[package]` for a container image: only `image_uri` and `build` apply.
+    fn image(&self, dir: &Path, raw: RawPackage) -> Result<PackageConfig> {
+        let image = raw.image_uri.unwrap_or_default();
+        let zip_only = [
+            ("package.source", raw.source.is_some()),
+            ("package.exclude", !raw.exclude.is_empty()),
+            ("package.include", !raw.include.is_empty()),
+            ("package.s3_bucket", raw.s3_bucket.is_some()),
+            ("package.s3_prefix", !raw.s3_prefix.is_empty()),
+        ];
+        if let Some((key, _)) = zip_only.iter().find(|(_, given)| *given) {
+            return Err(Error::usage(format!(
+                "{}: `{key}` does not apply with `package.image_uri`: an image function has no zip",
+                self.file
+            ))
+            .with_hint("keep either image_uri or the zip keys (source, exclude, include, s3_bucket, s3_prefix)"));
+        }
+        if !is_image_uri(&image) {
+            return Err(self.bad(
+                "package.image_uri",
+                format!("{image:?}"),
+                "give an ECR image like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1 or …/app@sha256:<digest>",
+            ));
+        }
+        Ok(PackageConfig {
+            build: raw.build,
+            dir: dir.to_path_buf(),
+            image_uri: Some(image),
+            ..PackageConfig::default()
         })
     }
 

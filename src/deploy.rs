@@ -43,19 +43,60 @@ pub struct DeployReport {
     pub changes: Vec<String>,
 }
 
-/// Deploys `artifact` with the configured settings as a published version.
-pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
+/// What a deploy puts into the function.
+#[derive(Debug, Clone)]
+pub enum Deployable {
+    /// A zip built by the package stage.
+    Zip(Artifact),
+    /// A container image built and pushed elsewhere (`[package] image_uri`).
+    Image(String),
+}
+
+impl Deployable {
+    /// Whether `state` runs other code than this. A zip compares CodeSha256;
+    /// an image compares the URI the version was deployed from (one
+    /// `GetFunction`), and only when it is pinned by digest: a tag can have
+    /// moved, so a tagged image is always sent and Lambda resolves it.
+    async fn differs_from(&self, ctx: Ctx<'_>, state: &FunctionState) -> Result<bool> {
+        match self {
+            Deployable::Zip(artifact) => Ok(state.code_sha256 != artifact.code_sha256),
+            Deployable::Image(uri) if uri.contains("@sha256:") => {
+                let deployed = ctx.lambda.image_uri(ctx.function(), &state.version).await?;
+                Ok(deployed.as_deref() != Some(uri.as_str()))
+            }
+            Deployable::Image(_) => Ok(true),
+        }
+    }
+
+    /// The CodeSha256 `PublishVersion` must find on `$LATEST` (in `state`):
+    /// ours for a zip, so nobody else's upload is published; for an image,
+    /// the digest Lambda resolved when it was sent.
+    fn publish_guard(&self, state: &FunctionState) -> String {
+        match self {
+            Deployable::Zip(artifact) => artifact.code_sha256.clone(),
+            Deployable::Image(_) => state.code_sha256.clone(),
+        }
+    }
+}
+
+/// Deploys `code` with the configured settings as a published version.
+pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let desired = &ctx.config.function.settings;
 
-    ctx.ui
-        .detail(format_args!("local CodeSha256 {}", artifact.code_sha256));
+    match code {
+        Deployable::Zip(artifact) => ctx
+            .ui
+            .detail(format_args!("local CodeSha256 {}", artifact.code_sha256)),
+        Deployable::Image(uri) => ctx.ui.detail(format_args!("image {uri}")),
+    }
     if let Some(served) = ctx.lambda.function(name, alias).await? {
         ctx.ui.detail(format_args!(
             "alias {alias} serves version {} with CodeSha256 {}",
             served.version, served.code_sha256
         ));
-        if differences(desired, artifact, &served).is_empty() {
+        let code_differs = code.differs_from(ctx, &served).await?;
+        if differences(desired, code_differs, &served).is_empty() {
             return Ok(DeployReport {
                 version: served.version,
                 created: false,
@@ -66,19 +107,25 @@ pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
     }
 
     let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
-        return create(ctx, artifact).await;
+        return create(ctx, code).await;
     };
 
-    let changes = differences(desired, artifact, &latest);
+    let changes = differences(desired, code.differs_from(ctx, &latest).await?, &latest);
+    let mut expected_sha = code.publish_guard(&latest);
     if changes.iter().any(|c| c.field == Field::Code) {
-        let through_s3 = stage_in_s3(ctx, artifact).await?;
-        ctx.ui.step(format_args!(
-            "uploading code ({} bytes)",
-            artifact.bytes.len()
-        ));
-        ctx.lambda
-            .update_code(name, code(artifact, through_s3.as_ref()))
+        let through_s3 = stage_in_s3(ctx, code).await?;
+        match code {
+            Deployable::Zip(artifact) => ctx.ui.step(format_args!(
+                "uploading code ({} bytes)",
+                artifact.bytes.len()
+            )),
+            Deployable::Image(uri) => ctx.ui.step(format_args!("deploying image {uri}")),
+        }
+        let updated = ctx
+            .lambda
+            .update_code(name, lambda_code(code, through_s3.as_ref()))
             .await?;
+        expected_sha = code.publish_guard(&updated);
     }
     let settings = changed_settings(desired, &changes);
     if settings != FunctionSettings::default() {
@@ -86,7 +133,7 @@ pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
         ctx.lambda.update_settings(name, &settings).await?;
     }
     ctx.ui.step("publishing version");
-    let version = ctx.lambda.publish(name, &artifact.code_sha256).await?;
+    let version = ctx.lambda.publish(name, &expected_sha).await?;
     Ok(DeployReport {
         version,
         created: false,
@@ -95,17 +142,18 @@ pub async fn deploy(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
     })
 }
 
-async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
+async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let settings = &ctx.config.function.settings;
+    let image = matches!(code, Deployable::Image(_));
     let missing: Vec<&str> = [
-        ("runtime", &settings.runtime),
-        ("handler", &settings.handler),
-        ("role", &settings.role),
+        ("runtime", &settings.runtime, !image),
+        ("handler", &settings.handler, !image),
+        ("role", &settings.role, true),
     ]
     .into_iter()
-    .filter(|(_, v)| v.is_none())
-    .map(|(k, _)| k)
+    .filter(|(_, v, needed)| *needed && v.is_none())
+    .map(|(k, _, _)| k)
     .collect();
     if !missing.is_empty() {
         return Err(Error::usage(format!(
@@ -116,13 +164,17 @@ async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
             "add the missing keys under [function], or check the function name and --region",
         ));
     }
-    let through_s3 = stage_in_s3(ctx, artifact).await?;
+    let through_s3 = stage_in_s3(ctx, code).await?;
     ctx.ui.step(format_args!("creating function {name}"));
-    ctx.lambda
-        .create(name, settings, code(artifact, through_s3.as_ref()))
+    let created = ctx
+        .lambda
+        .create(name, settings, lambda_code(code, through_s3.as_ref()))
         .await?;
     ctx.ui.step("publishing version");
-    let version = ctx.lambda.publish(name, &artifact.code_sha256).await?;
+    let version = ctx
+        .lambda
+        .publish(name, &code.publish_guard(&created))
+        .await?;
     ctx.ui
         .step(format_args!("creating alias {alias} on version {version}"));
     let record = Record::now(Action::Create, &version, None);
@@ -137,9 +189,12 @@ async fn create(ctx: Ctx<'_>, artifact: &Artifact) -> Result<DeployReport> {
     })
 }
 
-/// Puts the package into the configured bucket; `None` when there is none
-/// and the package is small enough to send directly.
-async fn stage_in_s3(ctx: Ctx<'_>, artifact: &Artifact) -> Result<Option<S3Location>> {
+/// Puts a zip into the configured bucket; `None` for an image, or when
+/// there is no bucket and the zip is small enough to send directly.
+async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Location>> {
+    let Deployable::Zip(artifact) = code else {
+        return Ok(None);
+    };
     let size = artifact.bytes.len();
     let package = ctx.config.package.as_ref();
     let (Some(package), Some(bucket)) = (package, package.and_then(|p| p.s3_bucket.as_deref()))
@@ -168,11 +223,13 @@ async fn stage_in_s3(ctx: Ctx<'_>, artifact: &Artifact) -> Result<Option<S3Locat
     Ok(Some(at))
 }
 
-/// The code to hand Lambda: the S3 object when there is one, else the zip.
-fn code<'a>(artifact: &'a Artifact, through_s3: Option<&'a S3Location>) -> Code<'a> {
-    match through_s3 {
-        Some(at) => Code::S3(at),
-        None => Code::Zip(&artifact.bytes),
+/// The code to hand Lambda: the S3 object when there is one, else the zip
+/// or the image.
+fn lambda_code<'a>(code: &'a Deployable, through_s3: Option<&'a S3Location>) -> Code<'a> {
+    match (code, through_s3) {
+        (_, Some(at)) => Code::S3(at),
+        (Deployable::Zip(artifact), None) => Code::Zip(&artifact.bytes),
+        (Deployable::Image(uri), None) => Code::Image(uri),
     }
 }
 
@@ -199,12 +256,12 @@ struct Change {
 /// How `state` differs from the artifact and the settings the config gives.
 fn differences(
     desired: &FunctionSettings,
-    artifact: &Artifact,
+    code_differs: bool,
     state: &FunctionState,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
     let mut push = |field, text: String| changes.push(Change { field, text });
-    if state.code_sha256 != artifact.code_sha256 {
+    if code_differs {
         push(Field::Code, "code".to_owned());
     }
     let number = |n: Option<i32>| n.map(|n| n.to_string());
@@ -291,14 +348,6 @@ mod tests {
     use super::*;
     use crate::secrets::Environment;
 
-    fn artifact(sha: &str) -> Artifact {
-        Artifact {
-            bytes: bytes::Bytes::new(),
-            code_sha256: sha.to_owned(),
-            files: 0,
-        }
-    }
-
     fn env(v: &str) -> Environment {
         Environment::new([("TOKEN".to_owned(), v.to_owned())].into())
     }
@@ -310,12 +359,12 @@ mod tests {
             memory: Some(128),
             ..Default::default()
         };
-        assert!(differences(&FunctionSettings::default(), &artifact("abc"), &state).is_empty());
+        assert!(differences(&FunctionSettings::default(), false, &state).is_empty());
         let want = FunctionSettings {
             memory: Some(256),
             ..Default::default()
         };
-        let changes = differences(&want, &artifact("xyz"), &state);
+        let changes = differences(&want, true, &state);
         let texts: Vec<&str> = changes.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["code", "memory 128 → 256"]);
         let send = changed_settings(&want, &changes);
@@ -339,7 +388,7 @@ mod tests {
             environment: Some(env("new-secret")),
             ..Default::default()
         };
-        let changes = differences(&want, &artifact("abc"), &state);
+        let changes = differences(&want, false, &state);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].text, "environment (changed TOKEN)");
     }

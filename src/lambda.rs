@@ -17,11 +17,12 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::get_alias::GetAliasError;
+use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
-    Runtime, State,
+    PackageType, Runtime, State,
 };
 
 use crate::config::FunctionSettings;
@@ -97,13 +98,15 @@ pub struct AliasState {
     pub revision_id: Option<String>,
 }
 
-/// Where new code comes from: the zip itself, or an object in S3.
+/// Where new code comes from: the zip itself, an object in S3, or an image.
 #[derive(Debug, Clone, Copy)]
 pub enum Code<'a> {
     /// The zip's bytes, sent in the request (up to 50 MB).
     Zip(&'a [u8]),
     /// A zip Lambda fetches from S3.
     S3(&'a S3Location),
+    /// A container image URI in ECR.
+    Image(&'a str),
 }
 
 /// What an invocation returned.
@@ -142,6 +145,22 @@ impl Lambda {
         Ok(found(read, not_found, action)?.as_ref().map(state_of))
     }
 
+    /// The container image URI the function runs at `qualifier` (as it was
+    /// given, tag or digest); `None` for a zip function or none at all.
+    pub async fn image_uri(&self, name: &str, qualifier: &str) -> Result<Option<String>> {
+        let read = self
+            .client
+            .get_function()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await;
+        let not_found = |e: &GetFunctionError| e.is_resource_not_found_exception();
+        let action = || format!("read the code of function {name}:{qualifier}");
+        Ok(found(read, not_found, action)?
+            .and_then(|out| out.code()?.image_uri().map(str::to_owned)))
+    }
+
     /// Creates the function from `code` (unpublished) and waits until it is
     /// active. `settings` must hold the runtime, handler and role.
     pub async fn create(
@@ -150,13 +169,22 @@ impl Lambda {
         settings: &FunctionSettings,
         code: Code<'_>,
     ) -> Result<FunctionState> {
+        let package_type = match code {
+            Code::Image(_) => PackageType::Image,
+            Code::Zip(_) | Code::S3(_) => PackageType::Zip,
+        };
         let code = match code {
             Code::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)),
             Code::S3(at) => FunctionCode::builder()
                 .s3_bucket(&at.bucket)
                 .s3_key(&at.key),
+            Code::Image(uri) => FunctionCode::builder().image_uri(uri),
         };
-        let create = self.client.create_function().function_name(name);
+        let create = self
+            .client
+            .create_function()
+            .function_name(name)
+            .package_type(package_type);
         with_settings!(create, settings)
             .code(code.build())
             .publish(false)
@@ -179,6 +207,7 @@ impl Lambda {
                 match code {
                     Code::Zip(bytes) => update.zip_file(Blob::new(bytes)),
                     Code::S3(at) => update.s3_bucket(&at.bucket).s3_key(&at.key),
+                    Code::Image(uri) => update.image_uri(uri),
                 }
                 .send()
             },

@@ -7,6 +7,7 @@ mod harness;
 mod canary;
 mod config_errors;
 mod examples;
+mod image;
 mod package;
 mod ship;
 mod steps;
