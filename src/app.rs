@@ -182,7 +182,7 @@ fn package_stage(
         return Ok(Deployable::Image(uri.clone()));
     }
     ui.step(format_args!("packaging {}", settings.source.display()));
-    let artifact = package::package(settings, out)?;
+    let artifact = package::package(settings, out, ui)?;
     report.package = Some(PackageReport {
         path: None,
         size: artifact.bytes.len() as u64,
@@ -244,7 +244,7 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
         ctx.function(),
         version,
         &ctx.config.smoke,
-        ctx.ui.redactor(),
+        ctx.ui,
     )
     .await;
     let failed = checked.first_failure().cloned();

@@ -121,15 +121,22 @@ pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
             )),
             Deployable::Image(uri) => ctx.ui.step(format_args!("deploying image {uri}")),
         }
+        let busy = ctx
+            .ui
+            .spinner("sending the code, waiting for Lambda to apply it");
         let updated = ctx
             .lambda
             .update_code(name, lambda_code(code, through_s3.as_ref()))
             .await?;
+        drop(busy);
         expected_sha = code.publish_guard(&updated);
     }
     let settings = changed_settings(desired, &changes);
     if settings != FunctionSettings::default() {
         ctx.ui.step("updating configuration");
+        let _busy = ctx
+            .ui
+            .spinner("waiting for Lambda to apply the configuration");
         ctx.lambda.update_settings(name, &settings).await?;
     }
     ctx.ui.step("publishing version");
@@ -166,10 +173,14 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     }
     let through_s3 = stage_in_s3(ctx, code).await?;
     ctx.ui.step(format_args!("creating function {name}"));
+    let busy = ctx
+        .ui
+        .spinner("waiting for the new function to become active");
     let created = ctx
         .lambda
         .create(name, settings, lambda_code(code, through_s3.as_ref()))
         .await?;
+    drop(busy);
     ctx.ui.step("publishing version");
     let version = ctx
         .lambda
@@ -205,10 +216,14 @@ async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Locatio
             Err(s3::needs_bucket(size))
         };
     };
+    let busy = ctx
+        .ui
+        .spinner(format_args!("uploading {size} bytes to s3://{bucket}"));
     let (at, uploaded) = ctx
         .artifacts
         .ensure(bucket, &package.s3_prefix, ctx.function(), artifact)
         .await?;
+    drop(busy);
     if uploaded {
         ctx.ui.step(format_args!(
             "uploaded the package to s3://{}/{}",

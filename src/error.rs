@@ -111,14 +111,17 @@ impl Error {
     }
 }
 
+/// Errors are printed on standard error: labels in colour only when it is
+/// a terminal and `NO_COLOR` is not set (the console crate decides).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        let label = |text: &'static str| console::style(text).for_stderr().bold();
+        write!(f, "{} {}", label("error:").red(), self.message)?;
         if let Some(cause) = &self.cause {
-            write!(f, "\ncaused by: {cause}")?;
+            write!(f, "\n{} {cause}", label("caused by:"))?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\nhint: {hint}")?;
+            write!(f, "\n{} {hint}", label("hint:").cyan())?;
         }
         Ok(())
     }

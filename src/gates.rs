@@ -59,7 +59,7 @@ pub async fn check(ctx: Ctx<'_>) -> Result<GateCheck> {
                 ctx.function(),
                 ctx.alias(),
                 &ctx.config.smoke,
-                ctx.ui.redactor(),
+                ctx.ui,
             )
             .await,
         )

@@ -36,6 +36,7 @@ use zip::ZipArchive;
 
 use crate::config::PackageConfig;
 use crate::error::{Error, Result};
+use crate::ui::{Activity, Ui};
 use crate::zipfile::{self, Level};
 
 /// The ignore file read in every folder of the source.
@@ -84,8 +85,8 @@ impl Artifact {
 /// Builds the artifact `config` describes: zips a folder, or reads a `.zip`
 /// as it is. With `out`, the zip is also written to that file while it is
 /// built, under a temporary name renamed at the end: a failure leaves no
-/// half-written zip behind.
-pub fn package(config: &PackageConfig, out: Option<&Path>) -> Result<Artifact> {
+/// half-written zip behind. Progress (bytes compressed) shows on `ui`.
+pub fn package(config: &PackageConfig, out: Option<&Path>, ui: &Ui) -> Result<Artifact> {
     let source = &config.source;
     let meta = std::fs::metadata(source).map_err(|e| {
         Error::usage(format!(
@@ -115,7 +116,10 @@ pub fn package(config: &PackageConfig, out: Option<&Path>) -> Result<Artifact> {
     }
     let file = out.map(OutFile::create).transpose()?;
     let sink = Sink::new(&entries, file);
-    let Sink { bytes, sha, file } = assemble(&entries, sink)?;
+    let total = entries.iter().map(|e| e.size).sum();
+    let meter = ui.bytes("compressing", total);
+    let Sink { bytes, sha, file } = assemble(&entries, sink, &meter)?;
+    drop(meter);
     if let Some(file) = file {
         file.commit()?;
     }
@@ -287,7 +291,7 @@ pub fn exclusions(root: &Path, globs: &[String]) -> Result<ignore::overrides::Ov
 /// Compresses entries on every core while this thread writes them, in path
 /// order, into `sink`: hashing and writing overlap the compression, and each
 /// compressed entry is dropped as soon as it is written.
-fn assemble(entries: &[Entry], sink: Sink) -> Result<Sink> {
+fn assemble(entries: &[Entry], sink: Sink, meter: &Activity) -> Result<Sink> {
     let workers = std::thread::available_parallelism().map_or(1, NonZero::get);
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -313,6 +317,7 @@ fn assemble(entries: &[Entry], sink: Sink) -> Result<Sink> {
             waiting.insert(index, entry?);
             while let Some(entry) = waiting.remove(&written) {
                 writer.add(&entry).map_err(zip_error)?;
+                meter.advance(u64::from(entry.size));
                 written += 1;
             }
         }
@@ -493,6 +498,14 @@ mod tests {
     use std::fs;
     use zip::{CompressionMethod, DateTime};
 
+    fn quiet() -> Ui {
+        Ui::new(
+            crate::ui::OutputFormat::Json,
+            0,
+            crate::secrets::Redactor::default(),
+        )
+    }
+
     fn package(source: &Path) -> Result<Artifact> {
         super::package(
             &PackageConfig {
@@ -500,6 +513,7 @@ mod tests {
                 ..Default::default()
             },
             None,
+            &quiet(),
         )
     }
 
@@ -557,7 +571,7 @@ mod tests {
             source: dir.path().to_path_buf(),
             ..Default::default()
         };
-        let artifact = super::package(&config, Some(&path)).expect("package");
+        let artifact = super::package(&config, Some(&path), &quiet()).expect("package");
         assert_eq!(fs::read(&path).expect("out file"), artifact.bytes);
 
         let unfinished = out.path().join("unfinished.zip");
@@ -663,6 +677,7 @@ mod tests {
                 ..Default::default()
             },
             None,
+            &quiet(),
         )
         .expect("package");
         assert_eq!(names(&a), ["index.py", "keep.txt"]);
@@ -685,6 +700,7 @@ mod tests {
                 ..Default::default()
             },
             None,
+            &quiet(),
         )
         .expect("package");
         assert_eq!(
@@ -704,6 +720,7 @@ mod tests {
                 ..Default::default()
             },
             None,
+            &quiet(),
         )
         .expect_err("twice");
         assert!(

@@ -32,7 +32,7 @@ use crate::plan::Plan;
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
 use crate::rollback;
-use crate::ui::Ctx;
+use crate::ui::{Activity, Ctx};
 
 /// Gates are checked at least this often during a bake...
 const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(30);
@@ -231,6 +231,8 @@ pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// move or found the current bake unfinished.
 pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     run.interrupts.get_or_insert_with(Interrupts::catch);
+    // The bar for the bake under way, with the step it belongs to.
+    let mut baking: Option<(usize, Activity)> = None;
     loop {
         if let Some(why) = run.red_gate().await {
             return run.roll_back(why).await;
@@ -249,6 +251,14 @@ pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             run.ctx
                 .ui
                 .detail(format_args!("baking: {}s left", left.as_secs()));
+            if baking.as_ref().is_none_or(|(baked, _)| *baked != step) {
+                let percent = run.plan.steps.get(step).copied().unwrap_or(100);
+                let bar = run.ctx.ui.countdown(
+                    format_args!("baking at {percent} % on the new version"),
+                    left,
+                );
+                baking = Some((step, bar));
+            }
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
                 signal = run.interrupts.get_or_insert_with(Interrupts::catch).recv() => {

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::config::SmokeTest;
 use crate::lambda::Lambda;
-use crate::secrets::Redactor;
+use crate::ui::Ui;
 
 /// Longest excerpt of a response shown in a failure.
 const EXCERPT: usize = 300;
@@ -62,17 +62,19 @@ pub async fn run(
     function: &str,
     qualifier: &str,
     tests: &[SmokeTest],
-    redactor: &Redactor,
+    ui: &Ui,
 ) -> SmokeReport {
     let mut results = Vec::with_capacity(tests.len());
     for test in tests {
         let started = Instant::now();
+        let busy = ui.spinner(format_args!("smoke test {}", test.name));
         let failure = check(lambda, function, qualifier, test).await;
+        drop(busy);
         results.push(SmokeResult {
             name: test.name.clone(),
             passed: failure.is_none(),
             duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-            failure: failure.map(|f| redactor.redact(&f)),
+            failure: failure.map(|f| ui.redactor().redact(&f)),
         });
     }
     SmokeReport {

@@ -2,12 +2,18 @@
 //!
 //! Progress goes to standard error, so standard output holds only the final
 //! summary (or the JSON document). It is shown in text mode unless `-q`; in
-//! JSON mode only with `-v`. Progress lines are built from greenlight's own
+//! JSON mode only with `-v`. Long work (packaging, uploads, waits, smoke
+//! tests, bakes) also gets a spinner or a bar (indicatif), drawn only when
+//! standard error is a terminal and progress is shown, so logs and pipes get
+//! plain lines. Colours follow `NO_COLOR` and `CLICOLOR`. Progress lines are built from greenlight's own
 //! data, never from environment values; text that comes from outside (a
 //! function's response, an AWS error) goes through the [`Redactor`] first.
 
 use std::fmt::Display;
 use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::alarms::Alarms;
 use crate::config::Config;
@@ -31,6 +37,7 @@ pub struct Ui {
     show_steps: bool,
     show_details: bool,
     redactor: Redactor,
+    bars: MultiProgress,
 }
 
 impl Ui {
@@ -40,11 +47,79 @@ impl Ui {
             OutputFormat::Text => verbosity >= 0,
             OutputFormat::Json => verbosity > 0,
         };
+        // indicatif draws nothing when standard error is not a terminal.
+        let target = match show_steps {
+            true => ProgressDrawTarget::stderr(),
+            false => ProgressDrawTarget::hidden(),
+        };
         Ui {
             show_steps,
             show_details: show_steps && verbosity > 0,
             redactor,
+            bars: MultiProgress::with_draw_target(target),
         }
+    }
+
+    /// A spinner with the time spent, for work of unknown length.
+    pub fn spinner(&self, message: impl Display) -> Activity {
+        self.activity(
+            ProgressBar::new_spinner(),
+            "{spinner} {msg} {elapsed}",
+            message,
+        )
+    }
+
+    /// A bar counting `total` bytes.
+    pub fn bytes(&self, message: impl Display, total: u64) -> Activity {
+        self.activity(
+            ProgressBar::new(total),
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            message,
+        )
+    }
+
+    /// A bar running down `length`, with the time left.
+    pub fn countdown(&self, message: impl Display, length: Duration) -> Activity {
+        self.activity(
+            ProgressBar::new(length.as_secs().max(1)),
+            "{spinner} {msg} [{clock}] {left} left",
+            message,
+        )
+    }
+
+    fn activity(&self, bar: ProgressBar, template: &str, message: impl Display) -> Activity {
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .progress_chars("=> ")
+            // A countdown's length is in seconds and runs on the clock.
+            .with_key(
+                "left",
+                |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    let left = state
+                        .len()
+                        .unwrap_or(0)
+                        .saturating_sub(state.elapsed().as_secs());
+                    let _ = write!(
+                        out,
+                        "{}",
+                        humantime::format_duration(Duration::from_secs(left))
+                    );
+                },
+            )
+            .with_key(
+                "clock",
+                |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    let length = state.len().unwrap_or(1).max(1) as f64;
+                    let done = (state.elapsed().as_secs_f64() / length).min(1.0);
+                    let filled = (done * 30.0) as usize;
+                    let _ = write!(out, "{}{}", "=".repeat(filled), " ".repeat(30 - filled));
+                },
+            );
+        let bar = self
+            .bars
+            .add(bar.with_style(style).with_message(message.to_string()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Activity(bar)
     }
 
     /// A progress line, e.g. "publishing version".
@@ -67,7 +142,32 @@ impl Ui {
     }
 
     fn print(&self, message: impl Display) {
-        let _ = writeln!(std::io::stderr().lock(), "{message}");
+        // Above any bar, which is drawn again after.
+        self.bars.suspend(|| {
+            let _ = writeln!(std::io::stderr().lock(), "{message}");
+        });
+    }
+}
+
+/// A spinner or bar on screen until dropped (then it is cleared).
+#[derive(Debug)]
+pub struct Activity(ProgressBar);
+
+impl Activity {
+    /// An activity that draws nothing (for callers without a [`Ui`]).
+    pub fn hidden() -> Activity {
+        Activity(ProgressBar::hidden())
+    }
+
+    /// Counts `n` more units (bytes, seconds) done.
+    pub fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+impl Drop for Activity {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
