@@ -216,14 +216,20 @@ async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Locatio
             Err(s3::needs_bucket(size))
         };
     };
-    let busy = ctx
+    let meter = ctx
         .ui
-        .spinner(format_args!("uploading {size} bytes to s3://{bucket}"));
+        .bytes(format_args!("uploading to s3://{bucket}"), size as u64);
     let (at, uploaded) = ctx
         .artifacts
-        .ensure(bucket, &package.s3_prefix, ctx.function(), artifact)
+        .ensure(
+            bucket,
+            &package.s3_prefix,
+            ctx.function(),
+            artifact,
+            meter.counter(),
+        )
         .await?;
-    drop(busy);
+    drop(meter);
     if uploaded {
         ctx.ui.step(format_args!(
             "uploaded the package to s3://{}/{}",

@@ -8,11 +8,20 @@
 //! missing. Safe to repeat.
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 
 use crate::error::{Error, Result};
 use crate::lambda::aws_error;
 use crate::package::Artifact;
+use crate::ui::Counter;
+
+/// How much of the zip one frame of the upload body carries.
+const SLICE: usize = 1024 * 1024;
 
 /// Lambda's limit for a zip sent in the request itself.
 pub const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
@@ -46,6 +55,7 @@ impl Artifacts {
         prefix: &str,
         function: &str,
         artifact: &Artifact,
+        progress: Counter,
     ) -> Result<(S3Location, bool)> {
         let key = format!("{prefix}{function}/{}.zip", artifact.sha256_hex());
         let location = S3Location {
@@ -74,7 +84,8 @@ impl Artifacts {
             .put_object()
             .bucket(bucket)
             .key(&location.key)
-            .body(ByteStream::from(artifact.bytes.clone())) // shares, does not copy
+            .content_length(artifact.bytes.len() as i64)
+            .body(upload_body(artifact.bytes.clone(), progress))
             .send()
             .await
             .map_err(|e| {
@@ -84,6 +95,53 @@ impl Artifacts {
                 )
             })?;
         Ok((location, true))
+    }
+}
+
+/// The zip as a request body sent in 1 MiB slices of the shared bytes (no
+/// copy), reporting each slice to `progress`; rebuilt from the start when
+/// the SDK retries.
+fn upload_body(zip: Bytes, progress: Counter) -> ByteStream {
+    ByteStream::new(SdkBody::retryable(move || {
+        SdkBody::from_body_1_x(Upload {
+            rest: zip.clone(),
+            sent: 0,
+            progress: progress.clone(),
+        })
+    }))
+}
+
+/// What is left to send of an upload.
+struct Upload {
+    rest: Bytes,
+    sent: u64,
+    progress: Counter,
+}
+
+impl http_body::Body for Upload {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        let slice = this.rest.split_to(this.rest.len().min(SLICE));
+        this.sent += slice.len() as u64;
+        this.progress.set(this.sent);
+        Poll::Ready(Some(Ok(Frame::data(slice))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.rest.len() as u64)
     }
 }
 

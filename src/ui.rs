@@ -159,9 +159,26 @@ impl Activity {
         Activity(ProgressBar::hidden())
     }
 
-    /// Counts `n` more units (bytes, seconds) done.
+    /// Counts `n` more units done.
     pub fn advance(&self, n: u64) {
         self.0.inc(n);
+    }
+
+    /// A handle that counts into this activity from elsewhere (e.g. a body
+    /// being sent); it does not end the activity when dropped.
+    pub fn counter(&self) -> Counter {
+        Counter(self.0.clone())
+    }
+}
+
+/// Sets how much of an [`Activity`] is done.
+#[derive(Debug, Clone)]
+pub struct Counter(ProgressBar);
+
+impl Counter {
+    /// `done` units are done.
+    pub fn set(&self, done: u64) {
+        self.0.set_position(done);
     }
 }
 
