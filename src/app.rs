@@ -10,6 +10,7 @@ use crate::aws::{self, AwsOptions};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::deploy::Deployable;
+use crate::dry_run::{self, DryRun};
 use crate::error::{Error, Failure, Result};
 use crate::lambda::Lambda;
 use crate::package;
@@ -69,14 +70,16 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
     let job = match &cli.command {
         Command::Package { out } => return package_to_file(&config, out.as_deref(), &ui, report),
-        Command::Deploy => Job::Deploy(package_stage(&config, None, &ui, report)?),
-        Command::Ship { no_wait } => {
+        Command::Deploy { .. } => Job::Deploy(package_stage(&config, None, &ui, report)?),
+        Command::Ship { no_wait, .. } | Command::Plan { no_wait } => {
             Job::Ship(package_stage(&config, None, &ui, report)?, !no_wait)
         }
         Command::Test { version } => Job::Test(version.clone()),
-        Command::Release { version, no_wait } => Job::Release(version.clone(), !no_wait),
-        Command::Promote => Job::Promote,
-        Command::Rollback => Job::Rollback,
+        Command::Release {
+            version, no_wait, ..
+        } => Job::Release(version.clone(), !no_wait),
+        Command::Promote { .. } => Job::Promote,
+        Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
         Command::Completions { .. } | Command::Init { .. } => {
@@ -101,6 +104,9 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         ui: &ui,
     };
 
+    if cli.command.is_dry_run() {
+        return plan_only(ctx, job, cli.command.name(), report).await;
+    }
     match job {
         Job::Deploy(code) => deploy_stage(ctx, &code, report).await.map(|_| ()),
         Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
@@ -140,6 +146,29 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             Ok(())
         }
     }
+}
+
+/// `--dry-run` and `plan`: the writes `job` would make, making none.
+async fn plan_only(ctx: Ctx<'_>, job: Job, command: &str, report: &mut Report) -> Result<()> {
+    let mut plan = DryRun::new(command);
+    let planned = match job {
+        Job::Deploy(code) => dry_run::deploy(ctx, &code, &mut plan).await.map(|_| ()),
+        Job::Ship(code, wait) => dry_run::ship(ctx, &code, wait, &mut plan).await,
+        Job::Release(version, wait) => {
+            match version_or_latest(ctx.lambda, ctx.config, version).await {
+                Ok(version) => dry_run::release(ctx, Some(&version), wait, &mut plan).await,
+                Err(e) => Err(e),
+            }
+        }
+        Job::Promote => dry_run::promote(ctx, &mut plan).await,
+        Job::Rollback => dry_run::rollback(ctx, &mut plan).await,
+        Job::Test(_) | Job::Status | Job::Prune(..) => {
+            Err(Error::usage(format!("`{command}` has no dry run")))
+        }
+    };
+    report.dry_run = Some(plan);
+    report.outcome = "dry_run".to_owned();
+    planned
 }
 
 /// A command with everything it needs that does not come from AWS.

@@ -61,7 +61,11 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Package, upload, wait, and publish a new version. Moves no traffic.
-    Deploy,
+    Deploy {
+        /// List the writes it would make, and make none.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the smoke tests against one published version.
     Test {
         /// The version to test (default: the latest published).
@@ -77,18 +81,39 @@ pub enum Command {
         /// Start the release (its first step) and exit; `greenlight promote` continues it.
         #[arg(long)]
         no_wait: bool,
+        /// List the writes it would make, and make none.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Deploy, test and release in one go.
     Ship {
         /// Start the release (its first step) and exit; `greenlight promote` continues it.
         #[arg(long)]
         no_wait: bool,
+        /// List the writes it would make, and make none.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// What `ship` would write (code upload or not and why, configuration
+    /// changes with secrets masked, alias moves), making no write: `ship --dry-run`.
+    Plan {
+        /// Plan only the first step of the release, as `ship --no-wait` would make.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// One step of a release in progress, for scheduled runs: check the
     /// gates, then move to the next step once the bake is over.
-    Promote,
+    Promote {
+        /// List the write it would make, and make none.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Put the alias back on the version live before the last release.
-    Rollback,
+    Rollback {
+        /// List the write it would make, and make none.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show what is live, how it got there, and recent versions.
     Status,
     /// Delete old versions, keeping the newest N and every version an alias
@@ -122,16 +147,31 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether this run only plans: `plan`, or `--dry-run` on a command
+    /// that writes (`prune --dry-run` lists its own).
+    pub fn is_dry_run(&self) -> bool {
+        match self {
+            Command::Deploy { dry_run }
+            | Command::Release { dry_run, .. }
+            | Command::Ship { dry_run, .. }
+            | Command::Promote { dry_run }
+            | Command::Rollback { dry_run } => *dry_run,
+            Command::Plan { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The command's name, as typed.
     pub fn name(&self) -> &'static str {
         match self {
             Command::Package { .. } => "package",
-            Command::Deploy => "deploy",
+            Command::Deploy { .. } => "deploy",
             Command::Test { .. } => "test",
             Command::Release { .. } => "release",
             Command::Ship { .. } => "ship",
-            Command::Promote => "promote",
-            Command::Rollback => "rollback",
+            Command::Plan { .. } => "plan",
+            Command::Promote { .. } => "promote",
+            Command::Rollback { .. } => "rollback",
             Command::Status => "status",
             Command::Prune { .. } => "prune",
             Command::Completions { .. } => "completions",

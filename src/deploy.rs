@@ -79,11 +79,26 @@ impl Deployable {
     }
 }
 
-/// Deploys `code` with the configured settings as a published version.
-pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
+/// What deploy has to do, decided from reads only (so a dry run can show it).
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// The alias already serves this code and configuration: nothing to write.
+    Unchanged(FunctionState),
+    /// The function does not exist; the config has what creating it needs.
+    Create,
+    /// `$LATEST` (in `latest`) differs from the config: `changes` say how.
+    Update {
+        /// `$LATEST` as it is now.
+        latest: FunctionState,
+        /// What differs, in the order it is applied.
+        changes: Vec<Change>,
+    },
+}
+
+/// Reads what the alias serves and what `$LATEST` holds, and decides.
+pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decision> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let desired = &ctx.config.function.settings;
-
     match code {
         Deployable::Zip(artifact) => ctx
             .ui
@@ -97,22 +112,40 @@ pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         ));
         let code_differs = code.differs_from(ctx, &served).await?;
         if differences(desired, code_differs, &served).is_empty() {
-            return Ok(DeployReport {
-                version: served.version,
-                created: false,
-                unchanged: true,
-                changes: Vec::new(),
-            });
+            return Ok(Decision::Unchanged(served));
         }
     }
-
     let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
-        return create(ctx, code).await;
+        check_can_create(ctx, code)?;
+        return Ok(Decision::Create);
     };
-
     let changes = differences(desired, code.differs_from(ctx, &latest).await?, &latest);
-    let mut expected_sha = code.publish_guard(&latest);
-    if changes.iter().any(|c| c.field == Field::Code) {
+    Ok(Decision::Update { latest, changes })
+}
+
+/// Deploys `code` with the configured settings as a published version.
+pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
+    match decide(ctx, code).await? {
+        Decision::Unchanged(served) => Ok(DeployReport {
+            version: served.version,
+            created: false,
+            unchanged: true,
+            changes: Vec::new(),
+        }),
+        Decision::Create => create(ctx, code).await,
+        Decision::Update { latest, changes } => update(ctx, code, &latest, changes).await,
+    }
+}
+
+async fn update(
+    ctx: Ctx<'_>,
+    code: &Deployable,
+    latest: &FunctionState,
+    changes: Vec<Change>,
+) -> Result<DeployReport> {
+    let name = ctx.function();
+    let mut expected_sha = code.publish_guard(latest);
+    if changes.iter().any(Change::is_code) {
         let through_s3 = stage_in_s3(ctx, code).await?;
         match code {
             Deployable::Zip(artifact) => ctx.ui.step(format_args!(
@@ -131,7 +164,7 @@ pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         drop(busy);
         expected_sha = code.publish_guard(&updated);
     }
-    let settings = changed_settings(desired, &changes);
+    let settings = changed_settings(&ctx.config.function.settings, &changes);
     if settings != FunctionSettings::default() {
         ctx.ui.step("updating configuration");
         let _busy = ctx
@@ -149,8 +182,9 @@ pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     })
 }
 
-async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
-    let (name, alias) = (ctx.function(), ctx.alias());
+/// Creating a function needs a role, and for a zip a runtime and a handler.
+fn check_can_create(ctx: Ctx<'_>, code: &Deployable) -> Result<()> {
+    let name = ctx.function();
     let settings = &ctx.config.function.settings;
     let image = matches!(code, Deployable::Image(_));
     let missing: Vec<&str> = [
@@ -162,15 +196,19 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     .filter(|(_, v, needed)| *needed && v.is_none())
     .map(|(k, _, _)| k)
     .collect();
-    if !missing.is_empty() {
-        return Err(Error::usage(format!(
-            "function {name} does not exist, and creating it needs function.{} in the config",
-            missing.join(", function.")
-        ))
-        .with_hint(
-            "add the missing keys under [function], or check the function name and --region",
-        ));
+    if missing.is_empty() {
+        return Ok(());
     }
+    Err(Error::usage(format!(
+        "function {name} does not exist, and creating it needs function.{} in the config",
+        missing.join(", function.")
+    ))
+    .with_hint("add the missing keys under [function], or check the function name and --region"))
+}
+
+async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let settings = &ctx.config.function.settings;
     let through_s3 = stage_in_s3(ctx, code).await?;
     ctx.ui.step(format_args!("creating function {name}"));
     let busy = ctx
@@ -200,34 +238,35 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     })
 }
 
-/// Puts a zip into the configured bucket; `None` for an image, or when
-/// there is no bucket and the zip is small enough to send directly.
-async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Location>> {
+/// The bucket a zip goes through, with its key prefix: `None` for an image,
+/// or for a zip sent directly (no bucket set, and small enough).
+pub fn staging<'a>(
+    ctx: Ctx<'a>,
+    code: &'a Deployable,
+) -> Result<Option<(&'a Artifact, &'a str, &'a str)>> {
     let Deployable::Zip(artifact) = code else {
         return Ok(None);
     };
-    let size = artifact.bytes.len();
     let package = ctx.config.package.as_ref();
-    let (Some(package), Some(bucket)) = (package, package.and_then(|p| p.s3_bucket.as_deref()))
-    else {
-        return if size <= DIRECT_UPLOAD_LIMIT {
-            Ok(None)
-        } else {
-            Err(s3::needs_bucket(size))
-        };
+    match package.and_then(|p| Some((p.s3_bucket.as_deref()?, p.s3_prefix.as_str()))) {
+        Some((bucket, prefix)) => Ok(Some((artifact, bucket, prefix))),
+        None if artifact.bytes.len() <= DIRECT_UPLOAD_LIMIT => Ok(None),
+        None => Err(s3::needs_bucket(artifact.bytes.len())),
+    }
+}
+
+/// Puts a zip into the configured bucket when there is one (see [`staging`]).
+async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Location>> {
+    let Some((artifact, bucket, prefix)) = staging(ctx, code)? else {
+        return Ok(None);
     };
+    let size = artifact.bytes.len();
     let meter = ctx
         .ui
         .bytes(format_args!("uploading to s3://{bucket}"), size as u64);
     let (at, uploaded) = ctx
         .artifacts
-        .ensure(
-            bucket,
-            &package.s3_prefix,
-            ctx.function(),
-            artifact,
-            meter.counter(),
-        )
+        .ensure(bucket, prefix, ctx.function(), artifact, meter.counter())
         .await?;
     drop(meter);
     if uploaded {
@@ -269,9 +308,17 @@ enum Field {
 
 /// One difference, with a description safe to print.
 #[derive(Debug, Clone, PartialEq)]
-struct Change {
+pub struct Change {
     field: Field,
-    text: String,
+    /// What differs, e.g. "memory 128 → 256" (environment by key only).
+    pub text: String,
+}
+
+impl Change {
+    /// Whether this is the code (rather than a setting).
+    pub fn is_code(&self) -> bool {
+        self.field == Field::Code
+    }
 }
 
 /// How `state` differs from the artifact and the settings the config gives.

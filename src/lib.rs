@@ -14,6 +14,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod deploy;
+pub mod dry_run;
 pub mod error;
 pub mod gates;
 pub mod init;

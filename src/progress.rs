@@ -105,6 +105,21 @@ impl<'a> Run<'a> {
         &self.version
     }
 
+    /// The version the rest of the traffic is on.
+    pub fn stable(&self) -> &str {
+        &self.stable
+    }
+
+    /// The current step (an index into the plan's steps), if one is under way.
+    pub fn step(&self) -> Option<usize> {
+        self.step
+    }
+
+    /// The release's plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
     /// Moves traffic to step `step`, or finishes the release with `None`.
     async fn move_to(&mut self, step: Option<usize>) -> Result<()> {
         let ctx = self.ctx;
@@ -164,7 +179,7 @@ impl<'a> Run<'a> {
     }
 
     /// How long the current step still bakes.
-    fn bake_left(&self) -> Duration {
+    pub fn bake_left(&self) -> Duration {
         let ends = self.since + self.plan.bake;
         (ends - OffsetDateTime::now_utc())
             .try_into()

@@ -46,28 +46,41 @@ pub struct ReleaseReport {
     pub rolled_back: Option<String>,
 }
 
-/// Releases `version`; with `wait`, to the end of the plan, otherwise only
-/// its first step (the rest is left to `greenlight promote`).
-pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseReport> {
+/// How a release starts, decided from reads and checks only (so a dry run
+/// can show it).
+pub enum Start<'a> {
+    /// There is no alias yet: create it on the version.
+    CreateAlias,
+    /// This version's release is in progress: continue it.
+    Continue(Box<Run<'a>>),
+    /// The alias already serves the version alone.
+    AlreadyLive {
+        /// The version live before (the same one).
+        previous: String,
+    },
+    /// Move from `stable` through the plan.
+    Begin {
+        /// The version users are on now.
+        stable: String,
+        /// The alias's RevisionId, so the first move fails if it changed.
+        revision: Option<String>,
+    },
+}
+
+/// Checks that `version` can be released and decides how. With `published`
+/// false (a dry run of `ship`, before deploy has published it) the version
+/// itself is not looked up.
+pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result<Start<'a>> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let target = check_version(ctx, version).await?;
-    let plan = &ctx.config.release.plan;
-
-    let Some(current) = ctx.lambda.alias(name, alias).await? else {
-        ctx.ui
-            .step(format_args!("creating alias {alias} on version {version}"));
-        let record = Record::now(Action::Release, version, None);
-        ctx.lambda
-            .create_alias(name, alias, version, &record.to_string())
-            .await?;
-        return Ok(ReleaseReport {
-            version: version.to_owned(),
-            plan: plan.to_string(),
-            moves: vec![100],
-            ..Default::default()
-        });
+    let target = if published {
+        Some(check_version(ctx, version).await?)
+    } else {
+        None
     };
-
+    let plan = &ctx.config.release.plan;
+    let Some(current) = ctx.lambda.alias(name, alias).await? else {
+        return Ok(Start::CreateAlias);
+    };
     if let Some(run) = progress::in_progress(ctx, &current)? {
         if run.version() != version {
             return Err(Error::no_traffic_moved(format!(
@@ -78,20 +91,13 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
                 "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
             ));
         }
-        ctx.ui
-            .step(format_args!("continuing the release of version {version}"));
-        return progress::drive(run, wait).await;
+        return Ok(Start::Continue(Box::new(run)));
     }
     if current.version == version && current.weights.is_empty() {
-        return Ok(ReleaseReport {
-            version: version.to_owned(),
-            previous: Some(current.version),
-            plan: plan.to_string(),
-            already_live: true,
-            ..Default::default()
+        return Ok(Start::AlreadyLive {
+            previous: current.version,
         });
     }
-
     let stable = current.version.clone();
     if !plan.is_all_at_once() && !stable.chars().all(|c| c.is_ascii_digit()) {
         return Err(Error::no_traffic_moved(format!(
@@ -99,7 +105,7 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
         ))
         .with_hint("release this version all at once (`steps = []`) first"));
     }
-    if !plan.is_all_at_once() {
+    if let (false, Some(target)) = (plan.is_all_at_once(), &target) {
         check_same_role(ctx, &stable, target.role.as_deref(), version).await?;
     }
     if let Some(firing) = crate::gates::alarms(ctx)
@@ -114,8 +120,49 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
         .with_cause(firing.reason)
         .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"));
     }
-    let run = Run::start(ctx, version, &stable, plan.clone(), current.revision_id);
-    progress::begin(run, wait).await
+    Ok(Start::Begin {
+        stable,
+        revision: current.revision_id,
+    })
+}
+
+/// Releases `version`; with `wait`, to the end of the plan, otherwise only
+/// its first step (the rest is left to `greenlight promote`).
+pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseReport> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let plan = &ctx.config.release.plan;
+    match prepare(ctx, version, true).await? {
+        Start::CreateAlias => {
+            ctx.ui
+                .step(format_args!("creating alias {alias} on version {version}"));
+            let record = Record::now(Action::Release, version, None);
+            ctx.lambda
+                .create_alias(name, alias, version, &record.to_string())
+                .await?;
+            Ok(ReleaseReport {
+                version: version.to_owned(),
+                plan: plan.to_string(),
+                moves: vec![100],
+                ..Default::default()
+            })
+        }
+        Start::Continue(run) => {
+            ctx.ui
+                .step(format_args!("continuing the release of version {version}"));
+            progress::drive(*run, wait).await
+        }
+        Start::AlreadyLive { previous } => Ok(ReleaseReport {
+            version: version.to_owned(),
+            previous: Some(previous),
+            plan: plan.to_string(),
+            already_live: true,
+            ..Default::default()
+        }),
+        Start::Begin { stable, revision } => {
+            let run = Run::start(ctx, version, &stable, plan.clone(), revision);
+            progress::begin(run, wait).await
+        }
+    }
 }
 
 /// Fails unless `version` is a published version of the function; returns its state.

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::deploy::DeployReport;
+use crate::dry_run::DryRun;
 use crate::error::Error;
 use crate::prune::PruneReport;
 use crate::release::ReleaseReport;
@@ -67,6 +68,9 @@ pub struct Report {
     /// The prune command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneReport>,
+    /// What a `--dry-run` or `plan` would write (nothing was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<DryRun>,
     /// One word for how it ended, e.g. `released`, `nothing_to_deploy`, `smoke_failed`.
     pub outcome: String,
     /// The process exit code.
@@ -203,6 +207,24 @@ impl fmt::Display for Report {
             writeln!(f, "prune     {verb} {deleted}")?;
             for (version, why) in &p.kept {
                 writeln!(f, "keep      version {version}: {why}")?;
+            }
+        }
+        if let Some(plan) = &self.dry_run {
+            let writes = match plan.writes() {
+                0 => "no writes".to_owned(),
+                1 => "1 write".to_owned(),
+                n => format!("{n} writes"),
+            };
+            writeln!(
+                f,
+                "dry run   {} would make {writes}; nothing was changed",
+                plan.command
+            )?;
+            for step in &plan.steps {
+                match &step.call {
+                    Some(call) => writeln!(f, "  write   {call}: {}", step.detail)?,
+                    None => writeln!(f, "          {}", step.detail)?,
+                }
             }
         }
         Ok(())

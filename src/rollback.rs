@@ -27,8 +27,33 @@ pub struct RollbackReport {
     pub already_rolled_back: bool,
 }
 
-/// Rolls the alias back to the version recorded as live before the last release.
-pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
+/// What a rollback has to do, decided from reads only (so a dry run can show it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Undo {
+    /// A release is in progress: clear its weight, all traffic on `to`.
+    StopRelease {
+        /// The version being released.
+        from: String,
+        /// The stable version.
+        to: String,
+        /// The alias's RevisionId.
+        revision: Option<String>,
+    },
+    /// Put the alias back on `to`, live before `from` was released.
+    Restore {
+        /// The version live now.
+        from: String,
+        /// The version live before it.
+        to: String,
+        /// The alias's RevisionId.
+        revision: Option<String>,
+    },
+    /// The last thing greenlight did was this rollback.
+    Done(RollbackReport),
+}
+
+/// Reads the alias and its record, and decides what rolling back means.
+pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let current = ctx.lambda.alias(name, alias).await?.ok_or_else(|| {
         Error::no_traffic_moved(format!(
@@ -44,25 +69,10 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         )
     })?;
     if let Some(run) = progress::in_progress(ctx, &current)? {
-        let (from, to) = (
-            run.version().to_owned(),
-            record.previous.clone().unwrap_or_default(),
-        );
-        ctx.ui.step(format_args!(
-            "stopping the release of version {from}: all traffic back to version {to}"
-        ));
-        restore(
-            ctx,
-            &to,
-            &from,
-            current.revision_id.as_deref(),
-            "rollback requested",
-        )
-        .await?;
-        return Ok(RollbackReport {
-            from,
-            to,
-            already_rolled_back: false,
+        return Ok(Undo::StopRelease {
+            from: run.version().to_owned(),
+            to: record.previous.clone().unwrap_or_default(),
+            revision: current.revision_id,
         });
     }
     let moved_elsewhere = current.version != record.version || !current.weights.is_empty();
@@ -75,11 +85,11 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
             .with_hint("move it explicitly with `greenlight release --version N`"));
         }
         (Action::Rollback, Some(from)) => {
-            return Ok(RollbackReport {
+            return Ok(Undo::Done(RollbackReport {
                 from: from.clone(),
                 to: record.version,
                 already_rolled_back: true,
-            });
+            }));
         }
         (Action::Release, Some(previous)) => previous.clone(),
         _ => {
@@ -95,21 +105,34 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         ))
         .with_hint("release another version explicitly with `greenlight release --version N`"));
     }
-    ctx.ui.step(format_args!(
-        "moving alias {alias}: version {} → {previous}",
-        record.version
-    ));
-    restore(
-        ctx,
-        &previous,
-        &record.version,
-        current.revision_id.as_deref(),
-        "rollback requested",
-    )
-    .await?;
-    Ok(RollbackReport {
+    Ok(Undo::Restore {
         from: record.version,
         to: previous,
+        revision: current.revision_id,
+    })
+}
+
+/// Rolls the alias back to the version recorded as live before the last release.
+pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
+    let alias = ctx.alias();
+    let (from, to, revision) = match decide(ctx).await? {
+        Undo::Done(report) => return Ok(report),
+        Undo::StopRelease { from, to, revision } => {
+            ctx.ui.step(format_args!(
+                "stopping the release of version {from}: all traffic back to version {to}"
+            ));
+            (from, to, revision)
+        }
+        Undo::Restore { from, to, revision } => {
+            ctx.ui
+                .step(format_args!("moving alias {alias}: version {from} → {to}"));
+            (from, to, revision)
+        }
+    };
+    restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await?;
+    Ok(RollbackReport {
+        from,
+        to,
         already_rolled_back: false,
     })
 }

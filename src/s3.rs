@@ -47,6 +47,38 @@ impl Artifacts {
         Artifacts { client }
     }
 
+    /// Where `artifact` goes in `bucket` (its content-addressed key), and
+    /// whether an object of its size is already there (`HeadObject`).
+    pub async fn locate(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        function: &str,
+        artifact: &Artifact,
+    ) -> Result<(S3Location, bool)> {
+        let key = format!("{prefix}{function}/{}.zip", artifact.sha256_hex());
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await;
+        let present = match head {
+            Ok(found) => found.content_length() == Some(artifact.bytes.len() as i64),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => false,
+            Err(e) => {
+                return Err(aws_error(format!("check s3://{bucket}/{key}"), e)
+                    .with_hint("check [package] s3_bucket, its region and the permissions s3:GetObject/s3:PutObject"));
+            }
+        };
+        let location = S3Location {
+            bucket: bucket.to_owned(),
+            key,
+        };
+        Ok((location, present))
+    }
+
     /// Makes sure `artifact` is in `bucket` under its content-addressed key;
     /// returns where, and whether it had to be uploaded.
     pub async fn ensure(
@@ -57,28 +89,9 @@ impl Artifacts {
         artifact: &Artifact,
         progress: Counter,
     ) -> Result<(S3Location, bool)> {
-        let key = format!("{prefix}{function}/{}.zip", artifact.sha256_hex());
-        let location = S3Location {
-            bucket: bucket.to_owned(),
-            key,
-        };
-        let head = self
-            .client
-            .head_object()
-            .bucket(bucket)
-            .key(&location.key)
-            .send()
-            .await;
-        match head {
-            Ok(found) if found.content_length() == Some(artifact.bytes.len() as i64) => {
-                return Ok((location, false));
-            }
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {}
-            Err(e) => {
-                return Err(aws_error(format!("check s3://{bucket}/{}", location.key), e)
-                    .with_hint("check [package] s3_bucket, its region and the permissions s3:GetObject/s3:PutObject"));
-            }
+        let (location, present) = self.locate(bucket, prefix, function, artifact).await?;
+        if present {
+            return Ok((location, false));
         }
         self.client
             .put_object()

@@ -48,9 +48,10 @@ impl Ui {
             OutputFormat::Json => verbosity > 0,
         };
         // indicatif draws nothing when standard error is not a terminal.
-        let target = match show_steps {
-            true => ProgressDrawTarget::stderr(),
-            false => ProgressDrawTarget::hidden(),
+        let target = if show_steps {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
         };
         Ui {
             show_steps,

@@ -1,0 +1,384 @@
+//! Dry runs (`--dry-run`, `greenlight plan`): the writes a command would
+//! make, worked out from reads only.
+//!
+//! Each command's own decision runs as usual, with its reads and checks
+//! ([`deploy::decide`], [`release::prepare`], [`rollback::decide`],
+//! [`progress::in_progress`]), so a dry run stops where the real command
+//! would, with the same error and exit code. Then, instead of acting, it
+//! lists the writes in order, each with the AWS call and why, plus what
+//! happens between them (bakes, gate checks). Nothing that changes AWS is
+//! called and the function is never invoked: smoke tests are listed, not run.
+//! Packaging (and `[package] build`) still runs locally, since the code's
+//! CodeSha256 decides whether there is code to upload.
+
+use std::fmt;
+
+use crate::deploy::{self, Decision, Deployable};
+use crate::error::Result;
+use crate::progress::{self, Run};
+use crate::release::{self, Start};
+use crate::rollback::{self, Undo};
+use crate::ui::Ctx;
+
+/// Stands for the version a deploy would publish, before it exists.
+const NEW_VERSION: &str = "the new version";
+
+/// What a command would do, in order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DryRun {
+    /// The command planned, e.g. "ship".
+    pub command: String,
+    /// The writes and what happens between them.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// One write, or what happens between writes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlannedStep {
+    /// The AWS API call that would write (e.g. `UpdateAlias`); `None` for a
+    /// step that writes nothing (a bake, a check, a reason nothing moves).
+    pub call: Option<String>,
+    /// What it acts on and why; secrets are masked.
+    pub detail: String,
+}
+
+impl DryRun {
+    /// An empty plan for `command`.
+    pub fn new(command: &str) -> DryRun {
+        DryRun {
+            command: command.to_owned(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// How many AWS writes the plan holds.
+    pub fn writes(&self) -> usize {
+        self.steps.iter().filter(|s| s.call.is_some()).count()
+    }
+
+    fn write(&mut self, call: &str, detail: impl fmt::Display) {
+        self.steps.push(PlannedStep {
+            call: Some(call.to_owned()),
+            detail: detail.to_string(),
+        });
+    }
+
+    fn then(&mut self, detail: impl fmt::Display) {
+        self.steps.push(PlannedStep {
+            call: None,
+            detail: detail.to_string(),
+        });
+    }
+}
+
+/// What deploy would leave to the stages after it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deployed {
+    /// Nothing to deploy: the alias serves this already.
+    Unchanged,
+    /// A new function, whose new alias already points at its first version.
+    Created,
+    /// A new version would be published.
+    Published,
+}
+
+/// `ship --dry-run` and `plan`: deploy, smoke tests, release.
+pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, plan: &mut DryRun) -> Result<()> {
+    let deployed = deploy(ctx, code, plan).await?;
+    if deployed == Deployed::Unchanged {
+        return Ok(());
+    }
+    smoke(ctx, NEW_VERSION, plan);
+    if deployed == Deployed::Created {
+        plan.then(format_args!(
+            "alias {} already points at the first version: nothing to release",
+            ctx.alias()
+        ));
+        return Ok(());
+    }
+    release(ctx, None, wait, plan).await
+}
+
+/// `deploy --dry-run`.
+pub async fn deploy(ctx: Ctx<'_>, code: &Deployable, plan: &mut DryRun) -> Result<Deployed> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    match deploy::decide(ctx, code).await? {
+        Decision::Unchanged(served) => {
+            plan.then(format_args!(
+                "nothing to deploy: alias {alias} already serves this code and configuration (version {})",
+                served.version
+            ));
+            Ok(Deployed::Unchanged)
+        }
+        Decision::Create => {
+            stage(ctx, code, plan).await?;
+            plan.write(
+                "CreateFunction",
+                format_args!("function {name} from {}", describe(code)),
+            );
+            plan.write("PublishVersion", format_args!("version 1 of {name}"));
+            plan.write(
+                "CreateAlias",
+                format_args!("alias {alias} on version 1 (a new function has no users yet)"),
+            );
+            Ok(Deployed::Created)
+        }
+        Decision::Update { latest, changes } => {
+            if changes.iter().any(deploy::Change::is_code) {
+                stage(ctx, code, plan).await?;
+                let why = match code {
+                    Deployable::Zip(artifact) => format!(
+                        "the code differs: CodeSha256 {} here, {} on $LATEST",
+                        artifact.code_sha256, latest.code_sha256
+                    ),
+                    Deployable::Image(uri) if uri.contains("@sha256:") => {
+                        "$LATEST runs another image".to_owned()
+                    }
+                    Deployable::Image(_) => {
+                        "a tag may have moved, so a tagged image is always sent".to_owned()
+                    }
+                };
+                plan.write(
+                    "UpdateFunctionCode",
+                    format_args!("function {name} from {}: {why}", describe(code)),
+                );
+            }
+            let settings: Vec<&str> = changes
+                .iter()
+                .filter(|c| !c.is_code())
+                .map(|c| c.text.as_str())
+                .collect();
+            if !settings.is_empty() {
+                plan.write(
+                    "UpdateFunctionConfiguration",
+                    format_args!("function {name}: {}", settings.join(", ")),
+                );
+            }
+            if changes.is_empty() {
+                plan.write(
+                    "PublishVersion",
+                    format_args!(
+                        "nothing new: $LATEST of {name} already holds this code and configuration, so Lambda returns the version published from it"
+                    ),
+                );
+            } else {
+                plan.write(
+                    "PublishVersion",
+                    format_args!("a new version of {name}, guarded by the code's CodeSha256"),
+                );
+            }
+            Ok(Deployed::Published)
+        }
+    }
+}
+
+/// The S3 upload in front of a deploy, when the zip goes through a bucket.
+async fn stage(ctx: Ctx<'_>, code: &Deployable, plan: &mut DryRun) -> Result<()> {
+    let Some((artifact, bucket, prefix)) = deploy::staging(ctx, code)? else {
+        return Ok(());
+    };
+    let (at, present) = ctx
+        .artifacts
+        .locate(bucket, prefix, ctx.function(), artifact)
+        .await?;
+    if present {
+        plan.then(format_args!(
+            "s3://{}/{} already holds the package: no upload",
+            at.bucket, at.key
+        ));
+    } else {
+        plan.write(
+            "PutObject",
+            format_args!(
+                "s3://{}/{} ({} bytes)",
+                at.bucket,
+                at.key,
+                artifact.bytes.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn describe(code: &Deployable) -> String {
+    match code {
+        Deployable::Zip(artifact) => format!(
+            "a zip of {}, {} bytes",
+            count(artifact.files, "file"),
+            artifact.bytes.len()
+        ),
+        Deployable::Image(uri) => format!("image {uri}"),
+    }
+}
+
+/// The smoke tests against `target` (listed, not run).
+fn smoke(ctx: Ctx<'_>, target: &str, plan: &mut DryRun) {
+    let tests = &ctx.config.smoke;
+    if tests.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+    plan.then(format_args!(
+        "invoke {target} with the smoke tests ({}); a failure stops here, before any traffic moves",
+        names.join(", ")
+    ));
+}
+
+/// `release --dry-run`: of `version`, or with `None` of the version a deploy
+/// would publish.
+pub async fn release(
+    ctx: Ctx<'_>,
+    version: Option<&str>,
+    wait: bool,
+    plan: &mut DryRun,
+) -> Result<()> {
+    let alias = ctx.alias();
+    let label = version.map_or(NEW_VERSION.to_owned(), |v| format!("version {v}"));
+    let start = release::prepare(ctx, version.unwrap_or(NEW_VERSION), version.is_some()).await?;
+    match start {
+        Start::CreateAlias => plan.write(
+            "CreateAlias",
+            format_args!("alias {alias} on {label} (a new alias has no users yet)"),
+        ),
+        Start::AlreadyLive { previous } => plan.then(format_args!(
+            "alias {alias} already serves version {previous}: nothing to release"
+        )),
+        Start::Continue(run) => remaining(ctx, &run, &label, wait, plan),
+        Start::Begin { stable, .. } => {
+            let steps = &ctx.config.release.plan.steps;
+            if steps.is_empty() {
+                plan.write(
+                    "UpdateAlias",
+                    format_args!("alias {alias}: version {stable} → {label}, all traffic at once"),
+                );
+                gates_after(ctx, plan);
+                return Ok(());
+            }
+            moves(ctx, &stable, &label, 0, wait, plan);
+        }
+    }
+    Ok(())
+}
+
+/// `promote --dry-run`: the one move promote would make now, if any.
+pub async fn promote(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
+    let run = match ctx.lambda.alias(ctx.function(), ctx.alias()).await? {
+        Some(alias) => progress::in_progress(ctx, &alias)?,
+        None => None,
+    };
+    let Some(run) = run else {
+        plan.then("no release in progress: nothing to promote");
+        return Ok(());
+    };
+    let label = format!("version {}", run.version());
+    remaining(ctx, &run, &label, false, plan);
+    Ok(())
+}
+
+/// `rollback --dry-run`.
+pub async fn rollback(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
+    let alias = ctx.alias();
+    match rollback::decide(ctx).await? {
+        Undo::StopRelease { from, to, .. } => plan.write(
+            "UpdateAlias",
+            format_args!(
+                "alias {alias} → version {to}, all traffic (stops the release of version {from}, clears its weight)"
+            ),
+        ),
+        Undo::Restore { from, to, .. } => plan.write(
+            "UpdateAlias",
+            format_args!("alias {alias}: version {from} → {to}, all traffic"),
+        ),
+        Undo::Done(done) => plan.then(format_args!(
+            "alias {alias} is already rolled back from version {} to {}: nothing to do",
+            done.from, done.to
+        )),
+    }
+    Ok(())
+}
+
+/// What is left of a release in progress: with `wait` all of it, otherwise
+/// the one move `promote` would make now (none while the bake lasts).
+fn remaining(ctx: Ctx<'_>, run: &Run<'_>, label: &str, wait: bool, plan: &mut DryRun) {
+    let step = run.step().unwrap_or(0);
+    let percent = run.plan().steps.get(step).copied().unwrap_or(100);
+    let left = run.bake_left();
+    plan.then(format_args!(
+        "gates checked first: {}; red rolls back to version {}",
+        gates(ctx),
+        run.stable()
+    ));
+    if !left.is_zero() {
+        plan.then(format_args!(
+            "step {} of {} at {percent} % bakes {} more{}",
+            step + 1,
+            run.plan().steps.len(),
+            humantime::format_duration(std::time::Duration::from_secs(left.as_secs())),
+            if wait { "" } else { ": nothing moves now" }
+        ));
+        if !wait {
+            return;
+        }
+    }
+    moves(ctx, run.stable(), label, step + 1, wait, plan);
+}
+
+/// The alias moves from step `from` (an index into the plan's steps) to the
+/// end; without `wait` only the first of them.
+fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan: &mut DryRun) {
+    let alias = ctx.alias();
+    let release = &ctx.config.release.plan;
+    let bake = humantime::format_duration(release.bake);
+    for percent in release.steps.iter().skip(from) {
+        plan.write(
+            "UpdateAlias",
+            format_args!(
+                "alias {alias}: {percent} % on {label}, {} % on version {stable}",
+                100 - percent
+            ),
+        );
+        if !wait {
+            plan.then(format_args!(
+                "then exit; `greenlight promote` continues after a {bake} bake with green gates ({})",
+                gates(ctx)
+            ));
+            return;
+        }
+        plan.then(format_args!("bake {bake}, watching {}", gates(ctx)));
+    }
+    plan.write(
+        "UpdateAlias",
+        format_args!("alias {alias} → {label}, all traffic (weights cleared)"),
+    );
+    gates_after(ctx, plan);
+}
+
+fn gates_after(ctx: Ctx<'_>, plan: &mut DryRun) {
+    plan.then(format_args!("then {}; a failure rolls back", gates(ctx)));
+}
+
+/// "1 file", "2 files".
+fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
+/// The gates, in words.
+fn gates(ctx: Ctx<'_>) -> String {
+    let alarms = &ctx.config.release.alarms;
+    let smoke = ctx.config.smoke.len();
+    let mut parts = Vec::new();
+    if !alarms.is_empty() {
+        parts.push(format!("alarms {}", alarms.join(", ")));
+    }
+    if smoke > 0 {
+        parts.push(format!("{} through the alias", count(smoke, "smoke test")));
+    }
+    if parts.is_empty() {
+        "no gates configured".to_owned()
+    } else {
+        parts.join(" and ")
+    }
+}

@@ -1,0 +1,122 @@
+//! `plan` and `--dry-run`: the writes a command would make, and none made.
+
+use crate::harness::{Project, SECRET, default_config};
+
+/// A request that changes something. greenlight's only `POST /` calls are
+/// CloudWatch's DescribeAlarms (query protocol), a read.
+fn is_write(request: &str) -> bool {
+    !(request.starts_with("GET ") || request.starts_with("HEAD ") || request == "POST /")
+}
+
+fn writes_since(p: &Project, before: usize) -> Vec<String> {
+    let mut calls = p.emulator.requests();
+    calls.drain(..before);
+    calls.into_iter().filter(|c| is_write(c)).collect()
+}
+
+fn calls(doc: &serde_json::Value) -> Vec<String> {
+    doc["dry_run"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["call"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn plans_name_every_write_and_make_none() {
+    let p = Project::new();
+    let first = p.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(
+        calls(&first),
+        ["CreateFunction", "PublishVersion", "CreateAlias"]
+    );
+    assert!(p.functions().is_empty(), "plan created nothing");
+    p.run(&["ship"]).success();
+
+    // New code, more memory, a new secret, and a canary release.
+    p.write(
+        "app/index.py",
+        "def handler(event, context):\n    return event  # v2\n",
+    );
+    let config = default_config().replace("memory = 256", "memory = 512")
+        + "\n[release]\nsteps = [10, 50]\nbake = \"5m\"\n";
+    p.write(
+        "greenlight.toml",
+        &config.replace(SECRET, "a-brand-new-secret-value"),
+    );
+    let before = p.emulator.requests().len();
+    let plan = p.run(&["plan"]).success();
+    for expected in [
+        "dry run   plan would make 6 writes; nothing was changed",
+        "write   UpdateFunctionCode: function orders from a zip of 1 file",
+        "the code differs: CodeSha256",
+        "write   UpdateFunctionConfiguration: function orders: memory 256 → 512, environment (changed API_TOKEN)",
+        "invoke the new version with the smoke tests (echo)",
+        "write   UpdateAlias: alias live: 10 % on the new version, 90 % on version 1",
+        "bake 5m, watching 1 smoke test through the alias",
+        "write   UpdateAlias: alias live → the new version, all traffic (weights cleared)",
+    ] {
+        assert!(
+            plan.stdout.contains(expected),
+            "{expected:?} in\n{}",
+            plan.stdout
+        );
+    }
+    let no_wait = p
+        .run(&["ship", "--dry-run", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(
+        calls(&no_wait),
+        [
+            "UpdateFunctionCode",
+            "UpdateFunctionConfiguration",
+            "PublishVersion",
+            "UpdateAlias"
+        ]
+    );
+    assert_eq!(no_wait["outcome"], "dry_run");
+    let deploy = p.run(&["deploy", "--dry-run", "-v"]).success();
+    for out in [&plan.stdout, &plan.stderr, &deploy.stdout, &deploy.stderr] {
+        assert!(
+            !out.contains("a-brand-new-secret-value") && !out.contains(SECRET),
+            "{out}"
+        );
+    }
+    assert_eq!(writes_since(&p, before), Vec::<String>::new());
+    assert_eq!(p.versions(), ["1"]);
+    assert_eq!(p.alias("live").expect("alias").0, "1");
+
+    // A canary in progress: promote waits for the bake, rollback would stop it.
+    p.run(&["ship", "--no-wait"]).success();
+    let weights = p.weights("live");
+    let before = p.emulator.requests().len();
+    let promote = p.run(&["promote", "--dry-run"]).success();
+    assert!(
+        promote.stdout.contains("promote would make no writes")
+            && promote.stdout.contains("at 10 % bakes")
+            && promote.stdout.contains("nothing moves now"),
+        "{}",
+        promote.stdout
+    );
+    let rollback = p.run(&["rollback", "--dry-run"]).success();
+    assert!(
+        rollback
+            .stdout
+            .contains("write   UpdateAlias: alias live → version 1, all traffic (stops the release of version 2"),
+        "{}",
+        rollback.stdout
+    );
+    // The same refusal, and exit code, as the real command.
+    let other = p.run(&["release", "--dry-run", "--version", "1"]).code(1);
+    assert!(
+        other
+            .stderr
+            .contains("the release of version 2 is in progress"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(writes_since(&p, before), Vec::<String>::new());
+    assert_eq!(p.weights("live"), weights);
+}
