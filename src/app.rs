@@ -82,7 +82,7 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
-        Command::Completions { .. } | Command::Init { .. } => {
+        Command::Completions { .. } | Command::Man | Command::Init { .. } => {
             return Err(Error::usage("this command reads no config"));
         }
     };

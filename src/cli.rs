@@ -144,6 +144,8 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff), e.g. `greenlight man > /usr/local/share/man/man1/greenlight.1`.
+    Man,
 }
 
 impl Command {
@@ -175,6 +177,7 @@ impl Command {
             Command::Status => "status",
             Command::Prune { .. } => "prune",
             Command::Completions { .. } => "completions",
+            Command::Man => "man",
             Command::Init { .. } => "init",
         }
     }

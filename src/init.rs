@@ -27,6 +27,7 @@ const CONFIG: &str = include_str!("../templates/greenlight.toml");
 const POLICY: &str = include_str!("../templates/iam-policy.json");
 const SHIP: &str = include_str!("../templates/github/ship.yml");
 const PROMOTE: &str = include_str!("../templates/github/promote.yml");
+const DEPLOY_COMMIT: &str = include_str!("../templates/github/deploy-commit.yml");
 
 /// The starter `greenlight.toml` for `name` and `flavour`.
 pub fn config(name: &str, flavour: Flavour) -> String {
@@ -76,6 +77,10 @@ pub fn init(dir: &Path, name: &str, flavour: Flavour, force: bool) -> Result<Vec
         (
             ".github/workflows/greenlight-promote.yml",
             PROMOTE.to_owned(),
+        ),
+        (
+            ".github/workflows/greenlight-deploy-commit.yml",
+            DEPLOY_COMMIT.to_owned(),
         ),
     ];
     let existing: Vec<&str> = files

@@ -10,10 +10,24 @@ use greenlight::ui::OutputFormat;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Completions { shell } = cli.command {
-        let mut command = Cli::command();
-        clap_complete::generate(shell, &mut command, "greenlight", &mut std::io::stdout());
-        return ExitCode::SUCCESS;
+    // These two need no config.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "greenlight", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            return match man.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the man page\ncaused by: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        _ => {}
     }
     let report = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

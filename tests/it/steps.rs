@@ -208,7 +208,7 @@ fn prune_keeps_the_newest_the_live_and_the_rollback_target() {
 }
 
 #[test]
-fn completions_need_no_config() {
+fn completions_and_the_man_page_need_no_config() {
     let p = Project::new();
     let run = p
         .run(&["-c", "missing.toml", "completions", "bash"])
@@ -218,6 +218,12 @@ fn completions_need_no_config() {
         assert!(run.stdout.contains(command), "{command} missing");
     }
     p.run(&["completions", "tcsh"]).code(2);
+
+    let man = p.run(&["-c", "missing.toml", "man"]).success();
+    assert!(man.stdout.starts_with(".ie"), "roff: {}", man.stdout);
+    for section in [".SH NAME", ".SH SUBCOMMANDS", "plan", "rollback"] {
+        assert!(man.stdout.contains(section), "{section} missing");
+    }
 }
 
 #[test]
@@ -239,6 +245,7 @@ fn init_writes_a_valid_config_and_workflows_and_never_overwrites_without_force()
         "svc/greenlight-iam-policy.json",
         "svc/.github/workflows/greenlight-ship.yml",
         "svc/.github/workflows/greenlight-promote.yml",
+        "svc/.github/workflows/greenlight-deploy-commit.yml",
     ] {
         assert!(p.join(file).is_file(), "{file} missing: {}", run.stdout);
     }
