@@ -265,8 +265,8 @@ async fn deploy_stage(
 
 async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result<()> {
     ctx.ui.step(format_args!(
-        "running {} smoke tests against version {version}",
-        ctx.config.smoke.len()
+        "running {} against version {version}",
+        crate::report::count(ctx.config.smoke.len(), "smoke test")
     ));
     let checked = smoke::run(
         ctx.lambda,

@@ -17,6 +17,7 @@ use crate::deploy::{self, Decision, Deployable};
 use crate::error::Result;
 use crate::progress::{self, Run};
 use crate::release::{self, Start};
+use crate::report::count;
 use crate::rollback::{self, Undo};
 use crate::ui::Ctx;
 
@@ -355,14 +356,6 @@ fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan:
 
 fn gates_after(ctx: Ctx<'_>, plan: &mut DryRun) {
     plan.then(format_args!("then {}; a failure rolls back", gates(ctx)));
-}
-
-/// "1 file", "2 files".
-fn count(n: usize, thing: &str) -> String {
-    match n {
-        1 => format!("1 {thing}"),
-        n => format!("{n} {thing}s"),
-    }
 }
 
 /// The gates, in words.

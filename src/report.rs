@@ -11,6 +11,7 @@ use crate::deploy::DeployReport;
 use crate::dry_run::DryRun;
 use crate::error::Error;
 use crate::prune::PruneReport;
+use crate::record::Action;
 use crate::release::ReleaseReport;
 use crate::rollback::RollbackReport;
 use crate::smoke::SmokeReport;
@@ -108,8 +109,10 @@ impl fmt::Display for Report {
                 .unwrap_or_default();
             writeln!(
                 f,
-                "package   {place}{} files, {} bytes, CodeSha256 {}",
-                p.files, p.size, p.code_sha256
+                "package   {place}{}, {} bytes, CodeSha256 {}",
+                count(p.files, "file"),
+                p.size,
+                p.code_sha256
             )?;
         }
         if let Some(d) = &self.deploy {
@@ -231,6 +234,14 @@ impl fmt::Display for Report {
     }
 }
 
+/// "1 file", "2 files".
+pub fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
 impl Report {
     fn write_status(&self, f: &mut fmt::Formatter<'_>, s: &StatusReport) -> fmt::Result {
         let function = self.function.as_deref().unwrap_or_default();
@@ -252,18 +263,23 @@ impl Report {
                 }
                 writeln!(f)?;
                 if let Some(r) = &live.record {
-                    let from = r
-                        .previous
-                        .as_deref()
-                        .map(|p| format!(" from version {p}"))
-                        .unwrap_or_default();
-                    writeln!(
-                        f,
-                        "last      {} of version {}{from} at {}",
-                        r.action.as_str(),
-                        r.version,
-                        r.at
-                    )?;
+                    let (version, previous) = (&r.version, r.previous.as_deref());
+                    let what = match (&r.action, previous) {
+                        (Action::Create, _) => format!("created on version {version}"),
+                        (Action::Release, Some(p)) => {
+                            format!("released version {version}, replacing version {p}")
+                        }
+                        (Action::Release, None) => format!("released version {version}"),
+                        (Action::Canary, _) => format!(
+                            "started the release of version {version} (stable {})",
+                            previous.unwrap_or("?")
+                        ),
+                        (Action::Rollback, Some(p)) => {
+                            format!("rolled back to version {version} from version {p}")
+                        }
+                        (Action::Rollback, None) => format!("rolled back to version {version}"),
+                    };
+                    writeln!(f, "last      {what} at {}", r.at)?;
                 }
             }
         }
@@ -289,13 +305,13 @@ impl Report {
         let live_version = s.live.as_ref().map(|l| l.version.as_str());
         for v in &s.versions {
             let mark = if Some(v.version.as_str()) == live_version {
-                " (live)"
+                "live"
             } else {
                 ""
             };
             writeln!(
                 f,
-                "version   {}{mark}  {}  {}",
+                "version   {:<5} {mark:<4}  {}  {}",
                 v.version, v.last_modified, v.code_sha256
             )?;
         }

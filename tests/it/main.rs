@@ -8,6 +8,7 @@ mod canary;
 mod config_errors;
 mod dry_run;
 mod examples;
+mod human_output;
 mod image;
 mod package;
 mod ship;

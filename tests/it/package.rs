@@ -65,7 +65,7 @@ fn the_build_command_runs_first_and_its_failure_stops_with_exit_1() {
         "stdout stays the summary: {}",
         run.stdout
     );
-    assert!(run.stdout.contains("built.zip: 1 files"), "{}", run.stdout);
+    assert!(run.stdout.contains("built.zip: 1 file,"), "{}", run.stdout);
 
     p.write(
         "greenlight.toml",

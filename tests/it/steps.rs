@@ -142,10 +142,10 @@ fn status_shows_live_version_record_and_recent_versions() {
     let text = p.run(&["status"]).success().stdout;
     assert!(text.contains("alias     live → version 2"), "{text}");
     assert!(
-        text.contains("release of version 2 from version 1 at "),
+        text.contains("released version 2, replacing version 1 at "),
         "{text}"
     );
-    assert!(text.contains("version   2 (live)"), "{text}");
+    assert!(text.contains("version   2     live  "), "{text}");
 
     let doc = p.run(&["status", "--output", "json"]).success().json();
     assert_eq!(doc["status"]["live"]["version"], "2");

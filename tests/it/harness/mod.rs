@@ -3,4 +3,4 @@
 pub mod emulator;
 pub mod project;
 
-pub use project::{FUNCTION, Project, ROLE, SECRET, default_config};
+pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config};
