@@ -12,15 +12,13 @@ same zip.
     python3 bench/deploy_memory.py [--greenlight target/release/greenlight] [--rounds 3]
 """
 
-import argparse
 import os
 import random
 import shutil
 import subprocess
 import sys
-import tempfile
 
-from ship import REPO, ROLE, aws_cli, start_emulator
+from ship import ROLE, emulator_session
 
 MIB = 1024 * 1024
 
@@ -48,17 +46,7 @@ def write_code(app, size, round_):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--greenlight", default=os.path.join(REPO, "target/release/greenlight"))
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    aws = aws_cli()
-    emulator, endpoint = start_emulator()
-    work = tempfile.mkdtemp(prefix="greenlight-memory-bench-")
-    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_PAGER="",
-               AWS_CONFIG_FILE=os.path.join(work, "none"), AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "none"))
-    try:
+    with emulator_session(__doc__, 3, "greenlight-memory-bench-") as (args, aws, work, env):
         app = os.path.join(work, "app")
         peak_rss([aws, "s3", "mb", "s3://bench-artifacts"], work, env)
         print(f"{os.cpu_count()} cores, {args.rounds} rounds, moto emulator on loopback")
@@ -87,10 +75,6 @@ def main():
             if theirs:
                 line += f", aws lambda update-function-code peak RSS {max(theirs):.0f} MiB"
             print(line)
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

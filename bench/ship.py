@@ -20,6 +20,7 @@ The aws CLI is installed into bench/.venv-awscli on first use.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -54,6 +55,32 @@ def start_emulator():
     return proc, line.split()[1]
 
 
+def emulator_env(endpoint, work):
+    """The environment that points both greenlight and the aws CLI at the emulator, and at nothing else."""
+    return dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
+                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_PAGER="",
+                AWS_CONFIG_FILE=os.path.join(work, "none"), AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "none"))
+
+
+@contextlib.contextmanager
+def emulator_session(doc, rounds, prefix):
+    """Parses --greenlight and --rounds, installs the aws CLI, starts the emulator and a work folder;
+    yields (args, aws, work, env) and cleans up after."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--greenlight", default=os.path.join(REPO, "target/release/greenlight"))
+    parser.add_argument("--rounds", type=int, default=rounds)
+    args = parser.parse_args()
+    aws = aws_cli()
+    emulator, endpoint = start_emulator()
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield args, aws, work, emulator_env(endpoint, work)
+    finally:
+        emulator.stdin.close()
+        emulator.wait(timeout=30)
+        shutil.rmtree(work)
+
+
 def timed(commands, cwd, env):
     start = time.perf_counter()
     for cmd in commands:
@@ -64,17 +91,7 @@ def timed(commands, cwd, env):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--greenlight", default=os.path.join(REPO, "target/release/greenlight"))
-    parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
-    aws = aws_cli()
-    emulator, endpoint = start_emulator()
-    work = tempfile.mkdtemp(prefix="greenlight-ship-bench-")
-    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_PAGER="",
-               AWS_CONFIG_FILE=os.path.join(work, "none"), AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "none"))
-    try:
+    with emulator_session(__doc__, 7, "greenlight-ship-bench-") as (args, aws, work, env):
         app = os.path.join(work, "app")
         os.makedirs(app)
         with open(os.path.join(work, "greenlight.toml"), "w") as f:
@@ -117,10 +134,6 @@ def main():
         print(f"aws-cli sequence (5 commands): median {t_theirs:.3f} s")
         print(f"greenlight ship:               median {t_ours:.3f} s")
         print(f"speed-up: {t_theirs / t_ours:.1f}x")
-    finally:
-        emulator.stdin.close()
-        emulator.wait(timeout=30)
-        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -148,27 +148,8 @@ fn packages_over_50_mb_go_through_s3_once_and_need_a_bucket() {
     );
     assert!(p.functions().is_empty(), "nothing created without a bucket");
 
-    let config = crate::harness::default_config().replace(
-        "source = \"app\"",
-        "source = \"app\"\ns3_bucket = \"greenlight-artifacts\"\ns3_prefix = \"lambda/\"",
-    );
-    p.write("greenlight.toml", &config);
-    p.create_bucket("greenlight-artifacts");
-    let shipped = p.run(&["ship"]).success();
-    assert!(
-        shipped
-            .stderr
-            .contains("uploaded the package to s3://greenlight-artifacts/lambda/orders/"),
-        "{}",
-        shipped.stderr
-    );
-    p.run(&["package", "--out", "big.zip"]).success();
-    let zip = std::fs::read(p.join("big.zip")).expect("zip");
-    assert!(zip.len() > 50 * 1024 * 1024);
-    assert_eq!(
-        p.version_config("1").code_sha256(),
-        Some(greenlight::package::code_sha256(&zip).as_str())
-    );
+    let config = ship_through_the_bucket(&p, "lambda/");
+    assert!(p.join("package.zip").metadata().expect("zip").len() > 50 * 1024 * 1024);
     let keys = p.s3_keys("greenlight-artifacts");
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(
@@ -189,25 +170,30 @@ fn packages_over_50_mb_go_through_s3_once_and_need_a_bucket() {
 #[test]
 fn with_a_bucket_small_packages_go_through_s3_too() {
     let p = Project::new();
+    ship_through_the_bucket(&p, "");
+    assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
+}
+
+/// Ships with `[package] s3_bucket` (and `s3_prefix` = `prefix`): the upload
+/// is reported, and version 1 runs exactly the zip `package` builds
+/// (written to package.zip). Returns the config.
+fn ship_through_the_bucket(p: &Project, prefix: &str) -> String {
     let config = crate::harness::default_config().replace(
         "source = \"app\"",
-        "source = \"app\"\ns3_bucket = \"greenlight-artifacts\"",
+        &format!(
+            "source = \"app\"\ns3_bucket = \"greenlight-artifacts\"\ns3_prefix = \"{prefix}\""
+        ),
     );
     p.write("greenlight.toml", &config);
     p.create_bucket("greenlight-artifacts");
     let shipped = p.run(&["ship"]).success();
-    assert!(
-        shipped
-            .stderr
-            .contains("uploaded the package to s3://greenlight-artifacts/orders/"),
-        "{}",
-        shipped.stderr
-    );
-    p.run(&["package", "--out", "small.zip"]).success();
-    let zip = std::fs::read(p.join("small.zip")).expect("zip");
+    let uploaded = format!("uploaded the package to s3://greenlight-artifacts/{prefix}orders/");
+    assert!(shipped.stderr.contains(&uploaded), "{}", shipped.stderr);
+    p.run(&["package", "--out", "package.zip"]).success();
+    let zip = std::fs::read(p.join("package.zip")).expect("zip");
     assert_eq!(
         p.version_config("1").code_sha256(),
         Some(greenlight::package::code_sha256(&zip).as_str())
     );
-    assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
+    config
 }
