@@ -17,7 +17,7 @@ use crate::package;
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
-use crate::{build, deploy, init, progress, prune, release, rollback, smoke, status};
+use crate::{build, deploy, dns, init, progress, prune, release, rollback, smoke, status};
 
 /// Runs the command `cli` asks for and reports how it went.
 pub async fn run(cli: &Cli) -> Report {
@@ -86,6 +86,9 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             return Err(Error::usage("this command reads no config"));
         }
     };
+    if config.dns.is_some() {
+        refuse_in_dns_mode(&cli.command)?;
+    }
     let sdk = aws::load(&AwsOptions {
         region: cli.region.clone(),
         profile: cli.profile.clone(),
@@ -96,11 +99,16 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     let lambda = aws::lambda(&sdk);
     let alarms = aws::alarms(&sdk);
     let artifacts = aws::artifacts(&sdk);
+    let dns = aws::dns(&sdk);
+    // In DNS mode the alias users reach is the live colour's.
+    let config = dns::with_live_alias(&config, &dns).await?;
+    report.alias = Some(config.function.alias.clone());
     let ctx = Ctx {
         config: &config,
         lambda: &lambda,
         alarms: &alarms,
         artifacts: &artifacts,
+        dns: &dns,
         ui: &ui,
     };
 
@@ -146,6 +154,33 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             Ok(())
         }
     }
+}
+
+/// What DNS mode does not do yet: a clear usage error (exit 2) before any
+/// AWS call, instead of an alias-mode action on the wrong alias.
+fn refuse_in_dns_mode(command: &Command) -> Result<()> {
+    let no_wait = matches!(
+        command,
+        Command::Release { no_wait: true, .. }
+            | Command::Ship { no_wait: true, .. }
+            | Command::Plan { no_wait: true }
+    );
+    let refused = match command {
+        Command::Promote { .. } | Command::Rollback { .. } => true,
+        Command::Release { .. } | Command::Ship { .. } | Command::Plan { .. } => {
+            no_wait || command.is_dry_run()
+        }
+        _ => false,
+    };
+    if !refused {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "`{}`{} does not work with [dns] yet",
+        command.name(),
+        if no_wait { " --no-wait" } else if command.is_dry_run() { " --dry-run" } else { "" }
+    ))
+    .with_hint("a DNS release runs to its end (`release`/`ship`) and rolls back by itself on a red gate, an error or Ctrl-C"))
 }
 
 /// `--dry-run` and `plan`: the writes `job` would make, making none.
@@ -301,7 +336,10 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
 }
 
 async fn release_stage(ctx: Ctx<'_>, version: &str, wait: bool, report: &mut Report) -> Result<()> {
-    let released = release::release(ctx, version, wait).await?;
+    let released = match &ctx.config.dns {
+        Some(dns) => dns::release(ctx, dns, version).await?,
+        None => release::release(ctx, version, wait).await?,
+    };
     record_release(released, report)
 }
 

@@ -5,11 +5,14 @@
 //! instance roles); `--region`, `--profile` and `--endpoint-url` override it.
 //! No AWS call is made here.
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::alarms::Alarms;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
+use crate::route53::Dns;
 use crate::s3::Artifacts;
 
 /// Overrides from the command line.
@@ -55,6 +58,19 @@ pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
         .force_path_style(sdk.endpoint_url().is_some())
         .build();
     Artifacts::new(aws_sdk_s3::Client::from_conf(config))
+}
+
+/// The Route 53 seam for `sdk`: more attempts than the SDK's default, as
+/// Route 53 throttles hard (`Throttling`, `PriorRequestNotComplete`, both
+/// retried with exponential backoff).
+pub fn dns(sdk: &SdkConfig) -> Dns {
+    let config = aws_sdk_route53::config::Builder::from(sdk)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+        .build();
+    Dns::new(
+        aws_sdk_route53::Client::from_conf(config),
+        Duration::from_secs(2),
+    )
 }
 
 /// The Lambda seam for `sdk`.

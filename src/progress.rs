@@ -234,6 +234,12 @@ impl<'a> Run<'a> {
     }
 }
 
+/// How often the gates are checked during a bake of `bake`: a tenth of it,
+/// between 1 s and 30 s.
+pub fn check_interval(bake: Duration) -> Duration {
+    (bake / 10).clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
+}
+
 /// Makes the first move of a new release, then drives it.
 pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
@@ -260,9 +266,7 @@ pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             return Ok(run.pause());
         }
         if !left.is_zero() {
-            let pause = (run.plan.bake / 10)
-                .clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
-                .min(left);
+            let pause = check_interval(run.plan.bake).min(left);
             run.ctx
                 .ui
                 .detail(format_args!("baking: {}s left", left.as_secs()));
@@ -403,12 +407,17 @@ expect = { probe = "ok" }
             no_rules
         ));
         let artifacts = Artifacts::new(mock_client!(aws_sdk_s3, RuleMode::MatchAny, no_rules));
+        let dns = crate::route53::Dns::new(
+            mock_client!(aws_sdk_route53, RuleMode::MatchAny, no_rules),
+            std::time::Duration::from_millis(1),
+        );
         let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
         body(Ctx {
             config: &config,
             lambda: &lambda,
             alarms: &alarms,
             artifacts: &artifacts,
+            dns: &dns,
             ui: &ui,
         })
         .await

@@ -296,6 +296,20 @@ impl Report {
             )?;
             writeln!(f, "next      `greenlight promote` will {}", p.next)?;
         }
+        for c in &s.colours {
+            let weight = c
+                .weight
+                .map_or("no record".to_owned(), |w| format!("weight {w:>3}"));
+            let version = c
+                .version
+                .as_deref()
+                .map_or("(no alias yet)".to_owned(), |v| format!("→ version {v}"));
+            writeln!(
+                f,
+                "{:<9} {weight}  {}  alias {} {version}",
+                c.colour, c.value, c.alias
+            )?;
+        }
         if let Some(problem) = &s.problem {
             writeln!(f, "problem   {problem}")?;
         }

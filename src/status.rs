@@ -36,6 +36,24 @@ pub struct StatusReport {
     pub alarms: Vec<AlarmState>,
     /// The newest published versions, newest first.
     pub versions: Vec<VersionSummary>,
+    /// With `[dns]`: both colours (record value and weight, alias, version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub colours: Vec<ColourState>,
+}
+
+/// One colour of a DNS release.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ColourState {
+    /// `blue` or `green`.
+    pub colour: String,
+    /// What its record points at.
+    pub value: String,
+    /// Its record's weight; `None` before the records exist.
+    pub weight: Option<i64>,
+    /// The Lambda alias behind it.
+    pub alias: String,
+    /// The version that alias serves, if it exists.
+    pub version: Option<String>,
 }
 
 /// The alias and the release that put it there.
@@ -72,6 +90,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
             problem: None,
             alarms: Vec::new(),
             versions: Vec::new(),
+            colours: Vec::new(),
         });
     }
     let alias_state = ctx.lambda.alias(name, alias).await?;
@@ -106,5 +125,31 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         problem,
         alarms,
         versions,
+        colours: colours(ctx).await?,
     })
+}
+
+/// Both colours, in DNS mode.
+async fn colours(ctx: Ctx<'_>) -> Result<Vec<ColourState>> {
+    let Some(dns) = &ctx.config.dns else {
+        return Ok(Vec::new());
+    };
+    let pair = crate::dns::read(ctx.dns, dns).await?;
+    let mut colours = Vec::new();
+    for (i, colour) in dns.colours.iter().enumerate() {
+        let record = pair.as_ref().map(|p| &p.records[i]);
+        let version = ctx
+            .lambda
+            .alias(ctx.function(), &colour.alias)
+            .await?
+            .map(|a| a.version);
+        colours.push(ColourState {
+            colour: colour.name.to_owned(),
+            value: record.map_or_else(|| colour.value.clone(), |r| r.value.clone()),
+            weight: record.and_then(|r| r.weight),
+            alias: colour.alias.clone(),
+            version,
+        });
+    }
+    Ok(colours)
 }

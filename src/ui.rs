@@ -18,6 +18,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 use crate::alarms::Alarms;
 use crate::config::Config;
 use crate::lambda::Lambda;
+use crate::route53::Dns;
 use crate::s3::Artifacts;
 use crate::secrets::Redactor;
 
@@ -198,8 +199,10 @@ pub struct Ctx<'a> {
     pub lambda: &'a Lambda,
     /// The CloudWatch alarms seam.
     pub alarms: &'a Alarms,
-    /// The S3 seam, for packages over the direct-upload limit.
+    /// The S3 seam, for packages that go through a bucket.
     pub artifacts: &'a Artifacts,
+    /// The Route 53 seam, for `[dns]` releases.
+    pub dns: &'a Dns,
     /// Progress output.
     pub ui: &'a Ui,
 }

@@ -6,6 +6,7 @@ mod harness;
 
 mod canary;
 mod config_errors;
+mod dns;
 mod dry_run;
 mod examples;
 mod human_output;

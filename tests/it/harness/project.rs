@@ -51,6 +51,7 @@ pub struct Project {
     lambda: Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     s3: aws_sdk_s3::Client,
+    route53: aws_sdk_route53::Client,
 }
 
 /// What one run of the binary did.
@@ -126,6 +127,7 @@ impl Project {
             lambda: Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
+            route53: aws_sdk_route53::Client::new(&sdk),
         };
         project.write("greenlight.toml", config);
         project.write(
@@ -321,6 +323,83 @@ impl Project {
             assert!(start.elapsed() < deadline, "timed out waiting for {what}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Creates a public hosted zone; returns its id (without `/hostedzone/`).
+    pub fn create_zone(&self, name: &str) -> String {
+        let out = self
+            .runtime
+            .block_on(
+                self.route53
+                    .create_hosted_zone()
+                    .name(name)
+                    .caller_reference(name)
+                    .send(),
+            )
+            .expect("create hosted zone");
+        let id = out.hosted_zone().expect("zone").id();
+        id.trim_start_matches("/hostedzone/").to_owned()
+    }
+
+    /// The record sets named `name` in `zone`: SetIdentifier (or "") → weight.
+    pub fn dns_weights(&self, zone: &str, name: &str) -> BTreeMap<String, Option<i64>> {
+        let out = self
+            .runtime
+            .block_on(
+                self.route53
+                    .list_resource_record_sets()
+                    .hosted_zone_id(zone)
+                    .send(),
+            )
+            .expect("list records");
+        out.resource_record_sets()
+            .iter()
+            .filter(|r| r.name().trim_end_matches('.') == name)
+            .map(|r| {
+                (
+                    r.set_identifier().unwrap_or_default().to_owned(),
+                    r.weight(),
+                )
+            })
+            .collect()
+    }
+
+    /// Writes one plain (not weighted) CNAME record.
+    pub fn create_plain_cname(&self, zone: &str, name: &str, value: &str) {
+        use aws_sdk_route53::types::{
+            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+        };
+        let record = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::Cname)
+            .ttl(60)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value(value)
+                    .build()
+                    .expect("value"),
+            )
+            .build()
+            .expect("record");
+        let change = Change::builder()
+            .action(ChangeAction::Create)
+            .resource_record_set(record)
+            .build()
+            .expect("change");
+        self.runtime
+            .block_on(
+                self.route53
+                    .change_resource_record_sets()
+                    .hosted_zone_id(zone)
+                    .change_batch(
+                        ChangeBatch::builder()
+                            .changes(change)
+                            .build()
+                            .expect("batch"),
+                    )
+                    .send(),
+            )
+            .expect("create record");
     }
 
     /// Creates a CloudWatch alarm named `name` (state OK).

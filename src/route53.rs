@@ -1,0 +1,230 @@
+//! The seam to Route 53, for DNS releases: read the weighted record pair,
+//! set its weights in one change, create it, and wait until a change is
+//! INSYNC. Throttling (`Throttling`, `PriorRequestNotComplete`) is retried by
+//! the SDK's standard retry with backoff (more attempts than the default,
+//! see [`crate::aws`]).
+
+use std::time::Duration;
+
+use aws_sdk_route53::Client;
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord,
+    ResourceRecordSet, RrType,
+};
+
+use crate::config::{Colour, DnsConfig};
+use crate::error::{Error, Result};
+use crate::lambda::aws_error;
+
+/// How long a change may take to reach every Route 53 server.
+const INSYNC_DEADLINE: Duration = Duration::from_secs(600);
+
+/// One record of the pair as Route 53 holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedRecord {
+    /// The SetIdentifier (`blue`, `green`, or something else found there).
+    pub set_identifier: String,
+    /// The weight; `None` when the record is not weighted.
+    pub weight: Option<i64>,
+    /// The CNAME target or the alias target's DNS name.
+    pub value: String,
+    /// The TTL (alias records have none).
+    pub ttl: Option<i64>,
+    record: ResourceRecordSet,
+}
+
+/// Reads and writes the weighted records.
+#[derive(Debug, Clone)]
+pub struct Dns {
+    client: Client,
+    poll: Duration,
+}
+
+impl Dns {
+    /// Wraps an SDK client; `poll` is the pause between GetChange calls.
+    pub fn new(client: Client, poll: Duration) -> Self {
+        Dns { client, poll }
+    }
+
+    /// Every record set with the configured name and type (any SetIdentifier).
+    pub async fn records(&self, dns: &DnsConfig) -> Result<Vec<WeightedRecord>> {
+        let out = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(&dns.zone_id)
+            .start_record_name(&dns.name)
+            .start_record_type(RrType::from(dns.record_type.as_str()))
+            .max_items(20)
+            .send()
+            .await
+            .map_err(|e| {
+                let missing_zone = e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_hosted_zone());
+                let error = aws_error(
+                    format!("read the {} records of {}", dns.record_type, dns.name),
+                    e,
+                );
+                if missing_zone {
+                    error.with_hint(format!(
+                        "check dns.zone_id ({}): no such hosted zone in this account",
+                        dns.zone_id
+                    ))
+                } else {
+                    error
+                }
+            })?;
+        let wanted = |r: &ResourceRecordSet| {
+            r.name()
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(&dns.name)
+                && r.r#type().as_str() == dns.record_type
+        };
+        Ok(out
+            .resource_record_sets()
+            .iter()
+            .filter(|r| wanted(r))
+            .map(|r| WeightedRecord {
+                set_identifier: r.set_identifier().unwrap_or_default().to_owned(),
+                weight: r.weight(),
+                value: r
+                    .alias_target()
+                    .map(|a| a.dns_name().to_owned())
+                    .or_else(|| r.resource_records().first().map(|v| v.value().to_owned()))
+                    .unwrap_or_default()
+                    .trim_end_matches('.')
+                    .to_owned(),
+                ttl: r.ttl(),
+                record: r.clone(),
+            })
+            .collect())
+    }
+
+    /// Sets each record's weight, all in one change; returns the change id.
+    pub async fn set_weights(
+        &self,
+        dns: &DnsConfig,
+        weights: &[(&WeightedRecord, i64)],
+        comment: &str,
+    ) -> Result<String> {
+        let mut changes = Vec::new();
+        for (record, weight) in weights {
+            let set = reweighted(&record.record, *weight).map_err(build_error)?;
+            changes.push(upsert(set).map_err(build_error)?);
+        }
+        self.change(dns, changes, comment).await
+    }
+
+    /// Creates both records, `weights` in the order of the colours.
+    pub async fn create(
+        &self,
+        dns: &DnsConfig,
+        weights: [i64; 2],
+        comment: &str,
+    ) -> Result<String> {
+        let mut changes = Vec::new();
+        for (colour, weight) in dns.colours.iter().zip(weights) {
+            let set = new_record(dns, colour, weight).map_err(build_error)?;
+            changes.push(upsert(set).map_err(build_error)?);
+        }
+        self.change(dns, changes, comment).await
+    }
+
+    async fn change(&self, dns: &DnsConfig, changes: Vec<Change>, comment: &str) -> Result<String> {
+        let batch = ChangeBatch::builder()
+            .comment(comment)
+            .set_changes(Some(changes))
+            .build()
+            .map_err(build_error)?;
+        let out = self
+            .client
+            .change_resource_record_sets()
+            .hosted_zone_id(&dns.zone_id)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("change the weights of {}", dns.name), e))?;
+        Ok(out
+            .change_info()
+            .map(|c| c.id().to_owned())
+            .unwrap_or_default())
+    }
+
+    /// Polls GetChange until the change is INSYNC (on every Route 53 server).
+    pub async fn wait_insync(&self, change: &str) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + INSYNC_DEADLINE;
+        loop {
+            let out = self
+                .client
+                .get_change()
+                .id(change)
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("read the status of change {change}"), e))?;
+            if out.change_info().map(|c| c.status()) == Some(&ChangeStatus::Insync) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::no_traffic_moved(format!(
+                    "Route 53 change {change} is not INSYNC after {}",
+                    humantime::format_duration(INSYNC_DEADLINE)
+                )));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+}
+
+fn upsert(
+    set: ResourceRecordSet,
+) -> std::result::Result<Change, aws_sdk_route53::error::BuildError> {
+    Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set)
+        .build()
+}
+
+/// `record` with only its weight changed.
+fn reweighted(
+    record: &ResourceRecordSet,
+    weight: i64,
+) -> std::result::Result<ResourceRecordSet, aws_sdk_route53::error::BuildError> {
+    ResourceRecordSet::builder()
+        .name(record.name())
+        .r#type(record.r#type().clone())
+        .set_set_identifier(record.set_identifier().map(str::to_owned))
+        .weight(weight)
+        .set_ttl(record.ttl())
+        .set_resource_records(Some(record.resource_records().to_vec()).filter(|r| !r.is_empty()))
+        .set_alias_target(record.alias_target().cloned())
+        .build()
+}
+
+fn new_record(
+    dns: &DnsConfig,
+    colour: &Colour,
+    weight: i64,
+) -> std::result::Result<ResourceRecordSet, aws_sdk_route53::error::BuildError> {
+    let set = ResourceRecordSet::builder()
+        .name(&dns.name)
+        .r#type(RrType::from(dns.record_type.as_str()))
+        .set_identifier(colour.name)
+        .weight(weight);
+    let set = match &colour.target_zone_id {
+        Some(zone) => set.alias_target(
+            AliasTarget::builder()
+                .hosted_zone_id(zone)
+                .dns_name(&colour.value)
+                .evaluate_target_health(false)
+                .build()?,
+        ),
+        None => set
+            .ttl(dns.ttl)
+            .resource_records(ResourceRecord::builder().value(&colour.value).build()?),
+    };
+    set.build()
+}
+
+fn build_error(e: aws_sdk_route53::error::BuildError) -> Error {
+    Error::usage("cannot build the Route 53 change").with_cause(e)
+}

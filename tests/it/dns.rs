@@ -1,0 +1,191 @@
+//! `[dns]`: blue/green releases by Route 53 weighted records, against moto.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::harness::{Project, default_config};
+
+const NAME: &str = "api.example.com";
+
+fn dns_config(zone: &str, release: &str) -> String {
+    format!(
+        "{}\n[release]\n{release}\n\n[dns]\nzone_id = \"{zone}\"\nname = \"{NAME}\"\ntype = \"CNAME\"\nttl = 0\n\n[dns.blue]\nvalue = \"blue.example.com\"\nalias = \"blue\"\n\n[dns.green]\nvalue = \"green.example.com\"\nalias = \"green\"\n",
+        default_config()
+    )
+}
+
+fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, Option<i64>> {
+    pairs
+        .iter()
+        .map(|(k, w)| (k.to_string(), Some(*w)))
+        .collect()
+}
+
+/// Ships the first version of `p`: the function and the records (all on blue).
+fn shipped(p: &Project, release: &str) -> String {
+    let zone = p.create_zone("example.com");
+    p.write("greenlight.toml", &dns_config(&zone, release));
+    let first = p.run(&["ship"]).success();
+    assert!(
+        first.stderr.contains("creating the weighted records"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 100), ("green", 0)])
+    );
+    assert_eq!(p.alias("blue").expect("blue alias").0, "1");
+    zone
+}
+
+#[test]
+fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed() {
+    let p = Project::new();
+    let zone = shipped(&p, "steps = [10, 50]\nbake = \"2s\"");
+    p.change_code("v2");
+    let mut child = p.command(&["ship"]).spawn().expect("spawn");
+    p.wait_for("10 % on green", Duration::from_secs(60), || {
+        p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)])
+    });
+    assert_eq!(p.alias("green").expect("green alias").0, "2");
+    assert_eq!(
+        p.alias("blue").expect("blue alias").0,
+        "1",
+        "blue still serves 90 %"
+    );
+    p.wait_for("50 % on green", Duration::from_secs(60), || {
+        p.dns_weights(&zone, NAME) == weights(&[("blue", 50), ("green", 50)])
+    });
+    let status = child.wait().expect("ship ends");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 0), ("green", 100)])
+    );
+
+    // Green is live now: the next version goes to blue, all at once here.
+    p.write("greenlight.toml", &dns_config(&zone, "steps = []"));
+    p.change_code("v3");
+    let third = p.run(&["ship"]).success();
+    assert!(
+        third
+            .stderr
+            .contains("pointing alias blue (blue) at version 3"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 100), ("green", 0)])
+    );
+    let again = p.run(&["deploy"]).success();
+    assert!(
+        again.stdout.contains("nothing to deploy"),
+        "{}",
+        again.stdout
+    );
+    let status = p.run(&["status"]).success().stdout;
+    for line in [
+        "alias     blue → version 3",
+        "blue      weight 100  blue.example.com  alias blue → version 3",
+        "green     weight   0  green.example.com  alias green → version 2",
+    ] {
+        assert!(status.contains(line), "{line:?} in\n{status}");
+    }
+}
+
+#[test]
+fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
+    let p = Project::new();
+    p.create_alarm("orders-errors");
+    let zone = shipped(
+        &p,
+        "steps = [10]\nbake = \"60s\"\nalarms = [\"orders-errors\"]",
+    );
+    p.change_code("bad");
+    let child = p
+        .command(&["ship"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    p.wait_for("10 % on green", Duration::from_secs(60), || {
+        p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)])
+    });
+    p.set_alarm(
+        "orders-errors",
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    );
+    let out = child.wait_with_output().expect("ship ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("alarm orders-errors is in ALARM"),
+        "{stderr}"
+    );
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 100), ("green", 0)])
+    );
+}
+
+#[test]
+fn records_and_configs_that_cannot_work_are_refused_before_anything_changes() {
+    let p = Project::new();
+    let zone = p.create_zone("example.com");
+    p.create_plain_cname(&zone, NAME, "old.example.com");
+    p.write("greenlight.toml", &dns_config(&zone, "steps = []"));
+    let unweighted = p.run(&["ship"]).code(1);
+    assert!(
+        unweighted
+            .stderr
+            .contains("a record without a SetIdentifier (not weighted)"),
+        "{}",
+        unweighted.stderr
+    );
+    p.write("greenlight.toml", &dns_config("ZNOSUCHZONE", "steps = []"));
+    let no_zone = p.run(&["ship"]).code(1);
+    assert!(
+        no_zone.stderr.contains("hint: check dns.zone_id"),
+        "{}",
+        no_zone.stderr
+    );
+    assert!(p.functions().is_empty(), "nothing deployed");
+
+    let good = dns_config(&zone, "steps = []");
+    for (bad, expected) in [
+        (
+            good.replace("type = \"CNAME\"", "type = \"TXT\""),
+            "`dns.type` = \"TXT\"",
+        ),
+        (
+            good.replace("alias = \"green\"", "alias = \"blue\""),
+            "`dns.green.alias`",
+        ),
+        (
+            good.replace("type = \"CNAME\"", "type = \"A\""),
+            "`dns.blue.target_zone_id`",
+        ),
+        (good.replace("ttl = 0", "ttl = -5"), "`dns.ttl` = -5"),
+        (
+            good.replace("[dns.green]", "[dns.red]"),
+            "unknown field `red`",
+        ),
+    ] {
+        p.write("greenlight.toml", &bad);
+        let refused = p.run(&["ship"]).code(2);
+        assert!(
+            refused.stderr.contains(expected),
+            "{expected:?} in {}",
+            refused.stderr
+        );
+    }
+    p.write("greenlight.toml", &good);
+    let promote = p.run(&["promote"]).code(2);
+    assert!(
+        promote.stderr.contains("does not work with [dns] yet"),
+        "{}",
+        promote.stderr
+    );
+}
