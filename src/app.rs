@@ -100,16 +100,20 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     let alarms = aws::alarms(&sdk);
     let artifacts = aws::artifacts(&sdk);
     let dns = aws::dns(&sdk);
-    // In DNS mode the alias users reach is the live colour's.
-    let config = dns::with_live_alias(&config, &dns).await?;
-    report.alias = Some(config.function.alias.clone());
-    let ctx = Ctx {
+    let base = Ctx {
         config: &config,
         lambda: &lambda,
         alarms: &alarms,
         artifacts: &artifacts,
         dns: &dns,
         ui: &ui,
+    };
+    // In DNS mode the alias users reach is the live colour's.
+    let config = dns::with_live_alias(&config, base).await?;
+    report.alias = Some(config.function.alias.clone());
+    let ctx = Ctx {
+        config: &config,
+        ..base
     };
 
     if cli.command.is_dry_run() {
@@ -126,7 +130,7 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             let version = version_or_latest(&lambda, &config, version).await?;
             release_stage(ctx, &version, wait, report).await
         }
-        Job::Promote => match progress::promote(ctx).await? {
+        Job::Promote => match promote(ctx).await? {
             None => {
                 report.outcome = "nothing_in_progress".to_owned();
                 Ok(())
@@ -134,7 +138,10 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             Some(step) => record_release(step, report),
         },
         Job::Rollback => {
-            let done = rollback::rollback(ctx).await?;
+            let done = match &ctx.config.dns {
+                Some(dns) => dns::rollback(ctx, dns).await?,
+                None => rollback::rollback(ctx).await?,
+            };
             report.outcome = if done.already_rolled_back {
                 "already_rolled_back"
             } else {
@@ -157,30 +164,24 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
 }
 
 /// What DNS mode does not do yet: a clear usage error (exit 2) before any
-/// AWS call, instead of an alias-mode action on the wrong alias.
+/// AWS call, instead of a plan of alias moves that would not happen.
 fn refuse_in_dns_mode(command: &Command) -> Result<()> {
-    let no_wait = matches!(
-        command,
-        Command::Release { no_wait: true, .. }
-            | Command::Ship { no_wait: true, .. }
-            | Command::Plan { no_wait: true }
-    );
-    let refused = match command {
-        Command::Promote { .. } | Command::Rollback { .. } => true,
-        Command::Release { .. } | Command::Ship { .. } | Command::Plan { .. } => {
-            no_wait || command.is_dry_run()
-        }
-        _ => false,
-    };
-    if !refused {
+    if !command.is_dry_run() || matches!(command, Command::Deploy { .. }) {
         return Ok(());
     }
     Err(Error::usage(format!(
-        "`{}`{} does not work with [dns] yet",
-        command.name(),
-        if no_wait { " --no-wait" } else if command.is_dry_run() { " --dry-run" } else { "" }
+        "`{}` --dry-run does not work with [dns] yet",
+        command.name()
     ))
-    .with_hint("a DNS release runs to its end (`release`/`ship`) and rolls back by itself on a red gate, an error or Ctrl-C"))
+    .with_hint("`greenlight status` shows both colours and any release in progress; `deploy --dry-run` works"))
+}
+
+/// `promote`: one step of the release in progress, on the alias or in DNS.
+async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseReport>> {
+    match &ctx.config.dns {
+        Some(dns) => dns::promote(ctx, dns).await,
+        None => progress::promote(ctx).await,
+    }
 }
 
 /// `--dry-run` and `plan`: the writes `job` would make, making none.
@@ -337,7 +338,7 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
 
 async fn release_stage(ctx: Ctx<'_>, version: &str, wait: bool, report: &mut Report) -> Result<()> {
     let released = match &ctx.config.dns {
-        Some(dns) => dns::release(ctx, dns, version).await?,
+        Some(dns) => dns::release(ctx, dns, version, wait).await?,
         None => release::release(ctx, version, wait).await?,
     };
     record_release(released, report)

@@ -65,7 +65,7 @@ pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
 /// retried with exponential backoff).
 pub fn dns(sdk: &SdkConfig) -> Dns {
     let config = aws_sdk_route53::config::Builder::from(sdk)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+        .retry_config(crate::route53::retries())
         .build();
     Dns::new(
         aws_sdk_route53::Client::from_conf(config),

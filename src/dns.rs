@@ -23,13 +23,18 @@
 
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use crate::config::{Colour, Config, DnsConfig};
 use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
+use crate::plan::Plan;
 use crate::progress;
+use crate::progress::InProgress;
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
+use crate::rollback::RollbackReport;
 use crate::route53::{Dns, WeightedRecord};
 use crate::ui::Ctx;
 
@@ -105,29 +110,122 @@ pub async fn read(dns_seam: &Dns, dns: &DnsConfig) -> Result<Option<Pair>> {
     }))
 }
 
-/// `config` with `function.alias` set to the live colour's alias (blue
-/// before the records exist): what deploy, test and status look at.
-pub async fn with_live_alias(config: &Config, dns_seam: &Dns) -> Result<Config> {
+/// Where a DNS release stands: the weights, and the newest greenlight
+/// record on either colour's alias (the record says which way a split goes,
+/// which version each side runs, and for a release in progress its step and
+/// when it began).
+pub enum State {
+    /// Neither record exists yet.
+    New,
+    /// All the weight on colour `live` (0 blue, 1 green).
+    Live {
+        /// The live colour.
+        live: usize,
+        /// The newest record, if greenlight wrote one.
+        record: Option<Record>,
+    },
+    /// The weight is split: the release of `record.version` to colour `to`
+    /// is in progress.
+    Releasing {
+        /// The colour receiving the weight.
+        to: usize,
+        /// Its canary record.
+        record: Record,
+    },
+}
+
+/// Reads the records and both colours' aliases.
+pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State)> {
+    let Some(pair) = read(ctx.dns, dns).await? else {
+        return Ok((None, State::New));
+    };
+    let mut records = Vec::new();
+    for (i, colour) in dns.colours.iter().enumerate() {
+        if let Some(alias) = ctx.lambda.alias(ctx.function(), &colour.alias).await?
+            && let Some(record) = Record::parse(&alias.description)
+        {
+            records.push((i, record));
+        }
+    }
+    // The newest record wins; in the same second, the later kind of action.
+    let rank = |r: &Record| match r.action {
+        Action::Create => 0,
+        Action::Canary => 1,
+        Action::Release => 2,
+        Action::Rollback => 3,
+    };
+    records.sort_by_key(|(_, r)| (r.time(), rank(r)));
+    let weights = pair.weights();
+    let state = match weights {
+        [w, 0] if w > 0 => State::Live {
+            live: 0,
+            record: records.pop().map(|(_, r)| r),
+        },
+        [0, w] if w > 0 => State::Live {
+            live: 1,
+            record: records.pop().map(|(_, r)| r),
+        },
+        // A split is a release in progress only if a canary record says so.
+        _ => match records
+            .into_iter()
+            .rfind(|(_, r)| r.action == Action::Canary)
+        {
+            Some((to, record)) => State::Releasing { to, record },
+            None => {
+                return Err(Error::no_traffic_moved(format!(
+                    "{} splits its weight blue {}, green {}, but no greenlight release is in progress: it was changed outside greenlight",
+                    dns.name, weights[0], weights[1]
+                ))
+                .with_hint("put all the weight back on one colour, then release again"));
+            }
+        },
+    };
+    Ok((Some(pair), state))
+}
+
+/// `config` with `function.alias` set to the alias users reach: the live
+/// colour's (during a release, the colour the weight comes from; blue
+/// before the records exist). What deploy, test and status look at.
+pub async fn with_live_alias(config: &Config, ctx: Ctx<'_>) -> Result<Config> {
     let mut live = config.clone();
     if let Some(dns) = &config.dns {
-        let index = match read(dns_seam, dns).await? {
-            Some(pair) => pair.live(dns)?,
-            None => 0,
+        let index = match state(ctx, dns).await?.1 {
+            State::New => 0,
+            State::Live { live, .. } => live,
+            State::Releasing { to, .. } => 1 - to,
         };
         live.function.alias = dns.colours[index].alias.clone();
     }
     Ok(live)
 }
 
-/// Releases `version` by moving all the weight to the idle colour, step by
-/// step, to the end of the plan.
-pub async fn release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<ReleaseReport> {
-    let dns_seam = ctx.dns;
-    let plan = &ctx.config.release.plan;
-    let Some(pair) = read(dns_seam, dns).await? else {
-        return first_release(ctx, dns, version).await;
+/// Releases `version` by moving the weight to the idle colour step by step:
+/// with `wait` to the end, otherwise one move (`promote` does the rest).
+pub async fn release(
+    ctx: Ctx<'_>,
+    dns: &DnsConfig,
+    version: &str,
+    wait: bool,
+) -> Result<ReleaseReport> {
+    let plan = ctx.config.release.plan.clone();
+    let (pair, state) = state(ctx, dns).await?;
+    let (pair, live) = match (pair, state) {
+        (_, State::New) | (None, _) => return first_release(ctx, dns, version).await,
+        (Some(pair), State::Releasing { to, record }) => {
+            if record.version != version {
+                return Err(Error::no_traffic_moved(format!(
+                    "the release of version {} is in progress on {}",
+                    record.version, dns.name
+                ))
+                .with_hint(
+                    "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
+                ));
+            }
+            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            return run.drive(wait).await;
+        }
+        (Some(pair), State::Live { live, .. }) => (pair, live),
     };
-    let live = pair.live(dns)?;
     let (from, to) = (&dns.colours[live], &dns.colours[1 - live]);
     let stable = ctx
         .lambda
@@ -139,7 +237,7 @@ pub async fn release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<Rel
         return Ok(ReleaseReport {
             version: version.to_owned(),
             previous: Some(stable),
-            plan: format!("{} (DNS)", plan),
+            plan: plan.to_string(),
             already_live: true,
             ..Default::default()
         });
@@ -152,89 +250,132 @@ pub async fn release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<Rel
         .with_cause(firing.reason)
         .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"));
     }
-    point(ctx, to, version, &stable).await?;
-
-    let before = pair.weights();
-    let mut report = ReleaseReport {
-        version: version.to_owned(),
-        previous: Some(stable.clone()),
-        plan: format!("{plan}, {} → {} by DNS", from.name, to.name),
-        ..Default::default()
-    };
     ctx.ui.step(format_args!(
-        "releasing version {version} on {}: weight moves from {} (version {stable})",
+        "releasing version {version} on {}: the weight moves from {} (version {stable})",
         to.name, from.name
     ));
-    let mut run = Shift {
-        ctx,
-        dns_seam,
-        dns,
-        pair: &pair,
-        live,
-        interrupts: Interrupts::catch(),
-        ttl: Duration::from_secs(pair.records[1 - live].ttl.unwrap_or(dns.ttl).max(0) as u64),
-    };
-    let steps: Vec<u8> = plan.steps.iter().copied().chain([100]).collect();
-    for (k, percent) in steps.iter().enumerate() {
-        let last = k + 1 == steps.len();
-        let outcome = run.step(*percent, &to.alias).await;
-        let outcome = match outcome {
-            Ok(()) if !last => run.bake(plan.bake, &to.alias).await,
-            other => other,
-        };
-        match outcome {
-            Ok(()) => report.moves.push(*percent),
-            Err(why) => {
-                run.restore(before, &why).await?;
-                report.rolled_back = Some(why);
-                return Ok(report);
-            }
+    let record = Record::canary(version, &stable, 0, &plan);
+    point(ctx, to, version, &record).await?;
+    let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
+    run.step = None;
+    run.drive(wait).await
+}
+
+/// `promote` in DNS mode: one step of the release in progress, if any.
+pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseReport>> {
+    match state(ctx, dns).await? {
+        (Some(pair), State::Releasing { to, record }) => {
+            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            run.drive(false).await.map(Some)
         }
+        _ => Ok(None),
     }
-    Ok(report)
+}
+
+/// `rollback` in DNS mode: stop a release in progress, or put the weight
+/// back on the colour live before the last release.
+pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
+    let (pair, state) = state(ctx, dns).await?;
+    let nothing = || {
+        Error::no_traffic_moved(format!(
+            "{} has no greenlight release to roll back",
+            dns.name
+        ))
+    };
+    let (Some(pair), state) = (pair, state) else {
+        return Err(nothing());
+    };
+    match state {
+        State::New => Err(nothing()),
+        State::Releasing { to, record } => {
+            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            run.restore("rollback requested").await?;
+            Ok(RollbackReport {
+                from: record.version,
+                to: run.stable,
+                already_rolled_back: false,
+            })
+        }
+        State::Live { record: None, .. } => Err(nothing()),
+        State::Live {
+            live,
+            record: Some(record),
+        } => match (&record.action, &record.previous) {
+            (Action::Rollback, Some(from)) => Ok(RollbackReport {
+                from: from.clone(),
+                to: record.version,
+                already_rolled_back: true,
+            }),
+            (Action::Release, Some(previous)) => {
+                let back = &dns.colours[1 - live];
+                let serves = ctx
+                    .lambda
+                    .alias(ctx.function(), &back.alias)
+                    .await?
+                    .map(|a| a.version);
+                if serves.as_deref() != Some(previous.as_str()) {
+                    return Err(Error::no_traffic_moved(format!(
+                        "alias {} ({}) no longer serves version {previous}, live before the last release",
+                        back.alias, back.name
+                    ))
+                    .with_hint("release the version you want explicitly with `greenlight release --version N`"));
+                }
+                let run = Shift::resume(ctx, dns, pair, live, &record)?;
+                run.restore("rollback requested").await?;
+                Ok(RollbackReport {
+                    from: record.version,
+                    to: previous.clone(),
+                    already_rolled_back: false,
+                })
+            }
+            _ => Err(nothing()),
+        },
+    }
 }
 
 /// The first release: no records yet, so nobody resolves the name. Points
 /// blue's alias at `version` and creates both records, all weight on blue.
 async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<ReleaseReport> {
-    let dns_seam = ctx.dns;
     let blue = &dns.colours[0];
-    point(ctx, blue, version, "").await?;
+    point(
+        ctx,
+        blue,
+        version,
+        &Record::now(Action::Release, version, None),
+    )
+    .await?;
     ctx.ui.step(format_args!(
-        "creating the weighted records of {}: blue {}, green 0",
-        dns.name, TOTAL
+        "creating the weighted records of {}: blue {TOTAL}, green 0",
+        dns.name
     ));
-    let change = dns_seam
+    let change = ctx
+        .dns
         .create(
             dns,
             [TOTAL, 0],
             &format!("greenlight: version {version} on blue"),
         )
         .await?;
-    dns_seam.wait_insync(&change).await?;
+    ctx.dns.wait_insync(&change).await?;
     Ok(ReleaseReport {
         version: version.to_owned(),
-        plan: "first release: records created on blue".to_owned(),
+        plan: "first release: records created, all on blue".to_owned(),
         moves: vec![100],
         ..Default::default()
     })
 }
 
-/// Points `colour`'s alias at `version` (creating it), recording the release.
-async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, stable: &str) -> Result<()> {
+/// Points `colour`'s alias at `version` (creating it), writing `record`.
+async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) -> Result<()> {
     let name = ctx.function();
-    let record = Record::now(
-        Action::Release,
-        version,
-        Some(stable).filter(|s| !s.is_empty()),
-    );
     match ctx.lambda.alias(name, &colour.alias).await? {
-        Some(current) if current.version == version && current.weights.is_empty() => Ok(()),
         Some(current) => {
-            ctx.ui.step(format_args!(
-                "pointing alias {} ({}) at version {version}",
-                colour.alias, colour.name
-            ));
+            if current.version != version {
+                ctx.ui.step(format_args!(
+                    "pointing alias {} ({}) at version {version}",
+                    colour.alias, colour.name
+                ));
+            }
             ctx.lambda
                 .point_alias(
                     name,
@@ -262,118 +403,280 @@ async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, stable: &str) -> Re
 /// Why a shift must be undone: a red gate, a failed write, an interrupt.
 type Stop = String;
 
-/// A weight shift in progress.
+/// A weight shift toward colour `to`.
 struct Shift<'a> {
     ctx: Ctx<'a>,
-    dns_seam: &'a Dns,
     dns: &'a DnsConfig,
-    pair: &'a Pair,
-    live: usize,
-    interrupts: Interrupts,
+    pair: Pair,
+    to: usize,
+    version: String,
+    stable: String,
+    plan: Plan,
+    /// The step reached (an index into the plan's steps); `None` before the first move.
+    step: Option<usize>,
+    /// When that step began.
+    since: OffsetDateTime,
+    /// The sum of the weights, the same before, during and after.
+    total: i64,
+    interrupts: Option<Interrupts>,
     ttl: Duration,
 }
 
-impl Shift<'_> {
-    /// Sets `percent` of the weight on the new colour, waits until Route 53
-    /// is INSYNC and the TTL has passed, then checks the gates.
-    async fn step(&mut self, percent: u8, alias: &str) -> std::result::Result<(), Stop> {
-        let new = i64::from(percent) * TOTAL / 100;
-        let (old_record, new_record) = (
-            &self.pair.records[self.live],
-            &self.pair.records[1 - self.live],
-        );
+impl<'a> Shift<'a> {
+    /// The shift `record` (a canary record on colour `to`) describes.
+    fn resume(
+        ctx: Ctx<'a>,
+        dns: &'a DnsConfig,
+        pair: Pair,
+        to: usize,
+        record: &Record,
+    ) -> Result<Shift<'a>> {
+        let (step, plan) = match &record.canary {
+            Some(c) => (Some(c.step), c.plan.clone()),
+            None => (None, ctx.config.release.plan.clone()),
+        };
+        let total = pair.weights().iter().sum::<i64>().max(0);
+        let ttl = pair.records[to].ttl.unwrap_or(dns.ttl).max(0);
+        Ok(Shift {
+            ctx,
+            dns,
+            total,
+            to,
+            version: record.version.clone(),
+            stable: record.previous.clone().unwrap_or_default(),
+            plan,
+            step,
+            since: record.time().unwrap_or_else(OffsetDateTime::now_utc),
+            interrupts: None,
+            ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
+            pair,
+        })
+    }
+
+    /// Moves step by step; with `wait` to the end, otherwise until it has
+    /// made one move or found the current bake unfinished.
+    async fn drive(mut self, wait: bool) -> Result<ReleaseReport> {
+        let mut report = ReleaseReport {
+            version: self.version.clone(),
+            previous: Some(self.stable.clone()),
+            plan: format!(
+                "{}, {} → {} by DNS",
+                self.plan,
+                self.dns.colours[1 - self.to].name,
+                self.dns.colours[self.to].name
+            ),
+            ..Default::default()
+        };
+        let mut moved = false;
+        loop {
+            if self.step.is_some() {
+                // A step is under way: its gates, then its bake.
+                if let Err(why) = self.check().await {
+                    self.restore(&why).await?;
+                    report.rolled_back = Some(why);
+                    return Ok(report);
+                }
+                let left = self.bake_left();
+                if !left.is_zero() && !wait {
+                    report.in_progress = Some(self.position());
+                    return Ok(report);
+                }
+                if !left.is_zero() {
+                    if let Err(why) = self.bake(left).await {
+                        self.restore(&why).await?;
+                        report.rolled_back = Some(why);
+                        return Ok(report);
+                    }
+                    continue;
+                }
+            }
+            if moved && !wait {
+                report.in_progress = Some(self.position());
+                return Ok(report);
+            }
+            let next = self.step.map_or(0, |s| s + 1);
+            let percent = self.plan.steps.get(next).copied().unwrap_or(100);
+            if let Err(why) = self.move_to(next).await {
+                self.restore(&why).await?;
+                report.rolled_back = Some(why);
+                return Ok(report);
+            }
+            moved = true;
+            report.moves.push(percent);
+            if percent == 100 {
+                if let Err(why) = self.check().await {
+                    self.restore(&why).await?;
+                    report.rolled_back = Some(why);
+                }
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Writes the record of step `next` (or, past the last, of the finished
+    /// release), then sets the weights and waits for INSYNC and the TTL.
+    async fn move_to(&mut self, next: usize) -> std::result::Result<(), Stop> {
+        let to = &self.dns.colours[self.to];
+        let finished = next >= self.plan.steps.len();
+        let percent = self.plan.steps.get(next).copied().unwrap_or(100);
+        let record = if finished {
+            Record::now(Action::Release, &self.version, Some(&self.stable))
+        } else {
+            Record::canary(&self.version, &self.stable, next, &self.plan)
+        };
+        point(self.ctx, to, &self.version, &record)
+            .await
+            .map_err(|e| format!("recording the step failed: {}", e.message))?;
+        let new = if finished {
+            self.total
+        } else {
+            (self.total * i64::from(percent) / 100).clamp(1, (self.total - 1).max(1))
+        };
+        self.set(new, &format!("{percent} % on {}", to.name))
+            .await?;
+        self.step = (!finished).then_some(next);
+        self.since = OffsetDateTime::now_utc();
+        Ok(())
+    }
+
+    /// Sets `new` on the receiving colour and the rest on the other, then
+    /// waits until Route 53 is INSYNC and the record's TTL has passed.
+    async fn set(&mut self, new: i64, what: &str) -> std::result::Result<(), Stop> {
+        let (to, from) = (&self.pair.records[self.to], &self.pair.records[1 - self.to]);
         self.ctx.ui.step(format_args!(
-            "setting weights: {} {new}, {} {}",
-            new_record.set_identifier,
-            old_record.set_identifier,
-            TOTAL - new
+            "setting weights: {} {new}, {} {} ({what})",
+            to.set_identifier,
+            from.set_identifier,
+            self.total - new
         ));
         let change = self
-            .dns_seam
+            .ctx
+            .dns
             .set_weights(
                 self.dns,
-                &[(new_record, new), (old_record, TOTAL - new)],
-                &format!("greenlight: {percent} % on {}", new_record.set_identifier),
+                &[(to, new), (from, self.total - new)],
+                &format!("greenlight: {what}"),
             )
             .await
             .map_err(|e| format!("changing the weights failed: {}", e.message))?;
         let busy = self.ctx.ui.spinner("waiting for Route 53 to be INSYNC");
         let synced = tokio::select! {
-            synced = self.dns_seam.wait_insync(&change) => synced,
-            signal = self.interrupts.recv() => return Err(format!("interrupted by {signal}")),
+            synced = self.ctx.dns.wait_insync(&change) => synced,
+            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
+                return Err(format!("interrupted by {signal}"));
+            }
         };
         drop(busy);
         synced.map_err(|e| e.message)?;
         let ttl = self.ttl;
-        self.pause(ttl).await?;
-        self.check(alias).await
+        self.pause(ttl).await
     }
 
-    /// Holds the split for `bake`, checking the gates meanwhile.
-    async fn bake(&mut self, bake: Duration, alias: &str) -> std::result::Result<(), Stop> {
-        let ends = tokio::time::Instant::now() + bake;
-        let _bar = self.ctx.ui.countdown("baking", bake);
+    fn bake_left(&self) -> Duration {
+        let ends = self.since + self.plan.bake;
+        (ends - OffsetDateTime::now_utc())
+            .try_into()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Holds the split for `left`, checking the gates meanwhile.
+    async fn bake(&mut self, left: Duration) -> std::result::Result<(), Stop> {
+        let _bar = self.ctx.ui.countdown("baking", left);
+        let ends = tokio::time::Instant::now() + left;
         loop {
             let left = ends.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
                 return Ok(());
             }
-            self.pause(progress::check_interval(bake).min(left)).await?;
-            self.check(alias).await?;
+            self.pause(progress::check_interval(self.plan.bake).min(left))
+                .await?;
+            self.check().await?;
         }
     }
 
     async fn pause(&mut self, length: Duration) -> std::result::Result<(), Stop> {
         tokio::select! {
             () = tokio::time::sleep(length) => Ok(()),
-            signal = self.interrupts.recv() => Err(format!("interrupted by {signal}")),
+            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
+                Err(format!("interrupted by {signal}"))
+            }
         }
     }
 
-    async fn check(&mut self, alias: &str) -> std::result::Result<(), Stop> {
+    /// The gates, with the smoke tests through the receiving colour's alias.
+    async fn check(&mut self) -> std::result::Result<(), Stop> {
         let mut config = self.ctx.config.clone();
-        config.function.alias = alias.to_owned();
+        config.function.alias = self.dns.colours[self.to].alias.clone();
         let ctx = Ctx {
             config: &config,
             ..self.ctx
         };
         match gates::check(ctx).await {
-            Ok(check) => match check.failure() {
-                Some(why) => Err(why),
-                None => Ok(()),
-            },
+            Ok(check) => check.failure().map_or(Ok(()), Err),
             Err(e) => Err(format!("the gates could not be checked: {}", e.message)),
         }
     }
 
-    /// Puts the weights back exactly as they were before the release.
-    async fn restore(&self, before: [i64; 2], why: &str) -> Result<()> {
+    /// Where the release stands, for a run that leaves it in progress.
+    fn position(&self) -> InProgress {
+        let step = self.step.unwrap_or(0);
+        let left = self.bake_left();
+        let target = match self.plan.steps.get(step + 1) {
+            Some(p) => format!("move to {p} %"),
+            None => "finish at 100 %".to_owned(),
+        };
+        let when = if left.is_zero() {
+            "now"
+        } else {
+            "once the bake is over"
+        };
+        InProgress {
+            step: step + 1,
+            of: self.plan.steps.len(),
+            percent: self.plan.steps.get(step).copied().unwrap_or(100),
+            bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+            next: format!("{target} {when}, if the gates are green"),
+        }
+    }
+
+    /// Puts all the weight back on the colour it came from, as it was before
+    /// the release, and records the rollback there.
+    async fn restore(&self, why: &str) -> Result<()> {
+        let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
         self.ctx.ui.step(format_args!(
-            "{why}; putting the weights back (blue {}, green {})",
-            before[0], before[1]
+            "{why}; putting all the weight back on {} (version {})",
+            from.name, self.stable
         ));
-        let [blue, green] = &self.pair.records;
+        let records = [
+            (&self.pair.records[1 - self.to], self.total),
+            (&self.pair.records[self.to], 0),
+        ];
         let restored = async {
             let change = self
-                .dns_seam
-                .set_weights(
-                    self.dns,
-                    &[(blue, before[0]), (green, before[1])],
-                    "greenlight: rollback",
-                )
+                .ctx
+                .dns
+                .set_weights(self.dns, &records, "greenlight: rollback")
                 .await?;
-            self.dns_seam.wait_insync(&change).await
+            self.ctx.dns.wait_insync(&change).await?;
+            let record = Record::now(Action::Rollback, &self.stable, Some(&self.version));
+            point(self.ctx, from, &self.stable, &record).await
         };
         restored.await.map_err(|e| Error {
             failure: Failure::NeedsOperator,
             message: format!(
-                "rollback failed after {why}: {} may still send traffic to the new colour; the weights were blue {}, green {} before",
-                self.dns.name, before[0], before[1]
+                "rollback failed after {why}: {} may still send traffic to {} (version {})",
+                self.dns.name, to.name, self.version
             ),
             cause: Some(e.message),
             hint: Some(format!(
-                "restore them now: in Route 53 zone {}, set the weights of {} {} to blue {} and green {}",
-                self.dns.zone_id, self.dns.record_type, self.dns.name, before[0], before[1]
+                "run `greenlight rollback -c {}` again, or in Route 53 zone {} set the {} {} weights to {} {} and {} 0",
+                self.ctx.config.path.display(),
+                self.dns.zone_id,
+                self.dns.record_type,
+                self.dns.name,
+                from.name,
+                self.total,
+                to.name
             )),
         })
     }

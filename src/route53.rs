@@ -19,6 +19,13 @@ use crate::lambda::aws_error;
 /// How long a change may take to reach every Route 53 server.
 const INSYNC_DEADLINE: Duration = Duration::from_secs(600);
 
+/// Route 53's retries: the SDK's standard mode (exponential backoff with
+/// jitter; `Throttling` and `PriorRequestNotComplete` count as throttling),
+/// with 8 attempts instead of 3.
+pub fn retries() -> aws_smithy_types::retry::RetryConfig {
+    aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(8)
+}
+
 /// One record of the pair as Route 53 holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightedRecord {
@@ -227,4 +234,79 @@ fn new_record(
 
 fn build_error(e: aws_sdk_route53::error::BuildError) -> Error {
     Error::usage("cannot build the Route 53 change").with_cause(e)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Route 53 throttling, which moto never answers, injected with
+    //! aws-smithy-mocks.
+
+    use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+    use aws_sdk_route53::types::ChangeInfo;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::config::Colour;
+
+    fn error(code: &str) -> Option<String> {
+        Some(format!(
+            "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>slow down</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+        ))
+    }
+
+    fn dns() -> DnsConfig {
+        let colour = |name: &'static str| Colour {
+            name,
+            value: format!("{name}.example.com"),
+            target_zone_id: None,
+            alias: name.to_owned(),
+        };
+        DnsConfig {
+            zone_id: "Z1".to_owned(),
+            name: "api.example.com".to_owned(),
+            record_type: "CNAME".to_owned(),
+            ttl: 60,
+            colours: [colour("blue"), colour("green")],
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_and_prior_request_not_complete_are_retried() {
+        let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+            .sequence()
+            .http_status(400, error("PriorRequestNotComplete"))
+            .http_status(400, error("Throttling"))
+            .output(|| {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(
+                        ChangeInfo::builder()
+                            .id("C1")
+                            .status(ChangeStatus::Pending)
+                            .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                            .build()
+                            .expect("change info"),
+                    )
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&change], |c| c
+            .retry_config(retries())
+            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()));
+        let dns_seam = Dns::new(client, Duration::from_millis(1));
+        let config = dns();
+        let record = new_record(&config, &config.colours[0], 100).expect("record");
+        let blue = WeightedRecord {
+            set_identifier: "blue".to_owned(),
+            weight: Some(100),
+            value: "blue.example.com".to_owned(),
+            ttl: Some(60),
+            record,
+        };
+        let id = dns_seam
+            .set_weights(&config, &[(&blue, 90)], "test")
+            .await
+            .expect("retried until it went through");
+        assert_eq!(id, "C1");
+        assert_eq!(change.num_calls(), 3);
+    }
 }

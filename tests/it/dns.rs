@@ -182,10 +182,121 @@ fn records_and_configs_that_cannot_work_are_refused_before_anything_changes() {
         );
     }
     p.write("greenlight.toml", &good);
-    let promote = p.run(&["promote"]).code(2);
+    let plan = p.run(&["plan"]).code(2);
     assert!(
-        promote.stderr.contains("does not work with [dns] yet"),
+        plan.stderr.contains("does not work with [dns] yet"),
         "{}",
-        promote.stderr
+        plan.stderr
+    );
+}
+
+#[test]
+fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
+    let p = Project::new();
+    let zone = shipped(&p, "steps = [10, 50]\nbake = \"1h\"");
+    p.change_code("v2");
+    let started = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(started["outcome"], "in_progress");
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 90), ("green", 10)])
+    );
+
+    // Before the bake is over, promote checks the gates and moves nothing.
+    let early = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(early["release"]["in_progress"]["percent"], 10);
+    assert!(
+        early["release"]["moves"]
+            .as_array()
+            .expect("moves")
+            .is_empty()
+    );
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 90), ("green", 10)])
+    );
+    let status = p.run(&["status"]).success().stdout;
+    assert!(status.contains("alias     blue → version 1"), "{status}");
+
+    p.end_bake("green");
+    p.run(&["promote"]).success();
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 50), ("green", 50)])
+    );
+    p.end_bake("green");
+    p.run(&["promote"]).success();
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 0), ("green", 100)])
+    );
+    let done = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(done["outcome"], "nothing_in_progress");
+
+    // After a finished release, rollback puts the weight back on blue.
+    let rollback = p.run(&["rollback"]).success();
+    assert!(
+        rollback.stdout.contains("version 2 → 1"),
+        "{}",
+        rollback.stdout
+    );
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 100), ("green", 0)])
+    );
+    let again = p.run(&["rollback"]).success();
+    assert!(
+        again.stdout.contains("already rolled back"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
+    let p = Project::new();
+    let zone = shipped(&p, "steps = [10]\nbake = \"1h\"");
+    let split = || p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)]);
+    let start = |marker: &str| {
+        p.change_code(marker);
+        let child = p
+            .command(&["ship"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        p.wait_for("10 % on green", Duration::from_secs(60), split);
+        child
+    };
+
+    let child = start("v2");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("ship ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 100), ("green", 0)])
+    );
+
+    // SIGKILL leaves the split; rollback, from any machine, undoes it.
+    let mut child = start("v3");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(split());
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["colours"][1]["weight"], 10);
+    p.run(&["rollback"]).success();
+    assert_eq!(
+        p.dns_weights(&zone, NAME),
+        weights(&[("blue", 100), ("green", 0)])
     );
 }
