@@ -21,6 +21,31 @@ fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, Option<i64>> {
         .collect()
 }
 
+/// The weights of the pair are blue `blue` and green `green`.
+#[track_caller]
+fn assert_weights(p: &Project, zone: &str, blue: i64, green: i64) {
+    assert_eq!(
+        p.dns_weights(zone, NAME),
+        weights(&[("blue", blue), ("green", green)])
+    );
+}
+
+/// Changes the code and starts `ship` (output captured), returning once
+/// green carries 10 % of the weight.
+fn ship_until_10_percent(p: &Project, zone: &str, marker: &str) -> std::process::Child {
+    p.change_code(marker);
+    let child = p
+        .command(&["ship"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    p.wait_for("10 % on green", Duration::from_secs(60), || {
+        p.dns_weights(zone, NAME) == weights(&[("blue", 90), ("green", 10)])
+    });
+    child
+}
+
 /// Ships the first version of `p`: the function and the records (all on blue).
 fn shipped(p: &Project, release: &str) -> String {
     let zone = p.create_zone("example.com");
@@ -31,10 +56,7 @@ fn shipped(p: &Project, release: &str) -> String {
         "{}",
         first.stderr
     );
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 100), ("green", 0)])
-    );
+    assert_weights(&p, &zone, 100, 0);
     assert_eq!(p.alias("blue").expect("blue alias").0, "1");
     zone
 }
@@ -59,10 +81,7 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
     });
     let status = child.wait().expect("ship ends");
     assert_eq!(status.code(), Some(0));
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 0), ("green", 100)])
-    );
+    assert_weights(&p, &zone, 0, 100);
 
     // Green is live now: the next version goes to blue, all at once here.
     p.write("greenlight.toml", &dns_config(&zone, "steps = []"));
@@ -75,10 +94,7 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
         "{}",
         third.stderr
     );
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 100), ("green", 0)])
-    );
+    assert_weights(&p, &zone, 100, 0);
     let again = p.run(&["deploy"]).success();
     assert!(
         again.stdout.contains("nothing to deploy"),
@@ -103,16 +119,7 @@ fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
         &p,
         "steps = [10]\nbake = \"60s\"\nalarms = [\"orders-errors\"]",
     );
-    p.change_code("bad");
-    let child = p
-        .command(&["ship"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    p.wait_for("10 % on green", Duration::from_secs(60), || {
-        p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)])
-    });
+    let child = ship_until_10_percent(&p, &zone, "bad");
     p.set_alarm(
         "orders-errors",
         aws_sdk_cloudwatch::types::StateValue::Alarm,
@@ -124,10 +131,7 @@ fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
         stderr.contains("alarm orders-errors is in ALARM"),
         "{stderr}"
     );
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 100), ("green", 0)])
-    );
+    assert_weights(&p, &zone, 100, 0);
 }
 
 #[test]
@@ -200,10 +204,7 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
         .success()
         .json();
     assert_eq!(started["outcome"], "in_progress");
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 90), ("green", 10)])
-    );
+    assert_weights(&p, &zone, 90, 10);
 
     // Before the bake is over, promote checks the gates and moves nothing.
     let early = p.run(&["promote", "--output", "json"]).success().json();
@@ -214,25 +215,16 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
             .expect("moves")
             .is_empty()
     );
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 90), ("green", 10)])
-    );
+    assert_weights(&p, &zone, 90, 10);
     let status = p.run(&["status"]).success().stdout;
     assert!(status.contains("alias     blue → version 1"), "{status}");
 
     p.end_bake("green");
     p.run(&["promote"]).success();
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 50), ("green", 50)])
-    );
+    assert_weights(&p, &zone, 50, 50);
     p.end_bake("green");
     p.run(&["promote"]).success();
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 0), ("green", 100)])
-    );
+    assert_weights(&p, &zone, 0, 100);
     let done = p.run(&["promote", "--output", "json"]).success().json();
     assert_eq!(done["outcome"], "nothing_in_progress");
 
@@ -243,10 +235,7 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
         "{}",
         rollback.stdout
     );
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 100), ("green", 0)])
-    );
+    assert_weights(&p, &zone, 100, 0);
     let again = p.run(&["rollback"]).success();
     assert!(
         again.stdout.contains("already rolled back"),
@@ -259,20 +248,7 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
 fn sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
     let p = Project::new();
     let zone = shipped(&p, "steps = [10]\nbake = \"1h\"");
-    let split = || p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)]);
-    let start = |marker: &str| {
-        p.change_code(marker);
-        let child = p
-            .command(&["ship"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        p.wait_for("10 % on green", Duration::from_secs(60), split);
-        child
-    };
-
-    let child = start("v2");
+    let child = ship_until_10_percent(&p, &zone, "v2");
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -282,21 +258,15 @@ fn sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 100), ("green", 0)])
-    );
+    assert_weights(&p, &zone, 100, 0);
 
     // SIGKILL leaves the split; rollback, from any machine, undoes it.
-    let mut child = start("v3");
+    let mut child = ship_until_10_percent(&p, &zone, "v3");
     child.kill().expect("SIGKILL");
     let _ = child.wait();
-    assert!(split());
+    assert_weights(&p, &zone, 90, 10);
     let status = p.run(&["status", "--output", "json"]).success().json();
     assert_eq!(status["status"]["colours"][1]["weight"], 10);
     p.run(&["rollback"]).success();
-    assert_eq!(
-        p.dns_weights(&zone, NAME),
-        weights(&[("blue", 100), ("green", 0)])
-    );
+    assert_weights(&p, &zone, 100, 0);
 }
