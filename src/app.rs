@@ -289,6 +289,9 @@ async fn deploy_stage(
     report: &mut Report,
 ) -> Result<deploy::DeployReport> {
     let deployed = deploy::deploy(ctx, code).await?;
+    if let (Some(dns), false) = (&ctx.config.dns, deployed.unchanged || deployed.created) {
+        dns::stage(ctx, dns, &deployed.version).await?;
+    }
     report.outcome = if deployed.unchanged {
         "nothing_to_deploy"
     } else {

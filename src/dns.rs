@@ -199,6 +199,49 @@ pub async fn with_live_alias(config: &Config, ctx: Ctx<'_>) -> Result<Config> {
     Ok(live)
 }
 
+/// After a deploy: points the idle colour's alias at `version`, so it can be
+/// tested through the idle endpoint before any DNS change. Its weight is 0,
+/// so no user reaches it; the alias description is not a release record.
+/// During a release in progress the idle colour is the one receiving weight,
+/// so nothing is touched then.
+pub async fn stage(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<()> {
+    let State::Live { live, .. } = state(ctx, dns).await?.1 else {
+        return Ok(());
+    };
+    let idle = &dns.colours[1 - live];
+    let name = ctx.function();
+    let staged = format!("greenlight: staged version {version} (no weight yet)");
+    match ctx.lambda.alias(name, &idle.alias).await? {
+        Some(current) if current.version == version => Ok(()),
+        Some(current) => {
+            ctx.ui.step(format_args!(
+                "pointing alias {} ({}, weight 0) at version {version}",
+                idle.alias, idle.name
+            ));
+            ctx.lambda
+                .point_alias(
+                    name,
+                    &idle.alias,
+                    version,
+                    None,
+                    &staged,
+                    current.revision_id.as_deref(),
+                )
+                .await
+                .map(|_| ())
+        }
+        None => {
+            ctx.ui.step(format_args!(
+                "creating alias {} ({}, weight 0) on version {version}",
+                idle.alias, idle.name
+            ));
+            ctx.lambda
+                .create_alias(name, &idle.alias, version, &staged)
+                .await
+        }
+    }
+}
+
 /// Releases `version` by moving the weight to the idle colour step by step:
 /// with `wait` to the end, otherwise one move (`promote` does the rest).
 pub async fn release(

@@ -56,7 +56,7 @@ fn shipped(p: &Project, release: &str) -> String {
         "{}",
         first.stderr
     );
-    assert_weights(&p, &zone, 100, 0);
+    assert_weights(p, &zone, 100, 0);
     assert_eq!(p.alias("blue").expect("blue alias").0, "1");
     zone
 }
@@ -86,14 +86,18 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
     // Green is live now: the next version goes to blue, all at once here.
     p.write("greenlight.toml", &dns_config(&zone, "steps = []"));
     p.change_code("v3");
-    let third = p.run(&["ship"]).success();
+    let staged = p.run(&["deploy"]).success();
     assert!(
-        third
+        staged
             .stderr
-            .contains("pointing alias blue (blue) at version 3"),
+            .contains("pointing alias blue (blue, weight 0) at version 3"),
         "{}",
-        third.stderr
+        staged.stderr
     );
+    assert_eq!(p.alias("blue").expect("blue alias").0, "3");
+    assert_weights(&p, &zone, 0, 100);
+    let third = p.run(&["ship"]).success();
+    assert!(third.stdout.contains("release "), "{}", third.stdout);
     assert_weights(&p, &zone, 100, 0);
     let again = p.run(&["deploy"]).success();
     assert!(
