@@ -86,9 +86,6 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             return Err(Error::usage("this command reads no config"));
         }
     };
-    if config.dns.is_some() {
-        refuse_in_dns_mode(&cli.command)?;
-    }
     let sdk = aws::load(&AwsOptions {
         region: cli.region.clone(),
         profile: cli.profile.clone(),
@@ -161,19 +158,6 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             Ok(())
         }
     }
-}
-
-/// What DNS mode does not do yet: a clear usage error (exit 2) before any
-/// AWS call, instead of a plan of alias moves that would not happen.
-fn refuse_in_dns_mode(command: &Command) -> Result<()> {
-    if !command.is_dry_run() || matches!(command, Command::Deploy { .. }) {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "`{}` --dry-run does not work with [dns] yet",
-        command.name()
-    ))
-    .with_hint("`greenlight status` shows both colours and any release in progress; `deploy --dry-run` works"))
 }
 
 /// `promote`: one step of the release in progress, on the alias or in DNS.

@@ -26,6 +26,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::config::{Colour, Config, DnsConfig};
+use crate::dry_run::DryRun;
 use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
@@ -722,5 +723,220 @@ impl<'a> Shift<'a> {
                 to.name
             )),
         })
+    }
+}
+
+/// `deploy`'s part in a DNS dry run: the idle colour's alias on the new version.
+pub async fn plan_stage(
+    ctx: Ctx<'_>,
+    dns: &DnsConfig,
+    label: &str,
+    plan: &mut DryRun,
+) -> Result<()> {
+    if let State::Live { live, .. } = state(ctx, dns).await?.1 {
+        let idle = &dns.colours[1 - live];
+        let exists = ctx
+            .lambda
+            .alias(ctx.function(), &idle.alias)
+            .await?
+            .is_some();
+        plan.write(
+            if exists { "UpdateAlias" } else { "CreateAlias" },
+            format_args!("alias {} ({}, weight 0) → {label}", idle.alias, idle.name),
+        );
+    }
+    Ok(())
+}
+
+/// `release --dry-run` in DNS mode.
+pub async fn plan_release(
+    ctx: Ctx<'_>,
+    dns: &DnsConfig,
+    version: Option<&str>,
+    label: &str,
+    wait: bool,
+    plan: &mut DryRun,
+) -> Result<()> {
+    match state(ctx, dns).await? {
+        (None, _) | (_, State::New) => {
+            let blue = &dns.colours[0];
+            plan.write(
+                "CreateAlias",
+                format_args!(
+                    "alias {} (blue) on {label}, or UpdateAlias if it exists",
+                    blue.alias
+                ),
+            );
+            plan.write(
+                "ChangeResourceRecordSets",
+                format_args!("create the weighted {} records of {}: blue {TOTAL}, green 0 (nobody resolves the name yet)", dns.record_type, dns.name),
+            );
+        }
+        (Some(pair), State::Releasing { to, record }) => {
+            if version.is_some_and(|v| v != record.version) {
+                return Err(Error::no_traffic_moved(format!(
+                    "the release of version {} is in progress on {}",
+                    record.version, dns.name
+                ))
+                .with_hint(
+                    "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
+                ));
+            }
+            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            run.plan_rest(wait, plan);
+        }
+        (Some(pair), State::Live { live, .. }) => {
+            let from = &dns.colours[live];
+            let stable = ctx
+                .lambda
+                .alias(ctx.function(), &from.alias)
+                .await?
+                .map(|a| a.version)
+                .unwrap_or_default();
+            if version == Some(stable.as_str()) {
+                plan.then(format_args!(
+                    "{} ({}) already serves {label}: nothing to release",
+                    from.alias, from.name
+                ));
+                return Ok(());
+            }
+            let to = &dns.colours[1 - live];
+            plan.write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {} ({}) → {label}, with the release record",
+                    to.alias, to.name
+                ),
+            );
+            let record = Record::canary(
+                version.unwrap_or(label),
+                &stable,
+                0,
+                &ctx.config.release.plan,
+            );
+            let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
+            run.step = None;
+            run.plan_rest(wait, plan);
+        }
+    }
+    Ok(())
+}
+
+/// `promote --dry-run` in DNS mode.
+pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
+    match state(ctx, dns).await? {
+        (Some(pair), State::Releasing { to, record }) => {
+            Shift::resume(ctx, dns, pair, to, &record)?.plan_rest(false, plan);
+        }
+        _ => plan.then("no release in progress: nothing to promote"),
+    }
+    Ok(())
+}
+
+/// `rollback --dry-run` in DNS mode.
+pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
+    let (pair, state) = state(ctx, dns).await?;
+    let (
+        Some(pair),
+        State::Releasing { to, record }
+        | State::Live {
+            live: to,
+            record: Some(record),
+        },
+    ) = (pair, state)
+    else {
+        plan.then(format_args!(
+            "{} has no greenlight release to roll back",
+            dns.name
+        ));
+        return Ok(());
+    };
+    if record.action == Action::Rollback {
+        plan.then("already rolled back: nothing to do");
+        return Ok(());
+    }
+    let run = Shift::resume(ctx, dns, pair, to, &record)?;
+    let from = &dns.colours[1 - to];
+    plan.write(
+        "ChangeResourceRecordSets",
+        format_args!(
+            "{}: {} {}, {} 0 (all the weight back on version {})",
+            dns.name, from.name, run.total, dns.colours[to].name, run.stable
+        ),
+    );
+    plan.write(
+        "UpdateAlias",
+        format_args!("alias {} ({}): the rollback record", from.alias, from.name),
+    );
+    Ok(())
+}
+
+impl Shift<'_> {
+    /// The moves left, for a dry run: with `wait` all, otherwise what one
+    /// run makes now (none while the bake lasts).
+    fn plan_rest(&self, wait: bool, plan: &mut DryRun) {
+        let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
+        let bake = humantime::format_duration(self.plan.bake);
+        let mut next = 0;
+        if let Some(step) = self.step {
+            next = step + 1;
+            plan.then(format_args!(
+                "gates checked first; red puts all the weight back on {}",
+                from.name
+            ));
+            let left = self.bake_left();
+            if !left.is_zero() {
+                plan.then(format_args!(
+                    "step {} of {} bakes {} more{}",
+                    step + 1,
+                    self.plan.steps.len(),
+                    humantime::format_duration(Duration::from_secs(left.as_secs())),
+                    if wait { "" } else { ": nothing moves now" }
+                ));
+                if !wait {
+                    return;
+                }
+            }
+        }
+        for (k, percent) in self.plan.steps.iter().enumerate().skip(next) {
+            plan.write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {} ({}): the record of step {}",
+                    to.alias,
+                    to.name,
+                    k + 1
+                ),
+            );
+            let new = (self.total * i64::from(*percent) / 100).clamp(1, (self.total - 1).max(1));
+            plan.write(
+                "ChangeResourceRecordSets",
+                format_args!(
+                    "{}: {} {new}, {} {} ({percent} %), then INSYNC and the TTL",
+                    self.dns.name,
+                    to.name,
+                    from.name,
+                    self.total - new
+                ),
+            );
+            if !wait {
+                plan.then(format_args!(
+                    "then exit; `greenlight promote` continues after a {bake} bake with green gates"
+                ));
+                return;
+            }
+            plan.then(format_args!("bake {bake}, checking the gates"));
+        }
+        plan.write(
+            "UpdateAlias",
+            format_args!("alias {} ({}): the release record", to.alias, to.name),
+        );
+        plan.write(
+            "ChangeResourceRecordSets",
+            format_args!(
+                "{}: {} {}, {} 0 (all the weight), then the gates once more",
+                self.dns.name, to.name, self.total, from.name
+            ),
+        );
     }
 }

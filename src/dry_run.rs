@@ -57,14 +57,14 @@ impl DryRun {
         self.steps.iter().filter(|s| s.call.is_some()).count()
     }
 
-    fn write(&mut self, call: &str, detail: impl fmt::Display) {
+    pub(crate) fn write(&mut self, call: &str, detail: impl fmt::Display) {
         self.steps.push(PlannedStep {
             call: Some(call.to_owned()),
             detail: detail.to_string(),
         });
     }
 
-    fn then(&mut self, detail: impl fmt::Display) {
+    pub(crate) fn then(&mut self, detail: impl fmt::Display) {
         self.steps.push(PlannedStep {
             call: None,
             detail: detail.to_string(),
@@ -88,6 +88,9 @@ pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, plan: &mut DryRun
     let deployed = deploy(ctx, code, plan).await?;
     if deployed == Deployed::Unchanged {
         return Ok(());
+    }
+    if let Some(dns) = &ctx.config.dns {
+        crate::dns::plan_stage(ctx, dns, NEW_VERSION, plan).await?;
     }
     smoke(ctx, NEW_VERSION, plan);
     if deployed == Deployed::Created {
@@ -235,6 +238,9 @@ pub async fn release(
 ) -> Result<()> {
     let alias = ctx.alias();
     let label = version.map_or(NEW_VERSION.to_owned(), |v| format!("version {v}"));
+    if let Some(dns) = &ctx.config.dns {
+        return crate::dns::plan_release(ctx, dns, version, &label, wait, plan).await;
+    }
     let start = release::prepare(ctx, version.unwrap_or(NEW_VERSION), version.is_some()).await?;
     match start {
         Start::CreateAlias => plan.write(
@@ -263,6 +269,9 @@ pub async fn release(
 
 /// `promote --dry-run`: the one move promote would make now, if any.
 pub async fn promote(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
+    if let Some(dns) = &ctx.config.dns {
+        return crate::dns::plan_promote(ctx, dns, plan).await;
+    }
     let run = match ctx.lambda.alias(ctx.function(), ctx.alias()).await? {
         Some(alias) => progress::in_progress(ctx, &alias)?,
         None => None,
@@ -278,6 +287,9 @@ pub async fn promote(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
 
 /// `rollback --dry-run`.
 pub async fn rollback(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
+    if let Some(dns) = &ctx.config.dns {
+        return crate::dns::plan_rollback(ctx, dns, plan).await;
+    }
     let alias = ctx.alias();
     match rollback::decide(ctx).await? {
         Undo::StopRelease { from, to, .. } => plan.write(

@@ -190,12 +190,8 @@ fn records_and_configs_that_cannot_work_are_refused_before_anything_changes() {
         );
     }
     p.write("greenlight.toml", &good);
-    let plan = p.run(&["plan"]).code(2);
-    assert!(
-        plan.stderr.contains("does not work with [dns] yet"),
-        "{}",
-        plan.stderr
-    );
+    let plan = p.run(&["plan"]).code(1);
+    assert!(plan.stderr.contains("not weighted"), "{}", plan.stderr);
 }
 
 #[test]
@@ -203,6 +199,29 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
     let p = Project::new();
     let zone = shipped(&p, "steps = [10, 50]\nbake = \"1h\"");
     p.change_code("v2");
+    let planned = p
+        .run(&["plan", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    let calls: Vec<&str> = planned["dry_run"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["call"].as_str())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "UpdateFunctionCode",
+            "PublishVersion",
+            "CreateAlias",
+            "UpdateAlias",
+            "UpdateAlias",
+            "ChangeResourceRecordSets"
+        ]
+    );
+    assert_weights(&p, &zone, 100, 0);
+    assert_eq!(p.versions(), ["1"], "the plan published nothing");
     let started = p
         .run(&["ship", "--no-wait", "--output", "json"])
         .success()
