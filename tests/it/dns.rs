@@ -293,3 +293,30 @@ fn sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
     p.run(&["rollback"]).success();
     assert_weights(&p, &zone, 100, 0);
 }
+
+#[test]
+fn a_records_are_alias_records_to_each_colours_target() {
+    let p = Project::new();
+    let zone = p.create_zone("example.com");
+    let config = dns_config(&zone, "steps = []")
+        .replace("type = \"CNAME\"", "type = \"A\"")
+        .replace(
+            "value = \"blue.example.com\"",
+            "value = \"d-blue.execute-api.us-east-1.amazonaws.com\"\ntarget_zone_id = \"Z1UJRXOUMOOFQ8\"",
+        )
+        .replace(
+            "value = \"green.example.com\"",
+            "value = \"d-green.execute-api.us-east-1.amazonaws.com\"\ntarget_zone_id = \"Z1UJRXOUMOOFQ8\"",
+        );
+    p.write("greenlight.toml", &config);
+    p.run(&["ship"]).success();
+    assert_weights(&p, &zone, 100, 0);
+    p.change_code("v2");
+    p.run(&["ship"]).success();
+    assert_weights(&p, &zone, 0, 100);
+    let status = p.run(&["status"]).success().stdout;
+    assert!(
+        status.contains("green     weight 100  d-green.execute-api.us-east-1.amazonaws.com  alias green → version 2"),
+        "{status}"
+    );
+}
