@@ -291,14 +291,7 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
         "running {} against version {version}",
         crate::report::count(ctx.config.smoke.len(), "smoke test")
     ));
-    let checked = smoke::run(
-        ctx.lambda,
-        ctx.function(),
-        version,
-        &ctx.config.smoke,
-        ctx.ui,
-    )
-    .await;
+    let checked = smoke::run(ctx, &smoke::Target::version(ctx, version)).await;
     let failed = checked.first_failure().cloned();
     report.smoke = Some(checked);
     report.outcome = "smoke_passed".to_owned();

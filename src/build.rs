@@ -11,18 +11,22 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
-/// Runs `command` in `dir` and waits for it.
-pub fn run(command: &str, dir: &Path, ui: &Ui) -> Result<()> {
-    ui.step(format_args!("building: {command}"));
-    let dir = if dir.as_os_str().is_empty() {
+/// The folder a command runs in: the config's, `.` when that is the current one.
+pub fn working_dir(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
-    };
+    }
+}
+
+/// Runs `command` in `dir` and waits for it.
+pub fn run(command: &str, dir: &Path, ui: &Ui) -> Result<()> {
+    ui.step(format_args!("building: {command}"));
     let status = Command::new("sh")
         .arg("-c")
         .arg(command)
-        .current_dir(dir)
+        .current_dir(working_dir(dir))
         .stdin(Stdio::null())
         .stdout(std::io::stderr())
         .status()

@@ -137,17 +137,65 @@ pub struct PackageConfig {
     pub image_uri: Option<String>,
 }
 
-/// One `[[smoke]]` entry: invoke the new version and check the answer.
+/// One `[[smoke]]` entry: a check of the new version (or, as a gate, of
+/// the alias) that must pass before users get it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmokeTest {
     /// A name to report it by.
     pub name: String,
-    /// The JSON request sent to the function.
-    pub payload: serde_json::Value,
-    /// Keys the JSON response must contain with equal values.
-    pub expect: Option<serde_json::Value>,
-    /// How long the invocation may take.
+    /// What is checked.
+    pub check: Check,
+    /// How long one attempt may take.
     pub timeout: Duration,
+    /// Attempts after a failed one (cold starts, slow DNS).
+    pub retries: u32,
+    /// The pause between attempts.
+    pub retry_delay: Duration,
+}
+
+/// The kind of a smoke test: each `[[smoke]]` entry is one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// Invoke the function and match its answer.
+    Invoke {
+        /// The JSON request sent to the function.
+        payload: serde_json::Value,
+        /// Keys the JSON response must contain with equal values (nested objects as subsets).
+        expect: Option<serde_json::Value>,
+        /// The function must fail, with an error type or message containing this.
+        expect_error: Option<String>,
+    },
+    /// An HTTP request, e.g. to a function URL or an API in front of the function.
+    Http(HttpCheck),
+    /// A command that exits 0 when the version is good.
+    Command {
+        /// Run with `sh -c` in the config's folder.
+        run: String,
+        /// The config's folder.
+        dir: PathBuf,
+    },
+}
+
+/// `http = { ... }` in a `[[smoke]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCheck {
+    /// The URL; `{function}`, `{version}`, `{alias}`, `{qualifier}`,
+    /// `{region}` and (DNS mode) `{endpoint}` are filled in.
+    pub url: String,
+    /// The method, `GET` by default.
+    pub method: String,
+    /// Request headers.
+    pub headers: BTreeMap<String, String>,
+    /// The request body.
+    pub body: Option<String>,
+    /// The status the response must have (200 by default).
+    pub status: u16,
+    /// Text the response body must contain.
+    pub contains: Option<String>,
+    /// Keys the JSON response body must contain with equal values.
+    pub json: Option<serde_json::Value>,
+    /// The longest the response may take.
+    pub max_latency: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -227,7 +275,26 @@ struct RawSmoke {
     #[serde(default)]
     payload: Option<serde_json::Value>,
     expect: Option<serde_json::Value>,
+    expect_error: Option<String>,
     timeout: Option<String>,
+    retries: Option<u32>,
+    retry_delay: Option<String>,
+    http: Option<RawHttp>,
+    run: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    url: String,
+    method: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    status: Option<u16>,
+    contains: Option<String>,
+    json: Option<serde_json::Value>,
+    max_latency: Option<String>,
 }
 
 impl Config {
@@ -253,7 +320,7 @@ impl Config {
             path: path.to_path_buf(),
             function: at.function(raw.function)?,
             package: raw.package.map(|p| at.package(&dir, p)).transpose()?,
-            smoke: at.smoke_tests(raw.smoke)?,
+            smoke: at.smoke_tests(&dir, raw.smoke)?,
             release: raw
                 .release
                 .map(|r| at.release(r))
@@ -654,7 +721,61 @@ impl Checker<'_> {
         })
     }
 
-    fn smoke_tests(&self, raw: Vec<RawSmoke>) -> Result<Vec<SmokeTest>> {
+    fn http(&self, key: &str, raw: RawHttp) -> Result<HttpCheck> {
+        let url = raw.url.trim().to_owned();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(self.bad(
+                &format!("{key}.url"),
+                format!("{url:?}"),
+                "give an http:// or https:// URL",
+            ));
+        }
+        let method = raw
+            .method
+            .unwrap_or_else(|| "GET".to_owned())
+            .to_ascii_uppercase();
+        if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&method.as_str())
+        {
+            return Err(self.bad(
+                &format!("{key}.method"),
+                format!("{method:?}"),
+                "use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+            ));
+        }
+        let status = raw.status.unwrap_or(200);
+        if !(100..=599).contains(&status) {
+            return Err(self.bad(
+                &format!("{key}.status"),
+                status,
+                "an HTTP status is 100 to 599",
+            ));
+        }
+        let max_latency = match raw.max_latency {
+            None => None,
+            Some(text) => match humantime::parse_duration(&text) {
+                Ok(d) if !d.is_zero() => Some(d),
+                _ => {
+                    return Err(self.bad(
+                        &format!("{key}.max_latency"),
+                        format!("{text:?}"),
+                        "a duration such as \"500ms\"",
+                    ));
+                }
+            },
+        };
+        Ok(HttpCheck {
+            url,
+            method,
+            headers: raw.headers,
+            body: raw.body,
+            status,
+            contains: raw.contains,
+            json: raw.json,
+            max_latency,
+        })
+    }
+
+    fn smoke_tests(&self, dir: &Path, raw: Vec<RawSmoke>) -> Result<Vec<SmokeTest>> {
         let mut seen = BTreeSet::new();
         raw.into_iter()
             .enumerate()
@@ -670,24 +791,60 @@ impl Checker<'_> {
                         "smoke test names must be unique",
                     ));
                 }
-                let timeout = match &s.timeout {
-                    None => DEFAULT_SMOKE_TIMEOUT,
+                let duration = |field: &str, text: &Option<String>, default: Duration| match text {
+                    None => Ok(default),
                     Some(text) => match humantime::parse_duration(text) {
-                        Ok(d) if !d.is_zero() => d,
-                        _ => {
-                            return Err(self.bad(
-                                &key("timeout"),
-                                format!("{text:?}"),
-                                "a duration such as \"30s\" or \"2m\"",
-                            ));
-                        }
+                        Ok(d) if !d.is_zero() => Ok(d),
+                        _ => Err(self.bad(
+                            &key(field),
+                            format!("{text:?}"),
+                            "a duration such as \"500ms\", \"30s\" or \"2m\"",
+                        )),
+                    },
+                };
+                let timeout = duration("timeout", &s.timeout, DEFAULT_SMOKE_TIMEOUT)?;
+                let retry_delay = duration("retry_delay", &s.retry_delay, Duration::from_secs(2))?;
+                let invoke_keys =
+                    s.payload.is_some() || s.expect.is_some() || s.expect_error.is_some();
+                if invoke_keys && (s.http.is_some() || s.run.is_some()) {
+                    return Err(self.bad(
+                        &key("payload"),
+                        "(with http or run)",
+                        "payload, expect and expect_error belong to invoke tests",
+                    ));
+                }
+                let check = match (s.http, s.run) {
+                    (Some(_), Some(_)) => {
+                        return Err(self.bad(
+                            &key("run"),
+                            "(with http)",
+                            "a smoke test is one kind: invoke, http or run",
+                        ));
+                    }
+                    (Some(http), None) => Check::Http(self.http(&key("http"), http)?),
+                    (None, Some(run)) if run.trim().is_empty() => {
+                        return Err(self.bad(
+                            &key("run"),
+                            "\"\"",
+                            "give a command, e.g. \"./scripts/smoke.sh\"",
+                        ));
+                    }
+                    (None, Some(run)) => Check::Command {
+                        run,
+                        dir: dir.to_path_buf(),
+                    },
+                    (None, None) => Check::Invoke {
+                        payload: s.payload.unwrap_or_else(|| serde_json::json!({})),
+                        expect: s.expect,
+                        expect_error: s.expect_error,
                     },
                 };
                 Ok(SmokeTest {
                     name: s.name,
-                    payload: s.payload.unwrap_or_else(|| serde_json::json!({})),
-                    expect: s.expect,
+                    check,
                     timeout,
+                    retries: s.retries.unwrap_or(0).min(10),
+                    retry_delay,
                 })
             })
             .collect()
@@ -772,9 +929,10 @@ expect = { probe = "ok" }
         assert_eq!(cfg.function.settings.memory, Some(256));
         assert_eq!(cfg.package.expect("package").source, Path::new("dir/app"));
         assert_eq!(cfg.smoke[0].timeout, DEFAULT_SMOKE_TIMEOUT);
-        assert_eq!(
-            cfg.smoke[0].expect,
-            Some(serde_json::json!({"probe": "ok"}))
+        assert!(
+            matches!(&cfg.smoke[0].check, Check::Invoke { expect: Some(e), .. } if *e == serde_json::json!({"probe": "ok"})),
+            "{:?}",
+            cfg.smoke[0].check
         );
     }
 
@@ -825,6 +983,47 @@ expect = { probe = "ok" }
             "{base}[[smoke]]\nname = \"x\"\ntimeout = \"soon\"\n"
         ));
         assert!(bad.contains("smoke[0].timeout"), "{bad}");
+    }
+
+    #[test]
+    fn smoke_tests_are_one_kind_each_with_checked_http_fields() {
+        let base = "[function]\nname = \"a\"\n[[smoke]]\nname = \"x\"\n";
+        let cfg = parse(&format!(
+            "{base}http = {{ url = \"https://{{endpoint}}/health\", method = \"post\", status = 204, max_latency = \"500ms\" }}\nretries = 2\nretry_delay = \"1s\"\n"
+        ))
+        .expect("http test");
+        let Check::Http(http) = &cfg.smoke[0].check else {
+            panic!("an http test: {:?}", cfg.smoke[0].check);
+        };
+        assert_eq!((http.method.as_str(), http.status), ("POST", 204));
+        assert_eq!(http.max_latency, Some(Duration::from_millis(500)));
+        assert_eq!(cfg.smoke[0].retries, 2);
+        let cases = [
+            ("http = { url = \"ftp://x\" }", "smoke[0].http.url"),
+            (
+                "http = { url = \"http://x\", status = 700 }",
+                "smoke[0].http.status",
+            ),
+            (
+                "http = { url = \"http://x\", method = \"BREW\" }",
+                "smoke[0].http.method",
+            ),
+            (
+                "http = { url = \"http://x\", max_latency = \"fast\" }",
+                "smoke[0].http.max_latency",
+            ),
+            (
+                "http = { url = \"http://x\" }\nrun = \"true\"",
+                "smoke[0].run",
+            ),
+            ("run = \"true\"\npayload = {}", "smoke[0].payload"),
+            ("run = \" \"", "smoke[0].run"),
+            ("retry_delay = \"0s\"", "smoke[0].retry_delay"),
+        ];
+        for (body, key) in cases {
+            let msg = message(&format!("{base}{body}\n"));
+            assert!(msg.contains(&format!("`{key}`")), "{body}: {msg}");
+        }
     }
 
     #[test]

@@ -53,16 +53,7 @@ pub async fn check(ctx: Ctx<'_>) -> Result<GateCheck> {
     let smoke = if ctx.config.smoke.is_empty() {
         None
     } else {
-        Some(
-            smoke::run(
-                ctx.lambda,
-                ctx.function(),
-                ctx.alias(),
-                &ctx.config.smoke,
-                ctx.ui,
-            )
-            .await,
-        )
+        Some(smoke::run(ctx, &smoke::Target::alias(ctx)).await)
     };
     Ok(GateCheck { alarms, smoke })
 }

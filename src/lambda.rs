@@ -182,6 +182,15 @@ impl Lambda {
         Lambda { client, waits }
     }
 
+    /// The region the client talks to.
+    pub fn region(&self) -> String {
+        self.client
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
     /// The function's configuration at `qualifier`, or `None` if it does not exist.
     pub async fn function(&self, name: &str, qualifier: &str) -> Result<Option<FunctionState>> {
         let read = self

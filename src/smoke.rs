@@ -1,22 +1,28 @@
-//! Stage 3, smoke tests: invoke exactly one version (or alias) and judge the answers.
+//! Stage 3, smoke tests: check exactly one version (or, as a gate, the
+//! alias) and judge the answers.
 //!
-//! In: the function, a qualifier (a version number, or the alias after a
-//! release) and the `[[smoke]]` tests. Out: a [`SmokeReport`] with one result
-//! per test. AWS calls: `Invoke`, once per test. Safe to repeat (as safe as
-//! the function's own handling of the test payloads); changes nothing.
+//! In: a [`Target`] and the `[[smoke]]` tests. Out: a [`SmokeReport`] with
+//! one result per test, each with its duration. Three kinds of test: invoke
+//! the function (`Invoke`, the only AWS call here), an HTTP request
+//! ([`crate::http_check`], e.g. a function URL or the API in front of the
+//! function, with placeholders for the version, alias and endpoint), or a
+//! command ([`crate::command_check`]) that gets the target in its
+//! environment. Safe to repeat; changes nothing by itself.
 //!
-//! A test fails on a function error (`FunctionError` set), on a response that
-//! does not contain the expected keys with equal values, on an invoke error,
-//! or when no answer comes within its timeout. Every test runs, so a report
-//! shows all failures at once. Text taken from responses is redacted.
+//! An invoke test fails on a function error (unless `expect_error` asks for
+//! one), on a response that does not contain the expected keys with equal
+//! values, on an invoke error, or when no answer comes within its timeout.
+//! A test with `retries` runs again after `retry_delay` until it passes.
+//! Every test runs, so a report shows all failures at once. Text taken from
+//! responses and command output is redacted.
 
 use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::config::SmokeTest;
+use crate::config::{Check, SmokeTest};
 use crate::lambda::Lambda;
-use crate::ui::Ui;
+use crate::ui::Ctx;
 
 /// Longest excerpt of a response shown in a failure.
 const EXCERPT: usize = 300;
@@ -56,58 +62,179 @@ impl SmokeReport {
     }
 }
 
-/// Runs every test against `function:qualifier`.
-pub async fn run(
-    lambda: &Lambda,
-    function: &str,
-    qualifier: &str,
-    tests: &[SmokeTest],
-    ui: &Ui,
-) -> SmokeReport {
+/// What a smoke run checks: a version before it gets traffic, or (as a gate)
+/// the alias.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The function name.
+    pub function: String,
+    /// What is invoked: a version number or the alias.
+    pub qualifier: String,
+    /// The alias (users' way in).
+    pub alias: String,
+    /// The AWS region.
+    pub region: String,
+    /// In DNS mode, the endpoint of the colour under test.
+    pub endpoint: Option<String>,
+}
+
+impl Target {
+    /// The new `version`; in DNS mode reached through the idle colour,
+    /// where deploy staged it.
+    pub fn version(ctx: Ctx<'_>, version: &str) -> Target {
+        let idle = ctx
+            .config
+            .dns
+            .as_ref()
+            .and_then(|d| d.colours.iter().find(|c| c.alias != ctx.alias()));
+        Target::new(ctx, version, idle.map(|c| c.value.clone()))
+    }
+
+    /// The alias; in DNS mode through the endpoint of the colour behind it.
+    pub fn alias(ctx: Ctx<'_>) -> Target {
+        let colour = ctx
+            .config
+            .dns
+            .as_ref()
+            .and_then(|d| d.colours.iter().find(|c| c.alias == ctx.alias()));
+        Target::new(ctx, ctx.alias(), colour.map(|c| c.value.clone()))
+    }
+
+    fn new(ctx: Ctx<'_>, qualifier: &str, endpoint: Option<String>) -> Target {
+        Target {
+            function: ctx.function().to_owned(),
+            qualifier: qualifier.to_owned(),
+            alias: ctx.alias().to_owned(),
+            region: ctx.lambda.region(),
+            endpoint,
+        }
+    }
+
+    /// The version, when the qualifier is one.
+    pub fn version_number(&self) -> Option<&str> {
+        Some(self.qualifier.as_str()).filter(|q| q.chars().all(|c| c.is_ascii_digit()))
+    }
+
+    /// `text` with `{function}`, `{version}`, `{alias}`, `{qualifier}`,
+    /// `{region}` and `{endpoint}` filled in.
+    pub fn fill(&self, text: &str) -> String {
+        text.replace("{function}", &self.function)
+            .replace(
+                "{version}",
+                self.version_number().unwrap_or(&self.qualifier),
+            )
+            .replace("{alias}", &self.alias)
+            .replace("{qualifier}", &self.qualifier)
+            .replace("{region}", &self.region)
+            .replace("{endpoint}", self.endpoint.as_deref().unwrap_or(""))
+    }
+}
+
+/// Runs every test against `target`, each until it passes or its retries
+/// are used up.
+pub async fn run(ctx: Ctx<'_>, target: &Target) -> SmokeReport {
+    let tests = &ctx.config.smoke;
     let mut results = Vec::with_capacity(tests.len());
     for test in tests {
         let started = Instant::now();
-        let busy = ui.spinner(format_args!("smoke test {}", test.name));
-        let failure = check(lambda, function, qualifier, test).await;
+        let busy = ctx.ui.spinner(format_args!("smoke test {}", test.name));
+        let mut failure = None;
+        for attempt in 0..=test.retries {
+            if attempt > 0 {
+                tokio::time::sleep(test.retry_delay).await;
+            }
+            failure = attempt_once(ctx, target, test).await;
+            if failure.is_none() {
+                break;
+            }
+        }
         drop(busy);
         results.push(SmokeResult {
             name: test.name.clone(),
             passed: failure.is_none(),
             duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-            failure: failure.map(|f| ui.redactor().redact(&f)),
+            failure: failure.map(|f| ctx.ui.redactor().redact(&f)),
         });
     }
     SmokeReport {
-        target: qualifier.to_owned(),
+        target: target.qualifier.clone(),
         results,
     }
 }
 
-/// Invokes one test; `None` when it passed, else why it failed.
-async fn check(
-    lambda: &Lambda,
-    function: &str,
-    qualifier: &str,
-    test: &SmokeTest,
-) -> Option<String> {
-    let payload = test.payload.to_string();
-    let call = lambda.invoke(function, qualifier, payload.as_bytes());
-    let answer = match tokio::time::timeout(test.timeout, call).await {
-        Err(_) => {
-            return Some(format!(
-                "no answer within {}",
-                humantime::format_duration(test.timeout)
-            ));
+/// One attempt of one test; `None` when it passed, else why it failed.
+async fn attempt_once(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Option<String> {
+    let checked = async {
+        match &test.check {
+            Check::Invoke {
+                payload,
+                expect,
+                expect_error,
+            } => {
+                invoke(
+                    ctx.lambda,
+                    target,
+                    payload,
+                    expect.as_ref(),
+                    expect_error.as_deref(),
+                )
+                .await
+            }
+            Check::Http(http) => crate::http_check::check(http, target, test.timeout).await,
+            Check::Command { run, dir } => crate::command_check::check(ctx, run, dir, target).await,
         }
-        Ok(Err(e)) => return Some(format!("{}: {}", e.message, e.cause.unwrap_or_default())),
-        Ok(Ok(answer)) => answer,
+    };
+    match tokio::time::timeout(test.timeout, checked).await {
+        Ok(outcome) => outcome,
+        Err(_) => Some(format!(
+            "no answer within {}",
+            humantime::format_duration(test.timeout)
+        )),
+    }
+}
+
+/// Invokes the function once; `None` when the answer is as expected.
+async fn invoke(
+    lambda: &Lambda,
+    target: &Target,
+    payload: &Value,
+    expect: Option<&Value>,
+    expect_error: Option<&str>,
+) -> Option<String> {
+    let payload = payload.to_string();
+    let answer = match lambda
+        .invoke(&target.function, &target.qualifier, payload.as_bytes())
+        .await
+    {
+        Err(e) => return Some(format!("{}: {}", e.message, e.cause.unwrap_or_default())),
+        Ok(answer) => answer,
     };
     let text = String::from_utf8_lossy(&answer.payload);
-    if let Some(kind) = &answer.function_error {
-        return Some(format!("function error ({kind}): {}", excerpt(&text)));
+    match (&answer.function_error, expect_error) {
+        (Some(kind), None) => return Some(format!("function error ({kind}): {}", excerpt(&text))),
+        (None, Some(wanted)) => {
+            return Some(format!(
+                "expected a function error containing {wanted:?}, got a normal answer: {}",
+                excerpt(&text)
+            ));
+        }
+        (Some(_), Some(wanted)) if !text.contains(wanted) => {
+            return Some(format!(
+                "expected a function error containing {wanted:?}, got {}",
+                excerpt(&text)
+            ));
+        }
+        (Some(_), Some(_)) => return None,
+        (None, None) => {}
     }
-    let expect = test.expect.as_ref()?;
-    let Ok(actual) = serde_json::from_slice::<Value>(&answer.payload) else {
+    let expect = expect?;
+    json_mismatch(expect, &answer.payload)
+}
+
+/// Where a JSON body fails to contain `expect`, with the body for evidence.
+pub fn json_mismatch(expect: &Value, body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let Ok(actual) = serde_json::from_slice::<Value>(body) else {
         return Some(format!(
             "expected a JSON response containing {}, got {}",
             excerpt(&expect.to_string()),
@@ -157,7 +284,8 @@ pub fn mismatch(expected: &Value, actual: &Value, path: &str) -> Option<String> 
     }
 }
 
-fn excerpt(text: &str) -> String {
+/// `text` trimmed, cut at a few hundred characters.
+pub fn excerpt(text: &str) -> String {
     let text = text.trim();
     if text.chars().count() <= EXCERPT {
         text.to_owned()

@@ -13,4 +13,5 @@ mod human_output;
 mod image;
 mod package;
 mod ship;
+mod smoke_kinds;
 mod steps;

@@ -1,0 +1,70 @@
+//! Command smoke tests: `run = "./scripts/smoke.sh"`, run with `sh -c` in
+//! the config's folder, with the target in its environment
+//! (`GREENLIGHT_FUNCTION`, `GREENLIGHT_VERSION`, `GREENLIGHT_ALIAS`,
+//! `GREENLIGHT_QUALIFIER`, `GREENLIGHT_ARN`, `GREENLIGHT_REGION`, and in DNS
+//! mode `GREENLIGHT_ENDPOINT`). Exit status 0 passes; otherwise the end of
+//! its output is shown. A command still running at the test's timeout is
+//! killed.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::process::Command;
+
+use crate::smoke::Target;
+use crate::ui::Ctx;
+
+/// How much of a failed command's output is shown, from its end.
+const TAIL: usize = 600;
+
+/// Runs the command; `None` when it exits 0.
+pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Option<String> {
+    let arn = ctx
+        .lambda
+        .function(&target.function, &target.qualifier)
+        .await
+        .ok()
+        .flatten()
+        .map(|state| state.arn)
+        .unwrap_or_default();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(run)
+        .current_dir(crate::build::working_dir(dir))
+        .env("GREENLIGHT_FUNCTION", &target.function)
+        .env("GREENLIGHT_QUALIFIER", &target.qualifier)
+        .env("GREENLIGHT_VERSION", target.version_number().unwrap_or(""))
+        .env("GREENLIGHT_ALIAS", &target.alias)
+        .env("GREENLIGHT_ARN", arn)
+        .env("GREENLIGHT_REGION", &target.region)
+        .env(
+            "GREENLIGHT_ENDPOINT",
+            target.endpoint.as_deref().unwrap_or(""),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = match command.output().await {
+        Ok(output) => output,
+        Err(e) => return Some(format!("cannot run `{run}`: {e}")),
+    };
+    if output.status.success() {
+        return None;
+    }
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    let text = text.trim();
+    let start = text.char_indices().rev().nth(TAIL).map_or(0, |(i, _)| i);
+    let shown = if start > 0 {
+        format!("…{}", &text[start..])
+    } else {
+        text.to_owned()
+    };
+    let status = output
+        .status
+        .code()
+        .map_or("was killed".to_owned(), |c| format!("exited {c}"));
+    Some(format!("`{run}` {status}: {shown}"))
+}

@@ -1,0 +1,140 @@
+//! HTTP and command smoke tests, against a real HTTP server on loopback and
+//! real shell commands.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::harness::{FUNCTION, Project, ROLE};
+
+/// Serves, until the test process ends: `/ok` (JSON), `/down` (503),
+/// `/slow` (answers after 400 ms), `/flaky` (503 on the first request, then
+/// 200) and `/v/N` ("version N"). Returns its base URL.
+fn server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let flaky = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let flaky = Arc::clone(&flaky);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                // Skip the headers.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let (status, body) = match path.as_str() {
+                    "/ok" => (
+                        "200 OK",
+                        r#"{"status":"ok","checks":{"db":"up"}}"#.to_owned(),
+                    ),
+                    "/down" => ("503 Service Unavailable", "maintenance".to_owned()),
+                    "/slow" => {
+                        std::thread::sleep(Duration::from_millis(400));
+                        ("200 OK", "ok".to_owned())
+                    }
+                    "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => {
+                        ("503 Service Unavailable", "cold".to_owned())
+                    }
+                    "/flaky" => ("200 OK", "warm".to_owned()),
+                    p if p.starts_with("/v/") => ("200 OK", format!("version {}", &p[3..])),
+                    _ => ("404 Not Found", "no such page".to_owned()),
+                };
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    base
+}
+
+fn config(smoke: &str) -> String {
+    format!(
+        "[function]\nname = \"{FUNCTION}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n\n[package]\nsource = \"app\"\n\n{smoke}"
+    )
+}
+
+#[test]
+fn http_checks_report_expected_versus_actual() {
+    let base = server();
+    let passing = format!(
+        "[[smoke]]\nname = \"health\"\nhttp = {{ url = \"{base}/ok\", contains = \"ok\", json = {{ checks = {{ db = \"up\" }} }}, max_latency = \"5s\" }}\n\n\
+         [[smoke]]\nname = \"placeholders\"\nhttp = {{ url = \"{base}/v/{{version}}\", contains = \"version 1\" }}\n\n\
+         [[smoke]]\nname = \"cold start\"\nhttp = {{ url = \"{base}/flaky\" }}\nretries = 2\nretry_delay = \"50ms\"\n"
+    );
+    let p = Project::with_config(&config(&passing));
+    let shipped = p.run(&["ship", "--output", "json"]).success().json();
+    let results = shipped["smoke"]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r["passed"] == true), "{results:?}");
+    assert!(results.iter().all(|r| r["duration_ms"].is_u64()));
+
+    for (http, expected) in [
+        (
+            format!("{{ url = \"{base}/down\" }}"),
+            "expected status 200, got 503; body was maintenance",
+        ),
+        (
+            format!("{{ url = \"{base}/ok\", contains = \"degraded\" }}"),
+            "expected the body to contain \"degraded\", got {\"status\":\"ok\"",
+        ),
+        (
+            format!("{{ url = \"{base}/ok\", json = {{ status = \"down\" }} }}"),
+            "expected `status` = \"down\", got \"ok\"",
+        ),
+        (
+            format!("{{ url = \"{base}/slow\", max_latency = \"100ms\" }}"),
+            "more than max_latency 100ms",
+        ),
+    ] {
+        p.write(
+            "greenlight.toml",
+            &config(&format!("[[smoke]]\nname = \"check\"\nhttp = {http}\n")),
+        );
+        let failed = p.run(&["test", "--version", "1"]).code(1);
+        assert!(
+            failed.stderr.contains(expected),
+            "{expected:?} in\n{}",
+            failed.stderr
+        );
+    }
+}
+
+#[test]
+fn command_checks_get_the_target_and_show_their_output_when_they_fail() {
+    let passing = "[[smoke]]\nname = \"script\"\nrun = \"test \\\"$GREENLIGHT_VERSION\\\" = 1 && test \\\"$GREENLIGHT_FUNCTION\\\" = orders && test \\\"$GREENLIGHT_ALIAS\\\" = live && test -n \\\"$GREENLIGHT_ARN\\\" && test \\\"$GREENLIGHT_REGION\\\" = us-east-1\"\n";
+    let p = Project::with_config(&config(passing));
+    p.run(&["ship"]).success();
+
+    p.write(
+        "greenlight.toml",
+        &config("[[smoke]]\nname = \"script\"\nrun = \"echo checking; echo boom >&2; exit 3\"\n"),
+    );
+    let failed = p.run(&["test", "--version", "1"]).code(1);
+    assert!(
+        failed.stderr.contains("exited 3: checking\nboom"),
+        "{}",
+        failed.stderr
+    );
+
+    p.write(
+        "greenlight.toml",
+        &config("[[smoke]]\nname = \"script\"\nrun = \"sleep 5\"\ntimeout = \"300ms\"\n"),
+    );
+    let slow = p.run(&["test", "--version", "1"]).code(1);
+    assert!(
+        slow.stderr.contains("no answer within 300ms"),
+        "{}",
+        slow.stderr
+    );
+}
