@@ -299,6 +299,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// moto never sets `FunctionError`, so a failing function is injected.
+    fn failing_lambda() -> Lambda {
+        use aws_sdk_lambda::operation::invoke::InvokeOutput;
+        use aws_sdk_lambda::primitives::Blob;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let invoke = mock!(aws_sdk_lambda::Client::invoke).then_output(|| {
+            InvokeOutput::builder()
+                .status_code(200)
+                .function_error("Unhandled")
+                .payload(Blob::new(
+                    r#"{"errorMessage":"no such order","errorType":"NotFound"}"#,
+                ))
+                .build()
+        });
+        Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&invoke]),
+            crate::lambda::WaitPolicy::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_expected_function_error_passes_and_any_other_fails() {
+        let lambda = failing_lambda();
+        let target = Target {
+            function: "orders".into(),
+            qualifier: "3".into(),
+            alias: "live".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+        };
+        let payload = json!({"order": "missing"});
+        let expected = invoke(&lambda, &target, &payload, None, Some("NotFound")).await;
+        assert_eq!(expected, None);
+        let other = invoke(&lambda, &target, &payload, None, Some("Timeout")).await;
+        assert!(
+            other.is_some_and(|f| f.contains("expected a function error containing \"Timeout\"")),
+        );
+        let unexpected = invoke(&lambda, &target, &payload, None, None).await;
+        assert!(unexpected.is_some_and(|f| f.starts_with("function error (Unhandled)")));
+    }
+
     #[test]
     fn subset_of_an_object_matches() {
         let got = json!({"probe": "ok", "extra": 1, "nested": {"a": 1, "b": 2}});
