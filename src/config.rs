@@ -514,13 +514,16 @@ impl Checker<'_> {
         if raw.image_uri.is_some() {
             return self.image(dir, raw);
         }
-        let Some(source) = raw.source.filter(|s| !s.trim().is_empty()) else {
+        let Some(source) = raw.source else {
             return Err(Error::usage(format!(
                 "{}: `[package]` needs `source` (a folder or a .zip file) or `image_uri`",
                 self.file
             ))
             .with_hint("add `source = \"app\"` under [package]"));
         };
+        if source.trim().is_empty() {
+            return Err(self.bad("package.source", "\"\"", "name a folder or a .zip file"));
+        }
         let source = dir.join(source);
         crate::package::exclusions(&source, &raw.exclude).map_err(|e| Error {
             message: format!("{}: {}", self.file, e.message),

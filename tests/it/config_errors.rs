@@ -138,3 +138,171 @@ fn errors_are_one_json_document_with_json_output() {
     );
     assert!(p.functions().is_empty());
 }
+
+/// Bad input, many kinds, against one emulator that already runs version 1:
+/// every case is exit 2 with a short error naming the key, no panic, and no
+/// request that changes AWS (the request log shows reads at most).
+#[test]
+fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    let base = default_config();
+    let swap = |from: &str, to: &str| {
+        assert!(base.contains(from), "{from}");
+        base.replace(from, to)
+    };
+    let add = |section: &str, lines: &str| swap(section, &format!("{section}\n{lines}"));
+    let long = "x".repeat(65);
+    let cases: Vec<(String, &str)> = vec![
+        (swap("memory = 256", "memory = 99999"), "function.memory"),
+        (swap("memory = 256", "memory = 64"), "function.memory"),
+        (swap("memory = 256", "memory = \"big\""), "function.memory"),
+        (swap("timeout = 10", "timeout = 0"), "function.timeout"),
+        (swap("timeout = 10", "timeout = 901"), "function.timeout"),
+        (
+            swap("name = \"orders\"", "name = \"bad name\""),
+            "function.name",
+        ),
+        (
+            swap("name = \"orders\"", &format!("name = \"{long}\"")),
+            "function.name",
+        ),
+        (add("[function]", "alias = \"$LATEST\""), "function.alias"),
+        (add("[function]", "alias = \"123\""), "function.alias"),
+        (
+            swap("role = \"arn:", "role = \"not-an-arn:"),
+            "function.role",
+        ),
+        (
+            swap("LOG_LEVEL = \"info\"", "\"1X\" = \"v\""),
+            "function.environment",
+        ),
+        (
+            add(
+                "[function]",
+                &format!("description = \"{}\"", "d".repeat(300)),
+            ),
+            "function.description",
+        ),
+        (
+            swap("runtime = \"python3.12\"", "runtime = 5"),
+            "function.runtime",
+        ),
+        (swap("memory = 256", "memroy = 256"), "memroy"),
+        (format!("{base}\n[deploy]\nx = 1\n"), "deploy"),
+        (
+            swap("name = \"orders\"", "name = \"orders"),
+            "greenlight.toml:",
+        ),
+        (String::new(), "function"),
+        ("[function]\n".to_owned(), "name"),
+        (swap("source = \"app\"", "source = \"nowhere\""), "nowhere"),
+        (swap("source = \"app\"", "source = \"\""), "package.source"),
+        (
+            add("source = \"app\"", "exclude = [\"[\"]"),
+            "package.exclude",
+        ),
+        (
+            add("source = \"app\"", "s3_bucket = \"Bad_Bucket\""),
+            "package.s3_bucket",
+        ),
+        (add("source = \"app\"", "build = \"\""), "package.build"),
+        (
+            add("source = \"app\"", "image_uri = \"1.dkr.ecr.x/app:v1\""),
+            "package.source",
+        ),
+        (add("[[smoke]]", "timeout = \"soon\""), "smoke[0].timeout"),
+        (
+            format!("{base}\n[[smoke]]\nname = \"echo\"\n"),
+            "smoke[1].name",
+        ),
+        (swap("name = \"echo\"", "name = \"\""), "smoke[0].name"),
+        (
+            add("[[smoke]]", "http = { url = \"ftp://x\" }"),
+            "smoke[0].payload",
+        ),
+        (
+            add("[[smoke]]", "retry_delay = \"0s\""),
+            "smoke[0].retry_delay",
+        ),
+        (
+            format!("{base}\n[release]\nsteps = [50, 10]\n"),
+            "release.steps",
+        ),
+        (format!("{base}\n[release]\nsteps = [0]\n"), "release.steps"),
+        (
+            format!("{base}\n[release]\nsteps = [100]\n"),
+            "release.steps",
+        ),
+        (
+            format!("{base}\n[release]\nsteps = [-5]\n"),
+            "release.steps",
+        ),
+        (
+            format!("{base}\n[release]\nsteps = [10]\nbake = \"soon\"\n"),
+            "release.bake",
+        ),
+        (
+            format!("{base}\n[release]\nsteps = [10]\nbake = \"0s\"\n"),
+            "release.bake",
+        ),
+        (
+            format!("{base}\n[release]\npreset = \"Fast\"\n"),
+            "release.preset",
+        ),
+        (
+            format!("{base}\n[release]\npreset = \"AllAtOnce\"\nsteps = [10]\n"),
+            "release",
+        ),
+        (
+            format!("{base}\n[release]\nalarms = \"orders-errors\"\n"),
+            "release.alarms",
+        ),
+        (
+            format!(
+                "{base}\n[dns]\nzone_id = \"Z1\"\nname = \"a.example.com\"\ntype = \"TXT\"\n[dns.blue]\nvalue = \"b\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g\"\nalias = \"green\"\n"
+            ),
+            "dns.type",
+        ),
+        (
+            format!(
+                "{base}\n[dns]\nzone_id = \"Z1\"\nname = \"a.example.com\"\n[dns.blue]\nvalue = \"b\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g\"\nalias = \"blue\"\n"
+            ),
+            "dns.green.alias",
+        ),
+    ];
+    let before = p.emulator.requests().len();
+    for (i, (config, needle)) in cases.iter().enumerate() {
+        p.write("greenlight.toml", config);
+        let run = p.run(&["ship"]);
+        assert_eq!(run.code, 2, "case {i} ({needle}):\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "case {i}: {needle:?} in\n{}",
+            run.stderr
+        );
+        let error = &run.stderr[run.stderr.find("error: ").expect("an error line")..];
+        assert!(error.lines().count() <= 3, "case {i} too long:\n{error}");
+        assert!(!run.all_output().contains("panicked"), "case {i}");
+    }
+    p.write("greenlight.toml", &base);
+    for args in [
+        vec!["--output", "yaml", "ship"],
+        vec!["prune", "--keep", "many"],
+        vec!["release", "--version", "$LATEST"],
+        vec!["release", "--version", "99"],
+        vec!["shipp"],
+    ] {
+        let run = p.run(&args);
+        assert!(matches!(run.code, 1 | 2), "{args:?}: {}", run.stderr);
+        assert!(!run.all_output().contains("panicked"), "{args:?}");
+    }
+    let writes: Vec<String> = p.emulator.requests()[before..]
+        .iter()
+        .filter(|r| !(r.starts_with("GET ") || r.starts_with("HEAD ") || *r == "POST /"))
+        .cloned()
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(p.versions(), ["1"]);
+    assert_eq!(p.alias("live").expect("alias").0, "1");
+}
