@@ -217,3 +217,53 @@ fn an_unchanged_deploy_makes_at_most_3_api_calls_and_no_writes() {
         "reads only: {calls:?}"
     );
 }
+
+/// Issue 6's secrets check: a unique environment value, secret key and
+/// session token never appear in any stream of any command, in text, JSON,
+/// `-vv`, dry runs, failures and a response that echoes the secret.
+#[test]
+fn no_command_prints_a_secret_in_any_stream() {
+    let p = Project::new();
+    let (key, token) = ("sk-3c1f-unique-secret-key", "tok-9a7e-unique-session-token");
+    let run = |args: &[&str]| {
+        let out = p
+            .command(args)
+            .env("AWS_SECRET_ACCESS_KEY", key)
+            .env("AWS_SESSION_TOKEN", token)
+            .output()
+            .expect("run");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let mut seen = vec![run(&["ship", "-vv"])];
+    p.change_code("v2");
+    for args in [
+        &["plan", "-vv"][..],
+        &["plan", "--output", "json", "-vv"],
+        &["deploy", "--dry-run", "-vv"],
+        &["status", "-vv"],
+        &["status", "--output", "json"],
+        &["ship", "--output", "json", "-vv"],
+        &["test", "-vv"],
+        &["rollback", "--dry-run", "-vv"],
+        &["prune", "--dry-run", "-vv"],
+    ] {
+        seen.push(run(args));
+    }
+    p.change_code("v3");
+    p.emulator
+        .queue_invoke_results(&[json!({"probe": "bad", "echo": SECRET})]);
+    seen.push(run(&["ship", "-vv", "--output", "json"]));
+    assert!(
+        seen.last().is_some_and(|out| out.contains("****")),
+        "masked, not dropped"
+    );
+    for out in &seen {
+        for secret in [SECRET, key, token] {
+            assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+        }
+    }
+}
