@@ -896,6 +896,7 @@ fn is_env_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(Path::new("dir/greenlight.toml"), text)
@@ -1094,5 +1095,91 @@ expect = { probe = "ok" }
         assert!(is_role_arn("arn:aws-cn:iam::123456789012:role/path/x"));
         assert!(!is_role_arn("arn:aws:iam::12345:role/x"));
         assert!(!is_role_arn("arn:aws:iam::123456789012:user/x"));
+    }
+
+    /// The kept corpus (`tests/corpus/config`): inputs that once found, or
+    /// could find, edge cases. Each must be refused or accepted, never panic.
+    #[test]
+    fn the_corpus_parses_without_a_panic() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/config");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("corpus") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(e) = parse(&text) {
+                assert_eq!(e.exit_code(), 2, "{}: {e}", path.display());
+                assert!(e.message.lines().count() <= 2, "{}: {e}", path.display());
+            }
+            seen += 1;
+        }
+        assert!(seen >= 10, "the corpus is there: {seen} files");
+    }
+
+    /// A TOML value of any kind a user might type.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "[a-zA-Z0-9_.$*/:{}\\[\\] -]{0,12}".prop_map(|s| format!("{s:?}")),
+            prop::collection::vec(0_i64..=120, 0..4).prop_map(|v| format!("{v:?}")),
+            Just("{ probe = \"ok\" }".to_owned()),
+            Just("\"5m\"".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text: refused with exit 2 or accepted, never a panic.
+        #[test]
+        fn any_text_is_refused_or_accepted(text in "\\PC{0,200}") {
+            if let Err(e) = parse(&text) {
+                prop_assert_eq!(e.exit_code(), 2);
+            }
+        }
+
+        /// Configs built from the real tables and keys (and some wrong ones)
+        /// with values of every type: refused with exit 2 naming a key, or
+        /// accepted with every documented invariant holding.
+        #[test]
+        fn structured_configs_keep_their_invariants(
+            fields in prop::collection::vec(
+                (
+                    prop::sample::select(vec!["function", "package", "release", "dns", "dns.blue", "smoke"]),
+                    prop::sample::select(vec![
+                        "name", "alias", "memory", "timeout", "role", "source", "steps", "bake",
+                        "preset", "alarms", "zone_id", "value", "type", "ttl", "payload", "http", "run", "retries",
+                    ]),
+                    value(),
+                ),
+                0..8,
+            )
+        ) {
+            let mut text = String::from("[function]\nname = \"orders\"\n");
+            for (table, key, value) in &fields {
+                let header = if *table == "smoke" { "[[smoke]]\nname = \"s\"".to_owned() } else { format!("[{table}]") };
+                text.push_str(&format!("{header}\n{key} = {value}\n"));
+            }
+            match parse(&text) {
+                Err(e) => prop_assert_eq!(e.exit_code(), 2),
+                Ok(cfg) => {
+                    prop_assert!(cfg.function.settings.memory.is_none_or(|m| (128..=10240).contains(&m)));
+                    prop_assert!(cfg.function.settings.timeout.is_none_or(|t| (1..=900).contains(&t)));
+                    let steps = &cfg.release.plan.steps;
+                    prop_assert!(steps.windows(2).all(|w| w[0] < w[1]));
+                    prop_assert!(steps.iter().all(|p| (1..=99).contains(p)));
+                    prop_assert!(cfg.function.alias != "$LATEST");
+                }
+            }
+        }
+
+        /// Any exclude glob: a usage error or a working matcher, never a panic.
+        #[test]
+        fn any_exclude_glob_is_refused_or_compiled(globs in prop::collection::vec("\\PC{0,16}", 0..4)) {
+            if let Err(e) = crate::package::exclusions(Path::new("app"), &globs) {
+                prop_assert_eq!(e.exit_code(), 2);
+            }
+        }
     }
 }

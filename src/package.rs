@@ -769,4 +769,20 @@ mod tests {
             err.message
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any `.greenlightignore` content: the package builds (maybe with
+        /// fewer files) or is refused as a usage error, never a panic.
+        #[test]
+        fn any_ignore_file_is_applied_or_refused(lines in proptest::collection::vec("\\PC{0,12}", 0..6)) {
+            let dir = tree();
+            fs::write(dir.path().join(IGNORE_FILE), lines.join("\n")).expect("write");
+            match package(dir.path()) {
+                Ok(a) => proptest::prop_assert!(a.files <= 3),
+                Err(e) => proptest::prop_assert_eq!(e.exit_code(), 2),
+            }
+        }
+    }
 }
