@@ -34,7 +34,7 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
         .current_dir(crate::build::working_dir(dir))
         .env("GREENLIGHT_FUNCTION", &target.function)
         .env("GREENLIGHT_QUALIFIER", &target.qualifier)
-        .env("GREENLIGHT_VERSION", target.version_number().unwrap_or(""))
+        .env("GREENLIGHT_VERSION", &target.version)
         .env("GREENLIGHT_ALIAS", &target.alias)
         .env("GREENLIGHT_ARN", arn)
         .env("GREENLIGHT_REGION", &target.region)

@@ -655,7 +655,7 @@ impl<'a> Shift<'a> {
             config: &config,
             ..self.ctx
         };
-        match gates::check(ctx).await {
+        match gates::check(ctx, &self.version).await {
             Ok(check) => check.failure().map_or(Ok(()), Err),
             Err(e) => Err(format!("the gates could not be checked: {}", e.message)),
         }

@@ -47,13 +47,14 @@ pub async fn alarms(ctx: Ctx<'_>) -> Result<Vec<AlarmState>> {
     ctx.alarms.states(names).await
 }
 
-/// Checks every gate: the alarms, then the smoke tests through the alias.
-pub async fn check(ctx: Ctx<'_>) -> Result<GateCheck> {
+/// Checks every gate: the alarms, then the smoke tests through the alias,
+/// during the release of `version` (for the `{version}` placeholder).
+pub async fn check(ctx: Ctx<'_>, version: &str) -> Result<GateCheck> {
     let alarms = alarms(ctx).await?;
     let smoke = if ctx.config.smoke.is_empty() {
         None
     } else {
-        Some(smoke::run(ctx, &smoke::Target::alias(ctx)).await)
+        Some(smoke::run(ctx, &smoke::Target::alias(ctx, version)).await)
     };
     Ok(GateCheck { alarms, smoke })
 }

@@ -166,7 +166,7 @@ impl<'a> Run<'a> {
     async fn red_gate(&mut self) -> Option<String> {
         let ctx = self.ctx;
         tokio::select! {
-            checked = gates::check(ctx) => match checked {
+            checked = gates::check(ctx, &self.version) => match checked {
                 Ok(check) => {
                     let why = check.failure();
                     self.report.gates = Some(check);

@@ -70,6 +70,9 @@ pub struct Target {
     pub function: String,
     /// What is invoked: a version number or the alias.
     pub qualifier: String,
+    /// The version under test (the one being released, when the qualifier
+    /// is the alias).
+    pub version: String,
     /// The alias (users' way in).
     pub alias: String,
     /// The AWS region.
@@ -90,39 +93,36 @@ impl Target {
         Target::new(ctx, version, idle.map(|c| c.value.clone()))
     }
 
-    /// The alias; in DNS mode through the endpoint of the colour behind it.
-    pub fn alias(ctx: Ctx<'_>) -> Target {
+    /// The alias during the release of `version`; in DNS mode through the
+    /// endpoint of the colour behind it.
+    pub fn alias(ctx: Ctx<'_>, version: &str) -> Target {
         let colour = ctx
             .config
             .dns
             .as_ref()
             .and_then(|d| d.colours.iter().find(|c| c.alias == ctx.alias()));
-        Target::new(ctx, ctx.alias(), colour.map(|c| c.value.clone()))
+        Target {
+            version: version.to_owned(),
+            ..Target::new(ctx, ctx.alias(), colour.map(|c| c.value.clone()))
+        }
     }
 
     fn new(ctx: Ctx<'_>, qualifier: &str, endpoint: Option<String>) -> Target {
         Target {
             function: ctx.function().to_owned(),
             qualifier: qualifier.to_owned(),
+            version: qualifier.to_owned(),
             alias: ctx.alias().to_owned(),
             region: ctx.lambda.region(),
             endpoint,
         }
     }
 
-    /// The version, when the qualifier is one.
-    pub fn version_number(&self) -> Option<&str> {
-        Some(self.qualifier.as_str()).filter(|q| q.chars().all(|c| c.is_ascii_digit()))
-    }
-
     /// `text` with `{function}`, `{version}`, `{alias}`, `{qualifier}`,
     /// `{region}` and `{endpoint}` filled in.
     pub fn fill(&self, text: &str) -> String {
         text.replace("{function}", &self.function)
-            .replace(
-                "{version}",
-                self.version_number().unwrap_or(&self.qualifier),
-            )
+            .replace("{version}", &self.version)
             .replace("{alias}", &self.alias)
             .replace("{qualifier}", &self.qualifier)
             .replace("{region}", &self.region)
@@ -325,6 +325,7 @@ mod tests {
         let target = Target {
             function: "orders".into(),
             qualifier: "3".into(),
+            version: "3".into(),
             alias: "live".into(),
             region: "us-east-1".into(),
             endpoint: None,

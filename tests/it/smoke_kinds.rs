@@ -108,6 +108,21 @@ fn http_checks_report_expected_versus_actual() {
             failed.stderr
         );
     }
+
+    // Through the alias (the gate after a release), {version} is still the
+    // version being released.
+    p.write(
+        "greenlight.toml",
+        &config(&format!(
+            "[[smoke]]\nname = \"version\"\nhttp = {{ url = \"{base}/v/{{version}}\", contains = \"version 2\" }}\n"
+        )),
+    );
+    p.change_code("v2");
+    let released = p.run(&["ship", "--output", "json"]).success().json();
+    assert_eq!(
+        released["release"]["gates"]["smoke"]["results"][0]["passed"],
+        true
+    );
 }
 
 #[test]
