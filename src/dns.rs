@@ -286,7 +286,11 @@ pub async fn release(
             ..Default::default()
         });
     }
-    if let Some(firing) = gates::alarms(ctx).await?.into_iter().find(|a| a.is_alarm()) {
+    if let Some(firing) = gates::alarms(ctx, Some(version))
+        .await?
+        .into_iter()
+        .find(|a| a.is_alarm())
+    {
         return Err(Error::no_traffic_moved(format!(
             "alarm {} is already in ALARM before the release, so the new version's health could not be judged",
             firing.name

@@ -38,19 +38,32 @@ impl GateCheck {
     }
 }
 
-/// Reads the watched alarms only.
-pub async fn alarms(ctx: Ctx<'_>) -> Result<Vec<AlarmState>> {
-    let names = &ctx.config.release.alarms;
+/// Reads the watched alarms only. A name with `{version}` is an alarm
+/// scoped to one version (e.g. on its `ExecutedVersion` metrics, see
+/// `templates/version-alarm.sh`): it is filled with `version`, and left out
+/// when there is no version under release.
+pub async fn alarms(ctx: Ctx<'_>, version: Option<&str>) -> Result<Vec<AlarmState>> {
+    let names: Vec<String> = ctx
+        .config
+        .release
+        .alarms
+        .iter()
+        .filter_map(|name| match (name.contains("{version}"), version) {
+            (false, _) => Some(name.clone()),
+            (true, Some(v)) => Some(name.replace("{version}", v)),
+            (true, None) => None,
+        })
+        .collect();
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    ctx.alarms.states(names).await
+    ctx.alarms.states(&names).await
 }
 
 /// Checks every gate: the alarms, then the smoke tests through the alias,
 /// during the release of `version` (for the `{version}` placeholder).
 pub async fn check(ctx: Ctx<'_>, version: &str) -> Result<GateCheck> {
-    let alarms = alarms(ctx).await?;
+    let alarms = alarms(ctx, Some(version)).await?;
     let smoke = if ctx.config.smoke.is_empty() {
         None
     } else {

@@ -108,7 +108,8 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result
     if let (false, Some(target)) = (plan.is_all_at_once(), &target) {
         check_same_role(ctx, &stable, target.role.as_deref(), version).await?;
     }
-    if let Some(firing) = crate::gates::alarms(ctx)
+    let published = target.is_some().then_some(version);
+    if let Some(firing) = crate::gates::alarms(ctx, published)
         .await?
         .into_iter()
         .find(|a| a.is_alarm())

@@ -104,7 +104,13 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         version: a.version,
         weights: a.weights,
     });
-    let alarms = gates::alarms(ctx).await?;
+    // Version-scoped alarms are those of the version being released, if any.
+    let releasing = live
+        .as_ref()
+        .and_then(|l| l.record.as_ref())
+        .filter(|r| r.action == crate::record::Action::Canary)
+        .map(|r| r.version.clone());
+    let alarms = gates::alarms(ctx, releasing.as_deref()).await?;
     let versions = ctx
         .lambda
         .versions(name)

@@ -255,3 +255,32 @@ fn prune_never_deletes_either_side_of_a_release_in_progress() {
     assert_eq!(doc["prune"]["kept"]["2"], "alias live sends it traffic");
     assert_eq!(p.versions(), ["1", "2"]);
 }
+
+#[test]
+fn an_alarm_scoped_to_the_new_version_gates_its_release() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"\nalarms = [\"orders-errors-v{version}\"]");
+    // As templates/version-alarm.sh would, between deploy and release.
+    p.create_alarm("orders-errors-v2");
+    let started = p.run(&["ship", "--no-wait"]).success();
+    assert!(
+        started.stdout.contains("10 % on version 2"),
+        "{}",
+        started.stdout
+    );
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["alarms"][0]["name"], "orders-errors-v2");
+
+    p.set_alarm(
+        "orders-errors-v2",
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    );
+    let promote = p.run(&["promote"]).code(3);
+    assert!(
+        promote
+            .stderr
+            .contains("alarm orders-errors-v2 is in ALARM"),
+        "{}",
+        promote.stderr
+    );
+    assert_eq!(p.live_version(), "1");
+}
