@@ -286,18 +286,7 @@ pub async fn release(
             ..Default::default()
         });
     }
-    if let Some(firing) = gates::alarms(ctx, Some(version))
-        .await?
-        .into_iter()
-        .find(|a| a.is_alarm())
-    {
-        return Err(Error::no_traffic_moved(format!(
-            "alarm {} is already in ALARM before the release, so the new version's health could not be judged",
-            firing.name
-        ))
-        .with_cause(firing.reason)
-        .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"));
-    }
+    gates::refuse_if_firing(ctx, Some(version)).await?;
     ctx.ui.step(format_args!(
         "releasing version {version} on {}: the weight moves from {} (version {stable})",
         to.name, from.name

@@ -6,7 +6,7 @@
 //! smoke test. Read-only apart from the invocations.
 
 use crate::alarms::AlarmState;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::smoke::{self, SmokeReport};
 use crate::ui::Ctx;
 
@@ -58,6 +58,25 @@ pub async fn alarms(ctx: Ctx<'_>, version: Option<&str>) -> Result<Vec<AlarmStat
         return Ok(Vec::new());
     }
     ctx.alarms.states(&names).await
+}
+
+/// Before a release moves anything: an alarm already in ALARM would make the
+/// new version's health impossible to judge, so the release does not start
+/// (exit 1). `version` as in [`alarms`].
+pub async fn refuse_if_firing(ctx: Ctx<'_>, version: Option<&str>) -> Result<()> {
+    let Some(firing) = alarms(ctx, version)
+        .await?
+        .into_iter()
+        .find(|a| a.is_alarm())
+    else {
+        return Ok(());
+    };
+    Err(Error::no_traffic_moved(format!(
+        "alarm {} is already in ALARM before the release, so the new version's health could not be judged",
+        firing.name
+    ))
+    .with_cause(firing.reason)
+    .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"))
 }
 
 /// Checks every gate: the alarms, then the smoke tests through the alias,

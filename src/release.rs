@@ -108,19 +108,7 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result
     if let (false, Some(target)) = (plan.is_all_at_once(), &target) {
         check_same_role(ctx, &stable, target.role.as_deref(), version).await?;
     }
-    let published = target.is_some().then_some(version);
-    if let Some(firing) = crate::gates::alarms(ctx, published)
-        .await?
-        .into_iter()
-        .find(|a| a.is_alarm())
-    {
-        return Err(Error::no_traffic_moved(format!(
-            "alarm {} is already in ALARM before the release, so the new version's health could not be judged",
-            firing.name
-        ))
-        .with_cause(firing.reason)
-        .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"));
-    }
+    crate::gates::refuse_if_firing(ctx, target.is_some().then_some(version)).await?;
     Ok(Start::Begin {
         stable,
         revision: current.revision_id,
