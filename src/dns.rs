@@ -210,37 +210,12 @@ pub async fn stage(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<()> {
         return Ok(());
     };
     let idle = &dns.colours[1 - live];
-    let name = ctx.function();
-    let staged = format!("greenlight: staged version {version} (no weight yet)");
-    match ctx.lambda.alias(name, &idle.alias).await? {
-        Some(current) if current.version == version => Ok(()),
-        Some(current) => {
-            ctx.ui.step(format_args!(
-                "pointing alias {} ({}, weight 0) at version {version}",
-                idle.alias, idle.name
-            ));
-            ctx.lambda
-                .point_alias(
-                    name,
-                    &idle.alias,
-                    version,
-                    None,
-                    &staged,
-                    current.revision_id.as_deref(),
-                )
-                .await
-                .map(|_| ())
-        }
-        None => {
-            ctx.ui.step(format_args!(
-                "creating alias {} ({}, weight 0) on version {version}",
-                idle.alias, idle.name
-            ));
-            ctx.lambda
-                .create_alias(name, &idle.alias, version, &staged)
-                .await
-        }
-    }
+    let staged = Aim {
+        label: format!("{}, weight 0", idle.name),
+        description: format!("greenlight: staged version {version} (no weight yet)"),
+        keep_if_there: true,
+    };
+    aim(ctx, idle, version, &staged).await
 }
 
 /// Releases `version` by moving the weight to the idle colour step by step:
@@ -404,13 +379,34 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
 
 /// Points `colour`'s alias at `version` (creating it), writing `record`.
 async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) -> Result<()> {
+    let how = Aim {
+        label: colour.name.to_owned(),
+        description: record.to_string(),
+        keep_if_there: false,
+    };
+    aim(ctx, colour, version, &how).await
+}
+
+/// How [`aim`] writes an alias.
+struct Aim {
+    /// How the colour is named in progress lines, e.g. "blue, weight 0".
+    label: String,
+    /// The alias description to write.
+    description: String,
+    /// Leave the alias alone when it already serves the version.
+    keep_if_there: bool,
+}
+
+/// Points `colour`'s alias at `version`, creating it when missing.
+async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Result<()> {
     let name = ctx.function();
     match ctx.lambda.alias(name, &colour.alias).await? {
+        Some(current) if how.keep_if_there && current.version == version => Ok(()),
         Some(current) => {
             if current.version != version {
                 ctx.ui.step(format_args!(
                     "pointing alias {} ({}) at version {version}",
-                    colour.alias, colour.name
+                    colour.alias, how.label
                 ));
             }
             ctx.lambda
@@ -419,7 +415,7 @@ async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) ->
                     &colour.alias,
                     version,
                     None,
-                    &record.to_string(),
+                    &how.description,
                     current.revision_id.as_deref(),
                 )
                 .await
@@ -428,10 +424,10 @@ async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) ->
         None => {
             ctx.ui.step(format_args!(
                 "creating alias {} ({}) on version {version}",
-                colour.alias, colour.name
+                colour.alias, how.label
             ));
             ctx.lambda
-                .create_alias(name, &colour.alias, version, &record.to_string())
+                .create_alias(name, &colour.alias, version, &how.description)
                 .await
         }
     }
@@ -610,10 +606,7 @@ impl<'a> Shift<'a> {
     }
 
     fn bake_left(&self) -> Duration {
-        let ends = self.since + self.plan.bake;
-        (ends - OffsetDateTime::now_utc())
-            .try_into()
-            .unwrap_or(Duration::ZERO)
+        progress::bake_left(self.since, self.plan.bake)
     }
 
     /// Holds the split for `left`, checking the gates meanwhile.
@@ -656,24 +649,7 @@ impl<'a> Shift<'a> {
 
     /// Where the release stands, for a run that leaves it in progress.
     fn position(&self) -> InProgress {
-        let step = self.step.unwrap_or(0);
-        let left = self.bake_left();
-        let target = match self.plan.steps.get(step + 1) {
-            Some(p) => format!("move to {p} %"),
-            None => "finish at 100 %".to_owned(),
-        };
-        let when = if left.is_zero() {
-            "now"
-        } else {
-            "once the bake is over"
-        };
-        InProgress {
-            step: step + 1,
-            of: self.plan.steps.len(),
-            percent: self.plan.steps.get(step).copied().unwrap_or(100),
-            bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
-            next: format!("{target} {when}, if the gates are green"),
-        }
+        progress::standing(&self.plan, self.step.unwrap_or(0), self.bake_left())
     }
 
     /// Puts all the weight back on the colour it came from, as it was before

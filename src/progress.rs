@@ -180,10 +180,7 @@ impl<'a> Run<'a> {
 
     /// How long the current step still bakes.
     pub fn bake_left(&self) -> Duration {
-        let ends = self.since + self.plan.bake;
-        (ends - OffsetDateTime::now_utc())
-            .try_into()
-            .unwrap_or(Duration::ZERO)
+        bake_left(self.since, self.plan.bake)
     }
 
     /// Puts the alias back on the stable version and reports why.
@@ -207,30 +204,42 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
-        let step = self.step?;
-        let left = self.bake_left();
-        let target = match self.plan.steps.get(step + 1) {
-            Some(p) => format!("move to {p} %"),
-            None => "finish at 100 %".to_owned(),
-        };
-        let next = if left.is_zero() {
-            format!("{target} now, if the gates are green")
-        } else {
-            format!("{target} once the bake is over, if the gates are green")
-        };
-        Some(InProgress {
-            step: step + 1,
-            of: self.plan.steps.len(),
-            percent: self.plan.steps[step],
-            bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
-            next,
-        })
+        Some(standing(&self.plan, self.step?, self.bake_left()))
     }
 
     /// The report of a run that leaves the release in progress.
     fn pause(mut self) -> ReleaseReport {
         self.report.in_progress = self.position();
         self.report
+    }
+}
+
+/// How long a step that began at `since` still bakes.
+pub fn bake_left(since: OffsetDateTime, bake: Duration) -> Duration {
+    (since + bake - OffsetDateTime::now_utc())
+        .try_into()
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Where a release at `step` (an index into `plan`'s steps) stands, with
+/// `left` of its bake to go, and what `promote` does next. Shared by alias
+/// and DNS releases.
+pub fn standing(plan: &Plan, step: usize, left: Duration) -> InProgress {
+    let target = match plan.steps.get(step + 1) {
+        Some(p) => format!("move to {p} %"),
+        None => "finish at 100 %".to_owned(),
+    };
+    let when = if left.is_zero() {
+        "now"
+    } else {
+        "once the bake is over"
+    };
+    InProgress {
+        step: step + 1,
+        of: plan.steps.len(),
+        percent: plan.steps.get(step).copied().unwrap_or(100),
+        bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+        next: format!("{target} {when}, if the gates are green"),
     }
 }
 
