@@ -73,9 +73,13 @@ impl std::fmt::Debug for Artifact {
 }
 
 impl Artifact {
-    /// Hex SHA-256 of the zip, for content-addressed names.
+    /// Hex SHA-256 of the zip, for content-addressed names: from
+    /// `code_sha256`, already computed while the zip was written (hashing a
+    /// large zip again only if that is not valid base64).
     pub fn sha256_hex(&self) -> String {
-        sha256(&self.bytes)
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.code_sha256)
+            .unwrap_or_else(|_| sha256(&self.bytes).to_vec())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -560,6 +564,11 @@ mod tests {
         assert_eq!(first.code_sha256, second.code_sha256);
         assert_eq!(first.bytes, second.bytes);
         assert_eq!(first.code_sha256, code_sha256(&first.bytes));
+        let hex: String = sha256(&first.bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(first.sha256_hex(), hex);
     }
 
     #[test]
