@@ -34,7 +34,7 @@ use crate::plan::Plan;
 use crate::progress;
 use crate::progress::InProgress;
 use crate::record::{Action, Record};
-use crate::release::ReleaseReport;
+use crate::release::{self, ReleaseReport};
 use crate::rollback::RollbackReport;
 use crate::route53::{Dns, WeightedRecord};
 use crate::ui::Ctx;
@@ -232,13 +232,7 @@ pub async fn release(
         (_, State::New) | (None, _) => return first_release(ctx, dns, version).await,
         (Some(pair), State::Releasing { to, record }) => {
             if record.version != version {
-                return Err(Error::no_traffic_moved(format!(
-                    "the release of version {} is in progress on {}",
-                    record.version, dns.name
-                ))
-                .with_hint(
-                    "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
-                ));
+                return Err(release::another_in_progress(&record.version, &dns.name));
             }
             let run = Shift::resume(ctx, dns, pair, to, &record)?;
             return run.drive(wait).await;
@@ -743,13 +737,7 @@ pub async fn plan_release(
         }
         (Some(pair), State::Releasing { to, record }) => {
             if version.is_some_and(|v| v != record.version) {
-                return Err(Error::no_traffic_moved(format!(
-                    "the release of version {} is in progress on {}",
-                    record.version, dns.name
-                ))
-                .with_hint(
-                    "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
-                ));
+                return Err(release::another_in_progress(&record.version, &dns.name));
             }
             let run = Shift::resume(ctx, dns, pair, to, &record)?;
             run.plan_rest(wait, plan);

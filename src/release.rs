@@ -83,12 +83,9 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result
     };
     if let Some(run) = progress::in_progress(ctx, &current)? {
         if run.version() != version {
-            return Err(Error::no_traffic_moved(format!(
-                "the release of version {} is in progress on alias {alias}",
-                run.version()
-            ))
-            .with_hint(
-                "finish it with `greenlight promote`, or undo it with `greenlight rollback`",
+            return Err(another_in_progress(
+                run.version(),
+                &format!("alias {alias}"),
             ));
         }
         return Ok(Start::Continue(Box::new(run)));
@@ -152,6 +149,15 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
             progress::begin(run, wait).await
         }
     }
+}
+
+/// The refusal to release while the release of `version` is in progress on
+/// `place` (an alias or a DNS name): exit 1, nothing moved.
+pub fn another_in_progress(version: &str, place: &str) -> Error {
+    Error::no_traffic_moved(format!(
+        "the release of version {version} is in progress on {place}"
+    ))
+    .with_hint("finish it with `greenlight promote`, or undo it with `greenlight rollback`")
 }
 
 /// Fails unless `version` is a published version of the function; returns its state.
