@@ -50,22 +50,8 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// The colour with all the weight (0 blue, 1 green).
-    pub fn live(&self, dns: &DnsConfig) -> Result<usize> {
-        let weights = self.records.clone().map(|r| r.weight.unwrap_or(0));
-        match weights {
-            [w, 0] if w > 0 => Ok(0),
-            [0, w] if w > 0 => Ok(1),
-            _ => Err(Error::no_traffic_moved(format!(
-                "{} splits its weight {}/{} between blue and green, so neither colour is live",
-                dns.name, weights[0], weights[1]
-            ))
-            .with_hint("put all the weight on one colour (a release in progress is continued by `greenlight release` once it is finished or undone)")),
-        }
-    }
-
     fn weights(&self) -> [i64; 2] {
-        self.records.clone().map(|r| r.weight.unwrap_or(0))
+        [&self.records[0], &self.records[1]].map(|r| r.weight.unwrap_or(0))
     }
 }
 

@@ -156,11 +156,6 @@ impl Ui {
 pub struct Activity(ProgressBar);
 
 impl Activity {
-    /// An activity that draws nothing (for callers without a [`Ui`]).
-    pub fn hidden() -> Activity {
-        Activity(ProgressBar::hidden())
-    }
-
     /// Counts `n` more units done.
     pub fn advance(&self, n: u64) {
         self.0.inc(n);
