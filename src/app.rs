@@ -33,6 +33,7 @@ pub async fn run(cli: &Cli) -> Report {
             Failure::Conflict => "conflict",
             Failure::RolledBack => "rolled_back",
             Failure::NeedsOperator => "rollback_failed",
+            Failure::Held => "held",
         };
         report.fail(outcome, e);
     }
@@ -94,13 +95,13 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     .await?;
     report.region = sdk.region().map(ToString::to_string);
     let lambda = aws::lambda(&sdk);
-    let alarms = aws::alarms(&sdk);
+    let cloudwatch = aws::cloudwatch(&sdk);
     let artifacts = aws::artifacts(&sdk);
     let dns = aws::dns(&sdk);
     let base = Ctx {
         config: &config,
         lambda: &lambda,
-        alarms: &alarms,
+        cloudwatch: &cloudwatch,
         artifacts: &artifacts,
         dns: &dns,
         ui: &ui,
@@ -132,7 +133,7 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
                 report.outcome = "nothing_in_progress".to_owned();
                 Ok(())
             }
-            Some(step) => record_release(step, report),
+            Some(step) => record_release(step, false, report),
         },
         Job::Rollback => {
             let done = match &ctx.config.dns {
@@ -321,15 +322,20 @@ async fn release_stage(ctx: Ctx<'_>, version: &str, wait: bool, report: &mut Rep
         Some(dns) => dns::release(ctx, dns, version, wait).await?,
         None => release::release(ctx, version, wait).await?,
     };
-    record_release(released, report)
+    record_release(released, wait, report)
 }
 
-/// Files a release (or promote) report; a rollback becomes the exit-3 error.
-fn record_release(released: release::ReleaseReport, report: &mut Report) -> Result<()> {
+/// Files a release (or promote) report; a rollback becomes the exit-3 error,
+/// and a release that was to `wait` but is held for want of traffic the
+/// exit-5 one. (A held `promote` is a normal pause: the next run retries.)
+fn record_release(released: release::ReleaseReport, wait: bool, report: &mut Report) -> Result<()> {
     let version = released.version.clone();
     let rolled_back = released.rolled_back.clone();
+    let held = released.in_progress.as_ref().and_then(|p| p.held.clone());
     report.outcome = if released.already_live {
         "already_live"
+    } else if held.is_some() {
+        "held"
     } else if released.in_progress.is_some() {
         "in_progress"
     } else {
@@ -337,6 +343,15 @@ fn record_release(released: release::ReleaseReport, report: &mut Report) -> Resu
     }
     .to_owned();
     report.release = Some(released);
+    if let Some(why) = held.filter(|_| wait) {
+        return Err(Error::new(
+            Failure::Held,
+            format!("release of version {version} is held: {why}"),
+        )
+        .with_hint(
+            "traffic stays at this step; `greenlight promote` continues once there is traffic to judge, `greenlight rollback` undoes it",
+        ));
+    }
     match rolled_back {
         None => Ok(()),
         Some(why) => Err(Error::new(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::alarms::Alarms;
+use crate::cloudwatch::CloudWatch;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
 use crate::route53::Dns;
@@ -46,9 +46,9 @@ pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
     Ok(sdk)
 }
 
-/// The CloudWatch alarms seam for `sdk`.
-pub fn alarms(sdk: &SdkConfig) -> Alarms {
-    Alarms::new(aws_sdk_cloudwatch::Client::new(sdk))
+/// The CloudWatch seam (alarms and metrics) for `sdk`.
+pub fn cloudwatch(sdk: &SdkConfig) -> CloudWatch {
+    CloudWatch::new(aws_sdk_cloudwatch::Client::new(sdk))
 }
 
 /// The S3 seam for `sdk`. With a custom endpoint (an emulator), bucket

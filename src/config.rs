@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::metrics::{DEFAULT_MIN_INVOCATIONS, Measure, MetricGate, MetricGates};
 use crate::plan::{DEFAULT_BAKE, Plan};
 use crate::secrets::Environment;
 
@@ -74,6 +75,8 @@ pub struct ReleaseConfig {
     pub plan: Plan,
     /// CloudWatch alarms watched before and during every bake.
     pub alarms: Vec<String>,
+    /// Thresholds on the new version's own metrics during bakes.
+    pub metrics: MetricGates,
 }
 
 impl Default for ReleaseConfig {
@@ -81,6 +84,7 @@ impl Default for ReleaseConfig {
         ReleaseConfig {
             plan: Plan::all_at_once(),
             alarms: Vec::new(),
+            metrics: MetricGates::default(),
         }
     }
 }
@@ -237,6 +241,18 @@ struct RawRelease {
     preset: Option<String>,
     #[serde(default)]
     alarms: Vec<String>,
+    #[serde(default)]
+    metrics: Vec<RawMetric>,
+    min_invocations: Option<i64>,
+    max_hold: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetric {
+    name: String,
+    max: Option<toml::Value>,
+    margin: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -718,9 +734,80 @@ impl Checker<'_> {
                 ));
             }
         }
+        let metrics = self.metric_gates(raw.metrics, raw.min_invocations, raw.max_hold)?;
         Ok(ReleaseConfig {
             plan,
             alarms: raw.alarms,
+            metrics,
+        })
+    }
+
+    fn metric_gates(
+        &self,
+        raw: Vec<RawMetric>,
+        min_invocations: Option<i64>,
+        max_hold: Option<String>,
+    ) -> Result<MetricGates> {
+        let mut gates: Vec<MetricGate> = Vec::new();
+        for (i, m) in raw.into_iter().enumerate() {
+            let key = |k: &str| format!("release.metrics[{i}].{k}");
+            let Some(&(_, measure)) = Measure::ALL.iter().find(|(n, _)| *n == m.name) else {
+                return Err(self.bad(
+                    &key("name"),
+                    format!("{:?}", m.name),
+                    "use error-rate, throttles or p99-duration",
+                ));
+            };
+            if gates.iter().any(|g| g.measure == measure) {
+                return Err(self.bad(
+                    &key("name"),
+                    format!("{:?}", m.name),
+                    "listed twice; give one entry with max and margin",
+                ));
+            }
+            let limit = |k: &str, v: Option<toml::Value>| {
+                v.map(|v| measure.limit(&v).map_err(|why| self.bad(&key(k), &v, why)))
+                    .transpose()
+            };
+            let (max, margin) = (limit("max", m.max)?, limit("margin", m.margin)?);
+            if max.is_none() && margin.is_none() {
+                return Err(self.bad(
+                    &key("name"),
+                    format!("{:?}", m.name),
+                    "give `max` (a ceiling), `margin` (how far above the stable version) or both",
+                ));
+            }
+            gates.push(MetricGate {
+                measure,
+                max,
+                margin,
+            });
+        }
+        let min_invocations = match min_invocations {
+            None => DEFAULT_MIN_INVOCATIONS,
+            Some(n) => u64::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+                self.bad(
+                    "release.min_invocations",
+                    n,
+                    "a count of at least 1, such as 100",
+                )
+            })?,
+        };
+        let max_hold = max_hold
+            .map(|text| {
+                humantime::parse_duration(&text).map_err(|_| {
+                    self.bad(
+                        "release.max_hold",
+                        format!("{text:?}"),
+                        "a duration such as \"10m\" or \"1h\"",
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(MetricGates {
+            gates,
+            min_invocations,
+            max_hold,
         })
     }
 

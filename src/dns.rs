@@ -30,6 +30,7 @@ use crate::dry_run::DryRun;
 use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
+use crate::metrics::Canary;
 use crate::plan::Plan;
 use crate::progress;
 use crate::progress::InProgress;
@@ -433,6 +434,8 @@ struct Shift<'a> {
     total: i64,
     interrupts: Option<Interrupts>,
     ttl: Duration,
+    /// Why the metrics could not judge the new version at the last check.
+    held: Option<String>,
 }
 
 impl<'a> Shift<'a> {
@@ -462,6 +465,7 @@ impl<'a> Shift<'a> {
             since: record.time().unwrap_or_else(OffsetDateTime::now_utc),
             interrupts: None,
             ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
+            held: None,
             pair,
         })
     }
@@ -496,6 +500,21 @@ impl<'a> Shift<'a> {
                 }
                 if !left.is_zero() {
                     if let Err(why) = self.bake(left).await {
+                        self.restore(&why).await?;
+                        report.rolled_back = Some(why);
+                        return Ok(report);
+                    }
+                    continue;
+                }
+                if let Some(why) = self.held.clone() {
+                    // The bake is over, but the metrics cannot judge yet.
+                    let max_hold = self.ctx.config.release.metrics.max_hold;
+                    if !wait || progress::hold_is_over(self.since, &self.plan, max_hold) {
+                        report.in_progress = Some(self.position());
+                        return Ok(report);
+                    }
+                    self.ctx.ui.detail(format_args!("holding: {why}"));
+                    if let Err(why) = self.pause(progress::check_interval(self.plan.bake)).await {
                         self.restore(&why).await?;
                         report.rolled_back = Some(why);
                         return Ok(report);
@@ -621,15 +640,30 @@ impl<'a> Shift<'a> {
             config: &config,
             ..self.ctx
         };
-        match gates::check(ctx, &self.version).await {
-            Ok(check) => check.failure().map_or(Ok(()), Err),
+        let canary = self.step.map(|_| Canary {
+            version: &self.version,
+            via: &self.dns.colours[self.to].alias,
+            stable: &self.stable,
+            stable_via: &self.dns.colours[1 - self.to].alias,
+            since: self.since,
+        });
+        match gates::check(ctx, &self.version, canary.as_ref()).await {
+            Ok(check) => {
+                self.held = check.held().map(str::to_owned);
+                check.failure().map_or(Ok(()), Err)
+            }
             Err(e) => Err(format!("the gates could not be checked: {}", e.message)),
         }
     }
 
     /// Where the release stands, for a run that leaves it in progress.
     fn position(&self) -> InProgress {
-        progress::standing(&self.plan, self.step.unwrap_or(0), self.bake_left())
+        progress::standing(
+            &self.plan,
+            self.step.unwrap_or(0),
+            self.bake_left(),
+            self.held.as_deref(),
+        )
     }
 
     /// Puts all the weight back on the colour it came from, as it was before

@@ -318,7 +318,7 @@ fn remaining(ctx: Ctx<'_>, run: &Run<'_>, label: &str, wait: bool, plan: &mut Dr
     let left = run.bake_left();
     plan.then(format_args!(
         "gates checked first: {}; red rolls back to version {}",
-        gates(ctx),
+        gates(ctx, true),
         run.stable()
     ));
     if !left.is_zero() {
@@ -353,11 +353,11 @@ fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan:
         if !wait {
             plan.then(format_args!(
                 "then exit; `greenlight promote` continues after a {bake} bake with green gates ({})",
-                gates(ctx)
+                gates(ctx, true)
             ));
             return;
         }
-        plan.then(format_args!("bake {bake}, watching {}", gates(ctx)));
+        plan.then(format_args!("bake {bake}, watching {}", gates(ctx, true)));
     }
     plan.write(
         "UpdateAlias",
@@ -367,16 +367,28 @@ fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan:
 }
 
 fn gates_after(ctx: Ctx<'_>, plan: &mut DryRun) {
-    plan.then(format_args!("then {}; a failure rolls back", gates(ctx)));
+    plan.then(format_args!(
+        "then {}; a failure rolls back",
+        gates(ctx, false)
+    ));
 }
 
-/// The gates, in words.
-fn gates(ctx: Ctx<'_>) -> String {
+/// The gates, in words; the metric gates only apply during a `step`.
+fn gates(ctx: Ctx<'_>, step: bool) -> String {
     let alarms = &ctx.config.release.alarms;
+    let metrics = &ctx.config.release.metrics;
     let smoke = ctx.config.smoke.len();
     let mut parts = Vec::new();
     if !alarms.is_empty() {
         parts.push(format!("alarms {}", alarms.join(", ")));
+    }
+    if step && !metrics.gates.is_empty() {
+        let names: Vec<&str> = metrics.gates.iter().map(|g| g.measure.name()).collect();
+        parts.push(format!(
+            "metrics {} (held until the new version has {} invocations)",
+            names.join(", "),
+            metrics.min_invocations
+        ));
     }
     if smoke > 0 {
         parts.push(format!("{} through the alias", count(smoke, "smoke test")));

@@ -12,6 +12,7 @@
 //! | 2 | usage or configuration error: nothing that changes AWS was called |
 //! | 3 | traffic moved, then something failed and traffic was rolled back |
 //! | 4 | the rollback itself failed: a person must act |
+//! | 5 | a waiting release is held: its metric gates had too little traffic to judge the new version within `release.max_hold`; traffic stays at the current step for `promote` or `rollback` |
 
 use std::fmt;
 
@@ -30,6 +31,9 @@ pub enum Failure {
     RolledBack,
     /// Restoring traffic failed: the state needs a person (exit 4).
     NeedsOperator,
+    /// A waiting release stopped at a step for want of traffic to judge
+    /// (exit 5); the release is left in progress.
+    Held,
 }
 
 impl Failure {
@@ -40,6 +44,7 @@ impl Failure {
             Failure::Usage => 2,
             Failure::RolledBack => 3,
             Failure::NeedsOperator => 4,
+            Failure::Held => 5,
         }
     }
 }
@@ -140,6 +145,7 @@ mod tests {
         assert_eq!(Failure::Usage.exit_code(), 2);
         assert_eq!(Failure::RolledBack.exit_code(), 3);
         assert_eq!(Failure::NeedsOperator.exit_code(), 4);
+        assert_eq!(Failure::Held.exit_code(), 5);
     }
 
     #[test]

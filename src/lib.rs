@@ -2,16 +2,16 @@
 //!
 //! The pipeline, in the order a release runs:
 //! [`package`] → [`deploy`] → [`smoke`] → [`release`] (→ [`progress`] with
-//! [`gates`] for canary and linear steps) → [`rollback`].
+//! [`gates`]: alarms, [`metrics`] and smoke tests, for canary and linear steps) → [`rollback`].
 //! [`app`] runs the commands; [`config`] reads `greenlight.toml`; [`lambda`]
 //! is the only module that talks to Lambda; [`record`] keeps the release
 //! record in AWS; [`error`] decides exit codes.
 
-pub mod alarms;
 pub mod app;
 pub mod aws;
 pub mod build;
 pub mod cli;
+pub mod cloudwatch;
 pub mod command_check;
 pub mod config;
 pub mod deploy;
@@ -23,6 +23,7 @@ pub mod http_check;
 pub mod init;
 pub mod interrupt;
 pub mod lambda;
+pub mod metrics;
 pub mod package;
 pub mod plan;
 pub mod progress;

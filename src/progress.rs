@@ -28,6 +28,7 @@ use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
 use crate::lambda::AliasState;
+use crate::metrics::Canary;
 use crate::plan::Plan;
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
@@ -52,6 +53,10 @@ pub struct InProgress {
     pub bake_left_secs: u64,
     /// What `greenlight promote` does next.
     pub next: String,
+    /// Why the step holds although its bake is over: the metrics cannot
+    /// judge the new version yet (too little traffic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 /// A release between a stable version and a new one.
@@ -165,8 +170,17 @@ impl<'a> Run<'a> {
     /// Checks every gate, racing interrupts; why they are red, if they are.
     async fn red_gate(&mut self) -> Option<String> {
         let ctx = self.ctx;
+        let (version, stable) = (self.version.clone(), self.stable.clone());
+        // The canary under watch, while a step is under way.
+        let canary = self.step.map(|_| Canary {
+            version: &version,
+            via: ctx.alias(),
+            stable: &stable,
+            stable_via: ctx.alias(),
+            since: self.since,
+        });
         tokio::select! {
-            checked = gates::check(ctx, &self.version) => match checked {
+            checked = gates::check(ctx, &version, canary.as_ref()) => match checked {
                 Ok(check) => {
                     let why = check.failure();
                     self.report.gates = Some(check);
@@ -176,6 +190,11 @@ impl<'a> Run<'a> {
             },
             signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => Some(format!("interrupted by {signal}")),
         }
+    }
+
+    /// Why the metrics could not judge the new version at the last check.
+    fn held(&self) -> Option<&str> {
+        self.report.gates.as_ref()?.held()
     }
 
     /// How long the current step still bakes.
@@ -204,7 +223,12 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
-        Some(standing(&self.plan, self.step?, self.bake_left()))
+        Some(standing(
+            &self.plan,
+            self.step?,
+            self.bake_left(),
+            self.held(),
+        ))
     }
 
     /// The report of a run that leaves the release in progress.
@@ -222,14 +246,18 @@ pub fn bake_left(since: OffsetDateTime, bake: Duration) -> Duration {
 }
 
 /// Where a release at `step` (an index into `plan`'s steps) stands, with
-/// `left` of its bake to go, and what `promote` does next. Shared by alias
-/// and DNS releases.
-pub fn standing(plan: &Plan, step: usize, left: Duration) -> InProgress {
+/// `left` of its bake to go (or `held` after it, for want of traffic to
+/// judge), and what `promote` does next. Shared by alias and DNS releases.
+pub fn standing(plan: &Plan, step: usize, left: Duration, held: Option<&str>) -> InProgress {
+    // Only a step whose bake is over holds; before that, it bakes.
+    let held = held.filter(|_| left.is_zero());
     let target = match plan.steps.get(step + 1) {
         Some(p) => format!("move to {p} %"),
         None => "finish at 100 %".to_owned(),
     };
-    let when = if left.is_zero() {
+    let when = if held.is_some() {
+        "once the metrics have enough traffic to judge"
+    } else if left.is_zero() {
         "now"
     } else {
         "once the bake is over"
@@ -240,7 +268,14 @@ pub fn standing(plan: &Plan, step: usize, left: Duration) -> InProgress {
         percent: plan.steps.get(step).copied().unwrap_or(100),
         bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
         next: format!("{target} {when}, if the gates are green"),
+        held: held.map(str::to_owned),
     }
+}
+
+/// True when a step that began at `since` has held past its bake for
+/// longer than the metric gates' `max_hold` (by default, one more bake).
+pub fn hold_is_over(since: OffsetDateTime, plan: &Plan, max_hold: Option<Duration>) -> bool {
+    bake_left(since, plan.bake + max_hold.unwrap_or(plan.bake)).is_zero()
 }
 
 /// How often the gates are checked during a bake of `bake`: a tenth of it,
@@ -261,8 +296,10 @@ pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// move or found the current bake unfinished.
 pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     run.interrupts.get_or_insert_with(Interrupts::catch);
-    // The bar for the bake under way, with the step it belongs to.
+    // The bar for the bake under way, and the spinner for a step held for
+    // want of traffic, with the step each belongs to.
     let mut baking: Option<(usize, Activity)> = None;
+    let mut holding: Option<(usize, Activity)> = None;
     loop {
         if let Some(why) = run.red_gate().await {
             return run.roll_back(why).await;
@@ -271,22 +308,49 @@ pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             return Ok(run.report);
         };
         let left = run.bake_left();
-        if !wait && (run.moved || !left.is_zero()) {
+        // The bake is over, but the metrics cannot judge yet: hold the step.
+        let held = left.is_zero() && run.held().is_some();
+        if !wait && (run.moved || !left.is_zero() || held) {
             return Ok(run.pause());
         }
-        if !left.is_zero() {
-            let pause = check_interval(run.plan.bake).min(left);
-            run.ctx
-                .ui
-                .detail(format_args!("baking: {}s left", left.as_secs()));
-            if baking.as_ref().is_none_or(|(baked, _)| *baked != step) {
-                let percent = run.plan.steps.get(step).copied().unwrap_or(100);
-                let bar = run.ctx.ui.countdown(
-                    format_args!("baking at {percent} % on the new version"),
-                    left,
-                );
-                baking = Some((step, bar));
-            }
+        if held
+            && hold_is_over(
+                run.since,
+                &run.plan,
+                run.ctx.config.release.metrics.max_hold,
+            )
+        {
+            return Ok(run.pause());
+        }
+        if !left.is_zero() || held {
+            let percent = run.plan.steps.get(step).copied().unwrap_or(100);
+            let pause = check_interval(run.plan.bake);
+            let pause = if held {
+                if holding.as_ref().is_none_or(|(at, _)| *at != step) {
+                    run.ctx.ui.step(format_args!(
+                        "holding at {percent} %: {}",
+                        run.held().unwrap_or_default()
+                    ));
+                    let spinner = run
+                        .ctx
+                        .ui
+                        .spinner("waiting for enough traffic to judge the metrics");
+                    holding = Some((step, spinner));
+                }
+                pause
+            } else {
+                if baking.as_ref().is_none_or(|(baked, _)| *baked != step) {
+                    let bar = run.ctx.ui.countdown(
+                        format_args!("baking at {percent} % on the new version"),
+                        left,
+                    );
+                    baking = Some((step, bar));
+                }
+                run.ctx
+                    .ui
+                    .detail(format_args!("baking: {}s left", left.as_secs()));
+                pause.min(left)
+            };
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
                 signal = run.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
@@ -386,7 +450,7 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
     use super::*;
-    use crate::alarms::Alarms;
+    use crate::cloudwatch::CloudWatch;
     use crate::config::Config;
     use crate::lambda::{Lambda, WaitPolicy};
     use crate::s3::Artifacts;
@@ -410,7 +474,7 @@ expect = { probe = "ok" }
             WaitPolicy::default(),
         );
         let no_rules: &[&Rule] = &[];
-        let alarms = Alarms::new(mock_client!(
+        let cloudwatch = CloudWatch::new(mock_client!(
             aws_sdk_cloudwatch,
             RuleMode::MatchAny,
             no_rules
@@ -424,7 +488,7 @@ expect = { probe = "ok" }
         body(Ctx {
             config: &config,
             lambda: &lambda,
-            alarms: &alarms,
+            cloudwatch: &cloudwatch,
             artifacts: &artifacts,
             dns: &dns,
             ui: &ui,

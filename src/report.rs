@@ -167,6 +167,9 @@ impl fmt::Display for Report {
                 for a in &g.alarms {
                     writeln!(f, "gate      alarm {}: {}", a.name, a.state)?;
                 }
+                if let Some(m) = &g.metrics {
+                    writeln!(f, "gate      metrics {m}")?;
+                }
                 if let Some(smoke) = &g.smoke {
                     write_smoke(f, "gate      ", &format!("alias {alias}"), smoke)?;
                 }
@@ -177,6 +180,9 @@ impl fmt::Display for Report {
                     "progress  step {} of {}: {} % on version {}, bake {}s left; next `greenlight promote` will {}",
                     p.step, p.of, p.percent, r.version, p.bake_left_secs, p.next
                 )?;
+                if let Some(why) = &p.held {
+                    writeln!(f, "held      {why}")?;
+                }
             }
             if let (Some(why), Some(prev)) = (&r.rolled_back, &r.previous) {
                 writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;

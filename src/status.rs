@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::alarms::AlarmState;
+use crate::cloudwatch::AlarmState;
 use crate::error::Result;
 use crate::gates;
 use crate::progress::{self, InProgress};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::alarms::Alarms;
+use crate::cloudwatch::CloudWatch;
 use crate::config::Config;
 use crate::lambda::Lambda;
 use crate::route53::Dns;
@@ -192,8 +192,8 @@ pub struct Ctx<'a> {
     pub config: &'a Config,
     /// The Lambda seam.
     pub lambda: &'a Lambda,
-    /// The CloudWatch alarms seam.
-    pub alarms: &'a Alarms,
+    /// The CloudWatch seam: alarms and metrics.
+    pub cloudwatch: &'a CloudWatch,
     /// The S3 seam, for packages that go through a bucket.
     pub artifacts: &'a Artifacts,
     /// The Route 53 seam, for `[dns]` releases.

@@ -259,6 +259,40 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
             "release.alarms",
         ),
         (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"errors\", max = 1 }}]\n"),
+            "`release.metrics[0].name` = \"errors\": use error-rate, throttles or p99-duration",
+        ),
+        (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"error-rate\", max = 2.5 }}]\n"),
+            "`release.metrics[0].max` = 2.5: an error rate is a fraction from 0 to 1",
+        ),
+        (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"p99-duration\", margin = 800 }}]\n"),
+            "`release.metrics[0].margin` = 800: a duration such as",
+        ),
+        (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"throttles\" }}]\n"),
+            "release.metrics[0].name",
+        ),
+        (
+            format!(
+                "{base}\n[release]\nmetrics = [{{ name = \"throttles\", max = 0 }}, {{ name = \"throttles\", max = 1 }}]\n"
+            ),
+            "`release.metrics[1].name` = \"throttles\": listed twice",
+        ),
+        (
+            format!("{base}\n[release]\nmin_invocations = 0\n"),
+            "`release.min_invocations` = 0",
+        ),
+        (
+            format!("{base}\n[release]\nmax_hold = \"a while\"\n"),
+            "release.max_hold",
+        ),
+        (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"throttles\", maximum = 0 }}]\n"),
+            "unknown field `maximum`",
+        ),
+        (
             format!(
                 "{base}\n[dns]\nzone_id = \"Z1\"\nname = \"a.example.com\"\ntype = \"TXT\"\n[dns.blue]\nvalue = \"b\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g\"\nalias = \"green\"\n"
             ),

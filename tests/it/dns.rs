@@ -320,3 +320,33 @@ fn a_records_are_alias_records_to_each_colours_target() {
         "{status}"
     );
 }
+
+#[test]
+fn metric_gates_judge_each_colours_own_traffic() {
+    let p = Project::new();
+    let release =
+        "steps = [10]\nbake = \"1h\"\nmetrics = [{ name = \"error-rate\", margin = 0.01 }]";
+    let zone = shipped(&p, release);
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &zone, 90, 10);
+    p.end_bake("green");
+
+    // Version 2 serves through green, version 1 through blue.
+    p.put_lambda_metrics("green", "2", 20.0, 0.0);
+    p.put_lambda_metrics("blue", "1", 2000.0, 2.0);
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["outcome"], "held", "{held}");
+    assert_weights(&p, &zone, 90, 10);
+
+    p.put_lambda_metrics("green", "2", 180.0, 10.0);
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr.contains(
+            "error-rate of version 2 is 5 %, more than 1 % over the stable version 1's 0.1 %"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_weights(&p, &zone, 100, 0);
+}

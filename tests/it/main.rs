@@ -11,6 +11,7 @@ mod dry_run;
 mod examples;
 mod human_output;
 mod image;
+mod metric_gates;
 mod package;
 mod ship;
 mod smoke_kinds;

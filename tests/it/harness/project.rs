@@ -438,6 +438,37 @@ impl Project {
             .expect("set alarm state");
     }
 
+    /// Records, as Lambda would, `invocations` of `version` through `alias`
+    /// of which `errors` failed (`AWS/Lambda` with the `FunctionName`,
+    /// `Resource` and `ExecutedVersion` dimensions), timestamped now.
+    pub fn put_lambda_metrics(&self, alias: &str, version: &str, invocations: f64, errors: f64) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        let dimensions = [
+            ("FunctionName", FUNCTION.to_owned()),
+            ("Resource", format!("{FUNCTION}:{alias}")),
+            ("ExecutedVersion", version.to_owned()),
+        ]
+        .map(|(name, value)| Dimension::builder().name(name).value(value).build());
+        let datum = |name: &str, value: f64| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .set_dimensions(Some(dimensions.to_vec()))
+                .value(value)
+                .timestamp(std::time::SystemTime::now().into())
+                .build()
+        };
+        self.runtime
+            .block_on(
+                self.cloudwatch
+                    .put_metric_data()
+                    .namespace("AWS/Lambda")
+                    .metric_data(datum("Invocations", invocations))
+                    .metric_data(datum("Errors", errors))
+                    .send(),
+            )
+            .expect("put metric data");
+    }
+
     /// Creates an S3 bucket.
     pub fn create_bucket(&self, bucket: &str) {
         self.runtime

@@ -1,0 +1,463 @@
+//! Metric gates: the new version's own Lambda metrics, judged against
+//! thresholds and against the stable version over the same window.
+//!
+//! In: the `[release] metrics` gates and the canary under watch (both
+//! versions, the aliases that serve them, when the step began). Out: a
+//! [`MetricReport`] whose verdict is healthy, unhealthy (the release rolls
+//! back) or inconclusive: too little traffic to judge, which holds the step
+//! instead of promoting or rolling back. AWS calls: one `GetMetricData`
+//! (through [`CloudWatch::samples`](crate::cloudwatch::CloudWatch::samples)).
+
+use std::fmt;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::cloudwatch::{Sample, Served, Window};
+use crate::error::Result;
+use crate::ui::Ctx;
+
+/// The minimum invocations of the new version before a verdict, when the
+/// config does not say: below about 100, a 1 % error rate is noise.
+pub const DEFAULT_MIN_INVOCATIONS: u64 = 100;
+
+/// The oldest data a window reaches back to: CloudWatch keeps one-minute
+/// data for 15 days.
+const MAX_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// What a metric gate measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// `Errors / Invocations`, a fraction from 0 to 1.
+    ErrorRate,
+    /// `Throttles`, a count.
+    Throttles,
+    /// The 99th percentile of `Duration`, in milliseconds.
+    P99Duration,
+}
+
+impl Measure {
+    /// Every measure, by its config name.
+    pub const ALL: [(&'static str, Measure); 3] = [
+        ("error-rate", Measure::ErrorRate),
+        ("throttles", Measure::Throttles),
+        ("p99-duration", Measure::P99Duration),
+    ];
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        Measure::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("", |(name, _)| name)
+    }
+
+    /// Its value in `sample`; `None` when there is nothing to compute it from.
+    pub fn of(self, sample: &Sample) -> Option<f64> {
+        match self {
+            Measure::ErrorRate => {
+                (sample.invocations > 0.0).then(|| sample.errors / sample.invocations)
+            }
+            Measure::Throttles => Some(sample.throttles),
+            Measure::P99Duration => sample.p99_ms,
+        }
+    }
+
+    /// A value of this measure as people read it: `1.5 %`, `3`, `800 ms`.
+    pub fn show(self, value: f64) -> String {
+        match self {
+            Measure::ErrorRate => format!("{} %", round(value * 100.0)),
+            Measure::Throttles => round(value),
+            Measure::P99Duration => format!("{} ms", round(value)),
+        }
+    }
+
+    /// Reads a limit for this measure from the config: a fraction for the
+    /// error rate, a count for throttles, a duration for p99. The error
+    /// says what is expected.
+    pub fn limit(self, value: &toml::Value) -> Result<f64, &'static str> {
+        match (self, value) {
+            (Measure::ErrorRate, toml::Value::Float(f)) if (0.0..=1.0).contains(f) => Ok(*f),
+            (Measure::ErrorRate, toml::Value::Integer(i)) if (0..=1).contains(i) => Ok(*i as f64),
+            (Measure::ErrorRate, _) => {
+                Err("an error rate is a fraction from 0 to 1, such as 0.01 for 1 %")
+            }
+            (Measure::Throttles, toml::Value::Integer(i)) if *i >= 0 => Ok(*i as f64),
+            (Measure::Throttles, _) => Err("throttles are a count of 0 or more, such as 0"),
+            (Measure::P99Duration, toml::Value::String(s)) => humantime::parse_duration(s)
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .map_err(|_| "a duration such as \"800ms\" or \"2s\""),
+            (Measure::P99Duration, _) => Err("a duration such as \"800ms\" or \"2s\""),
+        }
+    }
+}
+
+/// One threshold on the new version's metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricGate {
+    /// What is measured.
+    pub measure: Measure,
+    /// The highest value allowed for the new version.
+    pub max: Option<f64>,
+    /// How far the new version may be above the stable version, measured
+    /// over the same window.
+    pub margin: Option<f64>,
+}
+
+/// The `[release]` metric settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricGates {
+    /// The thresholds; none means no metric gate.
+    pub gates: Vec<MetricGate>,
+    /// Invocations of the new version (and, for margins, of the stable one)
+    /// needed before a verdict.
+    pub min_invocations: u64,
+    /// How long a step whose bake is over may wait for enough traffic
+    /// before a waiting release gives up (exit 5, the release left as it is).
+    pub max_hold: Option<Duration>,
+}
+
+impl Default for MetricGates {
+    fn default() -> Self {
+        MetricGates {
+            gates: Vec::new(),
+            min_invocations: DEFAULT_MIN_INVOCATIONS,
+            max_hold: None,
+        }
+    }
+}
+
+/// A canary under watch: the new version and the stable one, the aliases
+/// their invocations come through, and when the current step began.
+#[derive(Debug, Clone, Copy)]
+pub struct Canary<'a> {
+    /// The version under release.
+    pub version: &'a str,
+    /// The alias its invocations come through.
+    pub via: &'a str,
+    /// The version the rest of the traffic is on.
+    pub stable: &'a str,
+    /// The alias the stable version's invocations come through.
+    pub stable_via: &'a str,
+    /// When the current step began.
+    pub since: OffsetDateTime,
+}
+
+/// How the metrics judged the new version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "verdict", content = "reason", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every threshold holds.
+    Healthy,
+    /// A threshold is broken: the release rolls back.
+    Unhealthy(String),
+    /// Too little data to judge: the step holds.
+    Inconclusive(String),
+}
+
+/// One check of the metric gates.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MetricReport {
+    /// The window's length in seconds, from the step's start (on a whole minute).
+    pub window_secs: u64,
+    /// The new version's metrics over the window.
+    pub canary: Sample,
+    /// The stable version's metrics over the same window.
+    pub stable: Sample,
+    /// Each gate's value for the new version, e.g. `error-rate 0.4 % (stable 0.1 %)`.
+    pub values: Vec<String>,
+    /// The verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+impl MetricReport {
+    /// Why the metrics are red, if they are.
+    pub fn failure(&self) -> Option<&str> {
+        match &self.verdict {
+            Verdict::Unhealthy(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Why there is no verdict yet, if there is none.
+    pub fn held(&self) -> Option<&str> {
+        match &self.verdict {
+            Verdict::Inconclusive(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// One line: the verdict word and each gate's values; the reasons are
+/// shown where they matter (the rollback, or the held step).
+impl fmt::Display for MetricReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = match &self.verdict {
+            Verdict::Healthy => "healthy",
+            Verdict::Unhealthy(_) => "unhealthy",
+            Verdict::Inconclusive(_) => "inconclusive",
+        };
+        write!(
+            f,
+            "{verdict}: {} over {} invocations in {}",
+            self.values.join(", "),
+            round(self.canary.invocations),
+            humantime::format_duration(Duration::from_secs(self.window_secs))
+        )
+    }
+}
+
+/// The window from the minute `since` falls in to the end of the current
+/// minute, reaching back at most 14 days.
+pub fn window(since: OffsetDateTime, now: OffsetDateTime) -> Window {
+    let floor = |t: OffsetDateTime| t.unix_timestamp() - t.unix_timestamp().rem_euclid(60);
+    let end = floor(now) + 60;
+    let oldest = floor(now - MAX_WINDOW);
+    let start = floor(since).clamp(oldest, end - 60);
+    Window {
+        start: aws_smithy_types::DateTime::from_secs(start),
+        end: aws_smithy_types::DateTime::from_secs(end),
+    }
+}
+
+/// Reads both versions' metrics since the step began and judges them.
+pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> {
+    let gates = &ctx.config.release.metrics;
+    let window = window(canary.since, OffsetDateTime::now_utc());
+    let served = [
+        (canary.version, canary.via),
+        (canary.stable, canary.stable_via),
+    ]
+    .map(|(version, alias)| Served {
+        function: ctx.function(),
+        alias,
+        version,
+    });
+    let p99 = gates
+        .gates
+        .iter()
+        .any(|g| g.measure == Measure::P99Duration);
+    let samples = ctx.cloudwatch.samples(&served, &window, p99).await?;
+    let (new, stable) = (samples[0], samples[1]);
+    Ok(MetricReport {
+        window_secs: u64::try_from(window.end.secs() - window.start.secs()).unwrap_or(0),
+        values: gates
+            .gates
+            .iter()
+            .map(|g| {
+                let show = |v: Option<f64>| v.map_or("no data".to_owned(), |v| g.measure.show(v));
+                format!(
+                    "{} {} (stable {})",
+                    g.measure.name(),
+                    show(g.measure.of(&new)),
+                    show(g.measure.of(&stable))
+                )
+            })
+            .collect(),
+        verdict: judge(gates, canary, &new, &stable),
+        canary: new,
+        stable,
+    })
+}
+
+/// The verdict on `new` (and `stable`, for margins). Clear evidence of harm
+/// wins over missing data: one broken threshold is unhealthy even when
+/// another gate cannot be judged yet.
+pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sample) -> Verdict {
+    let min = gates.min_invocations as f64;
+    if new.invocations < min {
+        return Verdict::Inconclusive(format!(
+            "too little traffic to judge: version {} had {} of the {} invocations needed since the step began",
+            canary.version,
+            round(new.invocations),
+            gates.min_invocations
+        ));
+    }
+    let mut inconclusive = None;
+    for gate in &gates.gates {
+        let (m, name) = (gate.measure, gate.measure.name());
+        let Some(value) = m.of(new) else {
+            inconclusive.get_or_insert_with(|| {
+                format!("no {name} data for version {} yet", canary.version)
+            });
+            continue;
+        };
+        if let Some(max) = gate.max.filter(|max| value > *max) {
+            return Verdict::Unhealthy(format!(
+                "{name} of version {} is {}, over the maximum {}",
+                canary.version,
+                m.show(value),
+                m.show(max)
+            ));
+        }
+        let Some(margin) = gate.margin else { continue };
+        match m.of(stable).filter(|_| stable.invocations >= min) {
+            Some(base) if value > base + margin => {
+                return Verdict::Unhealthy(format!(
+                    "{name} of version {} is {}, more than {} over the stable version {}'s {}",
+                    canary.version,
+                    m.show(value),
+                    m.show(margin),
+                    canary.stable,
+                    m.show(base)
+                ));
+            }
+            Some(_) => {}
+            None => {
+                inconclusive.get_or_insert_with(|| {
+                    format!(
+                        "too little traffic on the stable version {} to compare {name}: {} of the {} invocations needed",
+                        canary.stable,
+                        round(stable.invocations),
+                        gates.min_invocations
+                    )
+                });
+            }
+        }
+    }
+    inconclusive.map_or(Verdict::Healthy, Verdict::Inconclusive)
+}
+
+/// `value` with at most two decimals and no trailing zeros.
+fn round(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: Canary<'static> = Canary {
+        version: "7",
+        via: "live",
+        stable: "6",
+        stable_via: "live",
+        since: OffsetDateTime::UNIX_EPOCH,
+    };
+
+    fn sample(invocations: f64, errors: f64) -> Sample {
+        Sample {
+            invocations,
+            errors,
+            ..Sample::default()
+        }
+    }
+
+    fn gates(gates: Vec<MetricGate>) -> MetricGates {
+        MetricGates {
+            gates,
+            ..MetricGates::default()
+        }
+    }
+
+    fn error_rate(max: Option<f64>, margin: Option<f64>) -> MetricGate {
+        MetricGate {
+            measure: Measure::ErrorRate,
+            max,
+            margin,
+        }
+    }
+
+    #[test]
+    fn too_little_traffic_is_inconclusive_even_with_errors() {
+        let g = gates(vec![error_rate(Some(0.01), None)]);
+        let v = judge(&g, &CANARY, &sample(99.0, 50.0), &sample(1000.0, 0.0));
+        assert!(
+            matches!(&v, Verdict::Inconclusive(why) if why.contains("99 of the 100 invocations")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn absolute_and_relative_thresholds() {
+        let g = gates(vec![error_rate(Some(0.05), Some(0.01))]);
+        let healthy = judge(&g, &CANARY, &sample(200.0, 2.0), &sample(2000.0, 10.0));
+        assert_eq!(healthy, Verdict::Healthy);
+        let over_max = judge(&g, &CANARY, &sample(200.0, 20.0), &sample(2000.0, 200.0));
+        assert!(
+            matches!(&over_max, Verdict::Unhealthy(why) if why.contains("10 %, over the maximum 5 %")),
+            "{over_max:?}"
+        );
+        let worse = judge(&g, &CANARY, &sample(200.0, 6.0), &sample(2000.0, 10.0));
+        assert!(
+            matches!(&worse, Verdict::Unhealthy(why) if why.contains("3 %, more than 1 % over the stable version 6's 0.5 %")),
+            "{worse:?}"
+        );
+    }
+
+    #[test]
+    fn a_margin_needs_traffic_on_the_stable_version_but_harm_wins() {
+        let g = gates(vec![
+            error_rate(None, Some(0.01)),
+            MetricGate {
+                measure: Measure::Throttles,
+                max: Some(0.0),
+                margin: None,
+            },
+        ]);
+        let quiet_stable = judge(&g, &CANARY, &sample(200.0, 0.0), &sample(10.0, 0.0));
+        assert!(
+            matches!(&quiet_stable, Verdict::Inconclusive(why) if why.contains("stable version 6")),
+            "{quiet_stable:?}"
+        );
+        let throttled = Sample {
+            throttles: 3.0,
+            ..sample(200.0, 0.0)
+        };
+        let v = judge(&g, &CANARY, &throttled, &sample(10.0, 0.0));
+        assert!(
+            matches!(&v, Verdict::Unhealthy(why) if why.contains("throttles")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn p99_without_data_is_inconclusive_and_over_the_limit_is_red() {
+        let g = gates(vec![MetricGate {
+            measure: Measure::P99Duration,
+            max: Some(800.0),
+            margin: None,
+        }]);
+        let none = judge(&g, &CANARY, &sample(500.0, 0.0), &sample(500.0, 0.0));
+        assert!(matches!(none, Verdict::Inconclusive(_)), "{none:?}");
+        let slow = Sample {
+            p99_ms: Some(912.345),
+            ..sample(500.0, 0.0)
+        };
+        let v = judge(&g, &CANARY, &slow, &sample(500.0, 0.0));
+        assert!(
+            matches!(&v, Verdict::Unhealthy(why) if why.contains("912.35 ms, over the maximum 800 ms")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn limits_are_read_per_measure() {
+        let f = toml::Value::Float(0.01);
+        assert_eq!(Measure::ErrorRate.limit(&f), Ok(0.01));
+        assert!(Measure::ErrorRate.limit(&toml::Value::Float(1.5)).is_err());
+        assert!(Measure::Throttles.limit(&f).is_err());
+        assert_eq!(
+            Measure::P99Duration.limit(&toml::Value::String("800ms".into())),
+            Ok(800.0)
+        );
+        assert!(
+            Measure::P99Duration
+                .limit(&toml::Value::Integer(800))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_window_is_whole_minutes_from_the_step_and_at_most_14_days() {
+        let at = |s: i64| OffsetDateTime::from_unix_timestamp(s).expect("time");
+        let w = window(at(1_000_030), at(1_000_500));
+        assert_eq!((w.start.secs(), w.end.secs()), (1_000_020, 1_000_560));
+        let fresh = window(at(1_000_500), at(1_000_500));
+        assert_eq!(fresh.end.secs() - fresh.start.secs(), 60);
+        let old = window(at(0), at(2_000_000));
+        assert_eq!(old.end.secs() - old.start.secs(), 14 * 24 * 3600 + 60);
+    }
+}
