@@ -8,6 +8,12 @@ Used by the test suite and by `localstack/moto.sh`. It:
   4. prints one line `READY <endpoint-url>` on stdout,
   5. runs until its standard input closes (the parent exited) or SIGTERM/SIGINT.
 
+One gap in moto is filled, because greenlight's safety depends on it: real
+Lambda refuses an `UpdateAlias` whose `RevisionId` is not the alias's current
+one (412 PreconditionFailedException) and gives the alias a new RevisionId on
+every update; moto does neither. `enforce_alias_revision_ids` adds exactly
+that, so two releases racing for one alias are tested against the emulator.
+
 Readiness is proven by answering requests, not assumed: step 4 happens only
 after the server has served steps 2 and 3.
 """
@@ -33,6 +39,39 @@ TRUST_POLICY = {
 }
 
 
+def enforce_alias_revision_ids() -> None:
+    """Make moto's UpdateAlias honour RevisionId as Lambda does."""
+    import uuid
+    from urllib.parse import unquote
+
+    from moto.awslambda import models, responses
+    from moto.awslambda.exceptions import PreconditionFailedException
+
+    lock = threading.Lock()
+    update = models.LambdaAlias.update
+    update_alias = responses.LambdaResponse.update_alias
+
+    def update_with_new_revision(self, *args, **kwargs):
+        update(self, *args, **kwargs)
+        self.revision_id = str(uuid.uuid4())
+
+    def checked_update_alias(self):
+        function_name = unquote(self.path.rsplit("/")[-3])
+        alias_name = unquote(self.path.rsplit("/", 2)[-1])
+        expected = json.loads(self.body or "{}").get("RevisionId")
+        with lock:
+            current = self.backend.get_alias(alias_name, function_name).revision_id
+            if expected and expected != current:
+                raise PreconditionFailedException(
+                    "The Revision Id provided does not match the latest Revision Id. "
+                    "Call the GetAlias API to retrieve the latest Revision Id"
+                )
+            return update_alias(self)
+
+    models.LambdaAlias.update = update_with_new_revision
+    responses.LambdaResponse.update_alias = checked_update_alias
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -44,6 +83,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    enforce_alias_revision_ids()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

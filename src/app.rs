@@ -91,6 +91,7 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         region: cli.region.clone(),
         profile: cli.profile.clone(),
         endpoint_url: cli.endpoint_url.clone(),
+        timeout: cli.aws_timeout,
     })
     .await?;
     report.region = sdk.region().map(ToString::to_string);

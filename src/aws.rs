@@ -3,11 +3,16 @@
 //! Credentials and settings come from the SDK's standard chain (environment,
 //! shared config and credentials files, SSO, web identity for CI OIDC,
 //! instance roles); `--region`, `--profile` and `--endpoint-url` override it.
+//! Every client shares one retry policy ([`retries`]) and one timeout per
+//! request (`--aws-timeout`), so a throttled, failing or hanging call is
+//! retried with backoff instead of failing the run or blocking it forever.
 //! No AWS call is made here.
 
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::cloudwatch::CloudWatch;
 use crate::error::{Error, Result};
@@ -24,11 +29,77 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// `--endpoint-url`.
     pub endpoint_url: Option<String>,
+    /// `--aws-timeout`: how long one request may wait for its answer.
+    pub timeout: Duration,
+}
+
+/// Attempts per AWS call when `AWS_MAX_ATTEMPTS` does not say: enough to
+/// ride out Lambda's and Route 53's throttling and brief 5xx spells.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+/// How long connecting to an AWS endpoint may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The limit for a synchronous invocation: Lambda's longest function
+/// timeout (a smoke test's own timeout is what bounds it in practice).
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// The slowest upload speed allowed for before an upload counts as hung.
+const MIN_UPLOAD_BYTES_PER_SEC: u64 = 1 << 20;
+
+/// The retry policy of every client: the SDK's standard mode (exponential
+/// backoff with jitter from 1 s, at most 20 s; throttling errors, 5xx,
+/// timeouts and dropped connections are retried), with `AWS_MAX_ATTEMPTS`
+/// attempts, 8 by default. Adaptive mode (a client-side rate limiter that
+/// slows after throttling) gains nothing for one run's sequential calls.
+pub fn retries() -> Result<RetryConfig> {
+    let attempts = match std::env::var("AWS_MAX_ATTEMPTS") {
+        Err(_) => DEFAULT_MAX_ATTEMPTS,
+        Ok(text) => text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=20).contains(n))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "AWS_MAX_ATTEMPTS = {text:?}: a whole number from 1 to 20"
+                ))
+                .with_hint("unset it for the default of 8 attempts")
+            })?,
+    };
+    Ok(RetryConfig::standard().with_max_attempts(attempts))
+}
+
+/// Timeouts for a synchronous invocation, which lasts as long as the
+/// function runs.
+pub fn invoke_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(INVOKE_TIMEOUT)
+        .build()
+}
+
+/// Timeouts for a request that sends `bytes`: the ordinary limit (`ordinary`,
+/// the client's `--aws-timeout`) plus one second per MiB, so a slow link can
+/// still send a 50 MB zip while a hung upload is still given up.
+pub fn upload_timeouts(ordinary: Option<&TimeoutConfig>, bytes: usize) -> TimeoutConfig {
+    let base = ordinary
+        .and_then(TimeoutConfig::read_timeout)
+        .unwrap_or(Duration::from_secs(60));
+    let sending = Duration::from_secs(bytes as u64 / MIN_UPLOAD_BYTES_PER_SEC);
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(base + sending)
+        .build()
 }
 
 /// Loads the shared AWS configuration; a usage error (exit 2) when no region is set.
 pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retries()?)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(options.timeout)
+                .build(),
+        );
     if let Some(region) = &options.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -60,17 +131,10 @@ pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
     Artifacts::new(aws_sdk_s3::Client::from_conf(config))
 }
 
-/// The Route 53 seam for `sdk`: more attempts than the SDK's default, as
-/// Route 53 throttles hard (`Throttling`, `PriorRequestNotComplete`, both
-/// retried with exponential backoff).
+/// The Route 53 seam for `sdk`. Route 53 throttles hard (`Throttling`,
+/// `PriorRequestNotComplete`): both are retried like any throttling.
 pub fn dns(sdk: &SdkConfig) -> Dns {
-    let config = aws_sdk_route53::config::Builder::from(sdk)
-        .retry_config(crate::route53::retries())
-        .build();
-    Dns::new(
-        aws_sdk_route53::Client::from_conf(config),
-        Duration::from_secs(2),
-    )
+    Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
 }
 
 /// The Lambda seam for `sdk`.

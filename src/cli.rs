@@ -1,6 +1,7 @@
 //! Command-line arguments (clap types only; no behaviour).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,19 @@ pub struct Cli {
     /// AWS endpoint URL, e.g. a local emulator (overrides AWS_ENDPOINT_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+
+    /// How long one AWS request may wait for its answer before it counts as
+    /// failed and is retried (direct uploads and smoke-test invocations have
+    /// their own, longer limits).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "60s",
+        value_parser = humantime::parse_duration,
+        env = "GREENLIGHT_AWS_TIMEOUT"
+    )]
+    pub aws_timeout: Duration,
 
     /// How to print the result.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]

@@ -545,30 +545,42 @@ impl<'a> Shift<'a> {
         }
     }
 
-    /// Writes the record of step `next` (or, past the last, of the finished
-    /// release), then sets the weights and waits for INSYNC and the TTL.
+    /// Moves to step `next`: writes its record, then sets the weights and
+    /// waits for INSYNC and the TTL. Past the last step it finishes the
+    /// other way round, weights first: until all the weight has moved, the
+    /// last canary record keeps saying a release is in progress, so a fault
+    /// or a crash in between leaves a split that `promote` and `rollback`
+    /// both recognise.
     async fn move_to(&mut self, next: usize) -> std::result::Result<(), Stop> {
-        let to = &self.dns.colours[self.to];
         let finished = next >= self.plan.steps.len();
         let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-        let record = if finished {
-            Record::now(Action::Release, &self.version, Some(&self.stable))
-        } else {
-            Record::canary(&self.version, &self.stable, next, &self.plan)
-        };
-        point(self.ctx, to, &self.version, &record)
-            .await
-            .map_err(|e| format!("recording the step failed: {}", e.message))?;
         let new = if finished {
             self.total
         } else {
+            self.record(next).await?;
             (self.total * i64::from(percent) / 100).clamp(1, (self.total - 1).max(1))
         };
-        self.set(new, &format!("{percent} % on {}", to.name))
-            .await?;
+        let what = format!("{percent} % on {}", self.dns.colours[self.to].name);
+        self.set(new, &what).await?;
+        if finished {
+            self.record(next).await?;
+        }
         self.step = (!finished).then_some(next);
         self.since = OffsetDateTime::now_utc();
         Ok(())
+    }
+
+    /// Writes the record of step `next` (past the last: of the finished
+    /// release) on the receiving colour's alias.
+    async fn record(&self, next: usize) -> std::result::Result<(), Stop> {
+        let record = if next < self.plan.steps.len() {
+            Record::canary(&self.version, &self.stable, next, &self.plan)
+        } else {
+            Record::now(Action::Release, &self.version, Some(&self.stable))
+        };
+        point(self.ctx, &self.dns.colours[self.to], &self.version, &record)
+            .await
+            .map_err(|e| format!("recording the step failed: {}", e.message))
     }
 
     /// Sets `new` on the receiving colour and the rest on the other, then
@@ -905,14 +917,17 @@ impl Shift<'_> {
             plan.then(format_args!("bake {bake}, checking the gates"));
         }
         plan.write(
-            "UpdateAlias",
-            format_args!("alias {} ({}): the release record", to.alias, to.name),
-        );
-        plan.write(
             "ChangeResourceRecordSets",
             format_args!(
-                "{}: {} {}, {} 0 (all the weight), then the gates once more",
+                "{}: {} {}, {} 0 (all the weight), then INSYNC",
                 self.dns.name, to.name, self.total, from.name
+            ),
+        );
+        plan.write(
+            "UpdateAlias",
+            format_args!(
+                "alias {} ({}): the release record, then the gates once more",
+                to.alias, to.name
             ),
         );
     }

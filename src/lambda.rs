@@ -25,6 +25,7 @@ use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
     PackageType, Runtime, State,
 };
+use aws_smithy_types::timeout::TimeoutConfig;
 use base64::Engine;
 use bytes::Bytes;
 
@@ -126,38 +127,44 @@ const ZIP_PLACEHOLDER: &[u8] = b"greenlight: the zip goes here";
 fn zip_spliced<T, E, B>(
     operation: CustomizableOperation<T, E, B>,
     zip: Option<Bytes>,
+    ordinary: Option<&TimeoutConfig>,
 ) -> CustomizableOperation<T, E, B> {
     let Some(zip) = zip else {
         return operation;
     };
-    operation.mutate_request(move |request| {
-        let engine = &base64::engine::general_purpose::STANDARD;
-        let placeholder = engine.encode(ZIP_PLACEHOLDER);
-        let Some(body) = request.body().bytes() else {
-            return;
-        };
-        let Some(at) = body
-            .windows(placeholder.len())
-            .position(|w| w == placeholder.as_bytes())
-        else {
-            return;
-        };
-        let encoded = base64::encoded_len(zip.len(), true).unwrap_or(0);
-        let mut spliced = Vec::with_capacity(body.len() - placeholder.len() + encoded);
-        spliced.extend_from_slice(&body[..at]);
-        let start = spliced.len();
-        spliced.resize(start + encoded, 0);
-        let written = engine
-            .encode_slice(&zip, &mut spliced[start..])
-            .unwrap_or(0);
-        spliced.truncate(start + written);
-        spliced.extend_from_slice(&body[at + placeholder.len()..]);
-        let length = spliced.len();
-        *request.body_mut() = SdkBody::from(spliced);
-        request
-            .headers_mut()
-            .insert("content-length", length.to_string());
-    })
+    // Sending up to 50 MB may take longer than one ordinary request may.
+    let long = aws_sdk_lambda::config::Builder::default()
+        .timeout_config(crate::aws::upload_timeouts(ordinary, zip.len()));
+    operation
+        .config_override(long)
+        .mutate_request(move |request| {
+            let engine = &base64::engine::general_purpose::STANDARD;
+            let placeholder = engine.encode(ZIP_PLACEHOLDER);
+            let Some(body) = request.body().bytes() else {
+                return;
+            };
+            let Some(at) = body
+                .windows(placeholder.len())
+                .position(|w| w == placeholder.as_bytes())
+            else {
+                return;
+            };
+            let encoded = base64::encoded_len(zip.len(), true).unwrap_or(0);
+            let mut spliced = Vec::with_capacity(body.len() - placeholder.len() + encoded);
+            spliced.extend_from_slice(&body[..at]);
+            let start = spliced.len();
+            spliced.resize(start + encoded, 0);
+            let written = engine
+                .encode_slice(&zip, &mut spliced[start..])
+                .unwrap_or(0);
+            spliced.truncate(start + written);
+            spliced.extend_from_slice(&body[at + placeholder.len()..]);
+            let length = spliced.len();
+            *request.body_mut() = SdkBody::from(spliced);
+            request
+                .headers_mut()
+                .insert("content-length", length.to_string());
+        })
 }
 
 /// What an invocation returned.
@@ -255,7 +262,7 @@ impl Lambda {
             .code(code.build())
             .publish(false)
             .customize();
-        zip_spliced(create, zip)
+        zip_spliced(create, zip, self.client.config().timeout_config())
             .send()
             .await
             .map_err(|e| aws_error(format!("create function {name}"), e))?;
@@ -280,7 +287,12 @@ impl Lambda {
                     Code::S3(at) => (update.s3_bucket(&at.bucket).s3_key(&at.key), None),
                     Code::Image(uri) => (update.image_uri(uri), None),
                 };
-                zip_spliced(update.customize(), zip).send()
+                zip_spliced(
+                    update.customize(),
+                    zip,
+                    self.client.config().timeout_config(),
+                )
+                .send()
             },
         )
         .await?;
@@ -475,6 +487,13 @@ impl Lambda {
             .function_name(name)
             .qualifier(qualifier)
             .payload(Blob::new(payload))
+            .customize()
+            // A synchronous invocation lasts as long as the function runs;
+            // the smoke test's own timeout bounds it.
+            .config_override(
+                aws_sdk_lambda::config::Builder::default()
+                    .timeout_config(crate::aws::invoke_timeouts()),
+            )
             .send()
             .await
             .map_err(|e| aws_error(format!("invoke {name}:{qualifier}"), e))?;

@@ -19,13 +19,6 @@ use crate::lambda::aws_error;
 /// How long a change may take to reach every Route 53 server.
 const INSYNC_DEADLINE: Duration = Duration::from_secs(600);
 
-/// Route 53's retries: the SDK's standard mode (exponential backoff with
-/// jitter; `Throttling` and `PriorRequestNotComplete` count as throttling),
-/// with 8 attempts instead of 3.
-pub fn retries() -> aws_smithy_types::retry::RetryConfig {
-    aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(8)
-}
-
 /// One record of the pair as Route 53 holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightedRecord {
@@ -290,7 +283,7 @@ mod tests {
             })
             .build();
         let client = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&change], |c| c
-            .retry_config(retries())
+            .retry_config(crate::aws::retries().expect("default retries"))
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()));
         let dns_seam = Dns::new(client, Duration::from_millis(1));
         let config = dns();

@@ -99,6 +99,13 @@ impl Artifacts {
             .key(&location.key)
             .content_length(artifact.bytes.len() as i64)
             .body(upload_body(artifact.bytes.clone(), progress))
+            .customize()
+            .config_override(aws_sdk_s3::config::Builder::default().timeout_config(
+                crate::aws::upload_timeouts(
+                    self.client.config().timeout_config(),
+                    artifact.bytes.len(),
+                ),
+            ))
             .send()
             .await
             .map_err(|e| {

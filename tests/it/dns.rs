@@ -7,7 +7,7 @@ use crate::harness::{Project, default_config};
 
 const NAME: &str = "api.example.com";
 
-fn dns_config(zone: &str, release: &str) -> String {
+pub(crate) fn dns_config(zone: &str, release: &str) -> String {
     format!(
         "{}\n[release]\n{release}\n\n[dns]\nzone_id = \"{zone}\"\nname = \"{NAME}\"\ntype = \"CNAME\"\nttl = 0\n\n[dns.blue]\nvalue = \"blue.example.com\"\nalias = \"blue\"\n\n[dns.green]\nvalue = \"green.example.com\"\nalias = \"green\"\n",
         default_config()
@@ -23,7 +23,7 @@ fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, Option<i64>> {
 
 /// The weights of the pair are blue `blue` and green `green`.
 #[track_caller]
-fn assert_weights(p: &Project, zone: &str, blue: i64, green: i64) {
+pub(crate) fn assert_weights(p: &Project, zone: &str, blue: i64, green: i64) {
     assert_eq!(
         p.dns_weights(zone, NAME),
         weights(&[("blue", blue), ("green", green)])
@@ -47,7 +47,7 @@ fn ship_until_10_percent(p: &Project, zone: &str, marker: &str) -> std::process:
 }
 
 /// Ships the first version of `p`: the function and the records (all on blue).
-fn shipped(p: &Project, release: &str) -> String {
+pub(crate) fn shipped(p: &Project, release: &str) -> String {
     let zone = p.create_zone("example.com");
     p.write("greenlight.toml", &dns_config(&zone, release));
     let first = p.run(&["ship"]).success();

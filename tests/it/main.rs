@@ -9,6 +9,7 @@ mod config_errors;
 mod dns;
 mod dry_run;
 mod examples;
+mod faults;
 mod human_output;
 mod image;
 mod metric_gates;

@@ -1,6 +1,8 @@
 //! Test harness: the emulator and project helpers.
 
 pub mod emulator;
+pub mod fault_proxy;
 pub mod project;
 
+pub use fault_proxy::{Fault, FaultProxy};
 pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config};

@@ -11,6 +11,7 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::{Credentials, SharedCredentialsProvider};
 
 use super::emulator::{Emulator, REGION};
+use super::fault_proxy::FaultProxy;
 
 /// The function name every test project uses (each test has its own emulator).
 pub const FUNCTION: &str = "orders";
@@ -63,6 +64,16 @@ pub struct Run {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 impl Run {
@@ -169,16 +180,25 @@ impl Project {
     /// Runs `greenlight ARGS` in the project against its emulator, with a
     /// clean environment (no real AWS settings leak in).
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().expect("run greenlight");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.run_via(&self.emulator.endpoint, args)
+    }
+
+    /// Runs `greenlight ARGS` against `endpoint` (a [`FaultProxy`] in front
+    /// of the emulator, which it waits at most 3 s for any one answer from).
+    pub fn run_via(&self, endpoint: &str, args: &[&str]) -> Run {
+        self.command_via(endpoint, args)
+            .output()
+            .expect("run greenlight")
+            .into()
     }
 
     /// The command `run` executes, for tests that need to drive it themselves.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_via(&self.emulator.endpoint, args)
+    }
+
+    /// The command [`Project::run_via`] executes.
+    pub fn command_via(&self, endpoint: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_greenlight"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -188,14 +208,23 @@ impl Project {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", REGION)
-            .env("AWS_ENDPOINT_URL", &self.emulator.endpoint)
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"))
             .env(
                 "AWS_SHARED_CREDENTIALS_FILE",
                 self.dir.path().join("no-aws-credentials"),
             )
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        if endpoint != self.emulator.endpoint {
+            // Through a fault proxy: a hung call is given up quickly.
+            cmd.env("GREENLIGHT_AWS_TIMEOUT", "3s");
+        }
         cmd
+    }
+
+    /// A fault-injecting proxy in front of this project's emulator.
+    pub fn proxy(&self) -> FaultProxy {
+        FaultProxy::start(&self.emulator.endpoint)
     }
 
     /// Runs an SDK call against the emulator.

@@ -1,0 +1,494 @@
+//! A fault-injecting HTTP proxy between greenlight and the emulator.
+//!
+//! greenlight is pointed at the proxy (`AWS_ENDPOINT_URL`); the proxy names
+//! each request's AWS operation (`UpdateAlias`, `ChangeResourceRecordSets`,
+//! `DescribeAlarms`, …) and either forwards it to moto or answers it with a
+//! fault: the service's throttling error, a 500 or 503, a dropped
+//! connection, or no answer at all. Faults are chosen by rule (an
+//! operation, after how many calls, how many times) or at random (a share of
+//! all calls, from a seed, so a failing run can be replayed). Every request
+//! is logged with the fault it got, for assertions such as "no further
+//! writes".
+//!
+//! One request per connection (`Connection: close` both ways) keeps the
+//! relay simple: the SDK opens a new connection when the old one closes.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the proxy does to a request instead of answering it normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The service's throttling error: Lambda's 429
+    /// `TooManyRequestsException`, Route 53's and CloudWatch's 400
+    /// `Throttling`, S3's 503 `SlowDown`.
+    Throttle,
+    /// Route 53's 400 `PriorRequestNotComplete` (Lambda's 429 elsewhere).
+    PriorRequestNotComplete,
+    /// 500, the service's internal error.
+    ServerError,
+    /// 503, service unavailable.
+    Unavailable,
+    /// Lambda's 409 `ResourceConflictException`: an update is in progress.
+    Conflict,
+    /// The connection is closed without an answer.
+    Reset,
+    /// No answer, ever: the client's timeout has to fire.
+    Hang,
+    /// Forwarded (so the emulator applies it), then no answer: the response
+    /// is lost, as when the caller dies mid-call.
+    HangAfterForward,
+}
+
+impl Fault {
+    /// The faults a service may answer with at any time, for random runs.
+    pub const TRANSIENT: [Fault; 5] = [
+        Fault::Throttle,
+        Fault::ServerError,
+        Fault::Unavailable,
+        Fault::Reset,
+        Fault::Hang,
+    ];
+}
+
+/// A rule: calls of `op` after the first `skip` get `fault`, `times` times
+/// (or always).
+#[derive(Debug, Clone)]
+struct Rule {
+    op: String,
+    skip: usize,
+    times: Option<usize>,
+    fault: Fault,
+    applied: usize,
+}
+
+/// One request as the proxy saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The AWS operation, e.g. `UpdateAlias`.
+    pub op: String,
+    /// The fault it got, if any.
+    pub fault: Option<Fault>,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<Rule>,
+    /// Share of calls faulted at random, with the faults to pick from.
+    random: Option<(f64, Vec<Fault>)>,
+    rng: u64,
+    calls: BTreeMap<String, usize>,
+    log: Vec<Seen>,
+    /// Calls of this operation are held until this many have arrived.
+    barrier: Option<(String, usize)>,
+    waiting: usize,
+}
+
+/// A running proxy in front of one emulator.
+pub struct FaultProxy {
+    /// The URL to give greenlight, e.g. `http://127.0.0.1:41235`.
+    pub endpoint: String,
+    state: Arc<(Mutex<State>, Condvar)>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy on a free loopback port that forwards to `upstream`
+    /// (`http://127.0.0.1:PORT`).
+    pub fn start(upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (shared, stopping) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let (state, upstream) = (shared.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(client, &upstream, &state);
+                });
+            }
+        });
+        FaultProxy {
+            endpoint,
+            state,
+            stop,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let (lock, wake) = &*self.state;
+        let out = f(&mut lock.lock().expect("proxy state"));
+        wake.notify_all();
+        out
+    }
+
+    /// Calls of `op` after the first `skip` (counted from the start) get
+    /// `fault`, `times` times, or always with `None`.
+    pub fn rule(&self, op: &str, skip: usize, times: Option<usize>, fault: Fault) {
+        self.with(|s| {
+            s.rules.push(Rule {
+                op: op.to_owned(),
+                skip,
+                times,
+                fault,
+                applied: 0,
+            });
+        });
+    }
+
+    /// A `share` of all calls (0–1) get one of `faults`, picked with a
+    /// generator seeded with `seed`.
+    pub fn random(&self, share: f64, seed: u64, faults: &[Fault]) {
+        self.with(|s| {
+            s.random = Some((share, faults.to_vec()));
+            s.rng = seed.max(1);
+        });
+    }
+
+    /// Holds calls of `op` until `n` of them are waiting, then lets them
+    /// all through at once: a race, made certain.
+    pub fn barrier(&self, op: &str, n: usize) {
+        self.with(|s| s.barrier = Some((op.to_owned(), n)));
+    }
+
+    /// No more faults; calls already hanging stay hung.
+    pub fn clear(&self) {
+        self.with(|s| {
+            s.rules.clear();
+            s.random = None;
+            s.barrier = None;
+        });
+    }
+
+    /// Every request so far, in order.
+    pub fn log(&self) -> Vec<Seen> {
+        self.with(|s| s.log.clone())
+    }
+
+    /// How many calls of `op` the proxy has seen.
+    pub fn calls(&self, op: &str) -> usize {
+        self.with(|s| s.calls.get(op).copied().unwrap_or(0))
+    }
+
+    /// How many requests got a fault.
+    pub fn faults(&self) -> usize {
+        self.log().iter().filter(|s| s.fault.is_some()).count()
+    }
+
+    /// Waits until the proxy has seen `n` calls of `op`, failing after `deadline`.
+    #[track_caller]
+    pub fn wait_for_calls(&self, op: &str, n: usize, deadline: Duration) {
+        let (lock, wake) = &*self.state;
+        let until = Instant::now() + deadline;
+        let mut state = lock.lock().expect("proxy state");
+        while state.calls.get(op).copied().unwrap_or(0) < n {
+            let left = until.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for {n} {op} calls");
+            state = wake.wait_timeout(state, left).expect("proxy state").0;
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.endpoint.trim_start_matches("http://"));
+    }
+}
+
+/// One HTTP request, as read off the wire.
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Reads one request (`Content-Length` or chunked body); `None` at end of stream.
+fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
+    let mut start = String::new();
+    if reader.read_line(&mut start)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = start.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = Vec::new();
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    } else if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk)?;
+            body.extend_from_slice(&chunk[..n]);
+            if n == 0 {
+                break;
+            }
+        }
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("transfer-encoding"));
+        headers.push(("Content-Length".to_owned(), body.len().to_string()));
+    }
+    Ok(Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    }))
+}
+
+/// The AWS operation a request calls, from its method, path and body.
+fn operation(r: &Request) -> String {
+    let path = r.path.split('?').next().unwrap_or_default();
+    let query = r.path.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let method = r.method.as_str();
+    let op = match segments.as_slice() {
+        ["moto-api", ..] => "MotoApi",
+        [_, "functions"] if method == "POST" => "CreateFunction",
+        [_, "functions"] => "ListFunctions",
+        [_, "functions", _] if method == "GET" => "GetFunction",
+        [_, "functions", _] if method == "DELETE" => "DeleteFunction",
+        [_, "functions", _, "configuration"] if method == "GET" => "GetFunctionConfiguration",
+        [_, "functions", _, "configuration"] => "UpdateFunctionConfiguration",
+        [_, "functions", _, "code"] => "UpdateFunctionCode",
+        [_, "functions", _, "versions"] if method == "POST" => "PublishVersion",
+        [_, "functions", _, "versions"] => "ListVersionsByFunction",
+        [_, "functions", _, "aliases"] if method == "POST" => "CreateAlias",
+        [_, "functions", _, "aliases"] => "ListAliases",
+        [_, "functions", _, "aliases", _] if method == "PUT" => "UpdateAlias",
+        [_, "functions", _, "aliases", _] if method == "DELETE" => "DeleteAlias",
+        [_, "functions", _, "aliases", _] => "GetAlias",
+        [_, "functions", _, "invocations"] => "Invoke",
+        ["2013-04-01", "hostedzone", _, "rrset"] if method == "POST" => "ChangeResourceRecordSets",
+        ["2013-04-01", "hostedzone", _, "rrset"] => "ListResourceRecordSets",
+        ["2013-04-01", "change", _] => "GetChange",
+        ["2013-04-01", ..] => "Route53",
+        _ => {
+            let form = String::from_utf8_lossy(&r.body);
+            let action = form
+                .split('&')
+                .chain(query.split('&'))
+                .find_map(|kv| kv.strip_prefix("Action="));
+            return match action {
+                Some(a) => a.to_owned(),
+                None => format!("S3{method}"),
+            };
+        }
+    };
+    op.to_owned()
+}
+
+/// Which wire format a request's errors take.
+#[derive(PartialEq)]
+enum Service {
+    Lambda,
+    Route53,
+    Query,
+    S3,
+}
+
+fn service(r: &Request, op: &str) -> Service {
+    if r.path.starts_with("/2013-04-01/") {
+        Service::Route53
+    } else if r.path.contains("/functions") {
+        Service::Lambda
+    } else if op.starts_with("S3") {
+        Service::S3
+    } else {
+        Service::Query
+    }
+}
+
+/// The error answer `fault` stands for, in `service`'s format.
+fn error_response(service: &Service, fault: Fault) -> Vec<u8> {
+    let (status, reason, code) = match (service, fault) {
+        (Service::Lambda, Fault::Throttle | Fault::PriorRequestNotComplete) => {
+            (429, "Too Many Requests", "TooManyRequestsException")
+        }
+        (Service::S3, Fault::Throttle) => (503, "Slow Down", "SlowDown"),
+        (_, Fault::Throttle) => (400, "Bad Request", "Throttling"),
+        (_, Fault::PriorRequestNotComplete) => (400, "Bad Request", "PriorRequestNotComplete"),
+        (_, Fault::Conflict) => (409, "Conflict", "ResourceConflictException"),
+        (_, Fault::Unavailable) => (503, "Service Unavailable", "ServiceUnavailable"),
+        _ => (500, "Internal Server Error", "ServiceException"),
+    };
+    let message = "injected by the test proxy";
+    let (content_type, body) = match service {
+        Service::Lambda => (
+            "application/json",
+            format!(r#"{{"Type":"Service","message":"{message}"}}"#),
+        ),
+        Service::S3 => (
+            "application/xml",
+            format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+        ),
+        _ => (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+            ),
+        ),
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\nx-amzn-RequestId: proxy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Decides the fault for a call of `op` and logs it.
+fn decide(state: &mut State, op: &str) -> Option<Fault> {
+    let n = {
+        let calls = state.calls.entry(op.to_owned()).or_default();
+        *calls += 1;
+        *calls
+    };
+    let ruled = state
+        .rules
+        .iter_mut()
+        .find(|r| r.op == op && n > r.skip && r.times.is_none_or(|t| r.applied < t));
+    let fault = match ruled {
+        Some(rule) => {
+            rule.applied += 1;
+            Some(rule.fault)
+        }
+        None => match &state.random {
+            Some((share, faults)) if op != "MotoApi" => {
+                // xorshift64: small, seeded, good enough to spread faults.
+                let mut next = || {
+                    state.rng ^= state.rng << 13;
+                    state.rng ^= state.rng >> 7;
+                    state.rng ^= state.rng << 17;
+                    state.rng
+                };
+                let roll = (next() % 10_000) as f64 / 10_000.0;
+                let pick = next() as usize % faults.len().max(1);
+                (roll < *share).then(|| faults[pick])
+            }
+            _ => None,
+        },
+    };
+    state.log.push(Seen {
+        op: op.to_owned(),
+        fault,
+    });
+    fault
+}
+
+/// Serves one connection: one request, answered or faulted.
+fn serve(client: TcpStream, upstream: &str, state: &(Mutex<State>, Condvar)) -> io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let Some(request) = read_request(&mut reader)? else {
+        return Ok(());
+    };
+    let op = operation(&request);
+    let (lock, wake) = state;
+    let fault = {
+        let mut s = lock.lock().expect("proxy state");
+        let fault = decide(&mut s, &op);
+        wake.notify_all();
+        if fault.is_none() && s.barrier.as_ref().is_some_and(|(b, _)| *b == op) {
+            s.waiting += 1;
+            wake.notify_all();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while s.barrier.as_ref().is_some_and(|(_, n)| s.waiting < *n)
+                && Instant::now() < deadline
+            {
+                s = wake
+                    .wait_timeout(s, Duration::from_millis(50))
+                    .expect("proxy state")
+                    .0;
+            }
+        }
+        fault
+    };
+    let mut client = client;
+    match fault {
+        None => {
+            let answer = forward(&request, upstream)?;
+            client.write_all(&answer)?;
+        }
+        Some(Fault::Reset) => {}
+        Some(Fault::Hang) => hang(&mut reader),
+        Some(Fault::HangAfterForward) => {
+            forward(&request, upstream)?;
+            hang(&mut reader);
+        }
+        Some(fault) => client.write_all(&error_response(&service(&request, &op), fault))?,
+    }
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+/// Blocks until the client gives up and closes the connection.
+fn hang(reader: &mut BufReader<TcpStream>) {
+    let mut sink = Vec::new();
+    let _ = reader.read_to_end(&mut sink);
+}
+
+/// Sends `request` to the emulator and returns its whole answer, marked
+/// `Connection: close`.
+fn forward(request: &Request, upstream: &str) -> io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream)?;
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+    for (k, v) in &request.headers {
+        if !k.eq_ignore_ascii_case("connection") {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    server.write_all(head.as_bytes())?;
+    server.write_all(&request.body)?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer)?;
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(answer.len());
+    let head = String::from_utf8_lossy(&answer[..end]);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(answer.get(end + 4..).unwrap_or_default());
+    Ok(bytes)
+}
