@@ -144,14 +144,23 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
     };
     records.sort_by_key(|(_, r)| (r.time(), rank(r)));
     let weights = pair.weights();
+    // With all the weight on one colour, that colour's record tells how it
+    // got there (even if the other's was written in the same second).
+    let live_record = |live: usize, mut records: Vec<(usize, Record)>| {
+        let at = records
+            .iter()
+            .rposition(|(i, _)| *i == live)
+            .or(records.len().checked_sub(1))?;
+        Some(records.swap_remove(at).1)
+    };
     let state = match weights {
         [w, 0] if w > 0 => State::Live {
             live: 0,
-            record: records.pop().map(|(_, r)| r),
+            record: live_record(0, records),
         },
         [0, w] if w > 0 => State::Live {
             live: 1,
-            record: records.pop().map(|(_, r)| r),
+            record: live_record(1, records),
         },
         // A split is a release in progress only if a canary record says so.
         _ => match records
@@ -299,7 +308,9 @@ pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
                 to: record.version,
                 already_rolled_back: true,
             }),
-            (Action::Release, Some(previous)) => {
+            // A canary record with all the weight moved: the release
+            // finished but its record was not written (a crash in between).
+            (Action::Release | Action::Canary, Some(previous)) => {
                 let back = &dns.colours[1 - live];
                 let serves = ctx
                     .lambda

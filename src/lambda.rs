@@ -597,23 +597,33 @@ impl Lambda {
 }
 
 /// Turns an SDK error into an [`Error`] (exit 1) saying what could not be done.
-pub fn aws_error<E, R>(action: impl Display, err: SdkError<E, R>) -> Error
+pub fn aws_error<E>(action: impl Display, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     let service = err.as_service_error();
-    let code = service.and_then(|e| e.code()).map(str::to_owned);
+    // A 403 without a body (S3's answer to HEAD) is a denial all the same.
+    let forbidden = err
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 403)
+        .then(|| "AccessDenied".to_owned());
+    let code = service
+        .and_then(|e| e.code())
+        .map(str::to_owned)
+        .or(forbidden);
     let cause = match (&code, service.and_then(|e| e.message())) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.clone(),
         _ => DisplayErrorContext(&err).to_string(),
     };
     let hint = match code.as_deref() {
-        Some("AccessDeniedException" | "AccessDenied") => Some(
-            "the AWS identity in use lacks this permission; templates/ holds the IAM policy greenlight needs",
-        ),
-        Some("ResourceNotFoundException") => Some("check function.name, the alias and --region"),
+        Some("AccessDeniedException" | "AccessDenied") => Some(format!(
+            "the AWS identity in use lacks the permission {}; templates/iam-policy.json (written by `greenlight init` as greenlight-iam-policy.json) lists every permission greenlight needs",
+            iam_action::<E>()
+        )),
+        Some("ResourceNotFoundException") => {
+            Some("check function.name, the alias and --region".to_owned())
+        }
         Some(_) => None,
         None if matches!(
             err,
@@ -621,7 +631,8 @@ where
         ) =>
         {
             Some(
-                "AWS could not be reached: check the network, --endpoint-url / AWS_ENDPOINT_URL and the credentials",
+                "AWS could not be reached: check the network, --endpoint-url / AWS_ENDPOINT_URL and the credentials"
+                    .to_owned(),
             )
         }
         None => None,
@@ -630,6 +641,29 @@ where
     match hint {
         Some(h) => err.with_hint(h),
         None => err,
+    }
+}
+
+/// The IAM action an SDK operation needs, from its error type's name:
+/// `aws_sdk_lambda::operation::update_alias::UpdateAliasError` needs
+/// `lambda:UpdateAlias`. The few whose action is named differently are
+/// mapped (`Invoke` needs `lambda:InvokeFunction`, `HeadObject`
+/// `s3:GetObject`).
+pub fn iam_action<E>() -> String {
+    let name = std::any::type_name::<E>();
+    let service = name
+        .strip_prefix("aws_sdk_")
+        .and_then(|rest| rest.split("::").next())
+        .unwrap_or("aws");
+    let operation = name
+        .rsplit("::")
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches("Error");
+    match (service, operation) {
+        ("lambda", "Invoke") => "lambda:InvokeFunction".to_owned(),
+        ("s3", "HeadObject") => "s3:GetObject".to_owned(),
+        _ => format!("{service}:{operation}"),
     }
 }
 
@@ -735,6 +769,22 @@ mod tests {
     };
     use aws_sdk_lambda::types::error::ResourceConflictException;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[test]
+    fn iam_actions_are_named_from_the_operation() {
+        use aws_sdk_lambda::operation::invoke::InvokeError;
+        use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
+        assert_eq!(iam_action::<UpdateAliasError>(), "lambda:UpdateAlias");
+        assert_eq!(iam_action::<InvokeError>(), "lambda:InvokeFunction");
+        assert_eq!(
+            iam_action::<aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError>(),
+            "cloudwatch:GetMetricData"
+        );
+        assert_eq!(
+            iam_action::<aws_sdk_s3::operation::head_object::HeadObjectError>(),
+            "s3:GetObject"
+        );
+    }
 
     fn config(status: LastUpdateStatus) -> GetFunctionConfigurationOutput {
         GetFunctionConfigurationOutput::builder()

@@ -68,8 +68,13 @@ impl Artifacts {
             Ok(found) => found.content_length() == Some(artifact.bytes.len() as i64),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => false,
             Err(e) => {
-                return Err(aws_error(format!("check s3://{bucket}/{key}"), e)
-                    .with_hint("check [package] s3_bucket, its region and the permissions s3:GetObject/s3:PutObject"));
+                let error = aws_error(format!("check s3://{bucket}/{key}"), e);
+                return Err(match error.hint {
+                    Some(_) => error,
+                    None => error.with_hint(
+                        "check [package] s3_bucket, its region and the permissions s3:GetObject/s3:PutObject",
+                    ),
+                });
             }
         };
         let location = S3Location {

@@ -94,7 +94,13 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         });
     }
     let alias_state = ctx.lambda.alias(name, alias).await?;
-    let (in_progress, problem) = match alias_state.as_ref().map(|a| progress::in_progress(ctx, a)) {
+    // In DNS mode a colour's alias carries no weights: the split is in
+    // Route 53, and `colours` reports it.
+    let alias_release = alias_state
+        .as_ref()
+        .filter(|_| ctx.config.dns.is_none())
+        .map(|a| progress::in_progress(ctx, a));
+    let (in_progress, problem) = match alias_release {
         Some(Ok(run)) => (run.and_then(|r| r.position()), None),
         Some(Err(e)) => (None, Some(e.message)),
         None => (None, None),

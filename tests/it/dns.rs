@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::harness::{Project, default_config};
 
-const NAME: &str = "api.example.com";
+pub(crate) const NAME: &str = "api.example.com";
 
 pub(crate) fn dns_config(zone: &str, release: &str) -> String {
     format!(

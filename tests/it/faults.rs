@@ -418,3 +418,36 @@ fn route53_throttling_is_ridden_out_and_a_failed_weight_restore_exits_4() {
     p.run(&["rollback"]).success();
     crate::dns::assert_weights(&p, &zone, 0, 100);
 }
+
+#[test]
+fn a_dns_release_killed_between_its_last_weights_and_its_record_can_be_rolled_back() {
+    let p = Project::new();
+    let zone = crate::dns::shipped(&p, "steps = [10]\nbake = \"1s\"");
+    let proxy = p.proxy();
+    p.change_code("v2");
+    // The second weight change (to 100 %) reaches Route 53; then the
+    // process dies before it records the finished release.
+    let last = proxy.calls("ChangeResourceRecordSets") + 1;
+    proxy.rule(
+        "ChangeResourceRecordSets",
+        last,
+        None,
+        Fault::HangAfterForward,
+    );
+    let mut child = p
+        .command_via(&proxy.endpoint, &["ship"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    proxy.wait_for_calls("ChangeResourceRecordSets", last + 1, DEADLINE);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    p.wait_for("Route 53 to apply the change", DEADLINE, || {
+        p.dns_weights(&zone, crate::dns::NAME).get("green") == Some(&Some(100))
+    });
+    let status = p.run(&["status"]).success();
+    assert!(!status.stdout.contains("problem"), "{}", status.stdout);
+    p.run(&["rollback"]).success();
+    crate::dns::assert_weights(&p, &zone, 100, 0);
+}

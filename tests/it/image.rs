@@ -6,13 +6,13 @@ use crate::harness::{FUNCTION, Project, ROLE};
 
 const REPOSITORY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders";
 
-fn config(image: &str) -> String {
+pub(crate) fn config(image: &str) -> String {
     format!(
         "[function]\nname = \"{FUNCTION}\"\nrole = \"{ROLE}\"\nmemory = 512\n\n[package]\nimage_uri = \"{image}\"\n"
     )
 }
 
-fn digest(fill: char) -> String {
+pub(crate) fn digest(fill: char) -> String {
     format!("{REPOSITORY}@sha256:{}", fill.to_string().repeat(64))
 }
 

@@ -12,6 +12,7 @@ mod examples;
 mod faults;
 mod human_output;
 mod image;
+mod least_privilege;
 mod metric_gates;
 mod package;
 mod ship;

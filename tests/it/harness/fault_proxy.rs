@@ -35,6 +35,9 @@ pub enum Fault {
     Unavailable,
     /// Lambda's 409 `ResourceConflictException`: an update is in progress.
     Conflict,
+    /// 403 `AccessDeniedException` (Lambda) or `AccessDenied`: the caller's
+    /// policy does not allow the call.
+    AccessDenied,
     /// The connection is closed without an answer.
     Reset,
     /// No answer, ever: the client's timeout has to fire.
@@ -343,10 +346,17 @@ fn error_response(service: &Service, fault: Fault) -> Vec<u8> {
         (_, Fault::Throttle) => (400, "Bad Request", "Throttling"),
         (_, Fault::PriorRequestNotComplete) => (400, "Bad Request", "PriorRequestNotComplete"),
         (_, Fault::Conflict) => (409, "Conflict", "ResourceConflictException"),
+        (Service::Lambda, Fault::AccessDenied) => (403, "Forbidden", "AccessDeniedException"),
+        (_, Fault::AccessDenied) => (403, "Forbidden", "AccessDenied"),
         (_, Fault::Unavailable) => (503, "Service Unavailable", "ServiceUnavailable"),
         _ => (500, "Internal Server Error", "ServiceException"),
     };
-    let message = "injected by the test proxy";
+    let message = match fault {
+        Fault::AccessDenied => {
+            "User: arn:aws:iam::123456789012:user/ci is not authorized to perform this operation"
+        }
+        _ => "injected by the test proxy",
+    };
     let (content_type, body) = match service {
         Service::Lambda => (
             "application/json",

@@ -1,0 +1,261 @@
+//! Least privilege: `templates/iam-policy.json` grants exactly what the
+//! commands call, and without any one of its statements a named command
+//! fails with an AccessDenied error that names the missing permission.
+//!
+//! moto's own IAM enforcement cannot judge greenlight's calls (it rejects
+//! the signatures of Lambda's GET requests, checks `lambda:Invoke` where
+//! AWS checks `lambda:InvokeFunction`, and CloudWatch under `monitoring:`),
+//! so the proxy in front of the emulator names each call's operation and
+//! plays IAM: it denies the calls whose action only a removed statement
+//! grants. Every command runs against the emulator as usual.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::harness::{Fault, FaultProxy, Project, default_config};
+
+/// Statements whose actions AWS checks on greenlight's behalf, not as calls
+/// greenlight makes: Lambda checks `iam:PassRole` when a function gets its
+/// role, and pulls container images with the caller's ECR permissions.
+const CHECKED_BY_LAMBDA: [&str; 2] = [
+    "HandTheExecutionRoleToLambda",
+    "PullContainerImagesOnlyWithPackageImageUri",
+];
+
+/// The IAM action an operation the proxy saw needs.
+fn iam_action(op: &str) -> Option<String> {
+    Some(match op {
+        "MotoApi" => return None,
+        "Invoke" => "lambda:InvokeFunction".to_owned(),
+        "DescribeAlarms" | "GetMetricData" => format!("cloudwatch:{op}"),
+        "ChangeResourceRecordSets" | "ListResourceRecordSets" | "GetChange" => {
+            format!("route53:{op}")
+        }
+        "S3GET" | "S3HEAD" => "s3:GetObject".to_owned(),
+        "S3PUT" => "s3:PutObject".to_owned(),
+        _ => format!("lambda:{op}"),
+    })
+}
+
+/// The template's statements: Sid → actions.
+fn policy() -> BTreeMap<String, BTreeSet<String>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/iam-policy.json");
+    let text = std::fs::read_to_string(path).expect("read the policy");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+    doc["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| {
+            let actions = match &s["Action"] {
+                serde_json::Value::String(a) => vec![a.clone()],
+                list => list
+                    .as_array()
+                    .expect("actions")
+                    .iter()
+                    .map(|a| a.as_str().expect("action").to_owned())
+                    .collect(),
+            };
+            (
+                s["Sid"].as_str().expect("Sid").to_owned(),
+                actions.into_iter().collect(),
+            )
+        })
+        .collect()
+}
+
+/// What one command of a scenario did.
+struct Step {
+    command: String,
+    code: i32,
+    stderr: String,
+    actions: BTreeSet<String>,
+}
+
+/// Runs `args` through `proxy`, recording the actions its calls needed.
+fn step(p: &Project, proxy: &FaultProxy, args: &[&str]) -> Step {
+    let before = proxy.log().len();
+    let run = p.run_via(&proxy.endpoint, args);
+    Step {
+        command: args.join(" "),
+        code: run.code,
+        stderr: run.stderr,
+        actions: proxy.log()[before..]
+            .iter()
+            .filter_map(|s| iam_action(&s.op))
+            .collect(),
+    }
+}
+
+/// Every command a CI role runs on an alias release, through S3, with
+/// alarm and metric gates, in order; stops at the first failure.
+fn alias_scenario(deny: &[String]) -> Vec<Step> {
+    let release = "[release]\nsteps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\nmin_invocations = 1\n\
+                   metrics = [{ name = \"error-rate\", margin = 0.01 }]\n";
+    let config = default_config().replace(
+        "source = \"app\"",
+        "source = \"app\"\ns3_bucket = \"artifacts\"",
+    );
+    let p = Project::with_config(&format!("{config}\n{release}"));
+    p.create_bucket("artifacts");
+    p.create_alarm("orders-errors");
+    let proxy = denying(&p, deny);
+    let mut steps = vec![step(&p, &proxy, &["ship"])];
+    let next = |steps: &mut Vec<Step>, args: &[&str]| {
+        if steps.iter().all(|s| s.code == 0) {
+            steps.push(step(&p, &proxy, args));
+        }
+    };
+    p.change_code("v2");
+    p.write(
+        "greenlight.toml",
+        &format!(
+            "{}\n{release}",
+            config.replace("memory = 256", "memory = 512")
+        ),
+    );
+    next(&mut steps, &["ship", "--no-wait"]);
+    if steps.iter().all(|s| s.code == 0) {
+        p.put_lambda_metrics("live", "2", 10.0, 0.0);
+        p.put_lambda_metrics("live", "1", 10.0, 0.0);
+        p.end_bake("live");
+    }
+    for args in [&["promote"][..], &["status"], &["rollback"]] {
+        next(&mut steps, args);
+    }
+    // Two more versions, so prune has one to delete.
+    for marker in ["v3", "v4"] {
+        p.change_code(marker);
+        next(&mut steps, &["deploy"]);
+    }
+    next(&mut steps, &["prune", "--keep", "1"]);
+    steps
+}
+
+/// A container-image function: created, then found unchanged (its image is
+/// read back to compare digests).
+fn image_scenario(deny: &[String]) -> Vec<Step> {
+    let p = Project::with_config(&crate::image::config(&crate::image::digest('a')));
+    let proxy = denying(&p, deny);
+    let mut steps = vec![step(&p, &proxy, &["ship"])];
+    if steps[0].code == 0 {
+        steps.push(step(&p, &proxy, &["deploy"]));
+    }
+    steps
+}
+
+/// A blue/green release by weighted DNS: the records created, then a shift.
+fn dns_scenario(deny: &[String]) -> Vec<Step> {
+    let p = Project::new();
+    let zone = p.create_zone("example.com");
+    p.write("greenlight.toml", &crate::dns::dns_config(&zone, ""));
+    let proxy = denying(&p, deny);
+    let mut steps = vec![step(&p, &proxy, &["ship"])];
+    if steps[0].code == 0 {
+        p.change_code("v2");
+        steps.push(step(&p, &proxy, &["ship"]));
+    }
+    steps
+}
+
+/// A proxy that answers AccessDenied to every call needing one of `deny`.
+fn denying(p: &Project, deny: &[String]) -> FaultProxy {
+    let proxy = p.proxy();
+    let ops = [
+        "CreateFunction",
+        "GetFunction",
+        "GetFunctionConfiguration",
+        "UpdateFunctionConfiguration",
+        "UpdateFunctionCode",
+        "PublishVersion",
+        "ListVersionsByFunction",
+        "CreateAlias",
+        "ListAliases",
+        "UpdateAlias",
+        "GetAlias",
+        "DeleteFunction",
+        "Invoke",
+        "DescribeAlarms",
+        "GetMetricData",
+        "ChangeResourceRecordSets",
+        "ListResourceRecordSets",
+        "GetChange",
+        "S3GET",
+        "S3HEAD",
+        "S3PUT",
+    ];
+    for op in ops {
+        if iam_action(op).is_some_and(|a| deny.contains(&a)) {
+            proxy.rule(op, 0, None, Fault::AccessDenied);
+        }
+    }
+    proxy
+}
+
+#[test]
+fn the_policy_grants_exactly_what_the_commands_call() {
+    let steps: Vec<Step> = alias_scenario(&[])
+        .into_iter()
+        .chain(dns_scenario(&[]))
+        .chain(image_scenario(&[]))
+        .collect();
+    let mut used = BTreeSet::new();
+    for s in &steps {
+        assert_eq!(s.code, 0, "{}:\n{}", s.command, s.stderr);
+        used.extend(s.actions.iter().cloned());
+    }
+    let policy = policy();
+    let granted: BTreeSet<String> = policy.values().flatten().cloned().collect();
+    let missing: Vec<&String> = used.difference(&granted).collect();
+    assert!(missing.is_empty(), "called but not granted: {missing:?}");
+    let observable: BTreeSet<String> = policy
+        .iter()
+        .filter(|(sid, _)| !CHECKED_BY_LAMBDA.contains(&sid.as_str()))
+        .flat_map(|(_, actions)| actions.iter().cloned())
+        .collect();
+    let unused: Vec<&String> = observable.difference(&used).collect();
+    let calls: Vec<(&str, &BTreeSet<String>)> = steps
+        .iter()
+        .map(|s| (s.command.as_str(), &s.actions))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "granted but never called: {unused:?}; the commands called {calls:#?}"
+    );
+}
+
+#[test]
+fn without_any_one_statement_a_named_command_fails_naming_the_permission() {
+    let policy = policy();
+    for (sid, actions) in &policy {
+        if CHECKED_BY_LAMBDA.contains(&sid.as_str()) {
+            continue;
+        }
+        let others: BTreeSet<&String> = policy
+            .iter()
+            .filter(|(other, _)| *other != sid)
+            .flat_map(|(_, a)| a)
+            .collect();
+        let deny: Vec<String> = actions
+            .iter()
+            .filter(|a| !others.contains(a))
+            .cloned()
+            .collect();
+        let steps = if sid.contains("Dns") {
+            dns_scenario(&deny)
+        } else {
+            alias_scenario(&deny)
+        };
+        let failed = steps
+            .iter()
+            .find(|s| s.code != 0)
+            .unwrap_or_else(|| panic!("without {sid}, every command still succeeded"));
+        assert!(
+            deny.iter()
+                .any(|a| failed.stderr.contains(&format!("lacks the permission {a}"))),
+            "without {sid}, `greenlight {}` failed without naming one of {deny:?}:\n{}",
+            failed.command,
+            failed.stderr
+        );
+        assert!(failed.stderr.contains("AccessDenied"), "{}", failed.stderr);
+    }
+}
