@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::aws::{self, AwsOptions};
+use crate::aws::{self, AwsOptions, Regions};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::deploy::Deployable;
@@ -17,30 +17,71 @@ use crate::package;
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::ui::{Ctx, Ui};
-use crate::{build, deploy, dns, init, progress, prune, release, rollback, smoke, status};
+use crate::{build, deploy, dns, fleet, init, progress, prune, release, rollback, smoke, status};
 
-/// Runs the command `cli` asks for and reports how it went.
+/// Runs the command `cli` asks for and reports how it went: for the one
+/// function of the config, or for each selected function of a
+/// `[[functions]]` config ([`fleet::run`]).
 pub async fn run(cli: &Cli) -> Report {
     let mut report = Report::new(cli.command.name());
+    if let Command::Init { .. } = &cli.command {
+        if let Err(e) = init_command(cli, &mut report) {
+            fail(&mut report, e, &Redactor::default());
+        }
+        return report;
+    }
+    let regions = Regions::new(
+        AwsOptions {
+            region: cli.region.clone(),
+            profile: cli.profile.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+            timeout: cli.aws_timeout,
+        },
+        cli.lambda_rate,
+    );
+    match Config::load_all(&cli.config)
+        .and_then(|(configs, many)| fleet::select(cli, configs, many))
+    {
+        Err(e) => {
+            fail(&mut report, e, &Redactor::default());
+            report
+        }
+        Ok((mut configs, false)) if configs.len() == 1 => {
+            run_one(cli, configs.remove(0), false, &regions).await
+        }
+        Ok((configs, _)) => fleet::run(cli, configs, &regions).await,
+    }
+}
+
+/// Runs the command for one function; `in_fleet` prefixes its progress
+/// lines with its name.
+pub async fn run_one(cli: &Cli, config: Config, in_fleet: bool, regions: &Regions) -> Report {
+    let mut report = Report::new(cli.command.name());
     let mut redactor = Redactor::default();
-    if let Err(e) = dispatch(cli, &mut redactor, &mut report).await {
-        let e = e.redacted(&redactor);
-        let smoke_failed = report.smoke.as_ref().is_some_and(|s| !s.passed());
-        let outcome = match e.failure {
-            Failure::Usage => "usage_error",
-            Failure::NoTrafficMoved if smoke_failed => "smoke_failed",
-            Failure::NoTrafficMoved => "failed",
-            Failure::Conflict => "conflict",
-            Failure::RolledBack => "rolled_back",
-            Failure::NeedsOperator => "rollback_failed",
-            Failure::Held => "held",
-        };
-        report.fail(outcome, e);
+    if let Err(e) = dispatch(cli, config, in_fleet, regions, &mut redactor, &mut report).await {
+        fail(&mut report, e, &redactor);
     }
     report
 }
 
-async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Result<()> {
+/// Files `e` (with secrets masked) as the report's error and outcome.
+fn fail(report: &mut Report, e: Error, redactor: &Redactor) {
+    let e = e.redacted(redactor);
+    let smoke_failed = report.smoke.as_ref().is_some_and(|s| !s.passed());
+    let outcome = match e.failure {
+        Failure::Usage => "usage_error",
+        Failure::NoTrafficMoved if smoke_failed => "smoke_failed",
+        Failure::NoTrafficMoved => "failed",
+        Failure::Conflict => "conflict",
+        Failure::RolledBack => "rolled_back",
+        Failure::NeedsOperator => "rollback_failed",
+        Failure::Held => "held",
+    };
+    report.fail(outcome, e);
+}
+
+/// `init`: writes the starter files; reads no config.
+fn init_command(cli: &Cli, report: &mut Report) -> Result<()> {
     if let Command::Init {
         flavour,
         name,
@@ -57,9 +98,18 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
         report.function = Some(name);
         report.written = written.iter().map(|p| p.display().to_string()).collect();
         report.outcome = "initialised".to_owned();
-        return Ok(());
     }
-    let config = Config::load(&cli.config)?;
+    Ok(())
+}
+
+async fn dispatch(
+    cli: &Cli,
+    config: Config,
+    in_fleet: bool,
+    regions: &Regions,
+    redactor: &mut Redactor,
+    report: &mut Report,
+) -> Result<()> {
     report.function = Some(config.function.name.clone());
     report.alias = Some(config.function.alias.clone());
     if let Some(env) = &config.function.settings.environment {
@@ -67,6 +117,11 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
     }
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
     let ui = Ui::new(cli.output, verbosity, redactor.clone());
+    let ui = if in_fleet {
+        ui.for_function(&config.function.name)
+    } else {
+        ui
+    };
 
     // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
     let job = match &cli.command {
@@ -87,15 +142,9 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor, report: &mut Report) -> Re
             return Err(Error::usage("this command reads no config"));
         }
     };
-    let sdk = aws::load(&AwsOptions {
-        region: cli.region.clone(),
-        profile: cli.profile.clone(),
-        endpoint_url: cli.endpoint_url.clone(),
-        timeout: cli.aws_timeout,
-    })
-    .await?;
+    let (sdk, pace) = regions.get(config.function.region.as_deref()).await?;
     report.region = sdk.region().map(ToString::to_string);
-    let lambda = aws::lambda(&sdk);
+    let lambda = aws::lambda(&sdk, pace);
     let cloudwatch = aws::cloudwatch(&sdk);
     let artifacts = aws::artifacts(&sdk);
     let dns = aws::dns(&sdk);

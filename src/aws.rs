@@ -8,6 +8,8 @@
 //! retried with backoff instead of failing the run or blocking it forever.
 //! No AWS call is made here.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -17,6 +19,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use crate::cloudwatch::CloudWatch;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
+use crate::pacing::{Pace, paced};
 use crate::route53::Dns;
 use crate::s3::Artifacts;
 
@@ -137,7 +140,56 @@ pub fn dns(sdk: &SdkConfig) -> Dns {
     Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
 }
 
-/// The Lambda seam for `sdk`.
-pub fn lambda(sdk: &SdkConfig) -> Lambda {
-    Lambda::new(aws_sdk_lambda::Client::new(sdk), WaitPolicy::default())
+/// The Lambda seam for `sdk`, its requests paced by `pace` (shared by every
+/// function in the region).
+pub fn lambda(sdk: &SdkConfig, pace: Arc<Pace>) -> Lambda {
+    let mut config = aws_sdk_lambda::config::Builder::from(sdk);
+    if let Some(http) = sdk.http_client() {
+        config = config.http_client(paced(http, pace));
+    }
+    Lambda::new(
+        aws_sdk_lambda::Client::from_conf(config.build()),
+        WaitPolicy::default(),
+    )
+}
+
+/// One region's shared AWS configuration and the pace of its Lambda requests.
+pub type RegionalAws = (SdkConfig, Arc<Pace>);
+
+/// The AWS configuration of each region a run touches, loaded once, with
+/// one Lambda [`Pace`] per region.
+pub struct Regions {
+    options: AwsOptions,
+    lambda_rate: u32,
+    loaded: tokio::sync::Mutex<BTreeMap<Option<String>, RegionalAws>>,
+}
+
+impl Regions {
+    /// Regions loaded with `options`, pacing Lambda at `lambda_rate`
+    /// requests per second in each.
+    pub fn new(options: AwsOptions, lambda_rate: u32) -> Regions {
+        Regions {
+            options,
+            lambda_rate,
+            loaded: tokio::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The configuration for `region` (`None`: `--region` or the
+    /// profile's), and the pace of its Lambda requests.
+    pub async fn get(&self, region: Option<&str>) -> Result<RegionalAws> {
+        let key = region.map(str::to_owned);
+        let mut loaded = self.loaded.lock().await;
+        if let Some(found) = loaded.get(&key) {
+            return Ok(found.clone());
+        }
+        let options = AwsOptions {
+            region: key.clone().or_else(|| self.options.region.clone()),
+            ..self.options.clone()
+        };
+        let sdk = load(&options).await?;
+        let found = (sdk, Pace::per_second(self.lambda_rate));
+        loaded.insert(key, found.clone());
+        Ok(found)
+    }
 }

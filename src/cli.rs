@@ -48,6 +48,21 @@ pub struct Cli {
     )]
     pub aws_timeout: Duration,
 
+    /// With `[[functions]]`: work on this function only (repeatable).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// With `[[functions]]`: how many functions are worked on at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+
+    /// Lambda requests per second per region, paced on this side so a
+    /// fleet runs at the account's quota instead of into its throttling.
+    #[arg(long, global = true, value_name = "N", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=1000), env = "GREENLIGHT_LAMBDA_RATE")]
+    pub lambda_rate: u32,
+
     /// How to print the result.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

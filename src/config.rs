@@ -96,6 +96,8 @@ pub struct FunctionConfig {
     pub name: String,
     /// The alias that carries the traffic.
     pub alias: String,
+    /// The function's own AWS region; `None` uses `--region` / the profile's.
+    pub region: Option<String>,
     /// Settings applied to the function when they differ.
     pub settings: FunctionSettings,
 }
@@ -260,6 +262,7 @@ struct RawMetric {
 struct RawFunction {
     name: String,
     alias: Option<String>,
+    region: Option<String>,
     runtime: Option<String>,
     handler: Option<String>,
     role: Option<String>,
@@ -314,8 +317,11 @@ struct RawHttp {
 }
 
 impl Config {
-    /// Reads and checks the config file at `path`.
-    pub fn load(path: &Path) -> Result<Config> {
+    /// Reads and checks every function the file at `path` describes: its
+    /// `[function]`, or each entry of `[[functions]]` with the top-level
+    /// tables as defaults (see [`crate::functions`]).
+    /// The second value says whether the file uses `[[functions]]`.
+    pub fn load_all(path: &Path) -> Result<(Vec<Config>, bool)> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::usage(format!("cannot read config file {}", path.display()))
                 .with_cause(e)
@@ -323,13 +329,27 @@ impl Config {
                     "run greenlight in the folder that holds greenlight.toml, or pass -c PATH",
                 )
         })?;
-        Self::parse(path, &text)
+        let file = path.display().to_string();
+        match crate::functions::expand(&file, &text)? {
+            None => Ok((vec![Self::parse(path, &text)?], false)),
+            Some(entries) => entries
+                .iter()
+                .map(|(label, doc)| Self::parse_as(path, &format!("{file} {label}"), doc, false))
+                .collect::<Result<Vec<_>>>()
+                .map(|configs| (configs, true)),
+        }
     }
 
     /// Checks config `text` as if read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
-        let file = path.display().to_string();
-        let raw: RawConfig = parse_toml(&file, text)?;
+        Self::parse_as(path, &path.display().to_string(), text, true)
+    }
+
+    /// Checks config `text` from `path`, naming it `file` in errors, with
+    /// line and column when `located` (not for a generated document).
+    fn parse_as(path: &Path, file: &str, text: &str, located: bool) -> Result<Config> {
+        let file = file.to_owned();
+        let raw: RawConfig = parse_toml(&file, text, located)?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
@@ -392,9 +412,10 @@ fn is_image_uri(uri: &str) -> bool {
         && (!uri.contains('@') || reference.starts_with("sha256:"))
 }
 
-fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T> {
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, spans: bool) -> Result<T> {
     let located = |message: &str, span: Option<std::ops::Range<usize>>| {
         let place = span
+            .filter(|_| spans)
             .map(|s| line_col(text, s.start))
             .map(|(l, c)| format!(":{l}:{c}"))
             .unwrap_or_default();
@@ -493,9 +514,19 @@ impl Checker<'_> {
                 Ok(Environment::new(vars))
             })
             .transpose()?;
+        if let Some(region) = &raw.region
+            && !is_region(region)
+        {
+            return Err(self.bad(
+                "function.region",
+                format!("{region:?}"),
+                "a region name such as \"eu-west-1\"",
+            ));
+        }
         Ok(FunctionConfig {
             name: raw.name,
             alias,
+            region: raw.region,
             settings: FunctionSettings {
                 runtime: raw.runtime,
                 handler: raw.handler,
@@ -947,6 +978,20 @@ fn is_word_char(c: char) -> bool {
 
 fn is_function_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.chars().all(is_word_char)
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`: lowercase words and a number.
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn is_alias_name(name: &str) -> bool {

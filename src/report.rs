@@ -72,6 +72,9 @@ pub struct Report {
     /// What a `--dry-run` or `plan` would write (nothing was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<DryRun>,
+    /// With `[[functions]]`: each function's own report, in config order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<Report>,
     /// One word for how it ended, e.g. `released`, `nothing_to_deploy`, `smoke_failed`.
     pub outcome: String,
     /// The process exit code.
@@ -101,6 +104,22 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for function in &self.functions {
+            writeln!(
+                f,
+                "── {} ({}): {}",
+                function.function.as_deref().unwrap_or("?"),
+                function.region.as_deref().unwrap_or("?"),
+                function.outcome
+            )?;
+            write!(f, "{function}")?;
+            if let Some(e) = &function.error {
+                writeln!(f, "error     {}", e.message)?;
+                if let Some(hint) = &e.hint {
+                    writeln!(f, "hint      {hint}")?;
+                }
+            }
+        }
         if let Some(p) = &self.package {
             let place = p
                 .path

@@ -39,6 +39,8 @@ pub struct Ui {
     show_details: bool,
     redactor: Redactor,
     bars: MultiProgress,
+    /// In a fleet run, the function each line is about.
+    prefix: Option<String>,
 }
 
 impl Ui {
@@ -59,7 +61,16 @@ impl Ui {
             show_details: show_steps && verbosity > 0,
             redactor,
             bars: MultiProgress::with_draw_target(target),
+            prefix: None,
         }
+    }
+
+    /// This printer for one function of a fleet run: every line starts with
+    /// `[name]`, and no bars are drawn (many functions work at once).
+    pub fn for_function(mut self, name: &str) -> Self {
+        self.prefix = Some(format!("[{name}] "));
+        self.bars = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+        self
     }
 
     /// A spinner with the time spent, for work of unknown length.
@@ -145,8 +156,9 @@ impl Ui {
 
     fn print(&self, message: impl Display) {
         // Above any bar, which is drawn again after.
+        let prefix = self.prefix.as_deref().unwrap_or_default();
         self.bars.suspend(|| {
-            let _ = writeln!(std::io::stderr().lock(), "{message}");
+            let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
         });
     }
 }

@@ -299,6 +299,22 @@ fn an_update_in_progress_conflict_is_waited_out() {
     assert_eq!(settled_sha(&p), local_sha(&p));
 }
 
+/// Starts `ship` through `proxy` and SIGKILLs it once its call of `op`
+/// after the next `skip` has reached the emulator (its answer never comes).
+fn ship_killed_at(p: &Project, proxy: &FaultProxy, op: &str, skip: usize) {
+    let at = proxy.calls(op) + skip;
+    proxy.rule(op, at, None, Fault::HangAfterForward);
+    let mut child = p
+        .command_via(&proxy.endpoint, &["ship"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    proxy.wait_for_calls(op, at + 1, DEADLINE);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+}
+
 #[test]
 fn sigkill_mid_call_at_each_step_then_ship_converges() {
     let p = project();
@@ -314,17 +330,7 @@ fn sigkill_mid_call_at_each_step_then_ship_converges() {
     ];
     for (i, (op, skip)) in steps.into_iter().enumerate() {
         p.change_code(&format!("killed at {op} {i}"));
-        let at = proxy.calls(op) + skip;
-        proxy.rule(op, at, None, Fault::HangAfterForward);
-        let mut child = p
-            .command_via(&proxy.endpoint, &["ship"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        proxy.wait_for_calls(op, at + 1, DEADLINE);
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
+        ship_killed_at(&p, &proxy, op, skip);
         assert_consistent(&p);
         converges(&p, &proxy);
     }
@@ -427,22 +433,7 @@ fn a_dns_release_killed_between_its_last_weights_and_its_record_can_be_rolled_ba
     p.change_code("v2");
     // The second weight change (to 100 %) reaches Route 53; then the
     // process dies before it records the finished release.
-    let last = proxy.calls("ChangeResourceRecordSets") + 1;
-    proxy.rule(
-        "ChangeResourceRecordSets",
-        last,
-        None,
-        Fault::HangAfterForward,
-    );
-    let mut child = p
-        .command_via(&proxy.endpoint, &["ship"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    proxy.wait_for_calls("ChangeResourceRecordSets", last + 1, DEADLINE);
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    ship_killed_at(&p, &proxy, "ChangeResourceRecordSets", 1);
     p.wait_for("Route 53 to apply the change", DEADLINE, || {
         p.dns_weights(&zone, crate::dns::NAME).get("green") == Some(&Some(100))
     });

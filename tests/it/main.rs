@@ -10,6 +10,7 @@ mod dns;
 mod dry_run;
 mod examples;
 mod faults;
+mod fleet;
 mod human_output;
 mod image;
 mod least_privilege;

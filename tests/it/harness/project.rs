@@ -234,9 +234,14 @@ impl Project {
 
     /// Where the alias points and its description, or `None` if it does not exist.
     pub fn alias(&self, alias: &str) -> Option<(String, String)> {
+        self.alias_of(FUNCTION, alias)
+    }
+
+    /// Where `function`'s alias points and its description, if it exists.
+    pub fn alias_of(&self, function: &str, alias: &str) -> Option<(String, String)> {
         self.aws(async |c| {
             c.get_alias()
-                .function_name(FUNCTION)
+                .function_name(function)
                 .name(alias)
                 .send()
                 .await

@@ -1,0 +1,146 @@
+//! Many functions in one run: every selected entry of `[[functions]]`
+//! goes through the same pipeline as a single function, several at once.
+//!
+//! In: the checked configs (one per function, see [`crate::functions`]).
+//! Out: one [`Report`] holding each function's report, whose exit code is
+//! the worst of theirs. Functions are independent: one function's failure
+//! rolls back that function only, and the others finish. Up to `--jobs` run
+//! at once; their Lambda requests share one pace per region
+//! ([`crate::pacing`]), so the run goes as fast as the account's quota allows.
+
+use futures::StreamExt;
+
+use crate::app;
+use crate::aws::Regions;
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::error::{Error, Failure, Result};
+use crate::report::Report;
+
+/// Keeps the functions `--only` names (all without it); the flag says
+/// whether the file uses `[[functions]]`. An unknown name is exit 2.
+pub fn select(cli: &Cli, configs: Vec<Config>, many: bool) -> Result<(Vec<Config>, bool)> {
+    if let Command::Package { out: Some(_) } = &cli.command
+        && configs.len() > 1
+        && cli.only.len() != 1
+    {
+        return Err(Error::usage(
+            "`package --out` writes one zip, but the config has several functions",
+        )
+        .with_hint(
+            "add --only NAME, or leave out --out (each zip goes to .greenlight/<function>.zip)",
+        ));
+    }
+    if cli.only.is_empty() {
+        return Ok((configs, many));
+    }
+    let names: Vec<&str> = configs.iter().map(|c| c.function.name.as_str()).collect();
+    if let Some(unknown) = cli.only.iter().find(|n| !names.contains(&n.as_str())) {
+        return Err(Error::usage(format!(
+            "--only {unknown}: {} has no function of that name",
+            cli.config.display()
+        ))
+        .with_hint(format!("it has: {}", names.join(", "))));
+    }
+    let selected = configs
+        .into_iter()
+        .filter(|c| cli.only.contains(&c.function.name))
+        .collect();
+    Ok((selected, many))
+}
+
+/// Runs the command for every function in `configs`, `--jobs` at a time,
+/// and reports each; the exit code is the worst of theirs.
+pub async fn run(cli: &Cli, configs: Vec<Config>, regions: &Regions) -> Report {
+    let total = configs.len();
+    let reports: Vec<Report> = futures::stream::iter(configs)
+        .map(|config| app::run_one(cli, config, true, regions))
+        .buffered(usize::from(cli.jobs))
+        .collect()
+        .await;
+    let mut report = Report::new(cli.command.name());
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| r.exit_code != 0)
+        .map(|r| {
+            format!(
+                "{} ({}, exit {})",
+                r.function.as_deref().unwrap_or("?"),
+                r.outcome,
+                r.exit_code
+            )
+        })
+        .collect();
+    let worst = reports
+        .iter()
+        .map(|r| r.exit_code)
+        .max_by_key(|code| severity(*code))
+        .unwrap_or(0);
+    let mut outcomes: Vec<&str> = reports.iter().map(|r| r.outcome.as_str()).collect();
+    outcomes.dedup();
+    let outcome = match outcomes.as_slice() {
+        [one] => (*one).to_owned(),
+        _ => "mixed".to_owned(),
+    };
+    report.outcome = outcome.clone();
+    if worst != 0 {
+        report.fail(
+            &outcome,
+            Error::new(
+                failure_of(worst),
+                format!(
+                    "{} of {total} functions did not finish: {}",
+                    failed.len(),
+                    failed.join(", ")
+                ),
+            )
+            .with_hint(
+                "each function's section says what happened to it; the others were not affected",
+            ),
+        );
+    }
+    report.functions = reports;
+    report
+}
+
+/// How bad an exit code is, for "the worst outcome": a person must act (4),
+/// rolled back (3), failed before traffic moved (1), bad input (2), held
+/// (5), fine (0).
+fn severity(code: u8) -> u8 {
+    match code {
+        4 => 5,
+        3 => 4,
+        1 => 3,
+        2 => 2,
+        5 => 1,
+        _ => 0,
+    }
+}
+
+/// The failure class whose exit code is `code`.
+fn failure_of(code: u8) -> Failure {
+    match code {
+        2 => Failure::Usage,
+        3 => Failure::RolledBack,
+        4 => Failure::NeedsOperator,
+        5 => Failure::Held,
+        _ => Failure::NoTrafficMoved,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_exit_code_wins_and_maps_back() {
+        let worst = [0, 5, 1, 3, 0]
+            .into_iter()
+            .max_by_key(|c| severity(*c))
+            .unwrap_or(0);
+        assert_eq!(worst, 3);
+        for code in [1, 2, 3, 4, 5] {
+            assert_eq!(failure_of(code).exit_code(), code);
+        }
+    }
+}

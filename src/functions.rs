@@ -1,0 +1,165 @@
+//! `[[functions]]`: one config file for a whole service.
+//!
+//! In: the text of `greenlight.toml`. Out: `None` when it describes one
+//! function (`[function]`), otherwise one TOML document per entry of
+//! `[[functions]]`, each in the single-function shape, which
+//! [`Config`](crate::config::Config) then checks as usual. Each entry holds
+//! the keys of `[function]` (including `region`) and may override the
+//! top-level defaults: `package` and `release` key by key (its own `source`,
+//! its own `steps`), `smoke` and `dns` as a whole.
+
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+
+/// Tables an entry may override key by key.
+const MERGED: [&str; 2] = ["package", "release"];
+/// Tables (or arrays) an entry replaces as a whole.
+const REPLACED: [&str; 2] = ["smoke", "dns"];
+
+/// The per-function documents of a `[[functions]]` file, each with a label
+/// naming its entry (`functions[2] "billing"`); `None` for a single-function
+/// file. Malformed TOML is left for the single-function parser to report.
+pub fn expand(file: &str, text: &str) -> Result<Option<Vec<(String, String)>>> {
+    let Ok(mut top) = text.parse::<Table>() else {
+        return Ok(None);
+    };
+    let Some(entries) = top.remove("functions") else {
+        return Ok(None);
+    };
+    let bad = |why: String| {
+        Error::usage(format!("{file}: {why}")).with_hint("see \"Many functions\" in README.md")
+    };
+    if top.contains_key("function") {
+        return Err(bad(
+            "`[function]` and `[[functions]]` cannot both be given".to_owned()
+        ));
+    }
+    let Value::Array(entries) = entries else {
+        return Err(bad(
+            "`functions` must be an array of tables: [[functions]]".to_owned()
+        ));
+    };
+    if entries.is_empty() {
+        return Err(bad("`[[functions]]` lists no function".to_owned()));
+    }
+    let mut seen = Vec::new();
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let Value::Table(mut entry) = entry else {
+                return Err(bad(format!("`functions[{i}]` must be a table")));
+            };
+            let name = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let key = (
+                name.clone(),
+                entry
+                    .get("region")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            );
+            if seen.contains(&key) {
+                return Err(bad(format!(
+                    "`functions[{i}].name` = {name:?}: listed twice (in the same region)"
+                )));
+            }
+            seen.push(key);
+            let mut doc = top.clone();
+            for table in MERGED {
+                if let Some(Value::Table(own)) = entry.remove(table) {
+                    let merged = match doc.remove(table) {
+                        Some(Value::Table(mut defaults)) => {
+                            defaults.extend(own);
+                            defaults
+                        }
+                        _ => own,
+                    };
+                    doc.insert(table.to_owned(), Value::Table(merged));
+                }
+            }
+            for table in REPLACED {
+                if let Some(own) = entry.remove(table) {
+                    doc.insert(table.to_owned(), own);
+                }
+            }
+            doc.insert("function".to_owned(), Value::Table(entry));
+            let label = format!("functions[{i}] {name:?}");
+            let text = toml::to_string(&doc)
+                .map_err(|e| bad(format!("`functions[{i}]` cannot be read: {e}")))?;
+            Ok((label, text))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_take_the_defaults_and_override_them() {
+        let text = r#"
+[package]
+source = "dist"
+exclude = ["*.map"]
+
+[release]
+steps = [10]
+bake = "1m"
+
+[[smoke]]
+name = "echo"
+payload = {}
+
+[[functions]]
+name = "orders"
+
+[[functions]]
+name = "billing"
+region = "eu-west-1"
+package = { source = "billing" }
+release = { bake = "5m" }
+smoke = []
+"#;
+        let docs = expand("greenlight.toml", text)
+            .expect("expands")
+            .expect("a fleet");
+        assert_eq!(docs.len(), 2);
+        let billing: Table = docs[1].1.parse().expect("toml");
+        assert_eq!(docs[1].0, "functions[1] \"billing\"");
+        assert_eq!(billing["function"]["region"].as_str(), Some("eu-west-1"));
+        assert_eq!(billing["package"]["source"].as_str(), Some("billing"));
+        assert!(billing["package"]["exclude"].is_array(), "defaults kept");
+        assert_eq!(billing["release"]["bake"].as_str(), Some("5m"));
+        assert_eq!(billing["release"]["steps"][0].as_integer(), Some(10));
+        assert_eq!(billing["smoke"].as_array().map(Vec::len), Some(0));
+        let orders: Table = docs[0].1.parse().expect("toml");
+        assert_eq!(orders["smoke"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn a_single_function_file_is_left_alone_and_mixtures_are_refused() {
+        let single = "[function]\nname = \"orders\"\n";
+        assert_eq!(expand("g.toml", single).expect("ok"), None);
+        let both = "[function]\nname = \"a\"\n[[functions]]\nname = \"b\"\n";
+        let err = expand("g.toml", both).expect_err("refused");
+        assert!(
+            err.message.contains("cannot both be given"),
+            "{}",
+            err.message
+        );
+        let twice = "[[functions]]\nname = \"a\"\n[[functions]]\nname = \"a\"\n";
+        let err = expand("g.toml", twice).expect_err("refused");
+        assert!(
+            err.message
+                .contains("`functions[1].name` = \"a\": listed twice"),
+            "{}",
+            err.message
+        );
+    }
+}
