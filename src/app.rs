@@ -13,9 +13,11 @@ use crate::deploy::Deployable;
 use crate::dry_run::{self, DryRun};
 use crate::error::{Error, Failure, Result};
 use crate::lambda::Lambda;
+use crate::lockstep::Member;
 use crate::package;
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
+use crate::shared_packages::{Made, SharedPackages};
 use crate::ui::{Ctx, Ui};
 use crate::{build, deploy, dns, fleet, init, progress, prune, release, rollback, smoke, status};
 
@@ -30,15 +32,18 @@ pub async fn run(cli: &Cli) -> Report {
         }
         return report;
     }
-    let regions = Regions::new(
-        AwsOptions {
-            region: cli.region.clone(),
-            profile: cli.profile.clone(),
-            endpoint_url: cli.endpoint_url.clone(),
-            timeout: cli.aws_timeout,
-        },
-        cli.lambda_rate,
-    );
+    let shared = Shared {
+        regions: Regions::new(
+            AwsOptions {
+                region: cli.region.clone(),
+                profile: cli.profile.clone(),
+                endpoint_url: cli.endpoint_url.clone(),
+                timeout: cli.aws_timeout,
+            },
+            cli.lambda_rate,
+        ),
+        packages: SharedPackages::default(),
+    };
     match Config::load_all(&cli.config)
         .and_then(|(configs, many)| fleet::select(cli, configs, many))
     {
@@ -47,18 +52,36 @@ pub async fn run(cli: &Cli) -> Report {
             report
         }
         Ok((mut configs, false)) if configs.len() == 1 => {
-            run_one(cli, configs.remove(0), false, &regions).await
+            run_one(cli, configs.remove(0), Company::Alone, &shared).await
         }
-        Ok((configs, _)) => fleet::run(cli, configs, &regions).await,
+        Ok((configs, _)) => fleet::run(cli, configs, &shared).await,
     }
 }
 
-/// Runs the command for one function; `in_fleet` prefixes its progress
-/// lines with its name.
-pub async fn run_one(cli: &Cli, config: Config, in_fleet: bool, regions: &Regions) -> Report {
+/// What the functions of one run share: AWS clients and pace per region,
+/// and the packages made so far.
+pub struct Shared {
+    /// One AWS config and one Lambda pace per region.
+    pub regions: Regions,
+    /// Packages made once for functions with the same source.
+    pub packages: SharedPackages,
+}
+
+/// Whether a function runs alone or as one of a fleet.
+#[derive(Debug, Clone, Copy)]
+pub enum Company<'a> {
+    /// The config's only function.
+    Alone,
+    /// One of a `[[functions]]` fleet: progress lines carry its name; with
+    /// `[release] together`, its place on the fleet's board.
+    Fleet(Option<Member<'a>>),
+}
+
+/// Runs the command for one function.
+pub async fn run_one(cli: &Cli, config: Config, company: Company<'_>, shared: &Shared) -> Report {
     let mut report = Report::new(cli.command.name());
     let mut redactor = Redactor::default();
-    if let Err(e) = dispatch(cli, config, in_fleet, regions, &mut redactor, &mut report).await {
+    if let Err(e) = dispatch(cli, config, company, shared, &mut redactor, &mut report).await {
         fail(&mut report, e, &redactor);
     }
     report
@@ -105,8 +128,8 @@ fn init_command(cli: &Cli, report: &mut Report) -> Result<()> {
 async fn dispatch(
     cli: &Cli,
     config: Config,
-    in_fleet: bool,
-    regions: &Regions,
+    company: Company<'_>,
+    shared: &Shared,
     redactor: &mut Redactor,
     report: &mut Report,
 ) -> Result<()> {
@@ -117,18 +140,18 @@ async fn dispatch(
     }
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
     let ui = Ui::new(cli.output, verbosity, redactor.clone());
-    let ui = if in_fleet {
-        ui.for_function(&config.function.name)
-    } else {
-        ui
+    let (ui, fleet) = match company {
+        Company::Alone => (ui, None),
+        Company::Fleet(member) => (ui.for_function(&config.function.name), member),
     };
+    let packages = &shared.packages;
 
     // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
     let job = match &cli.command {
         Command::Package { out } => return package_to_file(&config, out.as_deref(), &ui, report),
-        Command::Deploy { .. } => Job::Deploy(package_stage(&config, None, &ui, report)?),
+        Command::Deploy { .. } => Job::Deploy(shared_package(&config, packages, &ui, report)?),
         Command::Ship { no_wait, .. } | Command::Plan { no_wait } => {
-            Job::Ship(package_stage(&config, None, &ui, report)?, !no_wait)
+            Job::Ship(shared_package(&config, packages, &ui, report)?, !no_wait)
         }
         Command::Test { version } => Job::Test(version.clone()),
         Command::Release {
@@ -142,7 +165,10 @@ async fn dispatch(
             return Err(Error::usage("this command reads no config"));
         }
     };
-    let (sdk, pace) = regions.get(config.function.region.as_deref()).await?;
+    let (sdk, pace) = shared
+        .regions
+        .get(config.function.region.as_deref())
+        .await?;
     report.region = sdk.region().map(ToString::to_string);
     let lambda = aws::lambda(&sdk, pace);
     let cloudwatch = aws::cloudwatch(&sdk);
@@ -155,6 +181,7 @@ async fn dispatch(
         artifacts: &artifacts,
         dns: &dns,
         ui: &ui,
+        fleet,
     };
     // In DNS mode the alias users reach is the live colour's.
     let config = dns::with_live_alias(&config, base).await?;
@@ -267,30 +294,56 @@ async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) 
     release_stage(ctx, &deployed.version, wait, report).await
 }
 
-fn package_stage(
+/// The package stage for a deploy: made once per source in a fleet.
+fn shared_package(
     config: &Config,
-    out: Option<&Path>,
+    packages: &SharedPackages,
     ui: &Ui,
     report: &mut Report,
 ) -> Result<Deployable> {
+    let settings = config.require_package("package")?;
+    let (made, first) = packages.get_or_make(settings, &config.function.name, || {
+        package_stage(config, None, ui)
+    });
+    let made = made?;
+    if let Some(first) = &first {
+        ui.step(format_args!("using the package made for {first}"));
+    }
+    if let Some(package) = made.report {
+        report.package = Some(PackageReport {
+            shared_with: first,
+            ..package
+        });
+        report.outcome = "packaged".to_owned();
+    }
+    Ok(made.code)
+}
+
+/// Runs the build command, then zips the source (to `out` too, when given).
+fn package_stage(config: &Config, out: Option<&Path>, ui: &Ui) -> Result<Made> {
     let settings = config.require_package("package")?;
     if let Some(command) = &settings.build {
         build::run(command, &settings.dir, ui)?;
     }
     if let Some(uri) = &settings.image_uri {
         ui.step(format_args!("using image {uri}"));
-        return Ok(Deployable::Image(uri.clone()));
+        return Ok(Made {
+            code: Deployable::Image(uri.clone()),
+            report: None,
+        });
     }
     ui.step(format_args!("packaging {}", settings.source.display()));
     let artifact = package::package(settings, out, ui)?;
-    report.package = Some(PackageReport {
-        path: None,
-        size: artifact.bytes.len() as u64,
-        files: artifact.files,
-        code_sha256: artifact.code_sha256.clone(),
-    });
-    report.outcome = "packaged".to_owned();
-    Ok(Deployable::Zip(artifact))
+    Ok(Made {
+        report: Some(PackageReport {
+            path: out.map(|p| p.display().to_string()),
+            size: artifact.bytes.len() as u64,
+            files: artifact.files,
+            code_sha256: artifact.code_sha256.clone(),
+            shared_with: None,
+        }),
+        code: Deployable::Zip(artifact),
+    })
 }
 
 fn package_to_file(
@@ -311,10 +364,8 @@ fn package_to_file(
         dir.join(".greenlight")
             .join(format!("{}.zip", config.function.name))
     });
-    package_stage(config, Some(&path), ui, report)?;
-    if let Some(p) = report.package.as_mut() {
-        p.path = Some(path.display().to_string());
-    }
+    report.package = package_stage(config, Some(&path), ui)?.report;
+    report.outcome = "packaged".to_owned();
     Ok(())
 }
 

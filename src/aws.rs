@@ -143,10 +143,15 @@ pub fn dns(sdk: &SdkConfig) -> Dns {
 /// The Lambda seam for `sdk`, its requests paced by `pace` (shared by every
 /// function in the region).
 pub fn lambda(sdk: &SdkConfig, pace: Arc<Pace>) -> Lambda {
-    let mut config = aws_sdk_lambda::config::Builder::from(sdk);
-    if let Some(http) = sdk.http_client() {
-        config = config.http_client(paced(http, pace));
-    }
+    // The loaded config names no HTTP client (each SDK client makes its own
+    // default), so the same default is made here to wrap.
+    let http = sdk.http_client().unwrap_or_else(|| {
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build_https()
+    });
+    let config = aws_sdk_lambda::config::Builder::from(sdk).http_client(paced(http, pace));
     Lambda::new(
         aws_sdk_lambda::Client::from_conf(config.build()),
         WaitPolicy::default(),

@@ -77,6 +77,10 @@ pub struct ReleaseConfig {
     pub alarms: Vec<String>,
     /// Thresholds on the new version's own metrics during bakes.
     pub metrics: MetricGates,
+    /// In a `[[functions]]` file: every function makes each move only when
+    /// all are ready for it, and one failing rolls them all back
+    /// ([`crate::lockstep`]).
+    pub together: bool,
 }
 
 impl Default for ReleaseConfig {
@@ -85,6 +89,7 @@ impl Default for ReleaseConfig {
             plan: Plan::all_at_once(),
             alarms: Vec::new(),
             metrics: MetricGates::default(),
+            together: false,
         }
     }
 }
@@ -247,6 +252,8 @@ struct RawRelease {
     metrics: Vec<RawMetric>,
     min_invocations: Option<i64>,
     max_hold: Option<String>,
+    #[serde(default)]
+    together: bool,
 }
 
 #[derive(Deserialize)]
@@ -332,11 +339,16 @@ impl Config {
         let file = path.display().to_string();
         match crate::functions::expand(&file, &text)? {
             None => Ok((vec![Self::parse(path, &text)?], false)),
-            Some(entries) => entries
-                .iter()
-                .map(|(label, doc)| Self::parse_as(path, &format!("{file} {label}"), doc, false))
-                .collect::<Result<Vec<_>>>()
-                .map(|configs| (configs, true)),
+            Some(entries) => {
+                let configs = entries
+                    .iter()
+                    .map(|(label, doc)| {
+                        Self::parse_as(path, &format!("{file} {label}"), doc, false)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                crate::functions::check_together(&file, &configs)?;
+                Ok((configs, true))
+            }
         }
     }
 
@@ -770,6 +782,7 @@ impl Checker<'_> {
             plan,
             alarms: raw.alarms,
             metrics,
+            together: raw.together,
         })
     }
 

@@ -30,6 +30,7 @@ use crate::dry_run::DryRun;
 use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
+use crate::lockstep::{self, Halt};
 use crate::metrics::Canary;
 use crate::plan::Plan;
 use crate::progress;
@@ -538,6 +539,26 @@ impl<'a> Shift<'a> {
                 return Ok(report);
             }
             let next = self.step.map_or(0, |s| s + 1);
+            match self.fleet_turn(next).await {
+                Ok(()) => {}
+                Err(Halt::Pause(why)) => {
+                    self.ctx.ui.step(format_args!("not moving: {why}"));
+                    report.in_progress = Some(self.position());
+                    return Ok(report);
+                }
+                Err(Halt::RollBack(why)) => {
+                    self.restore(&why).await?;
+                    if self.step.is_none() {
+                        return Err(Error::no_traffic_moved(format!(
+                            "version {} was not released: {why}",
+                            self.version
+                        ))
+                        .with_hint("with `[release] together` the functions move together; fix that function and ship again"));
+                    }
+                    report.rolled_back = Some(why);
+                    return Ok(report);
+                }
+            }
             let percent = self.plan.steps.get(next).copied().unwrap_or(100);
             if let Err(why) = self.move_to(next).await {
                 self.restore(&why).await?;
@@ -652,7 +673,26 @@ impl<'a> Shift<'a> {
             signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
                 Err(format!("interrupted by {signal}"))
             }
+            why = lockstep::failure(self.ctx.fleet) => Err(why),
         }
+    }
+
+    /// With `[release] together`: waits, watching the gates once a step is
+    /// under way, until every function is ready for move `next`.
+    async fn fleet_turn(&mut self, next: usize) -> std::result::Result<(), Halt> {
+        let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
+        let interval = progress::check_interval(self.plan.bake);
+        lockstep::await_turn(fleet, next, ui, async || {
+            if let Err(why) = self.pause(interval).await {
+                return Some(why);
+            }
+            if self.step.is_some() {
+                self.check().await.err()
+            } else {
+                None
+            }
+        })
+        .await
     }
 
     /// The gates, with the smoke tests through the receiving colour's alias.

@@ -7,14 +7,18 @@
 //! rolls back that function only, and the others finish. Up to `--jobs` run
 //! at once; their Lambda requests share one pace per region
 //! ([`crate::pacing`]), so the run goes as fast as the account's quota allows.
+//! Functions with the same source share one package
+//! ([`crate::shared_packages`]). With `[release] together` every function
+//! runs at once and they move traffic in lockstep ([`crate::lockstep`]):
+//! one failing rolls them all back.
 
 use futures::StreamExt;
 
-use crate::app;
-use crate::aws::Regions;
+use crate::app::{self, Company, Shared};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::{Error, Failure, Result};
+use crate::lockstep::{Left, Lockstep};
 use crate::report::Report;
 
 /// Keeps the functions `--only` names (all without it); the flag says
@@ -49,13 +53,29 @@ pub fn select(cli: &Cli, configs: Vec<Config>, many: bool) -> Result<(Vec<Config
     Ok((selected, many))
 }
 
-/// Runs the command for every function in `configs`, `--jobs` at a time,
-/// and reports each; the exit code is the worst of theirs.
-pub async fn run(cli: &Cli, configs: Vec<Config>, regions: &Regions) -> Report {
+/// Runs the command for every function in `configs`, `--jobs` at a time
+/// (all at once when they release together), and reports each; the exit
+/// code is the worst of theirs.
+pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
     let total = configs.len();
-    let reports: Vec<Report> = futures::stream::iter(configs)
-        .map(|config| app::run_one(cli, config, true, regions))
-        .buffered(usize::from(cli.jobs))
+    let together = configs.iter().any(|c| c.release.together);
+    let names: Vec<String> = configs.iter().map(|c| c.function.name.clone()).collect();
+    let board = Lockstep::new(names.iter().map(String::as_str));
+    let jobs = if together {
+        total
+    } else {
+        usize::from(cli.jobs)
+    };
+    let reports: Vec<Report> = futures::stream::iter(configs.into_iter().zip(&names))
+        .map(|(config, name)| async {
+            let member = together.then(|| board.member(name));
+            let report = app::run_one(cli, config, Company::Fleet(member), shared).await;
+            if let Some(member) = member {
+                member.leave(left(&report));
+            }
+            report
+        })
+        .buffered(jobs.max(1))
         .collect()
         .await;
     let mut report = Report::new(cli.command.name());
@@ -101,6 +121,28 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, regions: &Regions) -> Report {
     }
     report.functions = reports;
     report
+}
+
+/// How a function's run ended, for the others on the board.
+fn left(report: &Report) -> Left {
+    let why = || {
+        report
+            .error
+            .as_ref()
+            .map_or_else(|| report.outcome.clone(), |e| e.message.clone())
+    };
+    let standing = report.release.as_ref().and_then(|r| r.in_progress.as_ref());
+    match (report.exit_code, standing) {
+        (0 | 5, Some(at)) => Left::Stopped(match &at.held {
+            Some(held) => format!("held at {} %: {held}", at.percent),
+            None => format!(
+                "its bake at {} % has {}s left",
+                at.percent, at.bake_left_secs
+            ),
+        }),
+        (0, _) => Left::Done,
+        _ => Left::Failed(why()),
+    }
 }
 
 /// How bad an exit code is, for "the worst outcome": a person must act (4),

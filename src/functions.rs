@@ -10,6 +10,7 @@
 
 use toml::{Table, Value};
 
+use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// Tables an entry may override key by key.
@@ -70,6 +71,12 @@ pub fn expand(file: &str, text: &str) -> Result<Option<Vec<(String, String)>>> {
             }
             seen.push(key);
             let mut doc = top.clone();
+            let own_release = entry.get("release").and_then(Value::as_table);
+            if own_release.is_some_and(|r| r.contains_key("together")) {
+                return Err(bad(format!(
+                    "`functions[{i}].release.together`: the whole fleet moves together or not; set `together` in the top-level [release]"
+                )));
+            }
             for table in MERGED {
                 if let Some(Value::Table(own)) = entry.remove(table) {
                     let merged = match doc.remove(table) {
@@ -95,6 +102,23 @@ pub fn expand(file: &str, text: &str) -> Result<Option<Vec<(String, String)>>> {
         })
         .collect::<Result<Vec<_>>>()
         .map(Some)
+}
+
+/// With `[release] together`, every function must have the same steps, so
+/// each move is the same move for all of them.
+pub fn check_together(file: &str, configs: &[Config]) -> Result<()> {
+    let Some(first) = configs.first().filter(|c| c.release.together) else {
+        return Ok(());
+    };
+    let steps = &first.release.plan.steps;
+    match configs.iter().find(|c| c.release.plan.steps != *steps) {
+        None => Ok(()),
+        Some(other) => Err(Error::usage(format!(
+            "{file}: with `[release] together`, every function moves through the same steps, but {} has {:?} and {} has {:?}",
+            first.function.name, steps, other.function.name, other.release.plan.steps
+        ))
+        .with_hint("give the functions the same `steps` (bakes may differ), or leave out `together`")),
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
 use crate::lambda::AliasState;
+use crate::lockstep::{self, Halt};
 use crate::metrics::Canary;
 use crate::plan::Plan;
 use crate::record::{Action, Record};
@@ -192,6 +193,27 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// With `[release] together`: waits, watching the gates once a step is
+    /// under way, until every function is ready for move `n`.
+    async fn fleet_turn(&mut self, n: usize) -> std::result::Result<(), Halt> {
+        let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
+        let interval = check_interval(self.plan.bake);
+        lockstep::await_turn(fleet, n, ui, async || {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
+                    return Some(format!("interrupted by {signal}"));
+                }
+            }
+            if self.step.is_some() {
+                self.red_gate().await
+            } else {
+                None
+            }
+        })
+        .await
+    }
+
     /// Why the metrics could not judge the new version at the last check.
     fn held(&self) -> Option<&str> {
         self.report.gates.as_ref()?.held()
@@ -288,6 +310,15 @@ pub fn check_interval(bake: Duration) -> Duration {
 pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
     run.interrupts.get_or_insert_with(Interrupts::catch);
+    if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
+        return Err(Error::no_traffic_moved(format!(
+            "version {} was not released: {why}",
+            run.version
+        ))
+        .with_hint(
+            "with `[release] together` the functions move together; fix that function and ship again",
+        ));
+    }
     run.move_to(first).await?;
     drive(run, wait).await
 }
@@ -356,8 +387,17 @@ pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                 signal = run.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
                     return run.roll_back(format!("interrupted by {signal}")).await;
                 }
+                why = lockstep::failure(run.ctx.fleet) => return run.roll_back(why).await,
             }
             continue;
+        }
+        match run.fleet_turn(step + 1).await {
+            Ok(()) => {}
+            Err(Halt::Pause(why)) => {
+                run.ctx.ui.step(format_args!("not moving: {why}"));
+                return Ok(run.pause());
+            }
+            Err(Halt::RollBack(why)) => return run.roll_back(why).await,
         }
         let next = (step + 1 < run.plan.steps.len()).then_some(step + 1);
         match run.move_to(next).await {
@@ -492,6 +532,7 @@ expect = { probe = "ok" }
             artifacts: &artifacts,
             dns: &dns,
             ui: &ui,
+            fleet: None,
         })
         .await
     }

@@ -29,6 +29,10 @@ pub struct PackageReport {
     pub files: usize,
     /// Base64 SHA-256, as Lambda's CodeSha256.
     pub code_sha256: String,
+    /// In a fleet: the function this package was made for, when this one
+    /// shares it (same source); it was built and zipped once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
 }
 
 /// The result of one command.

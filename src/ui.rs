@@ -212,6 +212,9 @@ pub struct Ctx<'a> {
     pub dns: &'a Dns,
     /// Progress output.
     pub ui: &'a Ui,
+    /// This function's place on the fleet's board when the functions
+    /// release together (`[release] together`).
+    pub fleet: Option<crate::lockstep::Member<'a>>,
 }
 
 impl Ctx<'_> {

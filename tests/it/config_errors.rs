@@ -153,6 +153,12 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
     };
     let add = |section: &str, lines: &str| swap(section, &format!("{section}\n{lines}"));
     let long = "x".repeat(65);
+    // Two functions, `a` and `b`, with `first` and `second` added to them.
+    let fleet = |first: &str, second: &str| {
+        format!(
+            "[package]\nsource = \"app\"\n\n[[functions]]\nname = \"a\"\n{first}\n\n[[functions]]\nname = \"b\"\n{second}\n"
+        )
+    };
     let cases: Vec<(String, &str)> = vec![
         (swap("memory = 256", "memory = 99999"), "function.memory"),
         (swap("memory = 256", "memory = 64"), "function.memory"),
@@ -225,6 +231,34 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
             add("[[smoke]]", "retry_delay = \"0s\""),
             "smoke[0].retry_delay",
         ),
+        (
+            format!("{base}\n[[functions]]\nname = \"billing\"\n"),
+            "`[function]` and `[[functions]]` cannot both be given",
+        ),
+        (
+            fleet("", "").replace("[[functions]]\nname = \"b\"", "[[functions]]\nname = \"a\""),
+            "`functions[1].name` = \"a\": listed twice",
+        ),
+        (
+            "functions = 5\n".to_owned(),
+            "`functions` must be an array of tables",
+        ),
+        (
+            "functions = []\n".to_owned(),
+            "`[[functions]]` lists no function",
+        ),
+        (
+            fleet("release = { together = true }", ""),
+            "`functions[0].release.together`",
+        ),
+        (
+            fleet("", "release = { steps = [50] }").replace(
+                "[package]",
+                "[release]\nsteps = [10]\ntogether = true\n[package]",
+            ),
+            "with `[release] together`, every function moves through the same steps",
+        ),
+        (fleet("region = \"mars\"", ""), "function.region"),
         (
             format!("{base}\n[release]\nsteps = [50, 10]\n"),
             "release.steps",

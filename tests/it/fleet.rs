@@ -150,3 +150,160 @@ fn only_selects_functions_and_an_unknown_name_is_exit_2() {
         status.stdout
     );
 }
+
+/// A service released as one: `api` and `worker` share `app/` (one build,
+/// one zip), `jobs` has its own source, a smoke test whose expected `v` is
+/// `expected` (the emulator echoes `v` = "1") and an alarm of its own.
+fn together_config(expected: &str) -> String {
+    let entry = |name: &str, extra: &str| {
+        format!(
+            "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n{extra}\n"
+        )
+    };
+    format!(
+        "[package]\nsource = \"app\"\nbuild = \"echo built >> builds.txt\"\n\n[release]\nsteps = [50]\nbake = \"60s\"\ntogether = true\n\n[[smoke]]\nname = \"echo\"\npayload = {{ probe = \"ok\" }}\nexpect = {{ probe = \"ok\" }}\n\n{}{}{}",
+        entry("api", ""),
+        entry("worker", ""),
+        entry(
+            "jobs",
+            &format!(
+                "package = {{ source = \"jobs\" }}\nrelease = {{ alarms = [\"jobs-errors\"] }}\nsmoke = [{{ name = \"marker\", payload = {{ v = \"1\" }}, expect = {{ v = \"{expected}\" }} }}]"
+            )
+        ),
+    )
+}
+
+/// The together fleet, shipped once (every alias on version 1), with new
+/// code in both sources.
+fn together(expected: &str) -> Project {
+    let p = Project::with_config(&together_config("1"));
+    p.write(
+        "jobs/index.py",
+        "def handler(event, context):\n    return event\n",
+    );
+    p.create_alarm("jobs-errors");
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.write(
+        "jobs/index.py",
+        "# v2\ndef handler(event, context):\n    return event\n",
+    );
+    p.write("greenlight.toml", &together_config(expected));
+    p
+}
+
+const SERVICE: [&str; 3] = ["api", "worker", "jobs"];
+
+#[test]
+fn functions_with_one_source_share_one_build_and_together_none_moves_if_one_fails() {
+    let p = together("2");
+    let builds = || std::fs::read_to_string(p.join("builds.txt")).unwrap_or_default();
+    assert_eq!(builds().lines().count(), 2, "app built once, jobs once");
+
+    let failed = p.run(&["ship", "--output", "json"]).code(1);
+    let report = failed.json();
+    assert_eq!(builds().lines().count(), 4, "again: once per source");
+    let functions = report["functions"].as_array().expect("functions");
+    assert_eq!(functions[1]["package"]["shared_with"], "api", "{report}");
+    assert_eq!(
+        functions[0]["package"]["code_sha256"],
+        functions[1]["package"]["code_sha256"]
+    );
+    assert_eq!(functions[2]["outcome"], "smoke_failed", "{report}");
+    for f in &functions[..2] {
+        let message = f["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(
+                "version 2 was not released: function jobs failed: smoke test `marker` failed"
+            ),
+            "{report}"
+        );
+    }
+    for function in SERVICE {
+        assert_eq!(
+            p.weights_of(function, "live"),
+            ("1".to_owned(), Default::default()),
+            "{function} serves version 1 alone"
+        );
+    }
+}
+
+#[test]
+fn together_the_fleet_steps_only_when_every_function_is_ready() {
+    let p = together("1");
+    let shipped = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(shipped["outcome"], "in_progress", "{shipped}");
+    let half =
+        |f: &str| p.weights_of(f, "live") == ("1".to_owned(), [("2".to_owned(), 0.5)].into());
+    assert!(SERVICE.iter().all(|f| half(f)), "all at the first step");
+
+    // Two bakes are over, jobs' is not: nobody moves.
+    p.end_bake_of("api", "live");
+    p.end_bake_of("worker", "live");
+    let early = p.run(&["promote"]).success();
+    assert!(
+        early
+            .all_output()
+            .contains("not moving: function jobs stopped"),
+        "{}",
+        early.all_output()
+    );
+    assert!(
+        SERVICE.iter().all(|f| half(f)),
+        "still all at the first step"
+    );
+
+    p.end_bake_of("jobs", "live");
+    let done = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(done["outcome"], "released", "{done}");
+    for function in SERVICE {
+        assert_eq!(
+            p.weights_of(function, "live"),
+            ("2".to_owned(), Default::default()),
+            "{function}"
+        );
+    }
+}
+
+#[test]
+fn together_one_red_gate_rolls_the_whole_fleet_back() {
+    let p = together("1");
+    let child = p
+        .command(&["ship"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn greenlight");
+    p.wait_for(
+        "every function at 50 %",
+        std::time::Duration::from_secs(60),
+        || {
+            SERVICE
+                .iter()
+                .all(|f| !p.weights_of(f, "live").1.is_empty())
+        },
+    );
+    p.set_alarm("jobs-errors", aws_sdk_cloudwatch::types::StateValue::Alarm);
+    let out = child.wait_with_output().expect("ship finishes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("3 of 3 functions did not finish"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rolled back: function jobs failed: release of version 2 rolled back"),
+        "{stdout}"
+    );
+    for function in SERVICE {
+        assert_eq!(
+            p.weights_of(function, "live"),
+            ("1".to_owned(), Default::default()),
+            "{function} is back on version 1"
+        );
+    }
+}

@@ -306,10 +306,15 @@ impl Project {
 
     /// The alias's main version and its extra weights, e.g. `("1", {"2": 0.1})`.
     pub fn weights(&self, alias: &str) -> (String, BTreeMap<String, f64>) {
+        self.weights_of(FUNCTION, alias)
+    }
+
+    /// `function`'s alias: its main version and its extra weights.
+    pub fn weights_of(&self, function: &str, alias: &str) -> (String, BTreeMap<String, f64>) {
         let out = self
             .aws(async |c| {
                 c.get_alias()
-                    .function_name(FUNCTION)
+                    .function_name(function)
                     .name(alias)
                     .send()
                     .await
@@ -335,12 +340,17 @@ impl Project {
     /// Moves the release record's step start into the past, as if the bake
     /// had passed, leaving the alias's versions and weights as they are.
     pub fn end_bake(&self, alias: &str) {
-        let (_, description) = self.alias(alias).expect("alias");
+        self.end_bake_of(FUNCTION, alias);
+    }
+
+    /// [`Project::end_bake`] for `function`'s alias.
+    pub fn end_bake_of(&self, function: &str, alias: &str) {
+        let (_, description) = self.alias_of(function, alias).expect("alias");
         let at = description.find(" at=").expect("record has at=");
         let backdated = format!("{} at=2000-01-01T00:00:00Z", &description[..at]);
         self.aws(async |c| {
             c.update_alias()
-                .function_name(FUNCTION)
+                .function_name(function)
                 .name(alias)
                 .description(backdated)
                 .send()

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Fleet benchmark: one `greenlight ship` of 50 functions at Lambda's rate limit.
+
+greenlight talks to the local moto emulator through a proxy that enforces
+Lambda's control-plane quota: a token bucket of 15 requests per second
+(burst 15) over every Lambda request, answering 429 TooManyRequestsException
+beyond it, as Lambda does. Two rounds on the same 50 functions: the first
+ship creates them, the second ships new code to all of them (upload, wait,
+publish, smoke test, alias). Each round runs twice: paced (greenlight's
+default `--lambda-rate 15`) and, as the peer, unpaced (`--lambda-rate 1000`,
+relying on the SDK's retries alone).
+
+The floor for a round is (Lambda requests that reached the emulator) / 15
+seconds: no client can do those calls faster through this proxy. The goal
+is zero failures and a paced time within 1.2x of the floor.
+
+    python3 bench/fleet.py [--greenlight target/release/greenlight] [--functions 50]
+"""
+
+import argparse
+import http.client
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ship import REPO, ROLE, emulator_env, start_emulator  # noqa: E402
+
+RATE = 15.0
+BURST = 15.0
+LAMBDA_PREFIXES = ("/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2017-10-31/", "/2018-10-31/",
+                   "/2019-09-25/", "/2019-09-30/", "/2020-04-22/", "/2020-06-30/", "/2021-10-31/")
+
+
+class Quota:
+    """A token bucket over Lambda requests, with counters."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.tokens = BURST
+        self.at = time.monotonic()
+        self.passed = 0
+        self.throttled = 0
+
+    def take(self):
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                self.passed += 1
+                return True
+            self.throttled += 1
+            return False
+
+    def reset(self):
+        with self.lock:
+            self.tokens, self.at, self.passed, self.throttled = BURST, time.monotonic(), 0, 0
+
+
+def proxy(upstream_port, quota):
+    """A threaded HTTP proxy on a free loopback port; returns its URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def relay(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith(LAMBDA_PREFIXES) and not quota.take():
+                answer = b'{"Type":"User","message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}'
+                self.send_response(429)
+                self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                return
+            conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=120)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "host")}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            self.send_response(response.status)
+            for k, v in response.getheaders():
+                if k.lower() not in ("connection", "content-length", "transfer-encoding", "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = relay
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def config(functions):
+    entries = "".join(
+        f'[[functions]]\nname = "fleet-{i:02}"\nruntime = "python3.12"\nhandler = "index.handler"\nrole = "{ROLE}"\n\n'
+        for i in range(functions))
+    return ('[package]\nsource = "app"\n\n[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\n'
+            'expect = { probe = "ok" }\n\n' + entries)
+
+
+def ship(greenlight, work, env, quota, rate, jobs):
+    quota.reset()
+    started = time.monotonic()
+    run = subprocess.run([greenlight, "ship", "--output", "json", "--lambda-rate", str(rate), "--jobs", str(jobs)],
+                         cwd=work, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    report = json.loads(run.stdout) if run.stdout.strip() else {}
+    failed = [f["function"] for f in report.get("functions", []) if f.get("exit_code")]
+    return {"seconds": round(seconds, 2), "lambda_requests": quota.passed, "throttled": quota.throttled,
+            "exit_code": run.returncode, "failed_functions": len(failed),
+            "floor_seconds": round(quota.passed / RATE, 2),
+            "ratio_to_floor": round(seconds / (quota.passed / RATE), 3) if quota.passed else None}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--greenlight", default=os.path.join(REPO, "target/release/greenlight"))
+    parser.add_argument("--functions", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=0, help="--jobs for greenlight (0: its default)")
+    args = parser.parse_args()
+    emulator, endpoint = start_emulator()
+    quota = Quota()
+    url = proxy(int(endpoint.rsplit(":", 1)[1]), quota)
+    results = []
+    try:
+        for mode, rate in (("paced", 15), ("unpaced", 1000)):
+            work = tempfile.mkdtemp(prefix=f"greenlight-fleet-{mode}-")
+            try:
+                os.makedirs(os.path.join(work, "app"))
+                with open(os.path.join(work, "greenlight.toml"), "w") as f:
+                    # Each mode ships its own 50 functions.
+                    f.write(config(args.functions).replace('name = "fleet-', f'name = "{mode}-'))
+                env = dict(emulator_env(url, work), AWS_ENDPOINT_URL=url)
+                jobs = args.jobs or 8
+                for round_name, code in (("create", "return event"), ("update", "return dict(event)")):
+                    with open(os.path.join(work, "app", "index.py"), "w") as f:
+                        f.write(f"def handler(event, context):\n    {code}\n")
+                    result = ship(args.greenlight, work, env, quota, rate, jobs)
+                    result.update(mode=mode, round=round_name, functions=args.functions, jobs=jobs)
+                    results.append(result)
+                    print(json.dumps(result), flush=True)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        emulator.stdin.close()
+        emulator.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

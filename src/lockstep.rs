@@ -1,0 +1,276 @@
+//! `[release] together = true`: the functions of a fleet move traffic in
+//! lockstep, as one service.
+//!
+//! Each function's release says, before each move, that it is ready to
+//! make it ([`Member::ready`]); the move happens only once every function
+//! still releasing is ready for it. A function that fails (smoke test, red
+//! gate, error, interrupt) fails the fleet: the others roll back, or do not
+//! start moving. A function that stops without being ready (`promote` found
+//! its bake unfinished, or it is held for want of traffic) stops the others
+//! at the same step. A function with nothing to release, or whose release
+//! finished, is out of the count.
+//!
+//! The board lives in this process: `ship`/`release` waiting for the whole
+//! plan move together, and each scheduled `promote` run moves every
+//! function one step, or none.
+
+use std::collections::BTreeMap;
+
+use tokio::sync::watch;
+
+/// How a function's run ended, for the others.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Left {
+    /// Finished its release, or had nothing to release.
+    Done,
+    /// Left its release in progress (paused or held); why.
+    Stopped(String),
+    /// Failed; why.
+    Failed(String),
+}
+
+/// What a function ready to make a move does next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Turn {
+    /// Every function is ready: move.
+    Go,
+    /// Others are not ready yet: wait for a change of the board (the number
+    /// is the board's version, for [`Member::changed`]).
+    Wait(u64),
+    /// Another function stopped before this move: stop here too; why.
+    Stop(String),
+    /// Another function failed: roll back (or do not start); why.
+    Fail(String),
+}
+
+/// What every function has said so far.
+#[derive(Debug, Default)]
+struct Board {
+    /// The functions still counted, each with the move it is ready to make.
+    ready: BTreeMap<String, Option<usize>>,
+    /// The first function that stopped, and why.
+    stopped: Option<String>,
+    /// The first function that failed, and why.
+    failed: Option<String>,
+    /// Bumped on every change.
+    version: u64,
+}
+
+/// The shared board of one fleet run.
+#[derive(Debug)]
+pub struct Lockstep {
+    board: watch::Sender<Board>,
+}
+
+impl Lockstep {
+    /// A board on which every function in `names` is counted, none ready.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let ready = names.into_iter().map(|n| (n.to_owned(), None)).collect();
+        Lockstep {
+            board: watch::Sender::new(Board {
+                ready,
+                ..Board::default()
+            }),
+        }
+    }
+
+    /// The function `name`'s place on the board.
+    pub fn member<'a>(&'a self, name: &'a str) -> Member<'a> {
+        Member {
+            board: &self.board,
+            name,
+        }
+    }
+}
+
+/// One function's place on the [`Lockstep`] board.
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    board: &'a watch::Sender<Board>,
+    name: &'a str,
+}
+
+impl Member<'_> {
+    /// Says this function is ready to make move `n` (0 is the first move;
+    /// the plan's step count is the final one), and whether the fleet is.
+    pub fn ready(&self, n: usize) -> Turn {
+        // Only a change wakes the others (saying it again would wake them
+        // for nothing, and their answers would wake this one).
+        self.board
+            .send_if_modified(|b| match b.ready.get_mut(self.name) {
+                Some(at) if *at != Some(n) => {
+                    *at = Some(n);
+                    b.version += 1;
+                    true
+                }
+                _ => false,
+            });
+        let board = self.board.borrow();
+        if let Some(why) = &board.failed {
+            return Turn::Fail(why.clone());
+        }
+        // A function that stopped after this move was made counts as ready.
+        if board.ready.values().all(|at| at.is_some_and(|at| at >= n)) {
+            return Turn::Go;
+        }
+        if let Some(why) = &board.stopped {
+            return Turn::Stop(why.clone());
+        }
+        Turn::Wait(board.version)
+    }
+
+    /// Takes this function off the board: out of the count when `Done`; a
+    /// stop or a failure is told to the others.
+    pub fn leave(&self, how: Left) {
+        let name = self.name;
+        self.board.send_modify(|b| {
+            match how {
+                Left::Done => {
+                    b.ready.remove(name);
+                }
+                Left::Stopped(why) => {
+                    b.stopped
+                        .get_or_insert_with(|| format!("function {name} stopped: {why}"));
+                }
+                Left::Failed(why) => {
+                    b.ready.remove(name);
+                    b.failed
+                        .get_or_insert_with(|| format!("function {name} failed: {why}"));
+                }
+            }
+            b.version += 1;
+        });
+    }
+
+    /// Resolves once the board has changed since version `seen`.
+    pub async fn changed(&self, seen: u64) {
+        let mut board = self.board.subscribe();
+        // The sender outlives every member, so this cannot fail.
+        let _ = board.wait_for(|b| b.version != seen).await;
+    }
+
+    /// Resolves, with why, once another function has failed.
+    pub async fn failure(&self) -> String {
+        let mut board = self.board.subscribe();
+        match board.wait_for(|b| b.failed.is_some()).await {
+            Ok(b) => b.failed.clone().unwrap_or_default(),
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+/// Why a function does not make its next move.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Halt {
+    /// Another function stopped before it: leave the release where it is.
+    Pause(String),
+    /// This function's gates went red, or another function failed: traffic
+    /// goes back.
+    RollBack(String),
+}
+
+/// Waits until every function of `fleet` is ready to make move `n` (at
+/// once without a fleet). Meanwhile `watch` runs again and again: it
+/// pauses (a gate check interval, racing interrupts) and checks the gates,
+/// giving why they are red.
+pub async fn await_turn(
+    fleet: Option<Member<'_>>,
+    n: usize,
+    ui: &crate::ui::Ui,
+    mut watch: impl AsyncFnMut() -> Option<String>,
+) -> Result<(), Halt> {
+    let Some(member) = fleet else { return Ok(()) };
+    let mut told = false;
+    loop {
+        match member.ready(n) {
+            Turn::Go => return Ok(()),
+            Turn::Stop(why) => return Err(Halt::Pause(why)),
+            Turn::Fail(why) => return Err(Halt::RollBack(why)),
+            Turn::Wait(seen) => {
+                if !told {
+                    ui.step("ready for the next move; waiting for the other functions");
+                    told = true;
+                }
+                tokio::select! {
+                    () = member.changed(seen) => {}
+                    red = watch() => if let Some(why) = red {
+                        return Err(Halt::RollBack(why));
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// Resolves with why once another function of `fleet` has failed; never
+/// without a fleet.
+pub async fn failure(fleet: Option<Member<'_>>) -> String {
+    match fleet {
+        Some(member) => member.failure().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_move_goes_only_once_every_function_is_ready_for_it() {
+        let fleet = Lockstep::new(["a", "b", "c"]);
+        let (a, b, c) = (fleet.member("a"), fleet.member("b"), fleet.member("c"));
+        assert!(matches!(a.ready(0), Turn::Wait(_)));
+        assert!(matches!(b.ready(0), Turn::Wait(_)));
+        c.leave(Left::Done);
+        assert_eq!(b.ready(0), Turn::Go);
+        assert_eq!(a.ready(0), Turn::Go);
+        assert!(matches!(a.ready(1), Turn::Wait(_)));
+    }
+
+    #[test]
+    fn a_failure_fails_the_rest_and_a_stop_before_the_move_stops_them() {
+        let fleet = Lockstep::new(["a", "b"]);
+        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        b.leave(Left::Stopped("its bake is not over".into()));
+        assert_eq!(
+            a.ready(1),
+            Turn::Stop("function b stopped: its bake is not over".into())
+        );
+        let fleet = Lockstep::new(["a", "b"]);
+        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        assert_eq!(b.ready(2), Turn::Wait(1));
+        assert_eq!(b.ready(2), Turn::Wait(1), "saying it again changes nothing");
+        b.leave(Left::Failed("smoke test `echo` failed".into()));
+        assert_eq!(
+            a.ready(2),
+            Turn::Fail("function b failed: smoke test `echo` failed".into())
+        );
+    }
+
+    #[test]
+    fn a_function_that_stopped_after_the_move_still_lets_the_others_make_it() {
+        let fleet = Lockstep::new(["a", "b"]);
+        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        assert!(matches!(a.ready(0), Turn::Wait(_)));
+        assert_eq!(b.ready(0), Turn::Go);
+        b.leave(Left::Stopped("in progress".into()));
+        assert_eq!(a.ready(0), Turn::Go);
+    }
+
+    #[tokio::test]
+    async fn waiters_wake_on_a_change_and_on_a_failure() {
+        let fleet = Lockstep::new(["a", "b"]);
+        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        let Turn::Wait(seen) = a.ready(0) else {
+            panic!("a alone cannot go")
+        };
+        let (why, ()) = tokio::join!(
+            async {
+                a.changed(seen).await;
+                a.failure().await
+            },
+            async { b.leave(Left::Failed("red alarm".into())) }
+        );
+        assert_eq!(why, "function b failed: red alarm");
+    }
+}
