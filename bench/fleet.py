@@ -2,16 +2,17 @@
 """Fleet benchmark: one `greenlight ship` of 50 functions at Lambda's rate limit.
 
 greenlight talks to the local moto emulator through a proxy that enforces
-Lambda's control-plane quota: a token bucket of 15 requests per second
-(burst 15) over every Lambda request, answering 429 TooManyRequestsException
-beyond it, as Lambda does. Two rounds on the same 50 functions: the first
+Lambda's quotas as documented: a token bucket of 15 requests per second
+(burst 15) over the control plane (every Lambda call but GetFunction and
+Invoke), one of 100 per second for GetFunction, none for invocations,
+answering 429 TooManyRequestsException beyond them, as Lambda does. Two rounds on the same 50 functions: the first
 ship creates them, the second ships new code to all of them (upload, wait,
 publish, smoke test, alias). Each round runs twice: paced (greenlight's
 default `--lambda-rate 15`) and, as the peer, unpaced (`--lambda-rate 1000`,
 relying on the SDK's retries alone).
 
-The floor for a round is (Lambda requests that reached the emulator) / 15
-seconds: no client can do those calls faster through this proxy. The goal
+The floor for a round is (control-plane requests that reached the emulator)
+/ 15 seconds: no client can make those calls faster through this proxy. The goal
 is zero failures and a paced time within 1.2x of the floor.
 
     python3 bench/fleet.py [--greenlight target/release/greenlight] [--functions 50]
@@ -38,20 +39,18 @@ LAMBDA_PREFIXES = ("/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2017-10-31/
                    "/2019-09-25/", "/2019-09-30/", "/2020-04-22/", "/2020-06-30/", "/2021-10-31/")
 
 
-class Quota:
-    """A token bucket over Lambda requests, with counters."""
+class Bucket:
+    """A token bucket of `rate` requests per second, with counters."""
 
-    def __init__(self):
+    def __init__(self, rate, burst):
+        self.rate, self.burst = rate, burst
         self.lock = threading.Lock()
-        self.tokens = BURST
-        self.at = time.monotonic()
-        self.passed = 0
-        self.throttled = 0
+        self.reset()
 
     def take(self):
         with self.lock:
             now = time.monotonic()
-            self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
             self.at = now
             if self.tokens >= 1:
                 self.tokens -= 1
@@ -62,7 +61,41 @@ class Quota:
 
     def reset(self):
         with self.lock:
-            self.tokens, self.at, self.passed, self.throttled = BURST, time.monotonic(), 0, 0
+            self.tokens, self.at, self.passed, self.throttled = self.burst, time.monotonic(), 0, 0
+
+
+class Quota:
+    """Lambda's quotas: the control plane, GetFunction, and (unlimited) Invoke."""
+
+    def __init__(self):
+        self.control = Bucket(RATE, BURST)
+        self.get_function = Bucket(100.0, 100.0)
+        self.lock = threading.Lock()
+        self.invokes = 0
+
+    def take(self, method, path):
+        rest = path.split("?")[0].partition("/functions/")[2]
+        if method == "POST" and rest.endswith("/invocations"):
+            with self.lock:
+                self.invokes += 1
+            return True
+        if method == "GET" and rest and "/" not in rest:
+            return self.get_function.take()
+        return self.control.take()
+
+    @property
+    def passed(self):
+        return self.control.passed
+
+    @property
+    def throttled(self):
+        return self.control.throttled + self.get_function.throttled
+
+    def reset(self):
+        self.control.reset()
+        self.get_function.reset()
+        with self.lock:
+            self.invokes = 0
 
 
 def proxy(upstream_port, quota):
@@ -76,7 +109,7 @@ def proxy(upstream_port, quota):
 
         def relay(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.startswith(LAMBDA_PREFIXES) and not quota.take():
+            if self.path.startswith(LAMBDA_PREFIXES) and not quota.take(self.command, self.path):
                 answer = b'{"Type":"User","message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}'
                 self.send_response(429)
                 self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
@@ -123,7 +156,9 @@ def ship(greenlight, work, env, quota, rate, jobs):
     seconds = time.monotonic() - started
     report = json.loads(run.stdout) if run.stdout.strip() else {}
     failed = [f["function"] for f in report.get("functions", []) if f.get("exit_code")]
-    return {"seconds": round(seconds, 2), "lambda_requests": quota.passed, "throttled": quota.throttled,
+    return {"seconds": round(seconds, 2), "control_plane_requests": quota.passed,
+            "get_function_requests": quota.get_function.passed, "invocations": quota.invokes,
+            "throttled": quota.throttled,
             "exit_code": run.returncode, "failed_functions": len(failed),
             "floor_seconds": round(quota.passed / RATE, 2),
             "ratio_to_floor": round(seconds / (quota.passed / RATE), 3) if quota.passed else None}

@@ -19,7 +19,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use crate::cloudwatch::CloudWatch;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
-use crate::pacing::{Pace, paced};
+use crate::pacing::{Paces, paced};
 use crate::route53::Dns;
 use crate::s3::Artifacts;
 
@@ -142,7 +142,7 @@ pub fn dns(sdk: &SdkConfig) -> Dns {
 
 /// The Lambda seam for `sdk`, its requests paced by `pace` (shared by every
 /// function in the region).
-pub fn lambda(sdk: &SdkConfig, pace: Arc<Pace>) -> Lambda {
+pub fn lambda(sdk: &SdkConfig, pace: Arc<Paces>) -> Lambda {
     // The loaded config names no HTTP client (each SDK client makes its own
     // default), so the same default is made here to wrap.
     let http = sdk.http_client().unwrap_or_else(|| {
@@ -158,15 +158,19 @@ pub fn lambda(sdk: &SdkConfig, pace: Arc<Pace>) -> Lambda {
     )
 }
 
-/// One region's shared AWS configuration and the pace of its Lambda requests.
-pub type RegionalAws = (SdkConfig, Arc<Pace>);
+/// One region's shared AWS configuration and the paces of its Lambda requests.
+pub type RegionalAws = (SdkConfig, Arc<Paces>);
 
 /// The AWS configuration of each region a run touches, loaded once, with
-/// one Lambda [`Pace`] per region.
+/// one set of Lambda [`Paces`] per region.
 pub struct Regions {
     options: AwsOptions,
     lambda_rate: u32,
+    /// By the region asked for (`None`: the default one).
     loaded: tokio::sync::Mutex<BTreeMap<Option<String>, RegionalAws>>,
+    /// By the region the configuration resolved to, so a function naming
+    /// the default region shares its quota with those that do not.
+    paces: std::sync::Mutex<BTreeMap<String, Arc<Paces>>>,
 }
 
 impl Regions {
@@ -177,6 +181,7 @@ impl Regions {
             options,
             lambda_rate,
             loaded: tokio::sync::Mutex::new(BTreeMap::new()),
+            paces: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -193,7 +198,15 @@ impl Regions {
             ..self.options.clone()
         };
         let sdk = load(&options).await?;
-        let found = (sdk, Pace::per_second(self.lambda_rate));
+        let resolved = sdk.region().map(ToString::to_string).unwrap_or_default();
+        let paces = self
+            .paces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(resolved)
+            .or_insert_with(|| Paces::for_rate(self.lambda_rate))
+            .clone();
+        let found = (sdk, paces);
         loaded.insert(key, found.clone());
         Ok(found)
     }

@@ -1,12 +1,14 @@
 //! Client-side pacing of Lambda requests, per region.
 //!
 //! Lambda's control plane allows about 15 requests per second per account
-//! and region for most calls. A fleet run that fires faster is throttled and
-//! then spends its time in retry backoff; instead, every Lambda request
-//! (each attempt, retries included) waits for its slot from one [`Pace`]
-//! shared by all functions in that region, so the run goes at the quota's
-//! pace with no throttling storm. The pacing sits in the HTTP client the
-//! Lambda SDK client uses ([`paced`]), below retries and signing.
+//! and region for most calls; `GetFunction` has its own quota of 100 per
+//! second, and invocations are not counted against either. A fleet run that
+//! fires faster is throttled and then spends its time in retry backoff;
+//! instead, every Lambda request (each attempt, retries included) waits for
+//! its slot from the [`Paces`] shared by all functions in that region, so
+//! the run goes at the quota's pace with no throttling storm. The pacing
+//! sits in the HTTP client the Lambda SDK client uses ([`paced`]), below
+//! retries and signing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,11 +31,11 @@ pub struct Pace {
 
 impl Pace {
     /// Slots for `rate` requests per second (at least 1).
-    pub fn per_second(rate: u32) -> Arc<Pace> {
-        Arc::new(Pace {
+    pub fn per_second(rate: u32) -> Pace {
+        Pace {
             interval: Duration::from_secs(1) / rate.max(1),
             next: Mutex::new(Instant::now()),
-        })
+        }
     }
 
     /// Waits for the next free slot.
@@ -48,15 +50,47 @@ impl Pace {
     }
 }
 
-/// `inner`, with every request waiting for a slot of `pace` first.
-pub fn paced(inner: SharedHttpClient, pace: Arc<Pace>) -> SharedHttpClient {
-    SharedHttpClient::new(PacedClient { inner, pace })
+/// The paces of one region's Lambda quotas.
+#[derive(Debug)]
+pub struct Paces {
+    /// The control plane: every call but `GetFunction` and invocations.
+    control: Pace,
+    /// `GetFunction`, whose quota is 100/15 times the control plane's.
+    get_function: Pace,
+}
+
+impl Paces {
+    /// Paces for a control-plane quota of `rate` requests per second.
+    pub fn for_rate(rate: u32) -> Arc<Paces> {
+        Arc::new(Paces {
+            control: Pace::per_second(rate),
+            get_function: Pace::per_second(rate.saturating_mul(100) / 15),
+        })
+    }
+
+    /// The pace `request` waits for; none for an invocation.
+    fn of(&self, method: &str, path: &str) -> Option<&Pace> {
+        let path = path.split('?').next().unwrap_or(path);
+        let functions = path.split_once("/functions/").map(|(_, rest)| rest);
+        match (method, functions) {
+            ("POST", Some(rest)) if rest.ends_with("/invocations") => None,
+            ("GET", Some(rest)) if !rest.is_empty() && !rest.contains('/') => {
+                Some(&self.get_function)
+            }
+            _ => Some(&self.control),
+        }
+    }
+}
+
+/// `inner`, with every request waiting for its slot of `paces` first.
+pub fn paced(inner: SharedHttpClient, paces: Arc<Paces>) -> SharedHttpClient {
+    SharedHttpClient::new(PacedClient { inner, pace: paces })
 }
 
 #[derive(Debug)]
 struct PacedClient {
     inner: SharedHttpClient,
-    pace: Arc<Pace>,
+    pace: Arc<Paces>,
 }
 
 impl HttpClient for PacedClient {
@@ -75,14 +109,16 @@ impl HttpClient for PacedClient {
 #[derive(Debug)]
 struct PacedConnector {
     inner: SharedHttpConnector,
-    pace: Arc<Pace>,
+    pace: Arc<Paces>,
 }
 
 impl HttpConnector for PacedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (inner, pace) = (self.inner.clone(), self.pace.clone());
+        let (inner, paces) = (self.inner.clone(), self.pace.clone());
         HttpConnectorFuture::new(async move {
-            pace.wait().await;
+            if let Some(pace) = paces.of(request.method(), request.uri()) {
+                pace.wait().await;
+            }
             inner.call(request).await
         })
     }
@@ -101,5 +137,24 @@ mod tests {
         }
         // The first slot is now, then one every 100 ms.
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn each_request_counts_against_its_own_quota() {
+        let paces = Paces::for_rate(15);
+        let of = |method: &str, path: &str| paces.of(method, path).map(|p| p.interval);
+        let control = Some(Duration::from_secs(1) / 15);
+        let get_function = Some(Duration::from_secs(1) / 100);
+        let base = "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions";
+        assert_eq!(of("POST", &format!("{base}/orders/invocations")), None);
+        assert_eq!(
+            of("GET", &format!("{base}/orders?Qualifier=live")),
+            get_function
+        );
+        assert_eq!(of("GET", &format!("{base}/orders/configuration")), control);
+        assert_eq!(of("PUT", &format!("{base}/orders/code")), control);
+        assert_eq!(of("POST", &format!("{base}/orders/versions")), control);
+        assert_eq!(of("GET", &format!("{base}/orders/aliases/live")), control);
+        assert_eq!(of("POST", base), control);
     }
 }

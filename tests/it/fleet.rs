@@ -28,6 +28,21 @@ fn fleet_config(expected: &str) -> String {
     config
 }
 
+/// Each function's name and `field` in a fleet's JSON report.
+fn each_function<'a>(report: &'a serde_json::Value, field: &str) -> Vec<(&'a str, &'a str)> {
+    report["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap_or(""),
+                f[field].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
 fn fleet() -> Project {
     let p = Project::with_config(&fleet_config("1"));
     p.write(
@@ -45,17 +60,7 @@ fn fleet() -> Project {
 fn one_ship_releases_every_function_and_a_failure_stops_only_its_own() {
     let p = fleet();
     let first = p.run(&["ship", "--output", "json"]).success().json();
-    let outcomes: Vec<(&str, &str)> = first["functions"]
-        .as_array()
-        .expect("functions")
-        .iter()
-        .map(|f| {
-            (
-                f["function"].as_str().unwrap_or(""),
-                f["outcome"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let outcomes = each_function(&first, "outcome");
     assert_eq!(
         outcomes,
         [
@@ -306,4 +311,37 @@ fn together_one_red_gate_rolls_the_whole_fleet_back() {
             "{function} is back on version 1"
         );
     }
+}
+
+#[test]
+fn functions_in_several_regions_ship_in_one_run() {
+    let entry = |name: &str, extra: &str| {
+        format!(
+            "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n{extra}\n"
+        )
+    };
+    let p = Project::with_config(&format!(
+        "[package]\nsource = \"app\"\n\n{}{}",
+        entry("east", ""),
+        entry("west", "region = \"eu-west-1\"")
+    ));
+    // The function's own region wins over --region.
+    let shipped = p
+        .run(&["ship", "--region", "us-east-1", "--output", "json"])
+        .success()
+        .json();
+    let regions = each_function(&shipped, "region");
+    assert_eq!(
+        regions,
+        [("east", "us-east-1"), ("west", "eu-west-1")],
+        "{shipped}"
+    );
+    assert_eq!(p.functions_in("eu-west-1"), ["west"]);
+    assert_eq!(p.functions(), ["east"]);
+    let status = p.run(&["status"]).success();
+    assert!(
+        status.stdout.contains("── west (eu-west-1)"),
+        "{}",
+        status.stdout
+    );
 }

@@ -289,6 +289,25 @@ impl Project {
             .collect()
     }
 
+    /// Names of all functions in the emulator's `region`.
+    pub fn functions_in(&self, region: &str) -> Vec<String> {
+        let config = self
+            .lambda
+            .config()
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build();
+        let client = Client::from_conf(config);
+        let out = self
+            .runtime
+            .block_on(client.list_functions().send())
+            .expect("list functions");
+        out.functions()
+            .iter()
+            .filter_map(|f| f.function_name().map(str::to_owned))
+            .collect()
+    }
+
     /// The configuration of one version (or `$LATEST`).
     pub fn version_config(
         &self,
