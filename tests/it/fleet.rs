@@ -345,3 +345,35 @@ fn functions_in_several_regions_ship_in_one_run() {
         status.stdout
     );
 }
+
+#[test]
+fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
+    let p = together("1");
+    p.run(&["ship", "--no-wait"]).success();
+    for function in SERVICE {
+        p.end_bake_of(function, "live");
+    }
+    // As if a crash came after api's move and before the others': api has
+    // finished, worker and jobs are still at 50 %.
+    p.run(&["promote", "--only", "api"]).success();
+    assert_eq!(p.weights_of("api", "live").0, "2");
+    assert!(!p.weights_of("jobs", "live").1.is_empty());
+
+    let level = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(
+        each_function(&level, "outcome"),
+        [
+            ("api", "nothing_in_progress"),
+            ("worker", "released"),
+            ("jobs", "released")
+        ],
+        "{level}"
+    );
+    for function in SERVICE {
+        assert_eq!(
+            p.weights_of(function, "live"),
+            ("2".to_owned(), Default::default()),
+            "{function}"
+        );
+    }
+}
