@@ -165,12 +165,12 @@ async fn dispatch(
             return Err(Error::usage("this command reads no config"));
         }
     };
-    let (sdk, pace) = shared
+    let (sdk, paces) = shared
         .regions
         .get(config.function.region.as_deref())
         .await?;
     report.region = sdk.region().map(ToString::to_string);
-    let lambda = aws::lambda(&sdk, pace);
+    let lambda = aws::lambda(&sdk, paces);
     let cloudwatch = aws::cloudwatch(&sdk);
     let artifacts = aws::artifacts(&sdk);
     let dns = aws::dns(&sdk);

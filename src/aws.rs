@@ -140,9 +140,9 @@ pub fn dns(sdk: &SdkConfig) -> Dns {
     Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
 }
 
-/// The Lambda seam for `sdk`, its requests paced by `pace` (shared by every
+/// The Lambda seam for `sdk`, its requests paced by `paces` (shared by every
 /// function in the region).
-pub fn lambda(sdk: &SdkConfig, pace: Arc<Paces>) -> Lambda {
+pub fn lambda(sdk: &SdkConfig, paces: Arc<Paces>) -> Lambda {
     // The loaded config names no HTTP client (each SDK client makes its own
     // default), so the same default is made here to wrap.
     let http = sdk.http_client().unwrap_or_else(|| {
@@ -151,7 +151,7 @@ pub fn lambda(sdk: &SdkConfig, pace: Arc<Paces>) -> Lambda {
             .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
             .build_https()
     });
-    let config = aws_sdk_lambda::config::Builder::from(sdk).http_client(paced(http, pace));
+    let config = aws_sdk_lambda::config::Builder::from(sdk).http_client(paced(http, paces));
     Lambda::new(
         aws_sdk_lambda::Client::from_conf(config.build()),
         WaitPolicy::default(),

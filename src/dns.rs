@@ -549,11 +549,7 @@ impl<'a> Shift<'a> {
                 Err(Halt::RollBack(why)) => {
                     self.restore(&why).await?;
                     if self.step.is_none() {
-                        return Err(Error::no_traffic_moved(format!(
-                            "version {} was not released: {why}",
-                            self.version
-                        ))
-                        .with_hint("with `[release] together` the functions move together; fix that function and ship again"));
+                        return Err(lockstep::not_released(&self.version, &why));
                     }
                     report.rolled_back = Some(why);
                     return Ok(report);

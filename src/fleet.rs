@@ -125,12 +125,6 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
 
 /// How a function's run ended, for the others on the board.
 fn left(report: &Report) -> Left {
-    let why = || {
-        report
-            .error
-            .as_ref()
-            .map_or_else(|| report.outcome.clone(), |e| e.message.clone())
-    };
     let standing = report.release.as_ref().and_then(|r| r.in_progress.as_ref());
     match (report.exit_code, standing) {
         (0 | 5, Some(at)) => Left::Stopped(match &at.held {
@@ -141,7 +135,12 @@ fn left(report: &Report) -> Left {
             ),
         }),
         (0, _) => Left::Done,
-        _ => Left::Failed(why()),
+        _ => Left::Failed(
+            report
+                .error
+                .as_ref()
+                .map_or_else(|| report.outcome.clone(), |e| e.message.clone()),
+        ),
     }
 }
 

@@ -202,6 +202,15 @@ pub async fn await_turn(
     }
 }
 
+/// The error of a function whose first move was called off because `why`
+/// (another function failed): exit 1, nothing moved.
+pub fn not_released(version: &str, why: &str) -> crate::error::Error {
+    crate::error::Error::no_traffic_moved(format!("version {version} was not released: {why}"))
+        .with_hint(
+            "with `[release] together` the functions move together; fix that function and ship again",
+        )
+}
+
 /// Resolves with why once another function of `fleet` has failed; never
 /// without a fleet.
 pub async fn failure(fleet: Option<Member<'_>>) -> String {

@@ -84,13 +84,13 @@ impl Paces {
 
 /// `inner`, with every request waiting for its slot of `paces` first.
 pub fn paced(inner: SharedHttpClient, paces: Arc<Paces>) -> SharedHttpClient {
-    SharedHttpClient::new(PacedClient { inner, pace: paces })
+    SharedHttpClient::new(PacedClient { inner, paces })
 }
 
 #[derive(Debug)]
 struct PacedClient {
     inner: SharedHttpClient,
-    pace: Arc<Paces>,
+    paces: Arc<Paces>,
 }
 
 impl HttpClient for PacedClient {
@@ -101,7 +101,7 @@ impl HttpClient for PacedClient {
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(PacedConnector {
             inner: self.inner.http_connector(settings, components),
-            pace: self.pace.clone(),
+            paces: self.paces.clone(),
         })
     }
 }
@@ -109,12 +109,12 @@ impl HttpClient for PacedClient {
 #[derive(Debug)]
 struct PacedConnector {
     inner: SharedHttpConnector,
-    pace: Arc<Paces>,
+    paces: Arc<Paces>,
 }
 
 impl HttpConnector for PacedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (inner, paces) = (self.inner.clone(), self.pace.clone());
+        let (inner, paces) = (self.inner.clone(), self.paces.clone());
         HttpConnectorFuture::new(async move {
             if let Some(pace) = paces.of(request.method(), request.uri()) {
                 pace.wait().await;

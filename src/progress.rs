@@ -311,13 +311,7 @@ pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
     run.interrupts.get_or_insert_with(Interrupts::catch);
     if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
-        return Err(Error::no_traffic_moved(format!(
-            "version {} was not released: {why}",
-            run.version
-        ))
-        .with_hint(
-            "with `[release] together` the functions move together; fix that function and ship again",
-        ));
+        return Err(lockstep::not_released(&run.version, &why));
     }
     run.move_to(first).await?;
     drive(run, wait).await

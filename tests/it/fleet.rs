@@ -5,15 +5,30 @@
 
 use crate::harness::{Project, ROLE};
 
+/// One `[[functions]]` entry for a Python function named `name`, with the
+/// `extra` lines.
+fn entry(name: &str, extra: &str) -> String {
+    format!(
+        "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n{extra}\n"
+    )
+}
+
+/// Asserts every function of the together fleet serves `version` alone.
+#[track_caller]
+fn assert_service_on(p: &Project, version: &str) {
+    for function in SERVICE {
+        assert_eq!(
+            p.weights_of(function, "live"),
+            (version.to_owned(), Default::default()),
+            "{function} serves version {version} alone"
+        );
+    }
+}
+
 /// Three functions: `orders` uses `app/`, `billing` and `broken` their own
 /// sources; `broken`'s smoke test expects `v` = `expected` (the emulator
 /// echoes the payload, `v` = "1").
 fn fleet_config(expected: &str) -> String {
-    let entry = |name: &str, extra: &str| {
-        format!(
-            "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n{extra}\n"
-        )
-    };
     let config = format!(
         "[package]\nsource = \"app\"\n\n[[smoke]]\nname = \"echo\"\npayload = {{ probe = \"ok\" }}\nexpect = {{ probe = \"ok\" }}\n\n{}{}{}",
         entry("orders", ""),
@@ -160,11 +175,6 @@ fn only_selects_functions_and_an_unknown_name_is_exit_2() {
 /// one zip), `jobs` has its own source, a smoke test whose expected `v` is
 /// `expected` (the emulator echoes `v` = "1") and an alarm of its own.
 fn together_config(expected: &str) -> String {
-    let entry = |name: &str, extra: &str| {
-        format!(
-            "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n{extra}\n"
-        )
-    };
     format!(
         "[package]\nsource = \"app\"\nbuild = \"echo built >> builds.txt\"\n\n[release]\nsteps = [50]\nbake = \"60s\"\ntogether = true\n\n[[smoke]]\nname = \"echo\"\npayload = {{ probe = \"ok\" }}\nexpect = {{ probe = \"ok\" }}\n\n{}{}{}",
         entry("api", ""),
@@ -224,13 +234,7 @@ fn functions_with_one_source_share_one_build_and_together_none_moves_if_one_fail
             "{report}"
         );
     }
-    for function in SERVICE {
-        assert_eq!(
-            p.weights_of(function, "live"),
-            ("1".to_owned(), Default::default()),
-            "{function} serves version 1 alone"
-        );
-    }
+    assert_service_on(&p, "1");
 }
 
 #[test]
@@ -264,13 +268,7 @@ fn together_the_fleet_steps_only_when_every_function_is_ready() {
     p.end_bake_of("jobs", "live");
     let done = p.run(&["promote", "--output", "json"]).success().json();
     assert_eq!(done["outcome"], "released", "{done}");
-    for function in SERVICE {
-        assert_eq!(
-            p.weights_of(function, "live"),
-            ("2".to_owned(), Default::default()),
-            "{function}"
-        );
-    }
+    assert_service_on(&p, "2");
 }
 
 #[test]
@@ -304,22 +302,11 @@ fn together_one_red_gate_rolls_the_whole_fleet_back() {
         stdout.contains("rolled back: function jobs failed: release of version 2 rolled back"),
         "{stdout}"
     );
-    for function in SERVICE {
-        assert_eq!(
-            p.weights_of(function, "live"),
-            ("1".to_owned(), Default::default()),
-            "{function} is back on version 1"
-        );
-    }
+    assert_service_on(&p, "1");
 }
 
 #[test]
 fn functions_in_several_regions_ship_in_one_run() {
-    let entry = |name: &str, extra: &str| {
-        format!(
-            "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\n{extra}\n"
-        )
-    };
     let p = Project::with_config(&format!(
         "[package]\nsource = \"app\"\n\n{}{}",
         entry("east", ""),
@@ -369,11 +356,5 @@ fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
         ],
         "{level}"
     );
-    for function in SERVICE {
-        assert_eq!(
-            p.weights_of(function, "live"),
-            ("2".to_owned(), Default::default()),
-            "{function}"
-        );
-    }
+    assert_service_on(&p, "2");
 }
