@@ -60,20 +60,22 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
     let total = configs.len();
     let together = configs.iter().any(|c| c.release.together);
     let names: Vec<String> = configs.iter().map(|c| c.function.name.clone()).collect();
-    let board = Lockstep::new(names.iter().map(String::as_str));
+    let board = Lockstep::new(total);
     let jobs = if together {
         total
     } else {
         usize::from(cli.jobs)
     };
-    let reports: Vec<Report> = futures::stream::iter(configs.into_iter().zip(&names))
-        .map(|(config, name)| async {
-            let member = together.then(|| board.member(name));
-            let report = app::run_one(cli, config, Company::Fleet(member), shared).await;
-            if let Some(member) = member {
-                member.leave(left(&report));
+    let reports: Vec<Report> = futures::stream::iter(configs.into_iter().zip(&names).enumerate())
+        .map(|(index, (config, name))| {
+            let member = together.then(|| board.member(index, name));
+            async move {
+                let report = app::run_one(cli, config, Company::Fleet(member), shared).await;
+                if let Some(member) = member {
+                    member.leave(left(&report));
+                }
+                report
             }
-            report
         })
         .buffered(jobs.max(1))
         .collect()

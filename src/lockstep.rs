@@ -46,8 +46,9 @@ pub enum Turn {
 /// What every function has said so far.
 #[derive(Debug, Default)]
 struct Board {
-    /// The functions still counted, each with the move it is ready to make.
-    ready: BTreeMap<String, Option<usize>>,
+    /// The functions still counted (by their place in the fleet: one name
+    /// may be used in two regions), each with the move it is ready to make.
+    ready: BTreeMap<usize, Option<usize>>,
     /// The first function that stopped, and why.
     stopped: Option<String>,
     /// The first function that failed, and why.
@@ -63,9 +64,9 @@ pub struct Lockstep {
 }
 
 impl Lockstep {
-    /// A board on which every function in `names` is counted, none ready.
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let ready = names.into_iter().map(|n| (n.to_owned(), None)).collect();
+    /// A board on which each of `count` functions is counted, none ready.
+    pub fn new(count: usize) -> Self {
+        let ready = (0..count).map(|i| (i, None)).collect();
         Lockstep {
             board: watch::Sender::new(Board {
                 ready,
@@ -74,10 +75,12 @@ impl Lockstep {
         }
     }
 
-    /// The function `name`'s place on the board.
-    pub fn member<'a>(&'a self, name: &'a str) -> Member<'a> {
+    /// The place of function number `index` of the fleet, named `name`
+    /// (for what the others are told).
+    pub fn member<'a>(&'a self, index: usize, name: &'a str) -> Member<'a> {
         Member {
             board: &self.board,
+            index,
             name,
         }
     }
@@ -87,6 +90,7 @@ impl Lockstep {
 #[derive(Debug, Clone, Copy)]
 pub struct Member<'a> {
     board: &'a watch::Sender<Board>,
+    index: usize,
     name: &'a str,
 }
 
@@ -97,7 +101,7 @@ impl Member<'_> {
         // Only a change wakes the others (saying it again would wake them
         // for nothing, and their answers would wake this one).
         self.board
-            .send_if_modified(|b| match b.ready.get_mut(self.name) {
+            .send_if_modified(|b| match b.ready.get_mut(&self.index) {
                 Some(at) if *at != Some(n) => {
                     *at = Some(n);
                     b.version += 1;
@@ -122,18 +126,18 @@ impl Member<'_> {
     /// Takes this function off the board: out of the count when `Done`; a
     /// stop or a failure is told to the others.
     pub fn leave(&self, how: Left) {
-        let name = self.name;
+        let (index, name) = (self.index, self.name);
         self.board.send_modify(|b| {
             match how {
                 Left::Done => {
-                    b.ready.remove(name);
+                    b.ready.remove(&index);
                 }
                 Left::Stopped(why) => {
                     b.stopped
                         .get_or_insert_with(|| format!("function {name} stopped: {why}"));
                 }
                 Left::Failed(why) => {
-                    b.ready.remove(name);
+                    b.ready.remove(&index);
                     b.failed
                         .get_or_insert_with(|| format!("function {name} failed: {why}"));
                 }
@@ -226,8 +230,12 @@ mod tests {
 
     #[test]
     fn a_move_goes_only_once_every_function_is_ready_for_it() {
-        let fleet = Lockstep::new(["a", "b", "c"]);
-        let (a, b, c) = (fleet.member("a"), fleet.member("b"), fleet.member("c"));
+        let fleet = Lockstep::new(3);
+        let (a, b, c) = (
+            fleet.member(0, "a"),
+            fleet.member(1, "b"),
+            fleet.member(2, "c"),
+        );
         assert!(matches!(a.ready(0), Turn::Wait(_)));
         assert!(matches!(b.ready(0), Turn::Wait(_)));
         c.leave(Left::Done);
@@ -238,15 +246,15 @@ mod tests {
 
     #[test]
     fn a_failure_fails_the_rest_and_a_stop_before_the_move_stops_them() {
-        let fleet = Lockstep::new(["a", "b"]);
-        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        let fleet = Lockstep::new(2);
+        let (a, b) = (fleet.member(0, "a"), fleet.member(1, "b"));
         b.leave(Left::Stopped("its bake is not over".into()));
         assert_eq!(
             a.ready(1),
             Turn::Stop("function b stopped: its bake is not over".into())
         );
-        let fleet = Lockstep::new(["a", "b"]);
-        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        let fleet = Lockstep::new(2);
+        let (a, b) = (fleet.member(0, "a"), fleet.member(1, "b"));
         assert_eq!(b.ready(2), Turn::Wait(1));
         assert_eq!(b.ready(2), Turn::Wait(1), "saying it again changes nothing");
         b.leave(Left::Failed("smoke test `echo` failed".into()));
@@ -258,18 +266,26 @@ mod tests {
 
     #[test]
     fn a_function_that_stopped_after_the_move_still_lets_the_others_make_it() {
-        let fleet = Lockstep::new(["a", "b"]);
-        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        let fleet = Lockstep::new(2);
+        let (a, b) = (fleet.member(0, "a"), fleet.member(1, "b"));
         assert!(matches!(a.ready(0), Turn::Wait(_)));
         assert_eq!(b.ready(0), Turn::Go);
         b.leave(Left::Stopped("in progress".into()));
         assert_eq!(a.ready(0), Turn::Go);
     }
 
+    #[test]
+    fn functions_of_one_name_in_two_regions_are_counted_apart() {
+        let fleet = Lockstep::new(2);
+        let (east, west) = (fleet.member(0, "orders"), fleet.member(1, "orders"));
+        assert!(matches!(east.ready(0), Turn::Wait(_)), "west is not ready");
+        assert_eq!(west.ready(0), Turn::Go);
+    }
+
     #[tokio::test]
     async fn waiters_wake_on_a_change_and_on_a_failure() {
-        let fleet = Lockstep::new(["a", "b"]);
-        let (a, b) = (fleet.member("a"), fleet.member("b"));
+        let fleet = Lockstep::new(2);
+        let (a, b) = (fleet.member(0, "a"), fleet.member(1, "b"));
         let Turn::Wait(seen) = a.ready(0) else {
             panic!("a alone cannot go")
         };
