@@ -280,13 +280,7 @@ impl Project {
 
     /// Names of all functions in the emulator.
     pub fn functions(&self) -> Vec<String> {
-        let out = self
-            .aws(async |c| c.list_functions().send().await)
-            .expect("list functions");
-        out.functions()
-            .iter()
-            .filter_map(|f| f.function_name().map(str::to_owned))
-            .collect()
+        self.functions_in(REGION)
     }
 
     /// Names of all functions in the emulator's `region`.
