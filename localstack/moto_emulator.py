@@ -8,11 +8,14 @@ Used by the test suite and by `localstack/moto.sh`. It:
   4. prints one line `READY <endpoint-url>` on stdout,
   5. runs until its standard input closes (the parent exited) or SIGTERM/SIGINT.
 
-One gap in moto is filled, because greenlight's safety depends on it: real
-Lambda refuses an `UpdateAlias` whose `RevisionId` is not the alias's current
-one (412 PreconditionFailedException) and gives the alias a new RevisionId on
-every update; moto does neither. `enforce_alias_revision_ids` adds exactly
-that, so two releases racing for one alias are tested against the emulator.
+Two gaps in moto are filled, because greenlight's safety depends on them:
+real Lambda refuses an `UpdateAlias` whose `RevisionId` is not the alias's
+current one (412 PreconditionFailedException) and gives the alias a new
+RevisionId on every update; moto does neither. `enforce_alias_revision_ids`
+adds exactly that, so two releases racing for one alias are tested against
+the emulator. And real Lambda names the version that ran a synchronous
+invocation in the `X-Amz-Executed-Version` header, which greenlight checks
+against the version under test; `report_executed_versions` adds it.
 
 Readiness is proven by answering requests, not assumed: step 4 happens only
 after the server has served steps 2 and 3.
@@ -72,6 +75,32 @@ def enforce_alias_revision_ids() -> None:
     responses.LambdaResponse.update_alias = checked_update_alias
 
 
+def report_executed_versions() -> None:
+    """Give moto's Invoke the X-Amz-Executed-Version header Lambda sends."""
+    from urllib.parse import unquote
+
+    from moto.awslambda import responses
+
+    invoke = responses.LambdaResponse.invoke
+
+    def invoke_with_version(self):
+        status, headers, body = invoke(self)
+        if status == 200:
+            function_name = unquote(self.path.rsplit("/", 2)[-2])
+            qualifier = (
+                self._get_param("Qualifier") or self._get_param("qualifier") or "$LATEST"
+            )
+            if qualifier == "$LATEST" or qualifier.isdigit():
+                version = qualifier
+            else:
+                alias = self.backend.get_alias(qualifier, function_name)
+                version = alias.function_version
+            headers["x-amz-executed-version"] = version
+        return status, headers, body
+
+    responses.LambdaResponse.invoke = invoke_with_version
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -85,6 +114,7 @@ def main() -> int:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     enforce_alias_revision_ids()
+    report_executed_versions()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

@@ -19,12 +19,33 @@ use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
 use crate::shared_packages::{Made, SharedPackages};
 use crate::ui::{Ctx, Ui};
-use crate::{build, deploy, dns, fleet, init, progress, prune, release, rollback, smoke, status};
+use crate::{
+    build, deploy, dns, fleet, init, progress, prune, release, rollback, smoke, status, unexpected,
+};
 
 /// Runs the command `cli` asks for and reports how it went: for the one
 /// function of the config, or for each selected function of a
 /// `[[functions]]` config ([`fleet::run`]).
 pub async fn run(cli: &Cli) -> Report {
+    match unexpected::catching(run_all(cli)).await {
+        Ok(report) => report,
+        Err(panic) => {
+            let mut report = Report::new(cli.command.name());
+            fail(&mut report, panicked(&panic), &Redactor::default());
+            report
+        }
+    }
+}
+
+/// A panic outside the code that moves traffic (which rolls back on its
+/// own, see [`unexpected`]): nothing was released, exit 1.
+fn panicked(panic: &str) -> Error {
+    Error::no_traffic_moved(unexpected::describe(panic)).with_hint(
+        "no traffic was moved by this run; see `greenlight status`, and please report the bug",
+    )
+}
+
+async fn run_all(cli: &Cli) -> Report {
     let mut report = Report::new(cli.command.name());
     if let Command::Init { .. } = &cli.command {
         if let Err(e) = init_command(cli, &mut report) {
@@ -81,8 +102,19 @@ pub enum Company<'a> {
 pub async fn run_one(cli: &Cli, config: Config, company: Company<'_>, shared: &Shared) -> Report {
     let mut report = Report::new(cli.command.name());
     let mut redactor = Redactor::default();
-    if let Err(e) = dispatch(cli, config, company, shared, &mut redactor, &mut report).await {
-        fail(&mut report, e, &redactor);
+    let done = unexpected::catching(dispatch(
+        cli,
+        config,
+        company,
+        shared,
+        &mut redactor,
+        &mut report,
+    ))
+    .await;
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => fail(&mut report, e, &redactor),
+        Err(panic) => fail(&mut report, panicked(&panic), &redactor),
     }
     report
 }
@@ -195,7 +227,10 @@ async fn dispatch(
         return plan_only(ctx, job, cli.command.name(), report).await;
     }
     match job {
-        Job::Deploy(code) => deploy_stage(ctx, &code, report).await.map(|_| ()),
+        Job::Deploy(code) => {
+            let decided = deploy::decide(ctx, &code).await?;
+            deploy_stage(ctx, &code, decided, report).await.map(|_| ())
+        }
         Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
         Job::Test(version) => {
             let version = version_or_latest(&lambda, &config, version).await?;
@@ -254,7 +289,10 @@ async fn plan_only(ctx: Ctx<'_>, job: Job, command: &str, report: &mut Report) -
         Job::Ship(code, wait) => dry_run::ship(ctx, &code, wait, &mut plan).await,
         Job::Release(version, wait) => {
             match version_or_latest(ctx.lambda, ctx.config, version).await {
-                Ok(version) => dry_run::release(ctx, Some(&version), wait, &mut plan).await,
+                Ok(version) => {
+                    let candidate = release::Candidate::Published(&version);
+                    dry_run::release(ctx, candidate, wait, &mut plan).await
+                }
                 Err(e) => Err(e),
             }
         }
@@ -284,9 +322,15 @@ enum Job {
     Prune(usize, bool),
 }
 
-/// `ship`: deploy, then smoke-test the new version, then release it.
+/// `ship`: deploy, then smoke-test the new version, then release it. The
+/// release's own checks (alarms, the alias's state and rules, a release in
+/// progress) run on reads before the deploy writes anything.
 async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) -> Result<()> {
-    let deployed = deploy_stage(ctx, code, report).await?;
+    let decided = deploy::decide(ctx, code).await?;
+    if let Some(candidate) = decided.candidate(&ctx.config.function.settings) {
+        release::preflight(ctx, candidate).await?;
+    }
+    let deployed = deploy_stage(ctx, code, decided, report).await?;
     if deployed.unchanged {
         return Ok(());
     }
@@ -372,9 +416,10 @@ fn package_to_file(
 async fn deploy_stage(
     ctx: Ctx<'_>,
     code: &Deployable,
+    decided: deploy::Decided,
     report: &mut Report,
 ) -> Result<deploy::DeployReport> {
-    let deployed = deploy::deploy(ctx, code).await?;
+    let deployed = deploy::apply(ctx, code, decided).await?;
     if let (Some(dns), false) = (&ctx.config.dns, deployed.unchanged || deployed.created) {
         dns::stage(ctx, dns, &deployed.version).await?;
     }

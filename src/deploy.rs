@@ -4,7 +4,9 @@
 //! naming the version that holds them. Traffic never moves here, with one
 //! exception: the very first deploy of a function that does not exist
 //! creates it, publishes version 1 and creates the alias on it (there is no
-//! earlier version to protect).
+//! earlier version to protect). An alias on `$LATEST` is pinned to a version
+//! of what it serves before any upload ([`crate::pin`]): users' code does not
+//! change, but an upload can no longer reach them untested.
 //!
 //! AWS calls: `GetFunctionConfiguration` for the version the alias serves;
 //! when that already matches, nothing else ("nothing to deploy", no writes).
@@ -26,7 +28,9 @@ use crate::config::FunctionSettings;
 use crate::error::{Error, Result};
 use crate::lambda::{Code, FunctionState};
 use crate::package::Artifact;
+use crate::pin;
 use crate::record::{Action, Record};
+use crate::release::Candidate;
 use crate::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
 use crate::ui::Ctx;
 
@@ -41,6 +45,11 @@ pub struct DeployReport {
     pub unchanged: bool,
     /// What differed from `$LATEST` and was applied (environment by key only).
     pub changes: Vec<String>,
+    /// When the alias served `$LATEST`: the version greenlight published
+    /// from it, as it was, and moved the alias onto before anything else
+    /// ([`crate::pin`]); users' code did not change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
 }
 
 /// What a deploy puts into the function.
@@ -95,8 +104,34 @@ pub enum Decision {
     },
 }
 
+/// What deploy has to do, and whether the alias must be pinned first.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The alias serves `$LATEST`, which the deploy would change for its
+    /// users at once: it is pinned first ([`crate::pin`]). The decision is
+    /// then made against what it serves, as a pinned version would be.
+    pub pin: bool,
+    /// What to write.
+    pub decision: Decision,
+}
+
+impl Decided {
+    /// The release that would follow this deploy in `ship`: the version it
+    /// publishes, before it exists (`None` when nothing is published or the
+    /// function is new, so nothing is released).
+    pub fn candidate<'a>(&'a self, settings: &'a FunctionSettings) -> Option<Candidate<'a>> {
+        let Decision::Update { latest, changes } = &self.decision else {
+            return None;
+        };
+        Some(Candidate::Deploying {
+            role: settings.role.as_deref().or(latest.role.as_deref()),
+            new: !changes.is_empty(),
+        })
+    }
+}
+
 /// Reads what the alias serves and what `$LATEST` holds, and decides.
-pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decision> {
+pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let desired = &ctx.config.function.settings;
     match code {
@@ -105,36 +140,48 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decision> {
             .detail(format_args!("local CodeSha256 {}", artifact.code_sha256)),
         Deployable::Image(uri) => ctx.ui.detail(format_args!("image {uri}")),
     }
-    if let Some(served) = ctx.lambda.function(name, alias).await? {
+    let served = ctx.lambda.function(name, alias).await?;
+    let pin = served.as_ref().is_some_and(|s| s.version == pin::LATEST);
+    if let Some(served) = served {
         ctx.ui.detail(format_args!(
             "alias {alias} serves version {} with CodeSha256 {}",
             served.version, served.code_sha256
         ));
         let code_differs = code.differs_from(ctx, &served).await?;
         if differences(desired, code_differs, &served).is_empty() {
-            return Ok(Decision::Unchanged(served));
+            let decision = Decision::Unchanged(served);
+            return Ok(Decided { pin, decision });
         }
     }
     let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
         check_can_create(ctx, code)?;
-        return Ok(Decision::Create);
+        let decision = Decision::Create;
+        return Ok(Decided { pin, decision });
     };
     let changes = differences(desired, code.differs_from(ctx, &latest).await?, &latest);
-    Ok(Decision::Update { latest, changes })
+    let decision = Decision::Update { latest, changes };
+    Ok(Decided { pin, decision })
 }
 
-/// Deploys `code` with the configured settings as a published version.
-pub async fn deploy(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
-    match decide(ctx, code).await? {
-        Decision::Unchanged(served) => Ok(DeployReport {
-            version: served.version,
+/// Deploys `code` with the configured settings as a published version, as
+/// [`decide`] decided, pinning an alias on `$LATEST` first.
+pub async fn apply(ctx: Ctx<'_>, code: &Deployable, decided: Decided) -> Result<DeployReport> {
+    let pinned = match decided.pin {
+        true => pin::pin(ctx, ctx.alias()).await?.map(|p| p.version),
+        false => None,
+    };
+    let report = match decided.decision {
+        Decision::Unchanged(served) => DeployReport {
+            version: pinned.clone().unwrap_or(served.version),
             created: false,
             unchanged: true,
             changes: Vec::new(),
-        }),
-        Decision::Create => create(ctx, code).await,
-        Decision::Update { latest, changes } => update(ctx, code, &latest, changes).await,
-    }
+            pinned: None,
+        },
+        Decision::Create => create(ctx, code).await?,
+        Decision::Update { latest, changes } => update(ctx, code, &latest, changes).await?,
+    };
+    Ok(DeployReport { pinned, ..report })
 }
 
 async fn update(
@@ -179,6 +226,7 @@ async fn update(
         created: false,
         unchanged: false,
         changes: changes.into_iter().map(|c| c.text).collect(),
+        pinned: None,
     })
 }
 
@@ -235,6 +283,7 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         created: true,
         unchanged: false,
         changes: vec!["new function".to_owned()],
+        pinned: None,
     })
 }
 

@@ -32,14 +32,16 @@ use crate::gates;
 use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
 use crate::metrics::Canary;
+use crate::pin;
 use crate::plan::Plan;
 use crate::progress;
 use crate::progress::InProgress;
 use crate::record::{Action, Record};
-use crate::release::{self, ReleaseReport};
+use crate::release::{self, Candidate, ReleaseReport};
 use crate::rollback::RollbackReport;
 use crate::route53::{Dns, WeightedRecord};
 use crate::ui::Ctx;
+use crate::unexpected;
 
 /// The sum of the two weights greenlight sets (Route 53 allows 0 to 255 each).
 const TOTAL: i64 = 100;
@@ -138,7 +140,7 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
     }
     // The newest record wins; in the same second, the later kind of action.
     let rank = |r: &Record| match r.action {
-        Action::Create => 0,
+        Action::Create | Action::Pin => 0,
         Action::Canary => 1,
         Action::Release => 2,
         Action::Rollback => 3,
@@ -237,7 +239,7 @@ pub async fn release(
         (Some(pair), State::Live { live, .. }) => (pair, live),
     };
     let (from, to) = (&dns.colours[live], &dns.colours[1 - live]);
-    let stable = ctx
+    let mut stable = ctx
         .lambda
         .alias(ctx.function(), &from.alias)
         .await?
@@ -253,6 +255,13 @@ pub async fn release(
         });
     }
     gates::refuse_if_firing(ctx, Some(version)).await?;
+    // The live colour on `$LATEST` would make the way back whatever was
+    // uploaded last: pin it first.
+    if stable == pin::LATEST
+        && let Some(pinned) = pin::pin(ctx, &from.alias).await?
+    {
+        stable = pinned.version;
+    }
     ctx.ui.step(format_args!(
         "releasing version {version} on {}: the weight moves from {} (version {stable})",
         to.name, from.name
@@ -262,6 +271,18 @@ pub async fn release(
     let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
     run.step = None;
     run.drive(wait).await
+}
+
+/// `ship`'s checks before it writes anything ([`release::preflight`]): no
+/// release of another version in progress, no watched alarm firing or
+/// missing. (The records' shape was checked when the live colour was read.)
+pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) -> Result<()> {
+    if let (_, State::Releasing { record, .. }) = state(ctx, dns).await?
+        && !candidate.may_be(&record.version)
+    {
+        return Err(release::another_in_progress(&record.version, &dns.name));
+    }
+    gates::refuse_if_firing(ctx, None).await
 }
 
 /// `promote` in DNS mode: one step of the release in progress, if any.
@@ -313,6 +334,10 @@ pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
             // finished but its record was not written (a crash in between).
             (Action::Release | Action::Canary, Some(previous)) => {
                 let back = &dns.colours[1 - live];
+                if !crate::rollback::is_published(previous) {
+                    let place = format!("{} ({})", dns.name, back.name);
+                    return Err(crate::rollback::unpublished_previous(&place, previous));
+                }
                 let serves = ctx
                     .lambda
                     .alias(ctx.function(), &back.alias)
@@ -483,8 +508,37 @@ impl<'a> Shift<'a> {
     }
 
     /// Moves step by step; with `wait` to the end, otherwise until it has
-    /// made one move or found the current bake unfinished.
-    async fn drive(mut self, wait: bool) -> Result<ReleaseReport> {
+    /// made one move or found the current bake unfinished. A panic on the
+    /// way still ends in the rollback path ([`unexpected::end_release`]).
+    async fn drive(self, wait: bool) -> Result<ReleaseReport> {
+        let (ctx, dns, version) = (self.ctx, self.dns, self.version.clone());
+        match unexpected::catching(self.steps(wait)).await {
+            Ok(done) => done,
+            Err(panic) => {
+                // Traffic moved if the weight is split for this release, or
+                // all of it is on a colour serving this version.
+                let moved = match state(ctx, dns).await {
+                    Ok((_, State::Releasing { record, .. })) => record.version == version,
+                    Ok((_, State::Live { live, .. })) => {
+                        let alias = &dns.colours[live].alias;
+                        match ctx.lambda.alias(ctx.function(), alias).await {
+                            Ok(serves) => serves.is_some_and(|a| a.version == version),
+                            Err(_) => true,
+                        }
+                    }
+                    Ok((_, State::New)) => false,
+                    // Unknown: assume the worst.
+                    Err(_) => true,
+                };
+                Err(
+                    unexpected::end_release(&panic, &version, &dns.name, moved, rollback(ctx, dns))
+                        .await,
+                )
+            }
+        }
+    }
+
+    async fn steps(mut self, wait: bool) -> Result<ReleaseReport> {
         let mut report = ReleaseReport {
             version: self.version.clone(),
             previous: Some(self.stable.clone()),
@@ -651,9 +705,12 @@ impl<'a> Shift<'a> {
     /// Holds the split for `left`, checking the gates meanwhile.
     async fn bake(&mut self, left: Duration) -> std::result::Result<(), Stop> {
         let _bar = self.ctx.ui.countdown("baking", left);
-        let ends = tokio::time::Instant::now() + left;
+        // `left` is bounded by the bake; checked all the same (never a panic).
+        let ends = tokio::time::Instant::now().checked_add(left);
         loop {
-            let left = ends.saturating_duration_since(tokio::time::Instant::now());
+            let left = ends.map_or(left, |ends| {
+                ends.saturating_duration_since(tokio::time::Instant::now())
+            });
             if left.is_zero() {
                 return Ok(());
             }
@@ -835,6 +892,9 @@ pub async fn plan_release(
                     from.alias, from.name
                 ));
                 return Ok(());
+            }
+            if stable == pin::LATEST {
+                pin::plan(ctx, &from.alias, plan).await?;
             }
             let to = &dns.colours[1 - live];
             plan.write(

@@ -15,8 +15,9 @@ use std::fmt;
 
 use crate::deploy::{self, Decision, Deployable};
 use crate::error::Result;
+use crate::pin;
 use crate::progress::{self, Run};
-use crate::release::{self, Start};
+use crate::release::{self, Candidate, Start};
 use crate::report::count;
 use crate::rollback::{self, Undo};
 use crate::ui::Ctx;
@@ -31,6 +32,9 @@ pub struct DryRun {
     pub command: String,
     /// The writes and what happens between them.
     pub steps: Vec<PlannedStep>,
+    /// True once the pin of an alias on `$LATEST` is listed (it is made once).
+    #[serde(skip)]
+    pub pinned: bool,
 }
 
 /// One write, or what happens between writes.
@@ -48,7 +52,7 @@ impl DryRun {
     pub fn new(command: &str) -> DryRun {
         DryRun {
             command: command.to_owned(),
-            steps: Vec::new(),
+            ..DryRun::default()
         }
     }
 
@@ -85,28 +89,49 @@ pub enum Deployed {
 
 /// `ship --dry-run` and `plan`: deploy, smoke tests, release.
 pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, plan: &mut DryRun) -> Result<()> {
-    let deployed = deploy(ctx, code, plan).await?;
-    if deployed == Deployed::Unchanged {
-        return Ok(());
+    let decided = deploy::decide(ctx, code).await?;
+    let settings = &ctx.config.function.settings;
+    // The release's own checks come first, as in `ship`.
+    if let Some(candidate) = decided.candidate(settings) {
+        release::preflight(ctx, candidate).await?;
     }
+    let candidate = decided.candidate(settings);
+    let deployed = list_deploy(ctx, code, decided.clone(), plan).await?;
+    let Some(candidate) = candidate else {
+        if deployed == Deployed::Created {
+            smoke(ctx, NEW_VERSION, plan);
+            plan.then(format_args!(
+                "alias {} already points at the first version: nothing to release",
+                ctx.alias()
+            ));
+        }
+        return Ok(());
+    };
     if let Some(dns) = &ctx.config.dns {
         crate::dns::plan_stage(ctx, dns, NEW_VERSION, plan).await?;
     }
     smoke(ctx, NEW_VERSION, plan);
-    if deployed == Deployed::Created {
-        plan.then(format_args!(
-            "alias {} already points at the first version: nothing to release",
-            ctx.alias()
-        ));
-        return Ok(());
-    }
-    release(ctx, None, wait, plan).await
+    release(ctx, candidate, wait, plan).await
 }
 
 /// `deploy --dry-run`.
 pub async fn deploy(ctx: Ctx<'_>, code: &Deployable, plan: &mut DryRun) -> Result<Deployed> {
+    let decided = deploy::decide(ctx, code).await?;
+    list_deploy(ctx, code, decided, plan).await
+}
+
+/// The writes of a deploy `decided` on.
+async fn list_deploy(
+    ctx: Ctx<'_>,
+    code: &Deployable,
+    decided: deploy::Decided,
+    plan: &mut DryRun,
+) -> Result<Deployed> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    match deploy::decide(ctx, code).await? {
+    if decided.pin {
+        pin::plan(ctx, alias, plan).await?;
+    }
+    match decided.decision {
         Decision::Unchanged(served) => {
             plan.then(format_args!(
                 "nothing to deploy: alias {alias} already serves this code and configuration (version {})",
@@ -228,20 +253,24 @@ fn smoke(ctx: Ctx<'_>, target: &str, plan: &mut DryRun) {
     ));
 }
 
-/// `release --dry-run`: of `version`, or with `None` of the version a deploy
-/// would publish.
+/// `release --dry-run`: of a published version, or in `ship` of the
+/// version its deploy would publish.
 pub async fn release(
     ctx: Ctx<'_>,
-    version: Option<&str>,
+    candidate: Candidate<'_>,
     wait: bool,
     plan: &mut DryRun,
 ) -> Result<()> {
     let alias = ctx.alias();
+    let version = match candidate {
+        Candidate::Published(version) => Some(version),
+        Candidate::Deploying { .. } => None,
+    };
     let label = version.map_or(NEW_VERSION.to_owned(), |v| format!("version {v}"));
     if let Some(dns) = &ctx.config.dns {
         return crate::dns::plan_release(ctx, dns, version, &label, wait, plan).await;
     }
-    let start = release::prepare(ctx, version.unwrap_or(NEW_VERSION), version.is_some()).await?;
+    let start = release::prepare(ctx, candidate).await?;
     match start {
         Start::CreateAlias => plan.write(
             "CreateAlias",
@@ -252,11 +281,17 @@ pub async fn release(
         )),
         Start::Continue(run) => remaining(ctx, &run, &label, wait, plan),
         Start::Begin { stable, .. } => {
+            if stable == pin::LATEST {
+                pin::plan(ctx, alias, plan).await?;
+            }
             let steps = &ctx.config.release.plan.steps;
             if steps.is_empty() {
                 plan.write(
                     "UpdateAlias",
-                    format_args!("alias {alias}: version {stable} → {label}, all traffic at once"),
+                    format_args!(
+                        "alias {alias}: {} → {label}, all traffic at once",
+                        pin::label(&stable)
+                    ),
                 );
                 gates_after(ctx, plan);
                 return Ok(());
@@ -296,6 +331,12 @@ pub async fn rollback(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
             "UpdateAlias",
             format_args!(
                 "alias {alias} → version {to}, all traffic (stops the release of version {from}, clears its weight)"
+            ),
+        ),
+        Undo::ClearSplit { from, to, .. } => plan.write(
+            "UpdateAlias",
+            format_args!(
+                "alias {alias} → version {to}, all traffic (clears the split set outside greenlight, {from} loses its share)"
             ),
         ),
         Undo::Restore { from, to, .. } => plan.write(
@@ -346,8 +387,9 @@ fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan:
         plan.write(
             "UpdateAlias",
             format_args!(
-                "alias {alias}: {percent} % on {label}, {} % on version {stable}",
-                100 - percent
+                "alias {alias}: {percent} % on {label}, {} % on {}",
+                100 - percent,
+                pin::label(stable)
             ),
         );
         if !wait {

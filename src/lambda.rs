@@ -174,6 +174,8 @@ pub struct Invocation {
     pub function_error: Option<String>,
     /// The response payload.
     pub payload: Vec<u8>,
+    /// The version that ran it, as Lambda reports it (`X-Amz-Executed-Version`).
+    pub executed_version: Option<String>,
 }
 
 /// Lambda, as greenlight uses it.
@@ -344,11 +346,21 @@ impl Lambda {
                 },
             )
             .await?;
-        out.version.ok_or_else(|| {
+        let version = out.version.ok_or_else(|| {
             Error::no_traffic_moved(format!(
                 "Lambda published function {name} without a version number"
             ))
-        })
+        })?;
+        // Lambda refuses a publish whose guard does not match; checked here
+        // too, so a version holding other code is never tested or released
+        // (some emulators ignore the guard).
+        match out.code_sha256.as_deref() {
+            Some(published) if published != code_sha256 => Err(Error::no_traffic_moved(format!(
+                "version {version} of function {name} holds code with CodeSha256 {published}, not the {code_sha256} greenlight deployed: someone else changed $LATEST meanwhile"
+            ))
+            .with_hint(format!("version {version} gets no traffic; find out who else deploys this function, then deploy again"))),
+            _ => Ok(version),
+        }
     }
 
     /// Polls until the function is active and no update is in progress.
@@ -500,6 +512,7 @@ impl Lambda {
         Ok(Invocation {
             function_error: out.function_error,
             payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
+            executed_version: out.executed_version,
         })
     }
 

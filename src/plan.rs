@@ -22,6 +22,11 @@ pub struct Plan {
 /// The bake when the config sets steps but no bake.
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(300);
 
+/// The longest bake greenlight accepts: 14 days. CloudWatch keeps Lambda's
+/// one-minute metrics for 15 days, and a step's metric window reaches back
+/// at most 14 days, so a longer step could not be judged as a whole.
+pub const MAX_BAKE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
 impl Plan {
     /// All traffic at once, no bake.
     pub fn all_at_once() -> Plan {

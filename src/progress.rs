@@ -35,6 +35,7 @@ use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
 use crate::rollback;
 use crate::ui::{Activity, Ctx};
+use crate::unexpected;
 
 /// Gates are checked at least this often during a bake...
 const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(30);
@@ -260,11 +261,18 @@ impl<'a> Run<'a> {
     }
 }
 
-/// How long a step that began at `since` still bakes.
+/// How long a step that began at `since` still bakes. Checked arithmetic:
+/// an end beyond the calendar counts as a bake that never ends, so nothing
+/// moves on an absurd time (records with one are refused before they get
+/// here, see [`Record::problem`]).
 pub fn bake_left(since: OffsetDateTime, bake: Duration) -> Duration {
-    (since + bake - OffsetDateTime::now_utc())
-        .try_into()
-        .unwrap_or(Duration::ZERO)
+    let end = time::Duration::try_from(bake)
+        .ok()
+        .and_then(|bake| since.checked_add(bake));
+    match end {
+        Some(end) => Duration::try_from(end - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO),
+        None => Duration::MAX,
+    }
 }
 
 /// Where a release at `step` (an index into `plan`'s steps) stands, with
@@ -288,7 +296,9 @@ pub fn standing(plan: &Plan, step: usize, left: Duration, held: Option<&str>) ->
         step: step + 1,
         of: plan.steps.len(),
         percent: plan.steps.get(step).copied().unwrap_or(100),
-        bake_left_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+        bake_left_secs: left
+            .as_secs()
+            .saturating_add(u64::from(left.subsec_nanos() > 0)),
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
     }
@@ -297,7 +307,11 @@ pub fn standing(plan: &Plan, step: usize, left: Duration, held: Option<&str>) ->
 /// True when a step that began at `since` has held past its bake for
 /// longer than the metric gates' `max_hold` (by default, one more bake).
 pub fn hold_is_over(since: OffsetDateTime, plan: &Plan, max_hold: Option<Duration>) -> bool {
-    bake_left(since, plan.bake + max_hold.unwrap_or(plan.bake)).is_zero()
+    bake_left(
+        since,
+        plan.bake.saturating_add(max_hold.unwrap_or(plan.bake)),
+    )
+    .is_zero()
 }
 
 /// How often the gates are checked during a bake of `bake`: a tenth of it,
@@ -306,20 +320,50 @@ pub fn check_interval(bake: Duration) -> Duration {
     (bake / 10).clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
 }
 
-/// Makes the first move of a new release, then drives it.
-pub async fn begin(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+/// Makes the first move of a new release, then drives it. A panic on the
+/// way still ends in the rollback path ([`unexpected::end_release`]).
+pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    let (ctx, version) = (run.ctx, run.version.clone());
+    match unexpected::catching(first_move(run, wait)).await {
+        Ok(done) => done,
+        Err(panic) => Err(after_panic(ctx, &version, &panic).await),
+    }
+}
+
+/// Drives a release: with `wait` to its end, otherwise until it has made one
+/// move or found the current bake unfinished. A panic on the way still ends
+/// in the rollback path.
+pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    let (ctx, version) = (run.ctx, run.version.clone());
+    match unexpected::catching(steps(run, wait)).await {
+        Ok(done) => done,
+        Err(panic) => Err(after_panic(ctx, &version, &panic).await),
+    }
+}
+
+/// After a panic in the release of `version`: roll back if traffic moved
+/// (the alias serves `version`, or gives it a share), as `rollback` would.
+async fn after_panic(ctx: Ctx<'_>, version: &str, panic: &str) -> Error {
+    let moved = match ctx.lambda.alias(ctx.function(), ctx.alias()).await {
+        Ok(alias) => alias.is_some_and(|a| a.version == version || a.weights.contains_key(version)),
+        // Unknown: assume the worst.
+        Err(_) => true,
+    };
+    let place = format!("alias {}", ctx.alias());
+    unexpected::end_release(panic, version, &place, moved, rollback::rollback(ctx)).await
+}
+
+async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
     run.interrupts.get_or_insert_with(Interrupts::catch);
     if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
         return Err(lockstep::not_released(&run.version, &why));
     }
     run.move_to(first).await?;
-    drive(run, wait).await
+    steps(run, wait).await
 }
 
-/// Drives a release: with `wait` to its end, otherwise until it has made one
-/// move or found the current bake unfinished.
-pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     run.interrupts.get_or_insert_with(Interrupts::catch);
     // The bar for the bake under way, and the spinner for a step held for
     // want of traffic, with the step each belongs to.
@@ -406,17 +450,49 @@ pub async fn drive(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     }
 }
 
-/// The release in progress on `alias`, if greenlight's record says there is one.
-/// An alias whose weights disagree with the record was moved outside
-/// greenlight: that is an error, not something to continue.
-pub fn in_progress<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a>>> {
-    let Some(record) = Record::parse(&alias.description).filter(|r| r.action == Action::Canary)
-    else {
-        return Ok(None);
+/// What an alias's weights and release record say about a release.
+pub enum Reading<'a> {
+    /// No release in progress, and no split: the alias serves one version.
+    Settled,
+    /// greenlight's release in progress, ready to continue.
+    Releasing(Box<Run<'a>>),
+    /// A state greenlight cannot continue: weights set outside greenlight,
+    /// an alias changed during a release, or a release record greenlight
+    /// cannot use (damaged or edited by hand). The error says which, and
+    /// `rollback` clears a split it finds this way.
+    Unexplained(Error),
+}
+
+/// Reads the release in progress on `alias`, if greenlight's record says
+/// there is one, and refuses any split it does not explain.
+pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
+    let record = Record::parse(&alias.description).filter(|r| r.action == Action::Canary);
+    let release = record
+        .as_ref()
+        .and_then(|r| Some((r, r.canary.as_ref()?, r.previous.as_ref()?)));
+    let Some((record, canary, stable)) = release else {
+        return match split(alias) {
+            None => Reading::Settled,
+            Some(split) => Reading::Unexplained(unexplained(
+                ctx,
+                alias,
+                format!(
+                    "alias {} splits traffic ({split}), but no greenlight release is in progress: the split was set outside greenlight",
+                    ctx.alias()
+                ),
+            )),
+        };
     };
-    let (Some(canary), Some(stable)) = (&record.canary, &record.previous) else {
-        return Ok(None);
-    };
+    if let Some(problem) = record.problem(OffsetDateTime::now_utc()) {
+        return Reading::Unexplained(unexplained(
+            ctx,
+            alias,
+            format!(
+                "alias {} holds a greenlight release record that cannot be used: {problem}",
+                ctx.alias()
+            ),
+        ));
+    }
     let expected_weight = canary.plan.weight(canary.step);
     let consistent = alias.version == *stable
         && alias.weights.len() == 1
@@ -425,13 +501,14 @@ pub fn in_progress<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a
             .get(&record.version)
             .is_some_and(|w| (w - expected_weight).abs() < 1e-6);
     if !consistent {
-        return Err(Error::no_traffic_moved(format!(
-            "alias {} was changed outside greenlight during the release of version {}",
-            ctx.alias(),
-            record.version
-        ))
-        .with_hint(
-            "see `greenlight status`; move it explicitly with `greenlight release --version N`",
+        return Reading::Unexplained(unexplained(
+            ctx,
+            alias,
+            format!(
+                "alias {} was changed outside greenlight during the release of version {}",
+                ctx.alias(),
+                record.version
+            ),
         ));
     }
     let mut run = Run::start(
@@ -443,7 +520,60 @@ pub fn in_progress<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a
     );
     run.step = Some(canary.step);
     run.since = record.time().unwrap_or_else(OffsetDateTime::now_utc);
-    Ok(Some(run))
+    Reading::Releasing(Box::new(run))
+}
+
+/// The release in progress on `alias`, if there is one; a state greenlight
+/// cannot continue is an error (exit 1), see [`Reading::Unexplained`].
+pub fn in_progress<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a>>> {
+    match read(ctx, alias) {
+        Reading::Settled => Ok(None),
+        Reading::Releasing(run) => Ok(Some(*run)),
+        Reading::Unexplained(e) => Err(e),
+    }
+}
+
+/// The alias's split in words, e.g. "30 % on version 2, 70 % on version
+/// 1", or `None` when it serves one version.
+pub fn split(alias: &AliasState) -> Option<String> {
+    if alias.weights.is_empty() {
+        return None;
+    }
+    let extra: f64 = alias.weights.values().sum();
+    let mut parts: Vec<String> = alias
+        .weights
+        .iter()
+        .map(|(version, w)| format!("{} on version {version}", percent(*w)))
+        .collect();
+    parts.push(format!(
+        "{} on version {}",
+        percent(1.0 - extra),
+        alias.version
+    ));
+    Some(parts.join(", "))
+}
+
+/// A share of traffic (0.0 to 1.0) as a percentage, e.g. "30 %" or "2.5 %".
+fn percent(share: f64) -> String {
+    let p = (share * 1000.0).round() / 10.0;
+    format!("{p} %")
+}
+
+/// The error for a state greenlight cannot continue, with the way out:
+/// `rollback` when there is a split to clear.
+fn unexplained(ctx: Ctx<'_>, alias: &AliasState, message: String) -> Error {
+    let hint = if alias.weights.is_empty() {
+        "see `greenlight status`; move it explicitly with `greenlight release --version N`"
+            .to_owned()
+    } else {
+        format!(
+            "`greenlight rollback` puts all traffic back on version {main}; or clear the split yourself: aws lambda update-alias --function-name {function} --name {alias_name} --routing-config AdditionalVersionWeights={{}}",
+            main = alias.version,
+            function = ctx.function(),
+            alias_name = ctx.alias()
+        )
+    };
+    Error::no_traffic_moved(message).with_hint(hint)
 }
 
 /// `greenlight promote`: one step of the release in progress, if there is one.
@@ -476,12 +606,16 @@ mod tests {
     use aws_sdk_lambda::Client;
     use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
     use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
-    use aws_sdk_lambda::operation::invoke::InvokeOutput;
+    use aws_sdk_lambda::operation::invoke::{InvokeInput, InvokeOutput};
     use aws_sdk_lambda::operation::update_alias::{UpdateAliasError, UpdateAliasOutput};
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::AliasRoutingConfiguration;
     use aws_sdk_lambda::types::error::{PreconditionFailedException, ServiceException};
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::interceptors::Intercept;
+    use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+    use aws_smithy_types::config_bag::ConfigBag;
 
     use super::*;
     use crate::cloudwatch::CloudWatch;
@@ -502,11 +636,18 @@ expect = { probe = "ok" }
 
     /// Runs `body` with a context whose Lambda answers with `rules`.
     async fn with_ctx<T>(config: &str, rules: &[&Rule], body: impl AsyncFnOnce(Ctx<'_>) -> T) -> T {
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules);
+        with_lambda(config, client, body).await
+    }
+
+    /// Runs `body` with a context whose Lambda is `client`.
+    async fn with_lambda<T>(
+        config: &str,
+        client: Client,
+        body: impl AsyncFnOnce(Ctx<'_>) -> T,
+    ) -> T {
         let config = Config::parse(Path::new("greenlight.toml"), config).expect("config");
-        let lambda = Lambda::new(
-            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules),
-            WaitPolicy::default(),
-        );
+        let lambda = Lambda::new(client, WaitPolicy::default());
         let no_rules: &[&Rule] = &[];
         let cloudwatch = CloudWatch::new(mock_client!(
             aws_sdk_cloudwatch,
@@ -593,6 +734,85 @@ expect = { probe = "ok" }
                 "aws lambda update-alias --function-name orders --name live --function-version 4"
             ),
             "{hint}"
+        );
+        assert_eq!((forward.num_calls(), back.num_calls()), (1, 1));
+    }
+
+    /// Panics on every `Invoke`, as a bug in greenlight's gate code would.
+    #[derive(Debug)]
+    struct PanicOnInvoke;
+
+    impl Intercept for PanicOnInvoke {
+        fn name(&self) -> &'static str {
+            "PanicOnInvoke"
+        }
+
+        fn read_before_execution(
+            &self,
+            context: &BeforeSerializationInterceptorContextRef<'_>,
+            _cfg: &mut ConfigBag,
+        ) -> std::result::Result<(), BoxError> {
+            if context.input().downcast_ref::<InvokeInput>().is_some() {
+                panic!("overflow adding duration to date");
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_after_traffic_moved_still_rolls_back_with_exit_3() {
+        let plan = Plan {
+            steps: vec![10],
+            bake: Duration::from_secs(3600),
+        };
+        let canary = Record::canary("5", "4", 0, &plan).to_string();
+        // Before the move the alias is on 4 alone; after it, 10 % on 5.
+        let alias = mock!(Client::get_alias)
+            .sequence()
+            .output(|| {
+                GetAliasOutput::builder()
+                    .function_version("4")
+                    .revision_id("r1")
+                    .build()
+            })
+            .output(move || {
+                GetAliasOutput::builder()
+                    .function_version("4")
+                    .routing_config(
+                        AliasRoutingConfiguration::builder()
+                            .additional_version_weights("5", 0.1)
+                            .build(),
+                    )
+                    .description(canary.clone())
+                    .revision_id("r2")
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let forward = mock!(Client::update_alias)
+            .match_requests(|r| r.revision_id() == Some("r1"))
+            .then_output(|| UpdateAliasOutput::builder().revision_id("r2").build());
+        let back = mock!(Client::update_alias)
+            .match_requests(|r| r.function_version() == Some("4") && r.revision_id() == Some("r2"))
+            .then_output(|| UpdateAliasOutput::builder().revision_id("r3").build());
+        let rules = [&version("5"), &version("4"), &alias, &forward, &back];
+        // A bug in the gate check (the smoke test through the alias), after
+        // the first move. (A panicking mock rule would poison the mock.)
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules, |c| c
+            .interceptor(PanicOnInvoke));
+        let config = format!("{CONFIG}[release]\nsteps = [10]\nbake = \"1h\"\n");
+
+        let err = with_lambda(&config, client, async |ctx| {
+            crate::release::release(ctx, "5", true).await
+        })
+        .await
+        .expect_err("rolled back");
+        assert_eq!(err.exit_code(), 3, "{err}");
+        assert!(
+            err.message
+                .contains("rolled back to version 4: greenlight failed unexpectedly (a bug: overflow adding duration to date)"),
+            "{}",
+            err.message
         );
         assert_eq!((forward.num_calls(), back.num_calls()), (1, 1));
     }

@@ -26,10 +26,14 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::plan::Plan;
+use crate::plan::{MAX_BAKE, Plan};
 use time::format_description::well_known::Rfc3339;
 
 const PREFIX: &str = "greenlight:";
+
+/// How far ahead of this machine's clock a record's time may be (another
+/// runner's clock may be ahead) before the record counts as absurd.
+const CLOCK_SKEW: time::Duration = time::Duration::hours(1);
 
 /// What greenlight did to the alias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +47,10 @@ pub enum Action {
     Canary,
     /// Moved the alias back to the version live before a release.
     Rollback,
+    /// Moved an alias that served `$LATEST` onto a version published from
+    /// it as it was: the same code and configuration for users, but a
+    /// version that a code upload cannot change ([`crate::pin`]).
+    Pin,
 }
 
 impl Action {
@@ -53,6 +61,7 @@ impl Action {
             Action::Release => "release",
             Action::Canary => "canary",
             Action::Rollback => "rollback",
+            Action::Pin => "pin",
         }
     }
 }
@@ -126,6 +135,28 @@ impl Record {
         OffsetDateTime::parse(&self.at, &Rfc3339).ok()
     }
 
+    /// Why this record cannot drive a release in progress, if it cannot: a
+    /// canary whose time does not read as RFC 3339, lies in the future (by
+    /// more than clock skew), or bakes longer than [`MAX_BAKE`]. Such a
+    /// record was edited by hand or damaged; nothing is computed from it.
+    pub fn problem(&self, now: OffsetDateTime) -> Option<String> {
+        let canary = self.canary.as_ref()?;
+        let Some(at) = self.time() else {
+            return Some(format!("its time at={:?} is not an RFC 3339 time", self.at));
+        };
+        if now.checked_add(CLOCK_SKEW).is_some_and(|limit| at > limit) {
+            return Some(format!("its step began in the future (at={})", self.at));
+        }
+        if canary.plan.bake > MAX_BAKE {
+            return Some(format!(
+                "its bake of {} is longer than the {} greenlight allows",
+                humantime::format_duration(canary.plan.bake),
+                humantime::format_duration(MAX_BAKE)
+            ));
+        }
+        None
+    }
+
     /// Reads a record from an alias description; `None` if greenlight did not write it.
     pub fn parse(description: &str) -> Option<Record> {
         let rest = description.trim().strip_prefix(PREFIX)?;
@@ -139,6 +170,7 @@ impl Record {
             "release" => Action::Release,
             "canary" => Action::Canary,
             "rollback" => Action::Rollback,
+            "pin" => Action::Pin,
             _ => return None,
         };
         let canary = match action {
@@ -231,6 +263,36 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_canary_with_an_absurd_time_or_bake_has_a_problem() {
+        let now = OffsetDateTime::parse("2026-12-01T12:00:00Z", &Rfc3339).expect("time");
+        let plan = Plan {
+            steps: vec![10],
+            bake: std::time::Duration::from_secs(300),
+        };
+        let mut r = Record::canary("6", "5", 0, &plan);
+        r.at = "2026-12-01T11:00:00Z".to_owned();
+        assert_eq!(r.problem(now), None);
+        r.at = "2026-12-01T12:30:00Z".to_owned();
+        assert_eq!(r.problem(now), None, "within clock skew");
+        r.at = "9999-12-31T23:59:59Z".to_owned();
+        assert!(r.problem(now).is_some_and(|p| p.contains("in the future")));
+        r.at = "yesterday".to_owned();
+        assert!(
+            r.problem(now)
+                .is_some_and(|p| p.contains("not an RFC 3339 time"))
+        );
+        r.at = "2026-12-01T11:00:00Z".to_owned();
+        if let Some(c) = r.canary.as_mut() {
+            c.plan.bake = std::time::Duration::from_secs(10_000 * 365 * 86_400);
+        }
+        assert!(r.problem(now).is_some_and(|p| p.contains("longer than")));
+        // Records other than a canary drive nothing: no problem to report.
+        let mut done = Record::now(Action::Release, "6", Some("5"));
+        done.at = "9999-12-31T23:59:59Z".to_owned();
+        assert_eq!(done.problem(now), None);
     }
 
     #[test]

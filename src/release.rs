@@ -5,7 +5,10 @@
 //! published version, not the one already live, the same execution role as
 //! the stable version for a weighted split) and that no watched alarm is
 //! already in ALARM: a firing alarm would make the new version's health
-//! impossible to judge, so the release does not start (exit 1).
+//! impossible to judge, so the release does not start (exit 1). A split
+//! greenlight did not make stops it too; an alias on `$LATEST` is pinned to
+//! a version first ([`crate::pin`]). `ship` runs these checks before it
+//! deploys ([`preflight`]).
 //!
 //! AWS calls: `GetFunctionConfiguration` (both versions), `GetAlias`,
 //! `DescribeAlarms`, then `UpdateAlias` per step through
@@ -17,6 +20,7 @@
 
 use crate::error::{Error, Result};
 use crate::gates::GateCheck;
+use crate::pin;
 use crate::progress::{self, InProgress, Run};
 use crate::record::{Action, Record};
 use crate::ui::Ctx;
@@ -60,29 +64,67 @@ pub enum Start<'a> {
     },
     /// Move from `stable` through the plan.
     Begin {
-        /// The version users are on now.
+        /// The version users are on now; `$LATEST` when the alias serves
+        /// it, which is pinned to a version before the first move.
         stable: String,
         /// The alias's RevisionId, so the first move fails if it changed.
         revision: Option<String>,
     },
 }
 
-/// Checks that `version` can be released and decides how. With `published`
-/// false (a dry run of `ship`, before deploy has published it) the version
-/// itself is not looked up.
-pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result<Start<'a>> {
+/// The version a release is of.
+#[derive(Debug, Clone, Copy)]
+pub enum Candidate<'v> {
+    /// A published version (looked up: it must exist).
+    Published(&'v str),
+    /// The version `ship` is about to deploy, before it exists: the
+    /// execution role it will have, and whether the deploy publishes a new
+    /// version (otherwise Lambda returns the newest one, whose release may
+    /// be the one in progress).
+    Deploying {
+        /// The config's role, or `$LATEST`'s when the config sets none.
+        role: Option<&'v str>,
+        /// True when the deploy changes `$LATEST`, so the version is new.
+        new: bool,
+    },
+}
+
+impl Candidate<'_> {
+    /// Whether this may be `version`, whose release is in progress: a
+    /// deploy that changes nothing publishes no new version, so Lambda
+    /// names the newest one, which may be it.
+    pub fn may_be(&self, version: &str) -> bool {
+        match self {
+            Candidate::Published(v) => *v == version,
+            Candidate::Deploying { new, .. } => !new,
+        }
+    }
+
+    /// The version number, once published.
+    fn version(&self) -> Option<&str> {
+        match self {
+            Candidate::Published(version) => Some(version),
+            Candidate::Deploying { .. } => None,
+        }
+    }
+}
+
+/// Checks that `candidate` can be released and decides how, on reads only:
+/// the version exists, no other release is in progress, the alias holds no
+/// split greenlight cannot explain, the two versions share a role (for a
+/// split), and no watched alarm is firing or missing.
+pub async fn prepare<'a>(ctx: Ctx<'a>, candidate: Candidate<'_>) -> Result<Start<'a>> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let target = if published {
-        Some(check_version(ctx, version).await?)
-    } else {
-        None
+    let role = match candidate {
+        Candidate::Published(version) => check_version(ctx, version).await?.role,
+        Candidate::Deploying { role, .. } => role.map(str::to_owned),
     };
     let plan = &ctx.config.release.plan;
     let Some(current) = ctx.lambda.alias(name, alias).await? else {
         return Ok(Start::CreateAlias);
     };
     if let Some(run) = progress::in_progress(ctx, &current)? {
-        if run.version() != version {
+        if !candidate.may_be(run.version()) {
             return Err(another_in_progress(
                 run.version(),
                 &format!("alias {alias}"),
@@ -90,26 +132,36 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result
         }
         return Ok(Start::Continue(Box::new(run)));
     }
-    if current.version == version && current.weights.is_empty() {
+    if candidate.version() == Some(current.version.as_str()) {
         return Ok(Start::AlreadyLive {
             previous: current.version,
         });
     }
+    // An alias on `$LATEST` is pinned before the first move (see
+    // `release`); its checks read `$LATEST`, which the pinned version copies.
     let stable = current.version.clone();
-    if !plan.is_all_at_once() && !stable.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::no_traffic_moved(format!(
-            "alias {alias} points at {stable}, and Lambda splits traffic only between published versions"
-        ))
-        .with_hint("release this version all at once (`steps = []`) first"));
+    if !plan.is_all_at_once() {
+        let label = candidate
+            .version()
+            .map_or("the new version".to_owned(), |v| format!("version {v}"));
+        check_same_role(ctx, &stable, role.as_deref(), &label).await?;
     }
-    if let (false, Some(target)) = (plan.is_all_at_once(), &target) {
-        check_same_role(ctx, &stable, target.role.as_deref(), version).await?;
-    }
-    crate::gates::refuse_if_firing(ctx, target.is_some().then_some(version)).await?;
+    crate::gates::refuse_if_firing(ctx, candidate.version()).await?;
     Ok(Start::Begin {
         stable,
         revision: current.revision_id,
     })
+}
+
+/// Before `ship` writes anything: the checks its release would make, on
+/// reads only, so a release that cannot start (a missing alarm, a release
+/// in progress, a split set by hand, different roles) stops before the
+/// deploy, as `plan` does.
+pub async fn preflight(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<()> {
+    match &ctx.config.dns {
+        Some(dns) => crate::dns::preflight(ctx, dns, candidate).await,
+        None => prepare(ctx, candidate).await.map(|_| ()),
+    }
 }
 
 /// Releases `version`; with `wait`, to the end of the plan, otherwise only
@@ -117,7 +169,7 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, version: &str, published: bool) -> Result
 pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let plan = &ctx.config.release.plan;
-    match prepare(ctx, version, true).await? {
+    match prepare(ctx, Candidate::Published(version)).await? {
         Start::CreateAlias => {
             ctx.ui
                 .step(format_args!("creating alias {alias} on version {version}"));
@@ -144,7 +196,15 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
             already_live: true,
             ..Default::default()
         }),
-        Start::Begin { stable, revision } => {
+        Start::Begin {
+            mut stable,
+            mut revision,
+        } => {
+            if stable == pin::LATEST
+                && let Some(pinned) = pin::pin(ctx, alias).await?
+            {
+                (stable, revision) = (pinned.version, pinned.revision);
+            }
             let run = Run::start(ctx, version, &stable, plan.clone(), revision);
             progress::begin(run, wait).await
         }
@@ -179,7 +239,8 @@ async fn check_version(ctx: Ctx<'_>, version: &str) -> Result<crate::lambda::Fun
     })
 }
 
-/// Lambda splits an alias's traffic only between versions with one execution role.
+/// Lambda splits an alias's traffic only between versions with one execution
+/// role; `role` is that of `version` (a label such as "version 5").
 async fn check_same_role(
     ctx: Ctx<'_>,
     stable: &str,
@@ -195,7 +256,8 @@ async fn check_same_role(
         return Ok(());
     }
     Err(Error::no_traffic_moved(format!(
-        "versions {stable} and {version} have different execution roles ({} and {}), and Lambda cannot split an alias's traffic between them",
+        "{} and {version} have different execution roles ({} and {}), and Lambda cannot split an alias's traffic between them",
+        crate::pin::label(stable),
         stable_role.as_deref().unwrap_or("none"),
         role.unwrap_or("none")
     ))

@@ -307,6 +307,9 @@ impl Report {
                             format!("rolled back to version {version} from version {p}")
                         }
                         (Action::Rollback, None) => format!("rolled back to version {version}"),
+                        (Action::Pin, _) => format!(
+                            "pinned to version {version}, published from the $LATEST it served"
+                        ),
                     };
                     writeln!(f, "last      {what} at {}", r.at)?;
                 }

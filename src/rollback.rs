@@ -12,7 +12,7 @@
 //! error is exit 4 and says exactly which command restores the alias.
 
 use crate::error::{Error, Failure, Result};
-use crate::progress;
+use crate::progress::{self, Reading};
 use crate::record::{Action, Record};
 use crate::ui::Ctx;
 
@@ -48,6 +48,16 @@ pub enum Undo {
         /// The alias's RevisionId.
         revision: Option<String>,
     },
+    /// The alias splits traffic in a way greenlight cannot explain: clear
+    /// the split, all traffic on `to`, its main version.
+    ClearSplit {
+        /// The extra version taking a share now.
+        from: String,
+        /// The alias's main version.
+        to: String,
+        /// The alias's RevisionId.
+        revision: Option<String>,
+    },
     /// The last thing greenlight did was this rollback.
     Done(RollbackReport),
 }
@@ -60,6 +70,28 @@ pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
             "alias {alias} of function {name} does not exist: nothing to roll back"
         ))
     })?;
+    match progress::read(ctx, &current) {
+        Reading::Releasing(run) => {
+            return Ok(Undo::StopRelease {
+                from: run.version().to_owned(),
+                to: run.stable().to_owned(),
+                revision: current.revision_id,
+            });
+        }
+        // A split greenlight cannot explain (set by hand, or with a record
+        // it cannot use): all traffic back on the alias's main version.
+        Reading::Unexplained(e) => {
+            let Some(from) = current.weights.keys().next() else {
+                return Err(e);
+            };
+            return Ok(Undo::ClearSplit {
+                from: from.clone(),
+                to: current.version.clone(),
+                revision: current.revision_id,
+            });
+        }
+        Reading::Settled => {}
+    }
     let record = Record::parse(&current.description).ok_or_else(|| {
         Error::no_traffic_moved(format!(
             "alias {alias} has no greenlight release record, so the previous version is unknown"
@@ -68,22 +100,14 @@ pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
             "greenlight never guesses; move it explicitly with `greenlight release --version N`",
         )
     })?;
-    if let Some(run) = progress::in_progress(ctx, &current)? {
-        return Ok(Undo::StopRelease {
-            from: run.version().to_owned(),
-            to: record.previous.clone().unwrap_or_default(),
-            revision: current.revision_id,
-        });
+    if current.version != record.version {
+        return Err(Error::no_traffic_moved(format!(
+            "alias {alias} is on version {} but greenlight last put it on version {}: it was moved outside greenlight",
+            current.version, record.version
+        ))
+        .with_hint("move it explicitly with `greenlight release --version N`"));
     }
-    let moved_elsewhere = current.version != record.version || !current.weights.is_empty();
     let previous = match (&record.action, &record.previous) {
-        _ if moved_elsewhere => {
-            return Err(Error::no_traffic_moved(format!(
-                "alias {alias} is on version {} but greenlight last put it on version {}: it was moved outside greenlight",
-                current.version, record.version
-            ))
-            .with_hint("move it explicitly with `greenlight release --version N`"));
-        }
         (Action::Rollback, Some(from)) => {
             return Ok(Undo::Done(RollbackReport {
                 from: from.clone(),
@@ -92,6 +116,12 @@ pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
             }));
         }
         (Action::Release, Some(previous)) => previous.clone(),
+        (Action::Pin, _) => {
+            return Err(Error::no_traffic_moved(format!(
+                "alias {alias} was pinned to version {} (what $LATEST served) and no release followed: nothing to roll back",
+                record.version
+            )));
+        }
         _ => {
             return Err(Error::no_traffic_moved(format!(
                 "alias {alias} has no earlier version to roll back to (version {} was its first)",
@@ -99,6 +129,9 @@ pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
             )));
         }
     };
+    if !is_published(&previous) {
+        return Err(unpublished_previous(&format!("alias {alias}"), &previous));
+    }
     if ctx.lambda.function(name, &previous).await?.is_none() {
         return Err(Error::no_traffic_moved(format!(
             "version {previous} of function {name}, live before the last release, no longer exists"
@@ -112,6 +145,23 @@ pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
     })
 }
 
+/// The refusal to roll `place` back to `previous`, which is not a published
+/// version: `$LATEST` then holds whatever was uploaded since (an older
+/// greenlight recorded it so).
+pub fn unpublished_previous(place: &str, previous: &str) -> Error {
+    Error::no_traffic_moved(format!(
+        "{place} served {previous} before the last release, and {previous} now holds other code: greenlight does not roll back to it"
+    ))
+    .with_hint(
+        "release a published version explicitly with `greenlight release --version N` (see `greenlight status`)",
+    )
+}
+
+/// True for a published version number (not `$LATEST`, not an alias).
+pub fn is_published(version: &str) -> bool {
+    !version.is_empty() && version.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Rolls the alias back to the version recorded as live before the last release.
 pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     let alias = ctx.alias();
@@ -120,6 +170,12 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         Undo::StopRelease { from, to, revision } => {
             ctx.ui.step(format_args!(
                 "stopping the release of version {from}: all traffic back to version {to}"
+            ));
+            (from, to, revision)
+        }
+        Undo::ClearSplit { from, to, revision } => {
+            ctx.ui.step(format_args!(
+                "clearing the split of alias {alias} set outside greenlight: all traffic back to version {to}"
             ));
             (from, to, revision)
         }

@@ -209,6 +209,17 @@ async fn invoke(
         Err(e) => return Some(format!("{}: {}", e.message, e.cause.unwrap_or_default())),
         Ok(answer) => answer,
     };
+    // A version under test must be the one that answered (an alias may be
+    // answered by either side of a split).
+    if let Some(ran) = &answer.executed_version
+        && target.qualifier == target.version
+        && *ran != target.version
+    {
+        return Some(format!(
+            "version {ran} answered, not version {} under test",
+            target.version
+        ));
+    }
     let text = String::from_utf8_lossy(&answer.payload);
     match (&answer.function_error, expect_error) {
         (Some(kind), None) => return Some(format!("function error ({kind}): {}", excerpt(&text))),
@@ -339,6 +350,46 @@ mod tests {
         );
         let unexpected = invoke(&lambda, &target, &payload, None, None).await;
         assert!(unexpected.is_some_and(|f| f.starts_with("function error (Unhandled)")));
+    }
+
+    #[tokio::test]
+    async fn an_answer_from_another_version_fails_the_version_under_test() {
+        use aws_sdk_lambda::operation::invoke::InvokeOutput;
+        use aws_sdk_lambda::primitives::Blob;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        // moto names the version asked for; real Lambda could only answer
+        // from another one through a misrouted qualifier, so it is injected.
+        let answer = mock!(aws_sdk_lambda::Client::invoke).then_output(|| {
+            InvokeOutput::builder()
+                .status_code(200)
+                .executed_version("4")
+                .payload(Blob::new(r#"{"probe":"ok"}"#))
+                .build()
+        });
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&answer]),
+            crate::lambda::WaitPolicy::default(),
+        );
+        let mut target = Target {
+            function: "orders".into(),
+            qualifier: "5".into(),
+            version: "5".into(),
+            alias: "live".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+        };
+        let payload = json!({"probe": "ok"});
+        let failed = invoke(&lambda, &target, &payload, Some(&payload), None).await;
+        assert_eq!(
+            failed.as_deref(),
+            Some("version 4 answered, not version 5 under test")
+        );
+        // Through the alias during a release, either version may answer.
+        target.qualifier = "live".into();
+        assert_eq!(
+            invoke(&lambda, &target, &payload, Some(&payload), None).await,
+            None
+        );
     }
 
     #[test]

@@ -102,9 +102,23 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         .map(|a| progress::in_progress(ctx, a));
     let (in_progress, problem) = match alias_release {
         Some(Ok(run)) => (run.and_then(|r| r.position()), None),
-        Some(Err(e)) => (None, Some(e.message)),
+        Some(Err(e)) => (
+            None,
+            Some(match e.hint {
+                Some(hint) => format!("{} ({hint})", e.message),
+                None => e.message,
+            }),
+        ),
         None => (None, None),
     };
+    let problem = problem.or_else(|| {
+        alias_state
+            .as_ref()
+            .filter(|a| a.version == crate::pin::LATEST)
+            .map(|_| format!(
+                "alias {alias} serves $LATEST, unpublished code that any upload changes for its users at once; the next deploy, ship or release pins it to a version of what it serves first"
+            ))
+    });
     let live = alias_state.map(|a| LiveState {
         record: Record::parse(&a.description),
         version: a.version,

@@ -166,6 +166,14 @@ fn an_alarm_already_firing_stops_the_release_before_anything_moves() {
         "{}",
         run.stderr
     );
+    // Exit 2 promises nothing changed in AWS: the alarms are checked before
+    // the deploy, so the new code was neither uploaded nor published.
+    assert_eq!(missing.versions(), ["1"]);
+    assert_eq!(
+        missing.version_config("$LATEST").code_sha256,
+        missing.version_config("1").code_sha256
+    );
+    assert_eq!(missing.weights("live"), ("1".to_owned(), BTreeMap::new()));
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod image;
 mod least_privilege;
 mod metric_gates;
 mod package;
+mod promises;
 mod ship;
 mod smoke_kinds;
 mod steps;
