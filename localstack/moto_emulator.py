@@ -16,6 +16,12 @@ adds exactly that, so two releases racing for one alias are tested against
 the emulator. And real Lambda names the version that ran a synchronous
 invocation in the `X-Amz-Executed-Version` header, which greenlight checks
 against the version under test; `report_executed_versions` adds it.
+Lambda also gives a function a new RevisionId on every update and refuses a
+`PublishVersion` whose `RevisionId` is not the current one;
+`track_function_revision_ids` adds that (moto keeps none).
+CloudWatch's DescribeAlarms answers in pages (`MaxRecords`, 50 by default,
+at most 100, and a `NextToken`), which moto ignores; `page_alarms` pages as
+CloudWatch does, so a client that reads one page is caught.
 
 Readiness is proven by answering requests, not assumed: step 4 happens only
 after the server has served steps 2 and 3.
@@ -75,6 +81,56 @@ def enforce_alias_revision_ids() -> None:
     responses.LambdaResponse.update_alias = checked_update_alias
 
 
+def track_function_revision_ids() -> None:
+    """Give functions a RevisionId that each update changes, and make
+    PublishVersion honour it, as Lambda does."""
+    import uuid
+    from urllib.parse import unquote
+
+    from moto.awslambda import models, responses
+    from moto.awslambda.exceptions import PreconditionFailedException
+
+    get_configuration = models.LambdaFunction.get_configuration
+
+    def revision(function) -> str:
+        if not getattr(function, "greenlight_revision", None):
+            function.greenlight_revision = str(uuid.uuid4())
+        return function.greenlight_revision
+
+    def configuration(self, *args, **kwargs):
+        config = get_configuration(self, *args, **kwargs)
+        config["RevisionId"] = revision(self)
+        return config
+
+    def renewing(update):
+        def updated(self, *args, **kwargs):
+            out = update(self, *args, **kwargs)
+            self.greenlight_revision = str(uuid.uuid4())
+            if isinstance(out, dict):
+                out["RevisionId"] = self.greenlight_revision
+            return out
+
+        return updated
+
+    publish = responses.LambdaResponse.publish_version
+
+    def checked_publish(self):
+        function_name = unquote(self.path.split("/")[-2])
+        expected = json.loads(self.body or "{}").get("RevisionId")
+        latest = self.backend.get_function(function_name)
+        if expected and expected != revision(latest):
+            raise PreconditionFailedException(
+                "The Revision Id provided does not match the latest Revision Id. "
+                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+            )
+        return publish(self)
+
+    models.LambdaFunction.get_configuration = configuration
+    for name in ("update_configuration", "update_function_code"):
+        setattr(models.LambdaFunction, name, renewing(getattr(models.LambdaFunction, name)))
+    responses.LambdaResponse.publish_version = checked_publish
+
+
 def report_executed_versions() -> None:
     """Give moto's Invoke the X-Amz-Executed-Version header Lambda sends."""
     from urllib.parse import unquote
@@ -101,6 +157,30 @@ def report_executed_versions() -> None:
     responses.LambdaResponse.invoke = invoke_with_version
 
 
+def page_alarms() -> None:
+    """Make moto's DescribeAlarms answer in pages, as CloudWatch does."""
+    from moto.cloudwatch import responses
+    from moto.core.responses import ActionResult
+
+    describe = responses.CloudWatchResponse.describe_alarms
+
+    def paged(self):
+        everything = describe(self).result
+        alarms = everything["MetricAlarms"] + everything["CompositeAlarms"]
+        size = min(int(self._get_param("MaxRecords") or 50), 100)
+        start = int(self._get_param("NextToken") or 0)
+        page = alarms[start : start + size]
+        result = {
+            "MetricAlarms": [a for a in page if a.rule is None],
+            "CompositeAlarms": [a for a in page if a.rule is not None],
+        }
+        if start + size < len(alarms):
+            result["NextToken"] = str(start + size)
+        return ActionResult(result)
+
+    responses.CloudWatchResponse.describe_alarms = paged
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -114,7 +194,9 @@ def main() -> int:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     enforce_alias_revision_ids()
+    track_function_revision_ids()
     report_executed_versions()
+    page_alarms()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

@@ -215,8 +215,13 @@ async fn dispatch(
         ui: &ui,
         fleet,
     };
-    // In DNS mode the alias users reach is the live colour's.
-    let config = dns::with_live_alias(&config, base).await?;
+    // In DNS mode the alias users reach is the live colour's. `status`
+    // reports records it cannot read as its problem instead of failing.
+    let config = match dns::with_live_alias(&config, base).await {
+        Ok(live) => live,
+        Err(_) if matches!(job, Job::Status) => config.clone(),
+        Err(e) => return Err(e),
+    };
     report.alias = Some(config.function.alias.clone());
     let ctx = Ctx {
         config: &config,

@@ -2,7 +2,7 @@
 //! Lambda metrics over a window.
 //!
 //! AWS calls: `DescribeAlarms` (metric and composite alarms), in batches of
-//! 100 names, and `GetMetricData`. Read-only.
+//! 100 names, every page of each, and `GetMetricData`. Read-only.
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{
@@ -88,32 +88,37 @@ impl CloudWatch {
     pub async fn alarm_states(&self, names: &[String]) -> Result<Vec<AlarmState>> {
         let mut found = Vec::with_capacity(names.len());
         for batch in names.chunks(BATCH) {
-            let out = self
+            // One page holds at most MaxRecords alarms (50 by default), so
+            // every page is read.
+            let mut pages = self
                 .client
                 .describe_alarms()
                 .set_alarm_names(Some(batch.to_vec()))
                 .alarm_types(AlarmType::MetricAlarm)
                 .alarm_types(AlarmType::CompositeAlarm)
-                .send()
-                .await
-                .map_err(|e| aws_error("read CloudWatch alarms", e))?;
-            let metric = out
-                .metric_alarms()
-                .iter()
-                .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
-            let composite = out
-                .composite_alarms()
-                .iter()
-                .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
-            found.extend(
-                metric
-                    .chain(composite)
-                    .map(|(name, state, reason)| AlarmState {
-                        name: name.unwrap_or_default().to_owned(),
-                        state: state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                        reason: reason.unwrap_or_default().to_owned(),
-                    }),
-            );
+                .max_records(100)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let out = page.map_err(|e| aws_error("read CloudWatch alarms", e))?;
+                let metric = out
+                    .metric_alarms()
+                    .iter()
+                    .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
+                let composite = out
+                    .composite_alarms()
+                    .iter()
+                    .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
+                found.extend(
+                    metric
+                        .chain(composite)
+                        .map(|(name, state, reason)| AlarmState {
+                            name: name.unwrap_or_default().to_owned(),
+                            state: state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                            reason: reason.unwrap_or_default().to_owned(),
+                        }),
+                );
+            }
         }
         names
             .iter()

@@ -192,6 +192,9 @@ async fn update(
 ) -> Result<DeployReport> {
     let name = ctx.function();
     let mut expected_sha = code.publish_guard(latest);
+    // The RevisionId after greenlight's own last update: a change anyone
+    // else makes before the publish makes Lambda refuse it.
+    let mut revision = latest.revision_id.clone();
     if changes.iter().any(Change::is_code) {
         let through_s3 = stage_in_s3(ctx, code).await?;
         match code {
@@ -210,6 +213,7 @@ async fn update(
             .await?;
         drop(busy);
         expected_sha = code.publish_guard(&updated);
+        revision = updated.revision_id;
     }
     let settings = changed_settings(&ctx.config.function.settings, &changes);
     if settings != FunctionSettings::default() {
@@ -217,10 +221,17 @@ async fn update(
         let _busy = ctx
             .ui
             .spinner("waiting for Lambda to apply the configuration");
-        ctx.lambda.update_settings(name, &settings).await?;
+        revision = ctx
+            .lambda
+            .update_settings(name, &settings)
+            .await?
+            .revision_id;
     }
     ctx.ui.step("publishing version");
-    let version = ctx.lambda.publish(name, &expected_sha).await?;
+    let version = ctx
+        .lambda
+        .publish(name, &expected_sha, revision.as_deref())
+        .await?;
     Ok(DeployReport {
         version,
         created: false,
@@ -270,7 +281,11 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     ctx.ui.step("publishing version");
     let version = ctx
         .lambda
-        .publish(name, &code.publish_guard(&created))
+        .publish(
+            name,
+            &code.publish_guard(&created),
+            created.revision_id.as_deref(),
+        )
         .await?;
     ctx.ui
         .step(format_args!("creating alias {alias} on version {version}"));

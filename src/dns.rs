@@ -42,6 +42,7 @@ use crate::rollback::RollbackReport;
 use crate::route53::{Dns, WeightedRecord};
 use crate::ui::Ctx;
 use crate::unexpected;
+use crate::weights;
 
 /// The sum of the two weights greenlight sets (Route 53 allows 0 to 255 each).
 const TOTAL: i64 = 100;
@@ -90,6 +91,15 @@ pub async fn read(dns_seam: &Dns, dns: &DnsConfig) -> Result<Option<Pair>> {
         };
         return Err(problem(format!("the {missing} record does not exist")));
     };
+    if let Some((managed, policy)) = [&blue, &green]
+        .into_iter()
+        .find_map(|r| Some((r, r.traffic_policy()?)))
+    {
+        return Err(problem(format!(
+            "the {} record is managed by traffic policy instance {policy}: changing its weight would take it out of the policy",
+            managed.set_identifier
+        )));
+    }
     if let Some(unweighted) = [&blue, &green].into_iter().find(|r| r.weight.is_none()) {
         return Err(problem(format!(
             "the {} record is not weighted",
@@ -147,6 +157,16 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
     };
     records.sort_by_key(|(_, r)| (r.time(), rank(r)));
     let weights = pair.weights();
+    if weights::working_total(weights[0] + weights[1]).is_none() {
+        return Err(Error::no_traffic_moved(format!(
+            "both weighted records of {} have weight 0, which Route 53 treats as an equal split: greenlight cannot tell which colour is live",
+            dns.name
+        ))
+        .with_hint(format!(
+            "in hosted zone {} give the colour users should be on weight 100 and the other 0, then run greenlight again",
+            dns.zone_id
+        )));
+    }
     // With all the weight on one colour, that colour's record tells how it
     // got there (even if the other's was written in the same second).
     let live_record = |live: usize, mut records: Vec<(usize, Record)>| {
@@ -488,7 +508,8 @@ impl<'a> Shift<'a> {
             Some(c) => (Some(c.step), c.plan.clone()),
             None => (None, ctx.config.release.plan.clone()),
         };
-        let total = pair.weights().iter().sum::<i64>().max(0);
+        // Refused at 0 when the state was read; a small total is rescaled.
+        let total = weights::working_total(pair.weights().iter().sum()).unwrap_or(100);
         let ttl = pair.records[to].ttl.unwrap_or(dns.ttl).max(0);
         Ok(Shift {
             ctx,
@@ -640,7 +661,7 @@ impl<'a> Shift<'a> {
             self.total
         } else {
             self.record(next).await?;
-            (self.total * i64::from(percent) / 100).clamp(1, (self.total - 1).max(1))
+            weights::step_weight(self.total, percent)
         };
         let what = format!("{percent} % on {}", self.dns.colours[self.to].name);
         self.set(new, &what).await?;
@@ -1004,7 +1025,7 @@ impl Shift<'_> {
                     k + 1
                 ),
             );
-            let new = (self.total * i64::from(*percent) / 100).clamp(1, (self.total - 1).max(1));
+            let new = weights::step_weight(self.total, *percent);
             plan.write(
                 "ChangeResourceRecordSets",
                 format_args!(

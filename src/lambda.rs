@@ -20,6 +20,7 @@ use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError}
 use aws_sdk_lambda::operation::get_alias::GetAliasError;
 use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
+use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::primitives::{Blob, SdkBody};
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
@@ -275,7 +276,7 @@ impl Lambda {
     pub async fn update_code(&self, name: &str, code: Code<'_>) -> Result<FunctionState> {
         self.retry_on_conflict(
             name,
-            format!("update the code of function {name}"),
+            |e| aws_error(format!("update the code of function {name}"), e),
             |e: &aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError| {
                 e.is_resource_conflict_exception()
             },
@@ -309,7 +310,7 @@ impl Lambda {
     ) -> Result<FunctionState> {
         self.retry_on_conflict(
             name,
-            format!("update the configuration of function {name}"),
+            |e| aws_error(format!("update the configuration of function {name}"), e),
             |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
                 e.is_resource_conflict_exception()
             },
@@ -326,22 +327,46 @@ impl Lambda {
         self.wait_until_ready(name).await
     }
 
-    /// Publishes `$LATEST` as a version, only if its code is still `code_sha256`.
-    /// Returns the version number; Lambda returns the existing latest version
-    /// when nothing changed since it was published.
-    pub async fn publish(&self, name: &str, code_sha256: &str) -> Result<String> {
+    /// Publishes `$LATEST` as a version, only if its code is still
+    /// `code_sha256` and (when given) its RevisionId still `revision_id`,
+    /// as greenlight last read it: anyone else's change in between makes
+    /// Lambda refuse, and nothing is published (exit 1). Returns the version
+    /// number; Lambda returns the existing latest version when nothing
+    /// changed since it was published.
+    pub async fn publish(
+        &self,
+        name: &str,
+        code_sha256: &str,
+        revision_id: Option<&str>,
+    ) -> Result<String> {
         let out = self
             .retry_on_conflict(
                 name,
-                format!("publish a version of function {name}"),
-                |e: &aws_sdk_lambda::operation::publish_version::PublishVersionError| {
-                    e.is_resource_conflict_exception()
+                |e: SdkError<PublishVersionError, HttpResponse>| {
+                    let changed = e
+                        .as_service_error()
+                        .is_some_and(PublishVersionError::is_precondition_failed_exception);
+                    let err = aws_error(format!("publish a version of function {name}"), e);
+                    if !changed {
+                        return err;
+                    }
+                    Error {
+                        message: format!(
+                            "function {name} was changed by someone else after greenlight updated it (its RevisionId moved): nothing was published"
+                        ),
+                        ..err
+                    }
+                    .with_hint(
+                        "another deploy or a person is changing the function; check it, then deploy again",
+                    )
                 },
+                PublishVersionError::is_resource_conflict_exception,
                 || {
                     self.client
                         .publish_version()
                         .function_name(name)
                         .code_sha256(code_sha256)
+                        .set_revision_id(revision_id.map(str::to_owned))
                         .send()
                 },
             )
@@ -579,11 +604,12 @@ impl Lambda {
     }
 
     /// Runs `call`, and while it fails with a conflict (an update in
-    /// progress), waits for the function to settle and runs it again.
+    /// progress), waits for the function to settle and runs it again; any
+    /// other failure is explained by `explain`.
     async fn retry_on_conflict<T, E, F, Fut>(
         &self,
         name: &str,
-        action: String,
+        explain: impl FnOnce(SdkError<E, HttpResponse>) -> Error,
         is_conflict: impl Fn(&E) -> bool,
         call: F,
     ) -> Result<T>
@@ -603,7 +629,7 @@ impl Lambda {
                     attempt += 1;
                     self.wait_until_ready(name).await?;
                 }
-                Err(e) => return Err(aws_error(action, e)),
+                Err(e) => return Err(explain(e)),
             }
         }
     }
@@ -873,6 +899,39 @@ mod tests {
             Some("the new image could not be pulled")
         );
         assert_eq!(poll.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_published_version_with_other_code_is_refused() {
+        use aws_sdk_lambda::operation::publish_version::PublishVersionOutput;
+        // Lambda enforces the CodeSha256 guard; an emulator that does not
+        // (moto) would publish other code, which greenlight must notice.
+        let publish = mock!(Client::publish_version).then_output(|| {
+            PublishVersionOutput::builder()
+                .version("7")
+                .code_sha256("theirs")
+                .build()
+        });
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&publish]),
+            WaitPolicy::default(),
+        );
+        let err = lambda
+            .publish("orders", "ours", Some("r1"))
+            .await
+            .expect_err("other code");
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            err.message,
+            "version 7 of function orders holds code with CodeSha256 theirs, not the ours greenlight deployed: someone else changed $LATEST meanwhile"
+        );
+        assert_eq!(
+            lambda
+                .publish("orders", "theirs", None)
+                .await
+                .expect("same code"),
+            "7"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -45,4 +45,5 @@ pub mod smoke;
 pub mod status;
 pub mod ui;
 pub mod unexpected;
+pub mod weights;
 pub mod zipfile;

@@ -5,7 +5,7 @@
 //! serves at once, before any smoke test, and "rolling back" to `$LATEST`
 //! returns to whatever was uploaded last. So before greenlight uploads code
 //! or moves traffic it pins such an alias: it publishes `$LATEST` as it is
-//! (guarded by its CodeSha256, so nobody else's upload slips in) and moves
+//! (guarded by its CodeSha256 and RevisionId, so nobody else's change slips in) and moves
 //! the alias onto that version (guarded by the alias's RevisionId), with an
 //! `action=pin` record. Users get exactly the code and configuration they
 //! had; from then on the alias is on a published version that uploads
@@ -53,7 +53,10 @@ pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
     ctx.ui.step(format_args!(
         "alias {alias} serves $LATEST, which an upload would change for its users at once: pinning it to a version of what it serves now"
     ));
-    let version = ctx.lambda.publish(name, &latest.code_sha256).await?;
+    let version = ctx
+        .lambda
+        .publish(name, &latest.code_sha256, latest.revision_id.as_deref())
+        .await?;
     let record = Record::now(Action::Pin, &version, Some(LATEST));
     let revision = ctx
         .lambda

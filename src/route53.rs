@@ -33,6 +33,13 @@ pub struct WeightedRecord {
     record: ResourceRecordSet,
 }
 
+impl WeightedRecord {
+    /// The traffic policy instance that manages the record, if one does.
+    pub fn traffic_policy(&self) -> Option<&str> {
+        self.record.traffic_policy_instance_id()
+    }
+}
+
 /// Reads and writes the weighted records.
 #[derive(Debug, Clone)]
 pub struct Dns {
@@ -109,8 +116,7 @@ impl Dns {
     ) -> Result<String> {
         let mut changes = Vec::new();
         for (record, weight) in weights {
-            let set = reweighted(&record.record, *weight).map_err(build_error)?;
-            changes.push(upsert(set).map_err(build_error)?);
+            changes.push(upsert(reweighted(&record.record, *weight)).map_err(build_error)?);
         }
         self.change(dns, changes, comment).await
     }
@@ -184,20 +190,13 @@ fn upsert(
         .build()
 }
 
-/// `record` with only its weight changed.
-fn reweighted(
-    record: &ResourceRecordSet,
-    weight: i64,
-) -> std::result::Result<ResourceRecordSet, aws_sdk_route53::error::BuildError> {
-    ResourceRecordSet::builder()
-        .name(record.name())
-        .r#type(record.r#type().clone())
-        .set_set_identifier(record.set_identifier().map(str::to_owned))
-        .weight(weight)
-        .set_ttl(record.ttl())
-        .set_resource_records(Some(record.resource_records().to_vec()).filter(|r| !r.is_empty()))
-        .set_alias_target(record.alias_target().cloned())
-        .build()
+/// `record` with only its weight changed: every other field (health check,
+/// TTL, values or alias target, anything Route 53 adds) is kept, because an
+/// UPSERT replaces the record with exactly what the request holds.
+fn reweighted(record: &ResourceRecordSet, weight: i64) -> ResourceRecordSet {
+    let mut set = record.clone();
+    set.weight = Some(weight);
+    set
 }
 
 fn new_record(

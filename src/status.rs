@@ -102,16 +102,10 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         .map(|a| progress::in_progress(ctx, a));
     let (in_progress, problem) = match alias_release {
         Some(Ok(run)) => (run.and_then(|r| r.position()), None),
-        Some(Err(e)) => (
-            None,
-            Some(match e.hint {
-                Some(hint) => format!("{} ({hint})", e.message),
-                None => e.message,
-            }),
-        ),
+        Some(Err(e)) => (None, Some(explained(e))),
         None => (None, None),
     };
-    let problem = problem.or_else(|| {
+    let problem = problem.or(dns_problem(ctx).await).or_else(|| {
         alias_state
             .as_ref()
             .filter(|a| a.version == crate::pin::LATEST)
@@ -155,12 +149,31 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     })
 }
 
-/// Both colours, in DNS mode.
+/// In DNS mode, why the records cannot be read as a greenlight release,
+/// if they cannot (a split made by hand, weights 0/0, a missing record).
+async fn dns_problem(ctx: Ctx<'_>) -> Option<String> {
+    let dns = ctx.config.dns.as_ref()?;
+    let e = crate::dns::state(ctx, dns).await.err()?;
+    Some(explained(e))
+}
+
+/// An error as a status problem: the message, with the hint when there is one.
+fn explained(e: crate::error::Error) -> String {
+    match e.hint {
+        Some(hint) => format!("{} ({hint})", e.message),
+        None => e.message,
+    }
+}
+
+/// Both colours, in DNS mode (none when the records cannot be read: the
+/// problem says why).
 async fn colours(ctx: Ctx<'_>) -> Result<Vec<ColourState>> {
     let Some(dns) = &ctx.config.dns else {
         return Ok(Vec::new());
     };
-    let pair = crate::dns::read(ctx.dns, dns).await?;
+    let Ok(pair) = crate::dns::read(ctx.dns, dns).await else {
+        return Ok(Vec::new());
+    };
     let mut colours = Vec::new();
     for (i, colour) in dns.colours.iter().enumerate() {
         let record = pair.as_ref().map(|p| &p.records[i]);

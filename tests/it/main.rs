@@ -17,6 +17,7 @@ mod least_privilege;
 mod metric_gates;
 mod package;
 mod promises;
+mod real_aws;
 mod ship;
 mod smoke_kinds;
 mod steps;

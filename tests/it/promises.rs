@@ -5,52 +5,18 @@
 //! deployed. Every case asserts the alias and versions in the emulator.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
-use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_lambda::Client;
-use aws_sdk_lambda::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use serde_json::json;
 
-use crate::harness::{FUNCTION, Project, default_config};
-
-const DEADLINE: Duration = Duration::from_secs(60);
+use crate::harness::{FUNCTION, Project, default_config, sdk};
 
 /// A project with `[release]` set to `release`, version 1 shipped.
 fn shipped(release: &str) -> Project {
     let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
     p.run(&["ship"]).success();
     p
-}
-
-/// A zip holding one `index.py` that starts with `# marker`.
-fn zip_of(marker: &str) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file("index.py", zip::write::SimpleFileOptions::default())
-        .expect("zip entry");
-    write!(
-        zip,
-        "# {marker}\ndef handler(event, context):\n    return event\n"
-    )
-    .expect("zip write");
-    zip.finish().expect("zip").into_inner()
-}
-
-/// Uploads code to `$LATEST` with `client`, as another tool would.
-fn upload(p: &Project, marker: &str) {
-    let zip = zip_of(marker);
-    p.aws(async |c| {
-        c.update_function_code()
-            .function_name(FUNCTION)
-            .zip_file(Blob::new(zip))
-            .send()
-            .await
-    })
-    .expect("upload code");
 }
 
 /// Points `alias` at `version` with `weights` and `description`, as a
@@ -83,7 +49,7 @@ fn latest_sha(p: &Project) -> String {
 /// `$LATEST` and alias live pointed at `$LATEST`: users run that code,
 /// which no version holds. Returns its CodeSha256.
 fn alias_on_latest(p: &Project) -> String {
-    upload(p, "edited in the console");
+    sdk::upload(p, "edited in the console");
     let (_, description) = p.alias("live").expect("alias");
     point(p, "$LATEST", &[], &description);
     assert_eq!(p.live_version(), "$LATEST");
@@ -295,63 +261,6 @@ fn a_missing_alarm_stops_ship_before_any_write() {
         "{requests:?}"
     );
     assert_eq!(p.versions(), ["1"]);
-}
-
-/// A Lambda client that goes through `endpoint` (a fault proxy).
-fn client_via(endpoint: &str) -> Client {
-    let config = aws_sdk_lambda::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .build();
-    Client::from_conf(config)
-}
-
-#[test]
-fn a_version_holding_someone_elses_upload_is_never_tested_or_released() {
-    let p = Project::new();
-    p.run(&["ship"]).success();
-    p.change_code("ours");
-    let proxy = p.proxy();
-    // greenlight's publish waits at the proxy while someone else uploads
-    // other code and publishes too; then both go through.
-    proxy.barrier("PublishVersion", 2);
-    let child = p
-        .command_via(&proxy.endpoint, &["ship"])
-        .env("GREENLIGHT_AWS_TIMEOUT", "60s")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn greenlight");
-    proxy.wait_for_calls("PublishVersion", 1, DEADLINE);
-    upload(&p, "theirs");
-    let other = latest_sha(&p);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime
-        .block_on(
-            client_via(&proxy.endpoint)
-                .publish_version()
-                .function_name(FUNCTION)
-                .send(),
-        )
-        .expect("their publish");
-
-    let out = child.wait_with_output().expect("ship");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("someone else changed $LATEST meanwhile"),
-        "{stderr}"
-    );
-    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
-    assert_eq!(p.version_config("2").code_sha256.as_deref(), Some(&*other));
-    assert_eq!(proxy.calls("Invoke"), 0, "the smoke tests never ran");
 }
 
 #[test]
