@@ -64,23 +64,40 @@ pub(crate) fn shipped(p: &Project, release: &str) -> String {
 #[test]
 fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed() {
     let p = Project::new();
-    let zone = shipped(&p, "steps = [10, 50]\nbake = \"2s\"");
+    let zone = shipped(&p, "steps = [10, 50]\nbake = \"1s\"");
     p.change_code("v2");
-    let mut child = p.command(&["ship"]).spawn().expect("spawn");
-    p.wait_for("10 % on green", Duration::from_secs(60), || {
-        p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)])
+    // The changes to 50 % and to 100 % wait at the proxy until the test
+    // has seen the split before each.
+    let proxy = p.proxy();
+    let change = "ChangeResourceRecordSets";
+    proxy.hold(change, &[2, 3]);
+    let child = p
+        .command_via(&proxy, &["ship"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    proxy.look_before_each(change, &[2, 3], Duration::from_secs(60), |n| {
+        if n == 2 {
+            assert_weights(&p, &zone, 90, 10);
+            assert_eq!(p.alias("green").expect("green alias").0, "2");
+            assert_eq!(
+                p.alias("blue").expect("blue alias").0,
+                "1",
+                "blue still serves 90 %"
+            );
+        } else {
+            assert_weights(&p, &zone, 50, 50);
+        }
     });
-    assert_eq!(p.alias("green").expect("green alias").0, "2");
+    let out = child.wait_with_output().expect("ship ends");
     assert_eq!(
-        p.alias("blue").expect("blue alias").0,
-        "1",
-        "blue still serves 90 %"
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    p.wait_for("50 % on green", Duration::from_secs(60), || {
-        p.dns_weights(&zone, NAME) == weights(&[("blue", 50), ("green", 50)])
-    });
-    let status = child.wait().expect("ship ends");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(proxy.calls(change), 3);
     assert_weights(&p, &zone, 0, 100);
 
     // Green is live now: the next version goes to blue, all at once here.
