@@ -122,6 +122,24 @@ impl Emulator {
             .collect()
     }
 
+    /// The requests served after the first `before`, having checked that
+    /// none of them wrote anything and that each of `reads` (the start of
+    /// a `METHOD /path`) is among them: a "no writes" check that would
+    /// pass on an empty log proves nothing.
+    #[track_caller]
+    pub fn assert_only_reads_since(&self, before: usize, reads: &[&str]) -> Vec<String> {
+        let calls = self.requests().split_off(before);
+        let writes: Vec<&String> = calls.iter().filter(|c| !is_read(c)).collect();
+        assert!(writes.is_empty(), "writes {writes:?} among {calls:?}");
+        for read in reads {
+            assert!(
+                calls.iter().any(|c| c.starts_with(read)),
+                "no {read} among {calls:?}"
+            );
+        }
+        calls
+    }
+
     /// A minimal HTTP/1.1 POST to the emulator's own API; returns the status code.
     fn post(&self, path: &str, body: &str) -> u16 {
         let address = self.endpoint.trim_start_matches("http://");
@@ -143,6 +161,13 @@ impl Emulator {
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("bad HTTP response: {response:?}"))
     }
+}
+
+/// Whether a request (`METHOD /path`) only reads. greenlight's only
+/// `POST /` calls are CloudWatch's DescribeAlarms and GetMetricData (query
+/// protocol), reads.
+pub fn is_read(request: &str) -> bool {
+    request.starts_with("GET ") || request.starts_with("HEAD ") || request == "POST /"
 }
 
 /// `METHOD /path` from a request line of the server's log, e.g.
