@@ -3,6 +3,7 @@
 pub mod emulator;
 pub mod fault_proxy;
 pub mod project;
+pub mod python;
 
 pub use fault_proxy::{Fault, FaultProxy};
 pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config};
