@@ -9,19 +9,24 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::{Fault, FaultProxy, Project, Run, default_config};
+use crate::harness::{Fault, FaultProxy, Project, Run, Upstream, default_config};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A canary with two alias moves (50 %, then 100 %), an alarm gate and a
 /// smoke test that gets a few tries, with version 1 live.
 fn project() -> Project {
+    project_releasing("steps = [50]")
+}
+
+/// [`project`] with `steps` as the release's steps.
+fn project_releasing(steps: &str) -> Project {
     let config = default_config().replace(
         "expect = { probe = \"ok\" }\n",
         "expect = { probe = \"ok\" }\ntimeout = \"4s\"\nretries = 2\nretry_delay = \"100ms\"\n",
     );
     let p = Project::with_config(&format!(
-        "{config}\n[release]\nsteps = [50]\nbake = \"1s\"\nalarms = [\"orders-errors\"]\n"
+        "{config}\n[release]\n{steps}\nbake = \"1s\"\nalarms = [\"orders-errors\"]\n"
     ));
     p.create_alarm("orders-errors");
     p.run(&["ship"]).success();
@@ -359,21 +364,46 @@ fn an_update_in_progress_conflict_is_waited_out() {
     assert_eq!(settled_sha(&p), local_sha(&p));
 }
 
-/// Starts `ship` through `proxy` and SIGKILLs it once its call of `op`
-/// after the next `skip` has reached the emulator and been applied there
-/// (its answer never comes).
+/// Starts `ship` through `proxy` and SIGKILLs it in the middle of its
+/// call of `op` after the next `skip`: once the emulator has applied that
+/// call (its answer never comes).
 fn ship_killed_at(p: &Project, proxy: &FaultProxy, op: &str, skip: usize) {
+    ship_killed(p, proxy, op, skip, Fault::HangAfterForward);
+}
+
+/// [`ship_killed_at`], but killed while that call hangs in the proxy,
+/// before it reaches the emulator (it never does).
+fn ship_killed_before(p: &Project, proxy: &FaultProxy, op: &str, skip: usize) {
+    ship_killed(p, proxy, op, skip, Fault::Hang);
+}
+
+fn ship_killed(p: &Project, proxy: &FaultProxy, op: &str, skip: usize, fault: Fault) {
     let at = proxy.calls(op) + skip;
-    proxy.rule(op, at, None, Fault::HangAfterForward);
+    proxy.rule(op, at, None, fault);
     let mut child = p
         .command_via(proxy, &["ship"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    proxy.wait_for_forwarded(op, at + 1, DEADLINE);
+    if fault == Fault::Hang {
+        proxy.wait_for_calls(op, at + 1, DEADLINE);
+    } else {
+        proxy.wait_for_forwarded(op, at + 1, DEADLINE);
+    }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
+    assert_eq!(
+        proxy
+            .log()
+            .iter()
+            .filter(|c| c.op == op)
+            .nth(at)
+            .map(|c| c.fault),
+        Some(Some(fault)),
+        "the call killed in was call {} of {op}",
+        at + 1
+    );
 }
 
 #[test]
@@ -397,6 +427,57 @@ fn sigkill_mid_call_at_each_step_then_ship_converges() {
         assert_left(&p, left, &before);
         converges(&p, &proxy);
     }
+}
+
+#[test]
+fn sigkill_during_an_all_at_once_release_leaves_one_version_that_ship_or_rollback_converge() {
+    let p = project_releasing("steps = []");
+    let proxy = p.proxy();
+    // Killed before its one alias write reaches AWS: the old version alone,
+    // as it was; `ship` releases the new one.
+    p.change_code("killed before the write");
+    let before = alias(&p);
+    ship_killed_before(&p, &proxy, "UpdateAlias", 0);
+    assert_left(&p, Left::Unchanged, &before);
+    converges(&p, &proxy);
+
+    // Killed once the write is in: the new version alone, recorded with the
+    // version before it, to which `rollback` returns.
+    p.change_code("killed after the write");
+    let before = alias(&p);
+    ship_killed_at(&p, &proxy, "UpdateAlias", 0);
+    assert_left(&p, Left::Released, &before);
+    p.run(&["rollback"]).success();
+    assert_left(&p, Left::RolledBack, &before);
+    converges(&p, &proxy);
+}
+
+#[test]
+fn s3_slow_down_on_the_package_upload_is_retried() {
+    let p = Project::new();
+    crate::package::use_a_bucket(&p, "");
+    let proxy = p.proxy();
+    // S3's 503 SlowDown, twice, on the PUT of the package.
+    proxy.rule("S3PUT", 0, Some(2), Fault::Throttle);
+    let shipped = run(&p, &proxy, 8, &["ship"]);
+    assert_eq!(shipped.code, 0, "{}", shipped.stderr);
+    let puts: Vec<(Option<Fault>, Upstream)> = proxy
+        .log()
+        .into_iter()
+        .filter(|c| c.op == "S3PUT")
+        .map(|c| (c.fault, c.upstream))
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            (Some(Fault::Throttle), Upstream::NotForwarded),
+            (Some(Fault::Throttle), Upstream::NotForwarded),
+            (None, Upstream::Answered(200)),
+        ]
+    );
+    // The whole body came through on the third try: Lambda runs the zip.
+    crate::package::assert_uploaded_once(&p, "");
+    assert_eq!(p.live_version(), "1");
 }
 
 #[test]

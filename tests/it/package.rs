@@ -166,10 +166,20 @@ fn s3_puts(p: &Project) -> Vec<String> {
 }
 
 /// Ships with `[package] s3_bucket` (and `s3_prefix` = `prefix`): the upload
-/// is reported, the bucket holds the zip `package` builds (written to
-/// package.zip) under its content-addressed key, put there by one PUT, and
-/// version 1 runs exactly that zip. Returns the config.
+/// is reported and lands as [`assert_uploaded_once`] says. Returns the config.
 fn ship_through_the_bucket(p: &Project, prefix: &str) -> String {
+    let config = use_a_bucket(p, prefix);
+    let shipped = p.run(&["ship"]).success();
+    let uploaded = format!("uploaded the package to s3://greenlight-artifacts/{prefix}orders/");
+    assert!(shipped.stderr.contains(&uploaded), "{}", shipped.stderr);
+    assert_uploaded_once(p, prefix);
+    config
+}
+
+/// Writes the default config with `[package] s3_bucket =
+/// "greenlight-artifacts"` and `s3_prefix` = `prefix`, and creates the
+/// bucket. Returns the config.
+pub(crate) fn use_a_bucket(p: &Project, prefix: &str) -> String {
     let config = crate::harness::default_config().replace(
         "source = \"app\"",
         &format!(
@@ -178,9 +188,14 @@ fn ship_through_the_bucket(p: &Project, prefix: &str) -> String {
     );
     p.write("greenlight.toml", &config);
     p.create_bucket("greenlight-artifacts");
-    let shipped = p.run(&["ship"]).success();
-    let uploaded = format!("uploaded the package to s3://greenlight-artifacts/{prefix}orders/");
-    assert!(shipped.stderr.contains(&uploaded), "{}", shipped.stderr);
+    config
+}
+
+/// The bucket holds the zip `package` builds (written to package.zip) under
+/// its content-addressed key, put there by one PUT the emulator served, and
+/// version 1 runs exactly that zip.
+#[track_caller]
+pub(crate) fn assert_uploaded_once(p: &Project, prefix: &str) {
     p.run(&["package", "--out", "package.zip"]).success();
     let (hex, code_sha256) = python::sha256(&p.join("package.zip"));
     let key = format!("{prefix}orders/{hex}.zip");
@@ -198,5 +213,4 @@ fn ship_through_the_bucket(p: &Project, prefix: &str) -> String {
         p.version_config("1").code_sha256(),
         Some(code_sha256.as_str())
     );
-    config
 }

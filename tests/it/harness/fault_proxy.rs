@@ -291,6 +291,14 @@ impl FaultProxy {
         self.log().iter().filter(|s| s.fault.is_some()).count()
     }
 
+    /// Waits until the proxy has seen `n` calls of `op`, failing after `deadline`.
+    #[track_caller]
+    pub fn wait_for_calls(&self, op: &str, n: usize, deadline: Duration) {
+        self.wait(&format!("{n} {op} calls"), deadline, |s| {
+            s.calls.get(op).copied().unwrap_or(0) >= n
+        });
+    }
+
     /// Waits until the emulator has answered the `n`-th call of `op`
     /// (counted from the start, from 1), so it has applied it, whatever
     /// became of the answer; fails after `deadline`.

@@ -5,5 +5,5 @@ pub mod fault_proxy;
 pub mod project;
 pub mod python;
 
-pub use fault_proxy::{Fault, FaultProxy};
+pub use fault_proxy::{Fault, FaultProxy, Upstream};
 pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config};
