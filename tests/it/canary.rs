@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 
-use crate::harness::{Project, default_config};
+use crate::harness::{Project, default_config, send_signal};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -183,11 +183,7 @@ fn sigint_or_sigterm_during_a_bake_rolls_back_with_exit_3() {
     for signal in ["INT", "TERM"] {
         let p = canary_project("steps = [10]\nbake = \"1h\"");
         let child = ship_until_first_step(&p, 0.1);
-        let status = std::process::Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        send_signal(&child, signal);
 
         let (code, stdout, stderr) = finish(child);
         assert_eq!(code, 3, "SIG{signal}\n{stdout}\n{stderr}");

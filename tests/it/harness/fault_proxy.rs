@@ -52,6 +52,14 @@ pub enum Fault {
     /// Forwarded (so the emulator applies it), then no answer: the response
     /// is lost, as when the caller dies mid-call.
     HangAfterForward,
+    /// Forwarded, and the answer's body returned with `from` replaced by
+    /// `to` (e.g. a Route 53 change still `PENDING`).
+    Rewrite {
+        /// The text replaced.
+        from: &'static str,
+        /// Its replacement.
+        to: &'static str,
+    },
 }
 
 impl Fault {
@@ -679,6 +687,7 @@ fn serve(client: TcpStream, upstream: &str, state: &(Mutex<State>, Condvar)) -> 
     let mut client = client;
     let answer = match fault {
         None => forwarded(None),
+        Some(Fault::Rewrite { from, to }) => forwarded(Some((from, to))),
         Some(Fault::Reset) => None,
         Some(Fault::Hang) => {
             hang(&mut reader);

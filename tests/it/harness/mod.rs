@@ -6,4 +6,4 @@ pub mod project;
 pub mod python;
 
 pub use fault_proxy::{Fault, FaultProxy, Upstream};
-pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config};
+pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config, send_signal};

@@ -73,6 +73,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Sends `signal` (e.g. `"INT"`, `"TERM"`) to `child`.
+#[track_caller]
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {}", child.id());
+}
+
 impl From<std::process::Output> for Run {
     fn from(out: std::process::Output) -> Run {
         Run {
@@ -454,13 +464,34 @@ impl Project {
 
     /// Writes one plain (not weighted) CNAME record.
     pub fn create_plain_cname(&self, zone: &str, name: &str, value: &str) {
+        self.write_cname(zone, name, value, 60, None);
+    }
+
+    /// Creates or replaces the weighted CNAME record `name` with
+    /// SetIdentifier `set` and `weight`, pointing at `value`, as a person
+    /// (or another tool) would, outside greenlight.
+    pub fn set_weighted_cname(&self, zone: &str, name: &str, set: &str, value: &str, weight: i64) {
+        self.write_cname(zone, name, value, 0, Some((set, weight)));
+    }
+
+    /// Upserts one CNAME record, weighted with (SetIdentifier, weight) or not.
+    fn write_cname(
+        &self,
+        zone: &str,
+        name: &str,
+        value: &str,
+        ttl: i64,
+        weighted: Option<(&str, i64)>,
+    ) {
         use aws_sdk_route53::types::{
             Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
         };
         let record = ResourceRecordSet::builder()
             .name(name)
             .r#type(RrType::Cname)
-            .ttl(60)
+            .ttl(ttl)
+            .set_set_identifier(weighted.map(|(set, _)| set.to_owned()))
+            .set_weight(weighted.map(|(_, weight)| weight))
             .resource_records(
                 ResourceRecord::builder()
                     .value(value)
@@ -470,7 +501,7 @@ impl Project {
             .build()
             .expect("record");
         let change = Change::builder()
-            .action(ChangeAction::Create)
+            .action(ChangeAction::Upsert)
             .resource_record_set(record)
             .build()
             .expect("change");
@@ -487,7 +518,7 @@ impl Project {
                     )
                     .send(),
             )
-            .expect("create record");
+            .expect("write record");
     }
 
     /// Creates a CloudWatch alarm named `name` (state OK).
