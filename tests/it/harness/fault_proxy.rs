@@ -188,6 +188,19 @@ impl FaultProxy {
         self.add_rule(op, None, skip, times, fault);
     }
 
+    /// [`FaultProxy::rule`] for the calls naming Lambda function `function`
+    /// only (`skip` counts that function's calls of `op`).
+    pub fn rule_for(
+        &self,
+        function: &str,
+        op: &str,
+        skip: usize,
+        times: Option<usize>,
+        fault: Fault,
+    ) {
+        self.add_rule(op, Some(function), skip, times, fault);
+    }
+
     fn add_rule(
         &self,
         op: &str,
@@ -292,6 +305,14 @@ impl FaultProxy {
     /// How many calls of `op` the proxy has seen.
     pub fn calls(&self, op: &str) -> usize {
         self.with(|s| s.calls.get(op).copied().unwrap_or(0))
+    }
+
+    /// How many calls of `op` naming Lambda function `function` the proxy has seen.
+    pub fn calls_of(&self, function: &str, op: &str) -> usize {
+        self.with(|s| {
+            let key = (function.to_owned(), op.to_owned());
+            s.function_calls.get(&key).copied().unwrap_or(0)
+        })
     }
 
     /// How many requests got a fault.
