@@ -16,11 +16,12 @@ if [ -z "${GREENLIGHT:-}" ]; then
   GREENLIGHT="$root/target/debug/greenlight"
 fi
 bash localstack/moto.sh install
+python="${GREENLIGHT_VENV:-$root/.venv}/bin/python"
 
 work=$(mktemp -d)
 ready="$work/emulator.out"
 # The emulator stops when this script's end of the pipe closes (exit or Ctrl-C).
-exec 3> >("$root/.venv/bin/python" localstack/moto_emulator.py --until-stdin-closes >"$ready" 2>/dev/null)
+exec 3> >("$python" localstack/moto_emulator.py --until-stdin-closes >"$ready" 2>/dev/null)
 trap 'exec 3>&-; rm -rf "$work"' EXIT
 for _ in $(seq 1 600); do
   grep -q '^READY ' "$ready" 2>/dev/null && break
@@ -47,7 +48,7 @@ step "3. broken code: its smoke test fails, so no traffic moves" \
   "greenlight -c examples/hello/greenlight-broken.toml ship"
 # moto's Docker-free Lambda echoes payloads instead of running code, so queue
 # the answer the broken handler gives on real Lambda (or on LocalStack).
-"$root/.venv/bin/python" - "$endpoint" <<'PY'
+"$python" - "$endpoint" <<'PY'
 import json, sys, urllib.request
 answer = {"errorMessage": "boom: the config file is missing", "errorType": "RuntimeError"}
 body = json.dumps({"results": [json.dumps(answer)], "region": "us-east-1"}).encode()

@@ -563,12 +563,53 @@ mod tests {
         let second = package(dir.path()).expect("package");
         assert_eq!(first.code_sha256, second.code_sha256);
         assert_eq!(first.bytes, second.bytes);
+        // The hash streamed while the zip was written is the one-shot hash
+        // of its bytes (itself checked against known vectors below).
         assert_eq!(first.code_sha256, code_sha256(&first.bytes));
         let hex: String = sha256(&first.bytes)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(first.sha256_hex(), hex);
+    }
+
+    #[test]
+    fn sha256_and_code_sha256_match_known_vectors() {
+        // FIPS 180-2's examples; the base64 forms from Python's hashlib.
+        let vectors: [(&[u8], &str, &str); 3] = [
+            (
+                b"",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            ),
+            (
+                b"abc",
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
+            ),
+            (
+                &[b'a'; 1_000_000],
+                "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+                "zcduXJkU+5KBocfihNc+Z/GAmkiklyAOBG05zMcRLNA=",
+            ),
+        ];
+        for (input, hex, base64) in vectors {
+            let one_shot: String = sha256(input).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(one_shot, hex);
+            assert_eq!(code_sha256(input), base64);
+            // Streamed in uneven pieces, as the zip writer feeds it.
+            let mut streamed = Sha256::new();
+            for piece in input.chunks(4093) {
+                streamed.update(piece);
+            }
+            assert_eq!(streamed.finish(), sha256(input));
+            let artifact = Artifact {
+                bytes: Bytes::copy_from_slice(input),
+                code_sha256: base64.to_owned(),
+                files: 0,
+            };
+            assert_eq!(artifact.sha256_hex(), hex);
+        }
     }
 
     #[test]

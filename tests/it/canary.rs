@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 
-use crate::harness::{Project, default_config};
+use crate::harness::{Project, default_config, send_signal};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -59,22 +59,32 @@ fn finish(child: Child) -> (i32, String, String) {
 
 #[test]
 fn a_waiting_canary_is_observed_step_by_step_and_finishes() {
-    let p = canary_project("steps = [10, 50]\nbake = \"2s\"");
-    let child = spawn(&p, &["ship"]);
-    for (step, expected) in [
-        ("10 %", weights(&[("2", 0.1)])),
-        ("50 %", weights(&[("2", 0.5)])),
-    ] {
-        p.wait_for(step, DEADLINE, || {
-            p.weights("live") == ("1".to_owned(), expected.clone())
-        });
-    }
+    let p = canary_project("steps = [10, 50]\nbake = \"1s\"");
+    // The moves to 50 % and to 100 % wait at the proxy until the test has
+    // seen the step before each.
+    let proxy = p.proxy();
+    proxy.hold("UpdateAlias", &[2, 3]);
+    let child = p
+        .command_via(&proxy, &["ship"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn greenlight");
+    proxy.look_before_each("UpdateAlias", &[2, 3], DEADLINE, |n| {
+        let share = if n == 2 { 0.1 } else { 0.5 };
+        assert_eq!(
+            p.weights("live"),
+            ("1".to_owned(), weights(&[("2", share)])),
+            "before move {n}"
+        );
+    });
     let (code, stdout, stderr) = finish(child);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("moved     10 % → 50 % → 100 % on version 2"),
         "{stdout}"
     );
+    assert_eq!(proxy.calls("UpdateAlias"), 3, "{:?}", proxy.log());
     p.assert_settled("2", "greenlight: action=release version=2 previous=1");
 }
 
@@ -181,11 +191,7 @@ fn sigint_or_sigterm_during_a_bake_rolls_back_with_exit_3() {
     for signal in ["INT", "TERM"] {
         let p = canary_project("steps = [10]\nbake = \"1h\"");
         let child = ship_until_first_step(&p, 0.1);
-        let status = std::process::Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        send_signal(&child, signal);
 
         let (code, stdout, stderr) = finish(child);
         assert_eq!(code, 3, "SIG{signal}\n{stdout}\n{stderr}");
@@ -290,5 +296,5 @@ fn an_alarm_scoped_to_the_new_version_gates_its_release() {
         "{}",
         promote.stderr
     );
-    assert_eq!(p.live_version(), "1");
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }

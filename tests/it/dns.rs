@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::harness::{Project, default_config};
+use crate::harness::fault_proxy::Seen;
+use crate::harness::{Fault, Project, default_config, send_signal};
 
 pub(crate) const NAME: &str = "api.example.com";
 
@@ -64,23 +65,40 @@ pub(crate) fn shipped(p: &Project, release: &str) -> String {
 #[test]
 fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed() {
     let p = Project::new();
-    let zone = shipped(&p, "steps = [10, 50]\nbake = \"2s\"");
+    let zone = shipped(&p, "steps = [10, 50]\nbake = \"1s\"");
     p.change_code("v2");
-    let mut child = p.command(&["ship"]).spawn().expect("spawn");
-    p.wait_for("10 % on green", Duration::from_secs(60), || {
-        p.dns_weights(&zone, NAME) == weights(&[("blue", 90), ("green", 10)])
+    // The changes to 50 % and to 100 % wait at the proxy until the test
+    // has seen the split before each.
+    let proxy = p.proxy();
+    let change = "ChangeResourceRecordSets";
+    proxy.hold(change, &[2, 3]);
+    let child = p
+        .command_via(&proxy, &["ship"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    proxy.look_before_each(change, &[2, 3], Duration::from_secs(60), |n| {
+        if n == 2 {
+            assert_weights(&p, &zone, 90, 10);
+            assert_eq!(p.alias("green").expect("green alias").0, "2");
+            assert_eq!(
+                p.alias("blue").expect("blue alias").0,
+                "1",
+                "blue still serves 90 %"
+            );
+        } else {
+            assert_weights(&p, &zone, 50, 50);
+        }
     });
-    assert_eq!(p.alias("green").expect("green alias").0, "2");
+    let out = child.wait_with_output().expect("ship ends");
     assert_eq!(
-        p.alias("blue").expect("blue alias").0,
-        "1",
-        "blue still serves 90 %"
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    p.wait_for("50 % on green", Duration::from_secs(60), || {
-        p.dns_weights(&zone, NAME) == weights(&[("blue", 50), ("green", 50)])
-    });
-    let status = child.wait().expect("ship ends");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(proxy.calls(change), 3);
     assert_weights(&p, &zone, 0, 100);
 
     // Green is live now: the next version goes to blue, all at once here.
@@ -268,23 +286,25 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
 }
 
 #[test]
-fn sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
+fn sigint_or_sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
     let p = Project::new();
     let zone = shipped(&p, "steps = [10]\nbake = \"1h\"");
-    let child = ship_until_10_percent(&p, &zone, "v2");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let out = child.wait_with_output().expect("ship ends");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
-    assert_weights(&p, &zone, 100, 0);
+    for (signal, marker) in [("INT", "v2"), ("TERM", "v3")] {
+        let child = ship_until_10_percent(&p, &zone, marker);
+        send_signal(&child, signal);
+        let out = child.wait_with_output().expect("ship ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(&format!("interrupted by SIG{signal}")),
+            "{stderr}"
+        );
+        assert_weights(&p, &zone, 100, 0);
+        assert_eq!(p.alias("blue").expect("blue alias").0, "1");
+    }
 
     // SIGKILL leaves the split; rollback, from any machine, undoes it.
-    let mut child = ship_until_10_percent(&p, &zone, "v3");
+    let mut child = ship_until_10_percent(&p, &zone, "v4");
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     assert_weights(&p, &zone, 90, 10);
@@ -292,6 +312,127 @@ fn sigterm_mid_bake_restores_the_weights_and_sigkill_is_recoverable() {
     assert_eq!(status["status"]["colours"][1]["weight"], 10);
     p.run(&["rollback"]).success();
     assert_weights(&p, &zone, 100, 0);
+}
+
+/// Both colours' aliases, (version, description), if they exist.
+fn aliases(p: &Project) -> [Option<(String, String)>; 2] {
+    ["blue", "green"].map(|colour| p.alias(colour))
+}
+
+/// `ship` of new code stops with exit 1 and an error containing `why`,
+/// having changed nothing: no version published, no weight moved, neither
+/// alias written.
+#[track_caller]
+fn refused_before_anything_changes(p: &Project, zone: &str, why: &str) {
+    let (versions, records, colours) = (p.versions(), p.dns_weights(zone, NAME), aliases(p));
+    let refused = p.run(&["ship"]).code(1);
+    assert!(
+        refused.stderr.contains(why),
+        "{why:?} in {}",
+        refused.stderr
+    );
+    assert_eq!(p.versions(), versions, "a version was published");
+    assert_eq!(p.dns_weights(zone, NAME), records, "a weight changed");
+    assert_eq!(aliases(p), colours, "an alias was written");
+}
+
+#[test]
+fn a_split_greenlight_did_not_make_or_a_foreign_record_stops_before_anything_changes() {
+    let p = Project::new();
+    let zone = shipped(&p, "steps = [10]\nbake = \"1h\"");
+    p.change_code("v2");
+    // Someone split the weight by hand, 70/30, with no release in progress.
+    p.set_weighted_cname(&zone, NAME, "blue", "blue.example.com", 70);
+    p.set_weighted_cname(&zone, NAME, "green", "green.example.com", 30);
+    refused_before_anything_changes(
+        &p,
+        &zone,
+        "splits its weight blue 70, green 30, but no greenlight release is in progress",
+    );
+
+    // All the weight back on blue, but a third weighted record in the set.
+    p.set_weighted_cname(&zone, NAME, "blue", "blue.example.com", 100);
+    p.set_weighted_cname(&zone, NAME, "green", "green.example.com", 0);
+    p.set_weighted_cname(&zone, NAME, "red", "red.example.com", 0);
+    refused_before_anything_changes(&p, &zone, "a record with SetIdentifier \"red\"");
+}
+
+#[test]
+fn a_weight_total_other_than_100_is_kept() {
+    let p = Project::new();
+    let zone = shipped(&p, "steps = [10]\nbake = \"1h\"");
+    p.set_weighted_cname(&zone, NAME, "blue", "blue.example.com", 200);
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &zone, 180, 20);
+    p.end_bake("green");
+    let done = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(done["outcome"], "released", "{done}");
+    assert_weights(&p, &zone, 0, 200);
+}
+
+#[test]
+fn each_weight_change_waits_for_insync_then_the_records_ttl_before_the_gates() {
+    let p = Project::new();
+    p.create_alarm("orders-errors");
+    let zone = p.create_zone("example.com");
+    let release = "steps = [50]\nbake = \"1s\"\nalarms = [\"orders-errors\"]";
+    let config = dns_config(&zone, release);
+    // The records are created with a 3 s TTL; the config's ttl is 0 after
+    // that, and the waits must use the records' own.
+    p.write("greenlight.toml", &config.replace("ttl = 0", "ttl = 3"));
+    p.run(&["ship"]).success();
+    p.write("greenlight.toml", &config);
+    p.change_code("v2");
+    let proxy = p.proxy();
+    // Route 53 answers the first poll of the first change: still PENDING.
+    let pending = Fault::Rewrite {
+        from: "<Status>INSYNC</Status>",
+        to: "<Status>PENDING</Status>",
+    };
+    proxy.rule("GetChange", 0, Some(1), pending);
+    p.run_via(&proxy, &["ship"]).success();
+    assert_weights(&p, &zone, 0, 100);
+
+    let log = proxy.log();
+    let changes: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].op == "ChangeResourceRecordSets")
+        .collect();
+    assert_eq!(changes.len(), 2, "50 %, then 100 %: {log:?}");
+    let first_after = |from: usize, what: &dyn Fn(&Seen) -> bool| {
+        (from..log.len())
+            .find(|&i| what(&log[i]))
+            .unwrap_or_else(|| panic!("nothing after call {from}: {log:?}"))
+    };
+    for (k, &change) in changes.iter().enumerate() {
+        let insync = first_after(change, &|c| {
+            c.op == "GetChange" && c.answer.contains("<Status>INSYNC</Status>")
+        });
+        let gate = first_after(change, &|c| c.op == "DescribeAlarms" || c.op == "Invoke");
+        assert!(
+            insync < gate,
+            "change {k}: a gate (call {gate}) before INSYNC (call {insync}): {log:?}"
+        );
+        let synced = log[insync].answered.expect("INSYNC was answered");
+        let waited = log[gate].at.duration_since(synced);
+        assert!(
+            waited >= Duration::from_secs(3),
+            "change {k}: the gates were read {waited:?} after INSYNC, within the TTL"
+        );
+    }
+    // The first change was polled again after its PENDING answer.
+    let polls: Vec<&str> = log[changes[0]..changes[1]]
+        .iter()
+        .filter(|c| c.op == "GetChange")
+        .map(|c| {
+            if c.answer.contains("PENDING") {
+                "PENDING"
+            } else {
+                "INSYNC"
+            }
+        })
+        .collect();
+    assert_eq!(polls, ["PENDING", "INSYNC"], "{log:?}");
 }
 
 #[test]

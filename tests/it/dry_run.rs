@@ -2,18 +2,6 @@
 
 use crate::harness::{Project, SECRET, default_config};
 
-/// A request that changes something. greenlight's only `POST /` calls are
-/// CloudWatch's DescribeAlarms (query protocol), a read.
-fn is_write(request: &str) -> bool {
-    !(request.starts_with("GET ") || request.starts_with("HEAD ") || request == "POST /")
-}
-
-fn writes_since(p: &Project, before: usize) -> Vec<String> {
-    let mut calls = p.emulator.requests();
-    calls.drain(..before);
-    calls.into_iter().filter(|c| is_write(c)).collect()
-}
-
 fn calls(doc: &serde_json::Value) -> Vec<String> {
     doc["dry_run"]["steps"]
         .as_array()
@@ -84,7 +72,16 @@ fn plans_name_every_write_and_make_none() {
             "{out}"
         );
     }
-    assert_eq!(writes_since(&p, before), Vec::<String>::new());
+    // The reads that decide the plan: what the alias serves, what
+    // `$LATEST` holds, where the alias points.
+    p.emulator.assert_only_reads_since(
+        before,
+        &[
+            "GET /2015-03-31/functions/orders/configuration?Qualifier=live",
+            "GET /2015-03-31/functions/orders/configuration?Qualifier=$LATEST",
+            "GET /2015-03-31/functions/orders/aliases/live",
+        ],
+    );
     assert_eq!(p.versions(), ["1"]);
     assert_eq!(p.alias("live").expect("alias").0, "1");
 
@@ -117,6 +114,16 @@ fn plans_name_every_write_and_make_none() {
         "{}",
         other.stderr
     );
-    assert_eq!(writes_since(&p, before), Vec::<String>::new());
+    // Each command read the alias (the release in progress), and the
+    // refused release the version it names.
+    let calls = p.emulator.assert_only_reads_since(
+        before,
+        &[
+            "GET /2015-03-31/functions/orders/aliases/live",
+            "GET /2015-03-31/functions/orders/configuration?Qualifier=1",
+        ],
+    );
+    let alias_reads = calls.iter().filter(|c| c.ends_with("/aliases/live"));
+    assert!(alias_reads.count() >= 3, "{calls:?}");
     assert_eq!(p.weights("live"), weights);
 }

@@ -9,19 +9,24 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::{Fault, FaultProxy, Project, Run, default_config};
+use crate::harness::{Fault, FaultProxy, Project, Run, Upstream, default_config};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A canary with two alias moves (50 %, then 100 %), an alarm gate and a
 /// smoke test that gets a few tries, with version 1 live.
 fn project() -> Project {
+    project_releasing("steps = [50]")
+}
+
+/// [`project`] with `steps` as the release's steps.
+fn project_releasing(steps: &str) -> Project {
     let config = default_config().replace(
         "expect = { probe = \"ok\" }\n",
         "expect = { probe = \"ok\" }\ntimeout = \"4s\"\nretries = 2\nretry_delay = \"100ms\"\n",
     );
     let p = Project::with_config(&format!(
-        "{config}\n[release]\nsteps = [50]\nbake = \"1s\"\nalarms = [\"orders-errors\"]\n"
+        "{config}\n[release]\n{steps}\nbake = \"1s\"\nalarms = [\"orders-errors\"]\n"
     ));
     p.create_alarm("orders-errors");
     p.run(&["ship"]).success();
@@ -30,7 +35,7 @@ fn project() -> Project {
 
 /// Runs greenlight through `proxy` with `attempts` tries per AWS call.
 fn run(p: &Project, proxy: &FaultProxy, attempts: u32, args: &[&str]) -> Run {
-    p.command_via(&proxy.endpoint, args)
+    p.command_via(proxy, args)
         .env("AWS_MAX_ATTEMPTS", attempts.to_string())
         .output()
         .expect("run greenlight")
@@ -54,19 +59,78 @@ fn settled_sha(p: &Project) -> String {
     p.version_config(&version).code_sha256.unwrap_or_default()
 }
 
-/// The alias serves one version alone, or a release is in progress that
-/// `status` can read: never a split greenlight cannot explain.
-#[track_caller]
-fn assert_consistent(p: &Project) {
-    let (_, weights) = p.weights("live");
-    if weights.is_empty() {
-        return;
+/// The alias: its main version and its description (release record).
+fn alias(p: &Project) -> (String, String) {
+    p.alias("live").expect("alias live")
+}
+
+/// What a stopped run must have left of the alias.
+#[derive(Debug, Clone, Copy)]
+enum Left {
+    /// Exactly the alias before it: the stable version alone, same record
+    /// (exit 1, or killed before any alias write).
+    Unchanged,
+    /// The stable version alone again, recorded as a rollback (exit 3).
+    RolledBack,
+    /// The canary's 50 % on the newest version, a release in progress that
+    /// `status` reads (exit 4, or killed after the first alias write).
+    Split,
+    /// The newest version alone, recorded as released (killed after the
+    /// last alias write).
+    Released,
+}
+
+impl Left {
+    /// What a `ship` that stopped with `exit` leaves.
+    fn after_exit(exit: i32) -> Left {
+        match exit {
+            1 => Left::Unchanged,
+            3 => Left::RolledBack,
+            4 => Left::Split,
+            other => panic!("no expectation for exit {other}"),
+        }
     }
-    let status = p.run(&["status", "--output", "json"]).success().json();
-    assert!(
-        status["status"]["in_progress"].is_object(),
-        "weights {weights:?} without a release in progress: {status}"
-    );
+}
+
+/// The alias is as `left` says, given the alias `before` the run: never
+/// a split greenlight cannot explain, nor a version it did not mean.
+#[track_caller]
+fn assert_left(p: &Project, left: Left, before: &(String, String)) {
+    let (stable, record) = before;
+    let newest = p.versions().last().cloned().expect("a version");
+    let (version, weights) = p.weights("live");
+    let (_, description) = alias(p);
+    let starts = |prefix: String| {
+        assert!(
+            description.starts_with(&prefix),
+            "{left:?}: {prefix:?} in {description:?}"
+        );
+    };
+    match left {
+        Left::Unchanged => {
+            assert_eq!((&version, &weights), (stable, &BTreeMap::new()));
+            assert_eq!(&description, record, "the alias was written");
+        }
+        Left::RolledBack => {
+            assert_eq!((&version, &weights), (stable, &BTreeMap::new()));
+            starts(format!("greenlight: action=rollback version={stable} "));
+        }
+        Left::Split => {
+            assert_eq!(version, *stable);
+            assert_eq!(weights, BTreeMap::from([(newest.clone(), 0.5)]));
+            starts(format!(
+                "greenlight: action=canary version={newest} previous={stable} "
+            ));
+            let status = p.run(&["status", "--output", "json"]).success().json();
+            assert_eq!(status["status"]["in_progress"]["percent"], 50, "{status}");
+        }
+        Left::Released => {
+            assert_eq!((version, weights), (newest.clone(), BTreeMap::new()));
+            starts(format!(
+                "greenlight: action=release version={newest} previous={stable} "
+            ));
+        }
+    }
 }
 
 /// Lifts the faults and ships again: the new code must end up live alone.
@@ -199,6 +263,7 @@ fn every_step_with(fault: Fault) {
     for (i, case) in CASES.iter().enumerate() {
         p.change_code(&format!("{fault:?} {i}"));
         proxy.rule(case.op, proxy.calls(case.op) + case.skip, None, fault);
+        let before = alias(&p);
         let stopped = run(&p, &proxy, 2, &["ship"]);
         let context = format!(
             "{fault:?} at {} ({} #{})",
@@ -217,7 +282,7 @@ fn every_step_with(fault: Fault) {
                 );
             }
         }
-        assert_consistent(&p);
+        assert_left(&p, Left::after_exit(case.exit), &before);
         converges(&p, &proxy);
     }
 }
@@ -307,41 +372,120 @@ fn an_update_in_progress_conflict_is_waited_out() {
     assert_eq!(settled_sha(&p), local_sha(&p));
 }
 
-/// Starts `ship` through `proxy` and SIGKILLs it once its call of `op`
-/// after the next `skip` has reached the emulator (its answer never comes).
+/// Starts `ship` through `proxy` and SIGKILLs it in the middle of its
+/// call of `op` after the next `skip`: once the emulator has applied that
+/// call (its answer never comes).
 fn ship_killed_at(p: &Project, proxy: &FaultProxy, op: &str, skip: usize) {
+    ship_killed(p, proxy, op, skip, Fault::HangAfterForward);
+}
+
+/// [`ship_killed_at`], but killed while that call hangs in the proxy,
+/// before it reaches the emulator (it never does).
+fn ship_killed_before(p: &Project, proxy: &FaultProxy, op: &str, skip: usize) {
+    ship_killed(p, proxy, op, skip, Fault::Hang);
+}
+
+fn ship_killed(p: &Project, proxy: &FaultProxy, op: &str, skip: usize, fault: Fault) {
     let at = proxy.calls(op) + skip;
-    proxy.rule(op, at, None, Fault::HangAfterForward);
+    proxy.rule(op, at, None, fault);
     let mut child = p
-        .command_via(&proxy.endpoint, &["ship"])
+        .command_via(proxy, &["ship"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    proxy.wait_for_calls(op, at + 1, DEADLINE);
+    if fault == Fault::Hang {
+        proxy.wait_for_calls(op, at + 1, DEADLINE);
+    } else {
+        proxy.wait_for_forwarded(op, at + 1, DEADLINE);
+    }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
+    assert_eq!(
+        proxy
+            .log()
+            .iter()
+            .filter(|c| c.op == op)
+            .nth(at)
+            .map(|c| c.fault),
+        Some(Some(fault)),
+        "the call killed in was call {} of {op}",
+        at + 1
+    );
 }
 
 #[test]
 fn sigkill_mid_call_at_each_step_then_ship_converges() {
     let p = project();
     let proxy = p.proxy();
-    // The call reaches AWS, then its caller dies before the answer.
+    // The call reaches AWS, then its caller dies before the answer: the
+    // alias holds what the writes applied so far made of it.
     let steps = [
-        ("UpdateFunctionCode", 0),
-        ("GetFunctionConfiguration", 1),
-        ("PublishVersion", 0),
-        ("Invoke", 0),
-        ("UpdateAlias", 0),
-        ("UpdateAlias", 1),
+        ("UpdateFunctionCode", 0, Left::Unchanged),
+        ("GetFunctionConfiguration", 1, Left::Unchanged),
+        ("PublishVersion", 0, Left::Unchanged),
+        ("Invoke", 0, Left::Unchanged),
+        ("UpdateAlias", 0, Left::Split),
+        ("UpdateAlias", 1, Left::Released),
     ];
-    for (i, (op, skip)) in steps.into_iter().enumerate() {
+    for (i, (op, skip, left)) in steps.into_iter().enumerate() {
         p.change_code(&format!("killed at {op} {i}"));
+        let before = alias(&p);
         ship_killed_at(&p, &proxy, op, skip);
-        assert_consistent(&p);
+        assert_left(&p, left, &before);
         converges(&p, &proxy);
     }
+}
+
+#[test]
+fn sigkill_during_an_all_at_once_release_leaves_one_version_that_ship_or_rollback_converge() {
+    let p = project_releasing("steps = []");
+    let proxy = p.proxy();
+    // Killed before its one alias write reaches AWS: the old version alone,
+    // as it was; `ship` releases the new one.
+    p.change_code("killed before the write");
+    let before = alias(&p);
+    ship_killed_before(&p, &proxy, "UpdateAlias", 0);
+    assert_left(&p, Left::Unchanged, &before);
+    converges(&p, &proxy);
+
+    // Killed once the write is in: the new version alone, recorded with the
+    // version before it, to which `rollback` returns.
+    p.change_code("killed after the write");
+    let before = alias(&p);
+    ship_killed_at(&p, &proxy, "UpdateAlias", 0);
+    assert_left(&p, Left::Released, &before);
+    p.run(&["rollback"]).success();
+    assert_left(&p, Left::RolledBack, &before);
+    converges(&p, &proxy);
+}
+
+#[test]
+fn s3_slow_down_on_the_package_upload_is_retried() {
+    let p = Project::new();
+    crate::package::use_a_bucket(&p, "");
+    let proxy = p.proxy();
+    // S3's 503 SlowDown, twice, on the PUT of the package.
+    proxy.rule("S3PUT", 0, Some(2), Fault::Throttle);
+    let shipped = run(&p, &proxy, 8, &["ship"]);
+    assert_eq!(shipped.code, 0, "{}", shipped.stderr);
+    let puts: Vec<(Option<Fault>, Upstream)> = proxy
+        .log()
+        .into_iter()
+        .filter(|c| c.op == "S3PUT")
+        .map(|c| (c.fault, c.upstream))
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            (Some(Fault::Throttle), Upstream::NotForwarded),
+            (Some(Fault::Throttle), Upstream::NotForwarded),
+            (None, Upstream::Answered(200)),
+        ]
+    );
+    // The whole body came through on the third try: Lambda runs the zip.
+    crate::package::assert_uploaded_once(&p, "");
+    assert_eq!(p.live_version(), "1");
 }
 
 #[test]
@@ -364,7 +508,7 @@ fn of_two_releases_racing_for_the_alias_exactly_one_wins() {
     let children: Vec<_> = versions
         .iter()
         .map(|v| {
-            p.command_via(&proxy.endpoint, &["release", "--version", v, "--no-wait"])
+            p.command_via(&proxy, &["release", "--version", v, "--no-wait"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -442,9 +586,7 @@ fn a_dns_release_killed_between_its_last_weights_and_its_record_can_be_rolled_ba
     // The second weight change (to 100 %) reaches Route 53; then the
     // process dies before it records the finished release.
     ship_killed_at(&p, &proxy, "ChangeResourceRecordSets", 1);
-    p.wait_for("Route 53 to apply the change", DEADLINE, || {
-        p.dns_weights(&zone, crate::dns::NAME).get("green") == Some(&Some(100))
-    });
+    crate::dns::assert_weights(&p, &zone, 0, 100);
     let status = p.run(&["status"]).success();
     assert!(!status.stdout.contains("problem"), "{}", status.stdout);
     p.run(&["rollback"]).success();

@@ -3,7 +3,9 @@
 //! function's failure stops that function only, and the exit code is the
 //! worst of them.
 
-use crate::harness::{Project, ROLE};
+use std::collections::BTreeMap;
+
+use crate::harness::{Fault, FaultProxy, Project, ROLE, Run};
 
 /// One `[[functions]]` entry for a Python function named `name`, with the
 /// `extra` lines.
@@ -357,4 +359,174 @@ fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
         "{level}"
     );
     assert_service_on(&p, "2");
+}
+
+/// `[[functions]]` entries named `names`, sharing `app/` and the echo test.
+fn service_of(names: &[&str], entries: &str) -> String {
+    let plain: String = names.iter().map(|n| entry(n, "")).collect();
+    format!(
+        "[package]\nsource = \"app\"\n\n[[smoke]]\nname = \"echo\"\npayload = {{ probe = \"ok\" }}\nexpect = {{ probe = \"ok\" }}\n\n{plain}{entries}"
+    )
+}
+
+#[test]
+fn jobs_limits_how_many_functions_run_at_once() {
+    let names = ["f1", "f2", "f3", "f4", "f5"];
+    let p = Project::with_config(&service_of(&names, ""));
+    let proxy = p.proxy();
+    let shipped = p
+        .run_via(&proxy, &["ship", "--jobs", "2", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(shipped["functions"].as_array().map(Vec::len), Some(5));
+    for name in names {
+        assert_eq!(
+            p.weights_of(name, "live"),
+            ("1".to_owned(), Default::default())
+        );
+    }
+    // Each function is at work from its first call's arrival to its last
+    // call's answer (a part of its run, so the count is never too high).
+    let log = proxy.log();
+    let spans: Vec<(std::time::Instant, std::time::Instant)> = names
+        .iter()
+        .map(|name| {
+            let calls: Vec<_> = log
+                .iter()
+                .filter(|c| c.function.as_deref() == Some(*name))
+                .collect();
+            let start = calls.iter().map(|c| c.at).min().expect("calls");
+            let end = calls
+                .iter()
+                .filter_map(|c| c.answered)
+                .max()
+                .expect("answers");
+            (start, end)
+        })
+        .collect();
+    let at_once = spans
+        .iter()
+        .map(|(start, _)| {
+            spans
+                .iter()
+                .filter(|(s, e)| s <= start && start < e)
+                .count()
+        })
+        .max();
+    assert_eq!(at_once, Some(2), "{spans:?}");
+}
+
+/// How each function of [`endings_config`] ends a `ship` of new code, in
+/// config order: exit 0, 1, 3, 4, 5 and 2.
+const ENDINGS: [(&str, i64); 6] = [
+    ("fine", 0),
+    ("smoke-fails", 1),
+    ("rolls-back", 3),
+    ("stuck", 4),
+    ("held", 5),
+    ("bad-input", 2),
+];
+
+/// The fleet of [`ENDINGS`]: `held` waits for traffic its metric gate
+/// never gets; `bad-input`, once `broken`, packages nothing (all excluded).
+/// The others end as [`arm`] makes them.
+fn endings_config(broken: bool) -> String {
+    let names = ["fine", "smoke-fails", "rolls-back", "stuck"];
+    let held = entry(
+        "held",
+        "release = { steps = [10], bake = \"1s\", max_hold = \"1s\", metrics = [{ name = \"error-rate\", max = 0.05 }] }",
+    );
+    let exclude = if broken { "\"**\"" } else { "" };
+    let bad = entry(
+        "bad-input",
+        &format!("package = {{ source = \"app\", exclude = [{exclude}] }}"),
+    );
+    service_of(&names, &format!("{held}{bad}"))
+}
+
+/// Faults for the next `ship`: `smoke-fails`'s smoke test of its new
+/// version fails; `rolls-back`'s check through the alias after the move
+/// fails; so does `stuck`'s, and then its rollback write.
+fn arm(proxy: &FaultProxy) {
+    proxy.clear();
+    let next = |f: &str, op: &str| proxy.calls_of(f, op);
+    for (function, op, skip) in [
+        ("smoke-fails", "Invoke", next("smoke-fails", "Invoke")),
+        ("rolls-back", "Invoke", next("rolls-back", "Invoke") + 1),
+        ("stuck", "Invoke", next("stuck", "Invoke") + 1),
+        ("stuck", "UpdateAlias", next("stuck", "UpdateAlias") + 1),
+    ] {
+        proxy.rule_for(function, op, skip, None, Fault::ServerError);
+    }
+}
+
+/// Ships the functions `only` of the [`ENDINGS`] fleet through `proxy`,
+/// armed, with one attempt per call; asserts each ended its own way and
+/// returns the run's exit code.
+#[track_caller]
+fn ship_endings(p: &Project, proxy: &FaultProxy, only: &[&str]) -> i32 {
+    arm(proxy);
+    let mut args = vec!["ship", "--output", "json"];
+    for name in only {
+        args.extend(["--only", name]);
+    }
+    let run: Run = p
+        .command_via(proxy, &args)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("run greenlight")
+        .into();
+    let report = run.json();
+    let each: Vec<(&str, i64)> = report["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .map(|f| {
+            let name = f["function"].as_str().unwrap_or_default();
+            (name, f["exit_code"].as_i64().unwrap_or(-1))
+        })
+        .collect();
+    let expected: Vec<(&str, i64)> = ENDINGS
+        .into_iter()
+        .filter(|(name, _)| only.is_empty() || only.contains(name))
+        .collect();
+    assert_eq!(each, expected, "{report}");
+    assert_eq!(report["exit_code"], run.code, "{report}");
+    run.code
+}
+
+#[test]
+fn the_fleet_exit_code_is_the_worst_in_the_order_4_3_1_2_5() {
+    let p = Project::with_config(&endings_config(false));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.write("greenlight.toml", &endings_config(true));
+    let proxy = p.proxy();
+
+    // All six at once: 4 wins.
+    assert_eq!(ship_endings(&p, &proxy, &[]), 4);
+    let alone = |v: &str| (v.to_owned(), BTreeMap::new());
+    for (function, live) in [
+        ("fine", alone("2")),
+        ("smoke-fails", alone("1")),
+        ("rolls-back", alone("1")),
+        ("stuck", alone("2")),
+        (
+            "held",
+            ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.1)])),
+        ),
+        ("bad-input", alone("1")),
+    ] {
+        assert_eq!(p.weights_of(function, "live"), live, "{function}");
+    }
+
+    // Two at a time, the worse wins: 3 over 1, 1 over 2, 2 over 5, 5 over 0.
+    for (pair, worst) in [
+        (["smoke-fails", "rolls-back"], 3),
+        (["smoke-fails", "bad-input"], 1),
+        (["held", "bad-input"], 2),
+        (["fine", "held"], 5),
+    ] {
+        assert_eq!(ship_endings(&p, &proxy, &pair), worst, "{pair:?}");
+    }
 }

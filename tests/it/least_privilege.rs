@@ -74,7 +74,7 @@ struct Step {
 /// Runs `args` through `proxy`, recording the actions its calls needed.
 fn step(p: &Project, proxy: &FaultProxy, args: &[&str]) -> Step {
     let before = proxy.log().len();
-    let run = p.run_via(&proxy.endpoint, args);
+    let run = p.run_via(proxy, args);
     Step {
         command: args.join(" "),
         code: run.code,

@@ -8,14 +8,25 @@ use std::collections::BTreeMap;
 
 use crate::harness::{Project, default_config};
 
-/// A project whose version 2 sits at 10 % (bake ended), watched by an
-/// error-rate gate with a ceiling and a margin over the stable version 1.
-fn canary_at_ten_percent() -> Project {
-    let release = "steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"\nmin_invocations = 100\n\
-                   metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
-    let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
+/// The error-rate gate: a ceiling, and a margin over the stable version.
+const GATE: &str = "min_invocations = 100\n\
+                    metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
+
+/// A project released with `[release]` = `release` and [`GATE`], version 1
+/// live and new code for version 2.
+fn gated(release: &str) -> Project {
+    let p = Project::with_config(&format!(
+        "{}\n[release]\n{release}\n{GATE}\n",
+        default_config()
+    ));
     p.run(&["ship"]).success();
     p.change_code("v2");
+    p
+}
+
+/// A project whose version 2 sits at 10 % (bake ended), watched by [`GATE`].
+fn canary_at_ten_percent() -> Project {
+    let p = gated("steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"");
     let shipped = p
         .run(&["ship", "--no-wait", "--output", "json"])
         .success()
@@ -97,4 +108,45 @@ fn too_little_traffic_holds_the_step() {
     let promoted = p.run(&["promote", "--output", "json"]).success().json();
     assert_eq!(promoted["outcome"], "released", "{promoted}");
     p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn a_waiting_ship_held_for_want_of_traffic_exits_5_and_leaves_the_step() {
+    let p = gated("steps = [10]\nbake = \"1s\"\nmax_hold = \"3s\"");
+    let before = p.emulator.requests().len();
+    let started = std::time::Instant::now();
+    // No invocations reach the emulator's metrics: no verdict, ever.
+    let held = p.run(&["ship", "--output", "json"]).code(5).json();
+    // The bake and max_hold count from the step's start as recorded, in
+    // whole seconds: at least 1 + 3 - 1 s.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "held for the bake and max_hold: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(held["outcome"], "held", "{held}");
+    assert_eq!(held["exit_code"], 5, "{held}");
+    let reason = held["release"]["in_progress"]["held"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("invocations needed"), "{held}");
+    // It kept reading the metrics while it held (GetMetricData, `POST /`).
+    let calls = p.emulator.requests().split_off(before);
+    let metric_reads = calls.iter().filter(|r| *r == "POST /").count();
+    assert!(metric_reads >= 2, "{calls:?}");
+
+    // Traffic stays at the step, a release in progress that `status` reads.
+    let at_ten = ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.1)]));
+    assert_eq!(p.weights("live"), at_ten);
+    let (_, record) = p.alias("live").expect("alias");
+    assert!(
+        record.starts_with("greenlight: action=canary version=2 previous=1 step=0"),
+        "{record}"
+    );
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["in_progress"]["percent"], 10, "{status}");
+
+    // `rollback` stops it.
+    p.run(&["rollback"]).success();
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }

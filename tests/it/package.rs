@@ -1,11 +1,9 @@
 //! `greenlight package`: the zip is reproducible and reads back correctly.
 
-use std::process::Command;
-
-use crate::harness::Project;
+use crate::harness::{Project, python};
 
 #[test]
-fn package_writes_a_reproducible_zip_that_unzip_accepts() {
+fn package_writes_a_reproducible_zip_that_python_reads_back() {
     let p = Project::new();
     p.write("app/lib/util.py", "X = 1\n");
     let run = p.run(&["package", "--out", "a.zip"]).success();
@@ -21,16 +19,10 @@ fn package_writes_a_reproducible_zip_that_unzip_accepts() {
         b.expect("b.zip"),
         "same source, same bytes"
     );
-
-    if let Ok(out) = Command::new("unzip")
-        .arg("-t")
-        .arg(p.join("a.zip"))
-        .output()
-    {
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("No errors detected"), "{text}");
-    }
+    assert_eq!(
+        python::zip_entries(&p.join("a.zip")),
+        ["index.py", "lib/util.py"]
+    );
 }
 
 #[test]
@@ -39,12 +31,12 @@ fn package_defaults_to_a_file_beside_the_config() {
     let doc = p.run(&["package", "--output", "json"]).success().json();
     let path = doc["package"]["path"].as_str().expect("path").to_owned();
     assert!(path.ends_with(".greenlight/orders.zip"), "{path}");
-    let bytes = std::fs::read(p.path().join(".greenlight/orders.zip")).expect("zip");
-    assert_eq!(
-        doc["package"]["code_sha256"],
-        greenlight::package::code_sha256(&bytes)
-    );
+    let zip = p.path().join(".greenlight/orders.zip");
+    // The CodeSha256 printed is the SHA-256 of the file, by hashlib.
+    assert_eq!(doc["package"]["code_sha256"], python::sha256(&zip).1);
+    let bytes = std::fs::read(&zip).expect("zip");
     assert_eq!(doc["package"]["size"], bytes.len());
+    assert_eq!(python::zip_entries(&zip), ["index.py"]);
 }
 
 #[test]
@@ -85,20 +77,10 @@ fn python_zipfile_reads_every_entry_back_intact() {
     p.write("app/bootstrap", "#!/bin/sh\necho hi\n");
     p.write("app/data/blob.bin", &"0123456789abcdef".repeat(10_000));
     p.run(&["package", "--out", "out.zip"]).success();
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let check = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(','.join(z.namelist()))";
-    let out = Command::new(python)
-        .args(["-c", check])
-        .arg(p.join("out.zip"))
-        .output()
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        python::zip_entries(&p.join("out.zip")),
+        ["bootstrap", "data/blob.bin", "index.py"]
     );
-    assert_eq!(stdout.trim(), "bootstrap,data/blob.bin,index.py");
 }
 
 #[test]
@@ -150,34 +132,54 @@ fn packages_over_50_mb_go_through_s3_once_and_need_a_bucket() {
 
     let config = ship_through_the_bucket(&p, "lambda/");
     assert!(p.join("package.zip").metadata().expect("zip").len() > 50 * 1024 * 1024);
-    let keys = p.s3_keys("greenlight-artifacts");
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(
-        keys[0].starts_with("lambda/orders/") && keys[0].ends_with(".zip"),
-        "{keys:?}"
-    );
 
-    // Same code again (a settings change): no second upload.
+    // Same code again (a settings change): no second upload, which the
+    // emulator's request log would show (the key, content-addressed, would
+    // not change).
     p.write(
         "greenlight.toml",
         &config.replace("memory = 256", "memory = 512"),
     );
     let again = p.run(&["ship"]).success();
     assert!(!again.stderr.contains("uploaded"), "{}", again.stderr);
-    assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
+    assert_eq!(s3_puts(&p).len(), 1, "{:?}", p.emulator.requests());
+    assert_eq!(p.version_config("2").memory_size(), Some(256 * 2));
 }
 
 #[test]
 fn with_a_bucket_small_packages_go_through_s3_too() {
     let p = Project::new();
     ship_through_the_bucket(&p, "");
-    assert_eq!(p.s3_keys("greenlight-artifacts").len(), 1);
+}
+
+/// The PUT requests the emulator served into the artifacts bucket's keys
+/// (not the bucket's creation, `PUT /greenlight-artifacts/`).
+fn s3_puts(p: &Project) -> Vec<String> {
+    p.emulator
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.strip_prefix("PUT /greenlight-artifacts/")
+                .is_some_and(|key| !key.is_empty())
+        })
+        .collect()
 }
 
 /// Ships with `[package] s3_bucket` (and `s3_prefix` = `prefix`): the upload
-/// is reported, and version 1 runs exactly the zip `package` builds
-/// (written to package.zip). Returns the config.
+/// is reported and lands as [`assert_uploaded_once`] says. Returns the config.
 fn ship_through_the_bucket(p: &Project, prefix: &str) -> String {
+    let config = use_a_bucket(p, prefix);
+    let shipped = p.run(&["ship"]).success();
+    let uploaded = format!("uploaded the package to s3://greenlight-artifacts/{prefix}orders/");
+    assert!(shipped.stderr.contains(&uploaded), "{}", shipped.stderr);
+    assert_uploaded_once(p, prefix);
+    config
+}
+
+/// Writes the default config with `[package] s3_bucket =
+/// "greenlight-artifacts"` and `s3_prefix` = `prefix`, and creates the
+/// bucket. Returns the config.
+pub(crate) fn use_a_bucket(p: &Project, prefix: &str) -> String {
     let config = crate::harness::default_config().replace(
         "source = \"app\"",
         &format!(
@@ -186,14 +188,29 @@ fn ship_through_the_bucket(p: &Project, prefix: &str) -> String {
     );
     p.write("greenlight.toml", &config);
     p.create_bucket("greenlight-artifacts");
-    let shipped = p.run(&["ship"]).success();
-    let uploaded = format!("uploaded the package to s3://greenlight-artifacts/{prefix}orders/");
-    assert!(shipped.stderr.contains(&uploaded), "{}", shipped.stderr);
+    config
+}
+
+/// The bucket holds the zip `package` builds (written to package.zip) under
+/// its content-addressed key, put there by one PUT the emulator served, and
+/// version 1 runs exactly that zip.
+#[track_caller]
+pub(crate) fn assert_uploaded_once(p: &Project, prefix: &str) {
     p.run(&["package", "--out", "package.zip"]).success();
-    let zip = std::fs::read(p.join("package.zip")).expect("zip");
+    let (hex, code_sha256) = python::sha256(&p.join("package.zip"));
+    let key = format!("{prefix}orders/{hex}.zip");
+    assert_eq!(
+        p.s3_keys("greenlight-artifacts"),
+        std::slice::from_ref(&key)
+    );
+    let puts = s3_puts(p);
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(
+        puts[0].starts_with(&format!("PUT /greenlight-artifacts/{key}")),
+        "{puts:?}"
+    );
     assert_eq!(
         p.version_config("1").code_sha256(),
-        Some(greenlight::package::code_sha256(&zip).as_str())
+        Some(code_sha256.as_str())
     );
-    config
 }

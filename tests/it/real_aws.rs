@@ -49,8 +49,7 @@ fn a_change_made_between_greenlights_update_and_its_publish_is_never_published()
         // changes the function and publishes too; then both go through.
         proxy.barrier("PublishVersion", 2);
         let child = p
-            .command_via(&proxy.endpoint, &["ship"])
-            .env("GREENLIGHT_AWS_TIMEOUT", "60s")
+            .command_via(&proxy, &["ship"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

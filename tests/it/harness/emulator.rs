@@ -38,7 +38,7 @@ fn repo_root() -> &'static Path {
 }
 
 /// The virtualenv's python, after making sure moto is installed (once per process).
-fn python() -> &'static PathBuf {
+pub fn python() -> &'static PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
         let status = Command::new("bash")
@@ -101,20 +101,43 @@ impl Emulator {
     }
 
     /// Every AWS API request served so far, as `METHOD /path`, oldest first
-    /// (the emulator's own `/moto-api` calls left out).
+    /// (the emulator's own `/moto-api` calls left out). A line of the log
+    /// that is neither a request nor a known non-request line fails the
+    /// test: a check such as "no writes" must not pass on a log it could
+    /// not read.
+    #[track_caller]
     pub fn requests(&self) -> Vec<String> {
         let log = std::fs::read_to_string(self.log.path()).expect("read the request log");
-        log.lines()
-            .filter_map(|line| {
-                let request = line.split('"').nth(1)?;
-                let request = request.trim_start_matches(|c: char| {
-                    c == '\u{1b}' || c == '[' || c.is_ascii_digit() || c == ';' || c == 'm'
-                });
-                let mut words = request.split_whitespace();
-                let (method, path) = (words.next()?, words.next()?);
-                (!path.starts_with("/moto-api")).then(|| format!("{method} {path}"))
+        // The last line may still be being written.
+        let complete = log.rfind('\n').map_or("", |end| &log[..end]);
+        complete
+            .lines()
+            .filter_map(|line| match request_line(line) {
+                Some(request) => (!request.contains(" /moto-api")).then_some(request),
+                None if is_known_non_request(line) => None,
+                None => {
+                    panic!("the emulator's log has a line that is not a request: {line:?}\n{log}")
+                }
             })
             .collect()
+    }
+
+    /// The requests served after the first `before`, having checked that
+    /// none of them wrote anything and that each of `reads` (the start of
+    /// a `METHOD /path`) is among them: a "no writes" check that would
+    /// pass on an empty log proves nothing.
+    #[track_caller]
+    pub fn assert_only_reads_since(&self, before: usize, reads: &[&str]) -> Vec<String> {
+        let calls = self.requests().split_off(before);
+        let writes: Vec<&String> = calls.iter().filter(|c| !is_read(c)).collect();
+        assert!(writes.is_empty(), "writes {writes:?} among {calls:?}");
+        for read in reads {
+            assert!(
+                calls.iter().any(|c| c.starts_with(read)),
+                "no {read} among {calls:?}"
+            );
+        }
+        calls
     }
 
     /// A minimal HTTP/1.1 POST to the emulator's own API; returns the status code.
@@ -138,6 +161,55 @@ impl Emulator {
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("bad HTTP response: {response:?}"))
     }
+}
+
+/// Whether a request (`METHOD /path`) only reads. greenlight's only
+/// `POST /` calls are CloudWatch's DescribeAlarms and GetMetricData (query
+/// protocol), reads.
+pub fn is_read(request: &str) -> bool {
+    request.starts_with("GET ") || request.starts_with("HEAD ") || request == "POST /"
+}
+
+/// `METHOD /path` from a request line of the server's log, e.g.
+/// `127.0.0.1 - - [01/Dec/2026 16:36:23] "GET /path HTTP/1.1" 200 -`
+/// (the quoted part may be wrapped in terminal colour codes).
+fn request_line(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once(" - - [")?;
+    let (_, rest) = rest.split_once("] \"")?;
+    let (request, status) = rest.rsplit_once('"')?;
+    let status = status.split_whitespace().next()?;
+    if status.len() != 3 || !status.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let request = strip_colours(request);
+    let mut words = request.split_whitespace();
+    let (method, path, version) = (words.next()?, words.next()?, words.next()?);
+    let method_ok = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
+    (method_ok && path.starts_with('/') && version.starts_with("HTTP/") && words.next().is_none())
+        .then(|| format!("{method} {path}"))
+}
+
+/// `text` without ANSI colour codes (`ESC [ … m`).
+fn strip_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Lines the server writes that are not requests, and say nothing about them.
+fn is_known_non_request(line: &str) -> bool {
+    line.trim().is_empty()
 }
 
 impl Drop for Emulator {

@@ -7,13 +7,20 @@
 //! connection, or no answer at all. Faults are chosen by rule (an
 //! operation, after how many calls, how many times) or at random (a share of
 //! all calls, from a seed, so a failing run can be replayed). Every request
-//! is logged with the fault it got, for assertions such as "no further
-//! writes".
+//! is logged with the fault it got, the function it names, when it arrived
+//! and was answered, and what the emulator answered (or why it could not be
+//! reached), for assertions such as "no further writes" or "the gates were
+//! read only after the TTL". A call can also be held until the test lets it
+//! go, to look at the emulator's state between two writes.
+//!
+//! A request the proxy cannot forward to the emulator is not passed off as
+//! a fault: it is logged as [`Upstream::Failed`], printed, and fails the
+//! test when the proxy is dropped.
 //!
 //! One request per connection (`Connection: close` both ways) keeps the
 //! relay simple: the SDK opens a new connection when the old one closes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +52,14 @@ pub enum Fault {
     /// Forwarded (so the emulator applies it), then no answer: the response
     /// is lost, as when the caller dies mid-call.
     HangAfterForward,
+    /// Forwarded, and the answer's body returned with `from` replaced by
+    /// `to` (e.g. a Route 53 change still `PENDING`).
+    Rewrite {
+        /// The text replaced.
+        from: &'static str,
+        /// Its replacement.
+        to: &'static str,
+    },
 }
 
 impl Fault {
@@ -58,15 +73,28 @@ impl Fault {
     ];
 }
 
-/// A rule: calls of `op` after the first `skip` get `fault`, `times` times
-/// (or always).
+/// A rule: calls of `op` (of `function` only, if set) after the first
+/// `skip` get `fault`, `times` times (or always).
 #[derive(Debug, Clone)]
 struct Rule {
     op: String,
+    function: Option<String>,
     skip: usize,
     times: Option<usize>,
     fault: Fault,
     applied: usize,
+}
+
+/// What became of a request on its way to the emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    /// Answered by the proxy alone (a fault), or not yet sent.
+    NotForwarded,
+    /// The emulator answered with this HTTP status: it has applied the call.
+    Answered(u16),
+    /// The proxy could not reach the emulator or read its answer: a broken
+    /// test set-up, never a fault the test meant.
+    Failed(String),
 }
 
 /// One request as the proxy saw it.
@@ -74,8 +102,21 @@ struct Rule {
 pub struct Seen {
     /// The AWS operation, e.g. `UpdateAlias`.
     pub op: String,
+    /// Its number among the calls of `op`, from 1.
+    pub n: usize,
     /// The fault it got, if any.
     pub fault: Option<Fault>,
+    /// The Lambda function its path names, if any.
+    pub function: Option<String>,
+    /// When it arrived at the proxy.
+    pub at: Instant,
+    /// When the proxy wrote its answer to greenlight (`None`: no answer,
+    /// or not yet).
+    pub answered: Option<Instant>,
+    /// What the emulator made of it.
+    pub upstream: Upstream,
+    /// The start (4 KiB) of the answer's body greenlight got, as text.
+    pub answer: String,
 }
 
 #[derive(Default)]
@@ -85,10 +126,16 @@ struct State {
     random: Option<(f64, Vec<Fault>)>,
     rng: u64,
     calls: BTreeMap<String, usize>,
+    /// Calls per (function, operation).
+    function_calls: BTreeMap<(String, String), usize>,
     log: Vec<Seen>,
     /// Calls of this operation are held until this many have arrived.
     barrier: Option<(String, usize)>,
     waiting: usize,
+    /// Calls (operation, number from 1) to hold until released.
+    holds: BTreeSet<(String, usize)>,
+    /// Held calls that have arrived and wait.
+    held: BTreeSet<(String, usize)>,
 }
 
 /// A running proxy in front of one emulator.
@@ -138,15 +185,91 @@ impl FaultProxy {
     /// Calls of `op` after the first `skip` (counted from the start) get
     /// `fault`, `times` times, or always with `None`.
     pub fn rule(&self, op: &str, skip: usize, times: Option<usize>, fault: Fault) {
+        self.add_rule(op, None, skip, times, fault);
+    }
+
+    /// [`FaultProxy::rule`] for the calls naming Lambda function `function`
+    /// only (`skip` counts that function's calls of `op`).
+    pub fn rule_for(
+        &self,
+        function: &str,
+        op: &str,
+        skip: usize,
+        times: Option<usize>,
+        fault: Fault,
+    ) {
+        self.add_rule(op, Some(function), skip, times, fault);
+    }
+
+    fn add_rule(
+        &self,
+        op: &str,
+        function: Option<&str>,
+        skip: usize,
+        times: Option<usize>,
+        fault: Fault,
+    ) {
         self.with(|s| {
             s.rules.push(Rule {
                 op: op.to_owned(),
+                function: function.map(str::to_owned),
                 skip,
                 times,
                 fault,
                 applied: 0,
             });
         });
+    }
+
+    /// Whether a rule or the random faults may leave a call unanswered
+    /// until the client's timeout (so a run should time out quickly).
+    pub fn may_hang(&self) -> bool {
+        self.with(|s| {
+            s.rules.iter().any(|r| r.fault == Fault::Hang)
+                || s.random
+                    .as_ref()
+                    .is_some_and(|(_, faults)| faults.contains(&Fault::Hang))
+        })
+    }
+
+    /// Holds the calls of `op` numbered `ns` (counted from the start, from
+    /// 1) before they reach the emulator, each until [`FaultProxy::release`].
+    pub fn hold(&self, op: &str, ns: &[usize]) {
+        self.with(|s| s.holds.extend(ns.iter().map(|n| (op.to_owned(), *n))));
+    }
+
+    /// Waits until the `n`-th call of `op` is being held, failing after `deadline`.
+    #[track_caller]
+    pub fn wait_until_held(&self, op: &str, n: usize, deadline: Duration) {
+        let key = (op.to_owned(), n);
+        self.wait(&format!("call {n} of {op} to be held"), deadline, |s| {
+            s.held.contains(&key)
+        });
+    }
+
+    /// Lets the held `n`-th call of `op` go on to the emulator.
+    pub fn release(&self, op: &str, n: usize) {
+        self.with(|s| s.holds.remove(&(op.to_owned(), n)));
+    }
+
+    /// For each of the calls of `op` numbered `ns` (held with
+    /// [`FaultProxy::hold`]): waits until it is held, runs `look(n)` on the
+    /// state the calls before it left, then lets it go. A state that lasts
+    /// only between two writes is seen for certain, however slow the
+    /// machine.
+    #[track_caller]
+    pub fn look_before_each(
+        &self,
+        op: &str,
+        ns: &[usize],
+        deadline: Duration,
+        mut look: impl FnMut(usize),
+    ) {
+        for &n in ns {
+            self.wait_until_held(op, n, deadline);
+            look(n);
+            self.release(op, n);
+        }
     }
 
     /// A `share` of all calls (0–1) get one of `faults`, picked with a
@@ -164,12 +287,13 @@ impl FaultProxy {
         self.with(|s| s.barrier = Some((op.to_owned(), n)));
     }
 
-    /// No more faults; calls already hanging stay hung.
+    /// No more faults or holds; calls already hanging stay hung.
     pub fn clear(&self) {
         self.with(|s| {
             s.rules.clear();
             s.random = None;
             s.barrier = None;
+            s.holds.clear();
         });
     }
 
@@ -183,6 +307,14 @@ impl FaultProxy {
         self.with(|s| s.calls.get(op).copied().unwrap_or(0))
     }
 
+    /// How many calls of `op` naming Lambda function `function` the proxy has seen.
+    pub fn calls_of(&self, function: &str, op: &str) -> usize {
+        self.with(|s| {
+            let key = (function.to_owned(), op.to_owned());
+            s.function_calls.get(&key).copied().unwrap_or(0)
+        })
+    }
+
     /// How many requests got a fault.
     pub fn faults(&self) -> usize {
         self.log().iter().filter(|s| s.fault.is_some()).count()
@@ -191,15 +323,54 @@ impl FaultProxy {
     /// Waits until the proxy has seen `n` calls of `op`, failing after `deadline`.
     #[track_caller]
     pub fn wait_for_calls(&self, op: &str, n: usize, deadline: Duration) {
+        self.wait(&format!("{n} {op} calls"), deadline, |s| {
+            s.calls.get(op).copied().unwrap_or(0) >= n
+        });
+    }
+
+    /// Waits until the emulator has answered the `n`-th call of `op`
+    /// (counted from the start, from 1), so it has applied it, whatever
+    /// became of the answer; fails after `deadline`.
+    #[track_caller]
+    pub fn wait_for_forwarded(&self, op: &str, n: usize, deadline: Duration) {
+        self.wait(
+            &format!("the emulator to answer call {n} of {op}"),
+            deadline,
+            |s| {
+                s.log
+                    .iter()
+                    .any(|c| c.op == op && c.n == n && matches!(c.upstream, Upstream::Answered(_)))
+            },
+        );
+    }
+
+    /// Waits until `done` holds for the state, failing after `deadline`
+    /// (and at once if a request could not be forwarded).
+    #[track_caller]
+    fn wait(&self, what: &str, deadline: Duration, done: impl Fn(&State) -> bool) {
         let (lock, wake) = &*self.state;
         let until = Instant::now() + deadline;
         let mut state = lock.lock().expect("proxy state");
-        while state.calls.get(op).copied().unwrap_or(0) < n {
+        while !done(&state) {
+            let failed = forwarding_failures(&state);
+            assert!(failed.is_empty(), "waiting for {what}: {failed:?}");
             let left = until.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {n} {op} calls");
+            assert!(!left.is_zero(), "timed out waiting for {what}");
             state = wake.wait_timeout(state, left).expect("proxy state").0;
         }
     }
+}
+
+/// The requests the proxy could not forward, with why.
+fn forwarding_failures(state: &State) -> Vec<String> {
+    state
+        .log
+        .iter()
+        .filter_map(|c| match &c.upstream {
+            Upstream::Failed(why) => Some(format!("{}: {why}", c.op)),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Drop for FaultProxy {
@@ -207,6 +378,10 @@ impl Drop for FaultProxy {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(self.endpoint.trim_start_matches("http://"));
+        let failed = self.with(|s| forwarding_failures(s));
+        if !failed.is_empty() && !std::thread::panicking() {
+            panic!("the fault proxy could not forward requests to the emulator: {failed:?}");
+        }
     }
 }
 
@@ -271,6 +446,15 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         headers,
         body,
     }))
+}
+
+/// The Lambda function a request's path names, if any.
+fn function_of(r: &Request) -> Option<String> {
+    let path = r.path.split('?').next().unwrap_or_default();
+    let mut segments = path.split('/').filter(|s| !s.is_empty()).skip(1);
+    (segments.next() == Some("functions"))
+        .then(|| segments.next().map(str::to_owned))
+        .flatten()
 }
 
 /// The AWS operation a request calls, from its method, path and body.
@@ -380,17 +564,38 @@ fn error_response(service: &Service, fault: Fault) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Decides the fault for a call of `op` and logs it.
-fn decide(state: &mut State, op: &str) -> Option<Fault> {
+/// A call as [`decide`] numbered and logged it.
+struct Decided {
+    fault: Option<Fault>,
+    /// Its number among the calls of its operation, from 1.
+    n: usize,
+    /// Its place in the log.
+    index: usize,
+}
+
+/// Decides the fault for a call of `op` naming `function` and logs it.
+fn decide(state: &mut State, op: &str, function: Option<&str>) -> Decided {
     let n = {
         let calls = state.calls.entry(op.to_owned()).or_default();
         *calls += 1;
         *calls
     };
-    let ruled = state
-        .rules
-        .iter_mut()
-        .find(|r| r.op == op && n > r.skip && r.times.is_none_or(|t| r.applied < t));
+    let n_of_function = function.map(|f| {
+        let calls = state
+            .function_calls
+            .entry((f.to_owned(), op.to_owned()))
+            .or_default();
+        *calls += 1;
+        *calls
+    });
+    let ruled = state.rules.iter_mut().find(|r| {
+        let count = match &r.function {
+            None => Some(n),
+            Some(f) if Some(f.as_str()) == function => n_of_function,
+            Some(_) => None,
+        };
+        r.op == op && count.is_some_and(|c| c > r.skip) && r.times.is_none_or(|t| r.applied < t)
+    });
     let fault = match ruled {
         Some(rule) => {
             rule.applied += 1;
@@ -414,9 +619,19 @@ fn decide(state: &mut State, op: &str) -> Option<Fault> {
     };
     state.log.push(Seen {
         op: op.to_owned(),
+        n,
         fault,
+        function: function.map(str::to_owned),
+        at: Instant::now(),
+        answered: None,
+        upstream: Upstream::NotForwarded,
+        answer: String::new(),
     });
-    fault
+    Decided {
+        fault,
+        n,
+        index: state.log.len() - 1,
+    }
 }
 
 /// Serves one connection: one request, answered or faulted.
@@ -427,11 +642,11 @@ fn serve(client: TcpStream, upstream: &str, state: &(Mutex<State>, Condvar)) -> 
     };
     let op = operation(&request);
     let (lock, wake) = state;
-    let fault = {
+    let Decided { fault, index, .. } = {
         let mut s = lock.lock().expect("proxy state");
-        let fault = decide(&mut s, &op);
+        let decided = decide(&mut s, &op, function_of(&request).as_deref());
         wake.notify_all();
-        if fault.is_none() && s.barrier.as_ref().is_some_and(|(b, _)| *b == op) {
+        if decided.fault.is_none() && s.barrier.as_ref().is_some_and(|(b, _)| *b == op) {
             s.waiting += 1;
             wake.notify_all();
             let deadline = Instant::now() + Duration::from_secs(30);
@@ -444,21 +659,71 @@ fn serve(client: TcpStream, upstream: &str, state: &(Mutex<State>, Condvar)) -> 
                     .0;
             }
         }
-        fault
+        let key = (op.clone(), decided.n);
+        if s.holds.contains(&key) {
+            s.held.insert(key.clone());
+            wake.notify_all();
+            // A test that never releases its hold is a broken test: let
+            // the call go in the end rather than hang forever.
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while s.holds.contains(&key) && Instant::now() < deadline {
+                s = wake
+                    .wait_timeout(s, Duration::from_millis(50))
+                    .expect("proxy state")
+                    .0;
+            }
+            s.held.remove(&key);
+        }
+        decided
+    };
+    let record = |upstream: Option<Upstream>, answer: Option<&[u8]>| {
+        let mut s = lock.lock().expect("proxy state");
+        let seen = &mut s.log[index];
+        if let Some(upstream) = upstream {
+            if let Upstream::Failed(why) = &upstream {
+                eprintln!("fault proxy: cannot forward {op} to the emulator: {why}");
+            }
+            seen.upstream = upstream;
+        }
+        if let Some(answer) = answer {
+            seen.answered = Some(Instant::now());
+            let body = answer
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(&[][..], |end| &answer[end + 4..]);
+            seen.answer = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
+        }
+        wake.notify_all();
+    };
+    let forwarded = |rewrite: Option<(&str, &str)>| match forward(&request, upstream, rewrite) {
+        Ok((status, answer)) => {
+            record(Some(Upstream::Answered(status)), None);
+            Some(answer)
+        }
+        Err(e) => {
+            record(Some(Upstream::Failed(e.to_string())), None);
+            None
+        }
     };
     let mut client = client;
-    match fault {
-        None => {
-            let answer = forward(&request, upstream)?;
-            client.write_all(&answer)?;
-        }
-        Some(Fault::Reset) => {}
-        Some(Fault::Hang) => hang(&mut reader),
-        Some(Fault::HangAfterForward) => {
-            forward(&request, upstream)?;
+    let answer = match fault {
+        None => forwarded(None),
+        Some(Fault::Rewrite { from, to }) => forwarded(Some((from, to))),
+        Some(Fault::Reset) => None,
+        Some(Fault::Hang) => {
             hang(&mut reader);
+            None
         }
-        Some(fault) => client.write_all(&error_response(&service(&request, &op), fault))?,
+        Some(Fault::HangAfterForward) => {
+            forwarded(None);
+            hang(&mut reader);
+            None
+        }
+        Some(fault) => Some(error_response(&service(&request, &op), fault)),
+    };
+    if let Some(answer) = answer {
+        record(None, Some(&answer));
+        client.write_all(&answer)?;
     }
     let _ = client.shutdown(Shutdown::Both);
     Ok(())
@@ -470,9 +735,14 @@ fn hang(reader: &mut BufReader<TcpStream>) {
     let _ = reader.read_to_end(&mut sink);
 }
 
-/// Sends `request` to the emulator and returns its whole answer, marked
-/// `Connection: close`.
-fn forward(request: &Request, upstream: &str) -> io::Result<Vec<u8>> {
+/// Sends `request` to the emulator and returns its status and whole
+/// answer, marked `Connection: close`, with `rewrite` (from, to) applied to
+/// the body.
+fn forward(
+    request: &Request,
+    upstream: &str,
+    rewrite: Option<(&str, &str)>,
+) -> io::Result<(u16, Vec<u8>)> {
     let mut server = TcpStream::connect(upstream)?;
     let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
     for (k, v) in &request.headers {
@@ -485,20 +755,46 @@ fn forward(request: &Request, upstream: &str) -> io::Result<Vec<u8>> {
     server.write_all(&request.body)?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer)?;
+    let broken = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
     let end = answer
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(answer.len());
-    let head = String::from_utf8_lossy(&answer[..end]);
+        .ok_or_else(|| {
+            broken(&format!(
+                "no complete answer: {:?}",
+                String::from_utf8_lossy(&answer)
+            ))
+        })?;
+    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| broken(&format!("no status in {head:?}")))?;
+    let mut body = answer[end + 4..].to_vec();
     let mut out = String::new();
     for line in head.split("\r\n") {
-        if !line.to_ascii_lowercase().starts_with("connection:") {
-            out.push_str(line);
-            out.push_str("\r\n");
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") {
+            continue;
         }
+        if rewrite.is_some() && lower.starts_with("transfer-encoding:") {
+            return Err(broken("cannot rewrite a chunked answer"));
+        }
+        if rewrite.is_some() && lower.starts_with("content-length:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    if let Some((from, to)) = rewrite {
+        body = String::from_utf8_lossy(&body)
+            .replace(from, to)
+            .into_bytes();
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     out.push_str("Connection: close\r\n\r\n");
     let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(answer.get(end + 4..).unwrap_or_default());
-    Ok(bytes)
+    bytes.extend_from_slice(&body);
+    Ok((status, bytes))
 }

@@ -3,7 +3,8 @@
 pub mod emulator;
 pub mod fault_proxy;
 pub mod project;
+pub mod python;
 pub mod sdk;
 
-pub use fault_proxy::{Fault, FaultProxy};
-pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config};
+pub use fault_proxy::{Fault, FaultProxy, Upstream};
+pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config, send_signal};

@@ -19,6 +19,13 @@ pub const FUNCTION: &str = "orders";
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/greenlight-example";
 /// A secret environment value that must never be printed.
 pub const SECRET: &str = "s3cr3t-never-print-me";
+/// How long greenlight waits for one AWS answer through a fault proxy that
+/// hangs no call: far above any answer of a loaded emulator.
+pub const PROXY_AWS_TIMEOUT: &str = "30s";
+/// How long greenlight waits for one AWS answer through a fault proxy that
+/// may hang calls: each hang costs this much per attempt, so it is short,
+/// yet well above the emulator's slowest answers on a loaded machine.
+pub const HANG_AWS_TIMEOUT: &str = "5s";
 
 /// The default test config: a Python function with one echo smoke test.
 pub fn default_config() -> String {
@@ -64,6 +71,16 @@ pub struct Run {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+}
+
+/// Sends `signal` (e.g. `"INT"`, `"TERM"`) to `child`.
+#[track_caller]
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {}", child.id());
 }
 
 impl From<std::process::Output> for Run {
@@ -180,13 +197,12 @@ impl Project {
     /// Runs `greenlight ARGS` in the project against its emulator, with a
     /// clean environment (no real AWS settings leak in).
     pub fn run(&self, args: &[&str]) -> Run {
-        self.run_via(&self.emulator.endpoint, args)
+        self.command(args).output().expect("run greenlight").into()
     }
 
-    /// Runs `greenlight ARGS` against `endpoint` (a [`FaultProxy`] in front
-    /// of the emulator, which it waits at most 3 s for any one answer from).
-    pub fn run_via(&self, endpoint: &str, args: &[&str]) -> Run {
-        self.command_via(endpoint, args)
+    /// Runs `greenlight ARGS` through `proxy` (see [`Project::command_via`]).
+    pub fn run_via(&self, proxy: &FaultProxy, args: &[&str]) -> Run {
+        self.command_via(proxy, args)
             .output()
             .expect("run greenlight")
             .into()
@@ -194,11 +210,28 @@ impl Project {
 
     /// The command `run` executes, for tests that need to drive it themselves.
     pub fn command(&self, args: &[&str]) -> Command {
-        self.command_via(&self.emulator.endpoint, args)
+        self.command_at(&self.emulator.endpoint, args)
     }
 
-    /// The command [`Project::run_via`] executes.
-    pub fn command_via(&self, endpoint: &str, args: &[&str]) -> Command {
+    /// The command that runs `greenlight ARGS` through `proxy`. While the
+    /// proxy may leave a call unanswered ([`FaultProxy::may_hang`]), one AWS
+    /// call is given up after [`HANG_AWS_TIMEOUT`], so each injected hang
+    /// costs little; otherwise after [`PROXY_AWS_TIMEOUT`], so that a slow
+    /// answer on a loaded machine is never taken for a hang.
+    pub fn command_via(&self, proxy: &FaultProxy, args: &[&str]) -> Command {
+        let mut cmd = self.command_at(&proxy.endpoint, args);
+        let timeout = if proxy.may_hang() {
+            HANG_AWS_TIMEOUT
+        } else {
+            PROXY_AWS_TIMEOUT
+        };
+        cmd.env("GREENLIGHT_AWS_TIMEOUT", timeout);
+        cmd
+    }
+
+    /// The command that runs `greenlight ARGS` against `endpoint`, with a
+    /// clean environment (no real AWS settings leak in).
+    fn command_at(&self, endpoint: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_greenlight"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -215,10 +248,6 @@ impl Project {
                 self.dir.path().join("no-aws-credentials"),
             )
             .env("AWS_EC2_METADATA_DISABLED", "true");
-        if endpoint != self.emulator.endpoint {
-            // Through a fault proxy: a hung call is given up quickly.
-            cmd.env("GREENLIGHT_AWS_TIMEOUT", "3s");
-        }
         cmd
     }
 
@@ -237,22 +266,34 @@ impl Project {
         self.alias_of(FUNCTION, alias)
     }
 
-    /// Where `function`'s alias points and its description, if it exists.
+    /// Where `function`'s alias points and its description, if it exists:
+    /// `None` only when Lambda says it does not (`ResourceNotFound`); any
+    /// other error fails the test.
+    #[track_caller]
     pub fn alias_of(&self, function: &str, alias: &str) -> Option<(String, String)> {
-        self.aws(async |c| {
+        let found = self.aws(async |c| {
             c.get_alias()
                 .function_name(function)
                 .name(alias)
                 .send()
                 .await
-        })
-        .ok()
-        .map(|a| {
-            (
+        });
+        match found {
+            Ok(a) => Some((
                 a.function_version.unwrap_or_default(),
                 a.description.unwrap_or_default(),
-            )
-        })
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => panic!(
+                "reading alias {alias} of {function}: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            ),
+        }
     }
 
     /// The version the `live` alias points to.
@@ -423,13 +464,34 @@ impl Project {
 
     /// Writes one plain (not weighted) CNAME record.
     pub fn create_plain_cname(&self, zone: &str, name: &str, value: &str) {
+        self.write_cname(zone, name, value, 60, None);
+    }
+
+    /// Creates or replaces the weighted CNAME record `name` with
+    /// SetIdentifier `set` and `weight`, pointing at `value`, as a person
+    /// (or another tool) would, outside greenlight.
+    pub fn set_weighted_cname(&self, zone: &str, name: &str, set: &str, value: &str, weight: i64) {
+        self.write_cname(zone, name, value, 0, Some((set, weight)));
+    }
+
+    /// Upserts one CNAME record, weighted with (SetIdentifier, weight) or not.
+    fn write_cname(
+        &self,
+        zone: &str,
+        name: &str,
+        value: &str,
+        ttl: i64,
+        weighted: Option<(&str, i64)>,
+    ) {
         use aws_sdk_route53::types::{
             Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
         };
         let record = ResourceRecordSet::builder()
             .name(name)
             .r#type(RrType::Cname)
-            .ttl(60)
+            .ttl(ttl)
+            .set_set_identifier(weighted.map(|(set, _)| set.to_owned()))
+            .set_weight(weighted.map(|(_, weight)| weight))
             .resource_records(
                 ResourceRecord::builder()
                     .value(value)
@@ -439,7 +501,7 @@ impl Project {
             .build()
             .expect("record");
         let change = Change::builder()
-            .action(ChangeAction::Create)
+            .action(ChangeAction::Upsert)
             .resource_record_set(record)
             .build()
             .expect("change");
@@ -456,7 +518,7 @@ impl Project {
                     )
                     .send(),
             )
-            .expect("create record");
+            .expect("write record");
     }
 
     /// Creates a CloudWatch alarm named `name` (state OK).

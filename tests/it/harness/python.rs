@@ -1,0 +1,51 @@
+//! Checks made by another implementation than greenlight's: Python's
+//! `hashlib` and `zipfile` (the emulator's interpreter, always there), so a
+//! test never takes its expected hash or zip reading from the code under
+//! test.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::emulator::python;
+
+/// Runs `script` with `path` as its argument; returns its standard output.
+#[track_caller]
+fn run(script: &str, path: &Path) -> String {
+    let out = Command::new(python())
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python failed on {}:\n{stdout}{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The SHA-256 of the file at `path`, by `hashlib`: (hex, base64). The
+/// base64 form is Lambda's `CodeSha256`.
+#[track_caller]
+pub fn sha256(path: &Path) -> (String, String) {
+    let script = "import base64, hashlib, sys\n\
+                  d = hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()\n\
+                  print(d.hex(), base64.b64encode(d).decode())";
+    let out = run(script, path);
+    let (hex, base64) = out.trim().split_once(' ').expect("two hashes");
+    (hex.to_owned(), base64.to_owned())
+}
+
+/// The entry names of the zip at `path`, by `zipfile`, after it has read
+/// every entry back and checked its CRC (`testzip`).
+#[track_caller]
+pub fn zip_entries(path: &Path) -> Vec<String> {
+    let script = "import sys, zipfile\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  bad = z.testzip()\n\
+                  assert bad is None, f'bad entry {bad}'\n\
+                  print('\\n'.join(z.namelist()))";
+    run(script, path).lines().map(str::to_owned).collect()
+}
