@@ -134,6 +134,15 @@ pub fn package(config: &PackageConfig, out: Option<&Path>, ui: &Ui) -> Result<Ar
     })
 }
 
+/// A size for an error about a limit: megabytes (MiB, as Lambda counts
+/// them) rounded up to a tenth, so a size just over a limit never reads as
+/// the limit itself, and the exact bytes: `250.1 MB (262144001 bytes)`.
+pub fn megabytes(size: u64) -> String {
+    const MIB: u128 = 1024 * 1024;
+    let tenths = (u128::from(size) * 10).div_ceil(MIB);
+    format!("{}.{} MB ({size} bytes)", tenths / 10, tenths % 10)
+}
+
 /// Base64 SHA-256 of `bytes`, the form of Lambda's `CodeSha256`.
 pub fn code_sha256(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha256(bytes))
@@ -214,8 +223,8 @@ fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
     let unzipped: u64 = entries.iter().map(|e| e.size).sum();
     if unzipped > UNZIPPED_LIMIT {
         return Err(Error::usage(format!(
-            "the package holds {} MB unzipped, over Lambda's 250 MB limit",
-            unzipped / (1024 * 1024)
+            "the package holds {} unzipped, over Lambda's 250 MB limit ({UNZIPPED_LIMIT} bytes)",
+            megabytes(unzipped)
         ))
         .with_hint("exclude what the function does not need ([package] exclude, .greenlightignore), or use a container image"));
     }
@@ -772,11 +781,22 @@ mod tests {
         big.set_len(UNZIPPED_LIMIT + 1).expect("sparse file");
         let err = package(dir.path()).expect_err("too big");
         assert_eq!(err.exit_code(), 2);
-        assert!(
-            err.message.contains("over Lambda's 250 MB limit"),
-            "{}",
-            err.message
+        let size = UNZIPPED_LIMIT + 1 + 1033; // huge.bin, and the tree's 1033 bytes
+        assert_eq!(
+            err.message,
+            format!(
+                "the package holds 250.1 MB ({size} bytes) unzipped, over Lambda's 250 MB limit (262144000 bytes)"
+            )
         );
+    }
+
+    #[test]
+    fn sizes_over_a_limit_never_read_as_the_limit() {
+        assert_eq!(megabytes(UNZIPPED_LIMIT), "250.0 MB (262144000 bytes)");
+        assert_eq!(megabytes(UNZIPPED_LIMIT + 1), "250.1 MB (262144001 bytes)");
+        assert_eq!(megabytes(300 * 1024 * 1024), "300.0 MB (314572800 bytes)");
+        assert_eq!(megabytes(0), "0.0 MB (0 bytes)");
+        assert!(megabytes(u64::MAX).ends_with("(18446744073709551615 bytes)"));
     }
 
     proptest::proptest! {
