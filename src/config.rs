@@ -13,13 +13,18 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::{DEFAULT_MIN_INVOCATIONS, Measure, MetricGate, MetricGates};
-use crate::plan::{DEFAULT_BAKE, Plan};
+use crate::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
 use crate::secrets::Environment;
 
 /// The alias greenlight releases to when the config names none.
 pub const DEFAULT_ALIAS: &str = "live";
 /// How long a smoke test may take when the config does not say.
 pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a smoke test's attempt, its pause between attempts, or an
+/// HTTP test's `max_latency` may be.
+pub const MAX_SMOKE_WAIT: Duration = Duration::from_secs(60 * 60);
+/// The most attempts a smoke test may make after a failed one.
+pub const MAX_RETRIES: u32 = 10;
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
@@ -551,6 +556,21 @@ impl Checker<'_> {
         })
     }
 
+    /// The duration `text` at `key`, when it parses and lies in `range`;
+    /// otherwise an error saying what is accepted (`what`).
+    fn duration(
+        &self,
+        key: &str,
+        text: &str,
+        range: std::ops::RangeInclusive<Duration>,
+        what: &str,
+    ) -> Result<Duration> {
+        humantime::parse_duration(text)
+            .ok()
+            .filter(|d| range.contains(d))
+            .ok_or_else(|| self.bad(key, format!("{text:?}"), what))
+    }
+
     fn in_range(
         &self,
         key: &str,
@@ -731,13 +751,26 @@ impl Checker<'_> {
 
     fn release(&self, raw: RawRelease) -> Result<ReleaseConfig> {
         let plan = match (&raw.preset, &raw.steps, &raw.bake) {
-            (Some(preset), None, None) => Plan::preset(preset).ok_or_else(|| {
-                self.bad(
-                    "release.preset",
-                    format!("{preset:?}"),
-                    "use a name like Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce",
-                )
-            })?,
+            (Some(preset), None, None) => {
+                let plan = Plan::preset(preset).ok_or_else(|| {
+                    self.bad(
+                        "release.preset",
+                        format!("{preset:?}"),
+                        "use a name like Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce",
+                    )
+                })?;
+                if plan.bake > MAX_BAKE {
+                    return Err(self.bad(
+                        "release.preset",
+                        format!("{preset:?}"),
+                        &format!(
+                            "a preset bakes 1 to {} minutes (14 days): {MAX_BAKE_REASON}",
+                            MAX_BAKE.as_secs() / 60
+                        ),
+                    ));
+                }
+                plan
+            }
             (Some(_), _, _) => {
                 return Err(Error::usage(format!(
                     "{}: `release.preset` cannot be combined with `release.steps` or `release.bake`",
@@ -751,12 +784,12 @@ impl Checker<'_> {
                 })?,
                 bake: match bake {
                     None => DEFAULT_BAKE,
-                    Some(text) => humantime::parse_duration(text)
-                        .ok()
-                        .filter(|d| d.as_secs() >= 1)
-                        .ok_or_else(|| {
-                            self.bad("release.bake", format!("{text:?}"), "a duration of at least 1s, such as \"30s\", \"5m\" or \"1h\"")
-                        })?,
+                    Some(text) => self.duration(
+                        "release.bake",
+                        text,
+                        Duration::from_secs(1)..=MAX_BAKE,
+                        &format!("a duration from 1s to 14 days, such as \"30s\", \"5m\" or \"1h\": {MAX_BAKE_REASON}"),
+                    )?,
                 },
             },
         };
@@ -839,13 +872,14 @@ impl Checker<'_> {
         };
         let max_hold = max_hold
             .map(|text| {
-                humantime::parse_duration(&text).map_err(|_| {
-                    self.bad(
-                        "release.max_hold",
-                        format!("{text:?}"),
-                        "a duration such as \"10m\" or \"1h\"",
-                    )
-                })
+                self.duration(
+                    "release.max_hold",
+                    &text,
+                    Duration::ZERO..=MAX_BAKE,
+                    &format!(
+                        "a duration of at most 14 days, such as \"10m\" or \"1h\": {MAX_BAKE_REASON}"
+                    ),
+                )
             })
             .transpose()?;
         Ok(MetricGates {
@@ -884,19 +918,17 @@ impl Checker<'_> {
                 "an HTTP status is 100 to 599",
             ));
         }
-        let max_latency = match raw.max_latency {
-            None => None,
-            Some(text) => match humantime::parse_duration(&text) {
-                Ok(d) if !d.is_zero() => Some(d),
-                _ => {
-                    return Err(self.bad(
-                        &format!("{key}.max_latency"),
-                        format!("{text:?}"),
-                        "a duration such as \"500ms\"",
-                    ));
-                }
-            },
-        };
+        let max_latency = raw
+            .max_latency
+            .map(|text| {
+                self.duration(
+                    &format!("{key}.max_latency"),
+                    &text,
+                    Duration::from_nanos(1)..=MAX_SMOKE_WAIT,
+                    "a duration above 0 and at most 1h, such as \"500ms\"",
+                )
+            })
+            .transpose()?;
         Ok(HttpCheck {
             url,
             method,
@@ -927,15 +959,21 @@ impl Checker<'_> {
                 }
                 let duration = |field: &str, text: &Option<String>, default: Duration| match text {
                     None => Ok(default),
-                    Some(text) => match humantime::parse_duration(text) {
-                        Ok(d) if !d.is_zero() => Ok(d),
-                        _ => Err(self.bad(
-                            &key(field),
-                            format!("{text:?}"),
-                            "a duration such as \"500ms\", \"30s\" or \"2m\"",
-                        )),
-                    },
+                    Some(text) => self.duration(
+                        &key(field),
+                        text,
+                        Duration::from_nanos(1)..=MAX_SMOKE_WAIT,
+                        "a duration above 0 and at most 1h, such as \"500ms\", \"30s\" or \"2m\"",
+                    ),
                 };
+                let retries = s.retries.unwrap_or(0);
+                if retries > MAX_RETRIES {
+                    return Err(self.bad(
+                        &key("retries"),
+                        retries,
+                        &format!("give 0 to {MAX_RETRIES} attempts after a failed one"),
+                    ));
+                }
                 let timeout = duration("timeout", &s.timeout, DEFAULT_SMOKE_TIMEOUT)?;
                 let retry_delay = duration("retry_delay", &s.retry_delay, Duration::from_secs(2))?;
                 let invoke_keys =
@@ -977,7 +1015,7 @@ impl Checker<'_> {
                     name: s.name,
                     check,
                     timeout,
-                    retries: s.retries.unwrap_or(0).min(10),
+                    retries,
                     retry_delay,
                 })
             })
@@ -1172,6 +1210,75 @@ expect = { probe = "ok" }
         for (body, key) in cases {
             let msg = message(&format!("{base}{body}\n"));
             assert!(msg.contains(&format!("`{key}`")), "{body}: {msg}");
+        }
+    }
+
+    #[test]
+    fn durations_and_retries_are_bounded() {
+        let function = "[function]\nname = \"a\"\n";
+        let smoke = format!("{function}[[smoke]]\nname = \"x\"\n");
+        let release = format!("{function}[release]\n");
+        let accepted = [
+            format!("{release}steps = [10]\nbake = \"14days\"\nmax_hold = \"14days\"\n"),
+            format!("{release}preset = \"Canary10Percent20160Minutes\"\n"),
+            format!("{release}max_hold = \"0s\"\n"),
+            format!("{smoke}timeout = \"1h\"\nretry_delay = \"1h\"\nretries = 10\n"),
+            format!("{smoke}http = {{ url = \"http://x\", max_latency = \"1h\" }}\n"),
+            format!("{release}metrics = [{{ name = \"p99-duration\", max = \"15m\" }}]\n"),
+        ];
+        for text in accepted {
+            parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+        let refused = [
+            (
+                format!("{release}steps = [10]\nbake = \"10000y\"\n"),
+                "`release.bake` = \"10000y\": a duration from 1s to 14 days",
+            ),
+            (
+                format!("{release}steps = [10]\nbake = \"14days 1s\"\n"),
+                "CloudWatch keeps 1-minute Lambda metrics for 15 days",
+            ),
+            (
+                format!("{release}steps = [10]\nbake = \"999ms\"\n"),
+                "`release.bake`",
+            ),
+            (
+                format!("{release}preset = \"Canary10Percent9999999999999Minutes\"\n"),
+                "`release.preset` = \"Canary10Percent9999999999999Minutes\": a preset bakes 1 to 20160 minutes (14 days): CloudWatch",
+            ),
+            (
+                format!("{release}preset = \"Linear10PercentEvery20161Minutes\"\n"),
+                "`release.preset`",
+            ),
+            (
+                format!("{release}max_hold = \"15days\"\n"),
+                "`release.max_hold` = \"15days\": a duration of at most 14 days",
+            ),
+            (
+                format!("{smoke}timeout = \"2h\"\n"),
+                "`smoke[0].timeout` = \"2h\": a duration above 0 and at most 1h",
+            ),
+            (
+                format!("{smoke}retry_delay = \"61m\"\n"),
+                "`smoke[0].retry_delay`",
+            ),
+            (
+                format!("{smoke}retries = 11\n"),
+                "`smoke[0].retries` = 11: give 0 to 10 attempts after a failed one",
+            ),
+            (
+                format!("{smoke}http = {{ url = \"http://x\", max_latency = \"3601s\" }}\n"),
+                "`smoke[0].http.max_latency` = \"3601s\"",
+            ),
+            (
+                format!("{release}metrics = [{{ name = \"p99-duration\", max = \"16m\" }}]\n"),
+                "`release.metrics[0].max` = \"16m\": a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)",
+            ),
+        ];
+        for (text, wanted) in refused {
+            let error = parse(&text).expect_err(&text);
+            assert_eq!(error.exit_code(), 2);
+            assert!(error.message.contains(wanted), "{text}: {}", error.message);
         }
     }
 

@@ -262,7 +262,15 @@ impl<'a> Run<'a> {
 
 /// How long a step that began at `since` still bakes.
 pub fn bake_left(since: OffsetDateTime, bake: Duration) -> Duration {
-    (since + bake - OffsetDateTime::now_utc())
+    // A bake read back from a release record in AWS is not bounded like the
+    // config's: one that ends past the calendar's end is simply not over.
+    let Some(end) = time::Duration::try_from(bake)
+        .ok()
+        .and_then(|bake| since.checked_add(bake))
+    else {
+        return bake;
+    };
+    (end - OffsetDateTime::now_utc())
         .try_into()
         .unwrap_or(Duration::ZERO)
 }
@@ -297,7 +305,11 @@ pub fn standing(plan: &Plan, step: usize, left: Duration, held: Option<&str>) ->
 /// True when a step that began at `since` has held past its bake for
 /// longer than the metric gates' `max_hold` (by default, one more bake).
 pub fn hold_is_over(since: OffsetDateTime, plan: &Plan, max_hold: Option<Duration>) -> bool {
-    bake_left(since, plan.bake + max_hold.unwrap_or(plan.bake)).is_zero()
+    bake_left(
+        since,
+        plan.bake.saturating_add(max_hold.unwrap_or(plan.bake)),
+    )
+    .is_zero()
 }
 
 /// How often the gates are checked during a bake of `bake`: a tenth of it,
@@ -540,6 +552,22 @@ expect = { probe = "ok" }
                     .role("r")
                     .build()
             })
+    }
+
+    #[test]
+    fn a_bake_past_the_calendars_end_is_not_over_and_does_not_overflow() {
+        let now = OffsetDateTime::now_utc();
+        let forever = std::time::Duration::from_secs(u64::MAX);
+        assert_eq!(bake_left(now, forever), forever);
+        let plan = Plan {
+            steps: vec![10],
+            bake: forever,
+        };
+        assert!(!hold_is_over(now, &plan, None));
+        assert!(!hold_is_over(now, &plan, Some(forever)));
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(bake_left(now, hour) > hour - std::time::Duration::from_secs(60));
+        assert!(bake_left(now - hour, hour).is_zero());
     }
 
     #[tokio::test]

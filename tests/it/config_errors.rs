@@ -281,6 +281,40 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
             "release.bake",
         ),
         (
+            format!("{base}\n[release]\nsteps = [10]\nbake = \"10000y\"\n"),
+            "`release.bake` = \"10000y\": a duration from 1s to 14 days",
+        ),
+        (
+            format!("{base}\n[release]\npreset = \"Canary10Percent9999999999999Minutes\"\n"),
+            "`release.preset` = \"Canary10Percent9999999999999Minutes\": a preset bakes 1 to 20160 minutes",
+        ),
+        (
+            format!("{base}\n[release]\nmax_hold = \"15days\"\n"),
+            "`release.max_hold` = \"15days\": a duration of at most 14 days",
+        ),
+        (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"p99-duration\", max = \"1h\" }}]\n"),
+            "`release.metrics[0].max` = \"1h\": a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)",
+        ),
+        (
+            add("[[smoke]]", "timeout = \"2h\""),
+            "`smoke[0].timeout` = \"2h\": a duration above 0 and at most 1h",
+        ),
+        (
+            add("[[smoke]]", "retry_delay = \"61m\""),
+            "`smoke[0].retry_delay` = \"61m\"",
+        ),
+        (
+            add("[[smoke]]", "retries = 11"),
+            "`smoke[0].retries` = 11: give 0 to 10",
+        ),
+        (
+            format!(
+                "{base}\n[[smoke]]\nname = \"slow\"\nhttp = {{ url = \"http://x\", max_latency = \"2h\" }}\n"
+            ),
+            "`smoke[1].http.max_latency` = \"2h\"",
+        ),
+        (
             format!("{base}\n[release]\npreset = \"Fast\"\n"),
             "release.preset",
         ),
@@ -364,6 +398,24 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         let run = p.run(&args);
         assert!(matches!(run.code, 1 | 2), "{args:?}: {}", run.stderr);
         assert!(!run.all_output().contains("panicked"), "{args:?}");
+    }
+    for (args, timeout) in [
+        (vec!["--aws-timeout", "0s", "ship"], None),
+        (vec!["ship", "--aws-timeout=1ms"], None),
+        (vec!["ship"], Some("0s")),
+        (vec!["ship"], Some("2h")),
+    ] {
+        let mut command = p.command(&args);
+        if let Some(timeout) = timeout {
+            command.env("GREENLIGHT_AWS_TIMEOUT", timeout);
+        }
+        let run = crate::harness::Run::from(command.output().expect("run"));
+        assert_eq!(run.code, 2, "{args:?} {timeout:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("give a duration from 1s to 1h"),
+            "{args:?} {timeout:?}: {}",
+            run.stderr
+        );
     }
     let writes: Vec<String> = p.emulator.requests()[before..]
         .iter()
