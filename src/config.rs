@@ -195,14 +195,14 @@ pub enum Check {
 /// `http = { ... }` in a `[[smoke]]` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpCheck {
-    /// The URL; `{function}`, `{version}`, `{alias}`, `{qualifier}`,
-    /// `{region}` and (DNS mode) `{endpoint}` are filled in.
+    /// The URL, with the [`crate::smoke::PLACEHOLDERS`] filled in (each
+    /// one known, and `{endpoint}` only in DNS mode: checked at load).
     pub url: String,
     /// The method, `GET` by default.
     pub method: String,
-    /// Request headers.
+    /// Request headers; their values are filled like the URL.
     pub headers: BTreeMap<String, String>,
-    /// The request body.
+    /// The request body, filled like the URL.
     pub body: Option<String>,
     /// The status the response must have (200 by default).
     pub status: u16,
@@ -384,8 +384,14 @@ impl Config {
         .checked(&at)
     }
 
-    /// Checks what no single table can: an image function has no runtime or handler.
+    /// Checks what no single table can: an image function has no runtime
+    /// or handler, and an HTTP test's `{endpoint}` needs `[dns]`.
     fn checked(self, at: &Checker) -> Result<Config> {
+        for (i, test) in self.smoke.iter().enumerate() {
+            if let Check::Http(http) = &test.check {
+                at.placeholders(&format!("smoke[{i}].http"), http, self.dns.is_some())?;
+            }
+        }
         let image = self.package.as_ref().is_some_and(|p| p.image_uri.is_some());
         let settings = &self.function.settings;
         for (key, value) in [
@@ -941,6 +947,45 @@ impl Checker<'_> {
         })
     }
 
+    /// Refuses a placeholder in the url, a header value or the body of the
+    /// HTTP test at `key` that would not be filled: an unknown name, or
+    /// `{endpoint}` without `[dns]` (it would be empty).
+    fn placeholders(&self, key: &str, http: &HttpCheck, dns: bool) -> Result<()> {
+        let texts =
+            std::iter::once((format!("{key}.url"), format!("{:?}", http.url), &http.url))
+                .chain(http.headers.iter().map(|(name, value)| {
+                    (format!("{key}.headers.{name}"), "(text)".to_owned(), value)
+                }))
+                .chain(
+                    http.body
+                        .iter()
+                        .map(|body| (format!("{key}.body"), "(text)".to_owned(), body)),
+                );
+        for (key, shown, text) in texts {
+            for placeholder in crate::smoke::placeholders(text) {
+                if !crate::smoke::PLACEHOLDERS.contains(&placeholder) {
+                    return Err(self.bad(
+                        &key,
+                        shown,
+                        &format!(
+                            "unknown placeholder {placeholder}; the known ones are {}",
+                            crate::smoke::PLACEHOLDERS.join(", ")
+                        ),
+                    ));
+                }
+                if placeholder == "{endpoint}" && !dns {
+                    return Err(self.bad(
+                        &key,
+                        shown,
+                        "{endpoint} is the endpoint of the DNS colour under test, and this config has no [dns] table",
+                    )
+                    .with_hint("give the URL itself (a function URL or the API in front), or add [dns]"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn smoke_tests(&self, dir: &Path, raw: Vec<RawSmoke>) -> Result<Vec<SmokeTest>> {
         let mut seen = BTreeSet::new();
         raw.into_iter()
@@ -1176,7 +1221,7 @@ expect = { probe = "ok" }
     fn smoke_tests_are_one_kind_each_with_checked_http_fields() {
         let base = "[function]\nname = \"a\"\n[[smoke]]\nname = \"x\"\n";
         let cfg = parse(&format!(
-            "{base}http = {{ url = \"https://{{endpoint}}/health\", method = \"post\", status = 204, max_latency = \"500ms\" }}\nretries = 2\nretry_delay = \"1s\"\n"
+            "{base}http = {{ url = \"https://example.com/health?v={{version}}\", method = \"post\", status = 204, max_latency = \"500ms\" }}\nretries = 2\nretry_delay = \"1s\"\n"
         ))
         .expect("http test");
         let Check::Http(http) = &cfg.smoke[0].check else {
@@ -1279,6 +1324,56 @@ expect = { probe = "ok" }
             let error = parse(&text).expect_err(&text);
             assert_eq!(error.exit_code(), 2);
             assert!(error.message.contains(wanted), "{text}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn http_placeholders_must_be_known_and_endpoint_needs_dns() {
+        let base = "[function]\nname = \"a\"\n[[smoke]]\nname = \"x\"\n";
+        let dns = "[dns]\nzone_id = \"Z1\"\nname = \"api.example.com\"\n[dns.blue]\nvalue = \"b.example.com\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g.example.com\"\nalias = \"green\"\n";
+        let every = "https://{endpoint}/{function}/{qualifier}?v={version}&a={alias}&r={region}";
+        let http = |fields: &str| format!("{base}http = {{ url = \"{every}\", {fields} }}\n");
+        let filled = http(
+            r#"headers = { X-Version = "{version}" }, body = '{"at": "{region}", "q": "{ id }"}'"#,
+        );
+        parse(&format!("{filled}{dns}")).unwrap_or_else(|e| panic!("{e}"));
+
+        let known =
+            "the known ones are {function}, {version}, {alias}, {qualifier}, {region}, {endpoint}";
+        for (text, wanted) in [
+            (
+                format!("{base}http = {{ url = \"https://x/{{bogus}}\" }}\n"),
+                format!(
+                    "`smoke[0].http.url` = \"https://x/{{bogus}}\": unknown placeholder {{bogus}}; {known}"
+                ),
+            ),
+            (
+                format!(
+                    "{}{dns}",
+                    http(r#"headers = { Authorization = "Bearer {token}" }"#)
+                ),
+                format!(
+                    "`smoke[0].http.headers.Authorization` = (text): unknown placeholder {{token}}; {known}"
+                ),
+            ),
+            (
+                format!("{}{dns}", http(r#"body = '{"v": "{versoin}"}'"#)),
+                format!("`smoke[0].http.body` = (text): unknown placeholder {{versoin}}; {known}"),
+            ),
+            (
+                filled,
+                format!(
+                    "`smoke[0].http.url` = \"{every}\": {{endpoint}} is the endpoint of the DNS colour under test, and this config has no [dns] table"
+                ),
+            ),
+        ] {
+            let error = parse(&text).expect_err(&text);
+            assert_eq!(error.exit_code(), 2);
+            assert_eq!(error.message, format!("dir/greenlight.toml: {wanted}"));
+            assert!(
+                !error.message.contains("Bearer"),
+                "header values are not shown"
+            );
         }
     }
 

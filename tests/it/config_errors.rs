@@ -260,6 +260,29 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         ),
         (fleet("region = \"mars\"", ""), "function.region"),
         (
+            format!(
+                "{base}\n[[smoke]]\nname = \"health\"\nhttp = {{ url = \"https://x/{{bogus}}\" }}\n"
+            ),
+            "`smoke[1].http.url` = \"https://x/{bogus}\": unknown placeholder {bogus}; the known ones are {function}, {version}, {alias}, {qualifier}, {region}, {endpoint}",
+        ),
+        (
+            format!(
+                "{base}\n[[smoke]]\nname = \"health\"\nhttp = {{ url = \"https://{{endpoint}}/health\" }}\n"
+            ),
+            "`smoke[1].http.url` = \"https://{endpoint}/health\": {endpoint} is the endpoint of the DNS colour under test, and this config has no [dns] table",
+        ),
+        (
+            // `a` has its own [dns], `b` has none: b's smoke test cannot be filled.
+            format!(
+                "{}\n[[smoke]]\nname = \"health\"\nhttp = {{ url = \"https://{{endpoint}}/health\" }}\n",
+                fleet(
+                    "dns = { zone_id = \"Z1\", name = \"a.example.com\", blue = { value = \"b\", alias = \"blue\" }, green = { value = \"g\", alias = \"green\" } }",
+                    "",
+                )
+            ),
+            "greenlight.toml functions[1] \"b\": `smoke[0].http.url` = \"https://{endpoint}/health\": {endpoint} is the endpoint",
+        ),
+        (
             format!("{base}\n[release]\nsteps = [50, 10]\n"),
             "release.steps",
         ),
