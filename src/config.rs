@@ -334,7 +334,7 @@ impl Config {
     /// tables as defaults (see [`crate::functions`]).
     /// The second value says whether the file uses `[[functions]]`.
     pub fn load_all(path: &Path) -> Result<(Vec<Config>, bool)> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             Error::usage(format!("cannot read config file {}", path.display()))
                 .with_cause(e)
                 .with_hint(
@@ -342,6 +342,7 @@ impl Config {
                 )
         })?;
         let file = path.display().to_string();
+        let text = utf8(&file, bytes)?;
         match crate::functions::expand(&file, &text)? {
             None => Ok((vec![Self::parse(path, &text)?], false)),
             Some(entries) => {
@@ -459,6 +460,21 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, spans: boo
             inner.span(),
         ))
         .with_hint("see the configuration reference in README.md")
+    })
+}
+
+/// The config's text, or an error naming the first byte that is not UTF-8.
+fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = String::from_utf8_lossy(&bytes[..offset]);
+        let (line, col) = line_col(&valid, offset);
+        Error::usage(format!(
+            "{file}:{line}:{col}: the file is not UTF-8 text: byte 0x{:02x} at offset {offset} is not valid UTF-8",
+            bytes[offset]
+        ))
+        .with_hint("save the file as UTF-8 (TOML files are UTF-8), e.g. `iconv -f latin1 -t utf-8`")
     })
 }
 
@@ -1375,6 +1391,23 @@ expect = { probe = "ok" }
                 "header values are not shown"
             );
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_named_with_the_byte() {
+        let error =
+            utf8("g.toml", b"[function]\nname = \"caf\xe9\"\n".to_vec()).expect_err("latin-1");
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.message,
+            "g.toml:2:12: the file is not UTF-8 text: byte 0xe9 at offset 22 is not valid UTF-8"
+        );
+        assert!(
+            error
+                .hint
+                .is_some_and(|h| h.starts_with("save the file as UTF-8"))
+        );
+        assert_eq!(utf8("g.toml", b"a = 1".to_vec()).expect("utf-8"), "a = 1");
     }
 
     #[test]

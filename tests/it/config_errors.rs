@@ -90,6 +90,27 @@ fn missing_config_file_says_where_it_looked() {
 }
 
 #[test]
+fn a_config_that_is_not_utf8_names_the_byte_and_says_to_save_it_as_utf8() {
+    let p = Project::new();
+    let text = default_config();
+    let mut latin1 = text.clone().into_bytes();
+    latin1.extend_from_slice(b"# caf\xe9\n");
+    p.write_bytes("greenlight.toml", &latin1);
+    let before = p.emulator.requests();
+    let run = p.run(&["ship"]).code(2);
+    let line = text.lines().count() + 1;
+    let offset = text.len() + 5;
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: greenlight.toml:{line}:6: the file is not UTF-8 text: byte 0xe9 at offset {offset} is not valid UTF-8\n\
+             hint: save the file as UTF-8 (TOML files are UTF-8), e.g. `iconv -f latin1 -t utf-8`\n"
+        )
+    );
+    assert_eq!(p.emulator.requests(), before, "no AWS call at all");
+}
+
+#[test]
 fn creating_a_function_needs_runtime_handler_and_role() {
     let config = default_config()
         .lines()
