@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use greenlight::cli::{Cli, Command};
-use greenlight::ui::OutputFormat;
+use greenlight::ui::{self, OutputFormat};
 
 fn main() -> ExitCode {
+    ui::honour_no_color();
     let cli = Cli::parse();
     // These two need no config.
     match cli.command {

@@ -38,7 +38,7 @@ fn repo_root() -> &'static Path {
 }
 
 /// The virtualenv's python, after making sure moto is installed (once per process).
-fn python() -> &'static PathBuf {
+pub fn python() -> &'static PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
         let status = Command::new("bash")
