@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use greenlight::cli::{Cli, Command};
+use greenlight::error::Error;
+use greenlight::report::Report;
 use greenlight::ui::{self, OutputFormat};
 
 fn main() -> ExitCode {
@@ -14,16 +16,16 @@ fn main() -> ExitCode {
     // These two need no config.
     match cli.command {
         Command::Completions { shell } => {
-            let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "greenlight", &mut std::io::stdout());
-            return ExitCode::SUCCESS;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "greenlight", &mut script);
+            return print(&script, 0);
         }
         Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            return match man.render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
+            let mut page = Vec::new();
+            return match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print(&page, 0),
                 Err(e) => {
-                    eprintln!("error: cannot write the man page\ncaused by: {e}");
+                    eprintln!("error: cannot render the man page\ncaused by: {e}");
                     ExitCode::from(1)
                 }
             };
@@ -41,18 +43,41 @@ fn main() -> ExitCode {
         }
     };
     match cli.output {
-        OutputFormat::Json => {
-            let json = serde_json::to_string_pretty(&report).unwrap_or_else(|e| {
-                format!("{{\"exit_code\":{},\"error\":{{\"message\":\"cannot render the report: {e}\"}}}}", report.exit_code)
-            });
-            let _ = writeln!(std::io::stdout().lock(), "{json}");
-        }
+        OutputFormat::Json => print_json(&report),
         OutputFormat::Text => {
-            let _ = write!(std::io::stdout().lock(), "{report}");
+            let code = print(report.to_string().as_bytes(), report.exit_code);
             if let Some(error) = &report.error {
                 let _ = writeln!(std::io::stderr().lock(), "{error}");
             }
+            code
         }
     }
-    ExitCode::from(report.exit_code)
+}
+
+/// Prints `report` as one JSON document; the exit code is the report's.
+fn print_json(report: &Report) -> ExitCode {
+    let json = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+        format!(
+            "{{\"exit_code\":{},\"error\":{{\"message\":\"cannot render the report: {e}\"}}}}",
+            report.exit_code
+        )
+    });
+    print(format!("{json}\n").as_bytes(), report.exit_code)
+}
+
+/// Writes `text` to standard output and exits with `code`. When it cannot
+/// be written (a full disk, a closed pipe), says so on standard error and
+/// exits with `code`, or 1 when `code` is 0: nothing may pass for a success
+/// whose report was lost.
+fn print(text: &[u8], code: u8) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(code),
+        Err(e) => {
+            let error =
+                Error::no_traffic_moved(format!("cannot write the report to standard output: {e}"));
+            let _ = writeln!(std::io::stderr().lock(), "{error}");
+            ExitCode::from(if code == 0 { error.exit_code() } else { code })
+        }
+    }
 }

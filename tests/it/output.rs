@@ -1,7 +1,44 @@
-//! The output contract around the command: colour follows `NO_COLOR` as
+//! The output contract around the command: a report that cannot be
+//! written is never a silent success, and colour follows `NO_COLOR` as
 //! no-color.org defines it.
 
 use std::process::{Command, Stdio};
+
+use crate::harness::{Project, Run};
+
+/// Runs `args` with standard output going to `/dev/full`.
+fn to_full_disk(p: &Project, args: &[&str]) -> Run {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    p.command(args)
+        .stdout(full)
+        .output()
+        .expect("run greenlight")
+        .into()
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_never_a_success() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    let lost = "error: cannot write the report to standard output: No space left on device";
+    for args in [
+        vec!["status"],
+        vec!["status", "--output", "json"],
+        vec!["completions", "bash"],
+        vec!["man"],
+    ] {
+        let run = to_full_disk(&p, &args).code(1);
+        assert!(run.stderr.starts_with(lost), "{args:?}: {}", run.stderr);
+    }
+    // A command that failed keeps its own exit code.
+    p.write("greenlight.toml", "[function]\nname = 5\n");
+    let failed = to_full_disk(&p, &["status", "--output", "json"]).code(2);
+    assert!(failed.stderr.starts_with(lost), "{}", failed.stderr);
+    assert_eq!(p.versions(), ["1"], "status wrote nothing");
+}
 
 /// What `greenlight -c nowhere.toml status` shows on a terminal (a
 /// pseudo-terminal from Python's `pty`) with `NO_COLOR` as given.
