@@ -1,5 +1,6 @@
 //! The `greenlight` binary: parse arguments, run the command, print the report.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,7 +13,14 @@ use greenlight::ui::{self, OutputFormat};
 
 fn main() -> ExitCode {
     ui::honour_no_color();
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        // `--help` and `--version` print and exit 0; other argument errors
+        // exit 2, with `--output json` as one JSON document.
+        Err(e) if e.exit_code() == 0 || !wants_json(&args) => e.exit(),
+        Err(e) => return print_json(&usage_report(&e, &args)),
+    };
     // These two need no config.
     match cli.command {
         Command::Completions { shell } => {
@@ -52,6 +60,61 @@ fn main() -> ExitCode {
             code
         }
     }
+}
+
+/// Whether the command line asks for `--output json` (as two words or as
+/// `--output=json`), read without clap so it holds when parsing failed.
+fn wants_json(args: &[OsString]) -> bool {
+    let args: Vec<&OsString> = args
+        .iter()
+        .skip(1)
+        .take_while(|a| a.as_os_str() != "--")
+        .collect();
+    args.iter().any(|a| a.as_os_str() == "--output=json")
+        || args
+            .windows(2)
+            .any(|w| w[0].as_os_str() == "--output" && w[1].as_os_str() == "json")
+}
+
+/// The report of an argument error, shaped like every other usage error:
+/// clap's first line (and its list of possible values) as the message,
+/// its tips and the usage line as the hint.
+fn usage_report(e: &clap::Error, args: &[OsString]) -> Report {
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut message = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let mut hints = Vec::new();
+    for line in lines {
+        if let Some(tip) = line.strip_prefix("tip: ") {
+            hints.push(tip.to_owned());
+        } else if let Some(usage) = line.strip_prefix("Usage: ") {
+            hints.push(format!("usage: {usage}"));
+        } else if line.starts_with('[') {
+            message.push(' ');
+            message.push_str(line);
+        }
+    }
+    let command = Cli::command();
+    let name = command
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .find(|name| args.iter().skip(1).any(|a| a.as_os_str() == *name))
+        .unwrap_or_default();
+    let help = match name {
+        "" => "greenlight --help".to_owned(),
+        name => format!("greenlight {name} --help"),
+    };
+    hints.push(format!("see `{help}`"));
+    let mut report = Report::new(name);
+    report.fail(
+        "usage_error",
+        Error::usage(message).with_hint(hints.join("; ")),
+    );
+    report
 }
 
 /// Prints `report` as one JSON document; the exit code is the report's.
