@@ -398,17 +398,32 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
     report.smoke = Some(checked);
     report.outcome = "smoke_passed".to_owned();
     let Some(failed) = failed else { return Ok(()) };
-    let created = report.deploy.as_ref().is_some_and(|d| d.created);
-    let traffic = if created {
-        format!(
+    let traffic = match &report.deploy {
+        Some(d) if d.created => format!(
             "version {version} is the function's first; alias {} was created on it",
             ctx.alias()
-        )
-    } else {
-        format!(
+        ),
+        Some(_) => format!(
             "version {version} was published but received no traffic; alias {} is unchanged",
             ctx.alias()
-        )
+        ),
+        // `test` changes nothing, but the version may be one users get.
+        None => {
+            let alias = ctx.alias();
+            match ctx.lambda.alias(ctx.function(), alias).await {
+                Ok(Some(served)) if served.version == version => format!(
+                    "version {version} is the one alias {alias} serves: users are on it; nothing was changed"
+                ),
+                Ok(Some(served)) if served.weights.contains_key(version) => format!(
+                    "version {version} takes {:.0} % of alias {alias}'s traffic (a release in progress): users reach it; nothing was changed; `greenlight rollback` stops the release",
+                    served.weights[version] * 100.0
+                ),
+                Ok(_) => format!(
+                    "version {version} gets no traffic from alias {alias}; nothing was changed"
+                ),
+                Err(_) => format!("the test changed nothing; alias {alias} is as it was"),
+            }
+        }
     };
     Err(Error::no_traffic_moved(format!(
         "smoke test `{}` failed against version {version}: {}",
