@@ -11,7 +11,9 @@
 //!
 //! An invoke test fails on a function error (unless `expect_error` asks for
 //! one), on a response that does not contain the expected keys with equal
-//! values, on an invoke error, or when no answer comes within its timeout.
+//! values, on an invoke error, or when no answer comes within its timeout;
+//! a command still running at its timeout is killed with everything it
+//! started.
 //! A test with `retries` runs again after `retry_delay` until it passes.
 //! Every test runs, so a report shows all failures at once. Text taken from
 //! responses and command output is redacted.
@@ -217,12 +219,16 @@ async fn attempt_once(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Option
             Check::Command { run, dir } => crate::command_check::check(ctx, run, dir, target).await,
         }
     };
+    let timeout = humantime::format_duration(test.timeout);
     match tokio::time::timeout(test.timeout, checked).await {
         Ok(outcome) => outcome,
-        Err(_) => Some(format!(
-            "no answer within {}",
-            humantime::format_duration(test.timeout)
-        )),
+        Err(_) => Some(match &test.check {
+            // Dropping the check killed the command's process group.
+            Check::Command { run, .. } => {
+                format!("`{run}` still running after {timeout}: killed with its child processes")
+            }
+            Check::Invoke { .. } | Check::Http(_) => format!("no answer within {timeout}"),
+        }),
     }
 }
 
