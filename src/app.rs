@@ -410,7 +410,7 @@ fn package_to_file(
     }
     let path = out.map(Path::to_path_buf).unwrap_or_else(|| {
         let dir = config.path.parent().unwrap_or(Path::new(""));
-        dir.join(".greenlight")
+        dir.join(package::OUTPUT_DIR)
             .join(format!("{}.zip", config.function.name))
     });
     report.package = package_stage(config, Some(&path), ui)?.report;
@@ -448,17 +448,17 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
     report.smoke = Some(checked);
     report.outcome = "smoke_passed".to_owned();
     let Some(failed) = failed else { return Ok(()) };
-    let created = report.deploy.as_ref().is_some_and(|d| d.created);
-    let traffic = if created {
-        format!(
+    let traffic = match &report.deploy {
+        Some(d) if d.created => format!(
             "version {version} is the function's first; alias {} was created on it",
             ctx.alias()
-        )
-    } else {
-        format!(
+        ),
+        Some(_) => format!(
             "version {version} was published but received no traffic; alias {} is unchanged",
             ctx.alias()
-        )
+        ),
+        // `test` changes nothing, but the version may be one users get.
+        None => what_users_get(ctx, version).await,
     };
     Err(Error::no_traffic_moved(format!(
         "smoke test `{}` failed against version {version}: {}",
@@ -466,6 +466,27 @@ async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result
         failed.failure.as_deref().unwrap_or("failed")
     ))
     .with_hint(traffic))
+}
+
+/// For a failed `test`: whether users get `version` through the alias. The
+/// read is bounded (a few seconds): it only words the hint, and AWS that does
+/// not answer must not hold up the report of the failure.
+async fn what_users_get(ctx: Ctx<'_>, version: &str) -> String {
+    let alias = ctx.alias();
+    let read = ctx.lambda.alias(ctx.function(), alias);
+    match tokio::time::timeout(std::time::Duration::from_secs(5), read).await {
+        Ok(Ok(Some(served))) if served.version == version => format!(
+            "version {version} is the one alias {alias} serves: users are on it; nothing was changed"
+        ),
+        Ok(Ok(Some(served))) if served.weights.contains_key(version) => format!(
+            "version {version} takes {:.0} % of alias {alias}'s traffic (a release in progress): users reach it; nothing was changed; `greenlight rollback` stops the release",
+            served.weights[version] * 100.0
+        ),
+        Ok(Ok(_)) => {
+            format!("version {version} gets no traffic from alias {alias}; nothing was changed")
+        }
+        Ok(Err(_)) | Err(_) => format!("the test changed nothing; alias {alias} is as it was"),
+    }
 }
 
 async fn release_stage(ctx: Ctx<'_>, version: &str, wait: bool, report: &mut Report) -> Result<()> {

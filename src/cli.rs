@@ -43,7 +43,7 @@ pub struct Cli {
         global = true,
         value_name = "DURATION",
         default_value = "60s",
-        value_parser = humantime::parse_duration,
+        value_parser = aws_timeout,
         env = "GREENLIGHT_AWS_TIMEOUT"
     )]
     pub aws_timeout: Duration,
@@ -78,6 +78,20 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Reads `--aws-timeout`: a duration from 1s to 1h. Shorter, every AWS
+/// call would time out before its answer; longer, a hung call would hold a
+/// release for hours before it is retried.
+fn aws_timeout(text: &str) -> Result<Duration, String> {
+    let wanted =
+        "give a duration from 1s to 1h, such as \"60s\" (the flag or GREENLIGHT_AWS_TIMEOUT)";
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{e}: {wanted}"))?;
+    if (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&duration) {
+        Ok(duration)
+    } else {
+        Err(wanted.to_owned())
+    }
 }
 
 /// The commands.
@@ -208,6 +222,25 @@ impl Command {
             Command::Completions { .. } => "completions",
             Command::Man => "man",
             Command::Init { .. } => "init",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_timeout_is_one_second_to_one_hour() {
+        let parse =
+            |value: &str| Cli::try_parse_from(["greenlight", "--aws-timeout", value, "status"]);
+        for (value, seconds) in [("1s", 1), ("60s", 60), ("1h", 3600)] {
+            let cli = parse(value).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(cli.aws_timeout, Duration::from_secs(seconds));
+        }
+        for value in ["0s", "1ms", "999ms", "61m", "10000y", "banana"] {
+            let error = parse(value).expect_err(value).to_string();
+            assert!(error.contains("from 1s to 1h"), "{value}: {error}");
         }
     }
 }

@@ -25,12 +25,20 @@ pub struct AlarmState {
     pub state: String,
     /// CloudWatch's reason for the state.
     pub reason: String,
+    /// When the alarm entered its state (Unix seconds), if CloudWatch said.
+    #[serde(skip)]
+    pub since: Option<i64>,
 }
 
 impl AlarmState {
     /// True when the alarm is firing.
     pub fn is_alarm(&self) -> bool {
         self.state == StateValue::Alarm.as_str()
+    }
+
+    /// True when the alarm has no data to judge by (`INSUFFICIENT_DATA`).
+    pub fn has_no_data(&self) -> bool {
+        self.state == StateValue::InsufficientData.as_str()
     }
 }
 
@@ -101,23 +109,30 @@ impl CloudWatch {
                 .send();
             while let Some(page) = pages.next().await {
                 let out = page.map_err(|e| aws_error("read CloudWatch alarms", e))?;
-                let metric = out
-                    .metric_alarms()
-                    .iter()
-                    .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
-                let composite = out
-                    .composite_alarms()
-                    .iter()
-                    .map(|a| (a.alarm_name(), a.state_value(), a.state_reason()));
-                found.extend(
-                    metric
-                        .chain(composite)
-                        .map(|(name, state, reason)| AlarmState {
-                            name: name.unwrap_or_default().to_owned(),
-                            state: state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                            reason: reason.unwrap_or_default().to_owned(),
-                        }),
-                );
+                let metric = out.metric_alarms().iter().map(|a| {
+                    (
+                        a.alarm_name(),
+                        a.state_value(),
+                        a.state_reason(),
+                        a.state_updated_timestamp(),
+                    )
+                });
+                let composite = out.composite_alarms().iter().map(|a| {
+                    (
+                        a.alarm_name(),
+                        a.state_value(),
+                        a.state_reason(),
+                        a.state_updated_timestamp(),
+                    )
+                });
+                found.extend(metric.chain(composite).map(|(name, state, reason, since)| {
+                    AlarmState {
+                        name: name.unwrap_or_default().to_owned(),
+                        state: state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        reason: reason.unwrap_or_default().to_owned(),
+                        since: since.map(DateTime::secs),
+                    }
+                }));
             }
         }
         names

@@ -3,8 +3,10 @@
 //! (`GREENLIGHT_FUNCTION`, `GREENLIGHT_VERSION`, `GREENLIGHT_ALIAS`,
 //! `GREENLIGHT_QUALIFIER`, `GREENLIGHT_ARN`, `GREENLIGHT_REGION`, and in DNS
 //! mode `GREENLIGHT_ENDPOINT`). Exit status 0 passes; otherwise the end of
-//! its output is shown. A command still running at the test's timeout is
-//! killed.
+//! its output is shown. The command runs in its own process group: when
+//! the check ends (the command exited, or the test's timeout dropped the
+//! check mid-run), the whole group is killed, so nothing it started (a
+//! `sleep &`, a server) outlives the test.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -46,7 +48,14 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let output = match command.output().await {
+    #[cfg(unix)]
+    command.process_group(0);
+    let child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return Some(format!("cannot run `{run}`: {e}")),
+    };
+    let _group = ProcessGroup(child.id());
+    let output = match child.wait_with_output().await {
         Ok(output) => output,
         Err(e) => return Some(format!("cannot run `{run}`: {e}")),
     };
@@ -67,4 +76,23 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
         .code()
         .map_or("was killed".to_owned(), |c| format!("exited {c}"));
     Some(format!("`{run}` {status}: {shown}"))
+}
+
+/// The process group a command leads (its id is the shell's pid), killed
+/// with SIGKILL when dropped: after the command, or when the test's timeout
+/// drops the check while it runs.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(group) = self
+            .0
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            // ESRCH (the group is gone already) is the usual, fine answer.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    }
 }

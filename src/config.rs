@@ -12,14 +12,20 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::gates::NoData;
 use crate::metrics::{DEFAULT_MIN_INVOCATIONS, Measure, MetricGate, MetricGates};
-use crate::plan::{DEFAULT_BAKE, Plan};
+use crate::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
 use crate::secrets::Environment;
 
 /// The alias greenlight releases to when the config names none.
 pub const DEFAULT_ALIAS: &str = "live";
 /// How long a smoke test may take when the config does not say.
 pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a smoke test's attempt, its pause between attempts, or an
+/// HTTP test's `max_latency` may be.
+pub const MAX_SMOKE_WAIT: Duration = Duration::from_secs(60 * 60);
+/// The most attempts a smoke test may make after a failed one.
+pub const MAX_RETRIES: u32 = 10;
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
@@ -77,6 +83,8 @@ pub struct ReleaseConfig {
     pub alarms: Vec<String>,
     /// Thresholds on the new version's own metrics during bakes.
     pub metrics: MetricGates,
+    /// What an alarm in `INSUFFICIENT_DATA` means during a step.
+    pub no_data: NoData,
     /// In a `[[functions]]` file: every function makes each move only when
     /// all are ready for it, and one failing rolls them all back
     /// ([`crate::lockstep`]).
@@ -89,6 +97,7 @@ impl Default for ReleaseConfig {
             plan: Plan::all_at_once(),
             alarms: Vec::new(),
             metrics: MetricGates::default(),
+            no_data: NoData::Hold,
             together: false,
         }
     }
@@ -190,14 +199,14 @@ pub enum Check {
 /// `http = { ... }` in a `[[smoke]]` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpCheck {
-    /// The URL; `{function}`, `{version}`, `{alias}`, `{qualifier}`,
-    /// `{region}` and (DNS mode) `{endpoint}` are filled in.
+    /// The URL, with the [`crate::smoke::PLACEHOLDERS`] filled in (each
+    /// one known, and `{endpoint}` only in DNS mode: checked at load).
     pub url: String,
     /// The method, `GET` by default.
     pub method: String,
-    /// Request headers.
+    /// Request headers; their values are filled like the URL.
     pub headers: BTreeMap<String, String>,
-    /// The request body.
+    /// The request body, filled like the URL.
     pub body: Option<String>,
     /// The status the response must have (200 by default).
     pub status: u16,
@@ -252,6 +261,7 @@ struct RawRelease {
     metrics: Vec<RawMetric>,
     min_invocations: Option<i64>,
     max_hold: Option<String>,
+    insufficient_data: Option<String>,
     #[serde(default)]
     together: bool,
 }
@@ -329,7 +339,7 @@ impl Config {
     /// tables as defaults (see [`crate::functions`]).
     /// The second value says whether the file uses `[[functions]]`.
     pub fn load_all(path: &Path) -> Result<(Vec<Config>, bool)> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             Error::usage(format!("cannot read config file {}", path.display()))
                 .with_cause(e)
                 .with_hint(
@@ -337,6 +347,7 @@ impl Config {
                 )
         })?;
         let file = path.display().to_string();
+        let text = utf8(&file, bytes)?;
         match crate::functions::expand(&file, &text)? {
             None => Ok((vec![Self::parse(path, &text)?], false)),
             Some(entries) => {
@@ -379,8 +390,14 @@ impl Config {
         .checked(&at)
     }
 
-    /// Checks what no single table can: an image function has no runtime or handler.
+    /// Checks what no single table can: an image function has no runtime
+    /// or handler, and an HTTP test's `{endpoint}` needs `[dns]`.
     fn checked(self, at: &Checker) -> Result<Config> {
+        for (i, test) in self.smoke.iter().enumerate() {
+            if let Check::Http(http) = &test.check {
+                at.placeholders(&format!("smoke[{i}].http"), http, self.dns.is_some())?;
+            }
+        }
         let image = self.package.as_ref().is_some_and(|p| p.image_uri.is_some());
         let settings = &self.function.settings;
         for (key, value) in [
@@ -448,6 +465,21 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, spans: boo
             inner.span(),
         ))
         .with_hint("see the configuration reference in README.md")
+    })
+}
+
+/// The config's text, or an error naming the first byte that is not UTF-8.
+fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = String::from_utf8_lossy(&bytes[..offset]);
+        let (line, col) = line_col(&valid, offset);
+        Error::usage(format!(
+            "{file}:{line}:{col}: the file is not UTF-8 text: byte 0x{:02x} at offset {offset} is not valid UTF-8",
+            bytes[offset]
+        ))
+        .with_hint("save the file as UTF-8 (TOML files are UTF-8), e.g. `iconv -f latin1 -t utf-8`")
     })
 }
 
@@ -549,6 +581,21 @@ impl Checker<'_> {
                 description: raw.description,
             },
         })
+    }
+
+    /// The duration `text` at `key`, when it parses and lies in `range`;
+    /// otherwise an error saying what is accepted (`what`).
+    fn duration(
+        &self,
+        key: &str,
+        text: &str,
+        range: std::ops::RangeInclusive<Duration>,
+        what: &str,
+    ) -> Result<Duration> {
+        humantime::parse_duration(text)
+            .ok()
+            .filter(|d| range.contains(d))
+            .ok_or_else(|| self.bad(key, format!("{text:?}"), what))
     }
 
     fn in_range(
@@ -731,13 +778,26 @@ impl Checker<'_> {
 
     fn release(&self, raw: RawRelease) -> Result<ReleaseConfig> {
         let plan = match (&raw.preset, &raw.steps, &raw.bake) {
-            (Some(preset), None, None) => Plan::preset(preset).ok_or_else(|| {
-                self.bad(
-                    "release.preset",
-                    format!("{preset:?}"),
-                    "use a name like Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce",
-                )
-            })?,
+            (Some(preset), None, None) => {
+                let plan = Plan::preset(preset).ok_or_else(|| {
+                    self.bad(
+                        "release.preset",
+                        format!("{preset:?}"),
+                        "use a name like Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce",
+                    )
+                })?;
+                if plan.bake > MAX_BAKE {
+                    return Err(self.bad(
+                        "release.preset",
+                        format!("{preset:?}"),
+                        &format!(
+                            "a preset bakes 1 to {} minutes (14 days): {MAX_BAKE_REASON}",
+                            MAX_BAKE.as_secs() / 60
+                        ),
+                    ));
+                }
+                plan
+            }
             (Some(_), _, _) => {
                 return Err(Error::usage(format!(
                     "{}: `release.preset` cannot be combined with `release.steps` or `release.bake`",
@@ -751,12 +811,12 @@ impl Checker<'_> {
                 })?,
                 bake: match bake {
                     None => DEFAULT_BAKE,
-                    Some(text) => humantime::parse_duration(text)
-                        .ok()
-                        .filter(|d| d.as_secs() >= 1)
-                        .ok_or_else(|| {
-                            self.bad("release.bake", format!("{text:?}"), "a duration of at least 1s, such as \"30s\", \"5m\" or \"1h\"")
-                        })?,
+                    Some(text) => self.duration(
+                        "release.bake",
+                        text,
+                        Duration::from_secs(1)..=MAX_BAKE,
+                        &format!("a duration from 1s to 14 days, such as \"30s\", \"5m\" or \"1h\": {MAX_BAKE_REASON}"),
+                    )?,
                 },
             },
         };
@@ -778,10 +838,22 @@ impl Checker<'_> {
             }
         }
         let metrics = self.metric_gates(raw.metrics, raw.min_invocations, raw.max_hold)?;
+        let no_data = match raw.insufficient_data.as_deref() {
+            None | Some("hold") => NoData::Hold,
+            Some("ok") => NoData::Ok,
+            Some(other) => {
+                return Err(self.bad(
+                    "release.insufficient_data",
+                    format!("{other:?}"),
+                    "use \"hold\" (an alarm with no data holds the step, like metrics with too little traffic) or \"ok\" (no data counts as green)",
+                ));
+            }
+        };
         Ok(ReleaseConfig {
             plan,
             alarms: raw.alarms,
             metrics,
+            no_data,
             together: raw.together,
         })
     }
@@ -839,13 +911,14 @@ impl Checker<'_> {
         };
         let max_hold = max_hold
             .map(|text| {
-                humantime::parse_duration(&text).map_err(|_| {
-                    self.bad(
-                        "release.max_hold",
-                        format!("{text:?}"),
-                        "a duration such as \"10m\" or \"1h\"",
-                    )
-                })
+                self.duration(
+                    "release.max_hold",
+                    &text,
+                    Duration::ZERO..=MAX_BAKE,
+                    &format!(
+                        "a duration of at most 14 days, such as \"10m\" or \"1h\": {MAX_BAKE_REASON}"
+                    ),
+                )
             })
             .transpose()?;
         Ok(MetricGates {
@@ -884,19 +957,17 @@ impl Checker<'_> {
                 "an HTTP status is 100 to 599",
             ));
         }
-        let max_latency = match raw.max_latency {
-            None => None,
-            Some(text) => match humantime::parse_duration(&text) {
-                Ok(d) if !d.is_zero() => Some(d),
-                _ => {
-                    return Err(self.bad(
-                        &format!("{key}.max_latency"),
-                        format!("{text:?}"),
-                        "a duration such as \"500ms\"",
-                    ));
-                }
-            },
-        };
+        let max_latency = raw
+            .max_latency
+            .map(|text| {
+                self.duration(
+                    &format!("{key}.max_latency"),
+                    &text,
+                    Duration::from_nanos(1)..=MAX_SMOKE_WAIT,
+                    "a duration above 0 and at most 1h, such as \"500ms\"",
+                )
+            })
+            .transpose()?;
         Ok(HttpCheck {
             url,
             method,
@@ -907,6 +978,45 @@ impl Checker<'_> {
             json: raw.json,
             max_latency,
         })
+    }
+
+    /// Refuses a placeholder in the url, a header value or the body of the
+    /// HTTP test at `key` that would not be filled: an unknown name, or
+    /// `{endpoint}` without `[dns]` (it would be empty).
+    fn placeholders(&self, key: &str, http: &HttpCheck, dns: bool) -> Result<()> {
+        let texts =
+            std::iter::once((format!("{key}.url"), format!("{:?}", http.url), &http.url))
+                .chain(http.headers.iter().map(|(name, value)| {
+                    (format!("{key}.headers.{name}"), "(text)".to_owned(), value)
+                }))
+                .chain(
+                    http.body
+                        .iter()
+                        .map(|body| (format!("{key}.body"), "(text)".to_owned(), body)),
+                );
+        for (key, shown, text) in texts {
+            for placeholder in crate::smoke::placeholders(text) {
+                if !crate::smoke::PLACEHOLDERS.contains(&placeholder) {
+                    return Err(self.bad(
+                        &key,
+                        shown,
+                        &format!(
+                            "unknown placeholder {placeholder}; the known ones are {}",
+                            crate::smoke::PLACEHOLDERS.join(", ")
+                        ),
+                    ));
+                }
+                if placeholder == "{endpoint}" && !dns {
+                    return Err(self.bad(
+                        &key,
+                        shown,
+                        "{endpoint} is the endpoint of the DNS colour under test, and this config has no [dns] table",
+                    )
+                    .with_hint("give the URL itself (a function URL or the API in front), or add [dns]"));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn smoke_tests(&self, dir: &Path, raw: Vec<RawSmoke>) -> Result<Vec<SmokeTest>> {
@@ -927,15 +1037,21 @@ impl Checker<'_> {
                 }
                 let duration = |field: &str, text: &Option<String>, default: Duration| match text {
                     None => Ok(default),
-                    Some(text) => match humantime::parse_duration(text) {
-                        Ok(d) if !d.is_zero() => Ok(d),
-                        _ => Err(self.bad(
-                            &key(field),
-                            format!("{text:?}"),
-                            "a duration such as \"500ms\", \"30s\" or \"2m\"",
-                        )),
-                    },
+                    Some(text) => self.duration(
+                        &key(field),
+                        text,
+                        Duration::from_nanos(1)..=MAX_SMOKE_WAIT,
+                        "a duration above 0 and at most 1h, such as \"500ms\", \"30s\" or \"2m\"",
+                    ),
                 };
+                let retries = s.retries.unwrap_or(0);
+                if retries > MAX_RETRIES {
+                    return Err(self.bad(
+                        &key("retries"),
+                        retries,
+                        &format!("give 0 to {MAX_RETRIES} attempts after a failed one"),
+                    ));
+                }
                 let timeout = duration("timeout", &s.timeout, DEFAULT_SMOKE_TIMEOUT)?;
                 let retry_delay = duration("retry_delay", &s.retry_delay, Duration::from_secs(2))?;
                 let invoke_keys =
@@ -977,7 +1093,7 @@ impl Checker<'_> {
                     name: s.name,
                     check,
                     timeout,
-                    retries: s.retries.unwrap_or(0).min(10),
+                    retries,
                     retry_delay,
                 })
             })
@@ -1138,7 +1254,7 @@ expect = { probe = "ok" }
     fn smoke_tests_are_one_kind_each_with_checked_http_fields() {
         let base = "[function]\nname = \"a\"\n[[smoke]]\nname = \"x\"\n";
         let cfg = parse(&format!(
-            "{base}http = {{ url = \"https://{{endpoint}}/health\", method = \"post\", status = 204, max_latency = \"500ms\" }}\nretries = 2\nretry_delay = \"1s\"\n"
+            "{base}http = {{ url = \"https://example.com/health?v={{version}}\", method = \"post\", status = 204, max_latency = \"500ms\" }}\nretries = 2\nretry_delay = \"1s\"\n"
         ))
         .expect("http test");
         let Check::Http(http) = &cfg.smoke[0].check else {
@@ -1173,6 +1289,142 @@ expect = { probe = "ok" }
             let msg = message(&format!("{base}{body}\n"));
             assert!(msg.contains(&format!("`{key}`")), "{body}: {msg}");
         }
+    }
+
+    #[test]
+    fn durations_and_retries_are_bounded() {
+        let function = "[function]\nname = \"a\"\n";
+        let smoke = format!("{function}[[smoke]]\nname = \"x\"\n");
+        let release = format!("{function}[release]\n");
+        let accepted = [
+            format!("{release}steps = [10]\nbake = \"14days\"\nmax_hold = \"14days\"\n"),
+            format!("{release}preset = \"Canary10Percent20160Minutes\"\n"),
+            format!("{release}max_hold = \"0s\"\n"),
+            format!("{smoke}timeout = \"1h\"\nretry_delay = \"1h\"\nretries = 10\n"),
+            format!("{smoke}http = {{ url = \"http://x\", max_latency = \"1h\" }}\n"),
+            format!("{release}metrics = [{{ name = \"p99-duration\", max = \"15m\" }}]\n"),
+        ];
+        for text in accepted {
+            parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+        let refused = [
+            (
+                format!("{release}steps = [10]\nbake = \"10000y\"\n"),
+                "`release.bake` = \"10000y\": a duration from 1s to 14 days",
+            ),
+            (
+                format!("{release}steps = [10]\nbake = \"14days 1s\"\n"),
+                "CloudWatch keeps 1-minute Lambda metrics for 15 days",
+            ),
+            (
+                format!("{release}steps = [10]\nbake = \"999ms\"\n"),
+                "`release.bake`",
+            ),
+            (
+                format!("{release}preset = \"Canary10Percent9999999999999Minutes\"\n"),
+                "`release.preset` = \"Canary10Percent9999999999999Minutes\": a preset bakes 1 to 20160 minutes (14 days): CloudWatch",
+            ),
+            (
+                format!("{release}preset = \"Linear10PercentEvery20161Minutes\"\n"),
+                "`release.preset`",
+            ),
+            (
+                format!("{release}max_hold = \"15days\"\n"),
+                "`release.max_hold` = \"15days\": a duration of at most 14 days",
+            ),
+            (
+                format!("{smoke}timeout = \"2h\"\n"),
+                "`smoke[0].timeout` = \"2h\": a duration above 0 and at most 1h",
+            ),
+            (
+                format!("{smoke}retry_delay = \"61m\"\n"),
+                "`smoke[0].retry_delay`",
+            ),
+            (
+                format!("{smoke}retries = 11\n"),
+                "`smoke[0].retries` = 11: give 0 to 10 attempts after a failed one",
+            ),
+            (
+                format!("{smoke}http = {{ url = \"http://x\", max_latency = \"3601s\" }}\n"),
+                "`smoke[0].http.max_latency` = \"3601s\"",
+            ),
+            (
+                format!("{release}metrics = [{{ name = \"p99-duration\", max = \"16m\" }}]\n"),
+                "`release.metrics[0].max` = \"16m\": a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)",
+            ),
+        ];
+        for (text, wanted) in refused {
+            let error = parse(&text).expect_err(&text);
+            assert_eq!(error.exit_code(), 2);
+            assert!(error.message.contains(wanted), "{text}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn http_placeholders_must_be_known_and_endpoint_needs_dns() {
+        let base = "[function]\nname = \"a\"\n[[smoke]]\nname = \"x\"\n";
+        let dns = "[dns]\nzone_id = \"Z1\"\nname = \"api.example.com\"\n[dns.blue]\nvalue = \"b.example.com\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g.example.com\"\nalias = \"green\"\n";
+        let every = "https://{endpoint}/{function}/{qualifier}?v={version}&a={alias}&r={region}";
+        let http = |fields: &str| format!("{base}http = {{ url = \"{every}\", {fields} }}\n");
+        let filled = http(
+            r#"headers = { X-Version = "{version}" }, body = '{"at": "{region}", "q": "{ id }"}'"#,
+        );
+        parse(&format!("{filled}{dns}")).unwrap_or_else(|e| panic!("{e}"));
+
+        let known =
+            "the known ones are {function}, {version}, {alias}, {qualifier}, {region}, {endpoint}";
+        for (text, wanted) in [
+            (
+                format!("{base}http = {{ url = \"https://x/{{bogus}}\" }}\n"),
+                format!(
+                    "`smoke[0].http.url` = \"https://x/{{bogus}}\": unknown placeholder {{bogus}}; {known}"
+                ),
+            ),
+            (
+                format!(
+                    "{}{dns}",
+                    http(r#"headers = { Authorization = "Bearer {token}" }"#)
+                ),
+                format!(
+                    "`smoke[0].http.headers.Authorization` = (text): unknown placeholder {{token}}; {known}"
+                ),
+            ),
+            (
+                format!("{}{dns}", http(r#"body = '{"v": "{versoin}"}'"#)),
+                format!("`smoke[0].http.body` = (text): unknown placeholder {{versoin}}; {known}"),
+            ),
+            (
+                filled,
+                format!(
+                    "`smoke[0].http.url` = \"{every}\": {{endpoint}} is the endpoint of the DNS colour under test, and this config has no [dns] table"
+                ),
+            ),
+        ] {
+            let error = parse(&text).expect_err(&text);
+            assert_eq!(error.exit_code(), 2);
+            assert_eq!(error.message, format!("dir/greenlight.toml: {wanted}"));
+            assert!(
+                !error.message.contains("Bearer"),
+                "header values are not shown"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_named_with_the_byte() {
+        let error =
+            utf8("g.toml", b"[function]\nname = \"caf\xe9\"\n".to_vec()).expect_err("latin-1");
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.message,
+            "g.toml:2:12: the file is not UTF-8 text: byte 0xe9 at offset 22 is not valid UTF-8"
+        );
+        assert!(
+            error
+                .hint
+                .is_some_and(|h| h.starts_with("save the file as UTF-8"))
+        );
+        assert_eq!(utf8("g.toml", b"a = 1".to_vec()).expect("utf-8"), "a = 1");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! and `green`, each in front of one Lambda alias. The live colour carries
 //! all the weight; a release points the idle colour's alias at the new
 //! version (no traffic: its weight is 0), then moves the weight to it
-//! through the `[release]` steps (step % of a total of 100). After each
+//! through the `[release]` steps (step % of the total, see [`crate::weights`]). After each
 //! change greenlight waits until Route 53 reports it INSYNC and then for the
 //! record's TTL, so resolvers really use the new split before the gates
 //! (alarms, smoke tests through the new colour's alias) are judged. A red

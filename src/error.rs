@@ -8,7 +8,7 @@
 //! | code | meaning |
 //! | ---- | ------- |
 //! | 0 | success (including "nothing to deploy") |
-//! | 1 | failed before any traffic moved: nothing changed for users (also: another runner changed the alias, so this one stopped) |
+//! | 1 | failed before any traffic moved: nothing changed for users (also: another runner changed the alias, so this one stopped; or the report could not be written to standard output) |
 //! | 2 | usage or configuration error: nothing that changes AWS was called |
 //! | 3 | traffic moved, then something failed and traffic was rolled back |
 //! | 4 | the rollback itself failed: a person must act |

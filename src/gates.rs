@@ -7,11 +7,28 @@
 //! through the alias. AWS calls: `DescribeAlarms`, `GetMetricData`, and
 //! `Invoke` per smoke test. Read-only apart from the invocations.
 
+use time::OffsetDateTime;
+
 use crate::cloudwatch::AlarmState;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Canary, MetricReport};
 use crate::smoke::{self, SmokeReport};
 use crate::ui::Ctx;
+
+/// What an alarm in `INSUFFICIENT_DATA` means during a canary step
+/// (`release.insufficient_data`). It is both a new alarm's first state and
+/// the lasting state of an alarm on a wrong metric or dimension, so it is
+/// never taken for green by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoData {
+    /// The default: a `{version}` alarm with no data, or any alarm that has
+    /// had none since the step began, holds the step like metrics with too
+    /// little traffic (a `promote` reports `held`; a waiting release stops
+    /// with exit 5 after `release.max_hold`).
+    Hold,
+    /// No data counts as green.
+    Ok,
+}
 
 /// The outcome of one check of every gate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -24,6 +41,10 @@ pub struct GateCheck {
     /// The smoke tests, run through the alias.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoke: Option<SmokeReport>,
+    /// Why the step must hold although nothing is red, if it must: the
+    /// metrics have too little traffic, or an alarm has no data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 impl GateCheck {
@@ -46,20 +67,19 @@ impl GateCheck {
         })
     }
 
-    /// Why the step must hold (the metrics cannot judge the new version
-    /// yet), when the gates are otherwise green.
+    /// Why the step must hold (the metrics or an alarm cannot judge the new
+    /// version yet), when the gates are otherwise green.
     pub fn held(&self) -> Option<&str> {
-        self.metrics.as_ref().and_then(MetricReport::held)
+        self.held.as_deref()
     }
 }
 
-/// Reads the watched alarms only. A name with `{version}` is an alarm
-/// scoped to one version (e.g. on its `ExecutedVersion` metrics, see
+/// The watched alarm names. A name with `{version}` is an alarm scoped to
+/// one version (e.g. on its `ExecutedVersion` metrics, see
 /// `templates/version-alarm.sh`): it is filled with `version`, and left out
 /// when there is no version under release.
-pub async fn alarms(ctx: Ctx<'_>, version: Option<&str>) -> Result<Vec<AlarmState>> {
-    let names: Vec<String> = ctx
-        .config
+fn alarm_names(ctx: Ctx<'_>, version: Option<&str>) -> Vec<String> {
+    ctx.config
         .release
         .alarms
         .iter()
@@ -68,11 +88,47 @@ pub async fn alarms(ctx: Ctx<'_>, version: Option<&str>) -> Result<Vec<AlarmStat
             (true, Some(v)) => Some(name.replace("{version}", v)),
             (true, None) => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Reads the watched alarms only (see [`alarm_names`]).
+pub async fn alarms(ctx: Ctx<'_>, version: Option<&str>) -> Result<Vec<AlarmState>> {
+    let names = alarm_names(ctx, version);
     if names.is_empty() {
         return Ok(Vec::new());
     }
     ctx.cloudwatch.alarm_states(&names).await
+}
+
+/// Why a step of the release of `version` must hold for an alarm with no
+/// data, under [`NoData::Hold`]: a `{version}` alarm in `INSUFFICIENT_DATA`
+/// (made for this release, it has seen nothing yet), or any alarm that has
+/// been in it since the step began at `since` (it cannot judge this step).
+fn no_data(
+    ctx: Ctx<'_>,
+    alarms: &[AlarmState],
+    version: &str,
+    since: OffsetDateTime,
+) -> Option<String> {
+    if ctx.config.release.no_data == NoData::Ok {
+        return None;
+    }
+    let scoped: Vec<String> = ctx
+        .config
+        .release
+        .alarms
+        .iter()
+        .filter(|n| n.contains("{version}"))
+        .map(|n| n.replace("{version}", version))
+        .collect();
+    let silent = alarms.iter().find(|a| {
+        a.has_no_data()
+            && (scoped.contains(&a.name) || a.since.is_some_and(|t| t <= since.unix_timestamp()))
+    })?;
+    Some(format!(
+        "alarm {} has had no data (INSUFFICIENT_DATA) since the step began, so it cannot judge the new version yet",
+        silent.name
+    ))
 }
 
 /// Before a release moves anything: an alarm already in ALARM would make the
@@ -105,6 +161,11 @@ pub async fn check(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> 
         }
         _ => None,
     };
+    let held = metrics
+        .as_ref()
+        .and_then(MetricReport::held)
+        .map(str::to_owned)
+        .or_else(|| no_data(ctx, &alarms, version, canary?.since));
     let smoke = if ctx.config.smoke.is_empty() {
         None
     } else {
@@ -114,5 +175,6 @@ pub async fn check(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> 
         alarms,
         metrics,
         smoke,
+        held,
     })
 }

@@ -23,7 +23,12 @@ pub const DEFAULT_MIN_INVOCATIONS: u64 = 100;
 
 /// The oldest data a window reaches back to: CloudWatch keeps one-minute
 /// data for 15 days.
-const MAX_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
+pub const MAX_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// What a `p99-duration` limit may be: no invocation lasts longer than
+/// Lambda's longest timeout.
+const P99_LIMIT: &str =
+    "a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)";
 
 /// What a metric gate measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,9 +90,11 @@ impl Measure {
             (Measure::Throttles, toml::Value::Integer(i)) if *i >= 0 => Ok(*i as f64),
             (Measure::Throttles, _) => Err("throttles are a count of 0 or more, such as 0"),
             (Measure::P99Duration, toml::Value::String(s)) => humantime::parse_duration(s)
+                .ok()
+                .filter(|d| d.as_secs() <= 900)
                 .map(|d| d.as_secs_f64() * 1000.0)
-                .map_err(|_| "a duration such as \"800ms\" or \"2s\""),
-            (Measure::P99Duration, _) => Err("a duration such as \"800ms\" or \"2s\""),
+                .ok_or(P99_LIMIT),
+            (Measure::P99Duration, _) => Err(P99_LIMIT),
         }
     }
 }

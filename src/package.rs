@@ -41,6 +41,10 @@ use crate::zipfile::{self, Level};
 
 /// The ignore file read in every folder of the source.
 pub const IGNORE_FILE: &str = ".greenlightignore";
+/// greenlight's own folder beside the config, where `package` writes the
+/// zip by default: never packaged, even when the source is the config's
+/// folder (`source = "."`), so a package never holds an earlier package.
+pub const OUTPUT_DIR: &str = ".greenlight";
 /// Lambda's limit on the unzipped size of a function's code.
 pub const UNZIPPED_LIMIT: u64 = 250 * 1024 * 1024;
 /// How much of a file is test-compressed to decide whether to deflate it.
@@ -89,7 +93,8 @@ impl Artifact {
 /// Builds the artifact `config` describes: zips a folder, or reads a `.zip`
 /// as it is. With `out`, the zip is also written to that file while it is
 /// built, under a temporary name renamed at the end: a failure leaves no
-/// half-written zip behind. Progress (bytes compressed) shows on `ui`.
+/// half-written zip behind; `out` inside the source (or an `include`) is
+/// refused, unless in [`OUTPUT_DIR`]. Progress (bytes compressed) shows on `ui`.
 pub fn package(config: &PackageConfig, out: Option<&Path>, ui: &Ui) -> Result<Artifact> {
     let source = &config.source;
     let meta = std::fs::metadata(source).map_err(|e| {
@@ -100,6 +105,9 @@ pub fn package(config: &PackageConfig, out: Option<&Path>, ui: &Ui) -> Result<Ar
         .with_cause(e)
         .with_hint("set [package] source to a folder or a .zip, relative to greenlight.toml")
     })?;
+    if let Some(out) = out {
+        outside_the_source(config, out)?;
+    }
     if !meta.is_dir() {
         let artifact = read_zip(source)?;
         if let Some(path) = out {
@@ -132,6 +140,54 @@ pub fn package(config: &PackageConfig, out: Option<&Path>, ui: &Ui) -> Result<Ar
         bytes: bytes.into(),
         files: entries.len(),
     })
+}
+
+/// A size for an error about a limit: megabytes (MiB, as Lambda counts
+/// them) rounded up to a tenth, so a size just over a limit never reads as
+/// the limit itself, and the exact bytes: `250.1 MB (262144001 bytes)`.
+pub fn megabytes(size: u64) -> String {
+    const MIB: u128 = 1024 * 1024;
+    let tenths = (u128::from(size) * 10).div_ceil(MIB);
+    format!("{}.{} MB ({size} bytes)", tenths / 10, tenths % 10)
+}
+
+/// Refuses an `out` file inside what is packaged (the source, or an
+/// `include`): it could overwrite a file of the code, and the next package
+/// would hold it. greenlight's own [`OUTPUT_DIR`] is never packaged, so it
+/// is fine there.
+fn outside_the_source(config: &PackageConfig, out: &Path) -> Result<()> {
+    let at = resolved(out);
+    if at.starts_with(resolved(&config.dir.join(OUTPUT_DIR))) {
+        return Ok(());
+    }
+    match std::iter::once(&config.source)
+        .chain(&config.include)
+        .find(|packaged| at.starts_with(resolved(packaged)))
+    {
+        None => Ok(()),
+        Some(packaged) => Err(Error::usage(format!(
+            "--out {} is inside {}, which is packaged: it could overwrite a file of the code, and the next package would hold this one",
+            out.display(),
+            packaged.display()
+        ))
+        .with_hint(format!(
+            "write the zip outside the source, e.g. leave out --out for {OUTPUT_DIR}/ beside greenlight.toml"
+        ))),
+    }
+}
+
+/// `path` made absolute with symlinks resolved as far as it exists (the
+/// rest, not written yet, appended as given), so two ways of naming one
+/// place compare equal.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .ancestors()
+        .find_map(|known| {
+            let real = known.canonicalize().ok()?;
+            Some(real.join(absolute.strip_prefix(known).ok()?))
+        })
+        .unwrap_or(absolute)
 }
 
 /// Base64 SHA-256 of `bytes`, the form of Lambda's `CodeSha256`.
@@ -181,14 +237,15 @@ fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// The files to package, sorted by their name in the zip.
 fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
-    let mut entries = walk(&config.source, "", Some(&config.exclude))?;
+    let own = resolved(&config.dir.join(OUTPUT_DIR));
+    let mut entries = walk(&config.source, "", Some(&config.exclude), &own)?;
     for extra in &config.include {
         let name = extra
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if extra.is_dir() {
-            entries.extend(walk(extra, &format!("{name}/"), None)?);
+            entries.extend(walk(extra, &format!("{name}/"), None, &own)?);
         } else {
             let meta = std::fs::metadata(extra).map_err(|e| {
                 read_error(extra, e).with_hint("fix or remove the path in [package] include")
@@ -214,8 +271,8 @@ fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
     let unzipped: u64 = entries.iter().map(|e| e.size).sum();
     if unzipped > UNZIPPED_LIMIT {
         return Err(Error::usage(format!(
-            "the package holds {} MB unzipped, over Lambda's 250 MB limit",
-            unzipped / (1024 * 1024)
+            "the package holds {} unzipped, over Lambda's 250 MB limit ({UNZIPPED_LIMIT} bytes)",
+            megabytes(unzipped)
         ))
         .with_hint("exclude what the function does not need ([package] exclude, .greenlightignore), or use a container image"));
     }
@@ -224,8 +281,9 @@ fn collect(config: &PackageConfig) -> Result<Vec<Entry>> {
 
 /// Walks `root`, naming entries `prefix` + their path under `root`, following
 /// symlinks that stay inside it and applying `.greenlightignore` files and,
-/// when given, `exclude` globs.
-fn walk(root: &Path, prefix: &str, exclude: Option<&[String]>) -> Result<Vec<Entry>> {
+/// when given, `exclude` globs. The folder `own` (greenlight's output
+/// folder, resolved) is left out when it is inside `root`.
+fn walk(root: &Path, prefix: &str, exclude: Option<&[String]>, own: &Path) -> Result<Vec<Entry>> {
     let canonical_root = root.canonicalize().map_err(|e| read_error(root, e))?;
     let mut walker = ignore::WalkBuilder::new(root);
     walker
@@ -233,6 +291,14 @@ fn walk(root: &Path, prefix: &str, exclude: Option<&[String]>) -> Result<Vec<Ent
         .follow_links(true)
         .add_custom_ignore_filename(IGNORE_FILE)
         .sort_by_file_name(|a, b| a.cmp(b));
+    if let Some(inside) = own
+        .strip_prefix(&canonical_root)
+        .ok()
+        .filter(|inside| !inside.as_os_str().is_empty())
+    {
+        let (root, inside) = (root.to_path_buf(), inside.to_path_buf());
+        walker.filter_entry(move |e| e.path().strip_prefix(&root).map_or(true, |p| p != inside));
+    }
     if let Some(globs) = exclude.filter(|g| !g.is_empty()) {
         walker.overrides(exclusions(root, globs)?);
     }
@@ -636,6 +702,78 @@ mod tests {
     }
 
     #[test]
+    fn with_the_source_beside_the_config_its_own_output_is_never_packaged() {
+        let dir = tree();
+        let config = PackageConfig {
+            source: dir.path().join("."),
+            dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let first = super::package(
+            &config,
+            Some(&dir.path().join(".greenlight/a.zip")),
+            &quiet(),
+        )
+        .expect("package");
+        fs::create_dir_all(dir.path().join("lib/.greenlight")).expect("mkdir");
+        fs::write(dir.path().join("lib/.greenlight/kept.txt"), "k").expect("write");
+        let second = super::package(
+            &config,
+            Some(&dir.path().join(".greenlight/a.zip")),
+            &quiet(),
+        )
+        .expect("package again");
+        assert_eq!(
+            names(&second),
+            [
+                "index.py",
+                "lib-a.txt",
+                "lib/.greenlight/kept.txt",
+                "lib/sub/data.txt"
+            ],
+            "only the folder beside the config is greenlight's"
+        );
+        assert_eq!(names(&first).len() + 1, second.files);
+    }
+
+    #[test]
+    fn out_inside_what_is_packaged_is_refused_and_writes_nothing() {
+        let dir = tree();
+        let extra = tempfile::tempdir().expect("tempdir");
+        let config = PackageConfig {
+            source: dir.path().to_path_buf(),
+            include: vec![extra.path().to_path_buf()],
+            dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let inside = [
+            dir.path().join("index.py"),
+            dir.path().join("lib/new.zip"),
+            dir.path().join("lib/../lib/sub/other.zip"),
+            extra.path().join("x.zip"),
+        ];
+        for out in inside {
+            let err = super::package(&config, Some(&out), &quiet()).expect_err("inside");
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.message.contains("which is packaged"), "{}", err.message);
+        }
+        assert_eq!(
+            fs::read_to_string(dir.path().join("index.py")).expect("source kept"),
+            "def handler(e, c):\n    return e\n"
+        );
+        assert!(!dir.path().join("lib/new.zip").exists());
+        assert!(!extra.path().join("x.zip").exists());
+        let outside = tempfile::tempdir().expect("tempdir");
+        super::package(&config, Some(&outside.path().join("ok.zip")), &quiet()).expect("outside");
+        super::package(
+            &config,
+            Some(&dir.path().join(".greenlight/ok.zip")),
+            &quiet(),
+        )
+        .expect("greenlight's own folder");
+    }
+
+    #[test]
     fn entries_are_sorted_with_fixed_times_and_normalised_modes() {
         let dir = tree();
         let a = package(dir.path()).expect("package");
@@ -813,11 +951,22 @@ mod tests {
         big.set_len(UNZIPPED_LIMIT + 1).expect("sparse file");
         let err = package(dir.path()).expect_err("too big");
         assert_eq!(err.exit_code(), 2);
-        assert!(
-            err.message.contains("over Lambda's 250 MB limit"),
-            "{}",
-            err.message
+        let size = UNZIPPED_LIMIT + 1 + 1033; // huge.bin, and the tree's 1033 bytes
+        assert_eq!(
+            err.message,
+            format!(
+                "the package holds 250.1 MB ({size} bytes) unzipped, over Lambda's 250 MB limit (262144000 bytes)"
+            )
         );
+    }
+
+    #[test]
+    fn sizes_over_a_limit_never_read_as_the_limit() {
+        assert_eq!(megabytes(UNZIPPED_LIMIT), "250.0 MB (262144000 bytes)");
+        assert_eq!(megabytes(UNZIPPED_LIMIT + 1), "250.1 MB (262144001 bytes)");
+        assert_eq!(megabytes(300 * 1024 * 1024), "300.0 MB (314572800 bytes)");
+        assert_eq!(megabytes(0), "0.0 MB (0 bytes)");
+        assert!(megabytes(u64::MAX).ends_with("(18446744073709551615 bytes)"));
     }
 
     proptest::proptest! {

@@ -21,11 +21,11 @@ pub struct Plan {
 
 /// The bake when the config sets steps but no bake.
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(300);
-
-/// The longest bake greenlight accepts: 14 days. CloudWatch keeps Lambda's
-/// one-minute metrics for 15 days, and a step's metric window reaches back
-/// at most 14 days, so a longer step could not be judged as a whole.
-pub const MAX_BAKE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+/// The longest bake (and `release.max_hold`): the metric gates judge a
+/// step's whole window, which reaches back at most this far.
+pub const MAX_BAKE: Duration = crate::metrics::MAX_WINDOW;
+/// Why a bake is at most [`MAX_BAKE`], for errors.
+pub const MAX_BAKE_REASON: &str = "CloudWatch keeps 1-minute Lambda metrics for 15 days and a metric window spans at most 14 days";
 
 impl Plan {
     /// All traffic at once, no bake.
@@ -61,17 +61,22 @@ impl Plan {
 
     /// The plan a CodeDeploy-style preset name stands for, e.g.
     /// `Canary10Percent5Minutes`, `Linear20PercentEvery2Minutes`, `AllAtOnce`.
+    /// The bake is not bounded here: a huge number of minutes saturates
+    /// (never overflows), for the caller to refuse against [`MAX_BAKE`].
     pub fn preset(name: &str) -> Option<Plan> {
         if name == "AllAtOnce" {
             return Some(Plan::all_at_once());
         }
         let minutes = |text: &str| -> Option<Duration> {
-            let n: u64 = text
+            let digits = text
                 .strip_suffix("Minutes")
-                .or_else(|| text.strip_suffix("Minute"))?
-                .parse()
-                .ok()?;
-            (n > 0).then(|| Duration::from_secs(n * 60))
+                .or_else(|| text.strip_suffix("Minute"))?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // Only digits: a number too large for u64 is just very large.
+            let n: u64 = digits.parse().unwrap_or(u64::MAX);
+            (n > 0).then(|| Duration::from_secs(n.saturating_mul(60)))
         };
         let percent =
             |text: &str| -> Option<u8> { text.parse().ok().filter(|p| (1..=99).contains(p)) };
@@ -137,7 +142,18 @@ mod tests {
             Some(vec![25, 50, 75])
         );
         assert_eq!(Plan::preset("AllAtOnce"), Some(Plan::all_at_once()));
+        assert_eq!(
+            Plan::preset("Canary10Percent9999999999999Minutes").map(|p| p.bake),
+            Some(Duration::from_secs(9_999_999_999_999 * 60))
+        );
+        assert_eq!(
+            Plan::preset("Canary10Percent99999999999999999999999Minutes").map(|p| p.bake),
+            Some(Duration::from_secs(u64::MAX)),
+            "saturates instead of overflowing"
+        );
         for bad in [
+            "Canary10Percent+5Minutes",
+            "Canary10PercentMinutes",
             "Canary0Percent5Minutes",
             "Canary10Percent0Minutes",
             "Linear10Percent",

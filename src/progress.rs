@@ -286,7 +286,7 @@ pub fn standing(plan: &Plan, step: usize, left: Duration, held: Option<&str>) ->
         None => "finish at 100 %".to_owned(),
     };
     let when = if held.is_some() {
-        "once the metrics have enough traffic to judge"
+        "once the gates can judge the new version"
     } else if left.is_zero() {
         "now"
     } else {
@@ -403,7 +403,7 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                     let spinner = run
                         .ctx
                         .ui
-                        .spinner("waiting for enough traffic to judge the metrics");
+                        .spinner("waiting until the gates can judge the new version");
                     holding = Some((step, spinner));
                 }
                 pause
@@ -681,6 +681,22 @@ expect = { probe = "ok" }
                     .role("r")
                     .build()
             })
+    }
+
+    #[test]
+    fn a_bake_past_the_calendars_end_is_not_over_and_does_not_overflow() {
+        let now = OffsetDateTime::now_utc();
+        let forever = std::time::Duration::from_secs(u64::MAX);
+        assert!(bake_left(now, forever) >= forever);
+        let plan = Plan {
+            steps: vec![10],
+            bake: forever,
+        };
+        assert!(!hold_is_over(now, &plan, None));
+        assert!(!hold_is_over(now, &plan, Some(forever)));
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(bake_left(now, hour) > hour - std::time::Duration::from_secs(60));
+        assert!(bake_left(now - hour, hour).is_zero());
     }
 
     #[tokio::test]

@@ -211,6 +211,13 @@ impl fmt::Display for Report {
                 writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;
             }
         }
+        if self.outcome == "nothing_in_progress" {
+            writeln!(
+                f,
+                "promote   nothing to promote: no release in progress on alias {}",
+                self.alias.as_deref().unwrap_or_default()
+            )?;
+        }
         if let Some(r) = &self.rollback {
             let alias = self.alias.as_deref().unwrap_or_default();
             if r.already_rolled_back {

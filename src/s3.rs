@@ -173,8 +173,8 @@ impl http_body::Body for Upload {
 /// The error for a package too large to send directly when no bucket is set.
 pub fn needs_bucket(size: usize) -> Error {
     Error::usage(format!(
-        "the package is {:.1} MB, over Lambda's 50 MB limit for uploading code directly",
-        size as f64 / (1024.0 * 1024.0)
+        "the package is {}, over Lambda's 50 MB limit for uploading code directly ({DIRECT_UPLOAD_LIMIT} bytes)",
+        crate::package::megabytes(size as u64)
     ))
     .with_hint("set [package] s3_bucket (and optionally s3_prefix) to deploy through S3, or shrink it with [package] exclude")
 }

@@ -11,7 +11,9 @@
 //!
 //! An invoke test fails on a function error (unless `expect_error` asks for
 //! one), on a response that does not contain the expected keys with equal
-//! values, on an invoke error, or when no answer comes within its timeout.
+//! values, on an invoke error, or when no answer comes within its timeout;
+//! a command still running at its timeout is killed with everything it
+//! started.
 //! A test with `retries` runs again after `retry_delay` until it passes.
 //! Every test runs, so a report shows all failures at once. Text taken from
 //! responses and command output is redacted.
@@ -26,6 +28,32 @@ use crate::ui::Ctx;
 
 /// Longest excerpt of a response shown in a failure.
 const EXCERPT: usize = 300;
+
+/// What an HTTP test's url, header values and body may hold, filled in
+/// from the [`Target`]; `{endpoint}` (the DNS colour under test) only with
+/// `[dns]`.
+pub const PLACEHOLDERS: [&str; 6] = [
+    "{function}",
+    "{version}",
+    "{alias}",
+    "{qualifier}",
+    "{region}",
+    "{endpoint}",
+];
+
+/// Every `{name}` in `text` that looks like a placeholder (a name of
+/// letters, digits and `_` between braces; JSON's `{"key": …}` is not one),
+/// braces included.
+pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('{').filter_map(move |(start, _)| {
+        let rest = &text[start + 1..];
+        let name = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                .len();
+        (name > 0 && rest[name..].starts_with('}')).then(|| &text[start..start + name + 2])
+    })
+}
 
 /// The outcome of one smoke test.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -118,15 +146,22 @@ impl Target {
         }
     }
 
-    /// `text` with `{function}`, `{version}`, `{alias}`, `{qualifier}`,
-    /// `{region}` and `{endpoint}` filled in.
+    /// `text` with the [`PLACEHOLDERS`] filled in.
     pub fn fill(&self, text: &str) -> String {
-        text.replace("{function}", &self.function)
-            .replace("{version}", &self.version)
-            .replace("{alias}", &self.alias)
-            .replace("{qualifier}", &self.qualifier)
-            .replace("{region}", &self.region)
-            .replace("{endpoint}", self.endpoint.as_deref().unwrap_or(""))
+        let values = [
+            &self.function,
+            &self.version,
+            &self.alias,
+            &self.qualifier,
+            &self.region,
+            self.endpoint.as_deref().unwrap_or(""),
+        ];
+        PLACEHOLDERS
+            .iter()
+            .zip(values)
+            .fold(text.to_owned(), |text, (placeholder, value)| {
+                text.replace(placeholder, value)
+            })
     }
 }
 
@@ -184,12 +219,16 @@ async fn attempt_once(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Option
             Check::Command { run, dir } => crate::command_check::check(ctx, run, dir, target).await,
         }
     };
+    let timeout = humantime::format_duration(test.timeout);
     match tokio::time::timeout(test.timeout, checked).await {
         Ok(outcome) => outcome,
-        Err(_) => Some(format!(
-            "no answer within {}",
-            humantime::format_duration(test.timeout)
-        )),
+        Err(_) => Some(match &test.check {
+            // Dropping the check killed the command's process group.
+            Check::Command { run, .. } => {
+                format!("`{run}` still running after {timeout}: killed with its child processes")
+            }
+            Check::Invoke { .. } | Check::Http(_) => format!("no answer within {timeout}"),
+        }),
     }
 }
 
@@ -389,6 +428,26 @@ mod tests {
         assert_eq!(
             invoke(&lambda, &target, &payload, Some(&payload), None).await,
             None
+        );
+    }
+
+    #[test]
+    fn placeholders_are_found_and_filled_but_json_braces_are_not_placeholders() {
+        let found: Vec<&str> =
+            placeholders(r#"https://{endpoint}/x?v={version}&{bogus_1}{"a": {}}{ x }{"#).collect();
+        assert_eq!(found, ["{endpoint}", "{version}", "{bogus_1}"]);
+        let target = Target {
+            function: "orders".into(),
+            qualifier: "live".into(),
+            version: "3".into(),
+            alias: "live".into(),
+            region: "eu-west-1".into(),
+            endpoint: Some("green.example.com".into()),
+        };
+        assert_eq!(
+            target
+                .fill("https://{endpoint}/{function}/{qualifier}?v={version}&a={alias}&r={region}"),
+            "https://green.example.com/orders/live?v=3&a=live&r=eu-west-1"
         );
     }
 

@@ -5,7 +5,8 @@
 //! JSON mode only with `-v`. Long work (packaging, uploads, waits, smoke
 //! tests, bakes) also gets a spinner or a bar (indicatif), drawn only when
 //! standard error is a terminal and progress is shown, so logs and pipes get
-//! plain lines. Colours follow `NO_COLOR` and `CLICOLOR`. Progress lines are built from greenlight's own
+//! plain lines. Colours follow `NO_COLOR` (only a non-empty value turns them
+//! off: [`honour_no_color`]) and `CLICOLOR`. Progress lines are built from greenlight's own
 //! data, never from environment values; text that comes from outside (a
 //! function's response, an AWS error) goes through the [`Redactor`] first.
 
@@ -21,6 +22,27 @@ use crate::lambda::Lambda;
 use crate::route53::Dns;
 use crate::s3::Artifacts;
 use crate::secrets::Redactor;
+
+/// Follows `NO_COLOR` as no-color.org defines it: only a non-empty value
+/// turns colour off. (The console crate, which colours errors and bars,
+/// takes an empty `NO_COLOR` for a set one; without it, it would decide
+/// as here: `CLICOLOR_FORCE` forces colour, otherwise a terminal that is not
+/// `dumb` gets colour unless `CLICOLOR=0`.)
+pub fn honour_no_color() {
+    if std::env::var_os("NO_COLOR").is_none_or(|v| !v.is_empty()) {
+        return;
+    }
+    let var = |name: &str| std::env::var(name).ok();
+    let forced = var("CLICOLOR_FORCE").is_some_and(|v| v != "0");
+    let wanted = |term: console::Term| {
+        forced
+            || (term.is_term()
+                && var("TERM").is_some_and(|t| t != "dumb")
+                && var("CLICOLOR").is_none_or(|v| v != "0"))
+    };
+    console::set_colors_enabled(wanted(console::Term::stdout()));
+    console::set_colors_enabled_stderr(wanted(console::Term::stderr()));
+}
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

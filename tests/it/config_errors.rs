@@ -90,6 +90,27 @@ fn missing_config_file_says_where_it_looked() {
 }
 
 #[test]
+fn a_config_that_is_not_utf8_names_the_byte_and_says_to_save_it_as_utf8() {
+    let p = Project::new();
+    let text = default_config();
+    let mut latin1 = text.clone().into_bytes();
+    latin1.extend_from_slice(b"# caf\xe9\n");
+    p.write_bytes("greenlight.toml", &latin1);
+    let before = p.emulator.requests();
+    let run = p.run(&["ship"]).code(2);
+    let line = text.lines().count() + 1;
+    let offset = text.len() + 5;
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: greenlight.toml:{line}:6: the file is not UTF-8 text: byte 0xe9 at offset {offset} is not valid UTF-8\n\
+             hint: save the file as UTF-8 (TOML files are UTF-8), e.g. `iconv -f latin1 -t utf-8`\n"
+        )
+    );
+    assert_eq!(p.emulator.requests(), before, "no AWS call at all");
+}
+
+#[test]
 fn creating_a_function_needs_runtime_handler_and_role() {
     let config = default_config()
         .lines()
@@ -260,6 +281,29 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         ),
         (fleet("region = \"mars\"", ""), "function.region"),
         (
+            format!(
+                "{base}\n[[smoke]]\nname = \"health\"\nhttp = {{ url = \"https://x/{{bogus}}\" }}\n"
+            ),
+            "`smoke[1].http.url` = \"https://x/{bogus}\": unknown placeholder {bogus}; the known ones are {function}, {version}, {alias}, {qualifier}, {region}, {endpoint}",
+        ),
+        (
+            format!(
+                "{base}\n[[smoke]]\nname = \"health\"\nhttp = {{ url = \"https://{{endpoint}}/health\" }}\n"
+            ),
+            "`smoke[1].http.url` = \"https://{endpoint}/health\": {endpoint} is the endpoint of the DNS colour under test, and this config has no [dns] table",
+        ),
+        (
+            // `a` has its own [dns], `b` has none: b's smoke test cannot be filled.
+            format!(
+                "{}\n[[smoke]]\nname = \"health\"\nhttp = {{ url = \"https://{{endpoint}}/health\" }}\n",
+                fleet(
+                    "dns = { zone_id = \"Z1\", name = \"a.example.com\", blue = { value = \"b\", alias = \"blue\" }, green = { value = \"g\", alias = \"green\" } }",
+                    "",
+                )
+            ),
+            "greenlight.toml functions[1] \"b\": `smoke[0].http.url` = \"https://{endpoint}/health\": {endpoint} is the endpoint",
+        ),
+        (
             format!("{base}\n[release]\nsteps = [50, 10]\n"),
             "release.steps",
         ),
@@ -279,6 +323,40 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         (
             format!("{base}\n[release]\nsteps = [10]\nbake = \"0s\"\n"),
             "release.bake",
+        ),
+        (
+            format!("{base}\n[release]\nsteps = [10]\nbake = \"10000y\"\n"),
+            "`release.bake` = \"10000y\": a duration from 1s to 14 days",
+        ),
+        (
+            format!("{base}\n[release]\npreset = \"Canary10Percent9999999999999Minutes\"\n"),
+            "`release.preset` = \"Canary10Percent9999999999999Minutes\": a preset bakes 1 to 20160 minutes",
+        ),
+        (
+            format!("{base}\n[release]\nmax_hold = \"15days\"\n"),
+            "`release.max_hold` = \"15days\": a duration of at most 14 days",
+        ),
+        (
+            format!("{base}\n[release]\nmetrics = [{{ name = \"p99-duration\", max = \"1h\" }}]\n"),
+            "`release.metrics[0].max` = \"1h\": a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)",
+        ),
+        (
+            add("[[smoke]]", "timeout = \"2h\""),
+            "`smoke[0].timeout` = \"2h\": a duration above 0 and at most 1h",
+        ),
+        (
+            add("[[smoke]]", "retry_delay = \"61m\""),
+            "`smoke[0].retry_delay` = \"61m\"",
+        ),
+        (
+            add("[[smoke]]", "retries = 11"),
+            "`smoke[0].retries` = 11: give 0 to 10",
+        ),
+        (
+            format!(
+                "{base}\n[[smoke]]\nname = \"slow\"\nhttp = {{ url = \"http://x\", max_latency = \"2h\" }}\n"
+            ),
+            "`smoke[1].http.max_latency` = \"2h\"",
         ),
         (
             format!("{base}\n[release]\npreset = \"Fast\"\n"),
@@ -321,6 +399,10 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         (
             format!("{base}\n[release]\nmax_hold = \"a while\"\n"),
             "release.max_hold",
+        ),
+        (
+            format!("{base}\n[release]\ninsufficient_data = \"maybe\"\n"),
+            "`release.insufficient_data` = \"maybe\": use \"hold\"",
         ),
         (
             format!("{base}\n[release]\nmetrics = [{{ name = \"throttles\", maximum = 0 }}]\n"),
@@ -366,6 +448,24 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         let run = p.run(&args);
         assert!(matches!(run.code, 1 | 2), "{args:?}: {}", run.stderr);
         assert!(!run.all_output().contains("panicked"), "{args:?}");
+    }
+    for (args, timeout) in [
+        (vec!["--aws-timeout", "0s", "ship"], None),
+        (vec!["ship", "--aws-timeout=1ms"], None),
+        (vec!["ship"], Some("0s")),
+        (vec!["ship"], Some("2h")),
+    ] {
+        let mut command = p.command(&args);
+        if let Some(timeout) = timeout {
+            command.env("GREENLIGHT_AWS_TIMEOUT", timeout);
+        }
+        let run = crate::harness::Run::from(command.output().expect("run"));
+        assert_eq!(run.code, 2, "{args:?} {timeout:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("give a duration from 1s to 1h"),
+            "{args:?} {timeout:?}: {}",
+            run.stderr
+        );
     }
     // The log is read: it holds the read of the version that does not exist.
     p.emulator.assert_only_reads_since(

@@ -53,4 +53,5 @@ fn the_main_flows_read_well() {
 
     check("7_status", &p.run(&["status"]));
     check("8_rollback_again_is_a_no_op", &p.run(&["rollback"]));
+    check("9_promote_with_nothing_in_progress", &p.run(&["promote"]));
 }

@@ -15,6 +15,7 @@ mod human_output;
 mod image;
 mod least_privilege;
 mod metric_gates;
+mod output;
 mod package;
 mod promises;
 mod real_aws;

@@ -214,3 +214,61 @@ pub(crate) fn assert_uploaded_once(p: &Project, prefix: &str) {
         Some(code_sha256.as_str())
     );
 }
+
+/// The names inside the zip at `path`.
+fn zip_names(path: &std::path::Path) -> Vec<String> {
+    let file = std::fs::File::open(path).expect("zip");
+    let archive = zip::ZipArchive::new(file).expect("a zip");
+    archive
+        .file_names()
+        .map(|name| name.expect("a UTF-8 name").into_owned())
+        .collect()
+}
+
+#[test]
+fn with_the_config_beside_the_code_unchanged_code_is_never_published_again() {
+    let config = crate::harness::default_config().replace("source = \"app\"", "source = \".\"");
+    let p = Project::with_config(&config);
+    p.run(&["package"]).success();
+    p.run(&["ship"]).success();
+    p.run(&["package"]).success();
+    let again = p.run(&["ship"]).success();
+    assert!(
+        again.stdout.contains("nothing to deploy"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(p.versions(), ["1"]);
+    let names = zip_names(&p.join(".greenlight/orders.zip"));
+    assert_eq!(names, ["app/index.py", "greenlight.toml"]);
+    let (_, code_sha256) = python::sha256(&p.join(".greenlight/orders.zip"));
+    assert_eq!(
+        p.version_config("1").code_sha256(),
+        Some(code_sha256.as_str()),
+        "version 1 holds exactly that zip"
+    );
+}
+
+#[test]
+fn package_out_inside_the_source_is_refused_and_writes_nothing() {
+    let p = Project::new();
+    let before = p.emulator.requests();
+    for out in ["app/out.zip", "app/index.py", "./app/../app/out.zip"] {
+        let run = p.run(&["package", "--out", out]).code(2);
+        assert!(
+            run.stderr.contains(&format!(
+                "error: --out {out} is inside app, which is packaged"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!p.join("app/out.zip").exists());
+    assert!(!p.join("app/out.zip.partial").exists());
+    assert_eq!(
+        std::fs::read_to_string(p.join("app/index.py")).expect("source"),
+        "def handler(event, context):\n    return event\n",
+        "the source is untouched"
+    );
+    assert_eq!(p.emulator.requests(), before, "no AWS call at all");
+}

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
+use aws_sdk_cloudwatch::types::StateValue;
+
 use crate::dns::{self, NAME};
 use crate::harness::{FUNCTION, Project, default_config, sdk};
 
@@ -180,4 +182,76 @@ fn every_weight_change_keeps_the_records_health_checks() {
     p.run(&["rollback"]).success();
     dns::assert_weights(&p, &zone, 100, 0);
     assert_eq!(health_checks(), before, "after the rollback");
+}
+
+#[test]
+fn a_version_alarm_with_no_data_holds_the_step_until_it_has_some() {
+    let p = Project::with_config(&format!(
+        "{}\n[release]\nsteps = [10]\nbake = \"1h\"\nalarms = [\"orders-v{{version}}\"]\n",
+        default_config()
+    ));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    // Made for this release, as templates/version-alarm.sh would: no data yet.
+    p.create_alarm("orders-v2");
+    p.set_alarm("orders-v2", StateValue::InsufficientData);
+    p.run(&["ship", "--no-wait"]).success();
+    let split = ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.1)]));
+    assert_eq!(p.weights("live"), split);
+
+    p.end_bake("live");
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["outcome"], "held", "{held}");
+    let why = held["release"]["in_progress"]["held"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("alarm orders-v2 has had no data"), "{held}");
+    assert_eq!(p.weights("live"), split, "held: nothing moved");
+
+    p.set_alarm("orders-v2", StateValue::Ok);
+    p.run(&["promote"]).success();
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn an_alarm_silent_since_before_the_step_holds_a_waiting_ship_until_exit_5_unless_ok() {
+    let release = "steps = [10]\nbake = \"1s\"\nmax_hold = \"1s\"\nalarms = [\"orders-errors\"]";
+    let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
+    p.run(&["ship"]).success();
+    p.create_alarm("orders-errors");
+    p.set_alarm("orders-errors", StateValue::InsufficientData);
+    // The step must begin in a later second than the alarm fell silent.
+    let silent = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    p.wait_for("the next second", DEADLINE, || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            > silent
+    });
+    p.change_code("v2");
+    let run = p.run(&["ship"]).code(5);
+    assert!(
+        run.stderr.contains("alarm orders-errors has had no data"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.1)]))
+    );
+
+    // With `insufficient_data = "ok"`, no data counts as green.
+    p.write(
+        "greenlight.toml",
+        &format!(
+            "{}\n[release]\n{release}\ninsufficient_data = \"ok\"\n",
+            default_config()
+        ),
+    );
+    p.run(&["promote"]).success();
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
 }

@@ -148,8 +148,50 @@ fn command_checks_get_the_target_and_show_their_output_when_they_fail() {
     );
     let slow = p.run(&["test", "--version", "1"]).code(1);
     assert!(
-        slow.stderr.contains("no answer within 300ms"),
+        slow.stderr
+            .contains("`sleep 5` still running after 300ms: killed with its child processes"),
         "{}",
         slow.stderr
     );
+}
+
+/// Whether process `pid` still runs (a zombie waiting for a parent that
+/// does not reap it counts as gone).
+fn running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|rest| !rest.starts_with('Z'))
+    })
+}
+
+#[test]
+fn a_command_killed_at_its_timeout_takes_its_children_with_it() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    let run = "sleep 30 & echo $! > pidfile; wait";
+    p.write(
+        "greenlight.toml",
+        &config(&format!(
+            "[[smoke]]\nname = \"script\"\nrun = \"{run}\"\ntimeout = \"1s\"\n"
+        )),
+    );
+    let killed = p.run(&["test"]).code(1);
+    assert!(
+        killed.stderr.contains(&format!(
+            "`{run}` still running after 1s: killed with its child processes"
+        )),
+        "{}",
+        killed.stderr
+    );
+    let pid =
+        std::fs::read_to_string(p.join("pidfile")).expect("the command wrote its child's pid");
+    let pid = pid.trim();
+    assert!(!pid.is_empty());
+    p.wait_for(
+        "the background sleep to be killed",
+        Duration::from_secs(10),
+        || !running(pid),
+    );
+    assert_eq!(p.live_version(), "1");
 }

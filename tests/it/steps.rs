@@ -49,6 +49,58 @@ fn deploy_publishes_without_moving_traffic_then_test_and_release_finish_the_job(
     );
 }
 
+/// Runs a failing `greenlight test ARGS` and returns its hint; the test
+/// writes nothing to AWS and leaves the alias as it was.
+#[track_caller]
+fn failing_test_hint(p: &Project, args: &[&str]) -> String {
+    let alias = p.weights("live");
+    let before = p.emulator.requests().len();
+    p.emulator
+        .queue_invoke_results(&[json!({"probe": "wrong"})]);
+    let run = p.run(&[&["test"], args].concat()).code(1);
+    let writes: Vec<String> = p.emulator.requests()[before..]
+        .iter()
+        .filter(|r| {
+            !(r.starts_with("GET ")
+                || r.starts_with("POST /2015-03-31/functions/orders/invocations"))
+        })
+        .cloned()
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(p.weights("live"), alias);
+    let hint = run.stderr.lines().find_map(|l| l.strip_prefix("hint: "));
+    hint.unwrap_or_else(|| panic!("a hint in {}", run.stderr))
+        .to_owned()
+}
+
+#[test]
+fn a_failing_test_says_what_users_get_of_the_version() {
+    let p = Project::with_config(&format!(
+        "{}\n[release]\nsteps = [10]\nbake = \"1h\"\n",
+        crate::harness::default_config()
+    ));
+    p.run(&["ship"]).success();
+    assert_eq!(
+        failing_test_hint(&p, &[]),
+        "version 1 is the one alias live serves: users are on it; nothing was changed"
+    );
+    p.change_code("v2");
+    p.run(&["deploy"]).success();
+    assert_eq!(
+        failing_test_hint(&p, &["--version", "2"]),
+        "version 2 gets no traffic from alias live; nothing was changed"
+    );
+    p.run(&["release", "--version", "2", "--no-wait"]).success();
+    assert_eq!(
+        failing_test_hint(&p, &["--version", "2"]),
+        "version 2 takes 10 % of alias live's traffic (a release in progress): users reach it; nothing was changed; `greenlight rollback` stops the release"
+    );
+    assert_eq!(
+        failing_test_hint(&p, &["--version", "1"]),
+        "version 1 is the one alias live serves: users are on it; nothing was changed"
+    );
+}
+
 #[test]
 fn release_refuses_versions_that_do_not_exist() {
     let p = Project::new();
