@@ -510,6 +510,8 @@ fn record_release(released: release::ReleaseReport, wait: bool, report: &mut Rep
         "held"
     } else if released.in_progress.is_some() {
         "in_progress"
+    } else if released.moves.is_empty() && released.settle_left_secs.is_some() {
+        "settling"
     } else {
         "released"
     }

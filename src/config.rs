@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::gates::NoData;
-use crate::metrics::{DEFAULT_MIN_INVOCATIONS, Measure, MetricGate, MetricGates};
+use crate::metrics::{DEFAULT_MIN_INVOCATIONS, MAX_SETTLE, Measure, MetricGate, MetricGates};
 use crate::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
 use crate::secrets::Environment;
 
@@ -261,6 +261,7 @@ struct RawRelease {
     metrics: Vec<RawMetric>,
     min_invocations: Option<i64>,
     max_hold: Option<String>,
+    metrics_settle: Option<String>,
     insufficient_data: Option<String>,
     #[serde(default)]
     together: bool,
@@ -837,7 +838,18 @@ impl Checker<'_> {
                 ));
             }
         }
-        let metrics = self.metric_gates(raw.metrics, raw.min_invocations, raw.max_hold)?;
+        let mut metrics = self.metric_gates(raw.metrics, raw.min_invocations, raw.max_hold)?;
+        metrics.settle = raw
+            .metrics_settle
+            .map(|text| {
+                self.duration(
+                    "release.metrics_settle",
+                    &text,
+                    Duration::ZERO..=MAX_SETTLE,
+                    "a duration of at most 1h, such as \"3m\" (how long Lambda's metrics may take to arrive; \"0s\" judges each step the moment its bake ends)",
+                )
+            })
+            .transpose()?;
         let no_data = match raw.insufficient_data.as_deref() {
             None | Some("hold") => NoData::Hold,
             Some("ok") => NoData::Ok,
@@ -925,6 +937,7 @@ impl Checker<'_> {
             gates,
             min_invocations,
             max_hold,
+            settle: None,
         })
     }
 

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::clock::{Settling, StepClock, whole_seconds};
 use crate::config::{Colour, Config, DnsConfig};
 use crate::dry_run::DryRun;
 use crate::error::{Error, Failure, Result};
@@ -286,7 +287,8 @@ pub async fn release(
         "releasing version {version} on {}: the weight moves from {} (version {stable})",
         to.name, from.name
     ));
-    let record = Record::canary(version, &stable, 0, &plan);
+    let settle = crate::metrics::settle_for(ctx, version).await?;
+    let record = Record::canary(version, &stable, 0, &plan).with_settle(settle);
     point(ctx, to, version, &record).await?;
     let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
     run.step = None;
@@ -310,6 +312,26 @@ pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseRepo
     match state(ctx, dns).await? {
         (Some(pair), State::Releasing { to, record }) => {
             let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            run.drive(false).await.map(Some)
+        }
+        // A finished release whose last step's metrics are still settling.
+        (
+            Some(pair),
+            State::Live {
+                live,
+                record: Some(record),
+            },
+        ) if record.action == Action::Release
+            && Settling::of(&record).is_some_and(|last| !last.left().is_zero()) =>
+        {
+            // Judged only while the old colour still serves the version a
+            // rollback would return to (a deploy since may have staged another).
+            let back = &dns.colours[1 - live];
+            let serves = ctx.lambda.alias(ctx.function(), &back.alias).await?;
+            if serves.map(|a| a.version) != record.previous {
+                return Ok(None);
+            }
+            let run = Shift::resume(ctx, dns, pair, live, &record)?;
             run.drive(false).await.map(Some)
         }
         _ => Ok(None),
@@ -483,10 +505,15 @@ struct Shift<'a> {
     version: String,
     stable: String,
     plan: Plan,
-    /// The step reached (an index into the plan's steps); `None` before the first move.
+    /// The step reached (an index into the plan's steps); `None` before the
+    /// first move and after the last.
     step: Option<usize>,
-    /// When that step began.
+    /// When that step began (after the last: when all the weight moved).
     since: OffsetDateTime,
+    /// How long each step's metrics settle after its bake.
+    settle: Duration,
+    /// After the last move: the last step's window, judged as it settles.
+    settling: Option<Settling>,
     /// The sum of the weights, the same before, during and after.
     total: i64,
     interrupts: Option<Interrupts>,
@@ -504,9 +531,14 @@ impl<'a> Shift<'a> {
         to: usize,
         record: &Record,
     ) -> Result<Shift<'a>> {
-        let (step, plan) = match &record.canary {
-            Some(c) => (Some(c.step), c.plan.clone()),
-            None => (None, ctx.config.release.plan.clone()),
+        let settling = Settling::of(record);
+        let (step, plan, settle) = match &record.canary {
+            Some(c) => (Some(c.step), c.plan.clone(), c.settle),
+            None => (
+                None,
+                ctx.config.release.plan.clone(),
+                settling.map_or(Duration::ZERO, |s| s.settle),
+            ),
         };
         // Refused at 0 when the state was read; a small total is rescaled.
         let total = weights::working_total(pair.weights().iter().sum()).unwrap_or(100);
@@ -521,6 +553,8 @@ impl<'a> Shift<'a> {
             plan,
             step,
             since: record.time().unwrap_or_else(OffsetDateTime::now_utc),
+            settle,
+            settling,
             interrupts: None,
             ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
             held: None,
@@ -573,14 +607,40 @@ impl<'a> Shift<'a> {
         };
         let mut moved = false;
         loop {
-            if self.step.is_some() {
-                // A step is under way: its gates, then its bake.
+            if let (None, Some(last)) = (self.step, self.settling) {
+                // Finished: the last step's metrics are judged as they settle.
                 if let Err(why) = self.check().await {
                     self.restore(&why).await?;
                     report.rolled_back = Some(why);
                     return Ok(report);
                 }
-                let left = self.bake_left();
+                let left = last.left();
+                if left.is_zero() || !wait {
+                    report.settle_left_secs = Some(whole_seconds(left)).filter(|s| *s > 0);
+                    return Ok(report);
+                }
+                let _bar = self
+                    .ctx
+                    .ui
+                    .countdown("judging the last step's metrics as they settle", left);
+                if let Err(why) = self
+                    .pause(progress::check_interval(self.plan.bake).min(left))
+                    .await
+                {
+                    self.restore(&why).await?;
+                    report.rolled_back = Some(why);
+                    return Ok(report);
+                }
+                continue;
+            }
+            if self.step.is_some() {
+                // A step is under way: its gates, then its bake and settle.
+                if let Err(why) = self.check().await {
+                    self.restore(&why).await?;
+                    report.rolled_back = Some(why);
+                    return Ok(report);
+                }
+                let left = self.clock().wait_left();
                 if !left.is_zero() && !wait {
                     report.in_progress = Some(self.position());
                     return Ok(report);
@@ -596,7 +656,7 @@ impl<'a> Shift<'a> {
                 if let Some(why) = self.held.clone() {
                     // The bake is over, but the metrics cannot judge yet.
                     let max_hold = self.ctx.config.release.metrics.max_hold;
-                    if !wait || progress::hold_is_over(self.since, &self.plan, max_hold) {
+                    if !wait || self.clock().hold_is_over(max_hold) {
                         report.in_progress = Some(self.position());
                         return Ok(report);
                     }
@@ -638,7 +698,7 @@ impl<'a> Shift<'a> {
             }
             moved = true;
             report.moves.push(percent);
-            if percent == 100 {
+            if percent == 100 && self.settling.is_none() {
                 if let Err(why) = self.check().await {
                     self.restore(&why).await?;
                     report.rolled_back = Some(why);
@@ -656,34 +716,47 @@ impl<'a> Shift<'a> {
     /// both recognise.
     async fn move_to(&mut self, next: usize) -> std::result::Result<(), Stop> {
         let finished = next >= self.plan.steps.len();
+        // The last step's window, judged after the finish as it settles.
+        let last = self.step.map(|_| self.clock().window().0);
         let percent = self.plan.steps.get(next).copied().unwrap_or(100);
         let new = if finished {
             self.total
         } else {
-            self.record(next).await?;
+            self.record(next, None).await?;
             weights::step_weight(self.total, percent)
         };
         let what = format!("{percent} % on {}", self.dns.colours[self.to].name);
         self.set(new, &what).await?;
-        if finished {
-            self.record(next).await?;
-        }
         self.step = (!finished).then_some(next);
         self.since = OffsetDateTime::now_utc();
+        if finished {
+            let record = self.record(next, last).await?;
+            self.settling = Settling::of(&record);
+        }
         Ok(())
     }
 
-    /// Writes the record of step `next` (past the last: of the finished
-    /// release) on the receiving colour's alias.
-    async fn record(&self, next: usize) -> std::result::Result<(), Stop> {
+    /// Writes the record of step `next` on the receiving colour's alias;
+    /// past the last step, that of the finished release, whose last step
+    /// (its window from `last`) is still judged as its metrics settle.
+    async fn record(
+        &self,
+        next: usize,
+        last: Option<OffsetDateTime>,
+    ) -> std::result::Result<Record, Stop> {
         let record = if next < self.plan.steps.len() {
-            Record::canary(&self.version, &self.stable, next, &self.plan)
+            Record::canary(&self.version, &self.stable, next, &self.plan).with_settle(self.settle)
         } else {
-            Record::now(Action::Release, &self.version, Some(&self.stable))
+            let record = Record::now(Action::Release, &self.version, Some(&self.stable));
+            match last {
+                Some(from) => record.settling(from, self.settle),
+                None => record,
+            }
         };
         point(self.ctx, &self.dns.colours[self.to], &self.version, &record)
             .await
-            .map_err(|e| format!("recording the step failed: {}", e.message))
+            .map_err(|e| format!("recording the step failed: {}", e.message))?;
+        Ok(record)
     }
 
     /// Sets `new` on the receiving colour and the rest on the other, then
@@ -719,11 +792,18 @@ impl<'a> Shift<'a> {
         self.pause(ttl).await
     }
 
-    fn bake_left(&self) -> Duration {
-        progress::bake_left(self.since, self.plan.bake)
+    /// The current step's clock: its bake, then its metrics' settle time.
+    fn clock(&self) -> StepClock {
+        StepClock {
+            since: self.since,
+            bake: self.plan.bake,
+            settle: self.settle,
+            carries: self.step.is_some_and(|k| k > 0),
+        }
     }
 
-    /// Holds the split for `left`, checking the gates meanwhile.
+    /// Holds the split for `left` (the bake, then the settle), checking the
+    /// gates meanwhile.
     async fn bake(&mut self, left: Duration) -> std::result::Result<(), Stop> {
         let _bar = self.ctx.ui.countdown("baking", left);
         // `left` is bounded by the bake; checked all the same (never a panic).
@@ -777,12 +857,18 @@ impl<'a> Shift<'a> {
             config: &config,
             ..self.ctx
         };
-        let canary = self.step.map(|_| Canary {
+        let window = match (self.step, self.settling) {
+            (Some(_), _) => Some(self.clock().window()),
+            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
+            (None, _) => None,
+        };
+        let canary = window.map(|(since, until)| Canary {
             version: &self.version,
             via: &self.dns.colours[self.to].alias,
             stable: &self.stable,
             stable_via: &self.dns.colours[1 - self.to].alias,
-            since: self.since,
+            since,
+            until,
         });
         match gates::check(ctx, &self.version, canary.as_ref()).await {
             Ok(check) => {
@@ -798,7 +884,7 @@ impl<'a> Shift<'a> {
         progress::standing(
             &self.plan,
             self.step.unwrap_or(0),
-            self.bake_left(),
+            &self.clock(),
             self.held.as_deref(),
         )
     }
@@ -930,7 +1016,8 @@ pub async fn plan_release(
                 &stable,
                 0,
                 &ctx.config.release.plan,
-            );
+            )
+            .with_settle(crate::dry_run::settle(ctx));
             let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
             run.step = None;
             run.plan_rest(wait, plan);
@@ -993,7 +1080,7 @@ impl Shift<'_> {
     /// run makes now (none while the bake lasts).
     fn plan_rest(&self, wait: bool, plan: &mut DryRun) {
         let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
-        let bake = humantime::format_duration(self.plan.bake);
+        let bake = crate::clock::describe(self.plan.bake, self.settle);
         let mut next = 0;
         if let Some(step) = self.step {
             next = step + 1;
@@ -1001,12 +1088,13 @@ impl Shift<'_> {
                 "gates checked first; red puts all the weight back on {}",
                 from.name
             ));
-            let left = self.bake_left();
+            let left = self.clock().wait_left();
             if !left.is_zero() {
                 plan.then(format_args!(
-                    "step {} of {} bakes {} more{}",
+                    "step {} of {} {} {} more{}",
                     step + 1,
                     self.plan.steps.len(),
+                    self.clock().waiting(),
                     humantime::format_duration(Duration::from_secs(left.as_secs())),
                     if wait { "" } else { ": nothing moves now" }
                 ));
@@ -1058,5 +1146,6 @@ impl Shift<'_> {
                 to.alias, to.name
             ),
         );
+        crate::dry_run::settled_after(self.settle, plan);
     }
 }

@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::clock;
 use crate::deploy::{self, Decision, Deployable};
 use crate::error::Result;
 use crate::pin;
@@ -356,7 +357,7 @@ pub async fn rollback(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
 fn remaining(ctx: Ctx<'_>, run: &Run<'_>, label: &str, wait: bool, plan: &mut DryRun) {
     let step = run.step().unwrap_or(0);
     let percent = run.plan().steps.get(step).copied().unwrap_or(100);
-    let left = run.bake_left();
+    let left = run.clock().wait_left();
     plan.then(format_args!(
         "gates checked first: {}; red rolls back to version {}",
         gates(ctx, true),
@@ -364,9 +365,10 @@ fn remaining(ctx: Ctx<'_>, run: &Run<'_>, label: &str, wait: bool, plan: &mut Dr
     ));
     if !left.is_zero() {
         plan.then(format_args!(
-            "step {} of {} at {percent} % bakes {} more{}",
+            "step {} of {} at {percent} % {} {} more{}",
             step + 1,
             run.plan().steps.len(),
+            run.clock().waiting(),
             humantime::format_duration(std::time::Duration::from_secs(left.as_secs())),
             if wait { "" } else { ": nothing moves now" }
         ));
@@ -377,12 +379,23 @@ fn remaining(ctx: Ctx<'_>, run: &Run<'_>, label: &str, wait: bool, plan: &mut Dr
     moves(ctx, run.stable(), label, step + 1, wait, plan);
 }
 
+/// How long each step's metrics settle in a release planned now: the
+/// function's timeout as the config gives it (the version's own is read
+/// when the release starts).
+pub(crate) fn settle(ctx: Ctx<'_>) -> std::time::Duration {
+    ctx.config
+        .release
+        .metrics
+        .settle(ctx.config.function.settings.timeout)
+}
+
 /// The alias moves from step `from` (an index into the plan's steps) to the
 /// end; without `wait` only the first of them.
 fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan: &mut DryRun) {
     let alias = ctx.alias();
     let release = &ctx.config.release.plan;
-    let bake = humantime::format_duration(release.bake);
+    let settle = settle(ctx);
+    let bake = clock::describe(release.bake, settle);
     for percent in release.steps.iter().skip(from) {
         plan.write(
             "UpdateAlias",
@@ -406,6 +419,17 @@ fn moves(ctx: Ctx<'_>, stable: &str, label: &str, from: usize, wait: bool, plan:
         format_args!("alias {alias} → {label}, all traffic (weights cleared)"),
     );
     gates_after(ctx, plan);
+    settled_after(settle, plan);
+}
+
+/// After the final move, the last step's metrics are judged as they settle.
+pub(crate) fn settled_after(settle: std::time::Duration, plan: &mut DryRun) {
+    if !settle.is_zero() {
+        plan.then(format_args!(
+            "then the last step's metrics are judged for {} more as they settle; red rolls back",
+            humantime::format_duration(settle)
+        ));
+    }
 }
 
 fn gates_after(ctx: Ctx<'_>, plan: &mut DryRun) {

@@ -11,6 +11,7 @@ pub mod app;
 pub mod aws;
 pub mod build;
 pub mod cli;
+pub mod clock;
 pub mod cloudwatch;
 pub mod command_check;
 pub mod config;

@@ -25,6 +25,14 @@ pub const DEFAULT_MIN_INVOCATIONS: u64 = 100;
 /// data for 15 days.
 pub const MAX_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
 
+/// How long Lambda's metrics of a minute may take to arrive when the
+/// function's timeout does not say longer: CloudWatch receives them within
+/// a few minutes.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(180);
+
+/// The longest `release.metrics_settle`.
+pub const MAX_SETTLE: Duration = Duration::from_secs(3600);
+
 /// What a `p99-duration` limit may be: no invocation lasts longer than
 /// Lambda's longest timeout.
 const P99_LIMIT: &str =
@@ -122,6 +130,9 @@ pub struct MetricGates {
     /// How long a step whose bake is over may wait for enough traffic
     /// before a waiting release gives up (exit 5, the release left as it is).
     pub max_hold: Option<Duration>,
+    /// `release.metrics_settle`: how long a step's metrics are given to
+    /// arrive before the step is judged; `None` for the default.
+    pub settle: Option<Duration>,
 }
 
 impl Default for MetricGates {
@@ -130,8 +141,44 @@ impl Default for MetricGates {
             gates: Vec::new(),
             min_invocations: DEFAULT_MIN_INVOCATIONS,
             max_hold: None,
+            settle: None,
         }
     }
+}
+
+impl MetricGates {
+    /// How long each step's metrics settle before the step is judged and
+    /// left, for a function whose timeout is `timeout` seconds. Lambda
+    /// stamps a metric with its invocation's start, and CloudWatch may
+    /// receive it minutes later ("if your function has a 10-minute timeout,
+    /// look more than 10 minutes in the past", Lambda Developer Guide): by
+    /// default 3 minutes, or the timeout and one minute when longer. Zero
+    /// without metric gates: nothing is waited for then.
+    pub fn settle(&self, timeout: Option<i32>) -> Duration {
+        if self.gates.is_empty() {
+            return Duration::ZERO;
+        }
+        self.settle.unwrap_or_else(|| {
+            let timeout = u64::try_from(timeout.unwrap_or(0)).unwrap_or(0);
+            DEFAULT_SETTLE.max(Duration::from_secs(timeout + 60))
+        })
+    }
+}
+
+/// How long each step's metrics settle in the release of `version`: with
+/// metric gates and no `release.metrics_settle`, from the version's own
+/// timeout (one `GetFunctionConfiguration`); otherwise no read.
+pub async fn settle_for(ctx: Ctx<'_>, version: &str) -> Result<Duration> {
+    let gates = &ctx.config.release.metrics;
+    if gates.gates.is_empty() || gates.settle.is_some() {
+        return Ok(gates.settle(None));
+    }
+    let timeout = ctx
+        .lambda
+        .function(ctx.function(), version)
+        .await?
+        .and_then(|v| v.timeout);
+    Ok(gates.settle(timeout))
 }
 
 /// A canary under watch: the new version and the stable one, the aliases
@@ -146,8 +193,12 @@ pub struct Canary<'a> {
     pub stable: &'a str,
     /// The alias the stable version's invocations come through.
     pub stable_via: &'a str,
-    /// When the current step began.
+    /// Where the window begins: when the current step began.
     pub since: OffsetDateTime,
+    /// Where the window ends: `None` for now (an open window, judged as the
+    /// step goes), or a time whose metrics have settled (a closed window,
+    /// judged to decide the step).
+    pub until: Option<OffsetDateTime>,
 }
 
 /// How the metrics judged the new version.
@@ -215,12 +266,12 @@ impl fmt::Display for MetricReport {
     }
 }
 
-/// The window from the minute `since` falls in to the end of the current
-/// minute, reaching back at most 14 days.
-pub fn window(since: OffsetDateTime, now: OffsetDateTime) -> Window {
+/// The window from the minute `since` falls in to the end of the minute
+/// `until` falls in, reaching back at most 14 days from `until`.
+pub fn window(since: OffsetDateTime, until: OffsetDateTime) -> Window {
     let floor = |t: OffsetDateTime| t.unix_timestamp() - t.unix_timestamp().rem_euclid(60);
-    let end = floor(now) + 60;
-    let oldest = floor(now - MAX_WINDOW);
+    let end = floor(until) + 60;
+    let oldest = floor(until - MAX_WINDOW);
     let start = floor(since).clamp(oldest, end - 60);
     Window {
         start: aws_smithy_types::DateTime::from_secs(start),
@@ -231,7 +282,8 @@ pub fn window(since: OffsetDateTime, now: OffsetDateTime) -> Window {
 /// Reads both versions' metrics since the step began and judges them.
 pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> {
     let gates = &ctx.config.release.metrics;
-    let window = window(canary.since, OffsetDateTime::now_utc());
+    let until = canary.until.unwrap_or_else(OffsetDateTime::now_utc);
+    let window = window(canary.since, until);
     let served = [
         (canary.version, canary.via),
         (canary.stable, canary.stable_via),
@@ -342,6 +394,7 @@ mod tests {
         stable: "6",
         stable_via: "live",
         since: OffsetDateTime::UNIX_EPOCH,
+        until: None,
     };
 
     fn sample(invocations: f64, errors: f64) -> Sample {

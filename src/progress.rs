@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::clock::{Settling, StepClock, whole_seconds};
 use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
@@ -53,6 +54,10 @@ pub struct InProgress {
     pub percent: u8,
     /// Seconds until the step's bake is over.
     pub bake_left_secs: u64,
+    /// With metric gates: seconds after the bake until the step's metrics
+    /// have settled and it is judged (see [`crate::clock`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub settle_left_secs: u64,
     /// What `greenlight promote` does next.
     pub next: String,
     /// Why the step holds although its bake is over: the metrics cannot
@@ -69,8 +74,13 @@ pub struct Run<'a> {
     plan: Plan,
     /// The current step; `None` before the first move and after finishing.
     step: Option<usize>,
-    /// When the current step began.
+    /// When the current step began (after finishing: when all traffic moved).
     since: OffsetDateTime,
+    /// How long each step's metrics settle after its bake (zero without
+    /// metric gates).
+    settle: Duration,
+    /// After the final move: the last step's window, still judged.
+    settling: Option<Settling>,
     revision: Option<String>,
     moved: bool,
     /// Caught from the first alias write on; `None` while only reading, so
@@ -94,6 +104,8 @@ impl<'a> Run<'a> {
             stable: stable.to_owned(),
             step: None,
             since: OffsetDateTime::now_utc(),
+            settle: Duration::ZERO,
+            settling: None,
             revision,
             moved: false,
             interrupts: None,
@@ -105,6 +117,12 @@ impl<'a> Run<'a> {
             },
             plan,
         }
+    }
+
+    /// This release with each step's metrics settling for `settle`.
+    pub fn with_settle(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
     }
 
     /// The version being released.
@@ -134,15 +152,19 @@ impl<'a> Run<'a> {
             Some(k) => (
                 self.stable.as_str(),
                 Some((self.version.as_str(), self.plan.weight(k))),
-                Record::canary(&self.version, &self.stable, k, &self.plan),
+                Record::canary(&self.version, &self.stable, k, &self.plan).with_settle(self.settle),
                 self.plan.steps[k],
             ),
-            None => (
-                self.version.as_str(),
-                None,
-                Record::now(Action::Release, &self.version, Some(&self.stable)),
-                100,
-            ),
+            None => {
+                // The last step's window is judged until it has settled.
+                let last = self.step.map(|_| self.clock().window().0);
+                let record = Record::now(Action::Release, &self.version, Some(&self.stable));
+                let record = match last {
+                    Some(from) => record.settling(from, self.settle),
+                    None => record,
+                };
+                (self.version.as_str(), None, record, 100)
+            }
         };
         ctx.ui.step(format_args!(
             "moving alias {}: {percent} % on version {} (stable {})",
@@ -162,8 +184,10 @@ impl<'a> Run<'a> {
                 self.revision.as_deref(),
             )
             .await?;
+        let at = record.time().unwrap_or_else(OffsetDateTime::now_utc);
+        self.settling = Settling::of(&record);
         self.step = step;
-        self.since = record.time().unwrap_or_else(OffsetDateTime::now_utc);
+        self.since = at;
         self.moved = true;
         self.report.moves.push(percent);
         Ok(())
@@ -173,13 +197,20 @@ impl<'a> Run<'a> {
     async fn red_gate(&mut self) -> Option<String> {
         let ctx = self.ctx;
         let (version, stable) = (self.version.clone(), self.stable.clone());
-        // The canary under watch, while a step is under way.
-        let canary = self.step.map(|_| Canary {
+        // The canary under watch: the step under way, or after the final
+        // move the last step, until its metrics have settled.
+        let window = match (self.step, self.settling) {
+            (Some(_), _) => Some(self.clock().window()),
+            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
+            (None, _) => None,
+        };
+        let canary = window.map(|(since, until)| Canary {
             version: &version,
             via: ctx.alias(),
             stable: &stable,
             stable_via: ctx.alias(),
-            since: self.since,
+            since,
+            until,
         });
         tokio::select! {
             checked = gates::check(ctx, &version, canary.as_ref()) => match checked {
@@ -191,6 +222,18 @@ impl<'a> Run<'a> {
                 Err(e) => Some(format!("the gates could not be checked: {}", describe(&e))),
             },
             signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => Some(format!("interrupted by {signal}")),
+        }
+    }
+
+    /// Waits `length`; why the release must be undone if an interrupt or a
+    /// fleet member's failure comes first.
+    async fn pause_for(&mut self, length: Duration) -> std::result::Result<(), String> {
+        tokio::select! {
+            () = tokio::time::sleep(length) => Ok(()),
+            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
+                Err(format!("interrupted by {signal}"))
+            }
+            why = lockstep::failure(self.ctx.fleet) => Err(why),
         }
     }
 
@@ -220,9 +263,14 @@ impl<'a> Run<'a> {
         self.report.gates.as_ref()?.held()
     }
 
-    /// How long the current step still bakes.
-    pub fn bake_left(&self) -> Duration {
-        bake_left(self.since, self.plan.bake)
+    /// The current step's clock: its bake, then its metrics' settle time.
+    pub fn clock(&self) -> StepClock {
+        StepClock {
+            since: self.since,
+            bake: self.plan.bake,
+            settle: self.settle,
+            carries: self.step.is_some_and(|k| k > 0),
+        }
     }
 
     /// Puts the alias back on the stable version and reports why.
@@ -246,72 +294,56 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
-        Some(standing(
-            &self.plan,
-            self.step?,
-            self.bake_left(),
-            self.held(),
-        ))
+        Some(standing(&self.plan, self.step?, &self.clock(), self.held()))
     }
 
-    /// The report of a run that leaves the release in progress.
+    /// The report of a run that leaves the release in progress (or, after
+    /// the final move, the last step's metrics still settling).
     fn pause(mut self) -> ReleaseReport {
         self.report.in_progress = self.position();
+        self.report.settle_left_secs = self
+            .settling
+            .filter(|_| self.step.is_none())
+            .map(|last| whole_seconds(last.left()))
+            .filter(|left| *left > 0);
         self.report
     }
 }
 
-/// How long a step that began at `since` still bakes. Checked arithmetic:
-/// an end beyond the calendar counts as a bake that never ends, so nothing
-/// moves on an absurd time (records with one are refused before they get
-/// here, see [`Record::problem`]).
-pub fn bake_left(since: OffsetDateTime, bake: Duration) -> Duration {
-    let end = time::Duration::try_from(bake)
-        .ok()
-        .and_then(|bake| since.checked_add(bake));
-    match end {
-        Some(end) => Duration::try_from(end - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO),
-        None => Duration::MAX,
-    }
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
-/// Where a release at `step` (an index into `plan`'s steps) stands, with
-/// `left` of its bake to go (or `held` after it, for want of traffic to
-/// judge), and what `promote` does next. Shared by alias and DNS releases.
-pub fn standing(plan: &Plan, step: usize, left: Duration, held: Option<&str>) -> InProgress {
-    // Only a step whose bake is over holds; before that, it bakes.
-    let held = held.filter(|_| left.is_zero());
+/// Where a release at `step` (an index into `plan`'s steps) stands on its
+/// `clock` (or `held` after it, for want of gates that can judge), and what
+/// `promote` does next. Shared by alias and DNS releases.
+pub fn standing(plan: &Plan, step: usize, clock: &StepClock, held: Option<&str>) -> InProgress {
+    let (bake, settle) = (clock.bake_left(), clock.settle_left());
+    let waited = bake.is_zero() && settle.is_zero();
+    // Only a step whose wait is over holds; before that, it bakes.
+    let held = held.filter(|_| waited);
     let target = match plan.steps.get(step + 1) {
         Some(p) => format!("move to {p} %"),
         None => "finish at 100 %".to_owned(),
     };
     let when = if held.is_some() {
         "once the gates can judge the new version"
-    } else if left.is_zero() {
+    } else if waited {
         "now"
-    } else {
+    } else if settle.is_zero() {
         "once the bake is over"
+    } else {
+        "once the bake is over and its metrics have settled"
     };
     InProgress {
         step: step + 1,
         of: plan.steps.len(),
         percent: plan.steps.get(step).copied().unwrap_or(100),
-        bake_left_secs: left
-            .as_secs()
-            .saturating_add(u64::from(left.subsec_nanos() > 0)),
+        bake_left_secs: whole_seconds(bake),
+        settle_left_secs: whole_seconds(settle),
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
     }
-}
-
-/// True when a step that began at `since` has held past its bake for
-/// longer than the metric gates' `max_hold` (by default, one more bake).
-pub fn hold_is_over(since: OffsetDateTime, plan: &Plan, max_hold: Option<Duration>) -> bool {
-    bake_left(
-        since,
-        plan.bake.saturating_add(max_hold.unwrap_or(plan.bake)),
-    )
-    .is_zero()
 }
 
 /// How often the gates are checked during a bake of `bake`: a tenth of it,
@@ -365,30 +397,40 @@ async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 
 async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     run.interrupts.get_or_insert_with(Interrupts::catch);
-    // The bar for the bake under way, and the spinner for a step held for
-    // want of traffic, with the step each belongs to.
-    let mut baking: Option<(usize, Activity)> = None;
+    // The bar for the bake (or settle) under way, and the spinner for a step
+    // held for want of gates that can judge, with the step each belongs to.
+    let mut waiting: Option<((Option<usize>, bool), Activity)> = None;
     let mut holding: Option<(usize, Activity)> = None;
     loop {
         if let Some(why) = run.red_gate().await {
             return run.roll_back(why).await;
         }
         let Some(step) = run.step else {
-            return Ok(run.report);
+            // Finished: the last step's metrics are judged until they settle.
+            let left = run.settling.map_or(Duration::ZERO, |last| last.left());
+            if left.is_zero() || !wait {
+                return Ok(run.pause());
+            }
+            if waiting.as_ref().is_none_or(|(at, _)| *at != (None, true)) {
+                let bar = run
+                    .ctx
+                    .ui
+                    .countdown("judging the last step's metrics as they settle", left);
+                waiting = Some(((None, true), bar));
+            }
+            if let Err(why) = run.pause_for(check_interval(run.plan.bake).min(left)).await {
+                return run.roll_back(why).await;
+            }
+            continue;
         };
-        let left = run.bake_left();
-        // The bake is over, but the metrics cannot judge yet: hold the step.
+        let clock = run.clock();
+        let left = clock.wait_left();
+        // The wait is over, but the gates cannot judge yet: hold the step.
         let held = left.is_zero() && run.held().is_some();
         if !wait && (run.moved || !left.is_zero() || held) {
             return Ok(run.pause());
         }
-        if held
-            && hold_is_over(
-                run.since,
-                &run.plan,
-                run.ctx.config.release.metrics.max_hold,
-            )
-        {
+        if held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold) {
             return Ok(run.pause());
         }
         if !left.is_zero() || held {
@@ -408,24 +450,32 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                 }
                 pause
             } else {
-                if baking.as_ref().is_none_or(|(baked, _)| *baked != step) {
-                    let bar = run.ctx.ui.countdown(
-                        format_args!("baking at {percent} % on the new version"),
-                        left,
-                    );
-                    baking = Some((step, bar));
+                let baking = clock.bake_left();
+                let settling = baking.is_zero();
+                if waiting
+                    .as_ref()
+                    .is_none_or(|(at, _)| *at != (Some(step), settling))
+                {
+                    let bar = if settling {
+                        run.ctx.ui.countdown(
+                            format_args!("letting the metrics of the step at {percent} % settle"),
+                            left,
+                        )
+                    } else {
+                        run.ctx.ui.countdown(
+                            format_args!("baking at {percent} % on the new version"),
+                            baking,
+                        )
+                    };
+                    waiting = Some(((Some(step), settling), bar));
                 }
                 run.ctx
                     .ui
                     .detail(format_args!("baking: {}s left", left.as_secs()));
-                pause.min(left)
+                pause.min(if settling { left } else { baking })
             };
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                signal = run.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-                    return run.roll_back(format!("interrupted by {signal}")).await;
-                }
-                why = lockstep::failure(run.ctx.fleet) => return run.roll_back(why).await,
+            if let Err(why) = run.pause_for(pause).await {
+                return run.roll_back(why).await;
             }
             continue;
         }
@@ -520,7 +570,29 @@ pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
     );
     run.step = Some(canary.step);
     run.since = record.time().unwrap_or_else(OffsetDateTime::now_utc);
-    Reading::Releasing(Box::new(run))
+    Reading::Releasing(Box::new(run.with_settle(canary.settle)))
+}
+
+/// A release greenlight finished on `alias` whose last step's metrics are
+/// still settling, if there is one: a later `promote` judges them.
+pub fn settling<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Option<Run<'a>> {
+    let record = Record::parse(&alias.description).filter(|r| r.action == Action::Release)?;
+    let last = Settling::of(&record).filter(|last| !last.left().is_zero())?;
+    if alias.version != record.version || !alias.weights.is_empty() {
+        return None;
+    }
+    let stable = record.previous.as_deref()?;
+    let mut run = Run::start(
+        ctx,
+        &record.version,
+        stable,
+        ctx.config.release.plan.clone(),
+        alias.revision_id.clone(),
+    )
+    .with_settle(last.settle);
+    run.since = last.at;
+    run.settling = Some(last);
+    Some(run)
 }
 
 /// The release in progress on `alias`, if there is one; a state greenlight
@@ -581,10 +653,14 @@ pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
     let Some(alias) = ctx.lambda.alias(ctx.function(), ctx.alias()).await? else {
         return Ok(None);
     };
-    match in_progress(ctx, &alias)? {
-        None => Ok(None),
-        Some(run) => drive(run, false).await.map(Some),
-    }
+    let run = match in_progress(ctx, &alias)? {
+        Some(run) => run,
+        None => match settling(ctx, &alias) {
+            Some(run) => run,
+            None => return Ok(None),
+        },
+    };
+    drive(run, false).await.map(Some)
 }
 
 fn describe(e: &Error) -> String {
@@ -681,22 +757,6 @@ expect = { probe = "ok" }
                     .role("r")
                     .build()
             })
-    }
-
-    #[test]
-    fn a_bake_past_the_calendars_end_is_not_over_and_does_not_overflow() {
-        let now = OffsetDateTime::now_utc();
-        let forever = std::time::Duration::from_secs(u64::MAX);
-        assert!(bake_left(now, forever) >= forever);
-        let plan = Plan {
-            steps: vec![10],
-            bake: forever,
-        };
-        assert!(!hold_is_over(now, &plan, None));
-        assert!(!hold_is_over(now, &plan, Some(forever)));
-        let hour = std::time::Duration::from_secs(3600);
-        assert!(bake_left(now, hour) > hour - std::time::Duration::from_secs(60));
-        assert!(bake_left(now - hour, hour).is_zero());
     }
 
     #[tokio::test]

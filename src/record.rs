@@ -24,6 +24,8 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
 use crate::plan::{MAX_BAKE, Plan};
@@ -81,6 +83,25 @@ pub struct Record {
     /// For a canary: the release in progress.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canary: Option<Canary>,
+    /// For a finished release with metric gates: the last canary step's
+    /// metrics, still judged until they have settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settling: Option<Settling>,
+}
+
+/// The last canary step of a finished release, whose metrics are still
+/// judged for `settle` after `at` (late data, see [`crate::metrics`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Settling {
+    /// When the last canary step's window began, in RFC 3339 UTC.
+    pub from: String,
+    /// How long after the release its metrics are still judged.
+    #[serde(rename = "settle_seconds", serialize_with = "as_seconds")]
+    pub settle: Duration,
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
 }
 
 /// Where a release in progress stands.
@@ -90,17 +111,21 @@ pub struct Canary {
     pub step: usize,
     /// The plan the release started with; later steps follow it.
     pub plan: Plan,
+    /// How long each step's metrics settle after its bake before the step
+    /// is judged and left (zero without metric gates).
+    pub settle: Duration,
 }
 
 impl serde::Serialize for Canary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Canary", 4)?;
+        let mut s = serializer.serialize_struct("Canary", 6)?;
         s.serialize_field("step", &(self.step + 1))?;
         s.serialize_field("of", &self.plan.steps.len())?;
         s.serialize_field("percent", &self.plan.steps.get(self.step))?;
         s.serialize_field("steps", &self.plan.steps)?;
         s.serialize_field("bake_seconds", &self.plan.bake.as_secs())?;
+        s.serialize_field("settle_seconds", &self.settle.as_secs())?;
         s.end()
     }
 }
@@ -116,7 +141,28 @@ impl Record {
             previous: previous.map(str::to_owned),
             at: now.format(&Rfc3339).unwrap_or_default(),
             canary: None,
+            settling: None,
         }
+    }
+
+    /// This canary record with each step's metrics settling for `settle`.
+    pub fn with_settle(mut self, settle: Duration) -> Self {
+        if let Some(c) = self.canary.as_mut() {
+            c.settle = settle;
+        }
+        self
+    }
+
+    /// This release record with the last canary step (which began at
+    /// `from`) still judged for `settle`; nothing when `settle` is zero.
+    pub fn settling(mut self, from: OffsetDateTime, settle: Duration) -> Self {
+        if !settle.is_zero() {
+            self.settling = Some(Settling {
+                from: from.format(&Rfc3339).unwrap_or_default(),
+                settle,
+            });
+        }
+        self
     }
 
     /// A record of a canary at `step` of `plan`, starting now.
@@ -125,6 +171,7 @@ impl Record {
             canary: Some(Canary {
                 step,
                 plan: plan.clone(),
+                settle: Duration::ZERO,
             }),
             ..Record::now(Action::Canary, version, Some(stable))
         }
@@ -146,6 +193,13 @@ impl Record {
         };
         if now.checked_add(CLOCK_SKEW).is_some_and(|limit| at > limit) {
             return Some(format!("its step began in the future (at={})", self.at));
+        }
+        if canary.settle > crate::metrics::MAX_SETTLE {
+            return Some(format!(
+                "its settle time of {} is longer than the {} greenlight allows",
+                humantime::format_duration(canary.settle),
+                humantime::format_duration(crate::metrics::MAX_SETTLE)
+            ));
         }
         if canary.plan.bake > MAX_BAKE {
             return Some(format!(
@@ -173,6 +227,11 @@ impl Record {
             "pin" => Action::Pin,
             _ => return None,
         };
+        // Written only with metric gates; absent (an older record): none.
+        let settle = match field("settle") {
+            Some(text) => Some(humantime::parse_duration(&text).ok()?),
+            None => None,
+        };
         let canary = match action {
             Action::Canary => Some(Canary {
                 step: field("step")?.parse().ok()?,
@@ -183,6 +242,7 @@ impl Record {
                         .collect::<Option<Vec<u8>>>()?,
                     bake: humantime::parse_duration(&field("bake")?).ok()?,
                 },
+                settle: settle.unwrap_or_default(),
             })
             .filter(|c| c.step < c.plan.steps.len()),
             _ => None,
@@ -190,12 +250,17 @@ impl Record {
         if action == Action::Canary && canary.is_none() {
             return None;
         }
+        let settling = match (action, field("from"), settle) {
+            (Action::Release, Some(from), Some(settle)) => Some(Settling { from, settle }),
+            _ => None,
+        };
         Some(Record {
             action,
             version: field("version")?,
             previous: field("previous"),
             at: field("at").unwrap_or_default(),
             canary,
+            settling,
         })
     }
 }
@@ -221,6 +286,12 @@ impl fmt::Display for Record {
                 steps.join(","),
                 c.plan.bake.as_secs()
             )?;
+            if !c.settle.is_zero() {
+                write!(f, " settle={}s", c.settle.as_secs())?;
+            }
+        }
+        if let Some(s) = &self.settling {
+            write!(f, " settle={}s from={}", s.settle.as_secs(), s.from)?;
         }
         write!(f, " at={}", self.at)
     }

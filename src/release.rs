@@ -48,6 +48,11 @@ pub struct ReleaseReport {
     /// Why traffic went back to `previous`, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rolled_back: Option<String>,
+    /// After the final move, with metric gates: seconds the last canary
+    /// step's metrics are still judged as they settle (a later `promote`
+    /// judges them; red rolls back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_left_secs: Option<u64>,
 }
 
 /// How a release starts, decided from reads and checks only (so a dry run
@@ -205,7 +210,8 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
             {
                 (stable, revision) = (pinned.version, pinned.revision);
             }
-            let run = Run::start(ctx, version, &stable, plan.clone(), revision);
+            let settle = crate::metrics::settle_for(ctx, version).await?;
+            let run = Run::start(ctx, version, &stable, plan.clone(), revision).with_settle(settle);
             progress::begin(run, wait).await
         }
     }

@@ -200,12 +200,23 @@ impl fmt::Display for Report {
             if let Some(p) = &r.in_progress {
                 writeln!(
                     f,
-                    "progress  step {} of {}: {} % on version {}, bake {}s left; next `greenlight promote` will {}",
-                    p.step, p.of, p.percent, r.version, p.bake_left_secs, p.next
+                    "progress  step {} of {}: {} % on version {}, {}; next `greenlight promote` will {}",
+                    p.step,
+                    p.of,
+                    p.percent,
+                    r.version,
+                    wait_words(p),
+                    p.next
                 )?;
                 if let Some(why) = &p.held {
                     writeln!(f, "held      {why}")?;
                 }
+            }
+            if let Some(left) = r.settle_left_secs {
+                writeln!(
+                    f,
+                    "settling  the last step's metrics are judged {left}s more as they settle; `greenlight promote` judges them (red rolls back)"
+                )?;
             }
             if let (Some(why), Some(prev)) = (&r.rolled_back, &r.previous) {
                 writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;
@@ -330,10 +341,19 @@ impl Report {
                 .unwrap_or("?");
             writeln!(
                 f,
-                "progress  releasing version {new}: step {} of {}, {} %, bake {}s left",
-                p.step, p.of, p.percent, p.bake_left_secs
+                "progress  releasing version {new}: step {} of {}, {} %, {}",
+                p.step,
+                p.of,
+                p.percent,
+                wait_words(p)
             )?;
             writeln!(f, "next      `greenlight promote` will {}", p.next)?;
+        }
+        if let Some(left) = s.settle_left_secs {
+            writeln!(
+                f,
+                "settling  the last step's metrics are judged {left}s more; `greenlight promote` judges them (red rolls back)"
+            )?;
         }
         for c in &s.colours {
             let weight = c
@@ -395,4 +415,17 @@ fn write_smoke(
         }
     }
     Ok(())
+}
+
+/// How long a step still waits, in words: "bake 40s left", with the
+/// settle time after it when there are metric gates.
+fn wait_words(p: &crate::progress::InProgress) -> String {
+    if p.settle_left_secs == 0 {
+        format!("bake {}s left", p.bake_left_secs)
+    } else {
+        format!(
+            "bake {}s left, then {}s for its metrics to settle",
+            p.bake_left_secs, p.settle_left_secs
+        )
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::clock::{Settling, whole_seconds};
 use crate::cloudwatch::AlarmState;
 use crate::error::Result;
 use crate::gates;
@@ -36,6 +37,10 @@ pub struct StatusReport {
     pub alarms: Vec<AlarmState>,
     /// The newest published versions, newest first.
     pub versions: Vec<VersionSummary>,
+    /// After a finished release with metric gates: seconds its last canary
+    /// step's metrics are still judged (`promote` judges them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_left_secs: Option<u64>,
     /// With `[dns]`: both colours (record value and weight, alias, version).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub colours: Vec<ColourState>,
@@ -91,6 +96,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
             alarms: Vec::new(),
             versions: Vec::new(),
             colours: Vec::new(),
+            settle_left_secs: None,
         });
     }
     let alias_state = ctx.lambda.alias(name, alias).await?;
@@ -118,6 +124,12 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         version: a.version,
         weights: a.weights,
     });
+    let settle_left_secs = live
+        .as_ref()
+        .and_then(|l| l.record.as_ref())
+        .and_then(Settling::of)
+        .map(|last| whole_seconds(last.left()))
+        .filter(|left| *left > 0);
     // Version-scoped alarms are those of the version being released, if any.
     let releasing = live
         .as_ref()
@@ -146,6 +158,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         alarms,
         versions,
         colours: colours(ctx).await?,
+        settle_left_secs,
     })
 }
 

@@ -401,6 +401,10 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
             "release.max_hold",
         ),
         (
+            format!("{base}\n[release]\nmetrics_settle = \"2h\"\n"),
+            "`release.metrics_settle` = \"2h\": a duration of at most 1h",
+        ),
+        (
             format!("{base}\n[release]\ninsufficient_data = \"maybe\"\n"),
             "`release.insufficient_data` = \"maybe\": use \"hold\"",
         ),

@@ -491,3 +491,32 @@ fn metric_gates_judge_each_colours_own_traffic() {
     );
     assert_weights(&p, &zone, 100, 0);
 }
+
+#[test]
+fn a_dns_release_judges_its_last_step_until_its_metrics_have_settled() {
+    let p = Project::new();
+    let release = "steps = [10]\nbake = \"1h\"\nmetrics_settle = \"3m\"\nmin_invocations = 1\n\
+                   metrics = [{ name = \"error-rate\", max = 0.05 }]";
+    let zone = shipped(&p, release);
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &zone, 90, 10);
+    p.put_lambda_metrics("green", "2", 100.0, 0.0);
+    p.end_bake("green");
+    p.run(&["promote"]).success();
+    assert_weights(&p, &zone, 0, 100);
+
+    let judged = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(judged["outcome"], "settling", "{judged}");
+    assert_weights(&p, &zone, 0, 100);
+
+    // Late errors of the last step: all the weight goes back to blue.
+    p.put_lambda_metrics("green", "2", 100.0, 60.0);
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr.contains("error-rate of version 2"),
+        "{}",
+        run.stderr
+    );
+    assert_weights(&p, &zone, 100, 0);
+}

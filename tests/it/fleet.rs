@@ -434,7 +434,7 @@ fn endings_config(broken: bool) -> String {
     let names = ["fine", "smoke-fails", "rolls-back", "stuck"];
     let held = entry(
         "held",
-        "release = { steps = [10], bake = \"1s\", max_hold = \"1s\", metrics = [{ name = \"error-rate\", max = 0.05 }] }",
+        "release = { steps = [10], bake = \"1s\", max_hold = \"1s\", metrics_settle = \"1s\", metrics = [{ name = \"error-rate\", max = 0.05 }] }",
     );
     let exclude = if broken { "\"**\"" } else { "" };
     let bad = entry(

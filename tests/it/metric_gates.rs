@@ -5,11 +5,18 @@
 //! holds the step.
 
 use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
 
 use crate::harness::{Project, default_config};
 
+const DEADLINE: Duration = Duration::from_secs(60);
+
 /// The error-rate gate: a ceiling, and a margin over the stable version.
+/// Its metrics settle for a second (not the default minutes), so a waiting
+/// release is quick.
 const GATE: &str = "min_invocations = 100\n\
+                    metrics_settle = \"1s\"\n\
                     metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
 
 /// A project released with `[release]` = `release` and [`GATE`], version 1
@@ -149,4 +156,154 @@ fn a_waiting_ship_held_for_want_of_traffic_exits_5_and_leaves_the_step() {
     // `rollback` stops it.
     p.run(&["rollback"]).success();
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+/// A release whose steps wait `settle` for their metrics after a 1 s bake,
+/// judged on an error-rate ceiling of 5 % with a single invocation enough.
+fn settling(steps: &str, settle: &str) -> Project {
+    let p = Project::with_config(&format!(
+        "{}\n[release]\nsteps = {steps}\nbake = \"1s\"\nmetrics_settle = \"{settle}\"\n\
+         min_invocations = 1\nmetrics = [{{ name = \"error-rate\", max = 0.05 }}]\n",
+        default_config()
+    ));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p
+}
+
+/// When the step (or the release) recorded on alias live began.
+fn recorded_at(p: &Project) -> std::time::SystemTime {
+    let (_, record) = p.alias("live").expect("alias");
+    let at = record.split(" at=").nth(1).expect("at=");
+    let at = time::OffsetDateTime::parse(
+        at.split_whitespace().next().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("an RFC 3339 time");
+    std::time::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(at.unix_timestamp()).expect("after 1970"))
+}
+
+#[test]
+fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
+    let p = settling("[50]", "10s");
+    let ship = p
+        .command(&["ship"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ship");
+    // The bake is over and the step waits for its metrics to settle.
+    p.wait_for("the step to settle", DEADLINE, || {
+        let status = p.run(&["status", "--output", "json"]).json();
+        let step = &status["status"]["in_progress"];
+        step["bake_left_secs"] == 0 && step["settle_left_secs"].as_u64().is_some_and(|s| s > 0)
+    });
+    // Late data: errors stamped in the bake, arriving after it.
+    let step_began = recorded_at(&p);
+    p.put_lambda_metrics_at("live", "2", 100.0, 50.0, step_began);
+
+    let out = ship.wait_with_output().expect("ship");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error-rate of version 2 is 50 %"),
+        "{stderr}"
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn after_the_final_move_the_last_steps_metrics_are_judged_as_they_settle() {
+    let p = settling("[50]", "10s");
+    let ship = p
+        .command(&["ship"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ship");
+    p.wait_for("50 % on version 2", DEADLINE, || {
+        p.weights("live") == ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.5)]))
+    });
+    let step_began = recorded_at(&p);
+    p.put_lambda_metrics_at("live", "2", 100.0, 0.0, step_began);
+    p.wait_for("all traffic on version 2", DEADLINE, || {
+        p.weights("live") == ("2".to_owned(), BTreeMap::new())
+    });
+    // Errors of the last step's final seconds, arriving after the finish.
+    let finished = recorded_at(&p);
+    p.put_lambda_metrics_at("live", "2", 100.0, 90.0, finished - Duration::from_secs(1));
+
+    let out = ship.wait_with_output().expect("ship");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("error-rate of version 2"), "{stderr}");
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn a_scheduled_promote_judges_the_last_step_until_it_has_settled() {
+    let p = settling("[50]", "3s");
+    p.run(&["ship", "--no-wait"]).success();
+    p.put_lambda_metrics("live", "2", 100.0, 0.0);
+    p.end_bake("live");
+    let finished = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(finished["outcome"], "released", "{finished}");
+    assert!(
+        finished["release"]["settle_left_secs"].as_u64().is_some(),
+        "{finished}"
+    );
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert!(
+        status["status"]["settle_left_secs"].as_u64().is_some(),
+        "{status}"
+    );
+
+    // Still settling: the next promote judges the last step, green.
+    let judged = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(judged["outcome"], "settling", "{judged}");
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+
+    // Late errors of that step: the next promote rolls back.
+    p.put_lambda_metrics("live", "2", 100.0, 60.0);
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr.contains("error-rate of version 2"),
+        "{}",
+        run.stderr
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn once_settled_a_finished_release_is_left_alone() {
+    let p = settling("[50]", "1s");
+    p.run(&["ship", "--no-wait"]).success();
+    p.put_lambda_metrics("live", "2", 100.0, 0.0);
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    p.wait_for("the settle time to pass", DEADLINE, || {
+        let status = p.run(&["status", "--output", "json"]).json();
+        status["status"].get("settle_left_secs").is_none()
+    });
+    // Errors now are not the release's to judge: nothing in progress.
+    p.put_lambda_metrics("live", "2", 100.0, 60.0);
+    let done = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(done["outcome"], "nothing_in_progress", "{done}");
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn plan_names_the_settle_wait() {
+    let p = settling("[10, 50]", "3m");
+    let plan = p.run(&["plan", "--output", "json"]).success().json();
+    let text = plan["dry_run"]["steps"].to_string();
+    assert!(
+        text.contains("bake 1s, then 3m for its metrics to settle"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the last step's metrics are judged for 3m more as they settle"),
+        "{text}"
+    );
 }

@@ -559,8 +559,23 @@ impl Project {
 
     /// Records, as Lambda would, `invocations` of `version` through `alias`
     /// of which `errors` failed (`AWS/Lambda` with the `FunctionName`,
-    /// `Resource` and `ExecutedVersion` dimensions), timestamped now.
+    /// `Resource` and `ExecutedVersion` dimensions), timestamped five
+    /// minutes ago: data that has settled (greenlight judges a step's
+    /// metrics only once they have had time to arrive).
     pub fn put_lambda_metrics(&self, alias: &str, version: &str, invocations: f64, errors: f64) {
+        let settled = std::time::SystemTime::now() - Duration::from_secs(300);
+        self.put_lambda_metrics_at(alias, version, invocations, errors, settled);
+    }
+
+    /// [`Project::put_lambda_metrics`], stamped `at` (the invocations' start).
+    pub fn put_lambda_metrics_at(
+        &self,
+        alias: &str,
+        version: &str,
+        invocations: f64,
+        errors: f64,
+        at: std::time::SystemTime,
+    ) {
         use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
         let dimensions = [
             ("FunctionName", FUNCTION.to_owned()),
@@ -573,7 +588,7 @@ impl Project {
                 .metric_name(name)
                 .set_dimensions(Some(dimensions.to_vec()))
                 .value(value)
-                .timestamp(std::time::SystemTime::now().into())
+                .timestamp(at.into())
                 .build()
         };
         self.runtime
