@@ -822,13 +822,7 @@ impl<'a> Shift<'a> {
     }
 
     async fn pause(&mut self, length: Duration) -> std::result::Result<(), Stop> {
-        tokio::select! {
-            () = tokio::time::sleep(length) => Ok(()),
-            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-                Err(format!("interrupted by {signal}"))
-            }
-            why = lockstep::failure(self.ctx.fleet) => Err(why),
-        }
+        progress::pause(&mut self.interrupts, self.ctx, length).await
     }
 
     /// With `[release] together`: waits, watching the gates once a step is

@@ -225,16 +225,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Waits `length`; why the release must be undone if an interrupt or a
-    /// fleet member's failure comes first.
+    /// Waits `length` (see [`pause`]).
     async fn pause_for(&mut self, length: Duration) -> std::result::Result<(), String> {
-        tokio::select! {
-            () = tokio::time::sleep(length) => Ok(()),
-            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-                Err(format!("interrupted by {signal}"))
-            }
-            why = lockstep::failure(self.ctx.fleet) => Err(why),
-        }
+        pause(&mut self.interrupts, self.ctx, length).await
     }
 
     /// With `[release] together`: waits, watching the gates once a step is
@@ -343,6 +336,22 @@ pub fn standing(plan: &Plan, step: usize, clock: &StepClock, held: Option<&str>)
         settle_left_secs: whole_seconds(settle),
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
+    }
+}
+
+/// Waits `length` during a release; why it must be undone if an interrupt
+/// or (with `[release] together`) another function's failure comes first.
+pub async fn pause(
+    interrupts: &mut Option<Interrupts>,
+    ctx: Ctx<'_>,
+    length: Duration,
+) -> std::result::Result<(), String> {
+    tokio::select! {
+        () = tokio::time::sleep(length) => Ok(()),
+        signal = interrupts.get_or_insert_with(Interrupts::catch).recv() => {
+            Err(format!("interrupted by {signal}"))
+        }
+        why = lockstep::failure(ctx.fleet) => Err(why),
     }
 }
 

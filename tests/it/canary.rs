@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 
-use crate::harness::{Project, default_config, send_signal};
+use crate::harness::{Project, default_config, send_signal, spawned};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -22,18 +22,10 @@ fn canary_project(release: &str) -> Project {
     p
 }
 
-fn spawn(p: &Project, args: &[&str]) -> Child {
-    p.command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn greenlight")
-}
-
 /// Starts `ship` in the background and waits until its first step put
 /// `share` of the traffic on version 2.
 fn ship_until_first_step(p: &Project, share: f64) -> Child {
-    let child = spawn(p, &["ship"]);
+    let child = spawned(p.command(&["ship"]));
     p.wait_for("the first step", DEADLINE, || {
         p.weights("live").1 == weights(&[("2", share)])
     });

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::harness::fault_proxy::Seen;
-use crate::harness::{Fault, Project, default_config, send_signal};
+use crate::harness::{Fault, Project, default_config, planned_calls, send_signal};
 
 pub(crate) const NAME: &str = "api.example.com";
 
@@ -221,12 +221,7 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
         .run(&["plan", "--no-wait", "--output", "json"])
         .success()
         .json();
-    let calls: Vec<&str> = planned["dry_run"]["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter_map(|s| s["call"].as_str())
-        .collect();
+    let calls = planned_calls(&planned);
     assert_eq!(
         calls,
         [

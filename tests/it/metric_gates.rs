@@ -5,10 +5,9 @@
 //! holds the step.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::{Project, default_config};
+use crate::harness::{Project, default_config, spawned};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -187,12 +186,7 @@ fn recorded_at(p: &Project) -> std::time::SystemTime {
 #[test]
 fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
     let p = settling("[50]", "10s");
-    let ship = p
-        .command(&["ship"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ship");
+    let ship = spawned(p.command(&["ship"]));
     // The bake is over and the step waits for its metrics to settle.
     p.wait_for("the step to settle", DEADLINE, || {
         let status = p.run(&["status", "--output", "json"]).json();
@@ -216,12 +210,7 @@ fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
 #[test]
 fn after_the_final_move_the_last_steps_metrics_are_judged_as_they_settle() {
     let p = settling("[50]", "10s");
-    let ship = p
-        .command(&["ship"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ship");
+    let ship = spawned(p.command(&["ship"]));
     p.wait_for("50 % on version 2", DEADLINE, || {
         p.weights("live") == ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.5)]))
     });

@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use serde_json::json;
 
-use crate::harness::{FUNCTION, Project, default_config, sdk};
+use crate::harness::{FUNCTION, Project, default_config, planned_calls, sdk};
 
 /// A project with `[release]` set to `release`, version 1 shipped.
 fn shipped(release: &str) -> Project {
@@ -128,12 +128,7 @@ fn plan_lists_the_pin_and_writes_nothing() {
     let before = p.emulator.requests().len();
 
     let doc = p.run(&["plan", "--output", "json"]).success().json();
-    let calls: Vec<&str> = doc["dry_run"]["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter_map(|s| s["call"].as_str())
-        .collect();
+    let calls = planned_calls(&doc);
     assert_eq!(
         calls[..4],
         [

@@ -4,13 +4,12 @@
 //! health checks.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 
 use crate::dns::{self, NAME};
-use crate::harness::{FUNCTION, Project, default_config, sdk};
+use crate::harness::{FUNCTION, Project, default_config, sdk, spawned};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -50,12 +49,7 @@ fn a_change_made_between_greenlights_update_and_its_publish_is_never_published()
         // greenlight's publish waits at the proxy while someone else
         // changes the function and publishes too; then both go through.
         proxy.barrier("PublishVersion", 2);
-        let child = p
-            .command_via(&proxy, &["ship"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn greenlight");
+        let child = spawned(p.command_via(&proxy, &["ship"]));
         proxy.wait_for_calls("PublishVersion", 1, DEADLINE);
         if change == "an upload" {
             sdk::upload(&p, "theirs");

@@ -7,4 +7,6 @@ pub mod python;
 pub mod sdk;
 
 pub use fault_proxy::{Fault, FaultProxy, Upstream};
-pub use project::{FUNCTION, Project, ROLE, Run, SECRET, default_config, send_signal};
+pub use project::{
+    FUNCTION, Project, ROLE, Run, SECRET, default_config, planned_calls, send_signal, spawned,
+};

@@ -62,6 +62,25 @@ pub struct Project {
     route53: aws_sdk_route53::Client,
 }
 
+/// The AWS calls a `--dry-run`/`plan` JSON document lists, in order.
+pub fn planned_calls(doc: &serde_json::Value) -> Vec<String> {
+    doc["dry_run"]["steps"]
+        .as_array()
+        .expect("dry_run.steps")
+        .iter()
+        .filter_map(|s| s["call"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Starts `command` in the background, its output captured.
+pub fn spawned(mut command: Command) -> std::process::Child {
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn greenlight")
+}
+
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Run {
@@ -441,18 +460,8 @@ impl Project {
 
     /// The record sets named `name` in `zone`: SetIdentifier (or "") → weight.
     pub fn dns_weights(&self, zone: &str, name: &str) -> BTreeMap<String, Option<i64>> {
-        let out = self
-            .runtime
-            .block_on(
-                self.route53
-                    .list_resource_record_sets()
-                    .hosted_zone_id(zone)
-                    .send(),
-            )
-            .expect("list records");
-        out.resource_record_sets()
+        super::sdk::record_sets(self, zone, name)
             .iter()
-            .filter(|r| r.name().trim_end_matches('.') == name)
             .map(|r| {
                 (
                     r.set_identifier().unwrap_or_default().to_owned(),
