@@ -19,6 +19,11 @@ against the version under test; `report_executed_versions` adds it.
 Lambda also gives a function a new RevisionId on every update and refuses a
 `PublishVersion` whose `RevisionId` is not the current one;
 `track_function_revision_ids` adds that (moto keeps none).
+Route 53 refuses a change batch whose DELETE does not name a record exactly
+as it is (every value), which makes a DELETE + CREATE batch a conditional
+write; moto deletes by name or SetIdentifier alone. `exact_route53_deletes`
+refuses as Route 53 does, so two runners racing for one record pair are
+tested against the emulator.
 CloudWatch's DescribeAlarms answers in pages (`MaxRecords`, 50 by default,
 at most 100, and a `NextToken`), which moto ignores; `page_alarms` pages as
 CloudWatch does, so a client that reads one page is caught.
@@ -131,6 +136,86 @@ def track_function_revision_ids() -> None:
     responses.LambdaResponse.publish_version = checked_publish
 
 
+def exact_route53_deletes() -> None:
+    """Make moto refuse a DELETE whose record differs from the current one."""
+    from moto.route53 import models
+    from moto.route53.exceptions import Route53ClientError
+
+    change = models.Route53Backend.change_resource_record_sets
+
+    def normal(record: dict) -> dict:
+        name = record.get("Name", "").rstrip(".").lower() + "."
+        values = [
+            v["Value"] if isinstance(v, dict) else v
+            for v in record.get("ResourceRecords") or []
+        ]
+        alias = record.get("AliasTarget") or {}
+        return {
+            "name": name,
+            "type": record.get("Type"),
+            "set": record.get("SetIdentifier"),
+            "weight": str(record.get("Weight")) if record.get("Weight") is not None else None,
+            "ttl": str(record.get("TTL")) if record.get("TTL") is not None else None,
+            "values": sorted(values),
+            "health": record.get("HealthCheckId"),
+            "alias": (
+                str(alias.get("DNSName", "")).rstrip(".").lower(),
+                alias.get("HostedZoneId"),
+            )
+            if alias
+            else None,
+        }
+
+    def current(rrset) -> dict:
+        alias = rrset.alias_target or {}
+        return normal(
+            {
+                "Name": rrset.name,
+                "Type": rrset.type,
+                "SetIdentifier": rrset.set_identifier,
+                "Weight": rrset.weight,
+                "TTL": rrset.ttl,
+                "ResourceRecords": rrset.records,
+                "HealthCheckId": rrset.health_check_id,
+                "AliasTarget": alias,
+            }
+        )
+
+    def key(record: dict) -> tuple:
+        wanted = normal(record)
+        return (wanted["name"], wanted["type"], wanted["set"])
+
+    def exact(self, zoneid, change_list):
+        zone = self.get_hosted_zone(zoneid)
+        deleted = set()
+        for value in change_list:
+            if value["Action"] != "DELETE":
+                continue
+            wanted = normal(value["ResourceRecordSet"])
+            if not any(current(r) == wanted for r in zone.rrsets):
+                raise Route53ClientError(
+                    "InvalidChangeBatch",
+                    f"[Tried to delete resource record set [name='{wanted['name']}', "
+                    f"type='{wanted['type']}', set-identifier='{wanted['set']}'] but the "
+                    "values provided do not match the current values]",
+                )
+            deleted.add(key(value["ResourceRecordSet"]))
+        # A record deleted and created again in one batch is replaced (moto
+        # would refuse the CREATE if an identical one is in its journal).
+        replaced = [
+            dict(value, Action="UPSERT")
+            if value["Action"] == "CREATE" and key(value["ResourceRecordSet"]) in deleted
+            else value
+            for value in change_list
+            if not (value["Action"] == "DELETE" and key(value["ResourceRecordSet"]) in {
+                key(v["ResourceRecordSet"]) for v in change_list if v["Action"] == "CREATE"
+            })
+        ]
+        return change(self, zoneid, replaced)
+
+    models.Route53Backend.change_resource_record_sets = exact
+
+
 def report_executed_versions() -> None:
     """Give moto's Invoke the X-Amz-Executed-Version header Lambda sends."""
     from urllib.parse import unquote
@@ -196,6 +281,7 @@ def main() -> int:
     enforce_alias_revision_ids()
     track_function_revision_ids()
     report_executed_versions()
+    exact_route53_deletes()
     page_alarms()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)

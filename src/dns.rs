@@ -107,9 +107,39 @@ pub async fn read(dns_seam: &Dns, dns: &DnsConfig) -> Result<Option<Pair>> {
             unweighted.set_identifier
         )));
     }
+    // Each record must point where the config says that colour is, or the
+    // weights would send users to the other colour's version.
+    for (record, colour) in [&blue, &green].into_iter().zip(&dns.colours) {
+        if !same_host(&record.value, &colour.value) {
+            let other = &dns.colours[usize::from(colour.name == "blue")];
+            let swapped = if same_host(&record.value, &other.value) {
+                format!(" ({}'s value: the records are swapped)", other.name)
+            } else {
+                String::new()
+            };
+            return Err(Error::no_traffic_moved(format!(
+                "{} {}: the {} record points at {}{swapped}, but dns.{}.value is {}",
+                dns.record_type, dns.name, colour.name, record.value, colour.name, colour.value
+            ))
+            .with_hint("make the records and the [dns] values agree, then run greenlight again"));
+        }
+    }
     Ok(Some(Pair {
         records: [blue, green],
     }))
+}
+
+/// Whether two DNS names (or CNAME targets) name the same host: case and a
+/// trailing dot do not matter, nor Route 53's `dualstack.` prefix on load
+/// balancer alias targets.
+fn same_host(a: &str, b: &str) -> bool {
+    let plain = |name: &str| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name.strip_prefix("dualstack.")
+            .map(str::to_owned)
+            .unwrap_or(name)
+    };
+    plain(a) == plain(b)
 }
 
 /// Where a DNS release stands: the weights, and the newest greenlight
@@ -123,8 +153,12 @@ pub enum State {
     Live {
         /// The live colour.
         live: usize,
-        /// The newest record, if greenlight wrote one.
+        /// The live colour's newest record, if greenlight wrote one.
         record: Option<Record>,
+        /// The newest record of all, when it is a canary on the other
+        /// colour: a release undone (its weights restored, a rollback killed
+        /// before its record) or never split.
+        undone: Option<Record>,
     },
     /// The weight is split: the release of `record.version` to colour `to`
     /// is in progress.
@@ -133,6 +167,22 @@ pub enum State {
         to: usize,
         /// Its canary record.
         record: Record,
+        /// The weights are still those of the step before the record's (a
+        /// crash between the record and the weights): the step is made
+        /// again before anything else.
+        behind: bool,
+    },
+    /// The weight is split for the release of `record.version` to colour
+    /// `to`, but not as greenlight left it (weights changed by hand), or
+    /// its record cannot be used. Nothing continues it; `rollback` puts all
+    /// the weight back on the other colour; `status` reports it.
+    Tampered {
+        /// The colour receiving the weight.
+        to: usize,
+        /// Its canary record.
+        record: Record,
+        /// What is wrong, and the way out.
+        problem: Error,
     },
 }
 
@@ -158,7 +208,7 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
     };
     records.sort_by_key(|(_, r)| (r.time(), rank(r)));
     let weights = pair.weights();
-    if weights::working_total(weights[0] + weights[1]).is_none() {
+    let Some(total) = weights::working_total(weights[0] + weights[1]) else {
         return Err(Error::no_traffic_moved(format!(
             "both weighted records of {} have weight 0, which Route 53 treats as an equal split: greenlight cannot tell which colour is live",
             dns.name
@@ -167,32 +217,45 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
             "in hosted zone {} give the colour users should be on weight 100 and the other 0, then run greenlight again",
             dns.zone_id
         )));
-    }
-    // With all the weight on one colour, that colour's record tells how it
-    // got there (even if the other's was written in the same second).
-    let live_record = |live: usize, mut records: Vec<(usize, Record)>| {
-        let at = records
-            .iter()
-            .rposition(|(i, _)| *i == live)
-            .or(records.len().checked_sub(1))?;
-        Some(records.swap_remove(at).1)
     };
+    let newest = records.last().cloned();
     let state = match weights {
-        [w, 0] if w > 0 => State::Live {
-            live: 0,
-            record: live_record(0, records),
-        },
-        [0, w] if w > 0 => State::Live {
-            live: 1,
-            record: live_record(1, records),
-        },
-        // A split is a release in progress only if a canary record says so.
+        [_, 0] | [0, _] => {
+            let live = usize::from(weights[0] == 0);
+            // That colour's record tells how it got there (even if the
+            // other's was written in the same second).
+            let record = records
+                .iter()
+                .rev()
+                .find(|(i, _)| *i == live)
+                .or(records.last())
+                .map(|(_, r)| r.clone());
+            let undone = newest
+                .filter(|(i, r)| *i != live && r.action == Action::Canary)
+                .map(|(_, r)| r);
+            State::Live {
+                live,
+                record,
+                undone,
+            }
+        }
+        // A split is a release in progress only if a canary record says so
+        // (and no rollback of that release came after it), and the weights
+        // are that record's step.
         _ => match records
-            .into_iter()
-            .rfind(|(_, r)| r.action == Action::Canary)
+            .iter()
+            .rposition(|(_, r)| r.action == Action::Canary)
         {
-            Some((to, record)) => State::Releasing { to, record },
-            None => {
+            Some(at)
+                if !records[at + 1..].iter().any(|(_, r)| {
+                    r.action == Action::Rollback
+                        && r.previous == Some(records[at].1.version.clone())
+                }) =>
+            {
+                let (to, record) = records.swap_remove(at);
+                split(dns, &pair, total, to, record)
+            }
+            _ => {
                 return Err(Error::no_traffic_moved(format!(
                     "{} splits its weight blue {}, green {}, but no greenlight release is in progress: it was changed outside greenlight",
                     dns.name, weights[0], weights[1]
@@ -204,6 +267,61 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
     Ok((Some(pair), state))
 }
 
+/// A split whose newest record is `record`, a canary on colour `to`: the
+/// release in progress, one step behind it, or tampered with.
+fn split(dns: &DnsConfig, pair: &Pair, total: i64, to: usize, record: Record) -> State {
+    let tampered = |why: String| State::Tampered {
+        to,
+        problem: Error::no_traffic_moved(why).with_hint(format!(
+            "`greenlight rollback` puts all the weight back on {}",
+            dns.colours[1 - to].name
+        )),
+        record: record.clone(),
+    };
+    if let Some(problem) = record.problem(OffsetDateTime::now_utc()) {
+        return tampered(format!(
+            "{} holds a greenlight release record that cannot be used: {problem}",
+            dns.colours[to].alias
+        ));
+    }
+    let Some(canary) = &record.canary else {
+        return tampered("the release record has no step".to_owned());
+    };
+    let weight_of = |step: usize| weights::step_weight(total, canary.plan.steps[step]);
+    let now = pair.weights()[to];
+    if now == weight_of(canary.step) {
+        return State::Releasing {
+            to,
+            behind: false,
+            record,
+        };
+    }
+    if canary.step > 0 && now == weight_of(canary.step - 1) {
+        return State::Releasing {
+            to,
+            behind: true,
+            record,
+        };
+    }
+    tampered(format!(
+        "{} was changed outside greenlight during the release of version {}: {} has weight {now} of {total}, where step {} puts {}",
+        dns.name,
+        record.version,
+        dns.colours[to].name,
+        canary.step + 1,
+        weight_of(canary.step)
+    ))
+}
+
+/// [`state`] for what moves or continues a release: a tampered pair is
+/// an error (exit 1), which names the way out.
+pub async fn moving(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State)> {
+    match state(ctx, dns).await? {
+        (_, State::Tampered { problem, .. }) => Err(problem),
+        read => Ok(read),
+    }
+}
+
 /// `config` with `function.alias` set to the alias users reach: the live
 /// colour's (during a release, the colour the weight comes from; blue
 /// before the records exist). What deploy, test and status look at.
@@ -213,7 +331,7 @@ pub async fn with_live_alias(config: &Config, ctx: Ctx<'_>) -> Result<Config> {
         let index = match state(ctx, dns).await?.1 {
             State::New => 0,
             State::Live { live, .. } => live,
-            State::Releasing { to, .. } => 1 - to,
+            State::Releasing { to, .. } | State::Tampered { to, .. } => 1 - to,
         };
         live.function.alias = dns.colours[index].alias.clone();
     }
@@ -238,6 +356,23 @@ pub async fn stage(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<()> {
     aim(ctx, idle, version, &staged).await
 }
 
+/// The version the live colour's alias serves: what users are on, and what
+/// a rollback returns to. A missing alias is refused (exit 1) before
+/// anything changes: there would be nothing to return to.
+async fn live_version(ctx: Ctx<'_>, live: &Colour) -> Result<String> {
+    let serves = ctx.lambda.alias(ctx.function(), &live.alias).await?;
+    serves.map(|a| a.version).ok_or_else(|| {
+        Error::no_traffic_moved(format!(
+            "alias {} behind the live colour {} does not exist, so greenlight cannot tell which version users are on, nor return to it",
+            live.alias, live.name
+        ))
+        .with_hint(format!(
+            "create alias {} on the version {}'s endpoint serves (`aws lambda create-alias`), then release again",
+            live.alias, live.name
+        ))
+    })
+}
+
 /// Releases `version` by moving the weight to the idle colour step by step:
 /// with `wait` to the end, otherwise one move (`promote` does the rest).
 pub async fn release(
@@ -247,25 +382,21 @@ pub async fn release(
     wait: bool,
 ) -> Result<ReleaseReport> {
     let plan = ctx.config.release.plan.clone();
-    let (pair, state) = state(ctx, dns).await?;
+    let (pair, state) = moving(ctx, dns).await?;
     let (pair, live) = match (pair, state) {
         (_, State::New) | (None, _) => return first_release(ctx, dns, version).await,
-        (Some(pair), State::Releasing { to, record }) => {
+        (Some(pair), State::Releasing { to, record, behind }) => {
             if record.version != version {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
             return run.drive(wait).await;
         }
         (Some(pair), State::Live { live, .. }) => (pair, live),
+        (Some(_), State::Tampered { problem, .. }) => return Err(problem),
     };
     let (from, to) = (&dns.colours[live], &dns.colours[1 - live]);
-    let mut stable = ctx
-        .lambda
-        .alias(ctx.function(), &from.alias)
-        .await?
-        .map(|a| a.version)
-        .unwrap_or_default();
+    let mut stable = live_version(ctx, from).await?;
     if stable == version {
         return Ok(ReleaseReport {
             version: version.to_owned(),
@@ -295,23 +426,44 @@ pub async fn release(
     run.drive(wait).await
 }
 
+/// For `status`: where a DNS release stands, and why the records cannot
+/// be read as a greenlight release, if they cannot (a split made by hand,
+/// weights 0/0, a record missing or pointing elsewhere).
+pub async fn standing(ctx: Ctx<'_>, dns: &DnsConfig) -> (Option<InProgress>, Option<Error>) {
+    match state(ctx, dns).await {
+        Err(problem) | Ok((_, State::Tampered { problem, .. })) => (None, Some(problem)),
+        Ok((Some(pair), State::Releasing { to, record, .. })) => {
+            match Shift::resume(ctx, dns, pair, to, &record) {
+                Ok(run) => (Some(run.position()), None),
+                Err(problem) => (None, Some(problem)),
+            }
+        }
+        Ok(_) => (None, None),
+    }
+}
+
 /// `ship`'s checks before it writes anything ([`release::preflight`]): no
-/// release of another version in progress, no watched alarm firing or
-/// missing. (The records' shape was checked when the live colour was read.)
+/// release of another version in progress, no pair changed by hand, the
+/// live colour's alias there, no watched alarm firing or missing. (The
+/// records' shape was checked when the live colour was read.)
 pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) -> Result<()> {
-    if let (_, State::Releasing { record, .. }) = state(ctx, dns).await?
-        && !candidate.may_be(&record.version)
-    {
-        return Err(release::another_in_progress(&record.version, &dns.name));
+    match moving(ctx, dns).await?.1 {
+        State::Releasing { record, .. } if !candidate.may_be(&record.version) => {
+            return Err(release::another_in_progress(&record.version, &dns.name));
+        }
+        State::Live { live, .. } => {
+            live_version(ctx, &dns.colours[live]).await?;
+        }
+        _ => {}
     }
     gates::refuse_if_firing(ctx, None).await
 }
 
 /// `promote` in DNS mode: one step of the release in progress, if any.
 pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseReport>> {
-    match state(ctx, dns).await? {
-        (Some(pair), State::Releasing { to, record }) => {
-            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+    match moving(ctx, dns).await? {
+        (Some(pair), State::Releasing { to, record, behind }) => {
+            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
             run.drive(false).await.map(Some)
         }
         // A finished release whose last step's metrics are still settling.
@@ -320,6 +472,7 @@ pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseRepo
             State::Live {
                 live,
                 record: Some(record),
+                ..
             },
         ) if record.action == Action::Release
             && Settling::of(&record).is_some_and(|last| !last.left().is_zero()) =>
@@ -338,70 +491,105 @@ pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseRepo
     }
 }
 
-/// `rollback` in DNS mode: stop a release in progress, or put the weight
-/// back on the colour live before the last release.
-pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
-    let (pair, state) = state(ctx, dns).await?;
+/// What a DNS rollback has to do, decided from reads only (so a dry run
+/// says exactly what the rollback would do, or fails as it would).
+enum Undo<'a> {
+    /// Put all the weight back on the old colour (a release in progress, a
+    /// tampered split, or a finished release whose old colour still serves
+    /// the version before it).
+    Restore(Box<Shift<'a>>),
+    /// Nothing to do: rolled back already.
+    Done(RollbackReport),
+}
+
+/// Reads the pair and the colours' aliases, and decides what rolling back
+/// means.
+async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
     let nothing = || {
         Error::no_traffic_moved(format!(
             "{} has no greenlight release to roll back",
             dns.name
         ))
     };
-    let (Some(pair), state) = (pair, state) else {
+    let (Some(pair), state) = state(ctx, dns).await? else {
         return Err(nothing());
     };
-    match state {
-        State::New => Err(nothing()),
-        State::Releasing { to, record } => {
+    let (live, record) = match state {
+        State::New => return Err(nothing()),
+        State::Releasing { to, record, .. } | State::Tampered { to, record, .. } => {
             let run = Shift::resume(ctx, dns, pair, to, &record)?;
-            run.restore("rollback requested").await?;
-            Ok(RollbackReport {
-                from: record.version,
-                to: run.stable,
-                already_rolled_back: false,
-            })
+            return Ok(Undo::Restore(Box::new(run)));
         }
-        State::Live { record: None, .. } => Err(nothing()),
+        // The newest record is a canary on the colour without weight: the
+        // release was undone (a rollback killed before its record) or never
+        // split. Users are on the old colour.
+        State::Live {
+            undone: Some(canary),
+            ..
+        } => {
+            return Ok(Undo::Done(RollbackReport {
+                from: canary.version,
+                to: canary.previous.unwrap_or_default(),
+                already_rolled_back: true,
+            }));
+        }
+        State::Live { record: None, .. } => return Err(nothing()),
         State::Live {
             live,
             record: Some(record),
-        } => match (&record.action, &record.previous) {
-            (Action::Rollback, Some(from)) => Ok(RollbackReport {
+            ..
+        } => (live, record),
+    };
+    let previous = match (&record.action, &record.previous) {
+        (Action::Rollback, Some(from)) => {
+            return Ok(Undo::Done(RollbackReport {
                 from: from.clone(),
                 to: record.version,
                 already_rolled_back: true,
-            }),
-            // A canary record with all the weight moved: the release
-            // finished but its record was not written (a crash in between).
-            (Action::Release | Action::Canary, Some(previous)) => {
-                let back = &dns.colours[1 - live];
-                if !crate::rollback::is_published(previous) {
-                    let place = format!("{} ({})", dns.name, back.name);
-                    return Err(crate::rollback::unpublished_previous(&place, previous));
-                }
-                let serves = ctx
-                    .lambda
-                    .alias(ctx.function(), &back.alias)
-                    .await?
-                    .map(|a| a.version);
-                if serves.as_deref() != Some(previous.as_str()) {
-                    return Err(Error::no_traffic_moved(format!(
-                        "alias {} ({}) no longer serves version {previous}, live before the last release",
-                        back.alias, back.name
-                    ))
-                    .with_hint("release the version you want explicitly with `greenlight release --version N`"));
-                }
-                let run = Shift::resume(ctx, dns, pair, live, &record)?;
-                run.restore("rollback requested").await?;
-                Ok(RollbackReport {
-                    from: record.version,
-                    to: previous.clone(),
-                    already_rolled_back: false,
-                })
-            }
-            _ => Err(nothing()),
-        },
+            }));
+        }
+        // A canary record with all the weight moved: the release finished
+        // but its record was not written (a crash in between).
+        (Action::Release | Action::Canary, Some(previous)) => previous,
+        _ => return Err(nothing()),
+    };
+    let back = &dns.colours[1 - live];
+    if !crate::rollback::is_published(previous) {
+        let place = format!("{} ({})", dns.name, back.name);
+        return Err(crate::rollback::unpublished_previous(&place, previous));
+    }
+    let serves = ctx
+        .lambda
+        .alias(ctx.function(), &back.alias)
+        .await?
+        .map(|a| a.version);
+    if serves.as_deref() != Some(previous.as_str()) {
+        return Err(Error::no_traffic_moved(format!(
+            "alias {} ({}) no longer serves version {previous}, live before the last release",
+            back.alias, back.name
+        ))
+        .with_hint(
+            "release the version you want explicitly with `greenlight release --version N`",
+        ));
+    }
+    let run = Shift::resume(ctx, dns, pair, live, &record)?;
+    Ok(Undo::Restore(Box::new(run)))
+}
+
+/// `rollback` in DNS mode: stop a release in progress (or a split changed
+/// by hand during one), or put the weight back on the colour live before
+/// the last release.
+pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
+    match undo(ctx, dns).await? {
+        Undo::Done(done) => Ok(done),
+        Undo::Restore(run) => {
+            run.restore("rollback requested").await?;
+            Ok(RollbackReport {
+                from: run.version.clone(),
+                to: run.stable.clone(),
+                already_rolled_back: false,
+            })
+        }
     }
 }
 
@@ -493,8 +681,31 @@ async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Result<
     }
 }
 
-/// Why a shift must be undone: a red gate, a failed write, an interrupt.
-type Stop = String;
+/// How a shift ends early.
+enum Stop {
+    /// Undo it: all the weight back on the old colour (a red gate, a failed
+    /// write, an interrupt), and report why.
+    RollBack(String),
+    /// Stop with this error, writing nothing more (another runner or a
+    /// person changed the pair: exit 1).
+    Fail(Error),
+}
+
+impl Stop {
+    /// Why it stopped, in words.
+    fn reason(self) -> String {
+        match self {
+            Stop::RollBack(why) => why,
+            Stop::Fail(e) => e.message,
+        }
+    }
+}
+
+impl From<String> for Stop {
+    fn from(why: String) -> Self {
+        Stop::RollBack(why)
+    }
+}
 
 /// A weight shift toward colour `to`.
 struct Shift<'a> {
@@ -520,6 +731,11 @@ struct Shift<'a> {
     ttl: Duration,
     /// Why the metrics could not judge the new version at the last check.
     held: Option<String>,
+    /// The last check of the gates, for the report.
+    gates: Option<crate::gates::GateCheck>,
+    /// The weights are a step behind the record (a crash between the two
+    /// writes of a step): the step is made again first.
+    reapply: bool,
 }
 
 impl<'a> Shift<'a> {
@@ -542,7 +758,14 @@ impl<'a> Shift<'a> {
         };
         // Refused at 0 when the state was read; a small total is rescaled.
         let total = weights::working_total(pair.weights().iter().sum()).unwrap_or(100);
-        let ttl = pair.records[to].ttl.unwrap_or(dns.ttl).max(0);
+        // Resolvers may cache either record: wait out the longer TTL.
+        let ttl = pair
+            .records
+            .iter()
+            .map(|r| r.ttl.unwrap_or(dns.ttl))
+            .max()
+            .unwrap_or(dns.ttl)
+            .max(0);
         Ok(Shift {
             ctx,
             dns,
@@ -558,8 +781,17 @@ impl<'a> Shift<'a> {
             interrupts: None,
             ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
             held: None,
+            gates: None,
+            reapply: false,
             pair,
         })
+    }
+
+    /// This shift with its weights a step behind its record (see
+    /// [`State::Releasing`]): the step is made again first.
+    fn behind(mut self, behind: bool) -> Self {
+        self.reapply = behind;
+        self
     }
 
     /// Moves step by step; with `wait` to the end, otherwise until it has
@@ -573,7 +805,9 @@ impl<'a> Shift<'a> {
                 // Traffic moved if the weight is split for this release, or
                 // all of it is on a colour serving this version.
                 let moved = match state(ctx, dns).await {
-                    Ok((_, State::Releasing { record, .. })) => record.version == version,
+                    Ok((_, State::Releasing { record, .. } | State::Tampered { record, .. })) => {
+                        record.version == version
+                    }
                     Ok((_, State::Live { live, .. })) => {
                         let alias = &dns.colours[live].alias;
                         match ctx.lambda.alias(ctx.function(), alias).await {
@@ -605,73 +839,83 @@ impl<'a> Shift<'a> {
             ),
             ..Default::default()
         };
-        let mut moved = false;
+        let stopped = self.advance(wait, &mut report).await;
+        report.gates = self.gates.take();
+        match stopped {
+            Ok(()) => Ok(report),
+            Err(Stop::Fail(e)) => Err(e),
+            Err(Stop::RollBack(why)) => {
+                self.restore(&why).await?;
+                report.rolled_back = Some(why);
+                report.in_progress = None;
+                Ok(report)
+            }
+        }
+    }
+
+    /// The moves and checks of [`Shift::steps`], filling `report`; a
+    /// [`Stop`] says how it ends otherwise.
+    async fn advance(&mut self, wait: bool, report: &mut ReleaseReport) -> Result<(), Stop> {
+        if self.reapply {
+            // A crash left the step's record without its weights: make the
+            // step again (its record, then its weights), as promised.
+            self.reapply = false;
+            if let Some(step) = self.step {
+                self.ctx.ui.step(format_args!(
+                    "the weights are a step behind the release record: setting step {} again",
+                    step + 1
+                ));
+                self.move_to(step).await?;
+                report
+                    .moves
+                    .push(self.plan.steps.get(step).copied().unwrap_or(100));
+            }
+        }
+        let mut moved = !report.moves.is_empty();
         loop {
             if let (None, Some(last)) = (self.step, self.settling) {
                 // Finished: the last step's metrics are judged as they settle.
-                if let Err(why) = self.check().await {
-                    self.restore(&why).await?;
-                    report.rolled_back = Some(why);
-                    return Ok(report);
-                }
+                self.check().await?;
                 let left = last.left();
                 if left.is_zero() || !wait {
                     report.settle_left_secs = Some(whole_seconds(left)).filter(|s| *s > 0);
-                    return Ok(report);
+                    return Ok(());
                 }
                 let _bar = self
                     .ctx
                     .ui
                     .countdown("judging the last step's metrics as they settle", left);
-                if let Err(why) = self
-                    .pause(progress::check_interval(self.plan.bake).min(left))
-                    .await
-                {
-                    self.restore(&why).await?;
-                    report.rolled_back = Some(why);
-                    return Ok(report);
-                }
+                self.pause(progress::check_interval(self.plan.bake).min(left))
+                    .await?;
                 continue;
             }
             if self.step.is_some() {
                 // A step is under way: its gates, then its bake and settle.
-                if let Err(why) = self.check().await {
-                    self.restore(&why).await?;
-                    report.rolled_back = Some(why);
-                    return Ok(report);
-                }
+                self.check().await?;
                 let left = self.clock().wait_left();
                 if !left.is_zero() && !wait {
                     report.in_progress = Some(self.position());
-                    return Ok(report);
+                    return Ok(());
                 }
                 if !left.is_zero() {
-                    if let Err(why) = self.bake(left).await {
-                        self.restore(&why).await?;
-                        report.rolled_back = Some(why);
-                        return Ok(report);
-                    }
+                    self.bake(left).await?;
                     continue;
                 }
                 if let Some(why) = self.held.clone() {
-                    // The bake is over, but the metrics cannot judge yet.
+                    // The wait is over, but the gates cannot judge yet.
                     let max_hold = self.ctx.config.release.metrics.max_hold;
                     if !wait || self.clock().hold_is_over(max_hold) {
                         report.in_progress = Some(self.position());
-                        return Ok(report);
+                        return Ok(());
                     }
                     self.ctx.ui.detail(format_args!("holding: {why}"));
-                    if let Err(why) = self.pause(progress::check_interval(self.plan.bake)).await {
-                        self.restore(&why).await?;
-                        report.rolled_back = Some(why);
-                        return Ok(report);
-                    }
+                    self.pause(progress::check_interval(self.plan.bake)).await?;
                     continue;
                 }
             }
             if moved && !wait {
                 report.in_progress = Some(self.position());
-                return Ok(report);
+                return Ok(());
             }
             let next = self.step.map_or(0, |s| s + 1);
             match self.fleet_turn(next).await {
@@ -679,31 +923,20 @@ impl<'a> Shift<'a> {
                 Err(Halt::Pause(why)) => {
                     self.ctx.ui.step(format_args!("not moving: {why}"));
                     report.in_progress = Some(self.position());
-                    return Ok(report);
+                    return Ok(());
                 }
-                Err(Halt::RollBack(why)) => {
-                    self.restore(&why).await?;
-                    if self.step.is_none() {
-                        return Err(lockstep::not_released(&self.version, &why));
-                    }
-                    report.rolled_back = Some(why);
-                    return Ok(report);
+                Err(Halt::RollBack(why)) if self.step.is_none() => {
+                    self.restore(&why).await.map_err(Stop::Fail)?;
+                    return Err(Stop::Fail(lockstep::not_released(&self.version, &why)));
                 }
+                Err(Halt::RollBack(why)) => return Err(Stop::RollBack(why)),
             }
             let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-            if let Err(why) = self.move_to(next).await {
-                self.restore(&why).await?;
-                report.rolled_back = Some(why);
-                return Ok(report);
-            }
+            self.move_to(next).await?;
             moved = true;
             report.moves.push(percent);
             if percent == 100 && self.settling.is_none() {
-                if let Err(why) = self.check().await {
-                    self.restore(&why).await?;
-                    report.rolled_back = Some(why);
-                }
-                return Ok(report);
+                return self.check().await;
             }
         }
     }
@@ -722,6 +955,8 @@ impl<'a> Shift<'a> {
         let new = if finished {
             self.total
         } else {
+            // The record goes first; not over a pair someone else changed.
+            self.unchanged().await?;
             self.record(next, None).await?;
             weights::step_weight(self.total, percent)
         };
@@ -734,6 +969,19 @@ impl<'a> Shift<'a> {
             self.settling = Settling::of(&record);
         }
         Ok(())
+    }
+
+    /// Fails (exit 1, writing nothing) when the pair is no longer as this
+    /// run last wrote or read it: another runner or a person moved it. (The
+    /// weight write itself is conditional too, see [`Dns::set_weights`].)
+    async fn unchanged(&self) -> std::result::Result<(), Stop> {
+        let now = read(self.ctx.dns, self.dns).await.map_err(Stop::Fail)?;
+        if now.is_some_and(|pair| pair.weights() == self.pair.weights()) {
+            return Ok(());
+        }
+        Err(Stop::Fail(crate::route53::changed_meanwhile(
+            &self.dns.name,
+        )))
     }
 
     /// Writes the record of step `next` on the receiving colour's alias;
@@ -753,10 +1001,12 @@ impl<'a> Shift<'a> {
                 None => record,
             }
         };
-        point(self.ctx, &self.dns.colours[self.to], &self.version, &record)
-            .await
-            .map_err(|e| format!("recording the step failed: {}", e.message))?;
-        Ok(record)
+        match point(self.ctx, &self.dns.colours[self.to], &self.version, &record).await {
+            Ok(()) => Ok(record),
+            // Another runner wrote the alias meanwhile: stop, as for weights.
+            Err(e) if e.failure == Failure::Conflict => Err(Stop::Fail(e)),
+            Err(e) => Err(format!("recording the step failed: {}", e.message).into()),
+        }
     }
 
     /// Sets `new` on the receiving colour and the rest on the other, then
@@ -769,7 +1019,7 @@ impl<'a> Shift<'a> {
             from.set_identifier,
             self.total - new
         ));
-        let change = self
+        let written = self
             .ctx
             .dns
             .set_weights(
@@ -777,17 +1027,27 @@ impl<'a> Shift<'a> {
                 &[(to, new), (from, self.total - new)],
                 &format!("greenlight: {what}"),
             )
-            .await
-            .map_err(|e| format!("changing the weights failed: {}", e.message))?;
+            .await;
+        let (change, now) = match written {
+            Ok(written) => written,
+            // Someone else changed the pair: stop, writing nothing more.
+            Err(e) if e.failure == Failure::Conflict => return Err(Stop::Fail(e)),
+            Err(e) => return Err(format!("changing the weights failed: {}", e.message).into()),
+        };
+        // The pair as it is now, for the next conditional write.
+        for record in now {
+            let i = usize::from(record.set_identifier != self.pair.records[0].set_identifier);
+            self.pair.records[i] = record;
+        }
         let busy = self.ctx.ui.spinner("waiting for Route 53 to be INSYNC");
         let synced = tokio::select! {
             synced = self.ctx.dns.wait_insync(&change) => synced,
             signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-                return Err(format!("interrupted by {signal}"));
+                return Err(format!("interrupted by {signal}").into());
             }
         };
         drop(busy);
-        synced.map_err(|e| e.message)?;
+        synced.map_err(|e| Stop::RollBack(e.message))?;
         let ttl = self.ttl;
         self.pause(ttl).await
     }
@@ -822,7 +1082,7 @@ impl<'a> Shift<'a> {
     }
 
     async fn pause(&mut self, length: Duration) -> std::result::Result<(), Stop> {
-        progress::pause(&mut self.interrupts, self.ctx, length).await
+        Ok(progress::pause(&mut self.interrupts, self.ctx, length).await?)
     }
 
     /// With `[release] together`: waits, watching the gates once a step is
@@ -831,11 +1091,11 @@ impl<'a> Shift<'a> {
         let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
         let interval = progress::check_interval(self.plan.bake);
         lockstep::await_turn(fleet, next, ui, async || {
-            if let Err(why) = self.pause(interval).await {
+            if let Err(why) = progress::pause(&mut self.interrupts, self.ctx, interval).await {
                 return Some(why);
             }
             if self.step.is_some() {
-                self.check().await.err()
+                self.check().await.err().map(Stop::reason)
             } else {
                 None
             }
@@ -867,15 +1127,18 @@ impl<'a> Shift<'a> {
         match gates::check(ctx, &self.version, canary.as_ref()).await {
             Ok(check) => {
                 self.held = check.held().map(str::to_owned);
-                check.failure().map_or(Ok(()), Err)
+                let red = check.failure();
+                self.gates = Some(check);
+                red.map_or(Ok(()), |why| Err(why.into()))
             }
-            Err(e) => Err(format!("the gates could not be checked: {}", e.message)),
+            Err(e) => Err(format!("the gates could not be checked: {}", e.message).into()),
         }
     }
 
     /// Where the release stands, for a run that leaves it in progress.
     fn position(&self) -> InProgress {
         progress::standing(
+            &self.version,
             &self.plan,
             self.step.unwrap_or(0),
             &self.clock(),
@@ -896,11 +1159,23 @@ impl<'a> Shift<'a> {
             (&self.pair.records[self.to], 0),
         ];
         let restored = async {
-            let change = self
+            let change = match self
                 .ctx
                 .dns
                 .set_weights(self.dns, &records, "greenlight: rollback")
-                .await?;
+                .await
+            {
+                Ok((change, _)) => change,
+                // Someone else changed the pair; if they put all the weight
+                // back on the old colour, the rollback is done.
+                Err(e) if e.failure == Failure::Conflict => {
+                    return match read(self.ctx.dns, self.dns).await? {
+                        Some(pair) if pair.weights()[self.to] == 0 => Ok(()),
+                        _ => Err(e),
+                    };
+                }
+                Err(e) => return Err(e),
+            };
             self.ctx.dns.wait_insync(&change).await?;
             let record = Record::now(Action::Rollback, &self.stable, Some(&self.version));
             point(self.ctx, from, &self.stable, &record).await
@@ -911,7 +1186,10 @@ impl<'a> Shift<'a> {
                 "rollback failed after {why}: {} may still send traffic to {} (version {})",
                 self.dns.name, to.name, self.version
             ),
-            cause: Some(e.message),
+            cause: Some(match e.cause {
+                Some(cause) => format!("{} ({cause})", e.message),
+                None => e.message,
+            }),
             hint: Some(format!(
                 "run `greenlight rollback -c {}` again, or in Route 53 zone {} set the {} {} weights to {} {} and {} 0",
                 self.ctx.config.path.display(),
@@ -957,7 +1235,7 @@ pub async fn plan_release(
     wait: bool,
     plan: &mut DryRun,
 ) -> Result<()> {
-    match state(ctx, dns).await? {
+    match moving(ctx, dns).await? {
         (None, _) | (_, State::New) => {
             let blue = &dns.colours[0];
             plan.write(
@@ -972,21 +1250,17 @@ pub async fn plan_release(
                 format_args!("create the weighted {} records of {}: blue {TOTAL}, green 0 (nobody resolves the name yet)", dns.record_type, dns.name),
             );
         }
-        (Some(pair), State::Releasing { to, record }) => {
+        (Some(pair), State::Releasing { to, record, behind }) => {
             if version.is_some_and(|v| v != record.version) {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let run = Shift::resume(ctx, dns, pair, to, &record)?;
+            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
             run.plan_rest(wait, plan);
         }
+        (Some(_), State::Tampered { problem, .. }) => return Err(problem),
         (Some(pair), State::Live { live, .. }) => {
             let from = &dns.colours[live];
-            let stable = ctx
-                .lambda
-                .alias(ctx.function(), &from.alias)
-                .await?
-                .map(|a| a.version)
-                .unwrap_or_default();
+            let stable = live_version(ctx, from).await?;
             if version == Some(stable.as_str()) {
                 plan.then(format_args!(
                     "{} ({}) already serves {label}: nothing to release",
@@ -1022,44 +1296,32 @@ pub async fn plan_release(
 
 /// `promote --dry-run` in DNS mode.
 pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    match state(ctx, dns).await? {
-        (Some(pair), State::Releasing { to, record }) => {
-            Shift::resume(ctx, dns, pair, to, &record)?.plan_rest(false, plan);
+    match moving(ctx, dns).await? {
+        (Some(pair), State::Releasing { to, record, behind }) => {
+            Shift::resume(ctx, dns, pair, to, &record)?
+                .behind(behind)
+                .plan_rest(false, plan);
         }
         _ => plan.then("no release in progress: nothing to promote"),
     }
     Ok(())
 }
 
-/// `rollback --dry-run` in DNS mode.
+/// `rollback --dry-run` in DNS mode: what [`rollback`] would write.
 pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    let (pair, state) = state(ctx, dns).await?;
-    let (
-        Some(pair),
-        State::Releasing { to, record }
-        | State::Live {
-            live: to,
-            record: Some(record),
-        },
-    ) = (pair, state)
-    else {
-        plan.then(format_args!(
-            "{} has no greenlight release to roll back",
-            dns.name
-        ));
-        return Ok(());
+    let run = match undo(ctx, dns).await? {
+        Undo::Done(_) => {
+            plan.then("already rolled back: nothing to do");
+            return Ok(());
+        }
+        Undo::Restore(run) => run,
     };
-    if record.action == Action::Rollback {
-        plan.then("already rolled back: nothing to do");
-        return Ok(());
-    }
-    let run = Shift::resume(ctx, dns, pair, to, &record)?;
-    let from = &dns.colours[1 - to];
+    let (to, from) = (&dns.colours[run.to], &dns.colours[1 - run.to]);
     plan.write(
         "ChangeResourceRecordSets",
         format_args!(
             "{}: {} {}, {} 0 (all the weight back on version {})",
-            dns.name, from.name, run.total, dns.colours[to].name, run.stable
+            dns.name, from.name, run.total, to.name, run.stable
         ),
     );
     plan.write(

@@ -46,6 +46,8 @@ const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Where a release that continues after this run stands.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InProgress {
+    /// The version being released.
+    pub version: String,
     /// The current step, counting from 1.
     pub step: usize,
     /// How many steps the plan has before 100 %.
@@ -287,7 +289,13 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
-        Some(standing(&self.plan, self.step?, &self.clock(), self.held()))
+        Some(standing(
+            &self.version,
+            &self.plan,
+            self.step?,
+            &self.clock(),
+            self.held(),
+        ))
     }
 
     /// The report of a run that leaves the release in progress (or, after
@@ -307,10 +315,16 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// Where a release at `step` (an index into `plan`'s steps) stands on its
+/// Where the release of `version` at `step` (an index into `plan`'s steps) stands on its
 /// `clock` (or `held` after it, for want of gates that can judge), and what
 /// `promote` does next. Shared by alias and DNS releases.
-pub fn standing(plan: &Plan, step: usize, clock: &StepClock, held: Option<&str>) -> InProgress {
+pub fn standing(
+    version: &str,
+    plan: &Plan,
+    step: usize,
+    clock: &StepClock,
+    held: Option<&str>,
+) -> InProgress {
     let (bake, settle) = (clock.bake_left(), clock.settle_left());
     let waited = bake.is_zero() && settle.is_zero();
     // Only a step whose wait is over holds; before that, it bakes.
@@ -329,6 +343,7 @@ pub fn standing(plan: &Plan, step: usize, clock: &StepClock, held: Option<&str>)
         "once the bake is over and its metrics have settled"
     };
     InProgress {
+        version: version.to_owned(),
         step: step + 1,
         of: plan.steps.len(),
         percent: plan.steps.get(step).copied().unwrap_or(100),

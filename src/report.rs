@@ -333,12 +333,8 @@ impl Report {
                 }
             }
         }
-        if let (Some(p), Some(live)) = (&s.in_progress, &s.live) {
-            let new = live
-                .record
-                .as_ref()
-                .map(|r| r.version.as_str())
-                .unwrap_or("?");
+        if let Some(p) = &s.in_progress {
+            let new = &p.version;
             writeln!(
                 f,
                 "progress  releasing version {new}: step {} of {}, {} %, {}",

@@ -7,13 +7,14 @@
 use std::time::Duration;
 
 use aws_sdk_route53::Client;
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord,
     ResourceRecordSet, RrType,
 };
 
 use crate::config::{Colour, DnsConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::lambda::aws_error;
 
 /// How long a change may take to reach every Route 53 server.
@@ -37,6 +38,19 @@ impl WeightedRecord {
     /// The traffic policy instance that manages the record, if one does.
     pub fn traffic_policy(&self) -> Option<&str> {
         self.record.traffic_policy_instance_id()
+    }
+
+    /// This record with only its weight changed: every other field (health
+    /// check, TTL, values or alias target, anything Route 53 adds) is kept,
+    /// because a write replaces the record with exactly what it holds.
+    pub fn reweighted(&self, weight: i64) -> WeightedRecord {
+        let mut record = self.record.clone();
+        record.weight = Some(weight);
+        WeightedRecord {
+            weight: Some(weight),
+            record,
+            ..self.clone()
+        }
     }
 }
 
@@ -107,18 +121,29 @@ impl Dns {
             .collect())
     }
 
-    /// Sets each record's weight, all in one change; returns the change id.
+    /// Sets each record's weight, all in one change that holds only if
+    /// every record is still exactly as read: for each, a DELETE of the
+    /// record as it was and a CREATE of it reweighted. Route 53 applies a
+    /// batch whole or not at all, and refuses a DELETE whose values differ
+    /// from the record's, so a runner whose view is stale (another runner
+    /// or a person changed the pair) writes nothing: a [`Failure::Conflict`]
+    /// (exit 1). Returns the change id and the records as they are now.
     pub async fn set_weights(
         &self,
         dns: &DnsConfig,
         weights: &[(&WeightedRecord, i64)],
         comment: &str,
-    ) -> Result<String> {
+    ) -> Result<(String, Vec<WeightedRecord>)> {
         let mut changes = Vec::new();
+        let mut now = Vec::new();
         for (record, weight) in weights {
-            changes.push(upsert(reweighted(&record.record, *weight)).map_err(build_error)?);
+            let new = record.reweighted(*weight);
+            changes.push(change(ChangeAction::Delete, record.record.clone()).map_err(build_error)?);
+            changes.push(change(ChangeAction::Create, new.record.clone()).map_err(build_error)?);
+            now.push(new);
         }
-        self.change(dns, changes, comment).await
+        let id = self.change(dns, changes, comment).await?;
+        Ok((id, now))
     }
 
     /// Creates both records, `weights` in the order of the colours.
@@ -131,11 +156,14 @@ impl Dns {
         let mut changes = Vec::new();
         for (colour, weight) in dns.colours.iter().zip(weights) {
             let set = new_record(dns, colour, weight).map_err(build_error)?;
-            changes.push(upsert(set).map_err(build_error)?);
+            changes.push(change(ChangeAction::Upsert, set).map_err(build_error)?);
         }
         self.change(dns, changes, comment).await
     }
 
+    /// Sends one change batch. A batch Route 53 refuses as invalid here
+    /// means a DELETE no longer matches its record: someone changed the
+    /// pair since it was read (exit 1, see [`Dns::set_weights`]).
     async fn change(&self, dns: &DnsConfig, changes: Vec<Change>, comment: &str) -> Result<String> {
         let batch = ChangeBatch::builder()
             .comment(comment)
@@ -149,7 +177,19 @@ impl Dns {
             .change_batch(batch)
             .send()
             .await
-            .map_err(|e| aws_error(format!("change the weights of {}", dns.name), e))?;
+            .map_err(|e| {
+                let stale = e
+                    .as_service_error()
+                    .is_some_and(ChangeResourceRecordSetsError::is_invalid_change_batch);
+                let err = aws_error(format!("change the weights of {}", dns.name), e);
+                if !stale {
+                    return err;
+                }
+                Error {
+                    cause: err.cause,
+                    ..changed_meanwhile(&dns.name)
+                }
+            })?;
         Ok(out
             .change_info()
             .map(|c| c.id().to_owned())
@@ -181,22 +221,26 @@ impl Dns {
     }
 }
 
-fn upsert(
+/// The error of a runner whose view of the record pair of `name` is stale:
+/// someone else changed it, so it stops without writing further (exit 1).
+pub fn changed_meanwhile(name: &str) -> Error {
+    Error::new(
+        Failure::Conflict,
+        format!(
+            "the weighted records of {name} were changed by someone else meanwhile; stopped without writing further"
+        ),
+    )
+    .with_hint("another greenlight run or a person is moving the weights; see `greenlight status`")
+}
+
+fn change(
+    action: ChangeAction,
     set: ResourceRecordSet,
 ) -> std::result::Result<Change, aws_sdk_route53::error::BuildError> {
     Change::builder()
-        .action(ChangeAction::Upsert)
+        .action(action)
         .resource_record_set(set)
         .build()
-}
-
-/// `record` with only its weight changed: every other field (health check,
-/// TTL, values or alias target, anything Route 53 adds) is kept, because an
-/// UPSERT replaces the record with exactly what the request holds.
-fn reweighted(record: &ResourceRecordSet, weight: i64) -> ResourceRecordSet {
-    let mut set = record.clone();
-    set.weight = Some(weight);
-    set
 }
 
 fn new_record(
@@ -294,11 +338,13 @@ mod tests {
             ttl: Some(60),
             record,
         };
-        let id = dns_seam
+        let (id, now) = dns_seam
             .set_weights(&config, &[(&blue, 90)], "test")
             .await
             .expect("retried until it went through");
         assert_eq!(id, "C1");
+        assert_eq!(now[0].weight, Some(90));
+        assert_eq!(now[0].reweighted(100), blue);
         assert_eq!(change.num_calls(), 3);
     }
 }

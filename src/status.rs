@@ -102,16 +102,15 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     let alias_state = ctx.lambda.alias(name, alias).await?;
     // In DNS mode a colour's alias carries no weights: the split is in
     // Route 53, and `colours` reports it.
-    let alias_release = alias_state
-        .as_ref()
-        .filter(|_| ctx.config.dns.is_none())
-        .map(|a| progress::in_progress(ctx, a));
-    let (in_progress, problem) = match alias_release {
-        Some(Ok(run)) => (run.and_then(|r| r.position()), None),
-        Some(Err(e)) => (None, Some(explained(e))),
-        None => (None, None),
+    let (in_progress, problem) = match (&ctx.config.dns, &alias_state) {
+        (Some(dns), _) => crate::dns::standing(ctx, dns).await,
+        (None, Some(alias)) => match progress::in_progress(ctx, alias) {
+            Ok(run) => (run.and_then(|r| r.position()), None),
+            Err(e) => (None, Some(e)),
+        },
+        (None, None) => (None, None),
     };
-    let problem = problem.or(dns_problem(ctx).await).or_else(|| {
+    let problem = problem.map(explained).or_else(|| {
         alias_state
             .as_ref()
             .filter(|a| a.version == crate::pin::LATEST)
@@ -160,14 +159,6 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         colours: colours(ctx).await?,
         settle_left_secs,
     })
-}
-
-/// In DNS mode, why the records cannot be read as a greenlight release,
-/// if they cannot (a split made by hand, weights 0/0, a missing record).
-async fn dns_problem(ctx: Ctx<'_>) -> Option<String> {
-    let dns = ctx.config.dns.as_ref()?;
-    let e = crate::dns::state(ctx, dns).await.err()?;
-    Some(explained(e))
 }
 
 /// An error as a status problem: the message, with the hint when there is one.

@@ -15,7 +15,7 @@ pub(crate) fn dns_config(zone: &str, release: &str) -> String {
     )
 }
 
-fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, Option<i64>> {
+pub(crate) fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, Option<i64>> {
     pairs
         .iter()
         .map(|(k, w)| (k.to_string(), Some(*w)))
@@ -366,6 +366,38 @@ fn a_weight_total_other_than_100_is_kept() {
     assert_weights(&p, &zone, 0, 200);
 }
 
+/// Asserts that after each weight change in `log` the gates (alarms, smoke
+/// tests) were read only after Route 53 said INSYNC and `ttl` later;
+/// returns where the changes are in the log.
+#[track_caller]
+pub(crate) fn assert_gates_waited(log: &[Seen], ttl: Duration) -> Vec<usize> {
+    let changes: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].op == "ChangeResourceRecordSets")
+        .collect();
+    let first_after = |from: usize, what: &dyn Fn(&Seen) -> bool| {
+        (from..log.len())
+            .find(|&i| what(&log[i]))
+            .unwrap_or_else(|| panic!("nothing after call {from}: {log:?}"))
+    };
+    for (k, &change) in changes.iter().enumerate() {
+        let insync = first_after(change, &|c| {
+            c.op == "GetChange" && c.answer.contains("<Status>INSYNC</Status>")
+        });
+        let gate = first_after(change, &|c| c.op == "DescribeAlarms" || c.op == "Invoke");
+        assert!(
+            insync < gate,
+            "change {k}: a gate (call {gate}) before INSYNC (call {insync}): {log:?}"
+        );
+        let synced = log[insync].answered.expect("INSYNC was answered");
+        let waited = log[gate].at.duration_since(synced);
+        assert!(
+            waited >= ttl,
+            "change {k}: the gates were read {waited:?} after INSYNC, within the TTL"
+        );
+    }
+    changes
+}
+
 #[test]
 fn each_weight_change_waits_for_insync_then_the_records_ttl_before_the_gates() {
     let p = Project::new();
@@ -390,31 +422,8 @@ fn each_weight_change_waits_for_insync_then_the_records_ttl_before_the_gates() {
     assert_weights(&p, &zone, 0, 100);
 
     let log = proxy.log();
-    let changes: Vec<usize> = (0..log.len())
-        .filter(|&i| log[i].op == "ChangeResourceRecordSets")
-        .collect();
+    let changes = assert_gates_waited(&log, Duration::from_secs(3));
     assert_eq!(changes.len(), 2, "50 %, then 100 %: {log:?}");
-    let first_after = |from: usize, what: &dyn Fn(&Seen) -> bool| {
-        (from..log.len())
-            .find(|&i| what(&log[i]))
-            .unwrap_or_else(|| panic!("nothing after call {from}: {log:?}"))
-    };
-    for (k, &change) in changes.iter().enumerate() {
-        let insync = first_after(change, &|c| {
-            c.op == "GetChange" && c.answer.contains("<Status>INSYNC</Status>")
-        });
-        let gate = first_after(change, &|c| c.op == "DescribeAlarms" || c.op == "Invoke");
-        assert!(
-            insync < gate,
-            "change {k}: a gate (call {gate}) before INSYNC (call {insync}): {log:?}"
-        );
-        let synced = log[insync].answered.expect("INSYNC was answered");
-        let waited = log[gate].at.duration_since(synced);
-        assert!(
-            waited >= Duration::from_secs(3),
-            "change {k}: the gates were read {waited:?} after INSYNC, within the TTL"
-        );
-    }
     // The first change was polled again after its PENDING answer.
     let polls: Vec<&str> = log[changes[0]..changes[1]]
         .iter()

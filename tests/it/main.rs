@@ -7,6 +7,7 @@ mod harness;
 mod canary;
 mod config_errors;
 mod dns;
+mod dns_guards;
 mod dry_run;
 mod examples;
 mod faults;

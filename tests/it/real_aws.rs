@@ -85,22 +85,6 @@ fn a_change_made_between_greenlights_update_and_its_publish_is_never_published()
     }
 }
 
-/// Sets the pair's weights by hand (values, TTL and all else kept).
-fn set_weights(p: &Project, zone: &str, blue: i64, green: i64) {
-    let sets = sdk::record_sets(p, zone, NAME)
-        .into_iter()
-        .map(|mut set| {
-            set.weight = Some(if set.set_identifier() == Some("blue") {
-                blue
-            } else {
-                green
-            });
-            set
-        })
-        .collect();
-    sdk::upsert(p, zone, sets);
-}
-
 #[test]
 fn weights_of_0_0_are_refused_and_a_small_total_steps_as_planned() {
     let p = Project::new();
@@ -111,7 +95,7 @@ fn weights_of_0_0_are_refused_and_a_small_total_steps_as_planned() {
 
     // 0/0 is an equal split: neither colour is live, and no weight can be
     // computed from it (during a release or not).
-    set_weights(&p, &zone, 0, 0);
+    sdk::set_dns_weights(&p, &zone, NAME, 0, 0);
     for args in [&["promote"][..], &["rollback"], &["ship"]] {
         let run = p.run(args).code(1);
         assert!(
@@ -131,7 +115,7 @@ fn weights_of_0_0_are_refused_and_a_small_total_steps_as_planned() {
     assert_eq!(p.versions(), ["1", "2"], "nothing deployed");
 
     // 1/0 routes as 100/0 does, and is rescaled so 10 % is 10 %.
-    set_weights(&p, &zone, 1, 0);
+    sdk::set_dns_weights(&p, &zone, NAME, 1, 0);
     p.change_code("v3");
     p.run(&["ship", "--no-wait"]).success();
     dns::assert_weights(&p, &zone, 90, 10);

@@ -51,6 +51,23 @@ pub fn record_sets(p: &Project, zone: &str, name: &str) -> Vec<ResourceRecordSet
         .collect()
 }
 
+/// Sets the blue and green weights of the pair `name` by hand, keeping
+/// every other field, as a person editing the zone would.
+pub fn set_dns_weights(p: &Project, zone: &str, name: &str, blue: i64, green: i64) {
+    let sets = record_sets(p, zone, name)
+        .into_iter()
+        .map(|mut set| {
+            set.weight = Some(if set.set_identifier() == Some("blue") {
+                blue
+            } else {
+                green
+            });
+            set
+        })
+        .collect();
+    upsert(p, zone, sets);
+}
+
 /// Writes `sets` as they are (UPSERT), as a person editing the zone would.
 pub fn upsert(p: &Project, zone: &str, sets: Vec<ResourceRecordSet>) {
     let changes = sets
