@@ -43,7 +43,9 @@ const P99_LIMIT: &str =
 pub enum Measure {
     /// `Errors / Invocations`, a fraction from 0 to 1.
     ErrorRate,
-    /// `Throttles`, a count.
+    /// `Throttles`, a count, of the alias as a whole: Lambda may throttle a
+    /// request before it picks a version, so throttles are never the new
+    /// version's own.
     Throttles,
     /// The 99th percentile of `Duration`, in milliseconds.
     P99Duration,
@@ -73,6 +75,23 @@ impl Measure {
             }
             Measure::Throttles => Some(sample.throttles),
             Measure::P99Duration => sample.p99_ms,
+        }
+    }
+
+    /// True when a `margin` over the stable version means something: not
+    /// for throttles, which belong to the alias as a whole, whose count
+    /// has no stable/new split to compare.
+    pub fn has_margin(self) -> bool {
+        self != Measure::Throttles
+    }
+
+    /// What a value of this measure belongs to in `canary`: the alias the
+    /// new version's traffic comes through for throttles, otherwise the
+    /// new version itself.
+    fn owner(self, canary: &Canary<'_>) -> String {
+        match self {
+            Measure::Throttles => format!("alias {}", canary.via),
+            _ => format!("version {}", canary.version),
         }
     }
 
@@ -107,7 +126,8 @@ impl Measure {
     }
 }
 
-/// One threshold on the new version's metrics.
+/// One threshold on the new version's metrics (for throttles, on its
+/// alias's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricGate {
     /// What is measured.
@@ -115,7 +135,7 @@ pub struct MetricGate {
     /// The highest value allowed for the new version.
     pub max: Option<f64>,
     /// How far the new version may be above the stable version, measured
-    /// over the same window.
+    /// over the same window; never for throttles ([`Measure::has_margin`]).
     pub margin: Option<f64>,
 }
 
@@ -222,7 +242,8 @@ pub struct MetricReport {
     pub canary: Sample,
     /// The stable version's metrics over the same window.
     pub stable: Sample,
-    /// Each gate's value for the new version, e.g. `error-rate 0.4 % (stable 0.1 %)`.
+    /// Each gate's value for the new version, e.g. `error-rate 0.4 % (stable
+    /// 0.1 %)`, or `throttles 2 on alias live` (throttles are the alias's).
     pub values: Vec<String>,
     /// The verdict.
     #[serde(flatten)]
@@ -306,12 +327,11 @@ pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> 
             .iter()
             .map(|g| {
                 let show = |v: Option<f64>| v.map_or("no data".to_owned(), |v| g.measure.show(v));
-                format!(
-                    "{} {} (stable {})",
-                    g.measure.name(),
-                    show(g.measure.of(&new)),
-                    show(g.measure.of(&stable))
-                )
+                let (name, value) = (g.measure.name(), show(g.measure.of(&new)));
+                match g.measure {
+                    Measure::Throttles => format!("{name} {value} on alias {}", canary.via),
+                    _ => format!("{name} {value} (stable {})", show(g.measure.of(&stable))),
+                }
             })
             .collect(),
         verdict: judge(gates, canary, &new, &stable),
@@ -337,15 +357,14 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
     for gate in &gates.gates {
         let (m, name) = (gate.measure, gate.measure.name());
         let Some(value) = m.of(new) else {
-            inconclusive.get_or_insert_with(|| {
-                format!("no {name} data for version {} yet", canary.version)
-            });
+            inconclusive
+                .get_or_insert_with(|| format!("no {name} data for {} yet", m.owner(canary)));
             continue;
         };
         if let Some(max) = gate.max.filter(|max| value > *max) {
             return Verdict::Unhealthy(format!(
-                "{name} of version {} is {}, over the maximum {}",
-                canary.version,
+                "{name} of {} is {}, over the maximum {}",
+                m.owner(canary),
                 m.show(value),
                 m.show(max)
             ));

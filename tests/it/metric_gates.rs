@@ -5,24 +5,29 @@
 //! holds the step.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::dns::{assert_weights, shipped};
 use crate::harness::{Project, default_config, spawned};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The error-rate gate: a ceiling, and a margin over the stable version.
-/// Its metrics settle for a second (not the default minutes), so a waiting
-/// release is quick.
-const GATE: &str = "min_invocations = 100\n\
-                    metrics_settle = \"1s\"\n\
-                    metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
+const GATE: &str = "metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
 
 /// A project released with `[release]` = `release` and [`GATE`], version 1
 /// live and new code for version 2.
 fn gated(release: &str) -> Project {
+    gated_by(release, GATE)
+}
+
+/// A project released with `[release]` = `release` and the metric gates
+/// `metrics`, judged from 100 invocations; version 1 live and new code for
+/// version 2. Metrics settle for a second (not the default minutes), so a
+/// waiting release is quick.
+fn gated_by(release: &str, metrics: &str) -> Project {
     let p = Project::with_config(&format!(
-        "{}\n[release]\n{release}\n{GATE}\n",
+        "{}\n[release]\n{release}\nmin_invocations = 100\nmetrics_settle = \"1s\"\n{metrics}\n",
         default_config()
     ));
     p.run(&["ship"]).success();
@@ -32,7 +37,12 @@ fn gated(release: &str) -> Project {
 
 /// A project whose version 2 sits at 10 % (bake ended), watched by [`GATE`].
 fn canary_at_ten_percent() -> Project {
-    let p = gated("steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"");
+    canary_at_ten_percent_by(GATE)
+}
+
+/// A project whose version 2 sits at 10 % (bake ended), watched by `metrics`.
+fn canary_at_ten_percent_by(metrics: &str) -> Project {
+    let p = gated_by("steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"", metrics);
     let shipped = p
         .run(&["ship", "--no-wait", "--output", "json"])
         .success()
@@ -73,6 +83,57 @@ fn a_canary_worse_than_the_stable_version_is_rolled_back() {
         run.stderr
     );
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+/// Lambda may throttle a request before it picks a version, so it
+/// publishes `Throttles` for the alias (`FunctionName`, `Resource`), not
+/// per `ExecutedVersion`: the gate judges the alias's.
+#[test]
+fn throttles_are_judged_on_the_alias_as_a_whole() {
+    let p = canary_at_ten_percent_by(
+        "metrics = [{ name = \"error-rate\", max = 0.05 }, { name = \"throttles\", max = 0 }]",
+    );
+    p.put_lambda_metrics("live", "2", 200.0, 0.0);
+    p.put_lambda_metrics("live", "1", 1800.0, 0.0);
+    p.put_alias_throttles("live", 3.0, SystemTime::now() - Duration::from_secs(300));
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr
+            .contains("metrics: throttles of alias live is 3, over the maximum 0"),
+        "{}",
+        run.stderr
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+/// In DNS mode each colour has its own alias: the canary's throttles are
+/// the receiving colour's, the stable colour's are not held against it.
+#[test]
+fn in_dns_mode_throttles_are_the_receiving_colours() {
+    let p = Project::new();
+    let zone = shipped(
+        &p,
+        "steps = [10]\nbake = \"1h\"\nmin_invocations = 1\nmetrics = [{ name = \"throttles\", max = 0 }]",
+    );
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &zone, 90, 10);
+    // Stamped now: inside the step's window while it bakes.
+    p.put_lambda_metrics_at("green", "2", 100.0, 0.0, SystemTime::now());
+    p.put_alias_throttles("blue", 5.0, SystemTime::now());
+    // Gates are checked as the step bakes: the stable colour's throttles are not the canary's.
+    p.run(&["promote"]).success();
+    assert_weights(&p, &zone, 90, 10);
+
+    p.put_alias_throttles("green", 2.0, SystemTime::now());
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr
+            .contains("metrics: throttles of alias green is 2, over the maximum 0"),
+        "{}",
+        run.stderr
+    );
+    assert_weights(&p, &zone, 100, 0);
 }
 
 #[test]
