@@ -32,7 +32,7 @@ use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
-use crate::metrics::Canary;
+use crate::metrics::{Canary, Provisioned};
 use crate::pin;
 use crate::plan::Plan;
 use crate::progress;
@@ -520,6 +520,8 @@ struct Shift<'a> {
     ttl: Duration,
     /// Why the metrics could not judge the new version at the last check.
     held: Option<String>,
+    /// The colours' aliases' provisioned concurrency, read once in this run.
+    provisioned: Provisioned,
 }
 
 impl<'a> Shift<'a> {
@@ -558,6 +560,7 @@ impl<'a> Shift<'a> {
             interrupts: None,
             ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
             held: None,
+            provisioned: Provisioned::default(),
             pair,
         })
     }
@@ -863,6 +866,7 @@ impl<'a> Shift<'a> {
             stable_via: &self.dns.colours[1 - self.to].alias,
             since,
             until,
+            provisioned: &self.provisioned,
         });
         match gates::check(ctx, &self.version, canary.as_ref()).await {
             Ok(check) => {

@@ -136,6 +136,57 @@ fn in_dns_mode_throttles_are_the_receiving_colours() {
     assert_weights(&p, &zone, 100, 0);
 }
 
+/// Lambda splits an alias's provisioned concurrency by weight, so the
+/// canary runs colder than the stable version: with some on the alias, p99
+/// is judged by its `max` only, and a gate with a margin alone not at all.
+/// (The emulator has no percentiles: without provisioned concurrency the
+/// margin has no p99 data and holds the step.)
+#[test]
+fn with_provisioned_concurrency_a_p99_margin_is_not_judged() {
+    let p = canary_at_ten_percent_by(
+        "metrics = [{ name = \"error-rate\", max = 0.05 }, { name = \"p99-duration\", margin = \"100ms\" }]",
+    );
+    p.put_lambda_metrics("live", "2", 200.0, 0.0);
+    p.put_lambda_metrics("live", "1", 1800.0, 0.0);
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["outcome"], "held", "{held}");
+    let reason = held["release"]["in_progress"]["held"].to_string();
+    assert!(
+        reason.contains("no p99-duration data for version 2"),
+        "{held}"
+    );
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.1)]))
+    );
+
+    p.provision("live", 5);
+    let reads = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|c| {
+                c.starts_with(
+                    "GET /2019-09-30/functions/orders/provisioned-concurrency?Qualifier=live",
+                )
+            })
+            .count()
+    };
+    let before = p.emulator.requests().len();
+    let run = p.run(&["promote"]).success();
+    let warning =
+        "alias live has provisioned concurrency (5): p99-duration (a margin only) is not judged";
+    assert_eq!(run.stderr.matches(warning).count(), 1, "{}", run.stderr);
+    // Read once in the run, though the gates were checked twice (before
+    // the move and, after it, the last step's window as it settles).
+    let calls = p.emulator.requests().split_off(before);
+    assert_eq!(reads(&calls), 1, "{calls:?}");
+    assert!(
+        calls.iter().filter(|c| *c == "POST /").count() >= 2,
+        "{calls:?}"
+    );
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
 #[test]
 fn too_little_traffic_holds_the_step() {
     let p = canary_at_ten_percent();

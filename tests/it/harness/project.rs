@@ -639,6 +639,19 @@ impl Project {
             .expect("put metric data");
     }
 
+    /// Configures `executions` of provisioned concurrency on `alias`.
+    pub fn provision(&self, alias: &str, executions: i32) {
+        self.aws(async |c| {
+            c.put_provisioned_concurrency_config()
+                .function_name(FUNCTION)
+                .qualifier(alias)
+                .provisioned_concurrent_executions(executions)
+                .send()
+                .await
+        })
+        .expect("put provisioned concurrency");
+    }
+
     /// Creates an S3 bucket.
     pub fn create_bucket(&self, bucket: &str) {
         self.runtime
