@@ -24,6 +24,11 @@ as it is (every value), which makes a DELETE + CREATE batch a conditional
 write; moto deletes by name or SetIdentifier alone. `exact_route53_deletes`
 refuses as Route 53 does, so two runners racing for one record pair are
 tested against the emulator.
+Lambda keeps a provisioned concurrency configuration per alias
+(`PutProvisionedConcurrencyConfig`, `GetProvisionedConcurrencyConfig`,
+404 `ProvisionedConcurrencyConfigNotFoundException` when there is none);
+moto has no such call (it answers 404 with an HTML page), so
+`provisioned_concurrency` adds it, allocated at once (`READY`).
 CloudWatch's DescribeAlarms answers in pages (`MaxRecords`, 50 by default,
 at most 100, and a `NextToken`), which moto ignores; `page_alarms` pages as
 CloudWatch does, so a client that reads one page is caught.
@@ -266,6 +271,71 @@ def page_alarms() -> None:
     responses.CloudWatchResponse.describe_alarms = paged
 
 
+def provisioned_concurrency() -> None:
+    """Give moto Lambda's provisioned concurrency per alias or version: Put
+    (answered IN_PROGRESS, as Lambda does) and Get (READY at once: moto
+    runs nothing to warm), 404 ProvisionedConcurrencyConfigNotFoundException
+    when none is configured."""
+    from urllib.parse import unquote
+
+    from moto.awslambda import responses, urls
+    from moto.awslambda.exceptions import LambdaClientError
+
+    class NotFound(LambdaClientError):
+        code = 404
+
+        def __init__(self) -> None:
+            super().__init__(
+                "ProvisionedConcurrencyConfigNotFoundException",
+                "No Provisioned Concurrency Config found for this function",
+            )
+
+    urls.url_paths[
+        r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+    ] = responses.LambdaResponse.dispatch
+
+    def target(self):
+        function_name = unquote(self.path.split("?")[0].rstrip("/").rsplit("/", 2)[-2])
+        qualifier = self.querystring.get("Qualifier", [""])[0]
+        if not qualifier.isdigit():
+            self.backend.get_alias(qualifier, function_name)
+        configs = self.backend.__dict__.setdefault("greenlight_provisioned", {})
+        return configs, (function_name, qualifier)
+
+    def put_provisioned_concurrency_config(self):
+        configs, key = target(self)
+        requested = int(json.loads(self.body or "{}")["ProvisionedConcurrentExecutions"])
+        configs[key] = requested
+        return 202, {"status": 202}, json.dumps(
+            {
+                "RequestedProvisionedConcurrentExecutions": requested,
+                "AllocatedProvisionedConcurrentExecutions": 0,
+                "Status": "IN_PROGRESS",
+            }
+        )
+
+    def get_provisioned_concurrency_config(self):
+        configs, key = target(self)
+        if key not in configs:
+            raise NotFound()
+        requested = configs[key]
+        return 200, {}, json.dumps(
+            {
+                "RequestedProvisionedConcurrentExecutions": requested,
+                "AvailableProvisionedConcurrentExecutions": requested,
+                "AllocatedProvisionedConcurrentExecutions": requested,
+                "Status": "READY",
+            }
+        )
+
+    responses.LambdaResponse.put_provisioned_concurrency_config = (
+        put_provisioned_concurrency_config
+    )
+    responses.LambdaResponse.get_provisioned_concurrency_config = (
+        get_provisioned_concurrency_config
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -283,6 +353,7 @@ def main() -> int:
     report_executed_versions()
     exact_route53_deletes()
     page_alarms()
+    provisioned_concurrency()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

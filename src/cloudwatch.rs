@@ -42,14 +42,17 @@ impl AlarmState {
     }
 }
 
-/// What Lambda recorded for one version, served through one alias, over a window.
+/// What Lambda recorded for one version, served through one alias, over a
+/// window (throttles: for the alias).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Sample {
     /// Invocations (the sum).
     pub invocations: f64,
     /// Invocations that ended in a function error (the sum).
     pub errors: f64,
-    /// Throttled requests (the sum).
+    /// Throttled requests to the alias as a whole (the sum): Lambda may
+    /// throttle a request before it picks a version, so these are read
+    /// without the `ExecutedVersion` dimension.
     pub throttles: f64,
     /// The 99th percentile of `Duration`, in milliseconds, when asked for and
     /// there was data.
@@ -59,7 +62,8 @@ pub struct Sample {
 
 /// Which version's metrics to read: Lambda's `AWS/Lambda` metrics with the
 /// dimensions `FunctionName`, `Resource` (`function:alias`) and
-/// `ExecutedVersion`, which Lambda publishes for invocations through an alias.
+/// `ExecutedVersion`, which Lambda publishes for invocations through an
+/// alias; `Throttles` with `FunctionName` and `Resource` only (the alias's).
 #[derive(Debug, Clone, Copy)]
 pub struct Served<'a> {
     /// The function name.
@@ -167,15 +171,25 @@ impl CloudWatch {
             .start_time(window.start)
             .end_time(window.end);
         for (i, s) in served.iter().enumerate() {
+            // (id, metric, statistic, per version)
             let stats = [
-                ("inv", "Invocations", "Sum"),
-                ("err", "Errors", "Sum"),
-                ("thr", "Throttles", "Sum"),
-                ("p99", "Duration", "p99"),
+                ("inv", "Invocations", "Sum", true),
+                ("err", "Errors", "Sum", true),
+                ("thr", "Throttles", "Sum", false),
+                ("p99", "Duration", "p99", true),
             ];
-            for (id, name, stat) in stats.into_iter().filter(|(id, ..)| p99 || *id != "p99") {
-                request =
-                    request.metric_data_queries(query(&format!("{id}{i}"), s, name, stat, period));
+            for (id, name, stat, per_version) in
+                stats.into_iter().filter(|(id, ..)| p99 || *id != "p99")
+            {
+                let version = per_version.then_some(s.version);
+                request = request.metric_data_queries(query(
+                    &format!("{id}{i}"),
+                    s,
+                    version,
+                    name,
+                    stat,
+                    period,
+                ));
             }
         }
         let out = request
@@ -201,19 +215,27 @@ impl CloudWatch {
     }
 }
 
-/// One statistic of one Lambda metric of `served`, over one period.
-fn query(id: &str, served: &Served<'_>, name: &str, stat: &str, period: i32) -> MetricDataQuery {
-    let dimension =
-        |name: &str, value: String| Dimension::builder().name(name).value(value).build();
+/// One statistic of one Lambda metric of `served`'s alias, over one
+/// period: of `version` alone (`ExecutedVersion`) when given.
+fn query(
+    id: &str,
+    served: &Served<'_>,
+    version: Option<&str>,
+    name: &str,
+    stat: &str,
+    period: i32,
+) -> MetricDataQuery {
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let alias = format!("{}:{}", served.function, served.alias);
+    let mut dimensions = vec![
+        dimension("FunctionName", served.function),
+        dimension("Resource", &alias),
+    ];
+    dimensions.extend(version.map(|v| dimension("ExecutedVersion", v)));
     let metric = Metric::builder()
         .namespace("AWS/Lambda")
         .metric_name(name)
-        .dimensions(dimension("FunctionName", served.function.to_owned()))
-        .dimensions(dimension(
-            "Resource",
-            format!("{}:{}", served.function, served.alias),
-        ))
-        .dimensions(dimension("ExecutedVersion", served.version.to_owned()))
+        .set_dimensions(Some(dimensions))
         .build();
     MetricDataQuery::builder()
         .id(id)

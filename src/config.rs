@@ -893,6 +893,13 @@ impl Checker<'_> {
                     "listed twice; give one entry with max and margin",
                 ));
             }
+            if let Some(margin) = m.margin.as_ref().filter(|_| !measure.has_margin()) {
+                return Err(self.bad(
+                    &key("margin"),
+                    margin,
+                    "throttles take `max` only: Lambda may throttle a request before it picks a version, so they are counted for the alias as a whole, which has no stable version's count to compare with; give a ceiling such as max = 0",
+                ));
+            }
             let limit = |k: &str, v: Option<toml::Value>| {
                 v.map(|v| measure.limit(&v).map_err(|why| self.bad(&key(k), &v, why)))
                     .transpose()
@@ -902,7 +909,11 @@ impl Checker<'_> {
                 return Err(self.bad(
                     &key("name"),
                     format!("{:?}", m.name),
-                    "give `max` (a ceiling), `margin` (how far above the stable version) or both",
+                    if measure.has_margin() {
+                        "give `max` (a ceiling), `margin` (how far above the stable version) or both"
+                    } else {
+                        "give `max`, a ceiling on the alias's throttles in a step, such as max = 0"
+                    },
                 ));
             }
             gates.push(MetricGate {

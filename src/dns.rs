@@ -32,7 +32,7 @@ use crate::error::{Error, Failure, Result};
 use crate::gates;
 use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
-use crate::metrics::Canary;
+use crate::metrics::{Canary, Provisioned};
 use crate::pin;
 use crate::plan::Plan;
 use crate::progress;
@@ -736,6 +736,8 @@ struct Shift<'a> {
     /// The weights are a step behind the record (a crash between the two
     /// writes of a step): the step is made again first.
     reapply: bool,
+    /// The colours' aliases' provisioned concurrency, read once in this run.
+    provisioned: Provisioned,
 }
 
 impl<'a> Shift<'a> {
@@ -783,6 +785,7 @@ impl<'a> Shift<'a> {
             held: None,
             gates: None,
             reapply: false,
+            provisioned: Provisioned::default(),
             pair,
         })
     }
@@ -1123,6 +1126,7 @@ impl<'a> Shift<'a> {
             stable_via: &self.dns.colours[1 - self.to].alias,
             since,
             until,
+            provisioned: &self.provisioned,
         });
         match gates::check(ctx, &self.version, canary.as_ref()).await {
             Ok(check) => {

@@ -20,6 +20,7 @@ use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError}
 use aws_sdk_lambda::operation::get_alias::GetAliasError;
 use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
+use aws_sdk_lambda::operation::get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigError;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::primitives::{Blob, SdkBody};
 use aws_sdk_lambda::types::{
@@ -444,6 +445,24 @@ impl Lambda {
             description: out.description.unwrap_or_default(),
             revision_id: out.revision_id,
         }))
+    }
+
+    /// The provisioned concurrency requested on `alias` (which Lambda
+    /// splits between the alias's versions by weight), or `None` when the
+    /// alias has none configured.
+    pub async fn provisioned_concurrency(&self, name: &str, alias: &str) -> Result<Option<i32>> {
+        let read = self
+            .client
+            .get_provisioned_concurrency_config()
+            .function_name(name)
+            .qualifier(alias)
+            .send()
+            .await;
+        let not_found = GetProvisionedConcurrencyConfigError::is_provisioned_concurrency_config_not_found_exception;
+        let action = || format!("read the provisioned concurrency of alias {name}:{alias}");
+        Ok(found(read, not_found, action)?
+            .and_then(|out| out.requested_provisioned_concurrent_executions)
+            .filter(|n| *n > 0))
     }
 
     /// Creates `alias` on `version` with no extra weights.

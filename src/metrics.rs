@@ -6,16 +6,21 @@
 //! [`MetricReport`] whose verdict is healthy, unhealthy (the release rolls
 //! back) or inconclusive: too little traffic to judge, which holds the step
 //! instead of promoting or rolling back. AWS calls: one `GetMetricData`
-//! (through [`CloudWatch::samples`](crate::cloudwatch::CloudWatch::samples)).
+//! (through [`CloudWatch::samples`](crate::cloudwatch::CloudWatch::samples)),
+//! and with a `p99-duration` margin, once per run, `GetProvisionedConcurrencyConfig`
+//! of the aliases the canary runs through ([`Provisioned`]).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use crate::cloudwatch::{Sample, Served, Window};
 use crate::error::Result;
-use crate::ui::Ctx;
+use crate::lambda::Lambda;
+use crate::ui::{Ctx, Ui};
 
 /// The minimum invocations of the new version before a verdict, when the
 /// config does not say: below about 100, a 1 % error rate is noise.
@@ -43,7 +48,9 @@ const P99_LIMIT: &str =
 pub enum Measure {
     /// `Errors / Invocations`, a fraction from 0 to 1.
     ErrorRate,
-    /// `Throttles`, a count.
+    /// `Throttles`, a count, of the alias as a whole: Lambda may throttle a
+    /// request before it picks a version, so throttles are never the new
+    /// version's own.
     Throttles,
     /// The 99th percentile of `Duration`, in milliseconds.
     P99Duration,
@@ -73,6 +80,23 @@ impl Measure {
             }
             Measure::Throttles => Some(sample.throttles),
             Measure::P99Duration => sample.p99_ms,
+        }
+    }
+
+    /// True when a `margin` over the stable version means something: not
+    /// for throttles, which belong to the alias as a whole, whose count
+    /// has no stable/new split to compare.
+    pub fn has_margin(self) -> bool {
+        self != Measure::Throttles
+    }
+
+    /// What a value of this measure belongs to in `canary`: the alias the
+    /// new version's traffic comes through for throttles, otherwise the
+    /// new version itself.
+    fn owner(self, canary: &Canary<'_>) -> String {
+        match self {
+            Measure::Throttles => format!("alias {}", canary.via),
+            _ => format!("version {}", canary.version),
         }
     }
 
@@ -107,7 +131,8 @@ impl Measure {
     }
 }
 
-/// One threshold on the new version's metrics.
+/// One threshold on the new version's metrics (for throttles, on its
+/// alias's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricGate {
     /// What is measured.
@@ -115,7 +140,7 @@ pub struct MetricGate {
     /// The highest value allowed for the new version.
     pub max: Option<f64>,
     /// How far the new version may be above the stable version, measured
-    /// over the same window.
+    /// over the same window; never for throttles ([`Measure::has_margin`]).
     pub margin: Option<f64>,
 }
 
@@ -163,6 +188,34 @@ impl MetricGates {
             DEFAULT_SETTLE.max(Duration::from_secs(timeout + 60))
         })
     }
+
+    /// The `p99-duration` gate, when it has a margin over the stable version.
+    fn p99_margin(&self) -> Option<&MetricGate> {
+        self.gates
+            .iter()
+            .find(|g| g.measure == Measure::P99Duration && g.margin.is_some())
+    }
+
+    /// These gates with `p99-duration` judged by its `max` alone (and left
+    /// out when it has none), for a canary whose p99 cannot fairly be
+    /// compared with the stable version's (see [`Provisioned`]).
+    fn p99_by_max_only(&self) -> MetricGates {
+        let gates = self
+            .gates
+            .iter()
+            .filter_map(|g| match g.measure {
+                Measure::P99Duration => g.max.map(|_| MetricGate {
+                    margin: None,
+                    ..g.clone()
+                }),
+                _ => Some(g.clone()),
+            })
+            .collect();
+        MetricGates {
+            gates,
+            ..self.clone()
+        }
+    }
 }
 
 /// How long each step's metrics settle in the release of `version`: with
@@ -179,6 +232,64 @@ pub async fn settle_for(ctx: Ctx<'_>, version: &str) -> Result<Duration> {
         .await?
         .and_then(|v| v.timeout);
     Ok(gates.settle(timeout))
+}
+
+/// Provisioned concurrency on the aliases a canary runs through, read once
+/// per run of a release, at the first check with a `p99-duration` margin.
+///
+/// Lambda splits an alias's provisioned concurrency between its versions by
+/// weight, and advises raising it while traffic is shifted (Lambda Developer
+/// Guide, "configuring-alias-routing"): the new version's small share is
+/// allocated only after the weight moves, and requests beyond it spill over
+/// to on-demand instances, so the canary runs colder than the stable
+/// version on its warm instances. Its p99 then looks worse for no fault of
+/// its code, and a margin over the stable version's p99 would roll back a
+/// healthy release. So while an alias of the canary (in DNS mode, either
+/// colour's) has provisioned concurrency, p99 is judged by its `max` alone.
+#[derive(Debug, Default)]
+pub struct Provisioned(OnceLock<Option<(String, i32)>>);
+
+impl Provisioned {
+    /// The first alias of `canary` with provisioned concurrency, and how
+    /// much is requested. Read on the first call (one
+    /// `GetProvisionedConcurrencyConfig` per alias), which also says on a
+    /// progress line how the p99 `gate` is judged then; the same answer,
+    /// and nothing said, after that.
+    async fn read(
+        &self,
+        lambda: &Lambda,
+        ui: &Ui,
+        function: &str,
+        canary: &Canary<'_>,
+        gate: &MetricGate,
+    ) -> Result<Option<&(String, i32)>> {
+        if let Some(known) = self.0.get() {
+            return Ok(known.as_ref());
+        }
+        let mut aliases = vec![canary.via, canary.stable_via];
+        aliases.dedup();
+        let mut found = None;
+        for alias in aliases {
+            if let Some(n) = lambda.provisioned_concurrency(function, alias).await? {
+                found = Some((alias.to_owned(), n));
+                break;
+            }
+        }
+        if let Some((alias, n)) = &found {
+            let judged = match gate.max {
+                Some(max) => format!(
+                    "p99-duration is judged by its max ({}) only",
+                    Measure::P99Duration.show(max)
+                ),
+                None => "p99-duration (a margin only) is not judged".to_owned(),
+            };
+            ui.step(format_args!(
+                "alias {alias} has provisioned concurrency ({n}): {judged}, not against the stable version's p99, \
+                 since Lambda splits it by weight and the new version's share runs colder"
+            ));
+        }
+        Ok(self.0.get_or_init(|| found).as_ref())
+    }
 }
 
 /// A canary under watch: the new version and the stable one, the aliases
@@ -199,6 +310,9 @@ pub struct Canary<'a> {
     /// step goes), or a time whose metrics have settled (a closed window,
     /// judged to decide the step).
     pub until: Option<OffsetDateTime>,
+    /// The provisioned concurrency of `via` and `stable_via`, read once per
+    /// run of the release.
+    pub provisioned: &'a Provisioned,
 }
 
 /// How the metrics judged the new version.
@@ -222,7 +336,8 @@ pub struct MetricReport {
     pub canary: Sample,
     /// The stable version's metrics over the same window.
     pub stable: Sample,
-    /// Each gate's value for the new version, e.g. `error-rate 0.4 % (stable 0.1 %)`.
+    /// Each gate's value for the new version, e.g. `error-rate 0.4 % (stable
+    /// 0.1 %)`, or `throttles 2 on alias live` (throttles are the alias's).
     pub values: Vec<String>,
     /// The verdict.
     #[serde(flatten)]
@@ -279,9 +394,24 @@ pub fn window(since: OffsetDateTime, until: OffsetDateTime) -> Window {
     }
 }
 
-/// Reads both versions' metrics since the step began and judges them.
+/// Reads both versions' metrics since the step began and judges them;
+/// with provisioned concurrency on the canary's aliases, p99 by its `max`
+/// only (see [`Provisioned`]).
 pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> {
     let gates = &ctx.config.release.metrics;
+    let warm = match gates.p99_margin() {
+        Some(gate) => canary
+            .provisioned
+            .read(ctx.lambda, ctx.ui, ctx.function(), canary, gate)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let judged = if warm {
+        Cow::Owned(gates.p99_by_max_only())
+    } else {
+        Cow::Borrowed(gates)
+    };
     let until = canary.until.unwrap_or_else(OffsetDateTime::now_utc);
     let window = window(canary.since, until);
     let served = [
@@ -306,15 +436,14 @@ pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> 
             .iter()
             .map(|g| {
                 let show = |v: Option<f64>| v.map_or("no data".to_owned(), |v| g.measure.show(v));
-                format!(
-                    "{} {} (stable {})",
-                    g.measure.name(),
-                    show(g.measure.of(&new)),
-                    show(g.measure.of(&stable))
-                )
+                let (name, value) = (g.measure.name(), show(g.measure.of(&new)));
+                match g.measure {
+                    Measure::Throttles => format!("{name} {value} on alias {}", canary.via),
+                    _ => format!("{name} {value} (stable {})", show(g.measure.of(&stable))),
+                }
             })
             .collect(),
-        verdict: judge(gates, canary, &new, &stable),
+        verdict: judge(&judged, canary, &new, &stable),
         canary: new,
         stable,
     })
@@ -337,15 +466,14 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
     for gate in &gates.gates {
         let (m, name) = (gate.measure, gate.measure.name());
         let Some(value) = m.of(new) else {
-            inconclusive.get_or_insert_with(|| {
-                format!("no {name} data for version {} yet", canary.version)
-            });
+            inconclusive
+                .get_or_insert_with(|| format!("no {name} data for {} yet", m.owner(canary)));
             continue;
         };
         if let Some(max) = gate.max.filter(|max| value > *max) {
             return Verdict::Unhealthy(format!(
-                "{name} of version {} is {}, over the maximum {}",
-                canary.version,
+                "{name} of {} is {}, over the maximum {}",
+                m.owner(canary),
                 m.show(value),
                 m.show(max)
             ));
@@ -388,6 +516,8 @@ fn round(value: f64) -> String {
 mod tests {
     use super::*;
 
+    static UNREAD: Provisioned = Provisioned(OnceLock::new());
+
     const CANARY: Canary<'static> = Canary {
         version: "7",
         via: "live",
@@ -395,6 +525,7 @@ mod tests {
         stable_via: "live",
         since: OffsetDateTime::UNIX_EPOCH,
         until: None,
+        provisioned: &UNREAD,
     };
 
     fn sample(invocations: f64, errors: f64) -> Sample {
@@ -491,6 +622,117 @@ mod tests {
             matches!(&v, Verdict::Unhealthy(why) if why.contains("912.35 ms, over the maximum 800 ms")),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn with_provisioned_concurrency_p99_is_judged_by_its_max_only() {
+        let p99 = |max, margin| MetricGate {
+            measure: Measure::P99Duration,
+            max,
+            margin,
+        };
+        let timed = |invocations, p99_ms| Sample {
+            p99_ms: Some(p99_ms),
+            ..sample(invocations, 0.0)
+        };
+        let (stable, cold) = (timed(5000.0, 200.0), timed(500.0, 900.0));
+        let g = gates(vec![
+            error_rate(Some(0.05), None),
+            p99(Some(1000.0), Some(100.0)),
+        ]);
+        // A cold canary, worse than the warm stable version but under the max.
+        let v = judge(&g, &CANARY, &cold, &stable);
+        assert!(
+            matches!(&v, Verdict::Unhealthy(why) if why.contains("900 ms, more than 100 ms over the stable version 6's 200 ms")),
+            "{v:?}"
+        );
+        let by_max = g.p99_by_max_only();
+        assert_eq!(judge(&by_max, &CANARY, &cold, &stable), Verdict::Healthy);
+        let slow = judge(&by_max, &CANARY, &timed(500.0, 1200.0), &stable);
+        assert!(
+            matches!(&slow, Verdict::Unhealthy(why) if why.contains("1200 ms, over the maximum 1000 ms")),
+            "{slow:?}"
+        );
+        // A p99 margin alone leaves nothing to judge p99 by: the gate goes,
+        // the others stay.
+        let margin_only = gates(vec![error_rate(Some(0.05), None), p99(None, Some(100.0))]);
+        assert_eq!(
+            margin_only.p99_by_max_only().gates,
+            vec![error_rate(Some(0.05), None)]
+        );
+    }
+
+    /// In DNS mode the canary and the stable version come through two
+    /// aliases: both are read (here the second has provisioned
+    /// concurrency), once per run. Scripted answers; one alias against the
+    /// emulator is in tests/it/metric_gates.rs.
+    #[tokio::test]
+    async fn provisioned_concurrency_is_read_once_on_either_colours_alias() {
+        use aws_sdk_lambda::Client;
+        use aws_sdk_lambda::operation::get_provisioned_concurrency_config::{
+            GetProvisionedConcurrencyConfigError, GetProvisionedConcurrencyConfigOutput,
+        };
+        use aws_sdk_lambda::types::error::ProvisionedConcurrencyConfigNotFoundException;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        let green = mock!(Client::get_provisioned_concurrency_config)
+            .match_requests(|r| r.qualifier() == Some("green"))
+            .then_error(|| {
+                GetProvisionedConcurrencyConfigError::ProvisionedConcurrencyConfigNotFoundException(
+                    ProvisionedConcurrencyConfigNotFoundException::builder().build(),
+                )
+            });
+        let blue = mock!(Client::get_provisioned_concurrency_config)
+            .match_requests(|r| r.qualifier() == Some("blue"))
+            .then_output(|| {
+                GetProvisionedConcurrencyConfigOutput::builder()
+                    .requested_provisioned_concurrent_executions(5)
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&green, &blue]);
+        let lambda = Lambda::new(client, crate::lambda::WaitPolicy::default());
+        let ui = Ui::new(
+            crate::ui::OutputFormat::Json,
+            0,
+            crate::secrets::Redactor::default(),
+        );
+        let provisioned = Provisioned::default();
+        let canary = Canary {
+            via: "green",
+            stable_via: "blue",
+            provisioned: &provisioned,
+            ..CANARY
+        };
+        let gate = MetricGate {
+            measure: Measure::P99Duration,
+            max: None,
+            margin: Some(100.0),
+        };
+        for _ in 0..2 {
+            let found = provisioned
+                .read(&lambda, &ui, "orders", &canary, &gate)
+                .await
+                .expect("read");
+            assert_eq!(found, Some(&("blue".to_owned(), 5)));
+        }
+        assert_eq!((green.num_calls(), blue.num_calls()), (1, 1));
+
+        // None on either alias: none, and still read once.
+        let unprovisioned = Provisioned::default();
+        let alias_mode = Canary {
+            via: "green",
+            stable_via: "green",
+            provisioned: &unprovisioned,
+            ..CANARY
+        };
+        for _ in 0..2 {
+            let found = unprovisioned
+                .read(&lambda, &ui, "orders", &alias_mode, &gate)
+                .await
+                .expect("read");
+            assert_eq!(found, None);
+        }
+        assert_eq!((green.num_calls(), blue.num_calls()), (2, 1));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::gates;
 use crate::interrupt::Interrupts;
 use crate::lambda::AliasState;
 use crate::lockstep::{self, Halt};
-use crate::metrics::Canary;
+use crate::metrics::{Canary, Provisioned};
 use crate::plan::Plan;
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
@@ -83,6 +83,8 @@ pub struct Run<'a> {
     settle: Duration,
     /// After the final move: the last step's window, still judged.
     settling: Option<Settling>,
+    /// The alias's provisioned concurrency, read once in this run.
+    provisioned: Provisioned,
     revision: Option<String>,
     moved: bool,
     /// Caught from the first alias write on; `None` while only reading, so
@@ -108,6 +110,7 @@ impl<'a> Run<'a> {
             since: OffsetDateTime::now_utc(),
             settle: Duration::ZERO,
             settling: None,
+            provisioned: Provisioned::default(),
             revision,
             moved: false,
             interrupts: None,
@@ -213,6 +216,7 @@ impl<'a> Run<'a> {
             stable_via: ctx.alias(),
             since,
             until,
+            provisioned: &self.provisioned,
         });
         tokio::select! {
             checked = gates::check(ctx, &version, canary.as_ref()) => match checked {

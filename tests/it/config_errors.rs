@@ -384,7 +384,14 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
         ),
         (
             format!("{base}\n[release]\nmetrics = [{{ name = \"throttles\" }}]\n"),
-            "release.metrics[0].name",
+            "`release.metrics[0].name` = \"throttles\": give `max`, a ceiling on the alias's throttles",
+        ),
+        (
+            // Throttles are the alias's, so there is no stable version's to compare.
+            format!(
+                "{base}\n[release]\nmetrics = [{{ name = \"error-rate\", max = 0.1 }}, {{ name = \"throttles\", max = 5, margin = 2 }}]\n"
+            ),
+            "`release.metrics[1].margin` = 2: throttles take `max` only: Lambda may throttle a request before it picks a version",
         ),
         (
             format!(

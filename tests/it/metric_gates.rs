@@ -5,24 +5,29 @@
 //! holds the step.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::dns::{assert_weights, shipped};
 use crate::harness::{Project, default_config, spawned};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The error-rate gate: a ceiling, and a margin over the stable version.
-/// Its metrics settle for a second (not the default minutes), so a waiting
-/// release is quick.
-const GATE: &str = "min_invocations = 100\n\
-                    metrics_settle = \"1s\"\n\
-                    metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
+const GATE: &str = "metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
 
 /// A project released with `[release]` = `release` and [`GATE`], version 1
 /// live and new code for version 2.
 fn gated(release: &str) -> Project {
+    gated_by(release, GATE)
+}
+
+/// A project released with `[release]` = `release` and the metric gates
+/// `metrics`, judged from 100 invocations; version 1 live and new code for
+/// version 2. Metrics settle for a second (not the default minutes), so a
+/// waiting release is quick.
+fn gated_by(release: &str, metrics: &str) -> Project {
     let p = Project::with_config(&format!(
-        "{}\n[release]\n{release}\n{GATE}\n",
+        "{}\n[release]\n{release}\nmin_invocations = 100\nmetrics_settle = \"1s\"\n{metrics}\n",
         default_config()
     ));
     p.run(&["ship"]).success();
@@ -32,7 +37,12 @@ fn gated(release: &str) -> Project {
 
 /// A project whose version 2 sits at 10 % (bake ended), watched by [`GATE`].
 fn canary_at_ten_percent() -> Project {
-    let p = gated("steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"");
+    canary_at_ten_percent_by(GATE)
+}
+
+/// A project whose version 2 sits at 10 % (bake ended), watched by `metrics`.
+fn canary_at_ten_percent_by(metrics: &str) -> Project {
+    let p = gated_by("steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"", metrics);
     let shipped = p
         .run(&["ship", "--no-wait", "--output", "json"])
         .success()
@@ -73,6 +83,108 @@ fn a_canary_worse_than_the_stable_version_is_rolled_back() {
         run.stderr
     );
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+/// Lambda may throttle a request before it picks a version, so it
+/// publishes `Throttles` for the alias (`FunctionName`, `Resource`), not
+/// per `ExecutedVersion`: the gate judges the alias's.
+#[test]
+fn throttles_are_judged_on_the_alias_as_a_whole() {
+    let p = canary_at_ten_percent_by(
+        "metrics = [{ name = \"error-rate\", max = 0.05 }, { name = \"throttles\", max = 0 }]",
+    );
+    p.put_lambda_metrics("live", "2", 200.0, 0.0);
+    p.put_lambda_metrics("live", "1", 1800.0, 0.0);
+    p.put_alias_throttles("live", 3.0, SystemTime::now() - Duration::from_secs(300));
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr
+            .contains("metrics: throttles of alias live is 3, over the maximum 0"),
+        "{}",
+        run.stderr
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+/// In DNS mode each colour has its own alias: the canary's throttles are
+/// the receiving colour's, the stable colour's are not held against it.
+#[test]
+fn in_dns_mode_throttles_are_the_receiving_colours() {
+    let p = Project::new();
+    let zone = shipped(
+        &p,
+        "steps = [10]\nbake = \"1h\"\nmin_invocations = 1\nmetrics = [{ name = \"throttles\", max = 0 }]",
+    );
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &zone, 90, 10);
+    // Stamped now: inside the step's window while it bakes.
+    p.put_lambda_metrics_at("green", "2", 100.0, 0.0, SystemTime::now());
+    p.put_alias_throttles("blue", 5.0, SystemTime::now());
+    // Gates are checked as the step bakes: the stable colour's throttles are not the canary's.
+    p.run(&["promote"]).success();
+    assert_weights(&p, &zone, 90, 10);
+
+    p.put_alias_throttles("green", 2.0, SystemTime::now());
+    let run = p.run(&["promote"]).code(3);
+    assert!(
+        run.stderr
+            .contains("metrics: throttles of alias green is 2, over the maximum 0"),
+        "{}",
+        run.stderr
+    );
+    assert_weights(&p, &zone, 100, 0);
+}
+
+/// Lambda splits an alias's provisioned concurrency by weight, so the
+/// canary runs colder than the stable version: with some on the alias, p99
+/// is judged by its `max` only, and a gate with a margin alone not at all.
+/// (The emulator has no percentiles: without provisioned concurrency the
+/// margin has no p99 data and holds the step.)
+#[test]
+fn with_provisioned_concurrency_a_p99_margin_is_not_judged() {
+    let p = canary_at_ten_percent_by(
+        "metrics = [{ name = \"error-rate\", max = 0.05 }, { name = \"p99-duration\", margin = \"100ms\" }]",
+    );
+    p.put_lambda_metrics("live", "2", 200.0, 0.0);
+    p.put_lambda_metrics("live", "1", 1800.0, 0.0);
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["outcome"], "held", "{held}");
+    let reason = held["release"]["in_progress"]["held"].to_string();
+    assert!(
+        reason.contains("no p99-duration data for version 2"),
+        "{held}"
+    );
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.1)]))
+    );
+
+    p.provision("live", 5);
+    let reads = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|c| {
+                c.starts_with(
+                    "GET /2019-09-30/functions/orders/provisioned-concurrency?Qualifier=live",
+                )
+            })
+            .count()
+    };
+    let before = p.emulator.requests().len();
+    let run = p.run(&["promote"]).success();
+    let warning =
+        "alias live has provisioned concurrency (5): p99-duration (a margin only) is not judged";
+    assert_eq!(run.stderr.matches(warning).count(), 1, "{}", run.stderr);
+    // Read once in the run, though the gates were checked twice (before
+    // the move and, after it, the last step's window as it settles).
+    let calls = p.emulator.requests().split_off(before);
+    assert_eq!(reads(&calls), 1, "{calls:?}");
+    assert!(
+        calls.iter().filter(|c| *c == "POST /").count() >= 2,
+        "{calls:?}"
+    );
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
 }
 
 #[test]

@@ -480,6 +480,10 @@ fn operation(r: &Request) -> String {
         [_, "functions", _, "aliases", _] if method == "DELETE" => "DeleteAlias",
         [_, "functions", _, "aliases", _] => "GetAlias",
         [_, "functions", _, "invocations"] => "Invoke",
+        [_, "functions", _, "provisioned-concurrency"] if method == "PUT" => {
+            "PutProvisionedConcurrencyConfig"
+        }
+        [_, "functions", _, "provisioned-concurrency"] => "GetProvisionedConcurrencyConfig",
         ["2013-04-01", "hostedzone", _, "rrset"] if method == "POST" => "ChangeResourceRecordSets",
         ["2013-04-01", "hostedzone", _, "rrset"] => "ListResourceRecordSets",
         ["2013-04-01", "change", _] => "GetChange",

@@ -585,31 +585,71 @@ impl Project {
         errors: f64,
         at: std::time::SystemTime,
     ) {
-        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
         let dimensions = [
             ("FunctionName", FUNCTION.to_owned()),
             ("Resource", format!("{FUNCTION}:{alias}")),
             ("ExecutedVersion", version.to_owned()),
-        ]
-        .map(|(name, value)| Dimension::builder().name(name).value(value).build());
-        let datum = |name: &str, value: f64| {
+        ];
+        self.put_metrics(
+            &dimensions,
+            &[("Invocations", invocations), ("Errors", errors)],
+            at,
+        );
+    }
+
+    /// Records, as Lambda does, `throttles` throttled requests to `alias`
+    /// stamped `at`: `Throttles` with the `FunctionName` and `Resource`
+    /// dimensions only (a throttled request may never be given a version).
+    pub fn put_alias_throttles(&self, alias: &str, throttles: f64, at: std::time::SystemTime) {
+        let dimensions = [
+            ("FunctionName", FUNCTION.to_owned()),
+            ("Resource", format!("{FUNCTION}:{alias}")),
+        ];
+        self.put_metrics(&dimensions, &[("Throttles", throttles)], at);
+    }
+
+    /// Writes `values` (metric name, value) to `AWS/Lambda` with `dimensions`, stamped `at`.
+    fn put_metrics(
+        &self,
+        dimensions: &[(&str, String)],
+        values: &[(&str, f64)],
+        at: std::time::SystemTime,
+    ) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        let dimensions: Vec<Dimension> = dimensions
+            .iter()
+            .map(|(name, value)| Dimension::builder().name(*name).value(value).build())
+            .collect();
+        let data = values.iter().map(|(name, value)| {
             MetricDatum::builder()
-                .metric_name(name)
-                .set_dimensions(Some(dimensions.to_vec()))
-                .value(value)
+                .metric_name(*name)
+                .set_dimensions(Some(dimensions.clone()))
+                .value(*value)
                 .timestamp(at.into())
                 .build()
-        };
+        });
         self.runtime
             .block_on(
                 self.cloudwatch
                     .put_metric_data()
                     .namespace("AWS/Lambda")
-                    .metric_data(datum("Invocations", invocations))
-                    .metric_data(datum("Errors", errors))
+                    .set_metric_data(Some(data.collect()))
                     .send(),
             )
             .expect("put metric data");
+    }
+
+    /// Configures `executions` of provisioned concurrency on `alias`.
+    pub fn provision(&self, alias: &str, executions: i32) {
+        self.aws(async |c| {
+            c.put_provisioned_concurrency_config()
+                .function_name(FUNCTION)
+                .qualifier(alias)
+                .provisioned_concurrent_executions(executions)
+                .send()
+                .await
+        })
+        .expect("put provisioned concurrency");
     }
 
     /// Creates an S3 bucket.
