@@ -530,3 +530,89 @@ fn the_fleet_exit_code_is_the_worst_in_the_order_4_3_1_2_5() {
         assert_eq!(ship_endings(&p, &proxy, &pair), worst, "{pair:?}");
     }
 }
+
+/// An inline `[dns]` table for record `name` in `zone`, its colours
+/// served by the aliases `<prefix>blue` and `<prefix>green`.
+fn dns_table(zone: &str, name: &str, prefix: &str) -> String {
+    format!(
+        "{{ zone_id = \"{zone}\", name = \"{name}\", ttl = 0, blue = {{ value = \"{prefix}blue.example.com\", alias = \"{prefix}blue\" }}, green = {{ value = \"{prefix}green.example.com\", alias = \"{prefix}green\" }} }}"
+    )
+}
+
+#[test]
+fn a_record_pair_shared_by_two_functions_is_refused_before_any_aws_call() {
+    let p = Project::new();
+    let zone = p.create_zone("example.com");
+    let before = p.emulator.requests().len();
+    let pair =
+        format!("both release through the CNAME records api.example.com in hosted zone {zone}");
+    let refused = |config: &str, first: &str, second: &str| {
+        p.write("greenlight.toml", config);
+        let run = p.run(&["ship"]).code(2);
+        let error = format!("greenlight.toml: {first} and {second} {pair}");
+        assert!(run.stderr.contains(&error), "{error} in:\n{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("hint: give each function its own record name"),
+            "{}",
+            run.stderr
+        );
+    };
+    // A top-level [dns] is the default of every function: api and worker
+    // would share it, with or without `together`.
+    let top = format!(
+        "[dns]\nzone_id = \"{zone}\"\nname = \"api.example.com\"\n[dns.blue]\nvalue = \"b.example.com\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g.example.com\"\nalias = \"green\"\n"
+    );
+    let fleet = format!(
+        "[package]\nsource = \"app\"\n\n{top}\n{}{}",
+        entry("api", ""),
+        entry("worker", "")
+    );
+    let (api, worker) = ("functions[0] \"api\"", "functions[1] \"worker\"");
+    refused(&fleet, api, worker);
+    let together = fleet.replace("[dns]", "[release]\nsteps = [50]\ntogether = true\n\n[dns]");
+    refused(&together, api, worker);
+    // Each entry its own table, other aliases and endpoints, the zone and
+    // the name written differently: still one pair.
+    let own = |third: &str| {
+        format!(
+            "[package]\nsource = \"app\"\n\n{}{}{}",
+            entry(
+                "api",
+                &format!(
+                    "dns = {}",
+                    dns_table(&format!("/hostedzone/{zone}"), "API.example.com.", "a-")
+                )
+            ),
+            entry("jobs", ""),
+            entry(
+                "worker",
+                &format!("dns = {}", dns_table(&zone, third, "w-"))
+            ),
+        )
+    };
+    refused(&own("api.example.com"), api, "functions[2] \"worker\"");
+    let calls = p.emulator.requests().split_off(before);
+    assert!(calls.is_empty(), "a refused config called AWS: {calls:?}");
+    assert!(p.functions().is_empty());
+    assert!(p.dns_weights(&zone, "api.example.com").is_empty());
+
+    // Two names in one zone are two pairs: both are released.
+    p.write("greenlight.toml", &own("worker.example.com"));
+    p.run(&["ship"]).success();
+    for (name, function, alias) in [
+        ("api.example.com", "api", "a-blue"),
+        ("worker.example.com", "worker", "w-blue"),
+    ] {
+        assert_eq!(
+            p.dns_weights(&zone, name),
+            BTreeMap::from([
+                ("blue".to_owned(), Some(100)),
+                ("green".to_owned(), Some(0))
+            ]),
+            "{name}"
+        );
+        assert_eq!(p.alias_of(function, alias).expect("alias").0, "1");
+    }
+    assert_eq!(p.alias_of("jobs", "live").expect("alias").0, "1");
+}
