@@ -428,7 +428,8 @@ const ENDINGS: [(&str, i64); 6] = [
 ];
 
 /// The fleet of [`ENDINGS`]: `held` waits for traffic its metric gate
-/// never gets; `bad-input`, once `broken`, packages nothing (all excluded).
+/// never gets; `bad-input`, once `broken`, watches an alarm that does not
+/// exist (a configuration error only AWS can tell: the others still run).
 /// The others end as [`arm`] makes them.
 fn endings_config(broken: bool) -> String {
     let names = ["fine", "smoke-fails", "rolls-back", "stuck"];
@@ -436,11 +437,8 @@ fn endings_config(broken: bool) -> String {
         "held",
         "release = { steps = [10], bake = \"1s\", max_hold = \"1s\", metrics_settle = \"1s\", metrics = [{ name = \"error-rate\", max = 0.05 }] }",
     );
-    let exclude = if broken { "\"**\"" } else { "" };
-    let bad = entry(
-        "bad-input",
-        &format!("package = {{ source = \"app\", exclude = [{exclude}] }}"),
-    );
+    let alarm = if broken { "\"no-such-alarm\"" } else { "" };
+    let bad = entry("bad-input", &format!("release = {{ alarms = [{alarm}] }}"));
     service_of(&names, &format!("{held}{bad}"))
 }
 
@@ -615,4 +613,101 @@ fn a_record_pair_shared_by_two_functions_is_refused_before_any_aws_call() {
         assert_eq!(p.alias_of(function, alias).expect("alias").0, "1");
     }
     assert_eq!(p.alias_of("jobs", "live").expect("alias").0, "1");
+}
+
+#[test]
+fn one_function_without_a_package_source_stops_the_fleet_before_any_aws_call() {
+    // No top-level [package]: each entry names its own source, and the
+    // third names none (or one that is not there).
+    let fleet_with = |third: &str| {
+        format!(
+            "{}{}{}",
+            entry("orders", "package = { source = \"app\" }"),
+            entry("billing", "package = { source = \"app\" }"),
+            entry("payments", third),
+        )
+    };
+    let p = Project::with_config(&fleet_with(""));
+    let before = p.emulator.requests().len();
+    for args in [
+        &["ship", "--output", "json"][..],
+        &["ship", "--jobs", "1", "--output", "json"],
+        &["deploy", "--output", "json"],
+        &["plan", "--output", "json"],
+    ] {
+        let run = p.run(args).code(2);
+        let report = run.json();
+        let errors: Vec<&str> = report["functions"]
+            .as_array()
+            .expect("functions")
+            .iter()
+            .map(|f| f["error"]["message"].as_str().unwrap_or_default())
+            .collect();
+        let command = args[0];
+        assert_eq!(
+            errors,
+            [
+                "not run: the configuration of payments is wrong, and no function of the fleet calls AWS until every one's is right";
+                2
+            ]
+            .into_iter()
+            .chain([format!(
+                "greenlight.toml functions[2] \"payments\": `{command}` needs a [package] table with `source`"
+            )
+            .as_str()])
+            .collect::<Vec<_>>(),
+            "{args:?}: {report}"
+        );
+        assert_eq!(report["outcome"], "usage_error", "{report}");
+    }
+    let missing = p.run(&["ship"]).code(2);
+    assert!(
+        missing
+            .stderr
+            .contains("hint: a configuration error stops every function before any AWS call"),
+        "{}",
+        missing.stderr
+    );
+    // A source that is not there is found before AWS too.
+    p.write(
+        "greenlight.toml",
+        &fleet_with("package = { source = \"nowhere\" }"),
+    );
+    let nowhere = p.run(&["ship"]).code(2);
+    assert!(
+        nowhere.stdout.contains("package source")
+            && nowhere.stdout.contains("nowhere cannot be read"),
+        "{}",
+        nowhere.stdout
+    );
+    // So is a function without a region when there is no default one.
+    let region = "region = \"us-east-1\"";
+    p.write(
+        "greenlight.toml",
+        &fleet_with(&format!("package = {{ source = \"app\" }}\n{region}"))
+            .replace("name = \"orders\"", &format!("name = \"orders\"\n{region}")),
+    );
+    let no_region: crate::harness::Run = p
+        .command(&["ship"])
+        .env_remove("AWS_REGION")
+        .output()
+        .expect("run")
+        .into();
+    let no_region = no_region.code(2);
+    for expected in [
+        "── billing (?): usage_error",
+        "error     no AWS region is set",
+        "── payments (us-east-1): usage_error",
+        "error     not run: the configuration of billing is wrong",
+    ] {
+        assert!(
+            no_region.stdout.contains(expected),
+            "{expected} in:\n{}",
+            no_region.stdout
+        );
+    }
+
+    let calls = p.emulator.requests().split_off(before);
+    assert!(calls.is_empty(), "AWS was called: {calls:?}");
+    assert!(p.functions().is_empty(), "no function may be created");
 }
