@@ -448,6 +448,7 @@ fn shared_package(
         package_stage(settings, None, ui)
     });
     let made = made?;
+    deploy::check_direct_upload(settings, &made.code)?;
     if let Some(first) = &first {
         ui.step(format_args!("using the package made for {first}"));
     }

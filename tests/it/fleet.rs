@@ -680,6 +680,19 @@ fn one_function_without_a_package_source_stops_the_fleet_before_any_aws_call() {
         "{}",
         nowhere.stdout
     );
+    // So is a zip over Lambda's direct-upload limit without a bucket.
+    p.write_bytes("big/model.bin", &crate::package::noise(51 * 1024 * 1024));
+    p.write(
+        "greenlight.toml",
+        &fleet_with("package = { source = \"big\" }"),
+    );
+    let big = p.run(&["ship"]).code(2);
+    assert!(
+        big.stdout
+            .contains("over Lambda's 50 MB limit for uploading code directly"),
+        "{}",
+        big.stdout
+    );
     // So is a function without a region when there is no default one.
     let region = "region = \"us-east-1\"";
     p.write(
