@@ -177,13 +177,16 @@ fn summary(cli: &Cli, reports: Vec<Report>, hint: &str) -> Report {
 fn left(report: &Report) -> Left {
     let standing = report.release.as_ref().and_then(|r| r.in_progress.as_ref());
     match (report.exit_code, standing) {
-        (0 | 5, Some(at)) => Left::Stopped(match &at.held {
-            Some(held) => format!("held at {} %: {held}", at.percent),
-            None => format!(
-                "its bake at {} % has {}s left",
-                at.percent, at.bake_left_secs
-            ),
-        }),
+        (0 | 5, Some(at)) => Left::Stopped(
+            at.step.saturating_sub(1),
+            match &at.held {
+                Some(held) => format!("held at {} %: {held}", at.percent),
+                None => format!(
+                    "its bake at {} % has {}s left",
+                    at.percent, at.bake_left_secs
+                ),
+            },
+        ),
         (0, _) => Left::Done,
         _ => Left::Failed(
             report

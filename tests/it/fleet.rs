@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
 use crate::harness::{Fault, FaultProxy, Project, ROLE, Run};
 
 /// One `[[functions]]` entry for a Python function named `name`, with the
@@ -359,6 +361,60 @@ fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
         "{level}"
     );
     assert_service_on(&p, "2");
+}
+
+#[test]
+fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_the_others_bake() {
+    let p = together("1");
+    p.write(
+        "greenlight.toml",
+        &together_config("1").replace(
+            "steps = [50]\nbake = \"60s\"",
+            "steps = [10, 50]\nbake = \"1h\"",
+        ),
+    );
+    p.run(&["ship", "--no-wait"]).success();
+    let at = |share: f64| ("1".to_owned(), BTreeMap::from([("2".to_owned(), share)]));
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.1), "{function}");
+        p.end_bake_of(function, "live");
+    }
+    // As if a crash came after api's and worker's moves to 50 % and before
+    // jobs': the two are at 50 % with an hour of bake ahead, jobs at 10 %.
+    p.run(&["promote", "--only", "api", "--only", "worker"])
+        .success();
+    let leaders = ["api", "worker"];
+    let records = leaders.map(|f| p.alias_of(f, "live").expect("alias").1);
+    for function in leaders {
+        assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
+    }
+    assert_eq!(p.weights_of("jobs", "live"), at(0.1));
+
+    let level = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(
+        each_function(&level, "outcome"),
+        [
+            ("api", "in_progress"),
+            ("worker", "in_progress"),
+            ("jobs", "in_progress")
+        ],
+        "{level}"
+    );
+    let moves: Vec<&serde_json::Value> = level["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .map(|f| &f["release"]["moves"])
+        .collect();
+    assert_eq!(moves, [&json!([]), &json!([]), &json!([50])], "{level}");
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
+    }
+    assert_eq!(
+        leaders.map(|f| p.alias_of(f, "live").expect("alias").1),
+        records,
+        "api and worker did not move: their records (and bakes) are as they were"
+    );
 }
 
 /// `[[functions]]` entries named `names`, sharing `app/` and the echo test.
