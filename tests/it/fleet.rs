@@ -417,6 +417,51 @@ fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_
     );
 }
 
+#[test]
+fn together_a_crash_before_a_functions_first_move_is_levelled_by_ship_again() {
+    let p = together("1");
+    p.write(
+        "greenlight.toml",
+        &together_config("1").replace(
+            "steps = [50]\nbake = \"60s\"",
+            "steps = [10, 50]\nbake = \"1h\"",
+        ),
+    );
+    // As if a crash came after api's and worker's first moves and before
+    // jobs': all three published version 2, jobs took no traffic.
+    p.run(&["deploy"]).success();
+    p.run(&["ship", "--no-wait", "--only", "api", "--only", "worker"])
+        .success();
+    let at = |share: f64| ("1".to_owned(), BTreeMap::from([("2".to_owned(), share)]));
+    let leaders = ["api", "worker"];
+    let records = leaders.map(|f| p.alias_of(f, "live").expect("alias").1);
+    assert_eq!(
+        p.weights_of("jobs", "live"),
+        ("1".to_owned(), BTreeMap::new())
+    );
+
+    // jobs has no release for promote to continue; ship starts it at once.
+    let promoted = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(
+        each_function(&promoted, "outcome")[2],
+        ("jobs", "nothing_in_progress"),
+        "{promoted}"
+    );
+    let level = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(level["outcome"], "in_progress", "{level}");
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.1), "{function}");
+    }
+    assert_eq!(
+        leaders.map(|f| p.alias_of(f, "live").expect("alias").1),
+        records,
+        "api and worker did not move"
+    );
+}
+
 /// `[[functions]]` entries named `names`, sharing `app/` and the echo test.
 fn service_of(names: &[&str], entries: &str) -> String {
     let plain: String = names.iter().map(|n| entry(n, "")).collect();
