@@ -1,8 +1,12 @@
 //! The commands: each one runs pipeline stages in order and fills a [`Report`].
 //!
-//! `run` reads the config, sets up output and AWS, and dispatches. Every
-//! problem ends up in the report as an [`Error`], whose class decides the exit
-//! code; nothing here prints.
+//! `run` reads the config, sets up output and AWS, and runs each function's
+//! command in two parts: [`prepare`] does what needs no AWS (the checks that
+//! are exit 2 without reading AWS, the build, the package, the region), then
+//! [`Ready::run`] the rest; a fleet does the first part for every function
+//! before any starts the second ([`fleet::run`]). Every problem ends up in
+//! the report as an [`Error`], whose class decides the exit code; nothing
+//! here prints.
 
 use std::path::Path;
 
