@@ -1,14 +1,18 @@
 //! The commands: each one runs pipeline stages in order and fills a [`Report`].
 //!
-//! `run` reads the config, sets up output and AWS, and dispatches. Every
-//! problem ends up in the report as an [`Error`], whose class decides the exit
-//! code; nothing here prints.
+//! `run` reads the config, sets up output and AWS, and runs each function's
+//! command in two parts: [`prepare`] does what needs no AWS (the checks that
+//! are exit 2 without reading AWS, the build, the package, the region), then
+//! [`Ready::run`] the rest; a fleet does the first part for every function
+//! before any starts the second ([`fleet::run`]). Every problem ends up in
+//! the report as an [`Error`], whose class decides the exit code; nothing
+//! here prints.
 
 use std::path::Path;
 
-use crate::aws::{self, AwsOptions, Regions};
+use crate::aws::{self, AwsOptions, RegionalAws, Regions};
 use crate::cli::{Cli, Command};
-use crate::config::Config;
+use crate::config::{Config, PackageConfig};
 use crate::deploy::Deployable;
 use crate::dry_run::{self, DryRun};
 use crate::error::{Error, Failure, Result};
@@ -100,23 +104,126 @@ pub enum Company<'a> {
 
 /// Runs the command for one function.
 pub async fn run_one(cli: &Cli, config: Config, company: Company<'_>, shared: &Shared) -> Report {
-    let mut report = Report::new(cli.command.name());
-    let mut redactor = Redactor::default();
-    let done = unexpected::catching(dispatch(
-        cli,
-        config,
-        company,
-        shared,
-        &mut redactor,
-        &mut report,
-    ))
-    .await;
-    match done {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => fail(&mut report, e, &redactor),
-        Err(panic) => fail(&mut report, panicked(&panic), &redactor),
+    match prepare(cli, config, company, shared).await {
+        Prepared::Ended(report) => *report,
+        Prepared::Ready(ready) => ready.run(cli).await,
     }
-    report
+}
+
+/// One function's command after the part that needs no AWS ([`prepare`]).
+pub enum Prepared<'a> {
+    /// It ended there: `package` did all it had to, or something failed (a
+    /// configuration error, a build); the report says which.
+    Ended(Box<Report>),
+    /// Its next step calls AWS.
+    Ready(Box<Ready<'a>>),
+}
+
+/// A function's command with everything it needs that does not come from
+/// AWS: its configuration checked for the command, its package built and
+/// zipped, its region's AWS configuration loaded.
+pub struct Ready<'a> {
+    config: Config,
+    company: Company<'a>,
+    job: Job,
+    sdk: RegionalAws,
+    ui: Ui,
+    redactor: Redactor,
+    /// The report so far (the package section).
+    report: Report,
+}
+
+/// The part of one function's command that needs no AWS: every exit-2
+/// check that can be made without reading AWS, the build and the package.
+/// A fleet runs this for every function before any of them calls AWS.
+pub async fn prepare<'a>(
+    cli: &Cli,
+    config: Config,
+    company: Company<'a>,
+    shared: &Shared,
+) -> Prepared<'a> {
+    let mut report = Report::new(cli.command.name());
+    report.function = Some(config.function.name.clone());
+    report.alias = Some(config.function.alias.clone());
+    let redactor = config
+        .function
+        .settings
+        .environment
+        .as_ref()
+        .map(Redactor::for_environment)
+        .unwrap_or_default();
+    let verbosity = cli.verbose as i8 - cli.quiet as i8;
+    let ui = Ui::new(cli.output, verbosity, redactor.clone());
+    let ui = match company {
+        Company::Alone => ui,
+        Company::Fleet(_) => ui.for_function(&config.function.name),
+    };
+    let made = unexpected::catching(local_part(cli, &config, &ui, shared, &mut report)).await;
+    let error = match made {
+        Ok(Ok(Some((job, sdk)))) => {
+            return Prepared::Ready(Box::new(Ready {
+                config,
+                company,
+                job,
+                sdk,
+                ui,
+                redactor,
+                report,
+            }));
+        }
+        Ok(Ok(None)) => return Prepared::Ended(Box::new(report)),
+        Ok(Err(e)) => e,
+        Err(panic) => panicked(&panic),
+    };
+    fail(&mut report, error, &redactor);
+    Prepared::Ended(Box::new(report))
+}
+
+impl Ready<'_> {
+    /// Runs the rest of the command, the part that calls AWS, and reports
+    /// how the whole of it went.
+    pub async fn run(self: Box<Self>, cli: &Cli) -> Report {
+        let Ready {
+            config,
+            company,
+            job,
+            sdk: (sdk, paces),
+            ui,
+            redactor,
+            mut report,
+        } = *self;
+        let fleet = match company {
+            Company::Alone => None,
+            Company::Fleet(member) => member,
+        };
+        let lambda = aws::lambda(&sdk, paces);
+        let cloudwatch = aws::cloudwatch(&sdk);
+        let artifacts = aws::artifacts(&sdk);
+        let dns = aws::dns(&sdk);
+        let ctx = Ctx {
+            config: &config,
+            lambda: &lambda,
+            cloudwatch: &cloudwatch,
+            artifacts: &artifacts,
+            dns: &dns,
+            ui: &ui,
+            fleet,
+        };
+        match unexpected::catching(aws_part(cli, ctx, job, &mut report)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => fail(&mut report, e, &redactor),
+            Err(panic) => fail(&mut report, panicked(&panic), &redactor),
+        }
+        report
+    }
+
+    /// The report of a function not run because of `why` (another
+    /// function's configuration error).
+    pub fn not_run(self: Box<Self>, why: Error) -> Report {
+        let mut report = self.report;
+        fail(&mut report, why, &self.redactor);
+        report
+    }
 }
 
 /// Files `e` (with secrets masked) as the report's error and outcome.
@@ -157,34 +264,30 @@ fn init_command(cli: &Cli, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-async fn dispatch(
+/// [`prepare`]'s work: the job with what it needs that does not come from
+/// AWS, and its region's AWS configuration; `None` when that was the whole
+/// command (`package`).
+async fn local_part(
     cli: &Cli,
-    config: Config,
-    company: Company<'_>,
+    config: &Config,
+    ui: &Ui,
     shared: &Shared,
-    redactor: &mut Redactor,
     report: &mut Report,
-) -> Result<()> {
-    report.function = Some(config.function.name.clone());
-    report.alias = Some(config.function.alias.clone());
-    if let Some(env) = &config.function.settings.environment {
-        *redactor = Redactor::for_environment(env);
-    }
-    let verbosity = cli.verbose as i8 - cli.quiet as i8;
-    let ui = Ui::new(cli.output, verbosity, redactor.clone());
-    let (ui, fleet) = match company {
-        Company::Alone => (ui, None),
-        Company::Fleet(member) => (ui.for_function(&config.function.name), member),
-    };
+) -> Result<Option<(Job, RegionalAws)>> {
     let packages = &shared.packages;
-
-    // Package before any AWS call, so a bad source is exit 2 with AWS untouched.
+    let command = cli.command.name();
     let job = match &cli.command {
-        Command::Package { out } => return package_to_file(&config, out.as_deref(), &ui, report),
-        Command::Deploy { .. } => Job::Deploy(shared_package(&config, packages, &ui, report)?),
-        Command::Ship { no_wait, .. } | Command::Plan { no_wait } => {
-            Job::Ship(shared_package(&config, packages, &ui, report)?, !no_wait)
+        Command::Package { out } => {
+            package_to_file(config, out.as_deref(), ui, report)?;
+            return Ok(None);
         }
+        Command::Deploy { .. } => {
+            Job::Deploy(shared_package(config, command, packages, ui, report)?)
+        }
+        Command::Ship { no_wait, .. } | Command::Plan { no_wait } => Job::Ship(
+            shared_package(config, command, packages, ui, report)?,
+            !no_wait,
+        ),
         Command::Test { version } => Job::Test(version.clone()),
         Command::Release {
             version, no_wait, ..
@@ -197,29 +300,22 @@ async fn dispatch(
             return Err(Error::usage("this command reads no config"));
         }
     };
-    let (sdk, paces) = shared
+    let regional = shared
         .regions
         .get(config.function.region.as_deref())
         .await?;
-    report.region = sdk.region().map(ToString::to_string);
-    let lambda = aws::lambda(&sdk, paces);
-    let cloudwatch = aws::cloudwatch(&sdk);
-    let artifacts = aws::artifacts(&sdk);
-    let dns = aws::dns(&sdk);
-    let base = Ctx {
-        config: &config,
-        lambda: &lambda,
-        cloudwatch: &cloudwatch,
-        artifacts: &artifacts,
-        dns: &dns,
-        ui: &ui,
-        fleet,
-    };
+    report.region = regional.0.region().map(ToString::to_string);
+    Ok(Some((job, regional)))
+}
+
+/// [`Ready::run`]'s work: the job, from its first AWS call on.
+async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Result<()> {
+    let lambda = base.lambda;
     // In DNS mode the alias users reach is the live colour's. `status`
     // reports records it cannot read as its problem instead of failing.
-    let config = match dns::with_live_alias(&config, base).await {
+    let config = match dns::with_live_alias(base.config, base).await {
         Ok(live) => live,
-        Err(_) if matches!(job, Job::Status) => config.clone(),
+        Err(_) if matches!(job, Job::Status) => base.config.clone(),
         Err(e) => return Err(e),
     };
     report.alias = Some(config.function.alias.clone());
@@ -238,11 +334,11 @@ async fn dispatch(
         }
         Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
         Job::Test(version) => {
-            let version = version_or_latest(&lambda, &config, version).await?;
+            let version = version_or_latest(lambda, &config, version).await?;
             smoke_stage(ctx, &version, report).await
         }
         Job::Release(version, wait) => {
-            let version = version_or_latest(&lambda, &config, version).await?;
+            let version = version_or_latest(lambda, &config, version).await?;
             release_stage(ctx, &version, wait, report).await
         }
         Job::Promote => match promote(ctx).await? {
@@ -346,15 +442,17 @@ async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) 
 /// The package stage for a deploy: made once per source in a fleet.
 fn shared_package(
     config: &Config,
+    command: &str,
     packages: &SharedPackages,
     ui: &Ui,
     report: &mut Report,
 ) -> Result<Deployable> {
-    let settings = config.require_package("package")?;
+    let settings = config.require_package(command)?;
     let (made, first) = packages.get_or_make(settings, &config.function.name, || {
-        package_stage(config, None, ui)
+        package_stage(settings, None, ui)
     });
     let made = made?;
+    deploy::check_direct_upload(settings, &made.code)?;
     if let Some(first) = &first {
         ui.step(format_args!("using the package made for {first}"));
     }
@@ -369,8 +467,7 @@ fn shared_package(
 }
 
 /// Runs the build command, then zips the source (to `out` too, when given).
-fn package_stage(config: &Config, out: Option<&Path>, ui: &Ui) -> Result<Made> {
-    let settings = config.require_package("package")?;
+fn package_stage(settings: &PackageConfig, out: Option<&Path>, ui: &Ui) -> Result<Made> {
     if let Some(command) = &settings.build {
         build::run(command, &settings.dir, ui)?;
     }
@@ -401,10 +498,11 @@ fn package_to_file(
     ui: &Ui,
     report: &mut Report,
 ) -> Result<()> {
-    if let Some(uri) = config.package.as_ref().and_then(|p| p.image_uri.as_ref()) {
+    let settings = config.require_package("package")?;
+    if let Some(uri) = &settings.image_uri {
         return Err(Error::usage(format!(
             "{}: there is no zip to build: [package] deploys the container image {uri}",
-            config.path.display()
+            config.origin()
         ))
         .with_hint("build and push the image yourself (docker build, docker push); `greenlight deploy` deploys it"));
     }
@@ -413,7 +511,7 @@ fn package_to_file(
         dir.join(package::OUTPUT_DIR)
             .join(format!("{}.zip", config.function.name))
     });
-    report.package = package_stage(config, Some(&path), ui)?.report;
+    report.package = package_stage(settings, Some(&path), ui)?.report;
     report.outcome = "packaged".to_owned();
     Ok(())
 }

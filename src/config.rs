@@ -32,6 +32,9 @@ pub const MAX_RETRIES: u32 = 10;
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
+    /// In a `[[functions]]` file, the entry this function comes from, as
+    /// errors name it: `functions[2] "billing"`.
+    pub entry: Option<String>,
     /// The function to ship.
     pub function: FunctionConfig,
     /// What to package, if the config says.
@@ -353,12 +356,11 @@ impl Config {
             None => Ok((vec![Self::parse(path, &text)?], false)),
             Some(entries) => {
                 let configs = entries
-                    .iter()
-                    .map(|(label, doc)| {
-                        Self::parse_as(path, &format!("{file} {label}"), doc, false)
-                    })
+                    .into_iter()
+                    .map(|(label, doc)| Self::parse_as(path, Some(label), &doc))
                     .collect::<Result<Vec<_>>>()?;
                 crate::functions::check_together(&file, &configs)?;
+                crate::functions::check_dns_pairs(&file, &configs)?;
                 Ok((configs, true))
             }
         }
@@ -366,18 +368,20 @@ impl Config {
 
     /// Checks config `text` as if read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
-        Self::parse_as(path, &path.display().to_string(), text, true)
+        Self::parse_as(path, None, text)
     }
 
-    /// Checks config `text` from `path`, naming it `file` in errors, with
-    /// line and column when `located` (not for a generated document).
-    fn parse_as(path: &Path, file: &str, text: &str, located: bool) -> Result<Config> {
-        let file = file.to_owned();
-        let raw: RawConfig = parse_toml(&file, text, located)?;
+    /// Checks config `text` from `path`: the whole file, or the document
+    /// made for one `entry` of `[[functions]]` (then errors name the entry,
+    /// and have no line and column: the document is generated).
+    fn parse_as(path: &Path, entry: Option<String>, text: &str) -> Result<Config> {
+        let file = origin(path, entry.as_deref());
+        let raw: RawConfig = parse_toml(&file, text, entry.is_none())?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
             path: path.to_path_buf(),
+            entry,
             function: at.function(raw.function)?,
             package: raw.package.map(|p| at.package(&dir, p)).transpose()?,
             smoke: at.smoke_tests(&dir, raw.smoke)?,
@@ -419,12 +423,31 @@ impl Config {
     /// The `[package]` table, or a usage error naming `command` when it is missing.
     pub fn require_package(&self, command: &str) -> Result<&PackageConfig> {
         self.package.as_ref().ok_or_else(|| {
+            let hint = match &self.entry {
+                None => "add `[package]` with `source = \"app\"` (a folder or a .zip)",
+                Some(_) => "add `package = { source = \"app\" }` (a folder or a .zip) to the entry, or a top-level [package] with `source`",
+            };
             Error::usage(format!(
                 "{}: `{command}` needs a [package] table with `source`",
-                self.path.display()
+                self.origin()
             ))
-            .with_hint("add `[package]` with `source = \"app\"` (a folder or a .zip)")
+            .with_hint(hint)
         })
+    }
+
+    /// How errors name this config: its file, and in a `[[functions]]`
+    /// file the entry too (`greenlight.toml functions[2] "billing"`).
+    pub fn origin(&self) -> String {
+        origin(&self.path, self.entry.as_deref())
+    }
+}
+
+/// How errors name the config read from `path` (and its `entry` of
+/// `[[functions]]`, if any).
+fn origin(path: &Path, entry: Option<&str>) -> String {
+    match entry {
+        None => path.display().to_string(),
+        Some(entry) => format!("{} {entry}", path.display()),
     }
 }
 

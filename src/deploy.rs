@@ -19,12 +19,12 @@
 //! `PutObject` streamed from memory when missing): a direct upload is
 //! base64 inside a JSON body, which costs several times the zip in memory.
 //! Without a bucket, a zip over Lambda's 50 MB direct-upload limit is exit 2
-//! before anything changes.
+//! before any AWS call ([`check_direct_upload`]).
 //!
 //! Safe to repeat: Lambda publishes no new version when `$LATEST` has not
 //! changed since the last one, so a re-run names the same version.
 
-use crate::config::FunctionSettings;
+use crate::config::{FunctionSettings, PackageConfig};
 use crate::error::{Error, Result};
 use crate::lambda::{Code, FunctionState};
 use crate::package::Artifact;
@@ -302,26 +302,38 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     })
 }
 
-/// The bucket a zip goes through, with its key prefix: `None` for an image,
-/// or for a zip sent directly (no bucket set, and small enough).
-pub fn staging<'a>(
-    ctx: Ctx<'a>,
-    code: &'a Deployable,
-) -> Result<Option<(&'a Artifact, &'a str, &'a str)>> {
-    let Deployable::Zip(artifact) = code else {
-        return Ok(None);
-    };
-    let package = ctx.config.package.as_ref();
-    match package.and_then(|p| Some((p.s3_bucket.as_deref()?, p.s3_prefix.as_str()))) {
-        Some((bucket, prefix)) => Ok(Some((artifact, bucket, prefix))),
-        None if artifact.bytes.len() <= DIRECT_UPLOAD_LIMIT => Ok(None),
-        None => Err(s3::needs_bucket(artifact.bytes.len())),
+/// Refuses a zip that `settings` would send directly (no bucket) although
+/// it is over Lambda's direct-upload limit: exit 2, found as soon as the
+/// zip is made, before any AWS call.
+pub fn check_direct_upload(settings: &PackageConfig, code: &Deployable) -> Result<()> {
+    match code {
+        Deployable::Zip(artifact)
+            if settings.s3_bucket.is_none() && artifact.bytes.len() > DIRECT_UPLOAD_LIMIT =>
+        {
+            Err(s3::needs_bucket(artifact.bytes.len()))
+        }
+        _ => Ok(()),
     }
+}
+
+/// The bucket a zip goes through, with its key prefix: `None` for an image,
+/// or for a zip sent directly (no bucket set: [`check_direct_upload`] let
+/// it through).
+pub fn staging<'a>(ctx: Ctx<'a>, code: &'a Deployable) -> Option<(&'a Artifact, &'a str, &'a str)> {
+    let Deployable::Zip(artifact) = code else {
+        return None;
+    };
+    let package = ctx.config.package.as_ref()?;
+    Some((
+        artifact,
+        package.s3_bucket.as_deref()?,
+        package.s3_prefix.as_str(),
+    ))
 }
 
 /// Puts a zip into the configured bucket when there is one (see [`staging`]).
 async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Location>> {
-    let Some((artifact, bucket, prefix)) = staging(ctx, code)? else {
+    let Some((artifact, bucket, prefix)) = staging(ctx, code) else {
         return Ok(None);
     };
     let size = artifact.bytes.len();

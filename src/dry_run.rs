@@ -204,7 +204,7 @@ async fn list_deploy(
 
 /// The S3 upload in front of a deploy, when the zip goes through a bucket.
 async fn stage(ctx: Ctx<'_>, code: &Deployable, plan: &mut DryRun) -> Result<()> {
-    let Some((artifact, bucket, prefix)) = deploy::staging(ctx, code)? else {
+    let Some((artifact, bucket, prefix)) = deploy::staging(ctx, code) else {
         return Ok(());
     };
     let (at, present) = ctx

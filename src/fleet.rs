@@ -14,11 +14,11 @@
 
 use futures::StreamExt;
 
-use crate::app::{self, Company, Shared};
+use crate::app::{self, Company, Prepared, Shared};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::{Error, Failure, Result};
-use crate::lockstep::{Left, Lockstep};
+use crate::lockstep::{Left, Lockstep, Member};
 use crate::report::Report;
 
 /// Keeps the functions `--only` names (all without it); the flag says
@@ -55,31 +55,81 @@ pub fn select(cli: &Cli, configs: Vec<Config>, many: bool) -> Result<(Vec<Config
 
 /// Runs the command for every function in `configs`, `--jobs` at a time
 /// (all at once when they release together), and reports each; the exit
-/// code is the worst of theirs.
+/// code is the worst of theirs. First every function's part that needs no
+/// AWS is done ([`app::prepare`]: checks, builds, packages): if a function's
+/// configuration is wrong there (exit 2), no function calls AWS at all.
 pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
     let total = configs.len();
     let together = configs.iter().any(|c| c.release.together);
     let names: Vec<String> = configs.iter().map(|c| c.function.name.clone()).collect();
     let board = Lockstep::new(total);
-    let jobs = if together {
-        total
-    } else {
-        usize::from(cli.jobs)
-    };
-    let reports: Vec<Report> = futures::stream::iter(configs.into_iter().zip(&names).enumerate())
-        .map(|(index, (config, name))| {
-            let member = together.then(|| board.member(index, name));
-            async move {
-                let report = app::run_one(cli, config, Company::Fleet(member), shared).await;
+    let members: Vec<Option<Member>> = (0..total)
+        .map(|index| together.then(|| board.member(index, &names[index])))
+        .collect();
+    let mut prepared = Vec::with_capacity(total);
+    for (config, member) in configs.into_iter().zip(&members) {
+        prepared.push(app::prepare(cli, config, Company::Fleet(*member), shared).await);
+    }
+    let wrong: Vec<&str> = prepared
+        .iter()
+        .filter_map(|p| match p {
+            Prepared::Ended(r) if r.exit_code == Failure::Usage.exit_code() => {
+                r.function.as_deref()
+            }
+            _ => None,
+        })
+        .collect();
+    let (reports, hint) = if wrong.is_empty() {
+        let jobs = if together {
+            total
+        } else {
+            usize::from(cli.jobs)
+        };
+        let reports = futures::stream::iter(prepared.into_iter().zip(&members))
+            .map(|(prepared, member)| async move {
+                let report = match prepared {
+                    Prepared::Ended(report) => *report,
+                    Prepared::Ready(ready) => ready.run(cli).await,
+                };
                 if let Some(member) = member {
                     member.leave(left(&report));
                 }
                 report
-            }
-        })
-        .buffered(jobs.max(1))
-        .collect()
-        .await;
+            })
+            .buffered(jobs.max(1))
+            .collect()
+            .await;
+        let hint = "each function's section says what happened to it; the others were not affected";
+        (reports, hint)
+    } else {
+        let why = not_run(&wrong);
+        let reports = prepared
+            .into_iter()
+            .map(|p| match p {
+                Prepared::Ended(report) => *report,
+                Prepared::Ready(ready) => ready.not_run(why.clone()),
+            })
+            .collect();
+        let hint = "a configuration error stops every function before any AWS call: fix it (its function's section says what is wrong) and run again";
+        (reports, hint)
+    };
+    summary(cli, reports, hint)
+}
+
+/// The error of a function not run because the functions `wrong` have
+/// configuration errors.
+fn not_run(wrong: &[&str]) -> Error {
+    Error::usage(format!(
+        "not run: the configuration of {} is wrong, and no function of the fleet calls AWS until every one's is right",
+        wrong.join(", ")
+    ))
+    .with_hint("nothing in AWS was called; fix that configuration and run again")
+}
+
+/// The fleet's report: each function's, and the worst exit code of theirs,
+/// with `hint` when one failed.
+fn summary(cli: &Cli, reports: Vec<Report>, hint: &str) -> Report {
+    let total = reports.len();
     let mut report = Report::new(cli.command.name());
     let failed: Vec<String> = reports
         .iter()
@@ -116,9 +166,7 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
                     failed.join(", ")
                 ),
             )
-            .with_hint(
-                "each function's section says what happened to it; the others were not affected",
-            ),
+            .with_hint(hint),
         );
     }
     report.functions = reports;
@@ -129,13 +177,16 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
 fn left(report: &Report) -> Left {
     let standing = report.release.as_ref().and_then(|r| r.in_progress.as_ref());
     match (report.exit_code, standing) {
-        (0 | 5, Some(at)) => Left::Stopped(match &at.held {
-            Some(held) => format!("held at {} %: {held}", at.percent),
-            None => format!(
-                "its bake at {} % has {}s left",
-                at.percent, at.bake_left_secs
-            ),
-        }),
+        (0 | 5, Some(at)) => Left::Stopped(
+            at.step.saturating_sub(1),
+            match &at.held {
+                Some(held) => format!("held at {} %: {held}", at.percent),
+                None => format!(
+                    "its bake at {} % has {}s left",
+                    at.percent, at.bake_left_secs
+                ),
+            },
+        ),
         (0, _) => Left::Done,
         _ => Left::Failed(
             report

@@ -121,6 +121,45 @@ pub fn check_together(file: &str, configs: &[Config]) -> Result<()> {
     }
 }
 
+/// Refuses a Route 53 record pair (hosted zone, name and type) that two
+/// functions release through. The weights say which colour users reach, for
+/// every function behind the name, while each function's release record
+/// lives in its own aliases: one function's rollback would put back the
+/// weights another just released, and a function left out of a release
+/// (nothing to deploy) would have its users moved onto whatever its idle
+/// colour serves. `[release] together` does not make up for that, so a pair
+/// is refused with it too.
+pub fn check_dns_pairs(file: &str, configs: &[Config]) -> Result<()> {
+    let pair = |c: &Config| {
+        c.dns.as_ref().map(|d| {
+            let zone = d.zone_id.trim_start_matches("/hostedzone/");
+            (
+                zone.to_ascii_uppercase(),
+                d.name.clone(),
+                d.record_type.clone(),
+            )
+        })
+    };
+    for (i, first) in configs.iter().enumerate() {
+        let Some(shared) = pair(first) else { continue };
+        let Some(second) = configs[i + 1..]
+            .iter()
+            .find(|c| pair(c).as_ref() == Some(&shared))
+        else {
+            continue;
+        };
+        let entry = |c: &Config| c.entry.clone().unwrap_or_default();
+        let (zone, name, kind) = shared;
+        return Err(Error::usage(format!(
+            "{file}: {} and {} both release through the {kind} records {name} in hosted zone {zone}: one pair of weights can carry one function's release (a rollback of one would undo the other's)",
+            entry(first),
+            entry(second)
+        ))
+        .with_hint("give each function its own record name; a top-level [dns] is every function's default, so put `dns = { … }` in the one entry it fronts (`[release] together` does not allow a shared pair either)"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

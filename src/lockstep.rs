@@ -6,13 +6,16 @@
 //! still releasing is ready for it. A function that fails (smoke test, red
 //! gate, error, interrupt) fails the fleet: the others roll back, or do not
 //! start moving. A function that stops without being ready (`promote` found
-//! its bake unfinished, or it is held for want of traffic) stops the others
-//! at the same step. A function with nothing to release, or whose release
+//! its bake unfinished, or it is held for want of traffic) keeps the others
+//! from moving past the step it is at, but lets those behind it make the
+//! moves it has made: a fleet left a step apart (a crash between two
+//! functions' moves) is levelled by the next run, while the bakes of those
+//! ahead go on. A function with nothing to release, or whose release
 //! finished, is out of the count.
 //!
 //! The board lives in this process: `ship`/`release` waiting for the whole
 //! plan move together, and each scheduled `promote` run moves every
-//! function one step, or none.
+//! function one step, or none but those catching up.
 
 use std::collections::BTreeMap;
 
@@ -23,8 +26,9 @@ use tokio::sync::watch;
 pub enum Left {
     /// Finished its release, or had nothing to release.
     Done,
-    /// Left its release in progress (paused or held); why.
-    Stopped(String),
+    /// Left its release in progress (paused or held) after making move
+    /// `n` (0 is the first); why.
+    Stopped(usize, String),
     /// Failed; why.
     Failed(String),
 }
@@ -47,10 +51,11 @@ pub enum Turn {
 #[derive(Debug, Default)]
 struct Board {
     /// The functions still counted (by their place in the fleet: one name
-    /// may be used in two regions), each with the move it is ready to make.
+    /// may be used in two regions), each with the move it is ready to make
+    /// (once it stopped: the last move it made).
     ready: BTreeMap<usize, Option<usize>>,
-    /// The first function that stopped, and why.
-    stopped: Option<String>,
+    /// The functions that stopped: the last move each made, and why.
+    stopped: BTreeMap<usize, (usize, String)>,
     /// The first function that failed, and why.
     failed: Option<String>,
     /// Bumped on every change.
@@ -117,10 +122,11 @@ impl Member<'_> {
         if board.ready.values().all(|at| at.is_some_and(|at| at >= n)) {
             return Turn::Go;
         }
-        if let Some(why) = &board.stopped {
-            return Turn::Stop(why.clone());
+        // One that stopped before it will not make it in this run.
+        match board.stopped.values().find(|(made, _)| *made < n) {
+            Some((_, why)) => Turn::Stop(why.clone()),
+            None => Turn::Wait(board.version),
         }
-        Turn::Wait(board.version)
     }
 
     /// Takes this function off the board: out of the count when `Done`; a
@@ -132,9 +138,12 @@ impl Member<'_> {
                 Left::Done => {
                     b.ready.remove(&index);
                 }
-                Left::Stopped(why) => {
-                    b.stopped
-                        .get_or_insert_with(|| format!("function {name} stopped: {why}"));
+                Left::Stopped(made, why) => {
+                    // It has made that move (maybe in an earlier run): one
+                    // left behind by a crash may still make it to catch up.
+                    b.ready.insert(index, Some(made));
+                    let why = format!("function {name} stopped: {why}");
+                    b.stopped.insert(index, (made, why));
                 }
                 Left::Failed(why) => {
                     b.ready.remove(&index);
@@ -248,7 +257,7 @@ mod tests {
     fn a_failure_fails_the_rest_and_a_stop_before_the_move_stops_them() {
         let fleet = Lockstep::new(2);
         let (a, b) = (fleet.member(0, "a"), fleet.member(1, "b"));
-        b.leave(Left::Stopped("its bake is not over".into()));
+        b.leave(Left::Stopped(0, "its bake is not over".into()));
         assert_eq!(
             a.ready(1),
             Turn::Stop("function b stopped: its bake is not over".into())
@@ -270,8 +279,30 @@ mod tests {
         let (a, b) = (fleet.member(0, "a"), fleet.member(1, "b"));
         assert!(matches!(a.ready(0), Turn::Wait(_)));
         assert_eq!(b.ready(0), Turn::Go);
-        b.leave(Left::Stopped("in progress".into()));
+        b.leave(Left::Stopped(0, "in progress".into()));
         assert_eq!(a.ready(0), Turn::Go);
+    }
+
+    #[test]
+    fn functions_that_stopped_ahead_let_one_left_behind_catch_up_only() {
+        // a and b made move 1 and are baking; c, left at move 0 by a
+        // crash, is ready for move 1.
+        let fleet = Lockstep::new(3);
+        let (a, b, c) = (
+            fleet.member(0, "a"),
+            fleet.member(1, "b"),
+            fleet.member(2, "c"),
+        );
+        assert!(matches!(c.ready(1), Turn::Wait(_)), "a and b have not said");
+        a.leave(Left::Stopped(1, "its bake at 50 % has 60s left".into()));
+        assert!(matches!(c.ready(1), Turn::Wait(_)), "b has not said");
+        b.leave(Left::Stopped(1, "its bake at 50 % has 60s left".into()));
+        assert_eq!(c.ready(1), Turn::Go);
+        assert_eq!(
+            c.ready(2),
+            Turn::Stop("function a stopped: its bake at 50 % has 60s left".into()),
+            "but not past them"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
 use crate::harness::{Fault, FaultProxy, Project, ROLE, Run};
 
 /// One `[[functions]]` entry for a Python function named `name`, with the
@@ -361,6 +363,105 @@ fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
     assert_service_on(&p, "2");
 }
 
+#[test]
+fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_the_others_bake() {
+    let p = together("1");
+    p.write(
+        "greenlight.toml",
+        &together_config("1").replace(
+            "steps = [50]\nbake = \"60s\"",
+            "steps = [10, 50]\nbake = \"1h\"",
+        ),
+    );
+    p.run(&["ship", "--no-wait"]).success();
+    let at = |share: f64| ("1".to_owned(), BTreeMap::from([("2".to_owned(), share)]));
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.1), "{function}");
+        p.end_bake_of(function, "live");
+    }
+    // As if a crash came after api's and worker's moves to 50 % and before
+    // jobs': the two are at 50 % with an hour of bake ahead, jobs at 10 %.
+    p.run(&["promote", "--only", "api", "--only", "worker"])
+        .success();
+    let leaders = ["api", "worker"];
+    let records = leaders.map(|f| p.alias_of(f, "live").expect("alias").1);
+    for function in leaders {
+        assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
+    }
+    assert_eq!(p.weights_of("jobs", "live"), at(0.1));
+
+    let level = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(
+        each_function(&level, "outcome"),
+        [
+            ("api", "in_progress"),
+            ("worker", "in_progress"),
+            ("jobs", "in_progress")
+        ],
+        "{level}"
+    );
+    let moves: Vec<&serde_json::Value> = level["functions"]
+        .as_array()
+        .expect("functions")
+        .iter()
+        .map(|f| &f["release"]["moves"])
+        .collect();
+    assert_eq!(moves, [&json!([]), &json!([]), &json!([50])], "{level}");
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
+    }
+    assert_eq!(
+        leaders.map(|f| p.alias_of(f, "live").expect("alias").1),
+        records,
+        "api and worker did not move: their records (and bakes) are as they were"
+    );
+}
+
+#[test]
+fn together_a_crash_before_a_functions_first_move_is_levelled_by_ship_again() {
+    let p = together("1");
+    p.write(
+        "greenlight.toml",
+        &together_config("1").replace(
+            "steps = [50]\nbake = \"60s\"",
+            "steps = [10, 50]\nbake = \"1h\"",
+        ),
+    );
+    // As if a crash came after api's and worker's first moves and before
+    // jobs': all three published version 2, jobs took no traffic.
+    p.run(&["deploy"]).success();
+    p.run(&["ship", "--no-wait", "--only", "api", "--only", "worker"])
+        .success();
+    let at = |share: f64| ("1".to_owned(), BTreeMap::from([("2".to_owned(), share)]));
+    let leaders = ["api", "worker"];
+    let records = leaders.map(|f| p.alias_of(f, "live").expect("alias").1);
+    assert_eq!(
+        p.weights_of("jobs", "live"),
+        ("1".to_owned(), BTreeMap::new())
+    );
+
+    // jobs has no release for promote to continue; ship starts it at once.
+    let promoted = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(
+        each_function(&promoted, "outcome")[2],
+        ("jobs", "nothing_in_progress"),
+        "{promoted}"
+    );
+    let level = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(level["outcome"], "in_progress", "{level}");
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.1), "{function}");
+    }
+    assert_eq!(
+        leaders.map(|f| p.alias_of(f, "live").expect("alias").1),
+        records,
+        "api and worker did not move"
+    );
+}
+
 /// `[[functions]]` entries named `names`, sharing `app/` and the echo test.
 fn service_of(names: &[&str], entries: &str) -> String {
     let plain: String = names.iter().map(|n| entry(n, "")).collect();
@@ -428,7 +529,8 @@ const ENDINGS: [(&str, i64); 6] = [
 ];
 
 /// The fleet of [`ENDINGS`]: `held` waits for traffic its metric gate
-/// never gets; `bad-input`, once `broken`, packages nothing (all excluded).
+/// never gets; `bad-input`, once `broken`, watches an alarm that does not
+/// exist (a configuration error only AWS can tell: the others still run).
 /// The others end as [`arm`] makes them.
 fn endings_config(broken: bool) -> String {
     let names = ["fine", "smoke-fails", "rolls-back", "stuck"];
@@ -436,11 +538,8 @@ fn endings_config(broken: bool) -> String {
         "held",
         "release = { steps = [10], bake = \"1s\", max_hold = \"1s\", metrics_settle = \"1s\", metrics = [{ name = \"error-rate\", max = 0.05 }] }",
     );
-    let exclude = if broken { "\"**\"" } else { "" };
-    let bad = entry(
-        "bad-input",
-        &format!("package = {{ source = \"app\", exclude = [{exclude}] }}"),
-    );
+    let alarm = if broken { "\"no-such-alarm\"" } else { "" };
+    let bad = entry("bad-input", &format!("release = {{ alarms = [{alarm}] }}"));
     service_of(&names, &format!("{held}{bad}"))
 }
 
@@ -529,4 +628,200 @@ fn the_fleet_exit_code_is_the_worst_in_the_order_4_3_1_2_5() {
     ] {
         assert_eq!(ship_endings(&p, &proxy, &pair), worst, "{pair:?}");
     }
+}
+
+/// An inline `[dns]` table for record `name` in `zone`, its colours
+/// served by the aliases `<prefix>blue` and `<prefix>green`.
+fn dns_table(zone: &str, name: &str, prefix: &str) -> String {
+    format!(
+        "{{ zone_id = \"{zone}\", name = \"{name}\", ttl = 0, blue = {{ value = \"{prefix}blue.example.com\", alias = \"{prefix}blue\" }}, green = {{ value = \"{prefix}green.example.com\", alias = \"{prefix}green\" }} }}"
+    )
+}
+
+#[test]
+fn a_record_pair_shared_by_two_functions_is_refused_before_any_aws_call() {
+    let p = Project::new();
+    let zone = p.create_zone("example.com");
+    let before = p.emulator.requests().len();
+    let pair =
+        format!("both release through the CNAME records api.example.com in hosted zone {zone}");
+    let refused = |config: &str, first: &str, second: &str| {
+        p.write("greenlight.toml", config);
+        let run = p.run(&["ship"]).code(2);
+        let error = format!("greenlight.toml: {first} and {second} {pair}");
+        assert!(run.stderr.contains(&error), "{error} in:\n{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("hint: give each function its own record name"),
+            "{}",
+            run.stderr
+        );
+    };
+    // A top-level [dns] is the default of every function: api and worker
+    // would share it, with or without `together`.
+    let top = format!(
+        "[dns]\nzone_id = \"{zone}\"\nname = \"api.example.com\"\n[dns.blue]\nvalue = \"b.example.com\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g.example.com\"\nalias = \"green\"\n"
+    );
+    let fleet = format!(
+        "[package]\nsource = \"app\"\n\n{top}\n{}{}",
+        entry("api", ""),
+        entry("worker", "")
+    );
+    let (api, worker) = ("functions[0] \"api\"", "functions[1] \"worker\"");
+    refused(&fleet, api, worker);
+    let together = fleet.replace("[dns]", "[release]\nsteps = [50]\ntogether = true\n\n[dns]");
+    refused(&together, api, worker);
+    // Each entry its own table, other aliases and endpoints, the zone and
+    // the name written differently: still one pair.
+    let own = |third: &str| {
+        format!(
+            "[package]\nsource = \"app\"\n\n{}{}{}",
+            entry(
+                "api",
+                &format!(
+                    "dns = {}",
+                    dns_table(&format!("/hostedzone/{zone}"), "API.example.com.", "a-")
+                )
+            ),
+            entry("jobs", ""),
+            entry(
+                "worker",
+                &format!("dns = {}", dns_table(&zone, third, "w-"))
+            ),
+        )
+    };
+    refused(&own("api.example.com"), api, "functions[2] \"worker\"");
+    let calls = p.emulator.requests().split_off(before);
+    assert!(calls.is_empty(), "a refused config called AWS: {calls:?}");
+    assert!(p.functions().is_empty());
+    assert!(p.dns_weights(&zone, "api.example.com").is_empty());
+
+    // Two names in one zone are two pairs: both are released.
+    p.write("greenlight.toml", &own("worker.example.com"));
+    p.run(&["ship"]).success();
+    for (name, function, alias) in [
+        ("api.example.com", "api", "a-blue"),
+        ("worker.example.com", "worker", "w-blue"),
+    ] {
+        assert_eq!(
+            p.dns_weights(&zone, name),
+            BTreeMap::from([
+                ("blue".to_owned(), Some(100)),
+                ("green".to_owned(), Some(0))
+            ]),
+            "{name}"
+        );
+        assert_eq!(p.alias_of(function, alias).expect("alias").0, "1");
+    }
+    assert_eq!(p.alias_of("jobs", "live").expect("alias").0, "1");
+}
+
+#[test]
+fn one_function_without_a_package_source_stops_the_fleet_before_any_aws_call() {
+    // No top-level [package]: each entry names its own source, and the
+    // third names none (or one that is not there).
+    let fleet_with = |third: &str| {
+        format!(
+            "{}{}{}",
+            entry("orders", "package = { source = \"app\" }"),
+            entry("billing", "package = { source = \"app\" }"),
+            entry("payments", third),
+        )
+    };
+    let p = Project::with_config(&fleet_with(""));
+    let before = p.emulator.requests().len();
+    for args in [
+        &["ship", "--output", "json"][..],
+        &["ship", "--jobs", "1", "--output", "json"],
+        &["deploy", "--output", "json"],
+        &["plan", "--output", "json"],
+    ] {
+        let run = p.run(args).code(2);
+        let report = run.json();
+        let errors: Vec<&str> = report["functions"]
+            .as_array()
+            .expect("functions")
+            .iter()
+            .map(|f| f["error"]["message"].as_str().unwrap_or_default())
+            .collect();
+        let command = args[0];
+        assert_eq!(
+            errors,
+            [
+                "not run: the configuration of payments is wrong, and no function of the fleet calls AWS until every one's is right";
+                2
+            ]
+            .into_iter()
+            .chain([format!(
+                "greenlight.toml functions[2] \"payments\": `{command}` needs a [package] table with `source`"
+            )
+            .as_str()])
+            .collect::<Vec<_>>(),
+            "{args:?}: {report}"
+        );
+        assert_eq!(report["outcome"], "usage_error", "{report}");
+    }
+    let missing = p.run(&["ship"]).code(2);
+    assert!(
+        missing
+            .stderr
+            .contains("hint: a configuration error stops every function before any AWS call"),
+        "{}",
+        missing.stderr
+    );
+    // A source that is not there is found before AWS too.
+    p.write(
+        "greenlight.toml",
+        &fleet_with("package = { source = \"nowhere\" }"),
+    );
+    let nowhere = p.run(&["ship"]).code(2);
+    assert!(
+        nowhere.stdout.contains("package source")
+            && nowhere.stdout.contains("nowhere cannot be read"),
+        "{}",
+        nowhere.stdout
+    );
+    // So is a zip over Lambda's direct-upload limit without a bucket.
+    p.write_bytes("big/model.bin", &crate::package::noise(51 * 1024 * 1024));
+    p.write(
+        "greenlight.toml",
+        &fleet_with("package = { source = \"big\" }"),
+    );
+    let big = p.run(&["ship"]).code(2);
+    assert!(
+        big.stdout
+            .contains("over Lambda's 50 MB limit for uploading code directly"),
+        "{}",
+        big.stdout
+    );
+    // So is a function without a region when there is no default one.
+    let region = "region = \"us-east-1\"";
+    p.write(
+        "greenlight.toml",
+        &fleet_with(&format!("package = {{ source = \"app\" }}\n{region}"))
+            .replace("name = \"orders\"", &format!("name = \"orders\"\n{region}")),
+    );
+    let no_region: crate::harness::Run = p
+        .command(&["ship"])
+        .env_remove("AWS_REGION")
+        .output()
+        .expect("run")
+        .into();
+    let no_region = no_region.code(2);
+    for expected in [
+        "── billing (?): usage_error",
+        "error     no AWS region is set",
+        "── payments (us-east-1): usage_error",
+        "error     not run: the configuration of billing is wrong",
+    ] {
+        assert!(
+            no_region.stdout.contains(expected),
+            "{expected} in:\n{}",
+            no_region.stdout
+        );
+    }
+
+    let calls = p.emulator.requests().split_off(before);
+    assert!(calls.is_empty(), "AWS was called: {calls:?}");
+    assert!(p.functions().is_empty(), "no function may be created");
 }

@@ -98,7 +98,7 @@ fn an_invalid_exclude_glob_is_a_config_error() {
 }
 
 /// `len` bytes that deflate cannot shrink.
-fn noise(len: usize) -> Vec<u8> {
+pub(crate) fn noise(len: usize) -> Vec<u8> {
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
