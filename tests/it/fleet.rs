@@ -363,8 +363,9 @@ fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
     assert_service_on(&p, "2");
 }
 
-#[test]
-fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_the_others_bake() {
+/// The [`together`] service, version 1 live, releasing in two steps
+/// (10 %, 50 %) that bake an hour each.
+fn together_in_two_steps() -> Project {
     let p = together("1");
     p.write(
         "greenlight.toml",
@@ -373,6 +374,12 @@ fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_
             "steps = [10, 50]\nbake = \"1h\"",
         ),
     );
+    p
+}
+
+#[test]
+fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_the_others_bake() {
+    let p = together_in_two_steps();
     p.run(&["ship", "--no-wait"]).success();
     let at = |share: f64| ("1".to_owned(), BTreeMap::from([("2".to_owned(), share)]));
     for function in SERVICE {
@@ -419,14 +426,7 @@ fn together_a_function_left_a_step_behind_catches_up_at_the_first_promote_while_
 
 #[test]
 fn together_a_crash_before_a_functions_first_move_is_levelled_by_ship_again() {
-    let p = together("1");
-    p.write(
-        "greenlight.toml",
-        &together_config("1").replace(
-            "steps = [50]\nbake = \"60s\"",
-            "steps = [10, 50]\nbake = \"1h\"",
-        ),
-    );
+    let p = together_in_two_steps();
     // As if a crash came after api's and worker's first moves and before
     // jobs': all three published version 2, jobs took no traffic.
     p.run(&["deploy"]).success();
