@@ -30,7 +30,7 @@ fn record(p: &Project, colour: &str) -> String {
 #[test]
 fn a_rollback_is_never_undone_by_the_release_it_stopped() {
     let p = Project::new();
-    let zone = shipped(&p, "steps = [10, 50]\nbake = \"4s\"");
+    let zone = shipped(&p, "steps = [10, 50]\nbake = \"6s\"");
     p.change_code("v2");
     let ship = spawned(p.command(&["ship"]));
     p.wait_for("10 % on green", DEADLINE, || {

@@ -18,16 +18,16 @@ const GATE: &str = "metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.0
 /// A project released with `[release]` = `release` and [`GATE`], version 1
 /// live and new code for version 2.
 fn gated(release: &str) -> Project {
-    gated_by(release, GATE)
+    gated_by(release, GATE, "1s")
 }
 
 /// A project released with `[release]` = `release` and the metric gates
 /// `metrics`, judged from 100 invocations; version 1 live and new code for
-/// version 2. Metrics settle for a second (not the default minutes), so a
-/// waiting release is quick.
-fn gated_by(release: &str, metrics: &str) -> Project {
+/// version 2. Metrics settle for `settle` (a second, not the default
+/// minutes, so a waiting release is quick).
+fn gated_by(release: &str, metrics: &str, settle: &str) -> Project {
     let p = Project::with_config(&format!(
-        "{}\n[release]\n{release}\nmin_invocations = 100\nmetrics_settle = \"1s\"\n{metrics}\n",
+        "{}\n[release]\n{release}\nmin_invocations = 100\nmetrics_settle = \"{settle}\"\n{metrics}\n",
         default_config()
     ));
     p.run(&["ship"]).success();
@@ -37,12 +37,17 @@ fn gated_by(release: &str, metrics: &str) -> Project {
 
 /// A project whose version 2 sits at 10 % (bake ended), watched by [`GATE`].
 fn canary_at_ten_percent() -> Project {
-    canary_at_ten_percent_by(GATE)
+    canary_at_ten_percent_by(GATE, "1s")
 }
 
-/// A project whose version 2 sits at 10 % (bake ended), watched by `metrics`.
-fn canary_at_ten_percent_by(metrics: &str) -> Project {
-    let p = gated_by("steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"", metrics);
+/// A project whose version 2 sits at 10 % (bake ended), watched by
+/// `metrics` that settle for `settle`.
+fn canary_at_ten_percent_by(metrics: &str, settle: &str) -> Project {
+    let p = gated_by(
+        "steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"",
+        metrics,
+        settle,
+    );
     let shipped = p
         .run(&["ship", "--no-wait", "--output", "json"])
         .success()
@@ -92,6 +97,7 @@ fn a_canary_worse_than_the_stable_version_is_rolled_back() {
 fn throttles_are_judged_on_the_alias_as_a_whole() {
     let p = canary_at_ten_percent_by(
         "metrics = [{ name = \"error-rate\", max = 0.05 }, { name = \"throttles\", max = 0 }]",
+        "1s",
     );
     p.put_lambda_metrics("live", "2", 200.0, 0.0);
     p.put_lambda_metrics("live", "1", 1800.0, 0.0);
@@ -143,8 +149,11 @@ fn in_dns_mode_throttles_are_the_receiving_colours() {
 /// margin has no p99 data and holds the step.)
 #[test]
 fn with_provisioned_concurrency_a_p99_margin_is_not_judged() {
+    // A minute to settle: the check after the move is within it, however
+    // slow the machine (the data is stamped five minutes back).
     let p = canary_at_ten_percent_by(
         "metrics = [{ name = \"error-rate\", max = 0.05 }, { name = \"p99-duration\", margin = \"100ms\" }]",
+        "1m",
     );
     p.put_lambda_metrics("live", "2", 200.0, 0.0);
     p.put_lambda_metrics("live", "1", 1800.0, 0.0);
@@ -297,7 +306,7 @@ fn recorded_at(p: &Project) -> std::time::SystemTime {
 
 #[test]
 fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
-    let p = settling("[50]", "10s");
+    let p = settling("[50]", "20s");
     let ship = spawned(p.command(&["ship"]));
     // The bake is over and the step waits for its metrics to settle.
     p.wait_for("the step to settle", DEADLINE, || {
@@ -321,7 +330,7 @@ fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
 
 #[test]
 fn after_the_final_move_the_last_steps_metrics_are_judged_as_they_settle() {
-    let p = settling("[50]", "10s");
+    let p = settling("[50]", "15s");
     let ship = spawned(p.command(&["ship"]));
     p.wait_for("50 % on version 2", DEADLINE, || {
         p.weights("live") == ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.5)]))
@@ -344,7 +353,8 @@ fn after_the_final_move_the_last_steps_metrics_are_judged_as_they_settle() {
 
 #[test]
 fn a_scheduled_promote_judges_the_last_step_until_it_has_settled() {
-    let p = settling("[50]", "3s");
+    // A minute to settle: the promotes below come well within it.
+    let p = settling("[50]", "1m");
     p.run(&["ship", "--no-wait"]).success();
     p.put_lambda_metrics("live", "2", 100.0, 0.0);
     p.end_bake("live");
