@@ -14,6 +14,7 @@ mod faults;
 mod fleet;
 mod human_output;
 mod image;
+mod install;
 mod least_privilege;
 mod metric_gates;
 mod output;
