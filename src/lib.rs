@@ -40,6 +40,7 @@ pub mod report;
 pub mod rollback;
 pub mod route53;
 pub mod s3;
+pub mod sdk_errors;
 pub mod secrets;
 pub mod shared_packages;
 pub mod smoke;

@@ -11,6 +11,7 @@ mod dns_guards;
 mod dry_run;
 mod examples;
 mod faults;
+mod first_errors;
 mod fleet;
 mod human_output;
 mod image;
