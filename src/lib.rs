@@ -10,6 +10,7 @@
 pub mod app;
 pub mod aws;
 pub mod build;
+pub mod ci_summary;
 pub mod cli;
 pub mod clock;
 pub mod cloudwatch;

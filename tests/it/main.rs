@@ -5,6 +5,7 @@
 mod harness;
 
 mod canary;
+mod ci_summary;
 mod config_errors;
 mod dns;
 mod dns_guards;
