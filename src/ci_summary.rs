@@ -145,6 +145,22 @@ fn table(out: &mut String, r: &Report) {
     if let Some(release) = &r.release {
         release_rows(out, release, alias);
     }
+    if let Some(plan) = &r.dry_run {
+        let steps: Vec<String> = plan
+            .steps
+            .iter()
+            .map(|step| match &step.call {
+                Some(call) => format!("write `{call}`: {}", step.detail),
+                None => step.detail.clone(),
+            })
+            .collect();
+        let writes = crate::report::count(plan.writes(), "write");
+        row(
+            out,
+            "plan",
+            &format!("{writes}, none made\n{}", steps.join("\n")),
+        );
+    }
     row(
         out,
         "outcome",
@@ -268,14 +284,15 @@ fn row(out: &mut String, key: &str, value: &str) {
     let _ = writeln!(out, "| {key} | {} |", cell(value));
 }
 
-/// Text for a Markdown table cell: `|` escaped (it would end the cell),
-/// HTML's `&`, `<` and `>` as entities (so a response is shown, not
-/// rendered), line breaks as `<br>`.
+/// Text for a Markdown table cell: `|` escaped (it would end the cell) and
+/// `$` (two would start math, as in `$LATEST`), HTML's `&`, `<` and `>` as
+/// entities (so a response is shown, not rendered), line breaks as `<br>`.
 fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.trim_end().chars() {
         match c {
             '|' => out.push_str("\\|"),
+            '$' => out.push_str("\\$"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -322,8 +339,8 @@ mod tests {
     #[test]
     fn cells_cannot_end_early_or_render_html() {
         assert_eq!(
-            cell("a | b <script> & c\r\nnext\n"),
-            "a \\| b &lt;script&gt; &amp; c<br>next"
+            cell("a | b <script> & c\r\n$LATEST\n"),
+            "a \\| b &lt;script&gt; &amp; c<br>\\$LATEST"
         );
     }
 

@@ -143,30 +143,41 @@ mod tests {
     use aws_smithy_runtime_api::client::result::ConnectorError;
     use aws_smithy_types::body::SdkBody;
 
-    fn http(status: u16) -> HttpResponse {
-        HttpResponse::new(
-            status.try_into().expect("status"),
-            SdkBody::from("not shown"),
-        )
-    }
-
     /// A Lambda call that failed because `provider_error` stopped its credentials.
     fn dispatch(provider_error: CredentialsError) -> SdkError<GetAliasError, HttpResponse> {
         SdkError::dispatch_failure(ConnectorError::other(Box::new(provider_error), None))
     }
 
+    /// A Lambda call whose credential provider's call was refused: the
+    /// service answered `status` with `code` and `message`, as `E`.
+    fn refused<E>(
+        generic: fn(ErrorMetadata) -> E,
+        status: u16,
+        code: &str,
+        message: &str,
+    ) -> SdkError<GetAliasError, HttpResponse>
+    where
+        E: StdError + Send + Sync + 'static,
+    {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let answer = HttpResponse::new(
+            status.try_into().expect("status"),
+            SdkBody::from("not shown"),
+        );
+        dispatch(CredentialsError::provider_error(SdkError::service_error(
+            generic(meta),
+            answer,
+        )))
+    }
+
     #[test]
     fn a_legacy_sso_profile_whose_token_the_portal_refuses_reads_as_an_expired_session() {
-        let refused = GetRoleCredentialsError::generic(
-            ErrorMetadata::builder()
-                .code("UnauthorizedException")
-                .message("Session token not found or invalid")
-                .build(),
+        let err = refused(
+            GetRoleCredentialsError::generic,
+            401,
+            "UnauthorizedException",
+            "Session token not found or invalid",
         );
-        let err = dispatch(CredentialsError::provider_error(SdkError::service_error(
-            refused,
-            http(401),
-        )));
         let trouble = credentials(&err).expect("a credential failure");
         assert_eq!(
             trouble.cause,
@@ -177,16 +188,12 @@ mod tests {
 
     #[test]
     fn a_profile_role_sts_refuses_is_named_with_the_refusal() {
-        let refused = AssumeRoleError::generic(
-            ErrorMetadata::builder()
-                .code("AccessDenied")
-                .message("not authorized to perform sts:AssumeRole")
-                .build(),
+        let err = refused(
+            AssumeRoleError::generic,
+            403,
+            "AccessDenied",
+            "not authorized to perform sts:AssumeRole",
         );
-        let err = dispatch(CredentialsError::provider_error(SdkError::service_error(
-            refused,
-            http(403),
-        )));
         let trouble = credentials(&err).expect("a credential failure");
         assert!(
             trouble

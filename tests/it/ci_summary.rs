@@ -48,7 +48,7 @@ fn check(p: &Project, summary: &Path, name: &str, args: &[&str]) -> Run {
 }
 
 #[test]
-fn a_release_a_failed_smoke_test_and_a_rollback_read_well_on_the_run_page() {
+fn a_plan_a_release_a_failed_smoke_test_and_a_rollback_read_well_on_the_run_page() {
     let p = Project::new();
     let summary = p.join("step-summary.md");
     // Outside GitHub Actions nothing is written, even with the variable set.
@@ -64,6 +64,7 @@ fn a_release_a_failed_smoke_test_and_a_rollback_read_well_on_the_run_page() {
     // What earlier steps wrote stays.
     p.write("step-summary.md", "## tests\n\nall green\n\n");
     p.change_code("v2");
+    check(&p, &summary, "ci_0_plan_on_a_pull_request", &["plan"]).success();
     check(&p, &summary, "ci_1_released_ship", &["ship"]).success();
 
     p.change_code("broken");
@@ -87,7 +88,7 @@ fn a_release_a_failed_smoke_test_and_a_rollback_read_well_on_the_run_page() {
 
     let page = std::fs::read_to_string(&summary).expect("summary");
     assert!(page.starts_with("## tests\n\nall green\n\n### "), "{page}");
-    assert_eq!(page.matches("### ").count(), 3, "{page}");
+    assert_eq!(page.matches("### ").count(), 4, "{page}");
 }
 
 #[test]
