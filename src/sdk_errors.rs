@@ -67,8 +67,11 @@ pub fn credentials(err: &(dyn StdError + 'static)) -> Option<CredentialTrouble> 
             "run `aws sso login` (with --profile for a named profile) and run greenlight again; in CI, use an OIDC role instead of SSO",
         );
     }
+    // The provider's own words ("an error occurred while loading
+    // credentials") say no more than this line does.
+    let why = found.source().map_or_else(|| chain(found), chain);
     trouble(
-        format!("AWS credentials could not be loaded: {}", chain(found)),
+        format!("AWS credentials could not be loaded: {why}"),
         "check the credential settings greenlight is given: AWS_PROFILE or --profile, and that profile in ~/.aws/config",
     )
 }
@@ -116,7 +119,9 @@ fn role_refusal(e: &(dyn StdError + 'static)) -> Option<String> {
 /// the token without checking its expiry, and the portal says no).
 fn sso_refusal(e: &(dyn StdError + 'static)) -> Option<String> {
     e.downcast_ref::<SdkError<GetRoleCredentialsError, HttpResponse>>()
-        .and_then(|e| e.as_service_error().map(service_words))
+        .and_then(SdkError::as_service_error)
+        .filter(|e| e.code() == Some("UnauthorizedException"))
+        .map(service_words)
 }
 
 fn service_words(e: &impl ProvideErrorMetadata) -> String {
@@ -213,7 +218,7 @@ mod tests {
         let trouble = credentials(&err).expect("a credential failure");
         assert_eq!(
             trouble.cause,
-            "AWS credentials could not be loaded: the credentials provider was not properly configured: profile `ci` has no region and more"
+            "AWS credentials could not be loaded: profile `ci` has no region and more"
         );
         let plain: SdkError<GetAliasError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
