@@ -669,13 +669,17 @@ async fn version_or_latest(
         return Ok(v);
     }
     let name = &config.function.name;
-    lambda
-        .versions(name)
-        .await?
-        .pop()
-        .map(|v| v.version)
-        .ok_or_else(|| {
+    // Lambda's answer for a function that does not exist (an error, or
+    // no versions) is told apart from one with no versions yet.
+    let newest = match lambda.versions(name).await {
+        Ok(mut versions) => versions.pop().map(|v| v.version),
+        Err(e) => return Err(lambda.missing(name).await?.unwrap_or(e)),
+    };
+    match newest {
+        Some(version) => Ok(version),
+        None => Err(lambda.missing(name).await?.unwrap_or_else(|| {
             Error::no_traffic_moved(format!("function {name} has no published version"))
                 .with_hint("run `greenlight deploy` first")
-        })
+        })),
+    }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::client::customize::CustomizableOperation;
 use aws_sdk_lambda::config::http::HttpResponse;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::get_alias::GetAliasError;
 use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
@@ -35,6 +35,9 @@ use crate::config::FunctionSettings;
 use crate::error::{Error, Failure, Result};
 use crate::s3::S3Location;
 use crate::secrets::Environment;
+
+/// Where the region comes from, and how to choose another.
+pub const CHOOSE_REGION: &str = "the region is function.region in the config, else --region, else AWS_REGION or the profile's: set the one you use to the function's region";
 
 /// How many times an update is tried when another update is in progress.
 const CONFLICT_ATTEMPTS: u32 = 5;
@@ -214,6 +217,19 @@ impl Lambda {
         let not_found = |e: &GetFunctionConfigurationError| e.is_resource_not_found_exception();
         let action = || format!("read function {name}:{qualifier}");
         Ok(found(read, not_found, action)?.as_ref().map(state_of))
+    }
+
+    /// When function `name` does not exist in this client's region, the
+    /// error saying so: the region searched and how to choose another.
+    pub async fn missing(&self, name: &str) -> Result<Option<Error>> {
+        if self.function(name, "$LATEST").await?.is_some() {
+            return Ok(None);
+        }
+        let region = self.region();
+        Ok(Some(
+            Error::no_traffic_moved(format!("function {name} does not exist in region {region}"))
+                .with_hint(format!("greenlight looked in {region}: {CHOOSE_REGION}")),
+        ))
     }
 
     /// The container image URI the function runs at `qualifier` (as it was
@@ -659,6 +675,10 @@ pub fn aws_error<E>(action: impl Display, err: SdkError<E, HttpResponse>) -> Err
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if let Some(trouble) = crate::sdk_errors::credentials(&err) {
+        return Error::no_traffic_moved(format!("could not {action}: {}", trouble.cause))
+            .with_hint(trouble.hint);
+    }
     let service = err.as_service_error();
     // A 403 without a body (S3's answer to HEAD) is a denial all the same.
     let forbidden = err
@@ -672,7 +692,7 @@ where
     let cause = match (&code, service.and_then(|e| e.message())) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.clone(),
-        _ => DisplayErrorContext(&err).to_string(),
+        _ => crate::sdk_errors::chain(&err),
     };
     let hint = match code.as_deref() {
         Some("AccessDeniedException" | "AccessDenied") => Some(format!(

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod aws;
 pub mod build;
+pub mod ci_summary;
 pub mod cli;
 pub mod clock;
 pub mod cloudwatch;
@@ -40,6 +41,7 @@ pub mod report;
 pub mod rollback;
 pub mod route53;
 pub mod s3;
+pub mod sdk_errors;
 pub mod secrets;
 pub mod shared_packages;
 pub mod smoke;

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match cli.output {
+    let code = match cli.output {
         OutputFormat::Json => print_json(&report),
         OutputFormat::Text => {
             let code = print(report.to_string().as_bytes(), report.exit_code);
@@ -59,7 +59,9 @@ fn main() -> ExitCode {
             }
             code
         }
-    }
+    };
+    greenlight::ci_summary::publish(&report);
+    code
 }
 
 /// Whether the command line asks for `--output json` (as two words or as

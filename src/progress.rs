@@ -679,7 +679,10 @@ fn unexplained(ctx: Ctx<'_>, alias: &AliasState, message: String) -> Error {
 /// `greenlight promote`: one step of the release in progress, if there is one.
 pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
     let Some(alias) = ctx.lambda.alias(ctx.function(), ctx.alias()).await? else {
-        return Ok(None);
+        return match ctx.lambda.missing(ctx.function()).await? {
+            Some(missing) => Err(missing),
+            None => Ok(None),
+        };
     };
     let run = match in_progress(ctx, &alias)? {
         Some(run) => run,

@@ -298,7 +298,8 @@ impl Report {
         if !s.exists {
             return writeln!(
                 f,
-                "          does not exist yet: `greenlight deploy` creates it"
+                "          does not exist yet in {region}: `greenlight deploy` creates it\n          in another region? {}",
+                crate::lambda::CHOOSE_REGION
             );
         }
         match &s.live {

@@ -65,11 +65,13 @@ pub enum Undo {
 /// Reads the alias and its record, and decides what rolling back means.
 pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let current = ctx.lambda.alias(name, alias).await?.ok_or_else(|| {
-        Error::no_traffic_moved(format!(
-            "alias {alias} of function {name} does not exist: nothing to roll back"
-        ))
-    })?;
+    let Some(current) = ctx.lambda.alias(name, alias).await? else {
+        return Err(ctx.lambda.missing(name).await?.unwrap_or_else(|| {
+            Error::no_traffic_moved(format!(
+                "alias {alias} of function {name} does not exist: nothing to roll back"
+            ))
+        }));
+    };
     match progress::read(ctx, &current) {
         Reading::Releasing(run) => {
             return Ok(Undo::StopRelease {

@@ -5,12 +5,14 @@
 mod harness;
 
 mod canary;
+mod ci_summary;
 mod config_errors;
 mod dns;
 mod dns_guards;
 mod dry_run;
 mod examples;
 mod faults;
+mod first_errors;
 mod fleet;
 mod human_output;
 mod image;
