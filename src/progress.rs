@@ -679,10 +679,13 @@ fn unexplained(ctx: Ctx<'_>, alias: &AliasState, message: String) -> Error {
 /// `greenlight promote`: one step of the release in progress, if there is one.
 pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
     let Some(alias) = ctx.lambda.alias(ctx.function(), ctx.alias()).await? else {
-        return match ctx.lambda.missing(ctx.function()).await? {
-            Some(missing) => Err(missing),
-            None => Ok(None),
-        };
+        // Nothing to promote; a scheduled promote may run before the first
+        // ship, so a missing function is said, not an error (exit 0).
+        if let Some(missing) = ctx.lambda.missing(ctx.function()).await? {
+            let hint = missing.hint.unwrap_or_default();
+            ctx.ui.step(format!("{}; {hint}", missing.message));
+        }
+        return Ok(None);
     };
     let run = match in_progress(ctx, &alias)? {
         Some(run) => run,
