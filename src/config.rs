@@ -26,6 +26,11 @@ pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_SMOKE_WAIT: Duration = Duration::from_secs(60 * 60);
 /// The most attempts a smoke test may make after a failed one.
 pub const MAX_RETRIES: u32 = 10;
+/// How long greenlight waits for a published version to become `Active`
+/// when the config does not say (`function.ready_timeout`).
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// The longest `function.ready_timeout` may be.
+pub const MAX_READY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
@@ -117,6 +122,9 @@ pub struct FunctionConfig {
     pub region: Option<String>,
     /// Settings applied to the function when they differ.
     pub settings: FunctionSettings,
+    /// How long to wait for a `Pending` version (or function) to become
+    /// `Active` before it is tested (`function.ready_timeout`).
+    pub ready_timeout: Duration,
 }
 
 /// Function settings from the config; `None` means "leave as it is".
@@ -136,6 +144,8 @@ pub struct FunctionSettings {
     pub environment: Option<Environment>,
     /// Function description.
     pub description: Option<String>,
+    /// SnapStart on published versions (`true`) or off (`false`).
+    pub snap_start: Option<bool>,
 }
 
 /// The `[package]` table.
@@ -291,6 +301,8 @@ struct RawFunction {
     timeout: Option<i64>,
     environment: Option<BTreeMap<String, String>>,
     description: Option<String>,
+    snap_start: Option<bool>,
+    ready_timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -416,6 +428,13 @@ impl Config {
                     "a container image function takes its runtime and handler from the image (remove the key, or set them in the image's ENTRYPOINT/CMD)",
                 ));
             }
+        }
+        if image && settings.snap_start == Some(true) {
+            return Err(at.bad(
+                "function.snap_start",
+                true,
+                "Lambda has no SnapStart for container images (remove the key, or deploy a zip)",
+            ));
         }
         Ok(self)
     }
@@ -591,10 +610,20 @@ impl Checker<'_> {
                 "a region name such as \"eu-west-1\"",
             ));
         }
+        let ready_timeout = match &raw.ready_timeout {
+            None => DEFAULT_READY_TIMEOUT,
+            Some(text) => self.duration(
+                "function.ready_timeout",
+                text,
+                Duration::from_secs(1)..=MAX_READY_TIMEOUT,
+                "a duration from 1s to 1h, e.g. \"15m\"",
+            )?,
+        };
         Ok(FunctionConfig {
             name: raw.name,
             alias,
             region: raw.region,
+            ready_timeout,
             settings: FunctionSettings {
                 runtime: raw.runtime,
                 handler: raw.handler,
@@ -603,6 +632,7 @@ impl Checker<'_> {
                 timeout,
                 environment,
                 description: raw.description,
+                snap_start: raw.snap_start,
             },
         })
     }
