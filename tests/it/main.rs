@@ -14,6 +14,7 @@ mod faults;
 mod fleet;
 mod human_output;
 mod image;
+mod lambda_states;
 mod least_privilege;
 mod metric_gates;
 mod output;

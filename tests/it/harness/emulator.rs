@@ -60,10 +60,17 @@ pub fn python() -> &'static PathBuf {
 impl Emulator {
     /// Starts a fresh emulator and waits until it is ready.
     pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// [`Emulator::start`] with launcher `options`, e.g. how long Lambda
+    /// states last: `["--snapstart-pending", "2"]`.
+    pub fn start_with(options: &[&str]) -> Emulator {
         let log = tempfile::NamedTempFile::new().expect("log file");
         let mut child = Command::new(python())
             .arg(repo_root().join("localstack/moto_emulator.py"))
             .arg("--until-stdin-closes")
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().expect("log file"))
