@@ -1369,6 +1369,33 @@ expect = { probe = "ok" }
     }
 
     #[test]
+    fn snap_start_and_ready_timeout_are_checked() {
+        let cfg = parse("[function]\nname = \"a\"\nsnap_start = true\nready_timeout = \"20m\"\n")
+            .expect("valid");
+        assert_eq!(cfg.function.settings.snap_start, Some(true));
+        assert_eq!(cfg.function.ready_timeout, Duration::from_secs(20 * 60));
+        let default = parse("[function]\nname = \"a\"\n").expect("valid");
+        assert_eq!(default.function.settings.snap_start, None);
+        assert_eq!(default.function.ready_timeout, DEFAULT_READY_TIMEOUT);
+        let refused = [
+            ("snap_start = \"yes\"\n", "function.snap_start"),
+            (
+                "ready_timeout = \"2h\"\n",
+                "`function.ready_timeout` = \"2h\": a duration from 1s to 1h",
+            ),
+            ("ready_timeout = \"0s\"\n", "`function.ready_timeout`"),
+            (
+                "snap_start = true\n[package]\nimage_uri = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1\"\n",
+                "`function.snap_start` = true: Lambda has no SnapStart for container images",
+            ),
+        ];
+        for (body, wanted) in refused {
+            let msg = message(&format!("[function]\nname = \"a\"\n{body}"));
+            assert!(msg.contains(wanted), "{body}: {msg}");
+        }
+    }
+
+    #[test]
     fn durations_and_retries_are_bounded() {
         let function = "[function]\nname = \"a\"\n";
         let smoke = format!("{function}[[smoke]]\nname = \"x\"\n");

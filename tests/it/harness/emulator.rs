@@ -58,13 +58,9 @@ pub fn python() -> &'static PathBuf {
 }
 
 impl Emulator {
-    /// Starts a fresh emulator and waits until it is ready.
-    pub fn start() -> Emulator {
-        Emulator::start_with(&[])
-    }
-
-    /// [`Emulator::start`] with launcher `options`, e.g. how long Lambda
-    /// states last: `["--snapstart-pending", "2"]`.
+    /// Starts a fresh emulator with launcher `options` (none: the
+    /// defaults), e.g. how long Lambda states last:
+    /// `["--snapstart-pending", "2"]`, and waits until it is ready.
     pub fn start_with(options: &[&str]) -> Emulator {
         let log = tempfile::NamedTempFile::new().expect("log file");
         let mut child = Command::new(python())
