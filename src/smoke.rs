@@ -420,6 +420,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Version `v` of function orders as a smoke test's target.
+    fn version_target(v: &str) -> Target {
+        Target {
+            function: "orders".into(),
+            qualifier: v.into(),
+            version: v.into(),
+            alias: "live".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+        }
+    }
+
     /// moto never sets `FunctionError`, so a failing function is injected.
     fn failing_lambda() -> Lambda {
         use aws_sdk_lambda::operation::invoke::InvokeOutput;
@@ -443,14 +455,7 @@ mod tests {
     #[tokio::test]
     async fn an_expected_function_error_passes_and_any_other_fails() {
         let lambda = failing_lambda();
-        let target = Target {
-            function: "orders".into(),
-            qualifier: "3".into(),
-            version: "3".into(),
-            alias: "live".into(),
-            region: "us-east-1".into(),
-            endpoint: None,
-        };
+        let target = version_target("3");
         let payload = json!({"order": "missing"});
         let expected = invoke(&lambda, &target, &payload, None, Some("NotFound")).await;
         assert_eq!(expected, Attempt::Judged(None));
@@ -482,14 +487,7 @@ mod tests {
             mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&pending]),
             crate::lambda::WaitPolicy::default(),
         );
-        let target = Target {
-            function: "orders".into(),
-            qualifier: "3".into(),
-            version: "3".into(),
-            alias: "live".into(),
-            region: "us-east-1".into(),
-            endpoint: None,
-        };
+        let target = version_target("3");
         let attempt = invoke(&lambda, &target, &json!({}), None, None).await;
         assert!(
             matches!(&attempt, Attempt::NotReady(why) if why.ends_with("state: Pending")),
@@ -515,14 +513,7 @@ mod tests {
             mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&answer]),
             crate::lambda::WaitPolicy::default(),
         );
-        let mut target = Target {
-            function: "orders".into(),
-            qualifier: "5".into(),
-            version: "5".into(),
-            alias: "live".into(),
-            region: "us-east-1".into(),
-            endpoint: None,
-        };
+        let mut target = version_target("5");
         let payload = json!({"probe": "ok"});
         let failed = invoke(&lambda, &target, &payload, Some(&payload), None).await;
         assert_eq!(
