@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::harness::{Fault, Project, Upstream, default_config, planned_calls, sdk, spawned};
+use crate::harness::{
+    FUNCTION, Fault, Project, Upstream, default_config, planned_calls, sdk, spawned,
+};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -200,4 +202,40 @@ fn a_smoke_test_or_gate_refused_as_not_ready_is_waited_out_not_failed() {
     );
     assert_eq!(proxy.faults(), 2);
     assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+}
+
+#[test]
+fn testing_a_version_still_pending_waits_until_lambda_can_invoke_it() {
+    let p = Project::with_emulator(
+        &config_with("snap_start = true"),
+        &["--snapstart-pending", "5"],
+    );
+    p.run(&["ship"]).success();
+    // Another tool publishes version 2 with SnapStart: Pending for 5 s.
+    sdk::upload(&p, "theirs");
+    p.wait_until_updated();
+    let published = p
+        .aws(async |c| c.publish_version().function_name(FUNCTION).send().await)
+        .expect("their publish");
+    assert_eq!(published.state().map(|s| s.as_str()), Some("Pending"));
+    let proxy = p.proxy();
+
+    let run = p.run_via(&proxy, &["test", "--version", "2"]).success();
+    // Invoked until it answered: every refusal was Lambda's 409 for a
+    // Pending version (how many depends on how soon the test ran), and
+    // none counted against the test, which allows no retry.
+    let invokes = answers(&proxy, "Invoke");
+    let (last, refused) = invokes.split_last().expect("invoked");
+    assert_eq!(*last, Some(200), "{invokes:?}");
+    assert!(refused.iter().all(|a| *a == Some(409)), "{invokes:?}");
+    assert_eq!(
+        run.stderr.contains("orders:2 is not ready yet"),
+        !refused.is_empty(),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        p.version_config("2").state().map(|s| s.as_str()),
+        Some("Active")
+    );
 }
