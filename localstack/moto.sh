@@ -2,9 +2,10 @@
 # The local AWS emulator for greenlight when there is no Docker: moto server on loopback.
 #
 #   localstack/moto.sh install        create .venv and install the pinned moto (once; safe to run in parallel)
-#   localstack/moto.sh start [PORT]   install if needed, then serve on http://127.0.0.1:PORT (default 4566)
-#                                     until Ctrl-C, with Lambda in Docker-free "simple" mode and the
-#                                     example role arn:aws:iam::123456789012:role/greenlight-example created
+#   localstack/moto.sh start [PORT] [OPTIONS]   install if needed, then serve on http://127.0.0.1:PORT
+#                                     (default 4566) until Ctrl-C, with Lambda in Docker-free "simple" mode and the
+#                                     example role arn:aws:iam::123456789012:role/greenlight-example created;
+#                                     OPTIONS set how long Lambda states last (moto_emulator.py --help)
 #
 # Then point greenlight at it:  AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
 #                               AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing greenlight ship
@@ -38,10 +39,10 @@ case "${1:-}" in
     ;;
   start)
     install
-    exec "$venv/bin/python" "$here/moto_emulator.py" --port "${2:-4566}"
+    exec "$venv/bin/python" "$here/moto_emulator.py" --port "${2:-4566}" "${@:3}"
     ;;
   *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,13p' "$0" >&2
     exit 2
     ;;
 esac

@@ -26,6 +26,11 @@ pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_SMOKE_WAIT: Duration = Duration::from_secs(60 * 60);
 /// The most attempts a smoke test may make after a failed one.
 pub const MAX_RETRIES: u32 = 10;
+/// How long greenlight waits for a published version to become `Active`
+/// when the config does not say (`function.ready_timeout`).
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// The longest `function.ready_timeout` may be.
+pub const MAX_READY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
@@ -117,6 +122,9 @@ pub struct FunctionConfig {
     pub region: Option<String>,
     /// Settings applied to the function when they differ.
     pub settings: FunctionSettings,
+    /// How long to wait for a `Pending` version (or function) to become
+    /// `Active` before it is tested (`function.ready_timeout`).
+    pub ready_timeout: Duration,
 }
 
 /// Function settings from the config; `None` means "leave as it is".
@@ -136,6 +144,8 @@ pub struct FunctionSettings {
     pub environment: Option<Environment>,
     /// Function description.
     pub description: Option<String>,
+    /// SnapStart on published versions (`true`) or off (`false`).
+    pub snap_start: Option<bool>,
 }
 
 /// The `[package]` table.
@@ -291,6 +301,8 @@ struct RawFunction {
     timeout: Option<i64>,
     environment: Option<BTreeMap<String, String>>,
     description: Option<String>,
+    snap_start: Option<bool>,
+    ready_timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -416,6 +428,13 @@ impl Config {
                     "a container image function takes its runtime and handler from the image (remove the key, or set them in the image's ENTRYPOINT/CMD)",
                 ));
             }
+        }
+        if image && settings.snap_start == Some(true) {
+            return Err(at.bad(
+                "function.snap_start",
+                true,
+                "Lambda has no SnapStart for container images (remove the key, or deploy a zip)",
+            ));
         }
         Ok(self)
     }
@@ -591,10 +610,20 @@ impl Checker<'_> {
                 "a region name such as \"eu-west-1\"",
             ));
         }
+        let ready_timeout = match &raw.ready_timeout {
+            None => DEFAULT_READY_TIMEOUT,
+            Some(text) => self.duration(
+                "function.ready_timeout",
+                text,
+                Duration::from_secs(1)..=MAX_READY_TIMEOUT,
+                "a duration from 1s to 1h, e.g. \"15m\"",
+            )?,
+        };
         Ok(FunctionConfig {
             name: raw.name,
             alias,
             region: raw.region,
+            ready_timeout,
             settings: FunctionSettings {
                 runtime: raw.runtime,
                 handler: raw.handler,
@@ -603,6 +632,7 @@ impl Checker<'_> {
                 timeout,
                 environment,
                 description: raw.description,
+                snap_start: raw.snap_start,
             },
         })
     }
@@ -1335,6 +1365,33 @@ expect = { probe = "ok" }
         for (body, key) in cases {
             let msg = message(&format!("{base}{body}\n"));
             assert!(msg.contains(&format!("`{key}`")), "{body}: {msg}");
+        }
+    }
+
+    #[test]
+    fn snap_start_and_ready_timeout_are_checked() {
+        let cfg = parse("[function]\nname = \"a\"\nsnap_start = true\nready_timeout = \"20m\"\n")
+            .expect("valid");
+        assert_eq!(cfg.function.settings.snap_start, Some(true));
+        assert_eq!(cfg.function.ready_timeout, Duration::from_secs(20 * 60));
+        let default = parse("[function]\nname = \"a\"\n").expect("valid");
+        assert_eq!(default.function.settings.snap_start, None);
+        assert_eq!(default.function.ready_timeout, DEFAULT_READY_TIMEOUT);
+        let refused = [
+            ("snap_start = \"yes\"\n", "function.snap_start"),
+            (
+                "ready_timeout = \"2h\"\n",
+                "`function.ready_timeout` = \"2h\": a duration from 1s to 1h",
+            ),
+            ("ready_timeout = \"0s\"\n", "`function.ready_timeout`"),
+            (
+                "snap_start = true\n[package]\nimage_uri = \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1\"\n",
+                "`function.snap_start` = true: Lambda has no SnapStart for container images",
+            ),
+        ];
+        for (body, wanted) in refused {
+            let msg = message(&format!("[function]\nname = \"a\"\n{body}"));
+            assert!(msg.contains(wanted), "{body}: {msg}");
         }
     }
 

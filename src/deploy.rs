@@ -13,8 +13,10 @@
 //! Otherwise `GetFunctionConfiguration($LATEST)`, then only what differs:
 //! `UpdateFunctionCode` and/or `UpdateFunctionConfiguration`, each followed
 //! by polling until `LastUpdateStatus` is no longer `InProgress`, then
-//! `PublishVersion` guarded by the artifact's CodeSha256. A new function
-//! takes `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
+//! `PublishVersion` guarded by the artifact's CodeSha256, and when its
+//! answer says the version is not `Active` yet (SnapStart), polling it until
+//! it is ([`publish`]). A new function takes `CreateFunction`, polling,
+//! `PublishVersion` and `CreateAlias`.
 //! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
 //! `PutObject` streamed from memory when missing): a direct upload is
 //! base64 inside a JSON body, which costs several times the zip in memory.
@@ -227,11 +229,7 @@ async fn update(
             .await?
             .revision_id;
     }
-    ctx.ui.step("publishing version");
-    let version = ctx
-        .lambda
-        .publish(name, &expected_sha, revision.as_deref())
-        .await?;
+    let version = publish(ctx, &expected_sha, revision.as_deref()).await?;
     Ok(DeployReport {
         version,
         created: false,
@@ -239,6 +237,32 @@ async fn update(
         changes: changes.into_iter().map(|c| c.text).collect(),
         pinned: None,
     })
+}
+
+/// Publishes `$LATEST` (guarded as [`crate::lambda::Lambda::publish`]
+/// says) and, when Lambda answers that the version is not `Active` yet
+/// (`Pending`: always with SnapStart, while the snapshot is taken), waits
+/// until it is, up to `function.ready_timeout`: a version is never tested
+/// or released before Lambda can invoke it. Returns the version.
+pub async fn publish(ctx: Ctx<'_>, code_sha256: &str, revision_id: Option<&str>) -> Result<String> {
+    let name = ctx.function();
+    ctx.ui.step("publishing version");
+    let published = ctx.lambda.publish(name, code_sha256, revision_id).await?;
+    let version = published.version;
+    if !published.active {
+        let deadline = ctx.config.function.ready_timeout;
+        ctx.ui.step(format_args!(
+            "version {version} is not Active yet (Lambda is preparing it; SnapStart takes a snapshot first): waiting up to {}",
+            humantime::format_duration(deadline)
+        ));
+        let _busy = ctx.ui.spinner(format_args!(
+            "waiting for version {version} to become Active"
+        ));
+        ctx.lambda
+            .wait_until_active(name, &version, deadline)
+            .await?;
+    }
+    Ok(version)
 }
 
 /// Creating a function needs a role, and for a zip a runtime and a handler.
@@ -278,15 +302,12 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         .create(name, settings, lambda_code(code, through_s3.as_ref()))
         .await?;
     drop(busy);
-    ctx.ui.step("publishing version");
-    let version = ctx
-        .lambda
-        .publish(
-            name,
-            &code.publish_guard(&created),
-            created.revision_id.as_deref(),
-        )
-        .await?;
+    let version = publish(
+        ctx,
+        &code.publish_guard(&created),
+        created.revision_id.as_deref(),
+    )
+    .await?;
     ctx.ui
         .step(format_args!("creating alias {alias} on version {version}"));
     let record = Record::now(Action::Create, &version, None);
@@ -380,6 +401,7 @@ enum Field {
     Timeout,
     Environment,
     Description,
+    SnapStart,
 }
 
 /// One difference, with a description safe to print.
@@ -455,6 +477,14 @@ fn differences(
             push(field, format!("{key} {have} → {want}"));
         }
     }
+    if let Some(want) = desired.snap_start
+        && want != state.snap_start
+    {
+        push(
+            Field::SnapStart,
+            format!("snap_start {} → {want}", state.snap_start),
+        );
+    }
     if let Some(env) = &desired.environment
         && *env != state.environment
     {
@@ -484,6 +514,7 @@ fn changed_settings(desired: &FunctionSettings, changes: &[Change]) -> FunctionS
             .clone()
             .filter(|_| has(Field::Environment)),
         description: pick(Field::Description, &desired.description),
+        snap_start: desired.snap_start.filter(|_| has(Field::SnapStart)),
     }
 }
 

@@ -147,6 +147,7 @@ async fn list_deploy(
                 format_args!("function {name} from {}", describe(code)),
             );
             plan.write("PublishVersion", format_args!("version 1 of {name}"));
+            await_active(ctx, plan);
             plan.write(
                 "CreateAlias",
                 format_args!("alias {alias} on version 1 (a new function has no users yet)"),
@@ -196,9 +197,22 @@ async fn list_deploy(
                     "PublishVersion",
                     format_args!("a new version of {name}, guarded by the code's CodeSha256"),
                 );
+                await_active(ctx, plan);
             }
             Ok(Deployed::Published)
         }
+    }
+}
+
+/// With SnapStart, the wait after `PublishVersion` until the version is
+/// `Active` (Lambda takes its snapshot first). Without it a version is
+/// usually `Active` at once, and waited for only when Lambda says otherwise.
+fn await_active(ctx: Ctx<'_>, plan: &mut DryRun) {
+    if ctx.config.function.settings.snap_start == Some(true) {
+        plan.then(format_args!(
+            "wait until the version is Active: with SnapStart, Lambda takes a snapshot first (up to function.ready_timeout, {})",
+            humantime::format_duration(ctx.config.function.ready_timeout)
+        ));
     }
 }
 

@@ -206,6 +206,21 @@ smoke = []
     }
 
     #[test]
+    fn an_entry_holds_its_own_function_settings() {
+        let text = "[[functions]]\nname = \"orders\"\nsnap_start = true\nready_timeout = \"20m\"\n\n[[functions]]\nname = \"billing\"\n";
+        let docs = expand("g.toml", text).expect("expands").expect("a fleet");
+        let config = |i: usize| {
+            Config::parse(std::path::Path::new("g.toml"), &docs[i].1).expect("valid entry")
+        };
+        assert_eq!(config(0).function.settings.snap_start, Some(true));
+        assert_eq!(
+            config(0).function.ready_timeout,
+            std::time::Duration::from_secs(20 * 60)
+        );
+        assert_eq!(config(1).function.settings.snap_start, None);
+    }
+
+    #[test]
     fn a_single_function_file_is_left_alone_and_mixtures_are_refused() {
         let single = "[function]\nname = \"orders\"\n";
         assert_eq!(expand("g.toml", single).expect("ok"), None);

@@ -5,9 +5,15 @@
 //! finished, publish a version, point an alias, invoke a version. Each method
 //! is one or a few SDK calls; SDK types do not leak past this module.
 //!
-//! Updates that meet `ResourceConflictException` (another update still in
-//! progress) wait for the function to settle and try again, a bounded number
-//! of times. Every wait is bounded by [`WaitPolicy`].
+//! Lambda's state model is waited out, never taken for a failure: a new
+//! function is `Pending` until it is `Active`; after an update
+//! `LastUpdateStatus` is `InProgress`; a published version can itself be
+//! `Pending` (always with SnapStart). Writes that meet
+//! `ResourceConflictException` (another update still in progress) wait for
+//! the function to settle and try again, a bounded number of times; an
+//! invoke Lambda refuses because its target is not ready says so
+//! ([`Invoked::NotReady`]). Every wait is bounded: by [`WaitPolicy`], or for
+//! a version by the caller's deadline.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -21,11 +27,12 @@ use aws_sdk_lambda::operation::get_alias::GetAliasError;
 use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
 use aws_sdk_lambda::operation::get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigError;
+use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::primitives::{Blob, SdkBody};
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
-    PackageType, Runtime, State,
+    PackageType, Runtime, SnapStart, SnapStartApplyOn, State,
 };
 use aws_smithy_types::timeout::TimeoutConfig;
 use base64::Engine;
@@ -92,6 +99,32 @@ pub struct FunctionState {
     pub last_modified: String,
     /// For optimistic concurrency on updates.
     pub revision_id: Option<String>,
+    /// SnapStart applies to published versions (`ApplyOn` `PublishedVersions`).
+    pub snap_start: bool,
+}
+
+/// A version [`Lambda::publish`] made (or found).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// Its number.
+    pub version: String,
+    /// Lambda said in its answer that the version is `Active`. A version can
+    /// be `Pending` at first (always with SnapStart, while Lambda takes the
+    /// snapshot; also for some VPC and image functions), and cannot be
+    /// invoked until it is `Active`: see [`Lambda::wait_until_active`].
+    pub active: bool,
+}
+
+/// What [`Lambda::invoke`] got back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invoked {
+    /// The function ran and answered.
+    Answered(Invocation),
+    /// Lambda refused to run it because the function or version is not
+    /// ready yet (`ResourceConflictException` while it is `Pending`,
+    /// `ResourceNotReadyException` while it is being restored): no answer
+    /// from the code, so nothing to judge. Lambda's message.
+    NotReady(String),
 }
 
 /// An alias and where it points.
@@ -348,14 +381,14 @@ impl Lambda {
     /// `code_sha256` and (when given) its RevisionId still `revision_id`,
     /// as greenlight last read it: anyone else's change in between makes
     /// Lambda refuse, and nothing is published (exit 1). Returns the version
-    /// number; Lambda returns the existing latest version when nothing
-    /// changed since it was published.
+    /// and whether Lambda says it is `Active` yet; Lambda returns the
+    /// existing latest version when nothing changed since it was published.
     pub async fn publish(
         &self,
         name: &str,
         code_sha256: &str,
         revision_id: Option<&str>,
-    ) -> Result<String> {
+    ) -> Result<Published> {
         let out = self
             .retry_on_conflict(
                 name,
@@ -388,6 +421,7 @@ impl Lambda {
                 },
             )
             .await?;
+        let active = out.state == Some(State::Active);
         let version = out.version.ok_or_else(|| {
             Error::no_traffic_moved(format!(
                 "Lambda published function {name} without a version number"
@@ -401,43 +435,98 @@ impl Lambda {
                 "version {version} of function {name} holds code with CodeSha256 {published}, not the {code_sha256} greenlight deployed: someone else changed $LATEST meanwhile"
             ))
             .with_hint(format!("version {version} gets no traffic; find out who else deploys this function, then deploy again"))),
-            _ => Ok(version),
+            _ => Ok(Published { version, active }),
         }
     }
 
     /// Polls until the function is active and no update is in progress.
     pub async fn wait_until_ready(&self, name: &str) -> Result<FunctionState> {
-        let deadline = tokio::time::Instant::now() + self.waits.timeout;
+        self.poll_until_ready(name, None, self.waits.timeout).await
+    }
+
+    /// Polls until `qualifier` (a version, or an alias: its main version)
+    /// is `Active`, for at most `timeout`. A version that ends `Failed` is
+    /// an error naming Lambda's `StateReasonCode` and `StateReason`.
+    pub async fn wait_until_active(
+        &self,
+        name: &str,
+        qualifier: &str,
+        timeout: Duration,
+    ) -> Result<FunctionState> {
+        self.poll_until_ready(name, Some(qualifier), timeout).await
+    }
+
+    /// Reads `name` at `qualifier` (`None`: `$LATEST`) until Lambda reports
+    /// it `Active` with no update in progress, backing off between reads as
+    /// [`WaitPolicy`] says, for at most `timeout`.
+    async fn poll_until_ready(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        timeout: Duration,
+    ) -> Result<FunctionState> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut delay = self.waits.first_delay;
+        let subject = match qualifier {
+            None => format!("function {name}"),
+            Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("version {v} of function {name}")
+            }
+            Some(q) => format!("{name}:{q}"),
+        };
         loop {
             let out = self
                 .client
                 .get_function_configuration()
                 .function_name(name)
+                .set_qualifier(qualifier.map(str::to_owned))
                 .send()
                 .await
-                .map_err(|e| aws_error(format!("read function {name}"), e))?;
+                .map_err(|e| aws_error(format!("read {subject}"), e))?;
             let failed = |what: &str, reason: Option<&str>| {
-                Error::no_traffic_moved(format!(
-                    "Lambda could not apply the {what} of function {name}"
-                ))
-                .with_cause(reason.unwrap_or("no reason given"))
-                .with_hint("fix the cause, then deploy again; no version was published")
+                Error::no_traffic_moved(format!("Lambda could not apply the {what} of {subject}"))
+                    .with_cause(reason.unwrap_or("no reason given"))
+                    .with_hint("fix the cause, then deploy again; no version was published")
+            };
+            let state_reason = || match (out.state_reason_code(), out.state_reason()) {
+                (Some(code), Some(reason)) => format!("{}: {reason}", code.as_str()),
+                (Some(code), None) => code.as_str().to_owned(),
+                (None, reason) => reason.unwrap_or("no reason given").to_owned(),
             };
             match (out.state(), out.last_update_status()) {
-                (Some(State::Failed), _) => return Err(failed("new function", out.state_reason())),
-                (_, Some(LastUpdateStatus::Failed)) => {
+                (Some(State::Failed), _) if qualifier.is_some() => {
+                    return Err(Error::no_traffic_moved(format!(
+                        "{subject} failed: Lambda could not make it Active"
+                    ))
+                    .with_cause(state_reason())
+                    .with_hint(format!(
+                        "{subject} gets no traffic; fix the cause (with SnapStart, the function's initialisation must succeed when Lambda takes the snapshot), then deploy again"
+                    )));
+                }
+                (Some(State::Failed), _) => {
+                    return Err(failed("new function", Some(&state_reason())));
+                }
+                (_, Some(LastUpdateStatus::Failed)) if qualifier.is_none() => {
                     return Err(failed("update", out.last_update_status_reason()));
                 }
-                (Some(State::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => {}
+                (Some(State::Pending), _) => {}
+                (_, Some(LastUpdateStatus::InProgress)) if qualifier.is_none() => {}
                 _ => return Ok(state_of(&out)),
             }
             if tokio::time::Instant::now() + delay > deadline {
-                return Err(Error::no_traffic_moved(format!(
-                    "function {name} was still updating after {}",
-                    humantime::format_duration(self.waits.timeout)
-                ))
-                .with_hint("check the function in the Lambda console, then deploy again"));
+                let timeout = humantime::format_duration(timeout);
+                return Err(match qualifier {
+                    None => Error::no_traffic_moved(format!(
+                        "{subject} was still updating after {timeout}"
+                    ))
+                    .with_hint("check the function in the Lambda console, then deploy again"),
+                    Some(_) => Error::no_traffic_moved(format!(
+                        "{subject} was still Pending after {timeout}"
+                    ))
+                    .with_hint(
+                        "Lambda is still preparing it (a SnapStart snapshot can take minutes) and it gets no traffic; raise function.ready_timeout, or check it in the Lambda console",
+                    ),
+                });
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 3 / 2).min(self.waits.max_delay);
@@ -489,15 +578,21 @@ impl Lambda {
         version: &str,
         description: &str,
     ) -> Result<()> {
-        self.client
-            .create_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .description(description)
-            .send()
-            .await
-            .map_err(|e| aws_error(format!("create alias {name}:{alias}"), e))?;
+        self.retry_on_conflict(
+            name,
+            |e| aws_error(format!("create alias {name}:{alias}"), e),
+            aws_sdk_lambda::operation::create_alias::CreateAliasError::is_resource_conflict_exception,
+            || {
+                self.client
+                    .create_alias()
+                    .function_name(name)
+                    .name(alias)
+                    .function_version(version)
+                    .description(description)
+                    .send()
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -519,18 +614,20 @@ impl Lambda {
         let routing = AliasRoutingConfiguration::builder()
             .set_additional_version_weights(Some(weights))
             .build();
+        let update = || {
+            self.client
+                .update_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(version)
+                .description(description)
+                .routing_config(routing.clone())
+                .set_revision_id(revision_id.map(str::to_owned))
+                .send()
+        };
+        let conflict = aws_sdk_lambda::operation::update_alias::UpdateAliasError::is_resource_conflict_exception;
         let out = self
-            .client
-            .update_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .description(description)
-            .routing_config(routing)
-            .set_revision_id(revision_id.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| {
+            .retry_on_conflict(name, |e| {
                 let changed = e
                     .as_service_error()
                     .is_some_and(|e| e.is_precondition_failed_exception());
@@ -547,12 +644,13 @@ impl Lambda {
                 } else {
                     err
                 }
-            })?;
+            }, conflict, update)
+            .await?;
         Ok(out.revision_id)
     }
 
     /// Invokes the function at `qualifier` synchronously with `payload`.
-    pub async fn invoke(&self, name: &str, qualifier: &str, payload: &[u8]) -> Result<Invocation> {
+    pub async fn invoke(&self, name: &str, qualifier: &str, payload: &[u8]) -> Result<Invoked> {
         let out = self
             .client
             .invoke()
@@ -567,13 +665,25 @@ impl Lambda {
                     .timeout_config(crate::aws::invoke_timeouts()),
             )
             .send()
-            .await
-            .map_err(|e| aws_error(format!("invoke {name}:{qualifier}"), e))?;
-        Ok(Invocation {
+            .await;
+        let not_ready = match out.as_ref().err().and_then(SdkError::as_service_error) {
+            Some(InvokeError::ResourceConflictException(e)) => {
+                Some(e.message().unwrap_or("ResourceConflictException"))
+            }
+            Some(InvokeError::ResourceNotReadyException(e)) => {
+                Some(e.message().unwrap_or("ResourceNotReadyException"))
+            }
+            _ => None,
+        };
+        if let Some(message) = not_ready {
+            return Ok(Invoked::NotReady(message.to_owned()));
+        }
+        let out = out.map_err(|e| aws_error(format!("invoke {name}:{qualifier}"), e))?;
+        Ok(Invoked::Answered(Invocation {
             function_error: out.function_error,
             payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
             executed_version: out.executed_version,
-        })
+        }))
     }
 
     /// Every alias of the function, with where it points.
@@ -605,13 +715,19 @@ impl Lambda {
 
     /// Deletes one published version.
     pub async fn delete_version(&self, name: &str, version: &str) -> Result<()> {
-        self.client
-            .delete_function()
-            .function_name(name)
-            .qualifier(version)
-            .send()
-            .await
-            .map_err(|e| aws_error(format!("delete version {version} of function {name}"), e))?;
+        self.retry_on_conflict(
+            name,
+            |e| aws_error(format!("delete version {version} of function {name}"), e),
+            aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_conflict_exception,
+            || {
+                self.client
+                    .delete_function()
+                    .function_name(name)
+                    .qualifier(version)
+                    .send()
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -773,6 +889,15 @@ fn sdk_environment(env: &Environment) -> SdkEnvironment {
         .build()
 }
 
+/// SnapStart on published versions, or off.
+fn snap_start(on: bool) -> SnapStart {
+    let apply_on = match on {
+        true => SnapStartApplyOn::PublishedVersions,
+        false => SnapStartApplyOn::None,
+    };
+    SnapStart::builder().apply_on(apply_on).build()
+}
+
 fn weights_of(routing: Option<&AliasRoutingConfiguration>) -> BTreeMap<String, f64> {
     routing
         .and_then(|r| r.additional_version_weights())
@@ -793,6 +918,7 @@ macro_rules! with_settings {
             .set_timeout(settings.timeout)
             .set_description(settings.description.clone())
             .set_environment(settings.environment.as_ref().map(sdk_environment))
+            .set_snap_start(settings.snap_start.map(snap_start))
     }};
 }
 use with_settings;
@@ -821,6 +947,10 @@ macro_rules! function_state {
             description: out.description().unwrap_or_default().to_owned(),
             last_modified: out.last_modified().unwrap_or_default().to_owned(),
             revision_id: out.revision_id().map(str::to_owned),
+            snap_start: out
+                .snap_start()
+                .and_then(|s| s.apply_on())
+                .is_some_and(|a| *a == SnapStartApplyOn::PublishedVersions),
         }
     }};
 }
@@ -949,6 +1079,7 @@ mod tests {
             PublishVersionOutput::builder()
                 .version("7")
                 .code_sha256("theirs")
+                .state(State::Pending)
                 .build()
         });
         let lambda = Lambda::new(
@@ -969,7 +1100,54 @@ mod tests {
                 .publish("orders", "theirs", None)
                 .await
                 .expect("same code"),
-            "7"
+            Published {
+                version: "7".to_owned(),
+                active: false
+            }
+        );
+    }
+
+    fn version(state: State) -> GetFunctionConfigurationOutput {
+        GetFunctionConfigurationOutput::builder()
+            .version("7")
+            .state(state)
+            .state_reason_code(aws_sdk_lambda::types::StateReasonCode::FunctionError)
+            .state_reason("the snapshot's initialisation raised an error")
+            .build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pending_version_is_waited_for_and_a_failed_one_named_with_lambdas_reason() {
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| version(State::Pending))
+            .times(2)
+            .output(|| version(State::Active))
+            .output(|| version(State::Pending))
+            .output(|| version(State::Failed))
+            .build();
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&poll]),
+            WaitPolicy::default(),
+        );
+        let active = lambda
+            .wait_until_active("orders", "7", Duration::from_secs(900))
+            .await
+            .expect("active after two polls");
+        assert_eq!((active.version.as_str(), poll.num_calls()), ("7", 3));
+
+        let err = lambda
+            .wait_until_active("orders", "7", Duration::from_secs(900))
+            .await
+            .expect_err("failed");
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            err.message,
+            "version 7 of function orders failed: Lambda could not make it Active"
+        );
+        assert_eq!(
+            err.cause.as_deref(),
+            Some("FunctionError: the snapshot's initialisation raised an error")
         );
     }
 

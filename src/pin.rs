@@ -53,10 +53,8 @@ pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
     ctx.ui.step(format_args!(
         "alias {alias} serves $LATEST, which an upload would change for its users at once: pinning it to a version of what it serves now"
     ));
-    let version = ctx
-        .lambda
-        .publish(name, &latest.code_sha256, latest.revision_id.as_deref())
-        .await?;
+    let version =
+        crate::deploy::publish(ctx, &latest.code_sha256, latest.revision_id.as_deref()).await?;
     let record = Record::now(Action::Pin, &version, Some(LATEST));
     let revision = ctx
         .lambda

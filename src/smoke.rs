@@ -15,6 +15,10 @@
 //! a command still running at its timeout is killed with everything it
 //! started.
 //! A test with `retries` runs again after `retry_delay` until it passes.
+//! An invocation Lambda refuses because the target is not ready yet
+//! (`Pending`) is no answer, so it fails nothing and uses no retry: the
+//! target is waited for until Lambda says it is `Active` (up to
+//! `function.ready_timeout`), then the attempt runs again.
 //! Every test runs, so a report shows all failures at once. Text taken from
 //! responses and command output is redacted.
 
@@ -23,11 +27,15 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::config::{Check, SmokeTest};
-use crate::lambda::Lambda;
+use crate::error::Error;
+use crate::lambda::{Invoked, Lambda};
 use crate::ui::Ctx;
 
 /// Longest excerpt of a response shown in a failure.
 const EXCERPT: usize = 300;
+/// How many times one attempt waits for its target to become ready when
+/// Lambda refuses to invoke it, before that refusal counts as a failure.
+const READY_WAITS: u32 = 3;
 
 /// What an HTTP test's url, header values and body may hold, filled in
 /// from the [`Target`]; `{endpoint}` (the DNS colour under test) only with
@@ -178,7 +186,7 @@ pub async fn run(ctx: Ctx<'_>, target: &Target) -> SmokeReport {
             if attempt > 0 {
                 tokio::time::sleep(test.retry_delay).await;
             }
-            failure = attempt_once(ctx, target, test).await;
+            failure = attempt_when_ready(ctx, target, test).await;
             if failure.is_none() {
                 break;
             }
@@ -197,8 +205,55 @@ pub async fn run(ctx: Ctx<'_>, target: &Target) -> SmokeReport {
     }
 }
 
-/// One attempt of one test; `None` when it passed, else why it failed.
-async fn attempt_once(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Option<String> {
+/// What one attempt of a test came to.
+#[derive(Debug, PartialEq)]
+enum Attempt {
+    /// An answer, judged: `None` when it passed, else why it failed.
+    Judged(Option<String>),
+    /// Lambda refused to invoke the target because it is not ready yet
+    /// (its message): nothing to judge.
+    NotReady(String),
+}
+
+/// One attempt of one test, run again after waiting until the target is
+/// `Active` while Lambda says it is not ready; `None` when it passed, else
+/// why it failed.
+async fn attempt_when_ready(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Option<String> {
+    let mut waits = 0;
+    loop {
+        let why = match attempt_once(ctx, target, test).await {
+            Attempt::Judged(failure) => return failure,
+            Attempt::NotReady(why) => why,
+        };
+        if waits == READY_WAITS {
+            return Some(format!(
+                "Lambda still refuses to invoke {}:{} after saying it was Active: {why}",
+                target.function, target.qualifier
+            ));
+        }
+        waits += 1;
+        ctx.ui.step(format_args!(
+            "{}:{} is not ready yet ({why}): waiting until Lambda says it is Active",
+            target.function, target.qualifier
+        ));
+        let deadline = ctx.config.function.ready_timeout;
+        if let Err(e) = ctx
+            .lambda
+            .wait_until_active(&target.function, &target.qualifier, deadline)
+            .await
+        {
+            return Some(described(e));
+        }
+    }
+}
+
+/// An error as one line for a smoke test's failure.
+fn described(e: Error) -> String {
+    format!("{}: {}", e.message, e.cause.unwrap_or_default())
+}
+
+/// One attempt of one test.
+async fn attempt_once(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Attempt {
     let checked = async {
         match &test.check {
             Check::Invoke {
@@ -215,39 +270,55 @@ async fn attempt_once(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> Option
                 )
                 .await
             }
-            Check::Http(http) => crate::http_check::check(http, target, test.timeout).await,
-            Check::Command { run, dir } => crate::command_check::check(ctx, run, dir, target).await,
+            Check::Http(http) => {
+                Attempt::Judged(crate::http_check::check(http, target, test.timeout).await)
+            }
+            Check::Command { run, dir } => {
+                Attempt::Judged(crate::command_check::check(ctx, run, dir, target).await)
+            }
         }
     };
     let timeout = humantime::format_duration(test.timeout);
     match tokio::time::timeout(test.timeout, checked).await {
         Ok(outcome) => outcome,
-        Err(_) => Some(match &test.check {
+        Err(_) => Attempt::Judged(Some(match &test.check {
             // Dropping the check killed the command's process group.
             Check::Command { run, .. } => {
                 format!("`{run}` still running after {timeout}: killed with its child processes")
             }
             Check::Invoke { .. } | Check::Http(_) => format!("no answer within {timeout}"),
-        }),
+        })),
     }
 }
 
-/// Invokes the function once; `None` when the answer is as expected.
+/// Invokes the function once and judges the answer.
 async fn invoke(
     lambda: &Lambda,
     target: &Target,
     payload: &Value,
     expect: Option<&Value>,
     expect_error: Option<&str>,
-) -> Option<String> {
+) -> Attempt {
     let payload = payload.to_string();
-    let answer = match lambda
+    match lambda
         .invoke(&target.function, &target.qualifier, payload.as_bytes())
         .await
     {
-        Err(e) => return Some(format!("{}: {}", e.message, e.cause.unwrap_or_default())),
-        Ok(answer) => answer,
-    };
+        Err(e) => Attempt::Judged(Some(described(e))),
+        Ok(Invoked::NotReady(why)) => Attempt::NotReady(why),
+        Ok(Invoked::Answered(answer)) => {
+            Attempt::Judged(judge(&answer, target, expect, expect_error))
+        }
+    }
+}
+
+/// `None` when an invocation's answer is as expected, else why not.
+fn judge(
+    answer: &crate::lambda::Invocation,
+    target: &Target,
+    expect: Option<&Value>,
+    expect_error: Option<&str>,
+) -> Option<String> {
     // A version under test must be the one that answered (an alias may be
     // answered by either side of a split).
     if let Some(ran) = &answer.executed_version
@@ -349,6 +420,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Version `v` of function orders as a smoke test's target.
+    fn version_target(v: &str) -> Target {
+        Target {
+            function: "orders".into(),
+            qualifier: v.into(),
+            version: v.into(),
+            alias: "live".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+        }
+    }
+
     /// moto never sets `FunctionError`, so a failing function is injected.
     fn failing_lambda() -> Lambda {
         use aws_sdk_lambda::operation::invoke::InvokeOutput;
@@ -372,23 +455,44 @@ mod tests {
     #[tokio::test]
     async fn an_expected_function_error_passes_and_any_other_fails() {
         let lambda = failing_lambda();
-        let target = Target {
-            function: "orders".into(),
-            qualifier: "3".into(),
-            version: "3".into(),
-            alias: "live".into(),
-            region: "us-east-1".into(),
-            endpoint: None,
-        };
+        let target = version_target("3");
         let payload = json!({"order": "missing"});
         let expected = invoke(&lambda, &target, &payload, None, Some("NotFound")).await;
-        assert_eq!(expected, None);
+        assert_eq!(expected, Attempt::Judged(None));
         let other = invoke(&lambda, &target, &payload, None, Some("Timeout")).await;
         assert!(
-            other.is_some_and(|f| f.contains("expected a function error containing \"Timeout\"")),
+            matches!(other, Attempt::Judged(Some(f)) if f.contains("expected a function error containing \"Timeout\"")),
         );
         let unexpected = invoke(&lambda, &target, &payload, None, None).await;
-        assert!(unexpected.is_some_and(|f| f.starts_with("function error (Unhandled)")));
+        assert!(
+            matches!(unexpected, Attempt::Judged(Some(f)) if f.starts_with("function error (Unhandled)"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_target_lambda_calls_pending_is_not_ready_rather_than_failed() {
+        use aws_sdk_lambda::operation::invoke::InvokeError;
+        use aws_sdk_lambda::types::error::ResourceConflictException;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        // The emulator refuses an invoke of a Pending version too (tests/it
+        // lambda_states); here the refusal is checked at the seam.
+        let pending = mock!(aws_sdk_lambda::Client::invoke).then_error(|| {
+            InvokeError::ResourceConflictException(
+                ResourceConflictException::builder()
+                    .message("The operation cannot be performed at this time. The function is currently in the following state: Pending")
+                    .build(),
+            )
+        });
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&pending]),
+            crate::lambda::WaitPolicy::default(),
+        );
+        let target = version_target("3");
+        let attempt = invoke(&lambda, &target, &json!({}), None, None).await;
+        assert!(
+            matches!(&attempt, Attempt::NotReady(why) if why.ends_with("state: Pending")),
+            "{attempt:?}"
+        );
     }
 
     #[tokio::test]
@@ -409,25 +513,20 @@ mod tests {
             mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&answer]),
             crate::lambda::WaitPolicy::default(),
         );
-        let mut target = Target {
-            function: "orders".into(),
-            qualifier: "5".into(),
-            version: "5".into(),
-            alias: "live".into(),
-            region: "us-east-1".into(),
-            endpoint: None,
-        };
+        let mut target = version_target("5");
         let payload = json!({"probe": "ok"});
         let failed = invoke(&lambda, &target, &payload, Some(&payload), None).await;
         assert_eq!(
-            failed.as_deref(),
-            Some("version 4 answered, not version 5 under test")
+            failed,
+            Attempt::Judged(Some(
+                "version 4 answered, not version 5 under test".to_owned()
+            ))
         );
         // Through the alias during a release, either version may answer.
         target.qualifier = "live".into();
         assert_eq!(
             invoke(&lambda, &target, &payload, Some(&payload), None).await,
-            None
+            Attempt::Judged(None)
         );
     }
 

@@ -212,6 +212,18 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
             "function.description",
         ),
         (
+            add("[function]", "snap_start = \"yes\""),
+            "function.snap_start",
+        ),
+        (
+            fleet("snap_start = 1", ""),
+            "functions[0] \"a\": invalid type: integer `1`, expected a boolean (key `function.snap_start`)",
+        ),
+        (
+            add("[function]", "ready_timeout = \"2h\""),
+            "function.ready_timeout",
+        ),
+        (
             swap("runtime = \"python3.12\"", "runtime = 5"),
             "function.runtime",
         ),

@@ -17,6 +17,7 @@ mod fleet;
 mod human_output;
 mod image;
 mod install;
+mod lambda_states;
 mod least_privilege;
 mod metric_gates;
 mod output;

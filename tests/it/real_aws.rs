@@ -63,6 +63,7 @@ fn a_change_made_between_greenlights_update_and_its_publish_is_never_published()
             })
             .expect("their configuration change");
         }
+        p.wait_until_updated();
         sdk::block_on(
             sdk::lambda_via(&proxy.endpoint)
                 .publish_version()

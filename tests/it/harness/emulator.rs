@@ -58,12 +58,15 @@ pub fn python() -> &'static PathBuf {
 }
 
 impl Emulator {
-    /// Starts a fresh emulator and waits until it is ready.
-    pub fn start() -> Emulator {
+    /// Starts a fresh emulator with launcher `options` (none: the
+    /// defaults), e.g. how long Lambda states last:
+    /// `["--snapstart-pending", "2"]`, and waits until it is ready.
+    pub fn start_with(options: &[&str]) -> Emulator {
         let log = tempfile::NamedTempFile::new().expect("log file");
         let mut child = Command::new(python())
             .arg(repo_root().join("localstack/moto_emulator.py"))
             .arg("--until-stdin-closes")
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().expect("log file"))

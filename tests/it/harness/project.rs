@@ -151,7 +151,13 @@ impl Project {
 
     /// A project with `config` as greenlight.toml and a one-file Python app.
     pub fn with_config(config: &str) -> Project {
-        let emulator = Emulator::start();
+        Project::with_emulator(config, &[])
+    }
+
+    /// [`Project::with_config`], its emulator started with launcher
+    /// `options` ([`Emulator::start_with`]).
+    pub fn with_emulator(config: &str, options: &[&str]) -> Project {
+        let emulator = Emulator::start_with(options);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -430,6 +436,17 @@ impl Project {
                 .await
         })
         .expect("backdate the release record");
+    }
+
+    /// Waits until Lambda has applied the last update of `$LATEST`
+    /// (`LastUpdateStatus` no longer `InProgress`), as a person or tool
+    /// writing again must.
+    #[track_caller]
+    pub fn wait_until_updated(&self) {
+        self.wait_for("the update of $LATEST", Duration::from_secs(60), || {
+            self.version_config("$LATEST").last_update_status()
+                != Some(&aws_sdk_lambda::types::LastUpdateStatus::InProgress)
+        });
     }
 
     /// Polls `condition` every 20 ms until it holds, failing after `deadline`.
