@@ -132,7 +132,7 @@ fn a_good_archive_installs_a_working_greenlight() {
         said.contains("x86_64-unknown-linux-musl") && said.contains("SHA-256"),
         "{said}"
     );
-    let version = run_ok(&mut Command::new(to.join("greenlight")).arg("--version"));
+    let version = run_ok(Command::new(to.join("greenlight")).arg("--version"));
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("greenlight {}", env!("CARGO_PKG_VERSION"))
