@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::extra_settings::{ExtraSettings, RawExtras, RawFileSystem, RawLogging, RawVpc};
 use crate::gates::NoData;
 use crate::metrics::{DEFAULT_MIN_INVOCATIONS, MAX_SETTLE, Measure, MetricGate, MetricGates};
 use crate::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
@@ -136,6 +137,9 @@ pub struct FunctionSettings {
     pub environment: Option<Environment>,
     /// Function description.
     pub description: Option<String>,
+    /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key,
+    /// file systems and tags ([`crate::extra_settings`]).
+    pub extra: ExtraSettings,
 }
 
 /// The `[package]` table.
@@ -291,6 +295,16 @@ struct RawFunction {
     timeout: Option<i64>,
     environment: Option<BTreeMap<String, String>>,
     description: Option<String>,
+    architecture: Option<String>,
+    layers: Option<Vec<String>>,
+    ephemeral_storage: Option<i64>,
+    tracing: Option<String>,
+    vpc: Option<RawVpc>,
+    logging: Option<RawLogging>,
+    dead_letter: Option<String>,
+    kms_key: Option<String>,
+    file_systems: Option<Vec<RawFileSystem>>,
+    tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -591,6 +605,21 @@ impl Checker<'_> {
                 "a region name such as \"eu-west-1\"",
             ));
         }
+        let extra = crate::extra_settings::check(
+            RawExtras {
+                architecture: raw.architecture,
+                layers: raw.layers,
+                ephemeral_storage: raw.ephemeral_storage,
+                tracing: raw.tracing,
+                vpc: raw.vpc,
+                logging: raw.logging,
+                dead_letter: raw.dead_letter,
+                kms_key: raw.kms_key,
+                file_systems: raw.file_systems,
+                tags: raw.tags,
+            },
+            |key, value, why| self.bad(key, value, why),
+        )?;
         Ok(FunctionConfig {
             name: raw.name,
             alias,
@@ -603,6 +632,7 @@ impl Checker<'_> {
                 timeout,
                 environment,
                 description: raw.description,
+                extra,
             },
         })
     }

@@ -12,6 +12,7 @@ mod dry_run;
 mod examples;
 mod faults;
 mod fleet;
+mod function_settings;
 mod human_output;
 mod image;
 mod least_privilege;
