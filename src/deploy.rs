@@ -8,12 +8,16 @@
 //! of what it serves before any upload ([`crate::pin`]): users' code does not
 //! change, but an upload can no longer reach them untested.
 //!
-//! AWS calls: `GetFunctionConfiguration` for the version the alias serves;
-//! when that already matches, nothing else ("nothing to deploy", no writes).
+//! AWS calls: `GetFunctionConfiguration` for the version the alias serves
+//! (and `ListTags` when the config has `tags`); when that already matches,
+//! nothing else ("nothing to deploy", no writes).
 //! Otherwise `GetFunctionConfiguration($LATEST)`, then only what differs:
-//! `UpdateFunctionCode` and/or `UpdateFunctionConfiguration`, each followed
+//! `UpdateFunctionCode` (new code, or a new architecture) and/or
+//! `UpdateFunctionConfiguration`, each followed
 //! by polling until `LastUpdateStatus` is no longer `InProgress`, then
-//! `PublishVersion` guarded by the artifact's CodeSha256. A new function
+//! `PublishVersion` guarded by the artifact's CodeSha256, then
+//! `TagResource`/`UntagResource` when the tags differ (they belong to the
+//! function, not a version). A new function
 //! takes `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
 //! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
 //! `PutObject` streamed from memory when missing): a direct upload is

@@ -143,9 +143,14 @@ async fn list_deploy(
         }
         Decision::Create => {
             stage(ctx, code, plan).await?;
+            let settings = ctx.config.function.settings.extra.describe();
+            let with = match settings.is_empty() {
+                true => String::new(),
+                false => format!(", with {}", settings.join("; ")),
+            };
             plan.write(
                 "CreateFunction",
-                format_args!("function {name} from {}", describe(code)),
+                format_args!("function {name} from {}{with}", describe(code)),
             );
             plan.write("PublishVersion", format_args!("version 1 of {name}"));
             plan.write(

@@ -537,7 +537,7 @@ impl Logging {
 /// [`TagChange`].
 pub fn differences(want: &ExtraSettings, have: &ExtraSettings) -> Vec<(Setting, String)> {
     let mut out = Vec::new();
-    let mut compare = |setting, key: &str, want: Option<String>, have: Option<String>| {
+    for ((setting, key, want), (_, _, have)) in want.texts().into_iter().zip(have.texts()) {
         if let Some(want) = want
             && have.as_ref() != Some(&want)
         {
@@ -547,55 +547,7 @@ pub fn differences(want: &ExtraSettings, have: &ExtraSettings) -> Vec<(Setting, 
                 format!("{key} {} → {}", shown(&have), shown(&want)),
             ));
         }
-    };
-    compare(
-        Setting::Architecture,
-        "architecture",
-        want.architecture.clone(),
-        have.architecture.clone(),
-    );
-    compare(
-        Setting::Layers,
-        "layers",
-        want.layers.as_ref().map(|l| l.join(", ")),
-        have.layers.as_ref().map(|l| l.join(", ")),
-    );
-    compare(
-        Setting::EphemeralStorage,
-        "ephemeral_storage",
-        want.ephemeral_storage.map(|mb| mb.to_string()),
-        have.ephemeral_storage.map(|mb| mb.to_string()),
-    );
-    compare(
-        Setting::Tracing,
-        "tracing",
-        want.tracing.clone(),
-        have.tracing.clone(),
-    );
-    compare(
-        Setting::Vpc,
-        "vpc",
-        want.vpc.as_ref().map(Vpc::describe),
-        have.vpc.as_ref().map(Vpc::describe),
-    );
-    compare(
-        Setting::DeadLetter,
-        "dead_letter",
-        want.dead_letter.clone(),
-        have.dead_letter.clone(),
-    );
-    compare(
-        Setting::KmsKey,
-        "kms_key",
-        want.kms_key.clone(),
-        have.kms_key.clone(),
-    );
-    compare(
-        Setting::FileSystems,
-        "file_systems",
-        want.file_systems.as_ref().map(|f| describe_file_systems(f)),
-        have.file_systems.as_ref().map(|f| describe_file_systems(f)),
-    );
+    }
     if let Some(want) = &want.logging {
         let have = have.logging.clone().unwrap_or_default();
         let fields = [
@@ -621,6 +573,66 @@ pub fn differences(want: &ExtraSettings, have: &ExtraSettings) -> Vec<(Setting, 
         }
     }
     out
+}
+
+impl ExtraSettings {
+    /// Each setting (logging and tags apart) with its key and its value
+    /// as text, exact enough to compare; `None` when not given.
+    fn texts(&self) -> [(Setting, &'static str, Option<String>); 8] {
+        [
+            (
+                Setting::Architecture,
+                "architecture",
+                self.architecture.clone(),
+            ),
+            (
+                Setting::Layers,
+                "layers",
+                self.layers.as_ref().map(|l| l.join(", ")),
+            ),
+            (
+                Setting::EphemeralStorage,
+                "ephemeral_storage",
+                self.ephemeral_storage.map(|mb| mb.to_string()),
+            ),
+            (Setting::Tracing, "tracing", self.tracing.clone()),
+            (Setting::Vpc, "vpc", self.vpc.as_ref().map(Vpc::describe)),
+            (Setting::DeadLetter, "dead_letter", self.dead_letter.clone()),
+            (Setting::KmsKey, "kms_key", self.kms_key.clone()),
+            (
+                Setting::FileSystems,
+                "file_systems",
+                self.file_systems.as_deref().map(describe_file_systems),
+            ),
+        ]
+    }
+
+    /// The settings given, e.g. `tracing Active`, `tags team, tier`: what a
+    /// new function is created with.
+    pub fn describe(&self) -> Vec<String> {
+        let mut given: Vec<String> = self
+            .texts()
+            .into_iter()
+            .filter_map(|(_, key, value)| value.map(|v| format!("{key} {}", shown(&v))))
+            .collect();
+        if let Some(logging) = &self.logging {
+            let fields = [
+                ("format", &logging.format),
+                ("log_group", &logging.log_group),
+                ("application_level", &logging.application_level),
+                ("system_level", &logging.system_level),
+            ];
+            let set: Vec<String> = fields
+                .iter()
+                .filter_map(|(key, v)| v.as_ref().map(|v| format!("{key} {v}")))
+                .collect();
+            given.push(format!("logging {}", set.join(", ")));
+        }
+        if let Some(tags) = self.tags.as_ref().filter(|t| !t.is_empty()) {
+            given.push(format!("tags {}", managed_list(tags).replace(' ', ", ")));
+        }
+        given
+    }
 }
 
 impl Vpc {

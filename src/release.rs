@@ -2,8 +2,8 @@
 //!
 //! In: a version that passed its smoke tests, and the `[release]` plan. Out: a
 //! [`ReleaseReport`]. Before anything moves it checks the alias rules (a
-//! published version, not the one already live, the same execution role as
-//! the stable version for a weighted split) and that no watched alarm is
+//! published version, not the one already live, the same execution role and
+//! dead-letter queue as the stable version for a weighted split) and that no watched alarm is
 //! already in ALARM: a firing alarm would make the new version's health
 //! impossible to judge, so the release does not start (exit 1). A split
 //! greenlight did not make stops it too; an alias on `$LATEST` is pinned to

@@ -121,12 +121,18 @@ fn every_setting_is_applied_on_create_and_an_unchanged_deploy_writes_nothing() {
     let layer = publish_layer(&p, "deps");
     p.write("greenlight.toml", &config_with(&every_setting(&layer)));
     let plan = p.run(&["plan"]).success();
-    assert!(
-        plan.stdout
-            .contains("write   CreateFunction: function orders"),
-        "{}",
-        plan.stdout
-    );
+    for expected in [
+        "write   CreateFunction: function orders from a zip of 1 file",
+        ", with architecture arm64; ",
+        "; tracing Active; ",
+        "; logging format JSON, log_group /custom/orders, application_level DEBUG, system_level WARN; tags team, tier",
+    ] {
+        assert!(
+            plan.stdout.contains(expected),
+            "{expected:?} in\n{}",
+            plan.stdout
+        );
+    }
     p.run(&["ship"]).success();
     assert_every_setting(&p, "1", &layer);
     assert_eq!(
