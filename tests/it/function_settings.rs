@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::LayerVersionContentInput;
 
@@ -73,20 +74,25 @@ fn pairs(list: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Architectures, layers, ephemeral storage and tracing mode, as read back.
+fn basics(c: &GetFunctionConfigurationOutput) -> (Vec<&str>, Vec<&str>, Option<i32>, Option<&str>) {
+    (
+        c.architectures().iter().map(|a| a.as_str()).collect(),
+        c.layers().iter().filter_map(|l| l.arn()).collect(),
+        c.ephemeral_storage().map(|e| e.size()),
+        c.tracing_config()
+            .and_then(|t| t.mode())
+            .map(|m| m.as_str()),
+    )
+}
+
 /// Asserts that `qualifier` holds every setting of [`every_setting`].
 #[track_caller]
 fn assert_every_setting(p: &Project, qualifier: &str, layer: &str) {
     let c = p.version_config(qualifier);
-    let architectures: Vec<&str> = c.architectures().iter().map(|a| a.as_str()).collect();
-    assert_eq!(architectures, ["arm64"]);
-    let layers: Vec<&str> = c.layers().iter().filter_map(|l| l.arn()).collect();
-    assert_eq!(layers, [layer]);
-    assert_eq!(c.ephemeral_storage().map(|e| e.size()), Some(1024));
     assert_eq!(
-        c.tracing_config()
-            .and_then(|t| t.mode())
-            .map(|m| m.as_str()),
-        Some("Active")
+        basics(&c),
+        (vec!["arm64"], vec![layer], Some(1024), Some("Active"))
     );
     let vpc = c.vpc_config().expect("vpc");
     let mut subnets = vpc.subnet_ids().to_vec();
@@ -197,12 +203,9 @@ fn each_setting_is_updated_when_it_differs_and_tags_of_others_are_kept() {
     assert_eq!(deployed["deploy"]["version"], "2", "{deployed}");
     assert_every_setting(&p, "2", &old);
     assert_every_setting(&p, "$LATEST", &old);
-    let c1 = p.version_config("1");
     assert_eq!(
-        c1.tracing_config()
-            .and_then(|t| t.mode())
-            .map(|m| m.as_str()),
-        Some("PassThrough"),
+        basics(&p.version_config("1")),
+        (vec!["x86_64"], vec![], Some(512), Some("PassThrough")),
         "version 1 keeps its own settings"
     );
     assert_eq!(
@@ -251,16 +254,15 @@ tags = {{ team = "payments" }}"#
     );
     p.run(&["deploy"]).success();
     let c = p.version_config("3");
-    let architectures: Vec<&str> = c.architectures().iter().map(|a| a.as_str()).collect();
-    assert_eq!(architectures, ["x86_64"]);
-    let layers: Vec<&str> = c.layers().iter().filter_map(|l| l.arn()).collect();
-    assert_eq!(layers, [new.as_str(), old.as_str()], "order kept");
-    assert_eq!(c.ephemeral_storage().map(|e| e.size()), Some(2048));
     assert_eq!(
-        c.tracing_config()
-            .and_then(|t| t.mode())
-            .map(|m| m.as_str()),
-        Some("PassThrough")
+        basics(&c),
+        (
+            vec!["x86_64"],
+            vec![new.as_str(), old.as_str()],
+            Some(2048),
+            Some("PassThrough")
+        ),
+        "layers in the order given"
     );
     assert!(c.vpc_config().is_none_or(|v| v.subnet_ids().is_empty()));
     let logging = c.logging_config().expect("logging");
