@@ -626,7 +626,9 @@ impl ExtraSettings {
                 .iter()
                 .filter_map(|(key, v)| v.as_ref().map(|v| format!("{key} {v}")))
                 .collect();
-            given.push(format!("logging {}", set.join(", ")));
+            if !set.is_empty() {
+                given.push(format!("logging {}", set.join(", ")));
+            }
         }
         if let Some(tags) = self.tags.as_ref().filter(|t| !t.is_empty()) {
             given.push(format!("tags {}", managed_list(tags).replace(' ', ", ")));
@@ -723,7 +725,7 @@ impl TagChange {
             return None;
         }
         let text = match parts.is_empty() {
-            true => "tags (greenlight's list of its tags)".to_owned(),
+            true => format!("tags (removed {MANAGED_TAGS})"),
             false => format!("tags ({})", parts.join("; ")),
         };
         Some(TagChange { set, remove, text })
