@@ -39,6 +39,13 @@ with `--version-failure CODE:REASON`); an invoke of a function or version
 that is not Active is refused (409 ResourceConflictException), as Lambda
 does. SnapStart is stored and reported, with `OptimizationStatus` On on
 published versions.
+
+Lambda keeps a function's DeadLetterConfig, LoggingConfig (Text logs in
+/aws/lambda/NAME by default; INFO levels with JSON) and FileSystemConfigs,
+applies EphemeralStorage, TracingConfig and KMSKeyArn on
+UpdateFunctionConfiguration and Architectures on UpdateFunctionCode; moto
+drops all of these, so `function_settings` keeps them, and the settings
+greenlight applies are read back as Lambda would report them.
 CloudWatch's DescribeAlarms answers in pages (`MaxRecords`, 50 by default,
 at most 100, and a `NextToken`), which moto ignores; `page_alarms` pages as
 CloudWatch does, so a client that reads one page is caught.
@@ -229,6 +236,66 @@ def exact_route53_deletes() -> None:
         return change(self, zoneid, replaced)
 
     models.Route53Backend.change_resource_record_sets = exact
+
+
+def function_settings() -> None:
+    """Keep the function settings moto drops, and report them as Lambda does."""
+    from moto.awslambda import models
+
+    kept = ("DeadLetterConfig", "LoggingConfig", "FileSystemConfigs")
+    init = models.LambdaFunction.__init__
+    get_configuration = models.LambdaFunction.get_configuration
+    update_configuration = models.LambdaFunction.update_configuration
+    update_function_code = models.LambdaFunction.update_function_code
+
+    def created(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        spec = kwargs.get("spec") or args[1]
+        self.greenlight_settings = {k: spec[k] for k in kept if k in spec}
+
+    def configuration(self, *args, **kwargs):
+        config = get_configuration(self, *args, **kwargs)
+        settings = getattr(self, "greenlight_settings", {})
+        logging = {
+            "LogFormat": "Text",
+            "LogGroup": f"/aws/lambda/{self.function_name}",
+            **settings.get("LoggingConfig", {}),
+        }
+        if logging["LogFormat"] == "JSON":
+            logging.setdefault("ApplicationLogLevel", "INFO")
+            logging.setdefault("SystemLogLevel", "INFO")
+        else:
+            logging.pop("ApplicationLogLevel", None)
+            logging.pop("SystemLogLevel", None)
+        config["LoggingConfig"] = logging
+        if settings.get("DeadLetterConfig", {}).get("TargetArn"):
+            config["DeadLetterConfig"] = settings["DeadLetterConfig"]
+        config["FileSystemConfigs"] = settings.get("FileSystemConfigs", [])
+        return config
+
+    def updated(self, updates):
+        # A new dict, not an update in place: published versions are
+        # shallow copies of $LATEST and must keep their own settings.
+        settings = dict(getattr(self, "greenlight_settings", {}))
+        settings.update({k: updates[k] for k in kept if k in updates})
+        self.greenlight_settings = settings
+        if "EphemeralStorage" in updates:
+            self.ephemeral_storage = updates["EphemeralStorage"]["Size"]
+        if "TracingConfig" in updates:
+            self.tracing_config = updates["TracingConfig"]
+        if "KMSKeyArn" in updates:
+            self.kms_key_arn = updates["KMSKeyArn"] or None
+        return update_configuration(self, updates)
+
+    def code_updated(self, spec):
+        if "Architectures" in spec:
+            self.architectures = spec["Architectures"]
+        return update_function_code(self, spec)
+
+    models.LambdaFunction.__init__ = created
+    models.LambdaFunction.get_configuration = configuration
+    models.LambdaFunction.update_configuration = updated
+    models.LambdaFunction.update_function_code = code_updated
 
 
 def report_executed_versions() -> None:
@@ -517,6 +584,7 @@ def main() -> int:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     enforce_alias_revision_ids()
+    function_settings()
     track_function_revision_ids()
     report_executed_versions()
     exact_route53_deletes()

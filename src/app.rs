@@ -247,6 +247,7 @@ fn init_command(cli: &Cli, report: &mut Report) -> Result<()> {
     if let Command::Init {
         flavour,
         name,
+        arm64,
         force,
     } = &cli.command
     {
@@ -256,7 +257,7 @@ fn init_command(cli: &Cli, report: &mut Report) -> Result<()> {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let name = name.clone().unwrap_or_else(|| default_name(dir));
-        let written = init::init(dir, &name, *flavour, *force)?;
+        let written = init::init(dir, &name, *flavour, *arm64, *force)?;
         report.function = Some(name);
         report.written = written.iter().map(|p| p.display().to_string()).collect();
         report.outcome = "initialised".to_owned();

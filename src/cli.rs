@@ -178,6 +178,10 @@ pub enum Command {
         /// The function name (default: the current folder's name).
         #[arg(long)]
         name: Option<String>,
+        /// Run on Graviton: `architecture = "arm64"` (with `--flavour rust`,
+        /// cargo-lambda builds for arm64 too; otherwise both say x86_64).
+        #[arg(long)]
+        arm64: bool,
         /// Overwrite files that exist.
         #[arg(long)]
         force: bool,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::extra_settings::{ExtraSettings, RawExtras, RawFileSystem, RawLogging, RawVpc};
 use crate::gates::NoData;
 use crate::metrics::{DEFAULT_MIN_INVOCATIONS, MAX_SETTLE, Measure, MetricGate, MetricGates};
 use crate::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
@@ -146,6 +147,9 @@ pub struct FunctionSettings {
     pub description: Option<String>,
     /// SnapStart on published versions (`true`) or off (`false`).
     pub snap_start: Option<bool>,
+    /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key,
+    /// file systems and tags ([`crate::extra_settings`]).
+    pub extra: ExtraSettings,
 }
 
 /// The `[package]` table.
@@ -303,6 +307,16 @@ struct RawFunction {
     description: Option<String>,
     snap_start: Option<bool>,
     ready_timeout: Option<String>,
+    architecture: Option<String>,
+    layers: Option<Vec<String>>,
+    ephemeral_storage: Option<i64>,
+    tracing: Option<String>,
+    vpc: Option<RawVpc>,
+    logging: Option<RawLogging>,
+    dead_letter: Option<String>,
+    kms_key: Option<String>,
+    file_systems: Option<Vec<RawFileSystem>>,
+    tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -619,6 +633,21 @@ impl Checker<'_> {
                 "a duration from 1s to 1h, e.g. \"15m\"",
             )?,
         };
+        let extra = crate::extra_settings::check(
+            RawExtras {
+                architecture: raw.architecture,
+                layers: raw.layers,
+                ephemeral_storage: raw.ephemeral_storage,
+                tracing: raw.tracing,
+                vpc: raw.vpc,
+                logging: raw.logging,
+                dead_letter: raw.dead_letter,
+                kms_key: raw.kms_key,
+                file_systems: raw.file_systems,
+                tags: raw.tags,
+            },
+            |key, value, why| self.bad(key, value, why),
+        )?;
         Ok(FunctionConfig {
             name: raw.name,
             alias,
@@ -633,6 +662,7 @@ impl Checker<'_> {
                 environment,
                 description: raw.description,
                 snap_start: raw.snap_start,
+                extra,
             },
         })
     }

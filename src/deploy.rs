@@ -8,15 +8,18 @@
 //! of what it serves before any upload ([`crate::pin`]): users' code does not
 //! change, but an upload can no longer reach them untested.
 //!
-//! AWS calls: `GetFunctionConfiguration` for the version the alias serves;
-//! when that already matches, nothing else ("nothing to deploy", no writes).
+//! AWS calls: `GetFunctionConfiguration` for the version the alias serves
+//! (and `ListTags` when the config has `tags`); when that already matches,
+//! nothing else ("nothing to deploy", no writes).
 //! Otherwise `GetFunctionConfiguration($LATEST)`, then only what differs:
-//! `UpdateFunctionCode` and/or `UpdateFunctionConfiguration`, each followed
+//! `UpdateFunctionCode` (new code, or a new architecture) and/or
+//! `UpdateFunctionConfiguration`, each followed
 //! by polling until `LastUpdateStatus` is no longer `InProgress`, then
 //! `PublishVersion` guarded by the artifact's CodeSha256, and when its
 //! answer says the version is not `Active` yet (SnapStart), polling it until
-//! it is ([`publish`]). A new function takes `CreateFunction`, polling,
-//! `PublishVersion` and `CreateAlias`.
+//! it is ([`publish`]); then `TagResource`/`UntagResource` when the tags
+//! differ (they belong to the function, not a version). A new function takes
+//! `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
 //! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
 //! `PutObject` streamed from memory when missing): a direct upload is
 //! base64 inside a JSON body, which costs several times the zip in memory.
@@ -26,8 +29,11 @@
 //! Safe to repeat: Lambda publishes no new version when `$LATEST` has not
 //! changed since the last one, so a re-run names the same version.
 
+use std::collections::BTreeMap;
+
 use crate::config::{FunctionSettings, PackageConfig};
 use crate::error::{Error, Result};
+use crate::extra_settings::{self, ExtraSettings, Setting, TagChange};
 use crate::lambda::{Code, FunctionState};
 use crate::package::Artifact;
 use crate::pin;
@@ -127,7 +133,12 @@ impl Decided {
         };
         Some(Candidate::Deploying {
             role: settings.role.as_deref().or(latest.role.as_deref()),
-            new: !changes.is_empty(),
+            dead_letter: settings
+                .extra
+                .dead_letter
+                .as_deref()
+                .or(latest.extra.dead_letter.as_deref()),
+            new: changes.iter().any(Change::changes_latest),
         })
     }
 }
@@ -144,13 +155,15 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     }
     let served = ctx.lambda.function(name, alias).await?;
     let pin = served.as_ref().is_some_and(|s| s.version == pin::LATEST);
+    let mut tags = None;
     if let Some(served) = served {
         ctx.ui.detail(format_args!(
             "alias {alias} serves version {} with CodeSha256 {}",
             served.version, served.code_sha256
         ));
         let code_differs = code.differs_from(ctx, &served).await?;
-        if differences(desired, code_differs, &served).is_empty() {
+        tags = current_tags(ctx, &served).await?;
+        if differences(desired, code_differs, &served, tags.as_ref()).is_empty() {
             let decision = Decision::Unchanged(served);
             return Ok(Decided { pin, decision });
         }
@@ -160,9 +173,25 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
         let decision = Decision::Create;
         return Ok(Decided { pin, decision });
     };
-    let changes = differences(desired, code.differs_from(ctx, &latest).await?, &latest);
+    if tags.is_none() {
+        tags = current_tags(ctx, &latest).await?;
+    }
+    let code_differs = code.differs_from(ctx, &latest).await?;
+    let changes = differences(desired, code_differs, &latest, tags.as_ref());
     let decision = Decision::Update { latest, changes };
     Ok(Decided { pin, decision })
+}
+
+/// The function's tags (one `ListTags`), when the config manages some;
+/// `None` otherwise: tags absent from the config are left alone.
+async fn current_tags(
+    ctx: Ctx<'_>,
+    state: &FunctionState,
+) -> Result<Option<BTreeMap<String, String>>> {
+    match &ctx.config.function.settings.extra.tags {
+        Some(_) => Ok(Some(ctx.lambda.tags(&state.arn).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Deploys `code` with the configured settings as a published version, as
@@ -197,6 +226,7 @@ async fn update(
     // The RevisionId after greenlight's own last update: a change anyone
     // else makes before the publish makes Lambda refuse it.
     let mut revision = latest.revision_id.clone();
+    let desired = &ctx.config.function.settings;
     if changes.iter().any(Change::is_code) {
         let through_s3 = stage_in_s3(ctx, code).await?;
         match code {
@@ -211,13 +241,17 @@ async fn update(
             .spinner("sending the code, waiting for Lambda to apply it");
         let updated = ctx
             .lambda
-            .update_code(name, lambda_code(code, through_s3.as_ref()))
+            .update_code(
+                name,
+                lambda_code(code, through_s3.as_ref()),
+                desired.extra.architecture.as_deref(),
+            )
             .await?;
         drop(busy);
         expected_sha = code.publish_guard(&updated);
         revision = updated.revision_id;
     }
-    let settings = changed_settings(&ctx.config.function.settings, &changes);
+    let settings = changed_settings(desired, &changes, &latest.extra);
     if settings != FunctionSettings::default() {
         ctx.ui.step("updating configuration");
         let _busy = ctx
@@ -230,6 +264,10 @@ async fn update(
             .revision_id;
     }
     let version = publish(ctx, &expected_sha, revision.as_deref()).await?;
+    if let Some(tags) = changes.iter().find_map(Change::tags) {
+        ctx.ui.step("updating tags");
+        ctx.lambda.retag(&latest.arn, tags).await?;
+    }
     Ok(DeployReport {
         version,
         created: false,
@@ -391,7 +429,7 @@ fn lambda_code<'a>(code: &'a Deployable, through_s3: Option<&'a S3Location>) -> 
 }
 
 /// A setting that can differ between the config and a function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Field {
     Code,
     Runtime,
@@ -402,6 +440,10 @@ enum Field {
     Environment,
     Description,
     SnapStart,
+    /// One of [`crate::extra_settings`] (tags apart).
+    Extra(Setting),
+    /// The function's tags: what to set and remove.
+    Tags(TagChange),
 }
 
 /// One difference, with a description safe to print.
@@ -413,17 +455,43 @@ pub struct Change {
 }
 
 impl Change {
-    /// Whether this is the code (rather than a setting).
+    /// Whether this goes with `UpdateFunctionCode`: the code, or the
+    /// architecture (Lambda takes it with the code).
     pub fn is_code(&self) -> bool {
+        matches!(
+            self.field,
+            Field::Code | Field::Extra(Setting::Architecture)
+        )
+    }
+
+    /// Whether this is new code (the zip or image differs).
+    pub fn is_new_code(&self) -> bool {
         self.field == Field::Code
+    }
+
+    /// The tag writes, when this is the tags: they belong to the function,
+    /// not to `$LATEST`, and are made after the version is published.
+    pub fn tags(&self) -> Option<&TagChange> {
+        match &self.field {
+            Field::Tags(change) => Some(change),
+            _ => None,
+        }
+    }
+
+    /// Whether this changes `$LATEST`, so a new version is published
+    /// (everything but the tags).
+    pub fn changes_latest(&self) -> bool {
+        self.tags().is_none()
     }
 }
 
 /// How `state` differs from the artifact and the settings the config gives.
+/// `tags` are the function's, read when the config manages some.
 fn differences(
     desired: &FunctionSettings,
     code_differs: bool,
     state: &FunctionState,
+    tags: Option<&BTreeMap<String, String>>,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
     let mut push = |field, text: String| changes.push(Change { field, text });
@@ -496,12 +564,33 @@ fn differences(
             ),
         );
     }
+    for (setting, text) in extra_settings::differences(&desired.extra, &state.extra) {
+        push(Field::Extra(setting), text);
+    }
+    if let (Some(want), Some(have)) = (&desired.extra.tags, tags)
+        && let Some(change) = TagChange::between(want, have)
+    {
+        let text = change.text.clone();
+        push(Field::Tags(change), text);
+    }
     changes
 }
 
-/// The settings to send: only those listed in `changes`.
-fn changed_settings(desired: &FunctionSettings, changes: &[Change]) -> FunctionSettings {
+/// The settings to send with `UpdateFunctionConfiguration`: only those
+/// listed in `changes` (`have`: `$LATEST`'s, to complete partial ones).
+fn changed_settings(
+    desired: &FunctionSettings,
+    changes: &[Change],
+    have: &ExtraSettings,
+) -> FunctionSettings {
     let has = |field| changes.iter().any(|c| c.field == field);
+    let extras: Vec<Setting> = changes
+        .iter()
+        .filter_map(|c| match c.field {
+            Field::Extra(setting) => Some(setting),
+            _ => None,
+        })
+        .collect();
     let pick = |field, value: &Option<String>| value.clone().filter(|_| has(field));
     FunctionSettings {
         runtime: pick(Field::Runtime, &desired.runtime),
@@ -515,6 +604,7 @@ fn changed_settings(desired: &FunctionSettings, changes: &[Change]) -> FunctionS
             .filter(|_| has(Field::Environment)),
         description: pick(Field::Description, &desired.description),
         snap_start: desired.snap_start.filter(|_| has(Field::SnapStart)),
+        extra: desired.extra.to_send(&extras, have),
     }
 }
 
@@ -534,15 +624,15 @@ mod tests {
             memory: Some(128),
             ..Default::default()
         };
-        assert!(differences(&FunctionSettings::default(), false, &state).is_empty());
+        assert!(differences(&FunctionSettings::default(), false, &state, None).is_empty());
         let want = FunctionSettings {
             memory: Some(256),
             ..Default::default()
         };
-        let changes = differences(&want, true, &state);
+        let changes = differences(&want, true, &state, None);
         let texts: Vec<&str> = changes.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["code", "memory 128 → 256"]);
-        let send = changed_settings(&want, &changes);
+        let send = changed_settings(&want, &changes, &state.extra);
         assert_eq!(
             send,
             FunctionSettings {
@@ -563,7 +653,7 @@ mod tests {
             environment: Some(env("new-secret")),
             ..Default::default()
         };
-        let changes = differences(&want, false, &state);
+        let changes = differences(&want, false, &state, None);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].text, "environment (changed TOKEN)");
     }

@@ -16,6 +16,7 @@ use std::fmt;
 use crate::clock;
 use crate::deploy::{self, Decision, Deployable};
 use crate::error::Result;
+use crate::extra_settings::TagChange;
 use crate::pin;
 use crate::progress::{self, Run};
 use crate::release::{self, Candidate, Start};
@@ -142,9 +143,14 @@ async fn list_deploy(
         }
         Decision::Create => {
             stage(ctx, code, plan).await?;
+            let settings = ctx.config.function.settings.extra.describe();
+            let with = match settings.is_empty() {
+                true => String::new(),
+                false => format!(", with {}", settings.join("; ")),
+            };
             plan.write(
                 "CreateFunction",
-                format_args!("function {name} from {}", describe(code)),
+                format_args!("function {name} from {}{with}", describe(code)),
             );
             plan.write("PublishVersion", format_args!("version 1 of {name}"));
             await_active(ctx, plan);
@@ -157,7 +163,9 @@ async fn list_deploy(
         Decision::Update { latest, changes } => {
             if changes.iter().any(deploy::Change::is_code) {
                 stage(ctx, code, plan).await?;
+                let new_code = changes.iter().any(deploy::Change::is_new_code);
                 let why = match code {
+                    _ if !new_code => "the same code".to_owned(),
                     Deployable::Zip(artifact) => format!(
                         "the code differs: CodeSha256 {} here, {} on $LATEST",
                         artifact.code_sha256, latest.code_sha256
@@ -169,14 +177,19 @@ async fn list_deploy(
                         "a tag may have moved, so a tagged image is always sent".to_owned()
                     }
                 };
+                let with_code = changes
+                    .iter()
+                    .filter(|c| c.is_code() && !c.is_new_code())
+                    .map(|c| format!(", {}", c.text))
+                    .collect::<String>();
                 plan.write(
                     "UpdateFunctionCode",
-                    format_args!("function {name} from {}: {why}", describe(code)),
+                    format_args!("function {name} from {}: {why}{with_code}", describe(code)),
                 );
             }
             let settings: Vec<&str> = changes
                 .iter()
-                .filter(|c| !c.is_code())
+                .filter(|c| !c.is_code() && c.changes_latest())
                 .map(|c| c.text.as_str())
                 .collect();
             if !settings.is_empty() {
@@ -185,7 +198,8 @@ async fn list_deploy(
                     format_args!("function {name}: {}", settings.join(", ")),
                 );
             }
-            if changes.is_empty() {
+            let tags = changes.iter().find_map(deploy::Change::tags);
+            if !changes.iter().any(deploy::Change::changes_latest) {
                 plan.write(
                     "PublishVersion",
                     format_args!(
@@ -198,6 +212,9 @@ async fn list_deploy(
                     format_args!("a new version of {name}, guarded by the code's CodeSha256"),
                 );
                 await_active(ctx, plan);
+            }
+            if let Some(tags) = tags {
+                list_tags(name, tags, plan);
             }
             Ok(Deployed::Published)
         }
@@ -213,6 +230,31 @@ fn await_active(ctx: Ctx<'_>, plan: &mut DryRun) {
             "wait until the version is Active: with SnapStart, Lambda takes a snapshot first (up to function.ready_timeout, {})",
             humantime::format_duration(ctx.config.function.ready_timeout)
         ));
+    }
+}
+
+/// The tag writes of a deploy: tags belong to the function, not a version.
+fn list_tags(name: &str, tags: &TagChange, plan: &mut DryRun) {
+    let keys = |keys: Vec<&String>| {
+        keys.into_iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !tags.set.is_empty() {
+        plan.write(
+            "TagResource",
+            format_args!("function {name}: {}", keys(tags.set.keys().collect())),
+        );
+    }
+    if !tags.remove.is_empty() {
+        plan.write(
+            "UntagResource",
+            format_args!(
+                "function {name}: {} (tags greenlight set earlier)",
+                keys(tags.remove.iter().collect())
+            ),
+        );
     }
 }
 

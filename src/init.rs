@@ -29,8 +29,11 @@ const SHIP: &str = include_str!("../templates/github/ship.yml");
 const PROMOTE: &str = include_str!("../templates/github/promote.yml");
 const DEPLOY_COMMIT: &str = include_str!("../templates/github/deploy-commit.yml");
 
-/// The starter `greenlight.toml` for `name` and `flavour`.
-pub fn config(name: &str, flavour: Flavour) -> String {
+/// The starter `greenlight.toml` for `name` and `flavour`, on arm64
+/// (Graviton) or x86_64. For Rust, the build asks cargo-lambda for the
+/// same architecture the function runs on, so the two cannot drift apart.
+pub fn config(name: &str, flavour: Flavour, arm64: bool) -> String {
+    let architecture = if arm64 { "arm64" } else { "x86_64" };
     let (runtime, handler, source, build) = match flavour {
         Flavour::Python => ("python3.12", "index.handler", "src".to_owned(), None),
         Flavour::Node => ("nodejs22.x", "index.handler", "src".to_owned(), None),
@@ -38,7 +41,11 @@ pub fn config(name: &str, flavour: Flavour) -> String {
             "provided.al2023",
             "bootstrap",
             format!("target/lambda/{name}"),
-            Some("cargo lambda build --release"),
+            Some(if arm64 {
+                "cargo lambda build --release --arm64"
+            } else {
+                "cargo lambda build --release --x86-64"
+            }),
         ),
         Flavour::Custom => ("provided.al2023", "bootstrap", "dist".to_owned(), None),
     };
@@ -46,16 +53,29 @@ pub fn config(name: &str, flavour: Flavour) -> String {
         Some(command) => format!("build = \"{command}\"      # run before packaging"),
         None => "# build = \"make\"             # a command run before packaging".to_owned(),
     };
+    let architecture = match (flavour, arm64) {
+        (Flavour::Rust, _) | (_, true) => format!(
+            "architecture = \"{architecture}\"      # x86_64 or arm64; applied with the code"
+        ),
+        _ => "# architecture = \"arm64\"       # x86_64 (the default) or arm64".to_owned(),
+    };
     CONFIG
         .replace("{{name}}", name)
         .replace("{{runtime}}", runtime)
         .replace("{{handler}}", handler)
         .replace("{{source}}", &source)
         .replace("{{build}}", &build)
+        .replace("{{architecture}}", &architecture)
 }
 
 /// Writes the starter files into `dir`; returns their paths.
-pub fn init(dir: &Path, name: &str, flavour: Flavour, force: bool) -> Result<Vec<PathBuf>> {
+pub fn init(
+    dir: &Path,
+    name: &str,
+    flavour: Flavour,
+    arm64: bool,
+    force: bool,
+) -> Result<Vec<PathBuf>> {
     if name.is_empty()
         || name.len() > 64
         || !name
@@ -68,7 +88,7 @@ pub fn init(dir: &Path, name: &str, flavour: Flavour, force: bool) -> Result<Vec
         );
     }
     let files = [
-        ("greenlight.toml", config(name, flavour)),
+        ("greenlight.toml", config(name, flavour, arm64)),
         (
             "greenlight-iam-policy.json",
             POLICY.replace("my-function", name),
@@ -119,13 +139,45 @@ mod tests {
     #[test]
     fn every_flavour_gives_a_config_that_passes_validation() {
         for flavour in Flavour::value_variants() {
-            let text = config("orders-api", *flavour);
-            let parsed = Config::parse(Path::new("greenlight.toml"), &text)
-                .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
-            assert_eq!(parsed.function.name, "orders-api");
-            assert!(!text.contains("{{"), "{flavour:?} left a placeholder");
+            for arm64 in [false, true] {
+                let text = config("orders-api", *flavour, arm64);
+                let parsed = Config::parse(Path::new("greenlight.toml"), &text)
+                    .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
+                assert_eq!(parsed.function.name, "orders-api");
+                assert!(!text.contains("{{"), "{flavour:?} left a placeholder");
+                let architecture = parsed.function.settings.extra.architecture;
+                let expected = match (flavour, arm64) {
+                    (_, true) => Some("arm64"),
+                    (Flavour::Rust, false) => Some("x86_64"),
+                    _ => None,
+                };
+                assert_eq!(architecture.as_deref(), expected, "{flavour:?} {arm64}");
+            }
         }
-        assert!(config("x", Flavour::Rust).contains("build = \"cargo lambda build --release\""));
+    }
+
+    #[test]
+    fn rust_builds_for_the_architecture_the_function_runs_on() {
+        let build = |arm64| {
+            let text = config("x", Flavour::Rust, arm64);
+            let config = Config::parse(Path::new("greenlight.toml"), &text).expect("valid");
+            let build = config.package.and_then(|p| p.build).expect("a build");
+            (build, config.function.settings.extra.architecture)
+        };
+        assert_eq!(
+            build(true),
+            (
+                "cargo lambda build --release --arm64".to_owned(),
+                Some("arm64".to_owned())
+            )
+        );
+        assert_eq!(
+            build(false),
+            (
+                "cargo lambda build --release --x86-64".to_owned(),
+                Some("x86_64".to_owned())
+            )
+        );
     }
 
     #[test]

@@ -31,8 +31,10 @@ use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::primitives::{Blob, SdkBody};
 use aws_sdk_lambda::types::{
-    AliasRoutingConfiguration, Environment as SdkEnvironment, FunctionCode, LastUpdateStatus,
-    PackageType, Runtime, SnapStart, SnapStartApplyOn, State,
+    AliasRoutingConfiguration, ApplicationLogLevel, Architecture, DeadLetterConfig,
+    Environment as SdkEnvironment, EphemeralStorage, FileSystemConfig, FunctionCode,
+    LastUpdateStatus, LogFormat, LoggingConfig, PackageType, Runtime, SnapStart, SnapStartApplyOn,
+    State, SystemLogLevel, TracingConfig, TracingMode, VpcConfig,
 };
 use aws_smithy_types::timeout::TimeoutConfig;
 use base64::Engine;
@@ -40,6 +42,7 @@ use bytes::Bytes;
 
 use crate::config::FunctionSettings;
 use crate::error::{Error, Failure, Result};
+use crate::extra_settings::{self, ExtraSettings, FileSystem, Logging, TagChange, Vpc};
 use crate::s3::S3Location;
 use crate::secrets::Environment;
 
@@ -99,6 +102,10 @@ pub struct FunctionState {
     pub last_modified: String,
     /// For optimistic concurrency on updates.
     pub revision_id: Option<String>,
+    /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key
+    /// and file systems, normalised to Lambda's defaults (tags: `None`,
+    /// read with [`Lambda::tags`]).
+    pub extra: ExtraSettings,
     /// SnapStart applies to published versions (`ApplyOn` `PublishedVersions`).
     pub snap_start: bool,
 }
@@ -281,6 +288,48 @@ impl Lambda {
             .and_then(|out| out.code()?.image_uri().map(str::to_owned)))
     }
 
+    /// The function's tags. Tags belong to the function, so `arn` may name
+    /// any version or alias of it.
+    pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>> {
+        let resource = unqualified(arn);
+        let out = self
+            .client
+            .list_tags()
+            .resource(&resource)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("read the tags of {resource}"), e))?;
+        Ok(out
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    /// Applies `change` to the function's tags: `TagResource` for what it
+    /// sets, `UntagResource` for what it removes.
+    pub async fn retag(&self, arn: &str, change: &TagChange) -> Result<()> {
+        let resource = unqualified(arn);
+        if !change.set.is_empty() {
+            self.client
+                .tag_resource()
+                .resource(&resource)
+                .set_tags(Some(change.set.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("tag {resource}"), e))?;
+        }
+        if !change.remove.is_empty() {
+            self.client
+                .untag_resource()
+                .resource(&resource)
+                .set_tag_keys(Some(change.remove.clone()))
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("remove tags from {resource}"), e))?;
+        }
+        Ok(())
+    }
+
     /// Creates the function from `code` (unpublished) and waits until it is
     /// active. `settings` must hold the runtime, handler and role.
     pub async fn create(
@@ -312,6 +361,14 @@ impl Lambda {
             .function_name(name)
             .package_type(package_type);
         let create = with_settings!(create, settings)
+            .set_architectures(architectures(settings.extra.architecture.as_deref()))
+            .set_tags(
+                settings
+                    .extra
+                    .tags
+                    .as_ref()
+                    .map(|t| extra_settings::tags_to_create(t).into_iter().collect()),
+            )
             .code(code.build())
             .publish(false)
             .customize();
@@ -322,8 +379,14 @@ impl Lambda {
         self.wait_until_ready(name).await
     }
 
-    /// Uploads new code to `$LATEST` and waits until Lambda has applied it.
-    pub async fn update_code(&self, name: &str, code: Code<'_>) -> Result<FunctionState> {
+    /// Uploads new code to `$LATEST`, for `architecture` when given (Lambda
+    /// takes it with the code), and waits until Lambda has applied it.
+    pub async fn update_code(
+        &self,
+        name: &str,
+        code: Code<'_>,
+        architecture: Option<&str>,
+    ) -> Result<FunctionState> {
         self.retry_on_conflict(
             name,
             |e| aws_error(format!("update the code of function {name}"), e),
@@ -331,7 +394,11 @@ impl Lambda {
                 e.is_resource_conflict_exception()
             },
             || {
-                let update = self.client.update_function_code().function_name(name);
+                let update = self
+                    .client
+                    .update_function_code()
+                    .function_name(name)
+                    .set_architectures(architectures(architecture));
                 let (update, zip) = match code {
                     Code::Zip(zip) => (
                         update.zip_file(Blob::new(ZIP_PLACEHOLDER)),
@@ -898,6 +965,50 @@ fn snap_start(on: bool) -> SnapStart {
     SnapStart::builder().apply_on(apply_on).build()
 }
 
+/// A function ARN without its version or alias qualifier.
+fn unqualified(arn: &str) -> String {
+    arn.split(':').take(7).collect::<Vec<_>>().join(":")
+}
+
+/// The architecture list Lambda takes, from the config's one architecture.
+fn architectures(architecture: Option<&str>) -> Option<Vec<Architecture>> {
+    architecture.map(|a| vec![Architecture::from(a)])
+}
+
+fn sdk_vpc(vpc: &Vpc) -> VpcConfig {
+    VpcConfig::builder()
+        .set_subnet_ids(Some(vpc.subnets.clone()))
+        .set_security_group_ids(Some(vpc.security_groups.clone()))
+        .ipv6_allowed_for_dual_stack(vpc.ipv6)
+        .build()
+}
+
+fn sdk_logging(logging: &Logging) -> LoggingConfig {
+    LoggingConfig::builder()
+        .set_log_format(logging.format.as_deref().map(LogFormat::from))
+        .set_log_group(logging.log_group.clone())
+        .set_application_log_level(
+            logging
+                .application_level
+                .as_deref()
+                .map(ApplicationLogLevel::from),
+        )
+        .set_system_log_level(logging.system_level.as_deref().map(SystemLogLevel::from))
+        .build()
+}
+
+fn sdk_file_systems(list: &[FileSystem]) -> Vec<FileSystemConfig> {
+    list.iter()
+        .filter_map(|fs| {
+            FileSystemConfig::builder()
+                .arn(&fs.arn)
+                .local_mount_path(&fs.mount_path)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
 fn weights_of(routing: Option<&AliasRoutingConfiguration>) -> BTreeMap<String, f64> {
     routing
         .and_then(|r| r.additional_version_weights())
@@ -919,6 +1030,29 @@ macro_rules! with_settings {
             .set_description(settings.description.clone())
             .set_environment(settings.environment.as_ref().map(sdk_environment))
             .set_snap_start(settings.snap_start.map(snap_start))
+            .set_layers(settings.extra.layers.clone())
+            .set_ephemeral_storage(
+                settings
+                    .extra
+                    .ephemeral_storage
+                    .and_then(|mb| EphemeralStorage::builder().size(mb).build().ok()),
+            )
+            .set_tracing_config(settings.extra.tracing.as_deref().map(|mode| {
+                TracingConfig::builder()
+                    .mode(TracingMode::from(mode))
+                    .build()
+            }))
+            .set_vpc_config(settings.extra.vpc.as_ref().map(sdk_vpc))
+            .set_logging_config(settings.extra.logging.as_ref().map(sdk_logging))
+            .set_dead_letter_config(
+                settings
+                    .extra
+                    .dead_letter
+                    .as_deref()
+                    .map(|arn| DeadLetterConfig::builder().target_arn(arn).build()),
+            )
+            .set_kms_key_arn(settings.extra.kms_key.clone())
+            .set_file_system_configs(settings.extra.file_systems.as_deref().map(sdk_file_systems))
     }};
 }
 use with_settings;
@@ -951,6 +1085,47 @@ macro_rules! function_state {
                 .snap_start()
                 .and_then(|s| s.apply_on())
                 .is_some_and(|a| *a == SnapStartApplyOn::PublishedVersions),
+            extra: ExtraSettings {
+                architecture: out.architectures().first().map(|a| a.as_str().to_owned()),
+                layers: Some(
+                    out.layers()
+                        .iter()
+                        .filter_map(|l| l.arn().map(str::to_owned))
+                        .collect(),
+                ),
+                ephemeral_storage: out.ephemeral_storage().map(|e| e.size()),
+                tracing: out
+                    .tracing_config()
+                    .and_then(|t| t.mode())
+                    .map(|m| m.as_str().to_owned()),
+                vpc: out.vpc_config().map(|v| Vpc {
+                    subnets: v.subnet_ids().to_vec(),
+                    security_groups: v.security_group_ids().to_vec(),
+                    ipv6: v.ipv6_allowed_for_dual_stack().unwrap_or(false),
+                }),
+                logging: out.logging_config().map(|l| Logging {
+                    format: l.log_format().map(|f| f.as_str().to_owned()),
+                    log_group: l.log_group().map(str::to_owned),
+                    application_level: l.application_log_level().map(|v| v.as_str().to_owned()),
+                    system_level: l.system_log_level().map(|v| v.as_str().to_owned()),
+                }),
+                dead_letter: out
+                    .dead_letter_config()
+                    .and_then(|d| d.target_arn())
+                    .map(str::to_owned),
+                kms_key: out.kms_key_arn().map(str::to_owned),
+                file_systems: Some(
+                    out.file_system_configs()
+                        .iter()
+                        .map(|f| FileSystem {
+                            arn: f.arn().to_owned(),
+                            mount_path: f.local_mount_path().to_owned(),
+                        })
+                        .collect(),
+                ),
+                tags: None,
+            }
+            .normalised(),
         }
     }};
 }
@@ -1028,7 +1203,7 @@ mod tests {
         );
 
         let state = lambda
-            .update_code("orders", Code::Zip(&Bytes::from_static(b"PK")))
+            .update_code("orders", Code::Zip(&Bytes::from_static(b"PK")), None)
             .await
             .expect("conflict is waited out");
         assert_eq!(state.code_sha256, "abc");
@@ -1055,7 +1230,7 @@ mod tests {
         );
 
         let err = lambda
-            .update_code("orders", Code::Zip(&Bytes::from_static(b"PK")))
+            .update_code("orders", Code::Zip(&Bytes::from_static(b"PK")), None)
             .await
             .expect_err("update failed");
         assert_eq!(err.exit_code(), 1);

@@ -20,6 +20,7 @@ pub mod deploy;
 pub mod dns;
 pub mod dry_run;
 pub mod error;
+pub mod extra_settings;
 pub mod fleet;
 pub mod functions;
 pub mod gates;

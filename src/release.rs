@@ -2,8 +2,8 @@
 //!
 //! In: a version that passed its smoke tests, and the `[release]` plan. Out: a
 //! [`ReleaseReport`]. Before anything moves it checks the alias rules (a
-//! published version, not the one already live, the same execution role as
-//! the stable version for a weighted split) and that no watched alarm is
+//! published version, not the one already live, the same execution role and
+//! dead-letter queue as the stable version for a weighted split) and that no watched alarm is
 //! already in ALARM: a firing alarm would make the new version's health
 //! impossible to judge, so the release does not start (exit 1). A split
 //! greenlight did not make stops it too; an alias on `$LATEST` is pinned to
@@ -89,6 +89,8 @@ pub enum Candidate<'v> {
     Deploying {
         /// The config's role, or `$LATEST`'s when the config sets none.
         role: Option<&'v str>,
+        /// The config's dead-letter target, or `$LATEST`'s (`""`: none).
+        dead_letter: Option<&'v str>,
         /// True when the deploy changes `$LATEST`, so the version is new.
         new: bool,
     },
@@ -120,9 +122,20 @@ impl Candidate<'_> {
 /// split), and no watched alarm is firing or missing.
 pub async fn prepare<'a>(ctx: Ctx<'a>, candidate: Candidate<'_>) -> Result<Start<'a>> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let role = match candidate {
-        Candidate::Published(version) => check_version(ctx, version).await?.role,
-        Candidate::Deploying { role, .. } => role.map(str::to_owned),
+    let routing = match candidate {
+        Candidate::Published(version) => {
+            let state = check_version(ctx, version).await?;
+            Routing {
+                role: state.role,
+                dead_letter: state.extra.dead_letter,
+            }
+        }
+        Candidate::Deploying {
+            role, dead_letter, ..
+        } => Routing {
+            role: role.map(str::to_owned),
+            dead_letter: dead_letter.map(str::to_owned),
+        },
     };
     let plan = &ctx.config.release.plan;
     let Some(current) = ctx.lambda.alias(name, alias).await? else {
@@ -149,7 +162,7 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, candidate: Candidate<'_>) -> Result<Start
         let label = candidate
             .version()
             .map_or("the new version".to_owned(), |v| format!("version {v}"));
-        check_same_role(ctx, &stable, role.as_deref(), &label).await?;
+        check_routable(ctx, &stable, &routing, &label).await?;
     }
     crate::gates::refuse_if_firing(ctx, candidate.version()).await?;
     Ok(Start::Begin {
@@ -245,27 +258,49 @@ async fn check_version(ctx: Ctx<'_>, version: &str) -> Result<crate::lambda::Fun
     })
 }
 
+/// What Lambda requires to be the same on both versions of a split alias.
+struct Routing {
+    /// The execution role.
+    role: Option<String>,
+    /// The dead-letter target (`""` or `None`: none).
+    dead_letter: Option<String>,
+}
+
 /// Lambda splits an alias's traffic only between versions with one execution
-/// role; `role` is that of `version` (a label such as "version 5").
-async fn check_same_role(
+/// role and one dead-letter configuration; `routing` is that of `version`
+/// (a label such as "version 5").
+async fn check_routable(
     ctx: Ctx<'_>,
     stable: &str,
-    role: Option<&str>,
+    routing: &Routing,
     version: &str,
 ) -> Result<()> {
-    let stable_role = ctx
-        .lambda
-        .function(ctx.function(), stable)
-        .await?
-        .and_then(|s| s.role);
-    if stable_role.as_deref() == role {
+    let state = ctx.lambda.function(ctx.function(), stable).await?;
+    let (stable_role, stable_dlq) = state
+        .map(|s| (s.role, s.extra.dead_letter))
+        .unwrap_or_default();
+    let none = |v: Option<&str>| v.filter(|v| !v.is_empty()).unwrap_or("none").to_owned();
+    let differs = if stable_role != routing.role {
+        Some((
+            "execution roles",
+            none(stable_role.as_deref()),
+            none(routing.role.as_deref()),
+        ))
+    } else if none(stable_dlq.as_deref()) != none(routing.dead_letter.as_deref()) {
+        Some((
+            "dead-letter queues (function.dead_letter)",
+            none(stable_dlq.as_deref()),
+            none(routing.dead_letter.as_deref()),
+        ))
+    } else {
+        None
+    };
+    let Some((what, theirs, ours)) = differs else {
         return Ok(());
-    }
+    };
     Err(Error::no_traffic_moved(format!(
-        "{} and {version} have different execution roles ({} and {}), and Lambda cannot split an alias's traffic between them",
+        "{} and {version} have different {what} ({theirs} and {ours}), and Lambda cannot split an alias's traffic between them",
         crate::pin::label(stable),
-        stable_role.as_deref().unwrap_or("none"),
-        role.unwrap_or("none")
     ))
     .with_hint("release this version all at once (`steps = []`), then go back to steps"))
 }

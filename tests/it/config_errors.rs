@@ -371,6 +371,92 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
             "`smoke[1].http.max_latency` = \"2h\"",
         ),
         (
+            add("[function]", "architecture = \"arm\""),
+            "`function.architecture` = \"arm\": Lambda accepts \"x86_64\", \"arm64\"",
+        ),
+        (
+            add("[function]", "ephemeral_storage = 100"),
+            "`function.ephemeral_storage` = 100: Lambda accepts 512 to 10240 MB",
+        ),
+        (
+            add("[function]", "tracing = \"On\""),
+            "`function.tracing` = \"On\": Lambda accepts \"Active\", \"PassThrough\"",
+        ),
+        (
+            add("[function]", "layers = [\"deps:3\"]"),
+            "`function.layers[0]` = \"deps:3\": a layer version ARN",
+        ),
+        (
+            add(
+                "[function]",
+                "vpc = { subnets = [\"subnet-0a\"], security_groups = [] }",
+            ),
+            "`function.vpc` = (subnets and security_groups): give both",
+        ),
+        (
+            add(
+                "[function]",
+                "vpc = { subnets = [\"net-1\"], security_groups = [\"sg-1\"] }",
+            ),
+            "`function.vpc.subnets` = \"net-1\"",
+        ),
+        (
+            add(
+                "[function]",
+                "vpc = { subnets = [], security_groups = [], vpc_id = \"vpc-1\" }",
+            ),
+            "unknown field `vpc_id`",
+        ),
+        (
+            add("[function]", "logging = { format = \"XML\" }"),
+            "`function.logging.format` = \"XML\": Lambda accepts \"Text\", \"JSON\"",
+        ),
+        (
+            add("[function]", "logging = { application_level = \"DEBUG\" }"),
+            "`function.logging` = (levels): log levels need format = \"JSON\"",
+        ),
+        (
+            add("[function]", "dead_letter = \"arn:aws:s3:::bucket\""),
+            "`function.dead_letter` = \"arn:aws:s3:::bucket\": an SQS queue or SNS topic ARN",
+        ),
+        (
+            add("[function]", "kms_key = \"alias/orders\""),
+            "`function.kms_key` = \"alias/orders\": a KMS key ARN",
+        ),
+        (
+            add(
+                "[function]",
+                "file_systems = [{ arn = \"fsap-1\", mount_path = \"/mnt/data\" }]",
+            ),
+            "`function.file_systems[0].arn` = \"fsap-1\"",
+        ),
+        (
+            add(
+                "[function]",
+                "file_systems = [{ arn = \"arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1\", mount_path = \"/data\" }]",
+            ),
+            "`function.file_systems[0].mount_path` = \"/data\"",
+        ),
+        (
+            add("[function]", "tags = { \"aws:team\" = \"orders\" }"),
+            "`function.tags.aws:team` = \"orders\": a tag key is",
+        ),
+        (
+            add("[function]", "tags = { \"my team\" = \"orders\" }"),
+            "`function.tags.my team` = \"orders\": a tag key is",
+        ),
+        (
+            add(
+                "[function]",
+                "tags = { \"greenlight:managed-tags\" = \"x\" }",
+            ),
+            "greenlight keeps this tag itself",
+        ),
+        (
+            fleet("tracing = \"On\"", ""),
+            "greenlight.toml functions[0] \"a\": `function.tracing` = \"On\"",
+        ),
+        (
             format!("{base}\n[release]\npreset = \"Fast\"\n"),
             "release.preset",
         ),

@@ -91,10 +91,16 @@ fn step(p: &Project, proxy: &FaultProxy, args: &[&str]) -> Step {
 fn alias_scenario(deny: &[String]) -> Vec<Step> {
     let release = "[release]\nsteps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\nmin_invocations = 1\n\
                    metrics = [{ name = \"error-rate\", margin = 0.01 }, { name = \"p99-duration\", margin = \"100ms\" }]\n";
-    let config = default_config().replace(
-        "source = \"app\"",
-        "source = \"app\"\ns3_bucket = \"artifacts\"",
-    );
+    // Tags: created with the function, then one changed and one removed.
+    let config = default_config()
+        .replace(
+            "source = \"app\"",
+            "source = \"app\"\ns3_bucket = \"artifacts\"",
+        )
+        .replace(
+            "[package]",
+            "tags = { team = \"orders\", tier = \"gold\" }\n\n[package]",
+        );
     let p = Project::with_config(&format!("{config}\n{release}"));
     p.create_bucket("artifacts");
     p.create_alarm("orders-errors");
@@ -116,7 +122,9 @@ fn alias_scenario(deny: &[String]) -> Vec<Step> {
         "greenlight.toml",
         &format!(
             "{}\n{release}",
-            config.replace("memory = 256", "memory = 512")
+            config
+                .replace("memory = 256", "memory = 512")
+                .replace("tier = \"gold\"", "stage = \"prod\"")
         ),
     );
     next(&mut steps, &["ship", "--no-wait"]);
@@ -179,6 +187,9 @@ fn denying(p: &Project, deny: &[String]) -> FaultProxy {
         "UpdateAlias",
         "GetAlias",
         "GetProvisionedConcurrencyConfig",
+        "ListTags",
+        "TagResource",
+        "UntagResource",
         "DeleteFunction",
         "Invoke",
         "DescribeAlarms",

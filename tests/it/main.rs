@@ -14,6 +14,7 @@ mod examples;
 mod faults;
 mod first_errors;
 mod fleet;
+mod function_settings;
 mod human_output;
 mod image;
 mod install;

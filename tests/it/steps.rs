@@ -288,6 +288,7 @@ fn init_writes_a_valid_config_and_workflows_and_never_overwrites_without_force()
             "init",
             "--flavour",
             "rust",
+            "--arm64",
             "--name",
             "orders-api",
         ])
@@ -302,10 +303,12 @@ fn init_writes_a_valid_config_and_workflows_and_never_overwrites_without_force()
         assert!(p.join(file).is_file(), "{file} missing: {}", run.stdout);
     }
     let config = std::fs::read_to_string(p.join("svc/greenlight.toml")).expect("config");
+    // cargo-lambda builds for the architecture the function runs on.
     assert!(
-        config.contains("build = \"cargo lambda build --release\""),
+        config.contains("build = \"cargo lambda build --release --arm64\""),
         "{config}"
     );
+    assert!(config.contains("architecture = \"arm64\""), "{config}");
     // The generated config passes validation as written.
     let status = p.run(&["-c", "svc/greenlight.toml", "status"]).success();
     assert!(status.stdout.contains("orders-api"), "{}", status.stdout);

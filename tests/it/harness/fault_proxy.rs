@@ -484,6 +484,9 @@ fn operation(r: &Request) -> String {
             "PutProvisionedConcurrencyConfig"
         }
         [_, "functions", _, "provisioned-concurrency"] => "GetProvisionedConcurrencyConfig",
+        [_, "tags", _] if method == "POST" => "TagResource",
+        [_, "tags", _] if method == "DELETE" => "UntagResource",
+        [_, "tags", _] => "ListTags",
         ["2013-04-01", "hostedzone", _, "rrset"] if method == "POST" => "ChangeResourceRecordSets",
         ["2013-04-01", "hostedzone", _, "rrset"] => "ListResourceRecordSets",
         ["2013-04-01", "change", _] => "GetChange",
@@ -515,7 +518,7 @@ enum Service {
 fn service(r: &Request, op: &str) -> Service {
     if r.path.starts_with("/2013-04-01/") {
         Service::Route53
-    } else if r.path.contains("/functions") {
+    } else if r.path.contains("/functions") || r.path.starts_with("/2017-03-31/tags/") {
         Service::Lambda
     } else if op.starts_with("S3") {
         Service::S3

@@ -104,7 +104,7 @@ pub fn block_on<T>(call: impl Future<Output = T>) -> T {
 }
 
 /// A zip holding one `index.py` that starts with `# marker`.
-fn zip_of(marker: &str) -> Vec<u8> {
+pub fn zip_of(marker: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     zip.start_file("index.py", zip::write::SimpleFileOptions::default())
         .expect("zip entry");
