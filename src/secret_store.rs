@@ -81,3 +81,24 @@ fn answers(p: &Parameter, asked: &str) -> bool {
         .flatten()
         .any(|id| asked.strip_prefix(id) == Some(selector))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_answers_by_name_or_arn_with_its_selector() {
+        let arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db";
+        let plain = Parameter::builder().name("/orders/db").arn(arn).build();
+        assert!(answers(&plain, "/orders/db"));
+        assert!(answers(&plain, arn));
+        assert!(!answers(&plain, "/orders/db:2"));
+        assert!(!answers(&plain, "/orders/dbx"));
+        let second = Parameter::builder()
+            .name("/orders/db")
+            .selector(":2")
+            .build();
+        assert!(answers(&second, "/orders/db:2"));
+        assert!(!answers(&second, "/orders/db"));
+    }
+}

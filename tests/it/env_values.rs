@@ -175,7 +175,10 @@ fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_
         assert!(text.stderr.contains(expected), "{}", text.stderr);
         let json = run(&p, &["plan", "--output", "json"]).code(2);
         let message = json.json()["error"]["message"].to_string();
-        assert!(message.contains(&expected.replace('"', "\\\"")), "{message}");
+        assert!(
+            message.contains(&expected.replace('"', "\\\"")),
+            "{message}"
+        );
         assert_no_value_printed(&[text.all_output(), json.all_output()]);
     }
     assert!(p.functions().is_empty(), "nothing was written");
