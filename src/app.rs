@@ -150,8 +150,11 @@ pub async fn prepare<'a>(
     report.function = Some(config.function.name.clone());
     report.alias = Some(config.function.alias.clone());
     let made = unexpected::catching(async {
-        resolve_environment(cli, &mut config, shared).await?;
+        let read = resolve_environment(cli, &mut config, shared).await?;
         let ui = ui_for(cli, &config, company);
+        if let Some(read) = read {
+            ui.detail(read);
+        }
         let made = local_part(cli, &config, &ui, shared, &mut report).await?;
         Ok(made.map(|(job, sdk)| (job, sdk, ui)))
     })
@@ -249,13 +252,17 @@ fn ui_for(cli: &Cli, config: &Config, company: Company<'_>) -> Ui {
 /// For the commands that deploy the environment (`deploy`, `ship`, `plan`,
 /// dry runs too): reads the values it refers to ([`env_values::resolve`]),
 /// before anything is built or written.
-async fn resolve_environment(cli: &Cli, config: &mut Config, shared: &Shared) -> Result<()> {
+async fn resolve_environment(
+    cli: &Cli,
+    config: &mut Config,
+    shared: &Shared,
+) -> Result<Option<String>> {
     let deploys = matches!(
         cli.command,
         Command::Deploy { .. } | Command::Ship { .. } | Command::Plan { .. }
     );
     if !deploys || config.function.environment_refs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let (sdk, _) = shared
         .regions
@@ -272,6 +279,7 @@ async fn resolve_environment(cli: &Cli, config: &mut Config, shared: &Shared) ->
         &shared.fetched,
     )
     .await
+    .map(Some)
 }
 
 /// Files `e` (with secrets masked) as the report's error and outcome.

@@ -225,14 +225,15 @@ fn secret_entry(id: &str) -> String {
 /// the SSM parameters not read yet in this run (one `GetParameters` per 10
 /// names), then each secret not read yet, all in `region` (the function's).
 /// A value that is not there is exit 2 naming the variable and the
-/// reference (`origin` names the config).
+/// reference (`origin` names the config). Returns what was read, by name
+/// only, for `-v`.
 pub async fn resolve(
     function: &mut FunctionConfig,
     origin: &str,
     store: &SecretStore,
     region: &str,
     fetched: &Fetched,
-) -> Result<()> {
+) -> Result<String> {
     let references = std::mem::take(&mut function.environment_refs).0;
     let missing = |name: &str, source: &Source, why: &str| {
         Error::usage(format!(
@@ -306,7 +307,11 @@ pub async fn resolve(
     for (name, value) in values {
         environment.insert(name, value);
     }
-    Ok(())
+    let read: Vec<String> = references
+        .iter()
+        .map(|(name, source)| format!("{name} from {source}"))
+        .collect();
+    Ok(format!("environment values read: {}", read.join(", ")))
 }
 
 /// The value at `key` of the JSON object `text`: a string as it is, a

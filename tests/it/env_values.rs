@@ -80,7 +80,14 @@ fn references_are_deployed_as_values_compared_as_values_and_never_printed() {
     let mut seen = Vec::new();
     let first = run(&p, &["ship", "-vv"]);
     seen.push(first.all_output());
-    first.success();
+    let first = first.success();
+    assert!(
+        first
+            .stderr
+            .contains("DB_PASSWORD from { ssm = \"/orders/db-password\" }"),
+        "-v names what was read: {}",
+        first.stderr
+    );
     let env = environment(&p, FUNCTION, "1");
     assert_eq!(env["FROM_CI"], FROM_CI);
     assert_eq!(env["DB_PASSWORD"], FROM_SSM);
@@ -274,6 +281,21 @@ fn a_fleet_reads_a_shared_value_once_and_asks_for_ten_parameters_a_call() {
     let billing = environment(&p, "billing", "1");
     assert_eq!(billing["P0"], "value-0");
     assert_eq!(billing["SHARED"], "shared-token");
+
+    // One function's missing value stops the whole fleet before any write.
+    p.change_code("v2");
+    p.write(
+        "greenlight.toml",
+        &fleet.replace("/svc/p0\" }, SHARED", "/svc/gone\" }, SHARED"),
+    );
+    let before = p.emulator.requests().len();
+    let run = p.run(&["deploy"]).code(2);
+    assert!(
+        run.all_output().contains("no SSM parameter /svc/gone"),
+        "{}",
+        run.all_output()
+    );
+    p.emulator.assert_only_reads_since(before, &["POST /"]);
 }
 
 #[test]
