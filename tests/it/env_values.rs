@@ -9,7 +9,7 @@ use crate::harness::sdk::{create_secret, put_parameter};
 use crate::harness::{FUNCTION, Project, ROLE, Run, default_config};
 
 /// Unique values that must reach the function and never any output.
-const FROM_CI: &str = "ci-7d21-unique-env-value";
+pub const FROM_CI: &str = "ci-7d21-unique-env-value";
 const FROM_SSM: &str = "ssm-4b90-unique-parameter-value";
 const FROM_SECRET_KEY: &str = "sm-e35c-unique-json-field";
 const FROM_SECRET: &str = "sm-81fa-unique-whole-secret";
@@ -25,8 +25,12 @@ fn config() -> String {
     )
 }
 
+/// Every value [`project`]'s references resolve to (with `CI_TOKEN` set
+/// to [`FROM_CI`]).
+pub const VALUES: [&str; 4] = [FROM_CI, FROM_SSM, FROM_SECRET_KEY, FROM_SECRET];
+
 /// A project whose references all have values in the emulator.
-fn project() -> Project {
+pub fn project() -> Project {
     let p = Project::with_config(&config());
     put_parameter(&p, "/orders/db-password", FROM_SSM);
     create_secret(
@@ -68,7 +72,7 @@ fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String,
 #[track_caller]
 fn assert_no_value_printed(outputs: &[String]) {
     for out in outputs {
-        for value in [FROM_CI, FROM_SSM, FROM_SECRET_KEY, FROM_SECRET] {
+        for value in VALUES {
             assert!(!out.contains(value), "{value} leaked:\n{out}");
         }
     }
