@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{Config, PackageConfig};
 use crate::deploy::Deployable;
 use crate::dry_run::{self, DryRun};
+use crate::env_values::{self, Fetched};
 use crate::error::{Error, Failure, Result};
 use crate::lambda::Lambda;
 use crate::lockstep::Member;
@@ -68,6 +69,7 @@ async fn run_all(cli: &Cli) -> Report {
             cli.lambda_rate,
         ),
         packages: SharedPackages::default(),
+        fetched: Fetched::default(),
     };
     match Config::load_all(&cli.config)
         .and_then(|(configs, many)| fleet::select(cli, configs, many))
@@ -90,6 +92,8 @@ pub struct Shared {
     pub regions: Regions,
     /// Packages made once for functions with the same source.
     pub packages: SharedPackages,
+    /// Environment values read from SSM and Secrets Manager so far.
+    pub fetched: Fetched,
 }
 
 /// Whether a function runs alone or as one of a fleet.
@@ -138,29 +142,27 @@ pub struct Ready<'a> {
 /// A fleet runs this for every function before any of them calls AWS.
 pub async fn prepare<'a>(
     cli: &Cli,
-    config: Config,
+    mut config: Config,
     company: Company<'a>,
     shared: &Shared,
 ) -> Prepared<'a> {
     let mut report = Report::new(cli.command.name());
     report.function = Some(config.function.name.clone());
     report.alias = Some(config.function.alias.clone());
-    let redactor = config
-        .function
-        .settings
-        .environment
-        .as_ref()
-        .map(Redactor::for_environment)
-        .unwrap_or_default();
-    let verbosity = cli.verbose as i8 - cli.quiet as i8;
-    let ui = Ui::new(cli.output, verbosity, redactor.clone());
-    let ui = match company {
-        Company::Alone => ui,
-        Company::Fleet(_) => ui.for_function(&config.function.name),
-    };
-    let made = unexpected::catching(local_part(cli, &config, &ui, shared, &mut report)).await;
+    let made = unexpected::catching(async {
+        let read = resolve_environment(cli, &mut config, shared).await?;
+        let ui = ui_for(cli, &config, company);
+        if let Some(read) = read {
+            ui.detail(read);
+        }
+        let made = local_part(cli, &config, &ui, shared, &mut report).await?;
+        Ok(made.map(|(job, sdk)| (job, sdk, ui)))
+    })
+    .await;
+    // Built after the environment is resolved, so its values are masked too.
+    let redactor = redactor_for(&config);
     let error = match made {
-        Ok(Ok(Some((job, sdk)))) => {
+        Ok(Ok(Some((job, sdk, ui)))) => {
             return Prepared::Ready(Box::new(Ready {
                 config,
                 company,
@@ -224,6 +226,60 @@ impl Ready<'_> {
         fail(&mut report, why, &self.redactor);
         report
     }
+}
+
+/// The redactor of `config`'s environment values.
+fn redactor_for(config: &Config) -> Redactor {
+    config
+        .function
+        .settings
+        .environment
+        .as_ref()
+        .map(Redactor::for_environment)
+        .unwrap_or_default()
+}
+
+/// The output of one function's command.
+fn ui_for(cli: &Cli, config: &Config, company: Company<'_>) -> Ui {
+    let verbosity = cli.verbose as i8 - cli.quiet as i8;
+    let ui = Ui::new(cli.output, verbosity, redactor_for(config));
+    match company {
+        Company::Alone => ui,
+        Company::Fleet(_) => ui.for_function(&config.function.name),
+    }
+}
+
+/// For the commands that deploy the environment (`deploy`, `ship`, `plan`,
+/// dry runs too): reads the values it refers to ([`env_values::resolve`]),
+/// before anything is built or written.
+async fn resolve_environment(
+    cli: &Cli,
+    config: &mut Config,
+    shared: &Shared,
+) -> Result<Option<String>> {
+    let deploys = matches!(
+        cli.command,
+        Command::Deploy { .. } | Command::Ship { .. } | Command::Plan { .. }
+    );
+    if !deploys || config.function.environment_refs.is_empty() {
+        return Ok(None);
+    }
+    let (sdk, _) = shared
+        .regions
+        .get(config.function.region.as_deref())
+        .await?;
+    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    let origin = config.origin();
+    let store = aws::secret_store(&sdk);
+    env_values::resolve(
+        &mut config.function,
+        &origin,
+        &store,
+        &region,
+        &shared.fetched,
+    )
+    .await
+    .map(Some)
 }
 
 /// Files `e` (with secrets masked) as the report's error and outcome.

@@ -22,6 +22,7 @@ use crate::lambda::{Lambda, WaitPolicy};
 use crate::pacing::{Paces, paced};
 use crate::route53::Dns;
 use crate::s3::Artifacts;
+use crate::secret_store::SecretStore;
 
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]
@@ -138,6 +139,14 @@ pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
 /// `PriorRequestNotComplete`): both are retried like any throttling.
 pub fn dns(sdk: &SdkConfig) -> Dns {
     Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
+}
+
+/// The seam to SSM Parameter Store and Secrets Manager for `sdk`.
+pub fn secret_store(sdk: &SdkConfig) -> SecretStore {
+    SecretStore::new(
+        aws_sdk_ssm::Client::new(sdk),
+        aws_sdk_secretsmanager::Client::new(sdk),
+    )
 }
 
 /// The Lambda seam for `sdk`, its requests paced by `paces` (shared by every

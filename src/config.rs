@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::env_values::{self, References};
 use crate::error::{Error, Result};
 use crate::extra_settings::{ExtraSettings, RawExtras, RawFileSystem, RawLogging, RawVpc};
 use crate::gates::NoData;
@@ -126,6 +127,9 @@ pub struct FunctionConfig {
     /// How long to wait for a `Pending` version (or function) to become
     /// `Active` before it is tested (`function.ready_timeout`).
     pub ready_timeout: Duration,
+    /// Environment variables whose values are read at deploy time
+    /// ([`crate::env_values::resolve`] moves them into `settings`).
+    pub environment_refs: References,
 }
 
 /// Function settings from the config; `None` means "leave as it is".
@@ -303,7 +307,8 @@ struct RawFunction {
     role: Option<String>,
     memory: Option<i64>,
     timeout: Option<i64>,
-    environment: Option<BTreeMap<String, String>>,
+    environment: Option<BTreeMap<String, toml::Value>>,
+    environment_keep: Option<Vec<String>>,
     description: Option<String>,
     snap_start: Option<bool>,
     ready_timeout: Option<String>,
@@ -600,21 +605,10 @@ impl Checker<'_> {
         {
             return Err(self.bad("function.description", "(text)", "at most 256 characters"));
         }
-        let environment = raw
-            .environment
-            .map(|vars| {
-                for key in vars.keys() {
-                    if !is_env_key(key) {
-                        return Err(self.bad(
-                            &format!("function.environment.{key}"),
-                            format!("{:?}", crate::secrets::MASK),
-                            "variable names start with a letter and hold only letters, digits and '_'",
-                        ));
-                    }
-                }
-                Ok(Environment::new(vars))
-            })
-            .transpose()?;
+        let (environment, environment_refs) =
+            env_values::from_config(raw.environment, raw.environment_keep, &|key, value, why| {
+                self.bad(key, value, why)
+            })?;
         if let Some(region) = &raw.region
             && !is_region(region)
         {
@@ -664,6 +658,7 @@ impl Checker<'_> {
                 snap_start: raw.snap_start,
                 extra,
             },
+            environment_refs,
         })
     }
 
@@ -1253,12 +1248,6 @@ fn is_bucket_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-}
-
-fn is_env_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -251,7 +251,11 @@ async fn update(
         expected_sha = code.publish_guard(&updated);
         revision = updated.revision_id;
     }
-    let settings = changed_settings(desired, &changes, &latest.extra);
+    let mut settings = changed_settings(desired, &changes, &latest.extra);
+    // Variables other tools own are written back as `$LATEST` has them.
+    settings.environment = settings
+        .environment
+        .map(|env| env.with_kept_from(&latest.environment));
     if settings != FunctionSettings::default() {
         ctx.ui.step("updating configuration");
         let _busy = ctx
@@ -554,7 +558,7 @@ fn differences(
         );
     }
     if let Some(env) = &desired.environment
-        && *env != state.environment
+        && env.differs_from(&state.environment)
     {
         push(
             Field::Environment,

@@ -5,7 +5,7 @@
 //! masks any value that still finds its way into free text (a function's
 //! response, an AWS error message) before it is printed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The mask printed in place of a secret value.
@@ -16,34 +16,81 @@ pub const MASK: &str = "****";
 const MIN_MASKED_LEN: usize = 4;
 
 /// A function's environment variables. Values are secrets.
+///
+/// As the config wants it, it may also name variables to keep: those are
+/// owned by another tool (Terraform, say), so they are never a difference,
+/// and a configuration update copies them from the function as they are
+/// ([`Environment::with_kept_from`]).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Environment(BTreeMap<String, String>);
+pub struct Environment {
+    vars: BTreeMap<String, String>,
+    keep: BTreeSet<String>,
+}
 
 impl Environment {
     /// Wraps a map of variable names to values.
     pub fn new(vars: BTreeMap<String, String>) -> Self {
-        Environment(vars)
+        Environment {
+            vars,
+            keep: BTreeSet::new(),
+        }
+    }
+
+    /// This environment, leaving the variables `keep` as the function has them.
+    pub fn keeping(self, keep: BTreeSet<String>) -> Self {
+        Environment { keep, ..self }
     }
 
     /// The variable names, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.vars.keys().map(String::as_str)
     }
 
     /// The variables, for handing to AWS. Never print what this returns.
     pub fn expose(&self) -> &BTreeMap<String, String> {
-        &self.0
+        &self.vars
+    }
+
+    /// Sets `key` (a value read from elsewhere, see [`crate::env_values`]).
+    pub fn insert(&mut self, key: String, value: String) {
+        self.vars.insert(key, value);
+    }
+
+    /// Whether a function whose environment is `current` needs this one
+    /// written: the variables differ, kept ones aside.
+    pub fn differs_from(&self, current: &Environment) -> bool {
+        let others = current.vars.iter().filter(|(k, _)| !self.keep.contains(*k));
+        !others.eq(self.vars.iter())
+    }
+
+    /// What to write over `current`: these variables, and the kept ones
+    /// with the values `current` has (absent ones stay absent).
+    pub fn with_kept_from(&self, current: &Environment) -> Environment {
+        let mut vars = self.vars.clone();
+        for key in &self.keep {
+            if let Some(value) = current.vars.get(key) {
+                vars.insert(key.clone(), value.clone());
+            }
+        }
+        Environment::new(vars)
     }
 
     /// Describes how `other` differs from `self` by key only, e.g.
-    /// `added A; changed B; removed C`. Values never appear.
+    /// `added A; changed B; removed C`; the variables `other` keeps are
+    /// never removed. Values never appear.
     pub fn describe_change_to(&self, other: &Environment) -> String {
-        let added: Vec<&str> = other.keys().filter(|k| !self.0.contains_key(*k)).collect();
-        let removed: Vec<&str> = self.keys().filter(|k| !other.0.contains_key(*k)).collect();
+        let added: Vec<&str> = other
+            .keys()
+            .filter(|k| !self.vars.contains_key(*k))
+            .collect();
+        let removed: Vec<&str> = self
+            .keys()
+            .filter(|k| !other.vars.contains_key(*k) && !other.keep.contains(*k))
+            .collect();
         let changed: Vec<&str> = other
-            .0
+            .vars
             .iter()
-            .filter(|(k, v)| self.0.get(*k).is_some_and(|old| old != *v))
+            .filter(|(k, v)| self.vars.get(*k).is_some_and(|old| old != *v))
             .map(|(k, _)| k.as_str())
             .collect();
         [("added", added), ("changed", changed), ("removed", removed)]
@@ -58,7 +105,7 @@ impl Environment {
 impl fmt::Debug for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.0.keys().map(|k| (k, MASK)))
+            .entries(self.vars.keys().map(|k| (k, MASK)))
             .finish()
     }
 }
@@ -73,7 +120,7 @@ impl Redactor {
     /// A redactor for the values of `env`.
     pub fn for_environment(env: &Environment) -> Self {
         let mut secrets: Vec<String> = env
-            .0
+            .vars
             .values()
             .filter(|v| v.len() >= MIN_MASKED_LEN)
             .cloned()
@@ -118,6 +165,25 @@ mod tests {
         let text = old.describe_change_to(&new);
         assert_eq!(text, "added D; changed B; removed C");
         assert!(!text.contains("secret"));
+    }
+
+    #[test]
+    fn kept_variables_are_no_difference_and_are_written_back_as_they_are() {
+        let keep = ["TF_OWNED".to_owned()].into();
+        let want = env(&[("A", "1")]).keeping(keep);
+        let current = env(&[("A", "1"), ("TF_OWNED", "from-terraform")]);
+        assert!(!want.differs_from(&current));
+        assert!(want.differs_from(&env(&[("A", "1"), ("STRAY", "x")])));
+        assert!(want.differs_from(&env(&[("A", "2"), ("TF_OWNED", "t")])));
+        assert_eq!(current.describe_change_to(&want), "");
+        let written = want.with_kept_from(&current);
+        assert_eq!(written, current, "the kept value is copied, not dropped");
+        let without = want.with_kept_from(&env(&[]));
+        assert_eq!(
+            without,
+            env(&[("A", "1")]),
+            "an absent kept key stays absent"
+        );
     }
 
     #[test]

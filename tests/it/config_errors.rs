@@ -584,3 +584,20 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
     assert_eq!(p.versions(), ["1"]);
     assert_eq!(p.alias("live").expect("alias").0, "1");
 }
+
+#[test]
+fn a_bad_environment_reference_or_keep_is_named() {
+    rejected(
+        &default_config().replace("environment = {", "environment = { X = { vault = \"db\" },"),
+        &["ship"],
+        "`function.environment.X` = { vault = … }: a value is a string, { env = \"NAME\" }",
+    );
+    rejected(
+        &default_config().replace(
+            "memory = 256",
+            "memory = 256\nenvironment_keep = [\"API_TOKEN\"]",
+        ),
+        &["status"],
+        "`function.environment_keep` = \"API_TOKEN\": API_TOKEN is also set in `function.environment`",
+    );
+}

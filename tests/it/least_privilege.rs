@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::harness::sdk::{create_secret, put_parameter};
 use crate::harness::{Fault, FaultProxy, Project, default_config};
 
 /// Statements whose actions AWS checks on greenlight's behalf, not as calls
@@ -32,6 +33,8 @@ fn iam_action(op: &str) -> Option<String> {
         }
         "S3GET" | "S3HEAD" => "s3:GetObject".to_owned(),
         "S3PUT" => "s3:PutObject".to_owned(),
+        "GetParameters" => "ssm:GetParameters".to_owned(),
+        "GetSecretValue" => "secretsmanager:GetSecretValue".to_owned(),
         _ => format!("lambda:{op}"),
     })
 }
@@ -87,7 +90,8 @@ fn step(p: &Project, proxy: &FaultProxy, args: &[&str]) -> Step {
 }
 
 /// Every command a CI role runs on an alias release, through S3, with
-/// alarm and metric gates, in order; stops at the first failure.
+/// alarm and metric gates and environment values from SSM and Secrets
+/// Manager, in order; stops at the first failure.
 fn alias_scenario(deny: &[String]) -> Vec<Step> {
     let release = "[release]\nsteps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\nmin_invocations = 1\n\
                    metrics = [{ name = \"error-rate\", margin = 0.01 }, { name = \"p99-duration\", margin = \"100ms\" }]\n";
@@ -100,8 +104,14 @@ fn alias_scenario(deny: &[String]) -> Vec<Step> {
         .replace(
             "[package]",
             "tags = { team = \"orders\", tier = \"gold\" }\n\n[package]",
+        )
+        .replace(
+            "environment = {",
+            "environment = { DB = { ssm = \"/orders/db\" }, KEY = { secret = \"orders/key\" },",
         );
     let p = Project::with_config(&format!("{config}\n{release}"));
+    put_parameter(&p, "/orders/db", "db-value");
+    create_secret(&p, "orders/key", "key-value");
     p.create_bucket("artifacts");
     p.create_alarm("orders-errors");
     let proxy = denying(&p, deny);
@@ -200,6 +210,8 @@ fn denying(p: &Project, deny: &[String]) -> FaultProxy {
         "S3GET",
         "S3HEAD",
         "S3PUT",
+        "GetParameters",
+        "GetSecretValue",
     ];
     for op in ops {
         if iam_action(op).is_some_and(|a| deny.contains(&a)) {

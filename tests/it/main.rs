@@ -10,6 +10,7 @@ mod config_errors;
 mod dns;
 mod dns_guards;
 mod dry_run;
+mod env_values;
 mod examples;
 mod faults;
 mod first_errors;

@@ -221,12 +221,13 @@ fn an_unchanged_deploy_makes_at_most_3_api_calls_and_no_writes() {
 
 /// Issue 6's secrets check: a unique environment value, secret key and
 /// session token never appear in any stream of any command, in text, JSON,
-/// `-vv`, dry runs, failures and a response that echoes the secret. Each
-/// command must end as it should (a command that failed early would print
-/// nothing to leak), and the secret must really be in the function.
+/// `-vv`, dry runs, failures and a response that echoes the secret; nor do
+/// the values read from greenlight's environment, SSM and Secrets Manager.
+/// Each command must end as it should (a command that failed early would
+/// print nothing to leak), and the secret must really be in the function.
 #[test]
 fn no_command_prints_a_secret_in_any_stream() {
-    let p = Project::new();
+    let p = crate::env_values::project();
     let (key, token) = ("sk-3c1f-unique-secret-key", "tok-9a7e-unique-session-token");
     let mut seen = Vec::new();
     let mut run = |args: &[&str], expected: i32| {
@@ -234,6 +235,7 @@ fn no_command_prints_a_secret_in_any_stream() {
             .command(args)
             .env("AWS_SECRET_ACCESS_KEY", key)
             .env("AWS_SESSION_TOKEN", token)
+            .env("CI_TOKEN", crate::env_values::FROM_CI)
             .output()
             .expect("run")
             .into();
@@ -278,7 +280,10 @@ fn no_command_prints_a_secret_in_any_stream() {
         "masked, not dropped"
     );
     for out in &seen {
-        for secret in [SECRET, key, token] {
+        for secret in [SECRET, key, token]
+            .iter()
+            .chain(&crate::env_values::VALUES)
+        {
             assert!(!out.contains(secret), "{secret} leaked:\n{out}");
         }
     }

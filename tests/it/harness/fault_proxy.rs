@@ -459,6 +459,10 @@ fn function_of(r: &Request) -> Option<String> {
 
 /// The AWS operation a request calls, from its method, path and body.
 fn operation(r: &Request) -> String {
+    // The JSON protocol (SSM, Secrets Manager) names it in a header.
+    if let Some(op) = target(r) {
+        return op.to_owned();
+    }
     let path = r.path.split('?').next().unwrap_or_default();
     let query = r.path.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -506,6 +510,14 @@ fn operation(r: &Request) -> String {
     op.to_owned()
 }
 
+/// The operation an AWS JSON-protocol request names in `X-Amz-Target`.
+fn target(r: &Request) -> Option<&str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+        .and_then(|(_, v)| v.rsplit('.').next())
+}
+
 /// Which wire format a request's errors take.
 #[derive(PartialEq)]
 enum Service {
@@ -513,10 +525,14 @@ enum Service {
     Route53,
     Query,
     S3,
+    /// The AWS JSON protocol (SSM, Secrets Manager).
+    Json,
 }
 
 fn service(r: &Request, op: &str) -> Service {
-    if r.path.starts_with("/2013-04-01/") {
+    if target(r).is_some() {
+        Service::Json
+    } else if r.path.starts_with("/2013-04-01/") {
         Service::Route53
     } else if r.path.contains("/functions") || r.path.starts_with("/2017-03-31/tags/") {
         Service::Lambda
@@ -534,6 +550,8 @@ fn error_response(service: &Service, fault: Fault) -> Vec<u8> {
             (429, "Too Many Requests", "TooManyRequestsException")
         }
         (Service::S3, Fault::Throttle) => (503, "Slow Down", "SlowDown"),
+        (Service::Json, Fault::Throttle) => (400, "Bad Request", "ThrottlingException"),
+        (Service::Json, Fault::AccessDenied) => (400, "Bad Request", "AccessDeniedException"),
         (_, Fault::Throttle) => (400, "Bad Request", "Throttling"),
         (_, Fault::PriorRequestNotComplete) => (400, "Bad Request", "PriorRequestNotComplete"),
         (_, Fault::Conflict) => (409, "Conflict", "ResourceConflictException"),
@@ -552,6 +570,10 @@ fn error_response(service: &Service, fault: Fault) -> Vec<u8> {
         Service::Lambda => (
             "application/json",
             format!(r#"{{"Type":"Service","message":"{message}"}}"#),
+        ),
+        Service::Json => (
+            "application/x-amz-json-1.1",
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
         ),
         Service::S3 => (
             "application/xml",

@@ -129,3 +129,31 @@ pub fn upload(p: &Project, marker: &str) {
     })
     .expect("upload code");
 }
+
+/// Stores `value` as the SecureString parameter `name` (overwriting it),
+/// as a person or another tool would.
+pub fn put_parameter(p: &Project, name: &str, value: &str) {
+    let ssm = aws_sdk_ssm::Client::new(&config_for(&p.emulator.endpoint));
+    block_on(
+        ssm.put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send(),
+    )
+    .expect("put parameter");
+}
+
+/// Creates the Secrets Manager secret `name` holding `text`.
+pub fn create_secret(p: &Project, name: &str, text: &str) {
+    let secrets = aws_sdk_secretsmanager::Client::new(&config_for(&p.emulator.endpoint));
+    block_on(
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(text)
+            .send(),
+    )
+    .expect("create secret");
+}

@@ -1,0 +1,317 @@
+//! Environment values kept outside the config: `{ env = … }`, `{ ssm = … }`
+//! and `{ secret = …, key = … }` are read before any write, deployed, never
+//! printed, and compared as values; `environment_keep` leaves other tools'
+//! variables alone. All against the emulator.
+
+use std::collections::BTreeMap;
+
+use crate::harness::sdk::{create_secret, put_parameter};
+use crate::harness::{FUNCTION, Project, ROLE, Run, default_config};
+
+/// Unique values that must reach the function and never any output.
+pub const FROM_CI: &str = "ci-7d21-unique-env-value";
+const FROM_SSM: &str = "ssm-4b90-unique-parameter-value";
+const FROM_SECRET_KEY: &str = "sm-e35c-unique-json-field";
+const FROM_SECRET: &str = "sm-81fa-unique-whole-secret";
+
+/// The default config with every kind of reference in its environment.
+fn config() -> String {
+    default_config().replace(
+        "environment = { LOG_LEVEL = \"info\",",
+        "environment = { LOG_LEVEL = \"info\", FROM_CI = { env = \"CI_TOKEN\" }, \
+         DB_PASSWORD = { ssm = \"/orders/db-password\" }, \
+         API_KEY = { secret = \"orders/api\", key = \"key\" }, \
+         WHOLE = { secret = \"orders/whole\" },",
+    )
+}
+
+/// Every value [`project`]'s references resolve to (with `CI_TOKEN` set
+/// to [`FROM_CI`]).
+pub const VALUES: [&str; 4] = [FROM_CI, FROM_SSM, FROM_SECRET_KEY, FROM_SECRET];
+
+/// A project whose references all have values in the emulator.
+pub fn project() -> Project {
+    let p = Project::with_config(&config());
+    put_parameter(&p, "/orders/db-password", FROM_SSM);
+    create_secret(
+        &p,
+        "orders/api",
+        &format!(r#"{{"key": "{FROM_SECRET_KEY}", "port": 5432}}"#),
+    );
+    create_secret(&p, "orders/whole", FROM_SECRET);
+    p
+}
+
+/// Runs `args` with `CI_TOKEN` set, as a CI job with the secret would.
+fn run(p: &Project, args: &[&str]) -> Run {
+    p.command(args)
+        .env("CI_TOKEN", FROM_CI)
+        .output()
+        .expect("run")
+        .into()
+}
+
+/// `function`'s environment at `qualifier`, as Lambda holds it.
+fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
+    let config = p
+        .aws(async |c| {
+            c.get_function_configuration()
+                .function_name(function)
+                .qualifier(qualifier)
+                .send()
+                .await
+        })
+        .expect("configuration");
+    config
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.clone().into_iter().collect())
+        .unwrap_or_default()
+}
+
+#[track_caller]
+fn assert_no_value_printed(outputs: &[String]) {
+    for out in outputs {
+        for value in VALUES {
+            assert!(!out.contains(value), "{value} leaked:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn references_are_deployed_as_values_compared_as_values_and_never_printed() {
+    let p = project();
+    let mut seen = Vec::new();
+    let first = run(&p, &["ship", "-vv"]);
+    seen.push(first.all_output());
+    let first = first.success();
+    assert!(
+        first
+            .stderr
+            .contains("DB_PASSWORD from { ssm = \"/orders/db-password\" }"),
+        "-v names what was read: {}",
+        first.stderr
+    );
+    let env = environment(&p, FUNCTION, "1");
+    assert_eq!(env["FROM_CI"], FROM_CI);
+    assert_eq!(env["DB_PASSWORD"], FROM_SSM);
+    assert_eq!(env["API_KEY"], FROM_SECRET_KEY);
+    assert_eq!(env["WHOLE"], FROM_SECRET);
+    assert_eq!(env["LOG_LEVEL"], "info");
+
+    // The same values: nothing to deploy, and nothing written.
+    let before = p.emulator.requests().len();
+    let again = run(&p, &["deploy", "-vv"]);
+    seen.push(again.all_output());
+    let again = again.success();
+    assert!(
+        again.stdout.contains("nothing to deploy"),
+        "{}",
+        again.stdout
+    );
+    p.emulator.assert_only_reads_since(before, &["POST /"]);
+
+    // A rotated parameter is a change, named by key only.
+    put_parameter(&p, "/orders/db-password", &format!("{FROM_SSM}-rotated"));
+    for args in [
+        &["plan", "-vv"][..],
+        &["plan", "--output", "json", "-vv"],
+        &["deploy", "--dry-run", "-vv"],
+    ] {
+        let planned = run(&p, args);
+        seen.push(planned.all_output());
+        assert!(
+            planned
+                .success()
+                .all_output()
+                .contains("changed DB_PASSWORD"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(p.versions(), ["1"], "dry runs wrote nothing");
+    let rotated = run(&p, &["ship", "--output", "json", "-vv"]);
+    seen.push(rotated.all_output());
+    let report = rotated.success().json();
+    assert_eq!(
+        report["deploy"]["changes"][0], "environment (changed DB_PASSWORD)",
+        "{report}"
+    );
+    let env = environment(&p, FUNCTION, "2");
+    assert_eq!(env["DB_PASSWORD"], format!("{FROM_SSM}-rotated"));
+    assert_eq!(p.live_version(), "2");
+
+    // A response that echoes resolved values is masked, not printed.
+    p.change_code("leaky");
+    p.emulator.queue_invoke_results(&[serde_json::json!(
+        { "probe": "bad", "echo": [FROM_CI, FROM_SECRET_KEY, FROM_SECRET] }
+    )]);
+    let leaky = run(&p, &["ship", "-vv"]);
+    seen.push(leaky.all_output());
+    assert!(leaky.code(1).stdout.contains("****"));
+    assert_no_value_printed(&seen);
+}
+
+#[test]
+fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_any_write() {
+    let p = project();
+    let cases = [
+        (
+            "{ env = \"CI_MISSING\" }",
+            "`function.environment.X` = { env = \"CI_MISSING\" }: CI_MISSING is not set",
+        ),
+        (
+            "{ ssm = \"/orders/missing\" }",
+            "`function.environment.X` = { ssm = \"/orders/missing\" }: no SSM parameter /orders/missing in us-east-1",
+        ),
+        (
+            "{ secret = \"orders/missing\" }",
+            "`function.environment.X` = { secret = \"orders/missing\" }: no secret orders/missing",
+        ),
+        (
+            "{ secret = \"orders/api\", key = \"user\" }",
+            "`function.environment.X` = { secret = \"orders/api\", key = \"user\" }: the secret's JSON has no such key",
+        ),
+        (
+            "{ secret = \"orders/whole\", key = \"user\" }",
+            "the secret is not a JSON object",
+        ),
+    ];
+    for (reference, expected) in cases {
+        let config = config().replace(
+            "environment = {",
+            &format!("environment = {{ X = {reference},"),
+        );
+        p.write("greenlight.toml", &config);
+        let text = run(&p, &["ship"]).code(2);
+        assert!(text.stderr.contains(expected), "{}", text.stderr);
+        let json = run(&p, &["plan", "--output", "json"]).code(2);
+        let message = json.json()["error"]["message"].to_string();
+        assert!(
+            message.contains(&expected.replace('"', "\\\"")),
+            "{message}"
+        );
+        assert_no_value_printed(&[text.all_output(), json.all_output()]);
+    }
+    assert!(p.functions().is_empty(), "nothing was written");
+    let writes: Vec<String> = p
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| !crate::harness::emulator::is_read(r))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[test]
+fn kept_variables_are_left_as_other_tools_set_them() {
+    let config = default_config().replace(
+        "environment = { LOG_LEVEL = \"info\", API_TOKEN",
+        "environment_keep = [\"TF_OWNED\"]\nenvironment = { LOG_LEVEL = \"info\", API_TOKEN",
+    );
+    let p = Project::with_config(&config);
+    p.run(&["ship"]).success();
+    // Terraform sets its variable (and a stray one) on $LATEST.
+    let mut terraform = environment(&p, FUNCTION, "1");
+    terraform.insert("TF_OWNED".to_owned(), "from-terraform".to_owned());
+    terraform.insert("STRAY".to_owned(), "x".to_owned());
+    p.aws(async |c| {
+        c.update_function_configuration()
+            .function_name(FUNCTION)
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(terraform.into_iter().collect()))
+                    .build(),
+            )
+            .send()
+            .await
+    })
+    .expect("terraform's update");
+
+    // The kept variable is no reason to deploy.
+    let unchanged = p.run(&["deploy"]).success();
+    assert!(
+        unchanged.stdout.contains("nothing to deploy"),
+        "{}",
+        unchanged.stdout
+    );
+
+    // A real change keeps Terraform's value and removes what nobody keeps.
+    p.write("greenlight.toml", &config.replace("\"info\"", "\"debug\""));
+    let changed = p.run(&["ship", "--output", "json"]).success().json();
+    assert_eq!(
+        changed["deploy"]["changes"][0], "environment (changed LOG_LEVEL; removed STRAY)",
+        "{changed}"
+    );
+    let env = environment(&p, FUNCTION, "2");
+    assert_eq!(env["TF_OWNED"], "from-terraform");
+    assert_eq!(env["LOG_LEVEL"], "debug");
+    assert!(!env.contains_key("STRAY"), "{env:?}");
+}
+
+#[test]
+fn a_fleet_reads_a_shared_value_once_and_asks_for_ten_parameters_a_call() {
+    let names: Vec<String> = (0..11).map(|i| format!("/svc/p{i}")).collect();
+    let many: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("P{i} = {{ ssm = \"{n}\" }}"))
+        .collect();
+    let entry = |name: &str, env: &str| {
+        format!(
+            "[[functions]]\nname = \"{name}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\nenvironment = {{ {env} }}\n"
+        )
+    };
+    let shared = "SHARED = { secret = \"svc/shared\", key = \"token\" }";
+    let fleet = format!(
+        "[package]\nsource = \"app\"\n\n{}\n{}",
+        entry("orders", &format!("{}, {shared}", many.join(", "))),
+        entry(
+            "billing",
+            &format!("P0 = {{ ssm = \"/svc/p0\" }}, {shared}")
+        ),
+    );
+    let p = Project::with_config(&fleet);
+    for (i, name) in names.iter().enumerate() {
+        put_parameter(&p, name, &format!("value-{i}"));
+    }
+    create_secret(&p, "svc/shared", r#"{"token": "shared-token"}"#);
+    let proxy = p.proxy();
+    p.run_via(&proxy, &["deploy"]).success();
+    assert_eq!(proxy.calls("GetParameters"), 2, "11 names: 10, then 1");
+    assert_eq!(proxy.calls("GetSecretValue"), 1, "read once for both");
+    let orders = environment(&p, "orders", "1");
+    assert_eq!(orders["P10"], "value-10");
+    assert_eq!(orders["SHARED"], "shared-token");
+    let billing = environment(&p, "billing", "1");
+    assert_eq!(billing["P0"], "value-0");
+    assert_eq!(billing["SHARED"], "shared-token");
+
+    // One function's missing value stops the whole fleet before any write.
+    p.change_code("v2");
+    p.write(
+        "greenlight.toml",
+        &fleet.replace("/svc/p0\" }, SHARED", "/svc/gone\" }, SHARED"),
+    );
+    let before = p.emulator.requests().len();
+    let run = p.run(&["deploy"]).code(2);
+    assert!(
+        run.all_output().contains("no SSM parameter /svc/gone"),
+        "{}",
+        run.all_output()
+    );
+    p.emulator.assert_only_reads_since(before, &["POST /"]);
+}
+
+#[test]
+fn commands_that_deploy_nothing_read_no_reference() {
+    let p = project();
+    run(&p, &["ship"]).success();
+    // Without CI_TOKEN, a scheduled `promote`, `status` or `test` still
+    // works: they do not write the environment.
+    let proxy = p.proxy();
+    for args in [&["status"][..], &["promote"], &["test"]] {
+        p.run_via(&proxy, args).success();
+    }
+    assert_eq!(proxy.calls("GetParameters"), 0);
+    assert_eq!(proxy.calls("GetSecretValue"), 0);
+}
