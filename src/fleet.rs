@@ -110,7 +110,7 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
                 Prepared::Ready(ready) => ready.not_run(why.clone()),
             })
             .collect();
-        let hint = "a configuration error stops every function before any AWS call: fix it (its function's section says what is wrong) and run again";
+        let hint = "a configuration error stops every function before any AWS write: fix it (its function's section says what is wrong) and run again";
         (reports, hint)
     };
     summary(cli, reports, hint)

@@ -765,7 +765,7 @@ fn one_function_without_a_package_source_stops_the_fleet_before_any_aws_call() {
     assert!(
         missing
             .stderr
-            .contains("hint: a configuration error stops every function before any AWS call"),
+            .contains("hint: a configuration error stops every function before any AWS write"),
         "{}",
         missing.stderr
     );
