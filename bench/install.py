@@ -12,7 +12,7 @@ profile), then times each route a CI job would take:
 
 and proves the wheel's binary works: `greenlight --version`, then `greenlight ship` of
 examples/hello against the local emulator. Prints binary sizes for the `release` and
-`dist` profiles when both are built.
+`dist` profiles found in the target folder (CARGO_TARGET_DIR or ./target).
 
     python3 bench/install.py [--source] [--keep DIR]
 """
@@ -147,8 +147,9 @@ def main():
         print(f"archive route (install.sh, loopback): {seconds:.2f} s; archive {archive_size / 2**20:.1f} MiB")
         if args.source:
             print(f"source route (cargo install, fresh target): {source_route(work):.0f} s")
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
         for profile in ("release", "dist"):
-            print(f"binary, {profile} profile: {size(os.path.join(REPO, 'target', profile, 'greenlight'))}")
+            print(f"binary, {profile} profile: {size(os.path.join(target, profile, 'greenlight'))}")
     finally:
         if not args.keep:
             shutil.rmtree(work)

@@ -46,7 +46,8 @@ def aws_cli():
 def start_emulator():
     subprocess.run(["bash", os.path.join(REPO, "localstack", "moto.sh"), "install"], check=True)
     proc = subprocess.Popen(
-        [os.path.join(REPO, ".venv", "bin", "python"), os.path.join(REPO, "localstack", "moto_emulator.py"),
+        [os.path.join(os.environ.get("GREENLIGHT_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
+         os.path.join(REPO, "localstack", "moto_emulator.py"),
          "--until-stdin-closes"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
