@@ -13,7 +13,9 @@
 //! Otherwise `GetFunctionConfiguration($LATEST)`, then only what differs:
 //! `UpdateFunctionCode` and/or `UpdateFunctionConfiguration`, each followed
 //! by polling until `LastUpdateStatus` is no longer `InProgress`, then
-//! `PublishVersion` guarded by the artifact's CodeSha256. A new function
+//! `PublishVersion` guarded by the artifact's CodeSha256. With the
+//! `$LATEST` read, the triggers of the unqualified function are read
+//! ([`crate::triggers`]), for a warning. A new function
 //! takes `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
 //! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
 //! `PutObject` streamed from memory when missing): a direct upload is
@@ -32,6 +34,7 @@ use crate::pin;
 use crate::record::{Action, Record};
 use crate::release::Candidate;
 use crate::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
+use crate::triggers::TriggerCheck;
 use crate::ui::Ctx;
 
 /// What deploy did.
@@ -113,6 +116,9 @@ pub struct Decided {
     pub pin: bool,
     /// What to write.
     pub decision: Decision,
+    /// When the deploy writes: what invokes the unqualified function, so
+    /// would run the new code before any test (read with `$LATEST`).
+    pub triggers: Option<TriggerCheck>,
 }
 
 impl Decided {
@@ -150,17 +156,36 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
         let code_differs = code.differs_from(ctx, &served).await?;
         if differences(desired, code_differs, &served).is_empty() {
             let decision = Decision::Unchanged(served);
-            return Ok(Decided { pin, decision });
+            let triggers = None;
+            return Ok(Decided {
+                pin,
+                decision,
+                triggers,
+            });
         }
     }
-    let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
+    let (latest, triggers) = tokio::join!(
+        ctx.lambda.function(name, "$LATEST"),
+        crate::triggers::check(ctx)
+    );
+    let Some(latest) = latest? else {
         check_can_create(ctx, code)?;
         let decision = Decision::Create;
-        return Ok(Decided { pin, decision });
+        let triggers = None;
+        return Ok(Decided {
+            pin,
+            decision,
+            triggers,
+        });
     };
     let changes = differences(desired, code.differs_from(ctx, &latest).await?, &latest);
     let decision = Decision::Update { latest, changes };
-    Ok(Decided { pin, decision })
+    let triggers = Some(triggers);
+    Ok(Decided {
+        pin,
+        decision,
+        triggers,
+    })
 }
 
 /// Deploys `code` with the configured settings as a published version, as

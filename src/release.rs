@@ -20,6 +20,7 @@
 
 use crate::error::{Error, Result};
 use crate::gates::GateCheck;
+use crate::lambda::AliasState;
 use crate::pin;
 use crate::progress::{self, InProgress, Run};
 use crate::record::{Action, Record};
@@ -120,12 +121,40 @@ impl Candidate<'_> {
 /// split), and no watched alarm is firing or missing.
 pub async fn prepare<'a>(ctx: Ctx<'a>, candidate: Candidate<'_>) -> Result<Start<'a>> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let role = match candidate {
+    let (role, current) = tokio::try_join!(role_of(ctx, candidate), ctx.lambda.alias(name, alias))?;
+    start_from(ctx, candidate, role, current).await
+}
+
+/// [`prepare`] on the alias state `current` already read (`ship` reads it
+/// together with its deploy's first read).
+pub async fn prepare_on<'a>(
+    ctx: Ctx<'a>,
+    candidate: Candidate<'_>,
+    current: Option<AliasState>,
+) -> Result<Start<'a>> {
+    let role = role_of(ctx, candidate).await?;
+    start_from(ctx, candidate, role, current).await
+}
+
+/// The execution role `candidate` has (a published version's is read, and
+/// must exist).
+async fn role_of(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Option<String>> {
+    Ok(match candidate {
         Candidate::Published(version) => check_version(ctx, version).await?.role,
         Candidate::Deploying { role, .. } => role.map(str::to_owned),
-    };
+    })
+}
+
+/// [`prepare`]'s decision, from the candidate's role and the alias.
+async fn start_from<'a>(
+    ctx: Ctx<'a>,
+    candidate: Candidate<'_>,
+    role: Option<String>,
+    current: Option<AliasState>,
+) -> Result<Start<'a>> {
+    let alias = ctx.alias();
     let plan = &ctx.config.release.plan;
-    let Some(current) = ctx.lambda.alias(name, alias).await? else {
+    let Some(current) = current else {
         return Ok(Start::CreateAlias);
     };
     if let Some(run) = progress::in_progress(ctx, &current)? {
@@ -172,9 +201,42 @@ pub async fn preflight(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<()> {
 /// Releases `version`; with `wait`, to the end of the plan, otherwise only
 /// its first step (the rest is left to `greenlight promote`).
 pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseReport> {
+    let start = prepare(ctx, Candidate::Published(version)).await?;
+    release_from(ctx, version, wait, start).await
+}
+
+/// Releases `version`, which `ship` has just deployed, from where its
+/// checks before the deploy found the alias (`checked`): a release that
+/// begins there needs no second read of the version or the alias (the
+/// alias `RevisionId` read then still guards the first move: a change
+/// since makes it a conflict, exit 1), only the alarms again, now with
+/// the version known. Any other start is decided afresh.
+pub async fn release_deployed<'a>(
+    ctx: Ctx<'a>,
+    version: &str,
+    wait: bool,
+    checked: Option<Start<'a>>,
+) -> Result<ReleaseReport> {
+    let start = match checked {
+        Some(Start::Begin { stable, revision }) if stable != version => {
+            crate::gates::refuse_if_firing(ctx, Some(version)).await?;
+            Start::Begin { stable, revision }
+        }
+        _ => prepare(ctx, Candidate::Published(version)).await?,
+    };
+    release_from(ctx, version, wait, start).await
+}
+
+/// Releases `version` from `start`, as [`prepare`] decided it.
+async fn release_from<'a>(
+    ctx: Ctx<'a>,
+    version: &str,
+    wait: bool,
+    start: Start<'a>,
+) -> Result<ReleaseReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let plan = &ctx.config.release.plan;
-    match prepare(ctx, Candidate::Published(version)).await? {
+    match start {
         Start::CreateAlias => {
             ctx.ui
                 .step(format_args!("creating alias {alias} on version {version}"));

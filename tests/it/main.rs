@@ -23,3 +23,4 @@ mod real_aws;
 mod ship;
 mod smoke_kinds;
 mod steps;
+mod triggers;
