@@ -553,11 +553,11 @@ async fn deploy_stage(
 ) -> Result<deploy::DeployReport> {
     report.triggers = decided.triggers.clone();
     let deployed = deploy::apply(ctx, code, decided).await?;
-    if let (Some(dns), false) = (&ctx.config.dns, deployed.unchanged || deployed.created) {
-        dns::stage(ctx, dns, &deployed.version).await?;
-    }
     if !deployed.unchanged {
         candidate::point(ctx, &deployed.version).await?;
+    }
+    if let (Some(dns), false) = (&ctx.config.dns, deployed.unchanged || deployed.created) {
+        dns::stage(ctx, dns, &deployed.version).await?;
     }
     report.outcome = if deployed.unchanged {
         "nothing_to_deploy"

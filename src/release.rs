@@ -8,10 +8,12 @@
 //! impossible to judge, so the release does not start (exit 1). A split
 //! greenlight did not make stops it too; an alias on `$LATEST` is pinned to
 //! a version first ([`crate::pin`]). `ship` runs these checks before it
-//! deploys ([`preflight`]).
+//! deploys ([`preflight`]), and its release starts from what they read
+//! ([`release_deployed`]).
 //!
-//! AWS calls: `GetFunctionConfiguration` (both versions), `GetAlias`,
-//! `DescribeAlarms`, then `UpdateAlias` per step through
+//! AWS calls: `GetFunctionConfiguration` (the new version, together with
+//! `GetAlias`; the stable one for a split), `DescribeAlarms`, then
+//! `UpdateAlias` per step through
 //! [`progress`](crate::progress), or `CreateAlias` when there is no alias yet
 //! (a new alias has no users, so it moves at once and is not re-checked).
 //!

@@ -94,6 +94,15 @@ fn deploy_and_status_name_each_trigger_that_runs_latest() {
     }
     let status = p.run(&["status", "--output", "json"]).success().json();
     assert_eq!(status["triggers"], deployed["triggers"]);
+    p.change_code("v4");
+    let planned = p.run(&["plan"]).success();
+    assert!(
+        planned
+            .stdout
+            .contains(&format!("warning: event source mapping {uuid}")),
+        "{}",
+        planned.stdout
+    );
 }
 
 #[test]
@@ -204,6 +213,22 @@ fn the_candidate_alias_is_on_the_new_version_before_its_smoke_tests() {
     assert_eq!(p.alias("next").expect("candidate made").0, "1");
 
     p.change_code("v2");
+    let planned = p.run(&["plan", "--output", "json"]).success().json();
+    let steps = planned["dry_run"]["steps"].as_array().expect("steps");
+    let moves: Vec<&str> = steps
+        .iter()
+        .filter(|s| s["call"] == "UpdateAlias")
+        .filter_map(|s| s["detail"].as_str())
+        .collect();
+    assert!(
+        moves.len() == 2 && moves[0].starts_with("candidate alias next on the new version"),
+        "{moves:?}"
+    );
+    assert_eq!(
+        p.alias("next").expect("candidate").0,
+        "1",
+        "plan moved nothing"
+    );
     let before = served.load(Ordering::SeqCst);
     let shipped = p.run(&["ship", "--output", "json"]).success().json();
     let smoke = &shipped["smoke"];
