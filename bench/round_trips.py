@@ -24,7 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ship import ROLE, emulator_session, relay_proxy  # noqa: E402
+from ship import ROLE, change_code, emulator_session, relay_proxy, write_config  # noqa: E402
 
 
 class Log:
@@ -59,24 +59,11 @@ def main():
         log = Log()
         url = relay_proxy(endpoint, gate=lambda method, path: time.sleep(args.latency), record=log.record)
         env = dict(env, AWS_ENDPOINT_URL=url)
-        app = os.path.join(work, "app")
-        os.makedirs(app)
         peers = {"greenlight": os.path.abspath(args.greenlight)}
         if args.baseline:
             peers["baseline"] = os.path.abspath(args.baseline)
         for name in peers:
-            with open(os.path.join(work, f"{name}.toml"), "w") as f:
-                f.write(f'[function]\nname = "rt-{name}"\nruntime = "python3.12"\nhandler = "index.handler"\n'
-                        f'role = "{ROLE}"\n[package]\nsource = "app"\n'
-                        '[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\nexpect = { probe = "ok" }\n')
-
-        def change(round_):
-            with open(os.path.join(app, "index.py"), "w") as f:
-                f.write(f"# round {round_}\ndef handler(event, context):\n    return event\n")
-            zip_path = os.path.join(work, "app.zip")
-            if os.path.exists(zip_path):
-                os.remove(zip_path)
-            subprocess.run(["zip", "-q", "-r", zip_path, "."], cwd=app, check=True)
+            write_config(os.path.join(work, f"{name}.toml"), f"rt-{name}")
 
         def run(commands):
             log.take()
@@ -89,7 +76,7 @@ def main():
             return (seconds, *log.take())
 
         lam = [aws, "lambda"]
-        change(0)
+        change_code(work, 0)
         for name, binary in peers.items():
             run([[binary, "-q", "-c", f"{name}.toml", "ship"]])
         run([lam + ["create-function", "--function-name", "rt-cli", "--runtime", "python3.12",
@@ -98,7 +85,7 @@ def main():
 
         results = {name: [] for name in [*peers, "aws-cli"]}
         for round_ in range(1, args.rounds + 1):
-            change(round_)
+            change_code(work, round_)
             for name, binary in peers.items():
                 results[name].append(run([[binary, "-q", "-c", f"{name}.toml", "ship"]]))
             version = str(round_ + 1)

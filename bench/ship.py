@@ -133,6 +133,26 @@ def emulator_session(doc, rounds, prefix, add_arguments=None):
         shutil.rmtree(work)
 
 
+def write_config(path, function):
+    """A greenlight.toml for `function` from the folder `app`, with one invoke smoke test."""
+    with open(path, "w") as f:
+        f.write(f'[function]\nname = "{function}"\nruntime = "python3.12"\nhandler = "index.handler"\n'
+                f'role = "{ROLE}"\n[package]\nsource = "app"\n'
+                '[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\nexpect = { probe = "ok" }\n')
+
+
+def change_code(work, round_):
+    """New code in work/app for round `round_`, and its zip for the aws CLI in work/app.zip."""
+    app = os.path.join(work, "app")
+    os.makedirs(app, exist_ok=True)
+    with open(os.path.join(app, "index.py"), "w") as f:
+        f.write(f"# round {round_}\ndef handler(event, context):\n    return event\n")
+    zip_path = os.path.join(work, "app.zip")
+    if os.path.exists(zip_path):
+        os.remove(zip_path)
+    subprocess.run(["zip", "-q", "-r", zip_path, "."], cwd=app, check=True)
+
+
 def timed(commands, cwd, env):
     start = time.perf_counter()
     for cmd in commands:
@@ -144,23 +164,9 @@ def timed(commands, cwd, env):
 
 def main():
     with emulator_session(__doc__, 7, "greenlight-ship-bench-") as (args, aws, work, env, _):
-        app = os.path.join(work, "app")
-        os.makedirs(app)
-        with open(os.path.join(work, "greenlight.toml"), "w") as f:
-            f.write(f'[function]\nname = "bench-gl"\nruntime = "python3.12"\nhandler = "index.handler"\n'
-                    f'role = "{ROLE}"\n[package]\nsource = "app"\n'
-                    '[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\nexpect = { probe = "ok" }\n')
-
-        def change(round_):
-            with open(os.path.join(app, "index.py"), "w") as f:
-                f.write(f"# round {round_}\ndef handler(event, context):\n    return event\n")
-            zip_path = os.path.join(work, "app.zip")
-            if os.path.exists(zip_path):
-                os.remove(zip_path)
-            subprocess.run(["zip", "-q", "-r", zip_path, "."], cwd=app, check=True)
-
+        write_config(os.path.join(work, "greenlight.toml"), "bench-gl")
         lam = [aws, "lambda"]
-        change(0)
+        change_code(work, 0)
         timed([[args.greenlight, "-q", "ship"]], work, env)
         timed([lam + ["create-function", "--function-name", "bench-cli", "--runtime", "python3.12",
                       "--handler", "index.handler", "--role", ROLE, "--zip-file", "fileb://app.zip", "--publish"],
@@ -169,7 +175,7 @@ def main():
 
         ours, theirs = [], []
         for round_ in range(1, args.rounds + 1):
-            change(round_)
+            change_code(work, round_)
             ours.append(timed([[args.greenlight, "-q", "ship"]], work, env))
             version = str(round_ + 1)
             theirs.append(timed([

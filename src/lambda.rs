@@ -572,17 +572,8 @@ impl Lambda {
         version: &str,
         description: &str,
     ) -> Result<()> {
-        let routing = AliasRoutingConfiguration::builder()
-            .set_additional_version_weights(Some(Default::default()))
-            .build();
         let updated = self
-            .client
-            .update_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .description(description)
-            .routing_config(routing)
+            .update_alias(name, alias, version, None, description)
             .send()
             .await;
         match updated {
@@ -611,18 +602,8 @@ impl Lambda {
         description: &str,
         revision_id: Option<&str>,
     ) -> Result<Option<String>> {
-        let weights = extra.map(|(v, w)| (v.to_owned(), w)).into_iter().collect();
-        let routing = AliasRoutingConfiguration::builder()
-            .set_additional_version_weights(Some(weights))
-            .build();
         let out = self
-            .client
-            .update_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .description(description)
-            .routing_config(routing)
+            .update_alias(name, alias, version, extra, description)
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
@@ -645,6 +626,29 @@ impl Lambda {
                 }
             })?;
         Ok(out.revision_id)
+    }
+
+    /// An `UpdateAlias` request pointing `alias` at `version`, with `extra`
+    /// (a version and its share) or no extra weights, and `description`.
+    fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        extra: Option<(&str, f64)>,
+        description: &str,
+    ) -> aws_sdk_lambda::operation::update_alias::builders::UpdateAliasFluentBuilder {
+        let weights = extra.map(|(v, w)| (v.to_owned(), w)).into_iter().collect();
+        let routing = AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(weights))
+            .build();
+        self.client
+            .update_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .description(description)
+            .routing_config(routing)
     }
 
     /// Invokes the function at `qualifier` synchronously with `payload`.
