@@ -148,6 +148,7 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     }
     let served = ctx.lambda.function(name, alias).await?;
     let pin = served.as_ref().is_some_and(|s| s.version == pin::LATEST);
+    let exists = served.is_some();
     if let Some(served) = served {
         ctx.ui.detail(format_args!(
             "alias {alias} serves version {} with CodeSha256 {}",
@@ -164,11 +165,16 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
             });
         }
     }
-    let (latest, triggers) = tokio::join!(
-        ctx.lambda.function(name, "$LATEST"),
-        crate::triggers::check(ctx)
-    );
-    let Some(latest) = latest? else {
+    // The triggers are read with `$LATEST` when the function exists (the
+    // alias's read found it), so they cost no round trip of their own.
+    let (latest, triggers) = if exists {
+        let read = ctx.lambda.function(name, "$LATEST");
+        let (latest, triggers) = tokio::join!(read, crate::triggers::check(ctx));
+        (latest?, Some(triggers))
+    } else {
+        (ctx.lambda.function(name, "$LATEST").await?, None)
+    };
+    let Some(latest) = latest else {
         check_can_create(ctx, code)?;
         let decision = Decision::Create;
         let triggers = None;
@@ -180,7 +186,10 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     };
     let changes = differences(desired, code.differs_from(ctx, &latest).await?, &latest);
     let decision = Decision::Update { latest, changes };
-    let triggers = Some(triggers);
+    let triggers = Some(match triggers {
+        Some(found) => found,
+        None => crate::triggers::check(ctx).await,
+    });
     Ok(Decided {
         pin,
         decision,

@@ -22,12 +22,12 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// How many requests may start at once after a pause: the reads one
-/// command makes together (`$LATEST` and the three trigger reads) go
-/// together instead of a slot apart, which would put them one after
-/// another on the critical path. Lambda's own quota is a token bucket that
-/// allows a burst at least this large.
-const BURST: u32 = 4;
+/// How many requests may start at once after a pause, as a token bucket
+/// (which Lambda's own quota is) allows: a `ship` makes six reads in its
+/// first two round trips (the alias and the function; `$LATEST` and the
+/// three trigger reads), and spread a slot apart they would wait on each
+/// other instead of going together. Over time the rate still holds.
+const BURST: u32 = 6;
 
 /// Request slots: at most `rate` per second over time, and up to [`BURST`]
 /// at once after a pause (a token bucket).
