@@ -46,7 +46,7 @@ def write_code(app, size, round_):
 
 
 def main():
-    with emulator_session(__doc__, 3, "greenlight-memory-bench-") as (args, aws, work, env):
+    with emulator_session(__doc__, 3, "greenlight-memory-bench-") as (args, aws, work, env, _):
         app = os.path.join(work, "app")
         peak_rss([aws, "s3", "mb", "s3://bench-artifacts"], work, env)
         print(f"{os.cpu_count()} cores, {args.rounds} rounds, moto emulator on loopback")

@@ -19,8 +19,6 @@ is zero failures and a paced time within 1.2x of the floor.
 """
 
 import argparse
-import http.client
-import http.server
 import json
 import os
 import shutil
@@ -31,7 +29,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ship import REPO, ROLE, emulator_env, start_emulator  # noqa: E402
+from ship import REPO, ROLE, emulator_env, relay_proxy, start_emulator  # noqa: E402
 
 RATE = 15.0
 BURST = 15.0
@@ -98,46 +96,17 @@ class Quota:
             self.invokes = 0
 
 
-def proxy(upstream_port, quota):
-    """A threaded HTTP proxy on a free loopback port; returns its URL."""
+def throttle(quota):
+    """The proxy's gate: Lambda's 429 beyond the quota."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def gate(method, path):
+        if path.startswith(LAMBDA_PREFIXES) and not quota.take(method, path):
+            answer = b'{"Type":"User","message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}'
+            return 429, [("x-amzn-ErrorType", "TooManyRequestsException"),
+                         ("Content-Type", "application/json")], answer
+        return None
 
-        def log_message(self, *args):
-            pass
-
-        def relay(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.startswith(LAMBDA_PREFIXES) and not quota.take(self.command, self.path):
-                answer = b'{"Type":"User","message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}'
-                self.send_response(429)
-                self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                return
-            conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=120)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "host")}
-            conn.request(self.command, self.path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            self.send_response(response.status)
-            for k, v in response.getheaders():
-                if k.lower() not in ("connection", "content-length", "transfer-encoding", "date", "server"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            conn.close()
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = relay
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
+    return gate
 
 
 def config(functions):
@@ -172,7 +141,7 @@ def main():
     args = parser.parse_args()
     emulator, endpoint = start_emulator()
     quota = Quota()
-    url = proxy(int(endpoint.rsplit(":", 1)[1]), quota)
+    url = relay_proxy(endpoint, gate=throttle(quota))
     results = []
     try:
         for mode, rate in (("paced", 15), ("unpaced", 1000)):

@@ -21,6 +21,8 @@ The aws CLI is installed into bench/.venv-awscli on first use.
 
 import argparse
 import contextlib
+import http.client
+import http.server
 import json
 import os
 import shutil
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,23 +66,92 @@ def emulator_env(endpoint, work):
                 AWS_CONFIG_FILE=os.path.join(work, "none"), AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "none"))
 
 
+def relay_proxy(endpoint, gate=None, record=None):
+    """A threaded HTTP proxy on a free loopback port in front of the emulator at `endpoint`; returns its URL.
+
+    `gate(method, path)` runs first for each request: it may wait (a latency), or return (status, headers,
+    body) to answer in the emulator's place (a throttle). `record(method, path, arrived, answered)` runs
+    once the answer has been sent (times from time.monotonic())."""
+
+    upstream_port = int(endpoint.rsplit(":", 1)[1])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def relay(self):
+            arrived = time.monotonic()
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer = gate(self.command, self.path) if gate else None
+            if answer is None:
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "host")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                answer = (response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in
+                                            ("connection", "content-length", "transfer-encoding", "date", "server")],
+                          response.read())
+                conn.close()
+            status, headers, data = answer
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            if record:
+                record(self.command, self.path, arrived, time.monotonic())
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = relay
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 @contextlib.contextmanager
-def emulator_session(doc, rounds, prefix):
-    """Parses --greenlight and --rounds, installs the aws CLI, starts the emulator and a work folder;
-    yields (args, aws, work, env) and cleans up after."""
+def emulator_session(doc, rounds, prefix, add_arguments=None):
+    """Parses --greenlight and --rounds (and what `add_arguments(parser)` adds), installs the aws CLI,
+    starts the emulator and a work folder; yields (args, aws, work, env, endpoint) and cleans up after."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--greenlight", default=os.path.join(REPO, "target/release/greenlight"))
     parser.add_argument("--rounds", type=int, default=rounds)
+    if add_arguments:
+        add_arguments(parser)
     args = parser.parse_args()
     aws = aws_cli()
     emulator, endpoint = start_emulator()
     work = tempfile.mkdtemp(prefix=prefix)
     try:
-        yield args, aws, work, emulator_env(endpoint, work)
+        yield args, aws, work, emulator_env(endpoint, work), endpoint
     finally:
         emulator.stdin.close()
         emulator.wait(timeout=30)
         shutil.rmtree(work)
+
+
+def write_config(path, function):
+    """A greenlight.toml for `function` from the folder `app`, with one invoke smoke test."""
+    with open(path, "w") as f:
+        f.write(f'[function]\nname = "{function}"\nruntime = "python3.12"\nhandler = "index.handler"\n'
+                f'role = "{ROLE}"\n[package]\nsource = "app"\n'
+                '[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\nexpect = { probe = "ok" }\n')
+
+
+def change_code(work, round_):
+    """New code in work/app for round `round_`, and its zip for the aws CLI in work/app.zip."""
+    app = os.path.join(work, "app")
+    os.makedirs(app, exist_ok=True)
+    with open(os.path.join(app, "index.py"), "w") as f:
+        f.write(f"# round {round_}\ndef handler(event, context):\n    return event\n")
+    zip_path = os.path.join(work, "app.zip")
+    if os.path.exists(zip_path):
+        os.remove(zip_path)
+    subprocess.run(["zip", "-q", "-r", zip_path, "."], cwd=app, check=True)
 
 
 def timed(commands, cwd, env):
@@ -92,24 +164,10 @@ def timed(commands, cwd, env):
 
 
 def main():
-    with emulator_session(__doc__, 7, "greenlight-ship-bench-") as (args, aws, work, env):
-        app = os.path.join(work, "app")
-        os.makedirs(app)
-        with open(os.path.join(work, "greenlight.toml"), "w") as f:
-            f.write(f'[function]\nname = "bench-gl"\nruntime = "python3.12"\nhandler = "index.handler"\n'
-                    f'role = "{ROLE}"\n[package]\nsource = "app"\n'
-                    '[[smoke]]\nname = "echo"\npayload = { probe = "ok" }\nexpect = { probe = "ok" }\n')
-
-        def change(round_):
-            with open(os.path.join(app, "index.py"), "w") as f:
-                f.write(f"# round {round_}\ndef handler(event, context):\n    return event\n")
-            zip_path = os.path.join(work, "app.zip")
-            if os.path.exists(zip_path):
-                os.remove(zip_path)
-            subprocess.run(["zip", "-q", "-r", zip_path, "."], cwd=app, check=True)
-
+    with emulator_session(__doc__, 7, "greenlight-ship-bench-") as (args, aws, work, env, _):
+        write_config(os.path.join(work, "greenlight.toml"), "bench-gl")
         lam = [aws, "lambda"]
-        change(0)
+        change_code(work, 0)
         timed([[args.greenlight, "-q", "ship"]], work, env)
         timed([lam + ["create-function", "--function-name", "bench-cli", "--runtime", "python3.12",
                       "--handler", "index.handler", "--role", ROLE, "--zip-file", "fileb://app.zip", "--publish"],
@@ -118,7 +176,7 @@ def main():
 
         ours, theirs = [], []
         for round_ in range(1, args.rounds + 1):
-            change(round_)
+            change_code(work, round_)
             ours.append(timed([[args.greenlight, "-q", "ship"]], work, env))
             version = str(round_ + 1)
             theirs.append(timed([

@@ -46,6 +46,11 @@ applies EphemeralStorage, TracingConfig and KMSKeyArn on
 UpdateFunctionConfiguration and Architectures on UpdateFunctionCode; moto
 drops all of these, so `function_settings` keeps them, and the settings
 greenlight applies are read back as Lambda would report them.
+
+Lambda keeps a function URL per qualifier (the unqualified function's runs
+$LATEST, an alias's runs what the alias serves); moto keeps one per function
+and ignores the Qualifier, so `function_urls_per_qualifier` keeps one per
+qualifier, which greenlight's warning about triggers of $LATEST relies on.
 CloudWatch's DescribeAlarms answers in pages (`MaxRecords`, 50 by default,
 at most 100, and a `NextToken`), which moto ignores; `page_alarms` pages as
 CloudWatch does, so a client that reads one page is caught.
@@ -562,6 +567,55 @@ def failure(text: str) -> "tuple[str, str]":
     return code, reason
 
 
+def function_urls_per_qualifier() -> None:
+    """Keep a function URL per qualifier, as Lambda does: one for the
+    unqualified function (which invokes $LATEST) and one per alias, each
+    with its own FunctionArn (qualified for an alias). moto keeps one URL
+    per function and ignores the Qualifier, so a URL made on an alias would
+    pass for one that runs $LATEST."""
+    from urllib.parse import unquote
+
+    from moto.awslambda import responses
+    from moto.awslambda.exceptions import GenericResourcNotFound
+    from moto.awslambda.models import FunctionUrlConfig
+
+    def target(self):
+        function_name = unquote(self.path.split("?")[0].rstrip("/").rsplit("/", 2)[-2])
+        qualifier = self.querystring.get("Qualifier", [None])[0]
+        function = self.backend.get_function(function_name)
+        if qualifier:
+            self.backend.get_alias(qualifier, function_name)
+        urls = self.backend.__dict__.setdefault("greenlight_function_urls", {})
+        return urls, (function.function_name, qualifier), function
+
+    def answer(config, key):
+        body = config.to_dict()
+        if key[1]:
+            body["FunctionArn"] = f"{body['FunctionArn']}:{key[1]}"
+        return json.dumps(body)
+
+    def create_function_url_config(self):
+        urls, key, function = target(self)
+        urls[key] = FunctionUrlConfig(function=function, config=self.json_body)
+        return 201, {"status": 201}, answer(urls[key], key)
+
+    def get_function_url_config(self):
+        urls, key, _ = target(self)
+        if key not in urls:
+            raise GenericResourcNotFound()
+        return 200, {}, answer(urls[key], key)
+
+    def delete_function_url_config(self):
+        urls, key, _ = target(self)
+        if urls.pop(key, None) is None:
+            raise GenericResourcNotFound()
+        return 204, {"status": 204}, "{}"
+
+    responses.LambdaResponse.create_function_url_config = create_function_url_config
+    responses.LambdaResponse.get_function_url_config = get_function_url_config
+    responses.LambdaResponse.delete_function_url_config = delete_function_url_config
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -596,6 +650,7 @@ def main() -> int:
         args.snapstart_pending,
         args.version_failure,
     )
+    function_urls_per_qualifier()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

@@ -25,7 +25,8 @@ use crate::secrets::Redactor;
 use crate::shared_packages::{Made, SharedPackages};
 use crate::ui::{Ctx, Ui};
 use crate::{
-    build, deploy, dns, fleet, init, progress, prune, release, rollback, smoke, status, unexpected,
+    build, candidate, deploy, dns, fleet, init, progress, prune, release, rollback, smoke, status,
+    triggers, unexpected,
 };
 
 /// Runs the command `cli` asks for and reports how it went: for the one
@@ -396,7 +397,7 @@ async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Re
         }
         Job::Release(version, wait) => {
             let version = version_or_latest(lambda, &config, version).await?;
-            release_stage(ctx, &version, wait, report).await
+            release_stage(ctx, &version, wait, None, report).await
         }
         Job::Promote => match promote(ctx).await? {
             None => {
@@ -420,7 +421,10 @@ async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Re
             Ok(())
         }
         Job::Status => {
-            report.status = Some(status::status(ctx).await?);
+            let (status, triggers) = tokio::join!(status::status(ctx), triggers::check(ctx));
+            report.status = Some(status?);
+            report.triggers =
+                Some(triggers).filter(|_| report.status.as_ref().is_some_and(|s| s.exists));
             Ok(())
         }
         Job::Prune(keep, dry_run) => {
@@ -483,17 +487,42 @@ enum Job {
 /// `ship`: deploy, then smoke-test the new version, then release it. The
 /// release's own checks (alarms, the alias's state and rules, a release in
 /// progress) run on reads before the deploy writes anything.
+///
+/// The alias is read together with the deploy's first read, and the
+/// release starts from what the checks found there (no second read of the
+/// alias or of the new version; its `RevisionId` guards the first move), so
+/// an all-at-once ship waits on few sequential AWS round trips (see
+/// BENCHMARKS.md).
 async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) -> Result<()> {
-    let decided = deploy::decide(ctx, code).await?;
-    if let Some(candidate) = decided.candidate(&ctx.config.function.settings) {
-        release::preflight(ctx, candidate).await?;
-    }
+    let alias_now = async {
+        match &ctx.config.dns {
+            None => ctx
+                .lambda
+                .alias(ctx.function(), ctx.alias())
+                .await
+                .map(Some),
+            Some(_) => Ok(None),
+        }
+    };
+    let (decided, alias_now) = tokio::try_join!(deploy::decide(ctx, code), alias_now)?;
+    let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
+        (Some(candidate), Some(current)) => {
+            Some(release::prepare_on(ctx, candidate, current).await?)
+        }
+        (Some(candidate), None) => {
+            release::preflight(ctx, candidate).await?;
+            None
+        }
+        (None, _) => None,
+    };
+    // Pinning moves the alias, so what the checks read is then out of date.
+    let checked = checked.filter(|_| !decided.pin);
     let deployed = deploy_stage(ctx, code, decided, report).await?;
     if deployed.unchanged {
         return Ok(());
     }
     smoke_stage(ctx, &deployed.version, report).await?;
-    release_stage(ctx, &deployed.version, wait, report).await
+    release_stage(ctx, &deployed.version, wait, checked, report).await
 }
 
 /// The package stage for a deploy: made once per source in a fleet.
@@ -579,7 +608,11 @@ async fn deploy_stage(
     decided: deploy::Decided,
     report: &mut Report,
 ) -> Result<deploy::DeployReport> {
+    report.triggers = decided.triggers.clone();
     let deployed = deploy::apply(ctx, code, decided).await?;
+    if !deployed.unchanged {
+        candidate::point(ctx, &deployed.version).await?;
+    }
     if let (Some(dns), false) = (&ctx.config.dns, deployed.unchanged || deployed.created) {
         dns::stage(ctx, dns, &deployed.version).await?;
     }
@@ -644,10 +677,18 @@ async fn what_users_get(ctx: Ctx<'_>, version: &str) -> String {
     }
 }
 
-async fn release_stage(ctx: Ctx<'_>, version: &str, wait: bool, report: &mut Report) -> Result<()> {
+/// Releases `version`; `checked` is what `ship`'s checks before its deploy
+/// found on the alias, to start from.
+async fn release_stage<'a>(
+    ctx: Ctx<'a>,
+    version: &str,
+    wait: bool,
+    checked: Option<release::Start<'a>>,
+    report: &mut Report,
+) -> Result<()> {
     let released = match &ctx.config.dns {
         Some(dns) => dns::release(ctx, dns, version, wait).await?,
-        None => release::release(ctx, version, wait).await?,
+        None => release::release_deployed(ctx, version, wait, checked).await?,
     };
     record_release(released, wait, report)
 }

@@ -2,7 +2,8 @@
 //! the config's folder, with the target in its environment
 //! (`GREENLIGHT_FUNCTION`, `GREENLIGHT_VERSION`, `GREENLIGHT_ALIAS`,
 //! `GREENLIGHT_QUALIFIER`, `GREENLIGHT_ARN`, `GREENLIGHT_REGION`, and in DNS
-//! mode `GREENLIGHT_ENDPOINT`). Exit status 0 passes; otherwise the end of
+//! mode `GREENLIGHT_ENDPOINT`; with `release.candidate`,
+//! `GREENLIGHT_CANDIDATE`). Exit status 0 passes; otherwise the end of
 //! its output is shown. The command runs in its own process group: when
 //! the check ends (the command exited, or the test's timeout dropped the
 //! check mid-run), the whole group is killed, so nothing it started (a
@@ -43,6 +44,10 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
         .env(
             "GREENLIGHT_ENDPOINT",
             target.endpoint.as_deref().unwrap_or(""),
+        )
+        .env(
+            "GREENLIGHT_CANDIDATE",
+            target.candidate.as_deref().unwrap_or(""),
         )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -99,6 +99,10 @@ pub struct ReleaseConfig {
     /// all are ready for it, and one failing rolls them all back
     /// ([`crate::lockstep`]).
     pub together: bool,
+    /// An alias deploy points at each new version before its smoke tests,
+    /// so an HTTP test can reach the version through it (`{candidate}`); it
+    /// never carries user traffic.
+    pub candidate: Option<String>,
 }
 
 impl Default for ReleaseConfig {
@@ -109,6 +113,7 @@ impl Default for ReleaseConfig {
             metrics: MetricGates::default(),
             no_data: NoData::Hold,
             together: false,
+            candidate: None,
         }
     }
 }
@@ -286,6 +291,7 @@ struct RawRelease {
     insufficient_data: Option<String>,
     #[serde(default)]
     together: bool,
+    candidate: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -429,9 +435,10 @@ impl Config {
     /// Checks what no single table can: an image function has no runtime
     /// or handler, and an HTTP test's `{endpoint}` needs `[dns]`.
     fn checked(self, at: &Checker) -> Result<Config> {
+        self.check_candidate(at)?;
         for (i, test) in self.smoke.iter().enumerate() {
             if let Check::Http(http) = &test.check {
-                at.placeholders(&format!("smoke[{i}].http"), http, self.dns.is_some())?;
+                at.placeholders(&format!("smoke[{i}].http"), http, &self)?;
             }
         }
         let image = self.package.as_ref().is_some_and(|p| p.image_uri.is_some());
@@ -456,6 +463,33 @@ impl Config {
             ));
         }
         Ok(self)
+    }
+
+    /// `release.candidate` is an alias name of its own: not the alias users
+    /// reach (nor, with `[dns]`, either colour's).
+    fn check_candidate(&self, at: &Checker) -> Result<()> {
+        let Some(candidate) = &self.release.candidate else {
+            return Ok(());
+        };
+        let shown = format!("{candidate:?}");
+        if !is_alias_name(candidate) {
+            return Err(at.bad("release.candidate", shown, "an alias is 1 to 128 letters, digits, '-' or '_', not only digits, and never $LATEST"));
+        }
+        let live = std::iter::once(&self.function.alias).chain(
+            self.dns
+                .iter()
+                .flat_map(|d| d.colours.iter().map(|c| &c.alias)),
+        );
+        for alias in live {
+            if alias == candidate {
+                return Err(at.bad(
+                    "release.candidate",
+                    shown,
+                    &format!("alias {alias} carries users' traffic; the candidate alias must be another one (such as \"next\"), which deploy points at each new version before its smoke tests"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The `[package]` table, or a usage error naming `command` when it is missing.
@@ -945,6 +979,7 @@ impl Checker<'_> {
             metrics,
             no_data,
             together: raw.together,
+            candidate: raw.candidate,
         })
     }
 
@@ -1085,7 +1120,7 @@ impl Checker<'_> {
     /// Refuses a placeholder in the url, a header value or the body of the
     /// HTTP test at `key` that would not be filled: an unknown name, or
     /// `{endpoint}` without `[dns]` (it would be empty).
-    fn placeholders(&self, key: &str, http: &HttpCheck, dns: bool) -> Result<()> {
+    fn placeholders(&self, key: &str, http: &HttpCheck, config: &Config) -> Result<()> {
         let texts =
             std::iter::once((format!("{key}.url"), format!("{:?}", http.url), &http.url))
                 .chain(http.headers.iter().map(|(name, value)| {
@@ -1108,7 +1143,15 @@ impl Checker<'_> {
                         ),
                     ));
                 }
-                if placeholder == "{endpoint}" && !dns {
+                if placeholder == "{candidate}" && config.release.candidate.is_none() {
+                    return Err(self.bad(
+                        &key,
+                        shown,
+                        "{candidate} is the candidate alias, and this config sets no release.candidate",
+                    )
+                    .with_hint("add `candidate = \"next\"` under [release]: deploy points that alias at each new version before its smoke tests"));
+                }
+                if placeholder == "{endpoint}" && config.dns.is_none() {
                     return Err(self.bad(
                         &key,
                         shown,
@@ -1494,8 +1537,7 @@ expect = { probe = "ok" }
         );
         parse(&format!("{filled}{dns}")).unwrap_or_else(|e| panic!("{e}"));
 
-        let known =
-            "the known ones are {function}, {version}, {alias}, {qualifier}, {region}, {endpoint}";
+        let known = "the known ones are {function}, {version}, {alias}, {qualifier}, {region}, {endpoint}, {candidate}";
         for (text, wanted) in [
             (
                 format!("{base}http = {{ url = \"https://x/{{bogus}}\" }}\n"),
@@ -1591,6 +1633,38 @@ expect = { probe = "ok" }
         }
         let both = message(&format!("{base}preset = \"AllAtOnce\"\nsteps = [10]\n"));
         assert!(both.contains("cannot be combined"), "{both}");
+    }
+
+    #[test]
+    fn the_candidate_is_an_alias_of_its_own_and_needed_by_its_placeholder() {
+        let base = "[function]\nname = \"a\"\n";
+        let smoke =
+            "[[smoke]]\nname = \"url\"\nhttp = { url = \"https://x.example/{candidate}\" }\n";
+        let cfg = parse(&format!("{base}{smoke}[release]\ncandidate = \"next\"\n")).expect("valid");
+        assert_eq!(cfg.release.candidate.as_deref(), Some("next"));
+        let live = message(&format!("{base}[release]\ncandidate = \"live\"\n"));
+        assert!(
+            live.contains("`release.candidate` = \"live\": alias live carries users' traffic"),
+            "{live}"
+        );
+        let bad = message(&format!("{base}[release]\ncandidate = \"42\"\n"));
+        assert!(
+            bad.contains("`release.candidate` = \"42\": an alias is"),
+            "{bad}"
+        );
+        let dns = "[dns]\nzone_id = \"Z1\"\nname = \"api.example.com\"\n[dns.blue]\nvalue = \"b.example.com\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g.example.com\"\nalias = \"green\"\n";
+        let colour = message(&format!("{base}{dns}[release]\ncandidate = \"green\"\n"));
+        assert!(
+            colour.contains("alias green carries users' traffic"),
+            "{colour}"
+        );
+        let missing = message(&format!("{base}{smoke}"));
+        assert!(
+            missing.contains(
+                "{candidate} is the candidate alias, and this config sets no release.candidate"
+            ),
+            "{missing}"
+        );
     }
 
     #[test]

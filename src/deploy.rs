@@ -18,7 +18,9 @@
 //! `PublishVersion` guarded by the artifact's CodeSha256, and when its
 //! answer says the version is not `Active` yet (SnapStart), polling it until
 //! it is ([`publish`]); then `TagResource`/`UntagResource` when the tags
-//! differ (they belong to the function, not a version). A new function takes
+//! differ (they belong to the function, not a version). With the `$LATEST`
+//! read, the triggers of the unqualified function are read
+//! ([`crate::triggers`]), for a warning. A new function takes
 //! `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
 //! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
 //! `PutObject` streamed from memory when missing): a direct upload is
@@ -40,6 +42,7 @@ use crate::pin;
 use crate::record::{Action, Record};
 use crate::release::Candidate;
 use crate::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
+use crate::triggers::TriggerCheck;
 use crate::ui::Ctx;
 
 /// What deploy did.
@@ -121,6 +124,9 @@ pub struct Decided {
     pub pin: bool,
     /// What to write.
     pub decision: Decision,
+    /// When the deploy writes: what invokes the unqualified function, so
+    /// would run the new code before any test (read with `$LATEST`).
+    pub triggers: Option<TriggerCheck>,
 }
 
 impl Decided {
@@ -156,6 +162,7 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     let served = ctx.lambda.function(name, alias).await?;
     let pin = served.as_ref().is_some_and(|s| s.version == pin::LATEST);
     let mut tags = None;
+    let exists = served.is_some();
     if let Some(served) = served {
         ctx.ui.detail(format_args!(
             "alias {alias} serves version {} with CodeSha256 {}",
@@ -165,13 +172,32 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
         tags = current_tags(ctx, &served).await?;
         if differences(desired, code_differs, &served, tags.as_ref()).is_empty() {
             let decision = Decision::Unchanged(served);
-            return Ok(Decided { pin, decision });
+            let triggers = None;
+            return Ok(Decided {
+                pin,
+                decision,
+                triggers,
+            });
         }
     }
-    let Some(latest) = ctx.lambda.function(name, "$LATEST").await? else {
+    // The triggers are read with `$LATEST` when the function exists (the
+    // alias's read found it), so they cost no round trip of their own.
+    let (latest, triggers) = if exists {
+        let read = ctx.lambda.function(name, "$LATEST");
+        let (latest, triggers) = tokio::join!(read, crate::triggers::check(ctx));
+        (latest?, Some(triggers))
+    } else {
+        (ctx.lambda.function(name, "$LATEST").await?, None)
+    };
+    let Some(latest) = latest else {
         check_can_create(ctx, code)?;
         let decision = Decision::Create;
-        return Ok(Decided { pin, decision });
+        let triggers = None;
+        return Ok(Decided {
+            pin,
+            decision,
+            triggers,
+        });
     };
     if tags.is_none() {
         tags = current_tags(ctx, &latest).await?;
@@ -179,7 +205,15 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     let code_differs = code.differs_from(ctx, &latest).await?;
     let changes = differences(desired, code_differs, &latest, tags.as_ref());
     let decision = Decision::Update { latest, changes };
-    Ok(Decided { pin, decision })
+    let triggers = Some(match triggers {
+        Some(found) => found,
+        None => crate::triggers::check(ctx).await,
+    });
+    Ok(Decided {
+        pin,
+        decision,
+        triggers,
+    })
 }
 
 /// The function's tags (one `ListTags`), when the config manages some;

@@ -133,7 +133,37 @@ async fn list_deploy(
     if decided.pin {
         pin::plan(ctx, alias, plan).await?;
     }
-    match decided.decision {
+    for warning in decided
+        .triggers
+        .iter()
+        .flat_map(|t| t.warnings(name, alias))
+    {
+        plan.then(format_args!("warning: {warning}"));
+    }
+    let deployed = list_writes(ctx, code, decided.decision, plan).await?;
+    if let (Some(candidate), false) = (
+        &ctx.config.release.candidate,
+        deployed == Deployed::Unchanged,
+    ) {
+        plan.write(
+            "UpdateAlias",
+            format_args!(
+                "candidate alias {candidate} on the new version, for its smoke tests (created if missing; it carries no user traffic)"
+            ),
+        );
+    }
+    Ok(deployed)
+}
+
+/// The writes of deploy `decision`, before the candidate alias's.
+async fn list_writes(
+    ctx: Ctx<'_>,
+    code: &Deployable,
+    decision: Decision,
+    plan: &mut DryRun,
+) -> Result<Deployed> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    match decision {
         Decision::Unchanged(served) => {
             plan.then(format_args!(
                 "nothing to deploy: alias {alias} already serves this code and configuration (version {})",

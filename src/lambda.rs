@@ -26,6 +26,8 @@ use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::get_alias::GetAliasError;
 use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationError;
+use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigError;
+use aws_sdk_lambda::operation::get_policy::GetPolicyError;
 use aws_sdk_lambda::operation::get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigError;
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
@@ -145,6 +147,17 @@ pub struct AliasState {
     pub description: String,
     /// For conditional updates.
     pub revision_id: Option<String>,
+}
+
+/// An event source mapping: a queue or stream Lambda polls to invoke the function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSourceMapping {
+    /// Its identifier.
+    pub uuid: String,
+    /// The ARN of the queue or stream it reads.
+    pub source: String,
+    /// The function ARN it invokes; qualified for a version or an alias.
+    pub function_arn: String,
 }
 
 /// Where new code comes from: the zip itself, an object in S3, or an image.
@@ -637,6 +650,70 @@ impl Lambda {
             .filter(|n| *n > 0))
     }
 
+    /// The function's event source mappings (queues, streams), each with
+    /// the function ARN it invokes: qualified when it invokes a version or
+    /// an alias.
+    pub async fn event_source_mappings(&self, name: &str) -> Result<Vec<EventSourceMapping>> {
+        let mut pages = self
+            .client
+            .list_event_source_mappings()
+            .function_name(name)
+            .into_paginator()
+            .send();
+        let mut mappings = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                aws_error(
+                    format!("list the event source mappings of function {name}"),
+                    e,
+                )
+            })?;
+            mappings.extend(
+                page.event_source_mappings()
+                    .iter()
+                    .map(|m| EventSourceMapping {
+                        uuid: m.uuid().unwrap_or_default().to_owned(),
+                        source: m.event_source_arn().unwrap_or_default().to_owned(),
+                        function_arn: m.function_arn().unwrap_or_default().to_owned(),
+                    }),
+            );
+        }
+        Ok(mappings)
+    }
+
+    /// The URL of the function's unqualified function URL (one that invokes
+    /// `$LATEST`), or `None` when it has none.
+    pub async fn unqualified_url(&self, name: &str) -> Result<Option<String>> {
+        let read = self
+            .client
+            .get_function_url_config()
+            .function_name(name)
+            .send()
+            .await;
+        let not_found = |e: &GetFunctionUrlConfigError| e.is_resource_not_found_exception();
+        let action = || format!("read the function URL of function {name}");
+        Ok(found(read, not_found, action)?.map(|out| out.function_url))
+    }
+
+    /// The statements of the function's own resource-based policy (the
+    /// unqualified function's, not a version's or an alias's), as JSON;
+    /// none when it has no policy.
+    pub async fn unqualified_policy(&self, name: &str) -> Result<Vec<serde_json::Value>> {
+        let read = self.client.get_policy().function_name(name).send().await;
+        let not_found = |e: &GetPolicyError| e.is_resource_not_found_exception();
+        let action = || format!("read the resource-based policy of function {name}");
+        let policy = found(read, not_found, action)?.and_then(|out| out.policy);
+        let statements = policy
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .map(|doc| match doc.get("Statement") {
+                Some(serde_json::Value::Array(list)) => list.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            })
+            .unwrap_or_default();
+        Ok(statements)
+    }
+
     /// Creates `alias` on `version` with no extra weights.
     pub async fn create_alias(
         &self,
@@ -663,6 +740,32 @@ impl Lambda {
         Ok(())
     }
 
+    /// Points `alias` at `version` alone, creating it when it does not
+    /// exist; unconditional, so only for an alias that carries no user
+    /// traffic (the candidate alias).
+    pub async fn set_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<()> {
+        let updated = self
+            .update_alias(name, alias, version, None, description)
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                self.create_alias(name, alias, version, description).await
+            }
+            Err(e) => Err(aws_error(format!("move alias {name}:{alias}"), e)),
+        }
+    }
+
     /// Points `alias` at `version`, with `extra` (a version and its share of
     /// traffic, 0.0 to 1.0) or with no extra weights, and writes
     /// `description`, all in one call, only if the alias is still at
@@ -677,18 +780,8 @@ impl Lambda {
         description: &str,
         revision_id: Option<&str>,
     ) -> Result<Option<String>> {
-        let weights = extra.map(|(v, w)| (v.to_owned(), w)).into_iter().collect();
-        let routing = AliasRoutingConfiguration::builder()
-            .set_additional_version_weights(Some(weights))
-            .build();
         let update = || {
-            self.client
-                .update_alias()
-                .function_name(name)
-                .name(alias)
-                .function_version(version)
-                .description(description)
-                .routing_config(routing.clone())
+            self.update_alias(name, alias, version, extra, description)
                 .set_revision_id(revision_id.map(str::to_owned))
                 .send()
         };
@@ -714,6 +807,29 @@ impl Lambda {
             }, conflict, update)
             .await?;
         Ok(out.revision_id)
+    }
+
+    /// An `UpdateAlias` request pointing `alias` at `version`, with `extra`
+    /// (a version and its share) or no extra weights, and `description`.
+    fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+        extra: Option<(&str, f64)>,
+        description: &str,
+    ) -> aws_sdk_lambda::operation::update_alias::builders::UpdateAliasFluentBuilder {
+        let weights = extra.map(|(v, w)| (v.to_owned(), w)).into_iter().collect();
+        let routing = AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(weights))
+            .build();
+        self.client
+            .update_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .description(description)
+            .routing_config(routing)
     }
 
     /// Invokes the function at `qualifier` synchronously with `payload`.

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod aws;
 pub mod build;
+pub mod candidate;
 pub mod ci_summary;
 pub mod cli;
 pub mod clock;
@@ -49,6 +50,7 @@ pub mod secrets;
 pub mod shared_packages;
 pub mod smoke;
 pub mod status;
+pub mod triggers;
 pub mod ui;
 pub mod unexpected;
 pub mod weights;

@@ -22,18 +22,31 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// Evenly spaced request slots: at most `rate` per second.
+/// How many requests may start at once after a pause, as a token bucket
+/// (which Lambda's own quota is) allows: a `ship` makes six reads in its
+/// first two round trips (the alias and the function; `$LATEST` and the
+/// three trigger reads), and spread a slot apart they would wait on each
+/// other instead of going together. Over time the rate still holds.
+const BURST: u32 = 6;
+
+/// Request slots: at most `rate` per second over time, and up to [`BURST`]
+/// at once after a pause (a token bucket).
 #[derive(Debug)]
 pub struct Pace {
     interval: Duration,
+    /// How far ahead of its even slot a request may start.
+    burst: Duration,
+    /// The even slot of the next request (its theoretical arrival time).
     next: Mutex<Instant>,
 }
 
 impl Pace {
     /// Slots for `rate` requests per second (at least 1).
     pub fn per_second(rate: u32) -> Pace {
+        let interval = Duration::from_secs(1) / rate.max(1);
         Pace {
-            interval: Duration::from_secs(1) / rate.max(1),
+            interval,
+            burst: interval * (BURST - 1),
             next: Mutex::new(Instant::now()),
         }
     }
@@ -42,9 +55,10 @@ impl Pace {
     pub async fn wait(&self) {
         let slot = {
             let mut next = self.next.lock().await;
-            let slot = (*next).max(Instant::now());
-            *next = slot + self.interval;
-            slot
+            let now = Instant::now();
+            let even = (*next).max(now);
+            *next = even + self.interval;
+            even.checked_sub(self.burst).unwrap_or(now).max(now)
         };
         tokio::time::sleep_until(slot).await;
     }
@@ -129,14 +143,25 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn slots_are_spaced_by_the_rate() {
+    async fn slots_are_spaced_by_the_rate_after_a_burst() {
         let pace = Pace::per_second(10);
         let start = Instant::now();
-        for _ in 0..21 {
+        for _ in 0..BURST {
             pace.wait().await;
         }
-        // The first slot is now, then one every 100 ms.
+        assert_eq!(start.elapsed(), Duration::ZERO, "a burst starts at once");
+        for _ in 0..20 {
+            pace.wait().await;
+        }
+        // Then one every 100 ms.
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+        // After a pause, a burst again, never more.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let paused = Instant::now();
+        for _ in 0..=BURST {
+            pace.wait().await;
+        }
+        assert_eq!(paused.elapsed(), Duration::from_millis(100));
     }
 
     #[test]

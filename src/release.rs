@@ -8,10 +8,12 @@
 //! impossible to judge, so the release does not start (exit 1). A split
 //! greenlight did not make stops it too; an alias on `$LATEST` is pinned to
 //! a version first ([`crate::pin`]). `ship` runs these checks before it
-//! deploys ([`preflight`]).
+//! deploys ([`preflight`]), and its release starts from what they read
+//! ([`release_deployed`]).
 //!
-//! AWS calls: `GetFunctionConfiguration` (both versions), `GetAlias`,
-//! `DescribeAlarms`, then `UpdateAlias` per step through
+//! AWS calls: `GetFunctionConfiguration` (the new version, together with
+//! `GetAlias`; the stable one for a split), `DescribeAlarms`, then
+//! `UpdateAlias` per step through
 //! [`progress`](crate::progress), or `CreateAlias` when there is no alias yet
 //! (a new alias has no users, so it moves at once and is not re-checked).
 //!
@@ -20,6 +22,7 @@
 
 use crate::error::{Error, Result};
 use crate::gates::GateCheck;
+use crate::lambda::AliasState;
 use crate::pin;
 use crate::progress::{self, InProgress, Run};
 use crate::record::{Action, Record};
@@ -122,7 +125,26 @@ impl Candidate<'_> {
 /// split), and no watched alarm is firing or missing.
 pub async fn prepare<'a>(ctx: Ctx<'a>, candidate: Candidate<'_>) -> Result<Start<'a>> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let routing = match candidate {
+    let (routing, current) =
+        tokio::try_join!(routing_of(ctx, candidate), ctx.lambda.alias(name, alias))?;
+    start_from(ctx, candidate, routing, current).await
+}
+
+/// [`prepare`] on the alias state `current` already read (`ship` reads it
+/// together with its deploy's first read).
+pub async fn prepare_on<'a>(
+    ctx: Ctx<'a>,
+    candidate: Candidate<'_>,
+    current: Option<AliasState>,
+) -> Result<Start<'a>> {
+    let routing = routing_of(ctx, candidate).await?;
+    start_from(ctx, candidate, routing, current).await
+}
+
+/// What Lambda's alias routing compares for `candidate` (a published
+/// version's settings are read, and it must exist).
+async fn routing_of(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Routing> {
+    Ok(match candidate {
         Candidate::Published(version) => {
             let state = check_version(ctx, version).await?;
             Routing {
@@ -136,9 +158,19 @@ pub async fn prepare<'a>(ctx: Ctx<'a>, candidate: Candidate<'_>) -> Result<Start
             role: role.map(str::to_owned),
             dead_letter: dead_letter.map(str::to_owned),
         },
-    };
+    })
+}
+
+/// [`prepare`]'s decision, from the candidate's routing settings and the alias.
+async fn start_from<'a>(
+    ctx: Ctx<'a>,
+    candidate: Candidate<'_>,
+    routing: Routing,
+    current: Option<AliasState>,
+) -> Result<Start<'a>> {
+    let alias = ctx.alias();
     let plan = &ctx.config.release.plan;
-    let Some(current) = ctx.lambda.alias(name, alias).await? else {
+    let Some(current) = current else {
         return Ok(Start::CreateAlias);
     };
     if let Some(run) = progress::in_progress(ctx, &current)? {
@@ -185,9 +217,42 @@ pub async fn preflight(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<()> {
 /// Releases `version`; with `wait`, to the end of the plan, otherwise only
 /// its first step (the rest is left to `greenlight promote`).
 pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseReport> {
+    let start = prepare(ctx, Candidate::Published(version)).await?;
+    release_from(ctx, version, wait, start).await
+}
+
+/// Releases `version`, which `ship` has just deployed, from where its
+/// checks before the deploy found the alias (`checked`): a release that
+/// begins there needs no second read of the version or the alias (the
+/// alias `RevisionId` read then still guards the first move: a change
+/// since makes it a conflict, exit 1), only the alarms again, now with
+/// the version known. Any other start is decided afresh.
+pub async fn release_deployed<'a>(
+    ctx: Ctx<'a>,
+    version: &str,
+    wait: bool,
+    checked: Option<Start<'a>>,
+) -> Result<ReleaseReport> {
+    let start = match checked {
+        Some(Start::Begin { stable, revision }) if stable != version => {
+            crate::gates::refuse_if_firing(ctx, Some(version)).await?;
+            Start::Begin { stable, revision }
+        }
+        _ => prepare(ctx, Candidate::Published(version)).await?,
+    };
+    release_from(ctx, version, wait, start).await
+}
+
+/// Releases `version` from `start`, as [`prepare`] decided it.
+async fn release_from<'a>(
+    ctx: Ctx<'a>,
+    version: &str,
+    wait: bool,
+    start: Start<'a>,
+) -> Result<ReleaseReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let plan = &ctx.config.release.plan;
-    match prepare(ctx, Candidate::Published(version)).await? {
+    match start {
         Start::CreateAlias => {
             ctx.ui
                 .step(format_args!("creating alias {alias} on version {version}"));

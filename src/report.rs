@@ -16,6 +16,7 @@ use crate::release::ReleaseReport;
 use crate::rollback::RollbackReport;
 use crate::smoke::SmokeReport;
 use crate::status::StatusReport;
+use crate::triggers::TriggerCheck;
 
 /// What `package` produced.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -67,6 +68,10 @@ pub struct Report {
     /// The status command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusReport>,
+    /// `deploy` (when it writes) and `status`: what invokes the unqualified
+    /// function, so runs `$LATEST` before any test ([`crate::triggers`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<TriggerCheck>,
     /// Files `init` wrote.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub written: Vec<String>,
@@ -162,6 +167,9 @@ impl fmt::Display for Report {
                 )?;
             }
         }
+        if self.status.is_none() {
+            self.write_triggers(f)?;
+        }
         if let Some(s) = &self.smoke {
             write_smoke(f, "smoke     ", &format!("version {}", s.target), s)?;
         }
@@ -243,6 +251,7 @@ impl fmt::Display for Report {
         }
         if let Some(s) = &self.status {
             self.write_status(f, s)?;
+            self.write_triggers(f)?;
         }
         for path in &self.written {
             writeln!(f, "wrote     {path}")?;
@@ -290,6 +299,18 @@ pub fn count(n: usize, thing: &str) -> String {
 }
 
 impl Report {
+    /// A warning line per trigger of the unqualified function.
+    fn write_triggers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(t) = &self.triggers else {
+            return Ok(());
+        };
+        let function = self.function.as_deref().unwrap_or_default();
+        for line in t.warnings(function, self.alias.as_deref().unwrap_or_default()) {
+            writeln!(f, "warning   {line}")?;
+        }
+        Ok(())
+    }
+
     fn write_status(&self, f: &mut fmt::Formatter<'_>, s: &StatusReport) -> fmt::Result {
         let function = self.function.as_deref().unwrap_or_default();
         let region = self.region.as_deref().unwrap_or_default();
@@ -364,6 +385,19 @@ impl Report {
                 f,
                 "{:<9} {weight}  {}  alias {} {version}",
                 c.colour, c.value, c.alias
+            )?;
+        }
+        if let Some(c) = &s.candidate {
+            let at = c
+                .version
+                .as_deref()
+                .map_or("not made yet (deploy makes it)".to_owned(), |v| {
+                    format!("→ version {v}")
+                });
+            writeln!(
+                f,
+                "candidate alias {} {at} (the version under test; no user traffic)",
+                c.alias
             )?;
         }
         if let Some(problem) = &s.problem {

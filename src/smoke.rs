@@ -39,14 +39,16 @@ const READY_WAITS: u32 = 3;
 
 /// What an HTTP test's url, header values and body may hold, filled in
 /// from the [`Target`]; `{endpoint}` (the DNS colour under test) only with
-/// `[dns]`.
-pub const PLACEHOLDERS: [&str; 6] = [
+/// `[dns]`, `{candidate}` (the alias on the version under test) only with
+/// `release.candidate`.
+pub const PLACEHOLDERS: [&str; 7] = [
     "{function}",
     "{version}",
     "{alias}",
     "{qualifier}",
     "{region}",
     "{endpoint}",
+    "{candidate}",
 ];
 
 /// Every `{name}` in `text` that looks like a placeholder (a name of
@@ -115,6 +117,9 @@ pub struct Target {
     pub region: String,
     /// In DNS mode, the endpoint of the colour under test.
     pub endpoint: Option<String>,
+    /// The candidate alias (`release.candidate`), which deploy pointed at
+    /// the new version.
+    pub candidate: Option<String>,
 }
 
 impl Target {
@@ -151,6 +156,7 @@ impl Target {
             alias: ctx.alias().to_owned(),
             region: ctx.lambda.region(),
             endpoint,
+            candidate: ctx.config.release.candidate.clone(),
         }
     }
 
@@ -163,6 +169,7 @@ impl Target {
             &self.qualifier,
             &self.region,
             self.endpoint.as_deref().unwrap_or(""),
+            self.candidate.as_deref().unwrap_or(""),
         ];
         PLACEHOLDERS
             .iter()
@@ -429,6 +436,7 @@ mod tests {
             alias: "live".into(),
             region: "us-east-1".into(),
             endpoint: None,
+            candidate: None,
         }
     }
 
@@ -542,11 +550,13 @@ mod tests {
             alias: "live".into(),
             region: "eu-west-1".into(),
             endpoint: Some("green.example.com".into()),
+            candidate: Some("next".into()),
         };
         assert_eq!(
-            target
-                .fill("https://{endpoint}/{function}/{qualifier}?v={version}&a={alias}&r={region}"),
-            "https://green.example.com/orders/live?v=3&a=live&r=eu-west-1"
+            target.fill(
+                "https://{endpoint}/{function}/{qualifier}?v={version}&a={alias}&r={region}&c={candidate}"
+            ),
+            "https://green.example.com/orders/live?v=3&a=live&r=eu-west-1&c=next"
         );
     }
 

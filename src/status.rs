@@ -2,11 +2,14 @@
 //!
 //! In: the function and alias names. Out: a [`StatusReport`]. AWS calls:
 //! `GetFunctionConfiguration($LATEST)`, `GetAlias`, `DescribeAlarms`,
-//! `ListVersionsByFunction`.
+//! `ListVersionsByFunction` (with `release.candidate`, that alias's
+//! `GetAlias` at the same time). The command also checks what invokes the
+//! unqualified function ([`crate::triggers`]), alongside.
 //! Read-only; safe to repeat.
 
 use std::collections::BTreeMap;
 
+use crate::candidate::CandidateState;
 use crate::clock::{Settling, whole_seconds};
 use crate::cloudwatch::AlarmState;
 use crate::error::Result;
@@ -44,6 +47,9 @@ pub struct StatusReport {
     /// With `[dns]`: both colours (record value and weight, alias, version).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub colours: Vec<ColourState>,
+    /// With `release.candidate`: that alias and the version it points at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<CandidateState>,
 }
 
 /// One colour of a DNS release.
@@ -97,6 +103,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
             versions: Vec::new(),
             colours: Vec::new(),
             settle_left_secs: None,
+            candidate: None,
         });
     }
     let alias_state = ctx.lambda.alias(name, alias).await?;
@@ -136,10 +143,9 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         .filter(|r| r.action == crate::record::Action::Canary)
         .map(|r| r.version.clone());
     let alarms = gates::alarms(ctx, releasing.as_deref()).await?;
-    let versions = ctx
-        .lambda
-        .versions(name)
-        .await?
+    let (versions, candidate) =
+        tokio::try_join!(ctx.lambda.versions(name), crate::candidate::state(ctx))?;
+    let versions = versions
         .into_iter()
         .rev()
         .take(RECENT_VERSIONS)
@@ -158,6 +164,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         versions,
         colours: colours(ctx).await?,
         settle_left_secs,
+        candidate,
     })
 }
 

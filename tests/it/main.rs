@@ -29,3 +29,4 @@ mod real_aws;
 mod ship;
 mod smoke_kinds;
 mod steps;
+mod triggers;

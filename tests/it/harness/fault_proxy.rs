@@ -136,6 +136,8 @@ struct State {
     holds: BTreeSet<(String, usize)>,
     /// Held calls that have arrived and wait.
     held: BTreeSet<(String, usize)>,
+    /// Added before every request is forwarded: a network far away.
+    latency: Duration,
 }
 
 /// A running proxy in front of one emulator.
@@ -295,6 +297,31 @@ impl FaultProxy {
             s.barrier = None;
             s.holds.clear();
         });
+    }
+
+    /// Holds every request `latency` before forwarding it, as a distant
+    /// network would: requests made together then overlap for certain.
+    pub fn add_latency(&self, latency: Duration) {
+        self.with(|s| s.latency = latency);
+    }
+
+    /// The longest chain of requests in the log each of which arrived only
+    /// after the one before it was answered: the round trips a run waited
+    /// for one after another (requests made together count once).
+    pub fn sequential_round_trips(&self) -> usize {
+        let log = self.log();
+        let mut chain = vec![0; log.len()];
+        for (i, call) in log.iter().enumerate() {
+            let before = log[..i]
+                .iter()
+                .zip(&chain)
+                .filter(|(earlier, _)| earlier.answered.is_some_and(|a| a <= call.at))
+                .map(|(_, n)| *n)
+                .max()
+                .unwrap_or(0);
+            chain[i] = before + 1;
+        }
+        chain.into_iter().max().unwrap_or(0)
     }
 
     /// Every request so far, in order.
@@ -491,6 +518,12 @@ fn operation(r: &Request) -> String {
         [_, "tags", _] if method == "POST" => "TagResource",
         [_, "tags", _] if method == "DELETE" => "UntagResource",
         [_, "tags", _] => "ListTags",
+        [_, "functions", _, "url"] if method == "GET" => "GetFunctionUrlConfig",
+        [_, "functions", _, "url"] if method == "POST" => "CreateFunctionUrlConfig",
+        [_, "functions", _, "policy"] if method == "GET" => "GetPolicy",
+        [_, "functions", _, "policy"] => "AddPermission",
+        [_, "event-source-mappings"] if method == "GET" => "ListEventSourceMappings",
+        [_, "event-source-mappings"] => "CreateEventSourceMapping",
         ["2013-04-01", "hostedzone", _, "rrset"] if method == "POST" => "ChangeResourceRecordSets",
         ["2013-04-01", "hostedzone", _, "rrset"] => "ListResourceRecordSets",
         ["2013-04-01", "change", _] => "GetChange",
@@ -534,7 +567,10 @@ fn service(r: &Request, op: &str) -> Service {
         Service::Json
     } else if r.path.starts_with("/2013-04-01/") {
         Service::Route53
-    } else if r.path.contains("/functions") || r.path.starts_with("/2017-03-31/tags/") {
+    } else if r.path.contains("/functions")
+        || r.path.starts_with("/2017-03-31/tags/")
+        || r.path.contains("/event-source-mappings")
+    {
         Service::Lambda
     } else if op.starts_with("S3") {
         Service::S3
@@ -705,6 +741,8 @@ fn serve(client: TcpStream, upstream: &str, state: &(Mutex<State>, Condvar)) -> 
         }
         decided
     };
+    let latency = lock.lock().expect("proxy state").latency;
+    std::thread::sleep(latency);
     let record = |upstream: Option<Upstream>, answer: Option<&[u8]>| {
         let mut s = lock.lock().expect("proxy state");
         let seen = &mut s.log[index];

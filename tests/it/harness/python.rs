@@ -49,3 +49,25 @@ pub fn zip_entries(path: &Path) -> Vec<String> {
                   print('\\n'.join(z.namelist()))";
     run(script, path).lines().map(str::to_owned).collect()
 }
+
+/// Creates the SQS queue `name` in the emulator at `endpoint` with boto3
+/// (the emulator's own Python has it; greenlight needs no SQS client) and
+/// returns its ARN, for an event source mapping.
+#[track_caller]
+pub fn create_queue(endpoint: &str, name: &str) -> String {
+    let script = "import sys, boto3\n\
+        sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                           aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+        url = sqs.create_queue(QueueName=sys.argv[2])['QueueUrl']\n\
+        print(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn'])";
+    let out = Command::new(python())
+        .args(["-c", script, endpoint, name])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "creating queue {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
