@@ -750,19 +750,29 @@ impl Lambda {
         version: &str,
         description: &str,
     ) -> Result<()> {
-        let updated = self
-            .update_alias(name, alias, version, None, description)
-            .send()
+        use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
+        let missing = std::cell::Cell::new(false);
+        let moved = self
+            .retry_on_conflict(
+                name,
+                |e: SdkError<UpdateAliasError, HttpResponse>| {
+                    missing.set(
+                        e.as_service_error()
+                            .is_some_and(UpdateAliasError::is_resource_not_found_exception),
+                    );
+                    aws_error(format!("move alias {name}:{alias}"), e)
+                },
+                UpdateAliasError::is_resource_conflict_exception,
+                || {
+                    self.update_alias(name, alias, version, None, description)
+                        .send()
+                },
+            )
             .await;
-        match updated {
+        match moved {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                self.create_alias(name, alias, version, description).await
-            }
-            Err(e) => Err(aws_error(format!("move alias {name}:{alias}"), e)),
+            Err(_) if missing.get() => self.create_alias(name, alias, version, description).await,
+            Err(e) => Err(e),
         }
     }
 
