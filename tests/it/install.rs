@@ -4,13 +4,11 @@
 //! `scripts/action-run.sh` runs a command and turns its report into step
 //! outputs. The archive holds the greenlight these tests built.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use crate::harness::Project;
+use crate::harness::{Project, loopback};
 
 /// The release tag the tests install.
 const TAG: &str = "v9.9.9";
@@ -86,36 +84,16 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Serves the files of `dir` (GET only; 404 for anything else) until the
-/// test process ends, recording each requested path.
+/// Serves the files of `dir` (404 for anything else) until the test
+/// process ends, recording each requested path.
 fn serve(dir: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&requests);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(&stream);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            log.lock().expect("log").push(path.clone());
-            let file = dir.join(path.trim_start_matches('/'));
-            let (status, body) = match std::fs::read(&file) {
-                Ok(body) if !path.contains("..") => ("200 OK", body),
-                _ => ("404 Not Found", b"not found".to_vec()),
-            };
-            let mut stream = &stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(&body);
+    let url = loopback::serve(move |path| {
+        log.lock().expect("log").push(path.to_owned());
+        match std::fs::read(dir.join(path.trim_start_matches('/'))) {
+            Ok(body) if !path.contains("..") => ("200 OK".to_owned(), body),
+            _ => ("404 Not Found".to_owned(), b"not found".to_vec()),
         }
     });
     (url, requests)

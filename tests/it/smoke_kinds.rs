@@ -1,61 +1,36 @@
 //! HTTP and command smoke tests, against a real HTTP server on loopback and
 //! real shell commands.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::harness::{FUNCTION, Project, ROLE};
+use crate::harness::{FUNCTION, Project, ROLE, loopback};
 
 /// Serves, until the test process ends: `/ok` (JSON), `/down` (503),
 /// `/slow` (answers after 400 ms), `/flaky` (503 on the first request, then
 /// 200) and `/v/N` ("version N"). Returns its base URL.
 fn server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let flaky = Arc::new(AtomicUsize::new(0));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let flaky = Arc::clone(&flaky);
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(&stream);
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                // Skip the headers.
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
-                }
-                let (status, body) = match path.as_str() {
-                    "/ok" => (
-                        "200 OK",
-                        r#"{"status":"ok","checks":{"db":"up"}}"#.to_owned(),
-                    ),
-                    "/down" => ("503 Service Unavailable", "maintenance".to_owned()),
-                    "/slow" => {
-                        std::thread::sleep(Duration::from_millis(400));
-                        ("200 OK", "ok".to_owned())
-                    }
-                    "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => {
-                        ("503 Service Unavailable", "cold".to_owned())
-                    }
-                    "/flaky" => ("200 OK", "warm".to_owned()),
-                    p if p.starts_with("/v/") => ("200 OK", format!("version {}", &p[3..])),
-                    _ => ("404 Not Found", "no such page".to_owned()),
-                };
-                let mut stream = &stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    base
+    let flaky = AtomicUsize::new(0);
+    loopback::serve(move |path| {
+        let (status, body) = match path {
+            "/ok" => (
+                "200 OK",
+                r#"{"status":"ok","checks":{"db":"up"}}"#.to_owned(),
+            ),
+            "/down" => ("503 Service Unavailable", "maintenance".to_owned()),
+            "/slow" => {
+                std::thread::sleep(Duration::from_millis(400));
+                ("200 OK", "ok".to_owned())
+            }
+            "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => {
+                ("503 Service Unavailable", "cold".to_owned())
+            }
+            "/flaky" => ("200 OK", "warm".to_owned()),
+            p if p.starts_with("/v/") => ("200 OK", format!("version {}", &p[3..])),
+            _ => ("404 Not Found", "no such page".to_owned()),
+        };
+        (status.to_owned(), body.into_bytes())
+    })
 }
 
 fn config(smoke: &str) -> String {

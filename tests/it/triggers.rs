@@ -4,8 +4,6 @@
 //! the new version before its smoke tests; an all-at-once ship waits on
 //! few AWS round trips one after another.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::json;
 
-use crate::harness::{FUNCTION, Fault, Project, default_config, python, sdk};
+use crate::harness::{FUNCTION, Fault, Project, default_config, loopback, python, sdk};
 
 /// One trigger of each kind on `qualifier` (`None`: the unqualified
 /// function): an event source mapping from a new queue `queue`, a function
@@ -149,51 +147,34 @@ fn without_permission_to_read_the_triggers_the_deploy_goes_on_and_says_so() {
 /// request, else 409 saying where it points. Returns its base URL and the
 /// number of requests answered.
 fn alias_checking_server(emulator: &str) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
     let served = Arc::new(AtomicUsize::new(0));
     let (count, lambda) = (Arc::clone(&served), sdk::lambda_via(emulator));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(&stream);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/");
-            let (alias, wanted) = path
-                .trim_start_matches('/')
-                .split_once("?v=")
-                .unwrap_or((path, ""));
-            let read = sdk::block_on(
-                lambda
-                    .get_alias()
-                    .function_name(FUNCTION)
-                    .name(alias)
-                    .send(),
-            );
-            let on = read
-                .ok()
-                .and_then(|a| a.function_version)
-                .unwrap_or_default();
-            let (status, body) = if on == wanted {
-                ("200 OK", format!("alias {alias} is on version {on}"))
-            } else {
-                (
-                    "409 Conflict",
-                    format!("alias {alias} is on version {on:?}"),
-                )
-            };
-            count.fetch_add(1, Ordering::SeqCst);
-            let mut stream = &stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
+    let base = loopback::serve(move |path| {
+        let (alias, wanted) = path
+            .trim_start_matches('/')
+            .split_once("?v=")
+            .unwrap_or((path, ""));
+        let read = sdk::block_on(
+            lambda
+                .get_alias()
+                .function_name(FUNCTION)
+                .name(alias)
+                .send(),
+        );
+        let on = read
+            .ok()
+            .and_then(|a| a.function_version)
+            .unwrap_or_default();
+        let (status, body) = if on == wanted {
+            ("200 OK", format!("alias {alias} is on version {on}"))
+        } else {
+            (
+                "409 Conflict",
+                format!("alias {alias} is on version {on:?}"),
+            )
+        };
+        count.fetch_add(1, Ordering::SeqCst);
+        (status.to_owned(), body.into_bytes())
     });
     (base, served)
 }

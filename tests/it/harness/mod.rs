@@ -2,6 +2,7 @@
 
 pub mod emulator;
 pub mod fault_proxy;
+pub mod loopback;
 pub mod project;
 pub mod python;
 pub mod sdk;
