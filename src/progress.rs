@@ -1093,7 +1093,8 @@ expect = { probe = "ok" }
                     .build(),
             )
         });
-        let rules = [&alias, &invoke, &write];
+        // Version 6 is read before the move: Active (no State reported).
+        let rules = [&alias, &invoke, &write, &version("6")];
 
         let err = with_ctx(CONFIG, &rules, async |ctx| promote(ctx).await)
             .await

@@ -99,7 +99,7 @@ fn a_failed_version_is_refused_before_any_move_naming_lambdas_reason() {
     );
     p.run(&["ship"]).success();
     publish_with_snap_start(&p);
-    assert_eq!(state(&p, "2"), "Failed");
+    p.wait_for("version 2 to end Failed", DEADLINE, || state(&p, "2") == "Failed");
     let proxy = p.proxy();
 
     for args in [
@@ -167,7 +167,7 @@ fn a_dns_release_of_a_failed_version_moves_no_weight_and_points_no_alias() {
     );
     let zone = dns_shipped(&p, "");
     publish_with_snap_start(&p);
-    assert_eq!(state(&p, "2"), "Failed");
+    p.wait_for("version 2 to end Failed", DEADLINE, || state(&p, "2") == "Failed");
     let proxy = p.proxy();
 
     let run = p.run_via(&proxy, &["release", "--version", "2"]).code(1);
