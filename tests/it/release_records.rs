@@ -134,6 +134,8 @@ fn a_version_alarm_missing_for_the_version_ship_would_publish_stops_it_before_th
     let p = shipped("alarms = [\"orders-errors-v{version}\"]");
     let before = p.emulator.requests().len();
     let run = p.run(&["ship"]).code(2);
+    p.emulator.assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/versions"]);
+    assert_eq!(p.versions(), ["1"]);
     assert!(
         run.stderr
             .contains("CloudWatch alarm \"orders-errors-v2\" named in release.alarms does not exist"),
@@ -145,8 +147,6 @@ fn a_version_alarm_missing_for_the_version_ship_would_publish_stops_it_before_th
         "{}",
         run.stderr
     );
-    p.emulator.assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/versions"]);
-    assert_eq!(p.versions(), ["1"]);
 
     // Made for it, as templates/version-alarm.sh would: the ship goes on.
     p.create_alarm("orders-errors-v2");
