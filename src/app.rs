@@ -510,11 +510,8 @@ async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) 
             Some(_) => Ok(None),
         }
     };
-    let (decided, alias_now, ()) = tokio::try_join!(
-        deploy::decide(ctx, code),
-        alias_now,
-        candidate::check(ctx)
-    )?;
+    let (decided, alias_now, ()) =
+        tokio::try_join!(deploy::decide(ctx, code), alias_now, candidate::check(ctx))?;
     let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
         (Some(candidate), Some(current)) => {
             Some(release::prepare_on(ctx, candidate, current).await?)

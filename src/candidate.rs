@@ -173,13 +173,19 @@ mod tests {
 
     #[test]
     fn only_a_candidate_in_the_host_is_flagged() {
-        assert!(in_host("https://{candidate}.example.com/health", "{candidate}"));
+        assert!(in_host(
+            "https://{candidate}.example.com/health",
+            "{candidate}"
+        ));
         assert!(in_host("{candidate}.example.com", "{candidate}"));
         assert!(!in_host(
             "https://abc.lambda-url.eu-west-1.on.aws/{candidate}?q={candidate}",
             "{candidate}"
         ));
-        assert!(!in_host("https://api.example.com/#{candidate}", "{candidate}"));
+        assert!(!in_host(
+            "https://api.example.com/#{candidate}",
+            "{candidate}"
+        ));
     }
 
     #[test]

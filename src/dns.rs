@@ -436,7 +436,11 @@ pub async fn release(
 /// whose last step's metrics are still judged as they settle, if there is
 /// one. A record greenlight cannot use (a time in the future, say) is an
 /// error (exit 1): nothing is computed from it.
-fn still_judged(dns: &DnsConfig, live: &Colour, record: Option<&Record>) -> Result<Option<Settling>> {
+fn still_judged(
+    dns: &DnsConfig,
+    live: &Colour,
+    record: Option<&Record>,
+) -> Result<Option<Settling>> {
     let Some(record) = record.filter(|r| r.action == Action::Release) else {
         return Ok(None);
     };

@@ -632,8 +632,7 @@ impl Lambda {
                     .with_cause(reason.unwrap_or("no reason given"))
                     .with_hint("fix the cause, then deploy again; no version was published")
             };
-            let readiness =
-                Readiness::of(out.state(), out.state_reason_code(), out.state_reason());
+            let readiness = Readiness::of(out.state(), out.state_reason_code(), out.state_reason());
             match (&readiness, out.last_update_status(), qualifier) {
                 (Readiness::Failed(reason), _, Some(_)) => {
                     return Err(not_active(&subject, reason));

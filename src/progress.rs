@@ -562,7 +562,11 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         if let Err(e) = run.ensure_active().await {
             // Nothing more moves onto it; what this run moved is undone.
             if run.moved {
-                let why = format!("version {} cannot take more traffic: {}", run.version, describe(&e));
+                let why = format!(
+                    "version {} cannot take more traffic: {}",
+                    run.version,
+                    describe(&e)
+                );
                 return run.roll_back(why).await;
             }
             return Err(e);
@@ -706,10 +710,7 @@ pub fn settling<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a>>>
 /// would do next, decided as `promote` decides it (the gates' reads once
 /// the step's wait is over, see [`Run::read_gates`]); and why the alias
 /// cannot be read as greenlight's release, or its gates not read, if so.
-pub async fn standing_of(
-    ctx: Ctx<'_>,
-    alias: &AliasState,
-) -> (Option<InProgress>, Option<Error>) {
+pub async fn standing_of(ctx: Ctx<'_>, alias: &AliasState) -> (Option<InProgress>, Option<Error>) {
     let mut run = match in_progress(ctx, alias) {
         Ok(Some(run)) => run,
         Ok(None) => return (None, settling(ctx, alias).err()),

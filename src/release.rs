@@ -241,7 +241,12 @@ pub async fn refuse_if_alarms_stop(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Re
 /// newer versions were deleted is caught by the check after publishing.
 /// `None` when no watched alarm names `{version}` (nothing is read then).
 async fn alarm_version(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Option<String>> {
-    let scoped = ctx.config.release.alarms.iter().any(|a| a.contains("{version}"));
+    let scoped = ctx
+        .config
+        .release
+        .alarms
+        .iter()
+        .any(|a| a.contains("{version}"));
     match candidate {
         Candidate::Published(version) => Ok(Some(version.to_owned())),
         Candidate::Deploying { .. } if !scoped => Ok(None),
@@ -251,7 +256,11 @@ async fn alarm_version(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Option<
                 .last()
                 .and_then(|v| v.version.parse::<u64>().ok())
                 .unwrap_or(0);
-            let next = if new || newest == 0 { newest + 1 } else { newest };
+            let next = if new || newest == 0 {
+                newest + 1
+            } else {
+                newest
+            };
             Ok(Some(next.to_string()))
         }
     }

@@ -16,7 +16,13 @@ use crate::triggers::alias_checking_server;
 /// Where `alias` points, its weights, its description and its RevisionId.
 fn read_alias(p: &Project, alias: &str) -> (String, BTreeMap<String, f64>, String, String) {
     let out = p
-        .aws(async |c| c.get_alias().function_name(FUNCTION).name(alias).send().await)
+        .aws(async |c| {
+            c.get_alias()
+                .function_name(FUNCTION)
+                .name(alias)
+                .send()
+                .await
+        })
         .expect("get alias");
     let (version, weights) = p.weights(alias);
     (

@@ -4,8 +4,8 @@
 
 mod harness;
 
-mod candidate_alias;
 mod canary;
+mod candidate_alias;
 mod ci_summary;
 mod config_errors;
 mod dns;

@@ -82,7 +82,11 @@ fn a_pending_version_is_waited_for_before_the_first_move_and_refused_after_ready
     proxy.hold("UpdateAlias", &[1]);
     let child = crate::harness::spawned(p.command_via(&proxy, &["release", "--version", "2"]));
     proxy.look_before_each("UpdateAlias", &[1], DEADLINE, |_| {
-        assert_eq!(state(&p, "2"), "Active", "the alias moves onto an Active version");
+        assert_eq!(
+            state(&p, "2"),
+            "Active",
+            "the alias moves onto an Active version"
+        );
     });
     let out = child.wait_with_output().expect("release");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -95,11 +99,16 @@ fn a_pending_version_is_waited_for_before_the_first_move_and_refused_after_ready
 fn a_failed_version_is_refused_before_any_move_naming_lambdas_reason() {
     let p = Project::with_emulator(
         &default_config(),
-        &["--version-failure", "FunctionError:the init phase raised an error"],
+        &[
+            "--version-failure",
+            "FunctionError:the init phase raised an error",
+        ],
     );
     p.run(&["ship"]).success();
     publish_with_snap_start(&p);
-    p.wait_for("version 2 to end Failed", DEADLINE, || state(&p, "2") == "Failed");
+    p.wait_for("version 2 to end Failed", DEADLINE, || {
+        state(&p, "2") == "Failed"
+    });
     let proxy = p.proxy();
 
     for args in [
@@ -128,7 +137,10 @@ fn a_failed_version_is_refused_before_any_move_naming_lambdas_reason() {
 #[test]
 fn promote_wakes_an_inactive_version_before_its_next_step() {
     let p = Project::with_emulator(
-        &format!("{}\n[release]\nsteps = [10, 50]\nbake = \"1h\"\n", default_config()),
+        &format!(
+            "{}\n[release]\nsteps = [10, 50]\nbake = \"1h\"\n",
+            default_config()
+        ),
         &["--idle-after", "5"],
     );
     p.run(&["ship"]).success();
@@ -163,11 +175,16 @@ fn promote_wakes_an_inactive_version_before_its_next_step() {
 fn a_dns_release_of_a_failed_version_moves_no_weight_and_points_no_alias() {
     let p = Project::with_emulator(
         &default_config(),
-        &["--version-failure", "FunctionError:the init phase raised an error"],
+        &[
+            "--version-failure",
+            "FunctionError:the init phase raised an error",
+        ],
     );
     let zone = dns_shipped(&p, "");
     publish_with_snap_start(&p);
-    p.wait_for("version 2 to end Failed", DEADLINE, || state(&p, "2") == "Failed");
+    p.wait_for("version 2 to end Failed", DEADLINE, || {
+        state(&p, "2") == "Failed"
+    });
     let proxy = p.proxy();
 
     let run = p.run_via(&proxy, &["release", "--version", "2"]).code(1);

@@ -58,7 +58,8 @@ fn a_settling_record_dated_in_the_future_is_a_problem_and_stops_promote() {
         "{}",
         run.stderr
     );
-    p.emulator.assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/aliases/live"]);
+    p.emulator
+        .assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/aliases/live"]);
     assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
     assert_eq!(p.alias("live").expect("live").1, edited);
 }
@@ -78,7 +79,10 @@ fn a_new_release_while_the_last_ones_metrics_are_judged_is_refused_before_any_wr
     let finished = p.run(&["promote", "--output", "json"]).success().json();
     assert_eq!(finished["outcome"], "released", "{finished}");
     assert!(
-        finished["release"]["settle_left_secs"].as_u64().unwrap_or(0) > 60,
+        finished["release"]["settle_left_secs"]
+            .as_u64()
+            .unwrap_or(0)
+            > 60,
         "{finished}"
     );
     let record = p.alias("live").expect("live").1;
@@ -86,7 +90,10 @@ fn a_new_release_while_the_last_ones_metrics_are_judged_is_refused_before_any_wr
 
     p.change_code("v3");
     let before = p.emulator.requests().len();
-    for args in [&["ship", "--no-wait"][..], &["release", "--version", "1"][..]] {
+    for args in [
+        &["ship", "--no-wait"][..],
+        &["release", "--version", "1"][..],
+    ] {
         let run = p.run(args).code(1);
         assert!(
             run.stderr
@@ -95,7 +102,8 @@ fn a_new_release_while_the_last_ones_metrics_are_judged_is_refused_before_any_wr
             run.stderr
         );
     }
-    p.emulator.assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/aliases/live"]);
+    p.emulator
+        .assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/aliases/live"]);
     assert_eq!(p.versions(), ["1", "2"]);
     assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
     assert_eq!(p.alias("live").expect("live").1, record, "still judged");
@@ -134,16 +142,19 @@ fn a_version_alarm_missing_for_the_version_ship_would_publish_stops_it_before_th
     let p = shipped("alarms = [\"orders-errors-v{version}\"]");
     let before = p.emulator.requests().len();
     let run = p.run(&["ship"]).code(2);
-    p.emulator.assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/versions"]);
+    p.emulator
+        .assert_only_reads_since(before, &["GET /2015-03-31/functions/orders/versions"]);
     assert_eq!(p.versions(), ["1"]);
     assert!(
-        run.stderr
-            .contains("CloudWatch alarm \"orders-errors-v2\" named in release.alarms does not exist"),
+        run.stderr.contains(
+            "CloudWatch alarm \"orders-errors-v2\" named in release.alarms does not exist"
+        ),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("version 2, the one this deploy would publish"),
+        run.stderr
+            .contains("version 2, the one this deploy would publish"),
         "{}",
         run.stderr
     );
