@@ -1489,6 +1489,47 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_inactive_version_is_woken_once_then_waited_for() {
+        use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
+        use aws_sdk_lambda::types::error::SnapStartNotReadyException;
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| version(State::Inactive))
+            .output(|| version(State::Pending))
+            .output(|| version(State::Inactive))
+            .output(|| version(State::Active))
+            .build();
+        // The wake's answer is not looked at; the next invoke is refused.
+        let wake = mock!(Client::invoke)
+            .sequence()
+            .output(|| InvokeOutput::builder().build())
+            .error(|| {
+                InvokeError::SnapStartNotReadyException(
+                    SnapStartNotReadyException::builder()
+                        .message("Lambda is initializing your function")
+                        .build(),
+                )
+            })
+            .build();
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&poll, &wake]),
+            WaitPolicy::default(),
+        );
+        let active = lambda
+            .wait_until_active("orders", "7", Duration::from_secs(900))
+            .await
+            .expect("woken");
+        assert_eq!(active.readiness, Readiness::Active);
+        assert_eq!((poll.num_calls(), wake.num_calls()), (4, 1), "woken once");
+
+        // An invoke refused while SnapStart initialises is "not ready".
+        assert_eq!(
+            lambda.invoke("orders", "7", b"{}").await.expect("answered"),
+            Invoked::NotReady("Lambda is initializing your function".to_owned())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_update_that_never_finishes_times_out() {
         let poll = mock!(Client::get_function_configuration)
             .sequence()
