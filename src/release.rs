@@ -2,10 +2,14 @@
 //!
 //! In: a version that passed its smoke tests, and the `[release]` plan. Out: a
 //! [`ReleaseReport`]. Before anything moves it checks the alias rules (a
-//! published version, not the one already live, the same execution role and
-//! dead-letter queue as the stable version for a weighted split) and that no watched alarm is
-//! already in ALARM: a firing alarm would make the new version's health
-//! impossible to judge, so the release does not start (exit 1). A split
+//! published version, not `Failed`, not the one already live, the same
+//! execution role and dead-letter queue as the stable version for a
+//! weighted split), that no finished release is still judged as its last
+//! step's metrics settle (moving the alias would leave them unjudged), and
+//! that no watched alarm is missing or already in ALARM: a firing alarm
+//! would make the new version's health impossible to judge, so the release
+//! does not start (exit 1). The first move waits until the version is
+//! `Active` ([`crate::ready`]). A split
 //! greenlight did not make stops it too; an alias on `$LATEST` is pinned to
 //! a version first ([`crate::pin`]). `ship` runs these checks before it
 //! deploys ([`preflight`]), and its release starts from what they read

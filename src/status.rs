@@ -3,7 +3,10 @@
 //! In: the function and alias names. Out: a [`StatusReport`]. AWS calls:
 //! `GetFunctionConfiguration($LATEST)`, `GetAlias`, `DescribeAlarms`,
 //! `ListVersionsByFunction` (with `release.candidate`, that alias's
-//! `GetAlias` at the same time). The command also checks what invokes the
+//! `GetAlias` at the same time); during a release whose step has waited
+//! its bake, the gates' reads `promote` would make (`DescribeAlarms`,
+//! `GetMetricData`), so what it says `promote` does next is what `promote`
+//! would do. The command also checks what invokes the
 //! unqualified function ([`crate::triggers`]), alongside.
 //! Read-only; safe to repeat.
 
