@@ -456,14 +456,16 @@ fn still_judged(
 
 /// Refuses (exit 1) a new release while the finished release `record` on
 /// the live colour is still judged ([`still_judged`]), unless `candidate`
-/// may be that very version.
+/// may be that very version. A record whose settle window cannot be used
+/// names nothing to judge (`promote` and `status` report it): the new
+/// release writes its own.
 fn refuse_if_judged(
     dns: &DnsConfig,
     live: &Colour,
     record: Option<&Record>,
     candidate: Candidate<'_>,
 ) -> Result<()> {
-    match (still_judged(dns, live, record)?, record) {
+    match (still_judged(dns, live, record).ok().flatten(), record) {
         (Some(last), Some(record)) if !candidate.may_be(&record.version) => Err(
             release::still_settling(&record.version, last.left(), &dns.name),
         ),

@@ -8,7 +8,9 @@
 //! Lambda's state model is waited out, never taken for a failure: a new
 //! function is `Pending` until it is `Active`; after an update
 //! `LastUpdateStatus` is `InProgress`; a published version can itself be
-//! `Pending` (always with SnapStart). Writes that meet
+//! `Pending` (always with SnapStart), or `Inactive` once idle long enough
+//! for Lambda to reclaim its resources (one invocation, which Lambda
+//! refuses without running code, wakes it). Writes that meet
 //! `ResourceConflictException` (another update still in progress) wait for
 //! the function to settle and try again, a bounded number of times; an
 //! invoke Lambda refuses because its target is not ready says so

@@ -197,7 +197,9 @@ async fn start_from<'a>(
             previous: current.version,
         });
     }
-    if let Some(last) = progress::settling(ctx, &current)?
+    // A record whose settle window cannot be used names nothing to judge
+    // (`promote` and `status` report it): this release writes its own.
+    if let Ok(Some(last)) = progress::settling(ctx, &current)
         && !candidate.may_be(last.version())
     {
         return Err(still_settling(
