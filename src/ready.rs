@@ -44,21 +44,30 @@ pub async fn until_active(ctx: Ctx<'_>, version: &str) -> Result<()> {
     refuse_failed(ctx, &state)?;
     let why = match state.readiness {
         Readiness::Active | Readiness::Failed(_) => return Ok(()),
-        Readiness::Pending => "Pending: Lambda is still preparing it",
+        Readiness::Pending => {
+            "Pending: Lambda is still preparing it, and no traffic moves onto it before it is Active"
+        }
         Readiness::Inactive => {
-            "Inactive: idle long enough for Lambda to reclaim its resources; one invocation wakes it"
+            "Inactive: idle long enough for Lambda to reclaim its resources; one invocation wakes it, and no traffic moves onto it before it is Active"
         }
     };
+    wait(ctx, version, why).await
+}
+
+/// Says that `version` is `why` (not `Active`), then waits until it is,
+/// up to `function.ready_timeout` ([`crate::lambda::Lambda::wait_until_active`]:
+/// `Failed` or the deadline is exit 1).
+pub async fn wait(ctx: Ctx<'_>, version: &str, why: &str) -> Result<()> {
     let deadline = ctx.config.function.ready_timeout;
     ctx.ui.step(format_args!(
-        "version {version} is {why}; no traffic moves onto it before it is Active (waiting up to {})",
+        "version {version} is {why}: waiting up to {}",
         humantime::format_duration(deadline)
     ));
     let _busy = ctx.ui.spinner(format_args!(
         "waiting for version {version} to become Active"
     ));
     ctx.lambda
-        .wait_until_active(name, version, deadline)
+        .wait_until_active(ctx.function(), version, deadline)
         .await
         .map(|_| ())
 }

@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use serde_json::json;
 
 use crate::harness::{FUNCTION, Project, default_config};
-use crate::triggers::alias_checking_server;
+use crate::triggers::checked_through_the_candidate;
 
 /// Where `alias` points, its weights, its description and its RevisionId.
 fn read_alias(p: &Project, alias: &str) -> (String, BTreeMap<String, f64>, String, String) {
@@ -93,15 +93,7 @@ fn an_alias_greenlight_did_not_make_is_never_taken_as_the_candidate() {
 
 #[test]
 fn a_release_gate_reaches_the_version_under_release_through_the_candidate() {
-    let p = Project::new();
-    let (base, _) = alias_checking_server(&p.emulator.endpoint);
-    p.write(
-        "greenlight.toml",
-        &format!(
-            "{}\n[[smoke]]\nname = \"through the candidate\"\nhttp = {{ url = \"{base}/{{candidate}}?v={{version}}\" }}\n\n[release]\ncandidate = \"next\"\n",
-            default_config()
-        ),
-    );
+    let (p, _) = checked_through_the_candidate();
     p.run(&["ship"]).success();
     p.change_code("v2");
     p.run(&["ship"]).success();

@@ -146,7 +146,7 @@ fn without_permission_to_read_the_triggers_the_deploy_goes_on_and_says_so() {
 /// function's alias ALIAS points at version N at the moment of the
 /// request, else 409 saying where it points. Returns its base URL and the
 /// number of requests answered.
-pub(crate) fn alias_checking_server(emulator: &str) -> (String, Arc<AtomicUsize>) {
+fn alias_checking_server(emulator: &str) -> (String, Arc<AtomicUsize>) {
     let served = Arc::new(AtomicUsize::new(0));
     let (count, lambda) = (Arc::clone(&served), sdk::lambda_via(emulator));
     let base = loopback::serve(move |path| {
@@ -179,8 +179,10 @@ pub(crate) fn alias_checking_server(emulator: &str) -> (String, Arc<AtomicUsize>
     (base, served)
 }
 
-#[test]
-fn the_candidate_alias_is_on_the_new_version_before_its_smoke_tests() {
+/// A project whose second smoke test, "through the candidate", asks an
+/// [`alias_checking_server`] whether candidate alias `next` is on the
+/// version under test; with the number of requests that server answered.
+pub(crate) fn checked_through_the_candidate() -> (Project, Arc<AtomicUsize>) {
     let p = Project::new();
     let (base, served) = alias_checking_server(&p.emulator.endpoint);
     p.write(
@@ -190,6 +192,12 @@ fn the_candidate_alias_is_on_the_new_version_before_its_smoke_tests() {
             default_config()
         ),
     );
+    (p, served)
+}
+
+#[test]
+fn the_candidate_alias_is_on_the_new_version_before_its_smoke_tests() {
+    let (p, served) = checked_through_the_candidate();
     p.run(&["ship"]).success();
     assert_eq!(p.alias("next").expect("candidate made").0, "1");
 
