@@ -4,9 +4,11 @@
 
 mod harness;
 
+mod aws_refusals;
 mod canary;
 mod ci_summary;
 mod config_errors;
+mod conflicts;
 mod dns;
 mod dns_guards;
 mod dry_run;
@@ -28,5 +30,6 @@ mod promises;
 mod real_aws;
 mod ship;
 mod smoke_kinds;
+mod ssm_selectors;
 mod steps;
 mod triggers;

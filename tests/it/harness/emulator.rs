@@ -107,10 +107,7 @@ impl Emulator {
     /// (the emulator's own `/moto-api` calls left out).
     #[track_caller]
     pub fn requests(&self) -> Vec<String> {
-        self.entries()
-            .into_iter()
-            .map(|(request, _)| request)
-            .collect()
+        self.entries().into_iter().map(|e| e.request).collect()
     }
 
     /// [`Emulator::requests`] with the AWS operation each called, as
@@ -120,24 +117,35 @@ impl Emulator {
     pub fn calls(&self) -> Vec<String> {
         self.entries()
             .into_iter()
-            .map(|(request, operation)| format!("{request} {operation}"))
+            .map(|e| format!("{} {}", e.request, e.operation))
             .collect()
     }
 
-    /// The requests of the log, each with its operation. A line of the log
+    /// The HTTP status the emulator answered each call of `operation`
+    /// with, oldest first.
+    #[track_caller]
+    pub fn answers(&self, operation: &str) -> Vec<u16> {
+        self.entries()
+            .into_iter()
+            .filter(|e| e.operation == operation)
+            .map(|e| e.status)
+            .collect()
+    }
+
+    /// The requests of the log. A line of the log
     /// that is neither a request nor a known non-request line fails the
     /// test: a check such as "no writes" must not pass on a log it could
     /// not read.
     #[track_caller]
-    fn entries(&self) -> Vec<(String, String)> {
+    fn entries(&self) -> Vec<Entry> {
         let log = std::fs::read_to_string(self.log.path()).expect("read the request log");
         // The last line may still be being written.
         let complete = log.rfind('\n').map_or("", |end| &log[..end]);
         complete
             .lines()
             .filter_map(|line| match request_line(line) {
-                Some((_, operation)) if operation == "MotoApi" => None,
-                Some(call) => Some(call),
+                Some(entry) if entry.operation == "MotoApi" => None,
+                Some(entry) => Some(entry),
                 None if is_known_non_request(line) => None,
                 None => {
                     panic!("the emulator's log has a line that is not a request: {line:?}\n{log}")
@@ -214,17 +222,26 @@ pub fn is_read(call: &str) -> bool {
     }
 }
 
-/// `METHOD /path` and the operation from a request line of the server's
-/// log, e.g.
+/// One request of the emulator's log.
+struct Entry {
+    /// `METHOD /path`.
+    request: String,
+    /// The AWS operation it called, e.g. `GetAlias`.
+    operation: String,
+    /// The HTTP status it was answered with.
+    status: u16,
+}
+
+/// The request a line of the server's log records, e.g.
 /// `127.0.0.1 - - [01/Dec/2026 16:36:23] "GET /path HTTP/1.1" 200 - GetAlias`.
-fn request_line(line: &str) -> Option<(String, String)> {
+fn request_line(line: &str) -> Option<Entry> {
     let (_, rest) = line.split_once(" - - [")?;
     let (_, rest) = rest.split_once("] \"")?;
     let (request, after) = rest.rsplit_once('"')?;
     let mut after = after.split_whitespace();
     let (status, _size, operation) = (after.next()?, after.next()?, after.next()?);
-    if status.len() != 3 || !status.bytes().all(|b| b.is_ascii_digit()) || after.next().is_some()
-    {
+    let status = status.parse().ok().filter(|s| (100..600).contains(s))?;
+    if after.next().is_some() {
         return None;
     }
     let mut words = request.split_whitespace();
@@ -236,7 +253,11 @@ fn request_line(line: &str) -> Option<(String, String)> {
         && path.starts_with('/')
         && version.starts_with("HTTP/")
         && words.next().is_none())
-    .then(|| (format!("{method} {path}"), operation.to_owned()))
+    .then(|| Entry {
+        request: format!("{method} {path}"),
+        operation: operation.to_owned(),
+        status,
+    })
 }
 
 /// Lines the server writes that are not requests, and say nothing about them.

@@ -62,6 +62,15 @@ pub struct Project {
     route53: aws_sdk_route53::Client,
 }
 
+/// The dimensions Lambda gives the metrics of `version` invoked through `alias`.
+fn version_dimensions(alias: &str, version: &str) -> [(&'static str, String); 3] {
+    [
+        ("FunctionName", FUNCTION.to_owned()),
+        ("Resource", format!("{FUNCTION}:{alias}")),
+        ("ExecutedVersion", version.to_owned()),
+    ]
+}
+
 /// The AWS calls a `--dry-run`/`plan` JSON document lists, in order.
 pub fn planned_calls(doc: &serde_json::Value) -> Vec<String> {
     doc["dry_run"]["steps"]
@@ -602,13 +611,8 @@ impl Project {
         errors: f64,
         at: std::time::SystemTime,
     ) {
-        let dimensions = [
-            ("FunctionName", FUNCTION.to_owned()),
-            ("Resource", format!("{FUNCTION}:{alias}")),
-            ("ExecutedVersion", version.to_owned()),
-        ];
         self.put_metrics(
-            &dimensions,
+            &version_dimensions(alias, version),
             &[("Invocations", invocations), ("Errors", errors)],
             at,
         );
@@ -623,6 +627,15 @@ impl Project {
             ("Resource", format!("{FUNCTION}:{alias}")),
         ];
         self.put_metrics(&dimensions, &[("Throttles", throttles)], at);
+    }
+
+    /// Records, as Lambda would, the `Duration` in milliseconds of each of
+    /// `durations` invocations of `version` through `alias`, stamped as
+    /// [`Project::put_lambda_metrics`] stamps its data.
+    pub fn put_lambda_durations(&self, alias: &str, version: &str, durations: &[f64]) {
+        let settled = std::time::SystemTime::now() - Duration::from_secs(300);
+        let values: Vec<(&str, f64)> = durations.iter().map(|d| ("Duration", *d)).collect();
+        self.put_metrics(&version_dimensions(alias, version), &values, settled);
     }
 
     /// Writes `values` (metric name, value) to `AWS/Lambda` with `dimensions`, stamped `at`.
