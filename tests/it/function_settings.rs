@@ -252,7 +252,16 @@ tags = {{ team = "payments" }}"#
             "UntagResource"
         ]
     );
+    // Lambda (and the emulator) refuses log levels with Text logs: this
+    // deploy goes through only if greenlight sent none of the levels it
+    // had applied before.
+    let before = p.emulator.answers("UpdateFunctionConfiguration").len();
     p.run(&["deploy"]).success();
+    assert_eq!(
+        p.emulator.answers("UpdateFunctionConfiguration")[before..],
+        [200],
+        "one configuration update, accepted"
+    );
     let c = p.version_config("3");
     assert_eq!(
         basics(&c),
@@ -328,7 +337,15 @@ fn a_canary_needs_the_same_dead_letter_queue_on_both_versions() {
     let before = p.emulator.requests().len();
     let shipped = p.run(&["ship"]).code(1);
     assert!(shipped.stderr.contains(&expected), "{}", shipped.stderr);
-    p.emulator.assert_only_reads_since(before, &[]);
+    // Where the alias points and that version's dead-letter queue were
+    // read, and nothing written.
+    p.emulator.assert_only_reads_since(
+        before,
+        &[
+            "GET /2015-03-31/functions/orders/aliases/live",
+            "GET /2015-03-31/functions/orders/configuration?Qualifier=1",
+        ],
+    );
 
     // Published first, released after: the same check.
     p.run(&["deploy"]).success();
