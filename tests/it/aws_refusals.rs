@@ -5,20 +5,27 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, FileSystemConfig, LoggingConfig};
 
 use crate::harness::sdk::{self, block_on};
 use crate::harness::{FUNCTION, Project, default_config};
 
-/// The AWS error code of a failed SDK call.
-fn code<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_lambda::error::SdkError<E, R>,
-) -> String {
-    e.as_service_error()
-        .and_then(|e| e.code())
-        .unwrap_or("not a service error")
-        .to_owned()
+/// An SDK call's output, or the AWS error code and HTTP status it was
+/// refused with, e.g. `ValidationError (400)`.
+fn answered<T, E: ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<T, String> {
+    result.map_err(|e| {
+        format!(
+            "{} ({})",
+            e.as_service_error()
+                .and_then(|e| e.code())
+                .unwrap_or("not a service error"),
+            e.raw_response().map_or(0, |r| r.status().as_u16())
+        )
+    })
 }
 
 #[test]
@@ -30,18 +37,22 @@ fn describe_alarms_takes_at_most_100_names_and_100_records_a_page() {
     }
     let cloudwatch = sdk::cloudwatch(&p);
     let too_many: Vec<String> = (0..101).map(|i| format!("alarm-{i}")).collect();
-    let refused = block_on(
+    let refused = answered(block_on(
         cloudwatch
             .describe_alarms()
             .set_alarm_names(Some(too_many))
             .send(),
-    )
-    .expect_err("101 names");
-    assert_eq!(code(&refused), "ValidationError");
+    ));
+    assert_eq!(refused.expect_err("101 names"), "ValidationError (400)");
     for records in [0, 101] {
-        let refused = block_on(cloudwatch.describe_alarms().max_records(records).send())
-            .expect_err("MaxRecords out of range");
-        assert_eq!(code(&refused), "ValidationError", "MaxRecords {records}");
+        let refused = answered(block_on(
+            cloudwatch.describe_alarms().max_records(records).send(),
+        ));
+        assert_eq!(
+            refused.expect_err("MaxRecords out of range"),
+            "ValidationError (400)",
+            "MaxRecords {records}"
+        );
     }
 
     // At most 2 a page, whatever MaxRecords asks: 3 pages for 5 alarms.
@@ -73,16 +84,16 @@ fn publish_version_refuses_a_code_sha256_that_latest_does_not_hold() {
     let latest = p.version_config("$LATEST");
     let publish = |sha: &str| {
         let sha = sha.to_owned();
-        p.aws(async |c| {
+        answered(p.aws(async |c| {
             c.publish_version()
                 .function_name(FUNCTION)
                 .code_sha256(sha)
                 .send()
                 .await
-        })
+        }))
     };
     let refused = publish("c29tZW9uZSBlbHNlJ3M=").expect_err("another CodeSha256");
-    assert_eq!(code(&refused), "PreconditionFailedException");
+    assert_eq!(refused, "PreconditionFailedException (412)");
     assert_eq!(p.versions(), ["1"]);
     let same = publish(latest.code_sha256().expect("sha")).expect("the same CodeSha256");
     assert_eq!(same.version(), Some("1"), "nothing new to publish");
@@ -93,34 +104,34 @@ fn log_levels_need_json_logs_and_file_systems_need_a_vpc() {
     let p = Project::new();
     p.run(&["ship"]).success();
     let update = |logging: Option<LoggingConfig>, file_systems: Option<Vec<FileSystemConfig>>| {
-        p.aws(async |c| {
+        answered(p.aws(async |c| {
             c.update_function_configuration()
                 .function_name(FUNCTION)
                 .set_logging_config(logging)
                 .set_file_system_configs(file_systems)
                 .send()
                 .await
-        })
+        }))
     };
     let text_with_levels = LoggingConfig::builder()
         .log_format("Text".into())
         .application_log_level("DEBUG".into())
         .build();
     let refused = update(Some(text_with_levels), None).expect_err("levels with Text");
-    assert_eq!(code(&refused), "InvalidParameterValueException");
+    assert_eq!(refused, "InvalidParameterValueException (400)");
     // The function's logs are Text (Lambda's default): a level alone is refused too.
     let level_alone = LoggingConfig::builder()
         .system_log_level("WARN".into())
         .build();
     let refused = update(Some(level_alone), None).expect_err("a level on Text logs");
-    assert_eq!(code(&refused), "InvalidParameterValueException");
+    assert_eq!(refused, "InvalidParameterValueException (400)");
     let mount = FileSystemConfig::builder()
         .arn("arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0")
         .local_mount_path("/mnt/data")
         .build()
         .expect("file system");
     let refused = update(None, Some(vec![mount])).expect_err("a file system without a VPC");
-    assert_eq!(code(&refused), "InvalidParameterValueException");
+    assert_eq!(refused, "InvalidParameterValueException (400)");
 
     let logging = p
         .version_config("$LATEST")
@@ -190,19 +201,7 @@ fn a_weighted_alias_runs_each_version_its_share_and_names_it() {
     })
     .expect("split the alias");
     let ran: Vec<String> = (0..8)
-        .map(|_| {
-            p.aws(async |c| {
-                c.invoke()
-                    .function_name(FUNCTION)
-                    .qualifier("live")
-                    .payload(Blob::new("{}"))
-                    .send()
-                    .await
-            })
-            .expect("invoke")
-            .executed_version
-            .expect("X-Amz-Executed-Version")
-        })
+        .map(|_| p.executed_version("live").expect("X-Amz-Executed-Version"))
         .collect();
     assert_eq!(ran, ["1", "1", "1", "2", "1", "1", "1", "2"]);
 }
@@ -214,8 +213,14 @@ fn the_request_log_names_each_operation_so_an_ssm_write_is_no_read() {
     sdk::put_parameter(&p, "/orders/db", "value");
     block_on(sdk::ssm(&p).get_parameters().names("/orders/db").send()).expect("read");
     sdk::create_secret(&p, "orders/api", "value");
-    p.aws(async |c| c.get_alias().function_name(FUNCTION).name("live").send().await)
-        .expect_err("no such function");
+    p.aws(async |c| {
+        c.get_alias()
+            .function_name(FUNCTION)
+            .name("live")
+            .send()
+            .await
+    })
+    .expect_err("no such function");
     assert_eq!(
         p.emulator.calls()[before..],
         [
@@ -240,18 +245,17 @@ fn a_conflict_can_be_injected_on_any_lambda_write() {
     p.run(&["ship"]).success();
     p.emulator.refuse_with_conflict("DeleteAlias", 2);
     let delete = || {
-        p.aws(async |c| {
+        answered(p.aws(async |c| {
             c.delete_alias()
                 .function_name(FUNCTION)
                 .name("live")
                 .send()
                 .await
-        })
+        }))
     };
     for _ in 0..2 {
         let refused = delete().expect_err("conflict");
-        assert_eq!(code(&refused), "ResourceConflictException");
-        assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(409));
+        assert_eq!(refused, "ResourceConflictException (409)");
     }
     delete().expect("the third call goes through");
     assert_eq!(p.alias("live"), None);
@@ -306,7 +310,9 @@ fn a_p99_duration_over_its_maximum_rolls_the_canary_back() {
     p.put_lambda_metrics("live", "1", 1800.0, 0.0);
     // 95 fast invocations and 5 slow ones: the 99th percentile is slow,
     // though the average (140 ms) and the median are far under 500 ms.
-    let durations: Vec<f64> = (0..100).map(|i| if i < 95 { 100.0 } else { 900.0 }).collect();
+    let durations: Vec<f64> = (0..100)
+        .map(|i| if i < 95 { 100.0 } else { 900.0 })
+        .collect();
     p.put_lambda_durations("live", "2", &durations);
     let run = p.run(&["promote"]).code(3);
     assert!(

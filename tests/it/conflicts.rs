@@ -6,9 +6,7 @@
 //!
 //! [`Emulator::refuse_with_conflict`]: crate::harness::emulator::Emulator::refuse_with_conflict
 
-use std::collections::BTreeMap;
-
-use crate::harness::{FUNCTION, Project, Run, default_config};
+use crate::harness::{Project, Run, default_config};
 
 /// Runs `args`, the emulator refusing the next two calls of `operation`
 /// with a conflict, and asserts they were waited out: the run succeeded
@@ -30,17 +28,6 @@ fn waited_out(p: &Project, operation: &str, args: &[&str]) -> Run {
 /// The default config with `keys` added to `[function]`.
 fn config_with(keys: &str) -> String {
     default_config().replace("[package]", &format!("{keys}\n\n[package]"))
-}
-
-/// The function's tags, as Lambda holds them.
-fn tags(p: &Project) -> BTreeMap<String, String> {
-    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}");
-    let out = p
-        .aws(async |c| c.list_tags().resource(arn).send().await)
-        .expect("list tags");
-    out.tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
 }
 
 #[test]
@@ -100,7 +87,11 @@ fn deleting_a_version_waits_out_a_conflict() {
         p.change_code(marker);
         p.run(&["ship"]).success();
     }
-    let run = waited_out(&p, "DeleteFunction", &["prune", "--keep", "0", "--output", "json"]);
+    let run = waited_out(
+        &p,
+        "DeleteFunction",
+        &["prune", "--keep", "0", "--output", "json"],
+    );
     assert_eq!(run.json()["prune"]["deleted"], serde_json::json!(["1"]));
     assert_eq!(p.versions(), ["2", "3"]);
 }
@@ -110,9 +101,12 @@ fn deleting_a_version_waits_out_a_conflict() {
 fn tagging_waits_out_a_conflict() {
     let p = Project::with_config(&config_with("tags = { team = \"orders\" }"));
     p.run(&["ship"]).success();
-    p.write("greenlight.toml", &config_with("tags = { team = \"payments\" }"));
+    p.write(
+        "greenlight.toml",
+        &config_with("tags = { team = \"payments\" }"),
+    );
     waited_out(&p, "TagResource", &["deploy"]);
-    assert_eq!(tags(&p)["team"], "payments");
+    assert_eq!(p.tags()["team"], "payments");
 }
 
 #[test]
@@ -122,7 +116,10 @@ fn untagging_waits_out_a_conflict() {
         "tags = { team = \"orders\", tier = \"gold\" }",
     ));
     p.run(&["ship"]).success();
-    p.write("greenlight.toml", &config_with("tags = { team = \"orders\" }"));
+    p.write(
+        "greenlight.toml",
+        &config_with("tags = { team = \"orders\" }"),
+    );
     waited_out(&p, "UntagResource", &["deploy"]);
-    assert!(!tags(&p).contains_key("tier"), "{:?}", tags(&p));
+    assert!(!p.tags().contains_key("tier"), "{:?}", p.tags());
 }

@@ -58,16 +58,6 @@ tags = {{ team = "orders", tier = "gold" }}"#
     )
 }
 
-/// The function's tags, as Lambda holds them.
-fn tags(p: &Project) -> BTreeMap<String, String> {
-    let out = p
-        .aws(async |c| c.list_tags().resource(FUNCTION_ARN).send().await)
-        .expect("list tags");
-    out.tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
-}
-
 fn pairs(list: &[(&str, &str)]) -> BTreeMap<String, String> {
     list.iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -142,7 +132,7 @@ fn every_setting_is_applied_on_create_and_an_unchanged_deploy_writes_nothing() {
     p.run(&["ship"]).success();
     assert_every_setting(&p, "1", &layer);
     assert_eq!(
-        tags(&p),
+        p.tags(),
         pairs(&[
             ("team", "orders"),
             ("tier", "gold"),
@@ -209,7 +199,7 @@ fn each_setting_is_updated_when_it_differs_and_tags_of_others_are_kept() {
         "version 1 keeps its own settings"
     );
     assert_eq!(
-        tags(&p),
+        p.tags(),
         pairs(&[
             ("owner", "ops"),
             ("team", "orders"),
@@ -289,7 +279,7 @@ tags = {{ team = "payments" }}"#
     assert_eq!(c.kms_key_arn(), None);
     assert!(c.file_system_configs().is_empty());
     assert_eq!(
-        tags(&p),
+        p.tags(),
         pairs(&[
             ("owner", "ops"),
             ("team", "payments"),
@@ -307,7 +297,7 @@ tags = {{ team = "payments" }}"#
     assert_eq!(tagged["deploy"]["version"], "3", "{tagged}");
     assert_eq!(tagged["deploy"]["changes"][0], "tags (changed team)");
     assert_eq!(p.versions(), ["1", "2", "3"]);
-    assert_eq!(tags(&p)["team"], "billing");
+    assert_eq!(p.tags()["team"], "billing");
 
     // Released, nothing differs: reads only.
     p.run(&["release"]).success();

@@ -1,5 +1,5 @@
 //! Lambda's function states, as the emulator models them for the whole
-//! suite (`localstack/moto_emulator.py`, `lambda_states`): a new function
+//! suite (`localstack/greenlight_emulator/lambda_states.py`): a new function
 //! is `Pending`, an update leaves `$LATEST` `InProgress` and refuses other
 //! writes meanwhile, a version published with SnapStart is `Pending` (then
 //! `Active`, or `Failed`), and an invoke of what is not `Active` is refused
@@ -115,7 +115,11 @@ fn snap_start_is_planned_applied_when_it_differs_and_then_unchanged() {
     );
     assert_eq!(p.live_version(), "3");
     assert_eq!(snap_start(&p, "3"), "None Off");
-    assert_eq!(snap_start(&p, "2"), "PublishedVersions On", "version 2 keeps its own");
+    assert_eq!(
+        snap_start(&p, "2"),
+        "PublishedVersions On",
+        "version 2 keeps its own"
+    );
 }
 
 /// `ApplyOn` and `OptimizationStatus` of `qualifier`'s SnapStart, as

@@ -1,7 +1,7 @@
 //! Gates and DNS as real AWS behaves where the plain emulator does not
-//! (the launcher models it: `localstack/moto_emulator.py`): alarms answered
-//! in pages, a function's RevisionId, weights with odd totals, records with
-//! health checks.
+//! (the launcher models it: `localstack/greenlight_emulator/`): alarms
+//! answered in small pages, a function's RevisionId and CodeSha256 guarding
+//! a publish, weights with odd totals, records with health checks.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,7 +47,9 @@ fn more_alarms_than_one_page_holds_are_all_read() {
     p.change_code("v3");
     let stopped = p.run(&["ship"]).code(1);
     assert!(
-        stopped.stderr.contains("alarm orders-alarm-015 is already in ALARM"),
+        stopped
+            .stderr
+            .contains("alarm orders-alarm-015 is already in ALARM"),
         "{}",
         stopped.stderr
     );

@@ -6,7 +6,9 @@
 //! prints `READY <url>` only after the server has answered its own set-up
 //! requests, so readiness is a line read with a deadline, never a sleep. The
 //! launcher exits when its standard input closes, so an emulator never
-//! outlives its test, even if the test process dies.
+//! outlives its test, even if the test process dies. Its request log names
+//! the AWS operation of each request ([`Emulator::calls`]), so a "no writes"
+//! check tells an SSM write from a read though both are `POST /`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -336,6 +336,32 @@ impl Project {
         self.alias("live").expect("alias live exists").0
     }
 
+    /// The function's tags, as Lambda holds them.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let arn = format!("arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION}");
+        let out = self
+            .aws(async |c| c.list_tags().resource(arn).send().await)
+            .expect("list tags");
+        out.tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Invokes the function's `qualifier` once; the version Lambda says
+    /// ran it (`X-Amz-Executed-Version`).
+    pub fn executed_version(&self, qualifier: &str) -> Option<String> {
+        self.aws(async |c| {
+            c.invoke()
+                .function_name(FUNCTION)
+                .qualifier(qualifier)
+                .payload(aws_sdk_lambda::primitives::Blob::new("{}"))
+                .send()
+                .await
+        })
+        .expect("invoke")
+        .executed_version
+    }
+
     /// Published version numbers, oldest first.
     pub fn versions(&self) -> Vec<String> {
         let out = self
