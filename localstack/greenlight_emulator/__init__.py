@@ -18,3 +18,34 @@ emulator answers, and refuses, as the AWS service does:
   percentiles (`p99`) in `GetMetricData`;
 - `ssm`: `GetParameters` with a `:version` or `:label` selector.
 """
+
+import importlib.abc
+import importlib.util
+import sys
+
+
+def when_imported(name: str, patch) -> None:
+    """Runs `patch(module)` once the module `name` is imported, at once if
+    it already is. Some of moto's services take seconds to import (SSM
+    loads its public parameters); patched this way, they are imported when
+    their first request comes, as plain moto does, not before `READY`."""
+    if name in sys.modules:
+        patch(sys.modules[name])
+        return
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(fullname)
+            run = spec.loader.exec_module
+
+            def run_and_patch(module):
+                run(module)
+                patch(module)
+
+            spec.loader.exec_module = run_and_patch
+            return spec
+
+    sys.meta_path.insert(0, Finder())

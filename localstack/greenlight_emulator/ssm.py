@@ -7,10 +7,15 @@ each answer is. moto finds the version but leaves `Selector` out, so no
 client could match it to its name; here it is added.
 """
 
+from . import when_imported
+
 
 def install() -> None:
+    when_imported("moto.ssm.responses", patch)
+
+
+def patch(responses) -> None:
     from moto.core.responses import ActionResult
-    from moto.ssm import responses
 
     def get_parameters(self):
         names = self._get_param("Names")
