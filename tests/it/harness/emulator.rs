@@ -156,8 +156,8 @@ impl Emulator {
             .collect()
     }
 
-    /// The calls ([`Emulator::calls`]) served after the first `before`,
-    /// having checked that none of them wrote anything (judged by
+    /// The requests ([`Emulator::requests`]) served after the first
+    /// `before`, having checked that none of them wrote anything (judged by
     /// operation) and that each of `reads` (an operation, e.g.
     /// `GetParameters`, or the start of a `METHOD /path`) is among them: a
     /// "no writes" check that would pass on an empty log proves nothing.
@@ -174,7 +174,7 @@ impl Emulator {
                 "no {read} among {calls:?}"
             );
         }
-        calls
+        self.requests().split_off(before)
     }
 
     /// Makes the emulator refuse the next `times` calls of `operation`
