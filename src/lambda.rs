@@ -545,7 +545,7 @@ impl Lambda {
                     }
                     Error {
                         message: format!(
-                            "function {name} was changed by someone else after greenlight updated it (its RevisionId moved): nothing was published"
+                            "function {name} was changed by someone else while greenlight deployed it (its RevisionId or code is not what greenlight last saw): nothing was published"
                         ),
                         ..err
                     }

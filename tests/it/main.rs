@@ -4,10 +4,12 @@
 
 mod harness;
 
+mod aws_refusals;
 mod canary;
 mod candidate_alias;
 mod ci_summary;
 mod config_errors;
+mod conflicts;
 mod dns;
 mod dns_guards;
 mod dry_run;
@@ -31,5 +33,6 @@ mod real_aws;
 mod release_records;
 mod ship;
 mod smoke_kinds;
+mod ssm_selectors;
 mod steps;
 mod triggers;

@@ -130,12 +130,22 @@ pub fn upload(p: &Project, marker: &str) {
     .expect("upload code");
 }
 
+/// An SSM client for the project's emulator.
+pub fn ssm(p: &Project) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&config_for(&p.emulator.endpoint))
+}
+
+/// A CloudWatch client for the project's emulator.
+pub fn cloudwatch(p: &Project) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&config_for(&p.emulator.endpoint))
+}
+
 /// Stores `value` as the SecureString parameter `name` (overwriting it),
 /// as a person or another tool would.
 pub fn put_parameter(p: &Project, name: &str, value: &str) {
-    let ssm = aws_sdk_ssm::Client::new(&config_for(&p.emulator.endpoint));
     block_on(
-        ssm.put_parameter()
+        ssm(p)
+            .put_parameter()
             .name(name)
             .value(value)
             .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
@@ -156,4 +166,17 @@ pub fn create_secret(p: &Project, name: &str, text: &str) {
             .send(),
     )
     .expect("create secret");
+}
+
+/// Moves the label `label` of parameter `name` to its `version`.
+pub fn label_parameter(p: &Project, name: &str, version: i64, label: &str) {
+    block_on(
+        ssm(p)
+            .label_parameter_version()
+            .name(name)
+            .parameter_version(version)
+            .labels(label)
+            .send(),
+    )
+    .expect("label parameter");
 }
