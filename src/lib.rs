@@ -39,6 +39,7 @@ pub mod plan;
 pub mod progress;
 pub mod prune;
 pub mod record;
+pub mod refusals;
 pub mod release;
 pub mod report;
 pub mod rollback;
