@@ -17,8 +17,9 @@ the emulator. And real Lambda names the version that ran a synchronous
 invocation in the `X-Amz-Executed-Version` header, which greenlight checks
 against the version under test; `report_executed_versions` adds it.
 Lambda also gives a function a new RevisionId on every update and refuses a
-`PublishVersion` whose `RevisionId` is not the current one;
-`track_function_revision_ids` adds that (moto keeps none).
+`PublishVersion` or an `UpdateFunctionConfiguration` whose `RevisionId` is
+not the current one; `track_function_revision_ids` adds that (moto keeps
+none).
 Route 53 refuses a change batch whose DELETE does not name a record exactly
 as it is (every value), which makes a DELETE + CREATE batch a conditional
 write; moto deletes by name or SetIdentifier alone. `exact_route53_deletes`
@@ -115,7 +116,8 @@ def enforce_alias_revision_ids() -> None:
 
 def track_function_revision_ids() -> None:
     """Give functions a RevisionId that each update changes, and make
-    PublishVersion honour it, as Lambda does."""
+    PublishVersion and UpdateFunctionConfiguration honour it, as Lambda
+    does."""
     import uuid
     from urllib.parse import unquote
 
@@ -157,10 +159,24 @@ def track_function_revision_ids() -> None:
             )
         return publish(self)
 
+    update_configuration = responses.LambdaResponse.update_function_configuration
+
+    def checked_configuration(self):
+        function_name = unquote(self.path.split("/")[-2])
+        expected = json.loads(self.body or "{}").get("RevisionId")
+        latest = self.backend.get_function(function_name)
+        if expected and expected != revision(latest):
+            raise PreconditionFailedException(
+                "The Revision Id provided does not match the latest Revision Id. "
+                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+            )
+        return update_configuration(self)
+
     models.LambdaFunction.get_configuration = configuration
     for name in ("update_configuration", "update_function_code"):
         setattr(models.LambdaFunction, name, renewing(getattr(models.LambdaFunction, name)))
     responses.LambdaResponse.publish_version = checked_publish
+    responses.LambdaResponse.update_function_configuration = checked_configuration
 
 
 def exact_route53_deletes() -> None:

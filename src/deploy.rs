@@ -249,12 +249,8 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     let changes = differences(name, desired, code_differs, &latest, tags.as_ref());
     let outcome = Outcome {
         have: Some(&latest),
-        environment: changed_settings(desired, &changes, &latest)
-            .environment,
-        tags: changes
-            .iter()
-            .find_map(Change::tags)
-            .zip(tags.as_ref()),
+        environment: changed_settings(desired, &changes, &latest).environment,
+        tags: changes.iter().find_map(Change::tags).zip(tags.as_ref()),
     };
     refusals::check(ctx, outcome).await?;
     let decision = Decision::Update { latest, changes };
@@ -342,8 +338,7 @@ async fn update(
         true => stage_in_s3(ctx, code).await?,
         false => None,
     };
-    let configured = if changed_settings(desired, &changes, latest) != FunctionSettings::default()
-    {
+    let configured = if changed_settings(desired, &changes, latest) != FunctionSettings::default() {
         ctx.ui.step("updating configuration");
         let _busy = ctx
             .ui
@@ -434,7 +429,10 @@ async fn put_back(
         .await;
     let problem = match restored {
         Ok(Updated::Applied(_)) => {
-            let hint = refused.hint.clone().map_or_else(String::new, |h| format!("{h}; "));
+            let hint = refused
+                .hint
+                .clone()
+                .map_or_else(String::new, |h| format!("{h}; "));
             return refused.with_hint(format!(
                 "{hint}greenlight put back the configuration $LATEST had, so $LATEST is as it was; no version was published"
             ));
@@ -822,7 +820,9 @@ mod tests {
             memory: Some(128),
             ..Default::default()
         };
-        assert!(differences("orders", &FunctionSettings::default(), false, &state, None).is_empty());
+        assert!(
+            differences("orders", &FunctionSettings::default(), false, &state, None).is_empty()
+        );
         let want = FunctionSettings {
             memory: Some(256),
             ..Default::default()

@@ -198,10 +198,18 @@ fn ssm_name_problem(name: &str) -> Option<&'static str> {
                 {
                     match resource.strip_prefix("parameter") {
                         Some(rest) if rest.starts_with('/') => rest,
-                        _ => return Some("an SSM parameter ARN is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME"),
+                        _ => {
+                            return Some(
+                                "an SSM parameter ARN is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME",
+                            );
+                        }
                     }
                 }
-                _ => return Some("an SSM parameter ARN is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME"),
+                _ => {
+                    return Some(
+                        "an SSM parameter ARN is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME",
+                    );
+                }
             }
         }
         false => name,
@@ -216,11 +224,15 @@ fn ssm_name_problem(name: &str) -> Option<&'static str> {
                 .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
     };
     if selector.is_some_and(|s| !label(s)) {
-        return Some("after the name, `:` takes a version number or a label (letters, digits, '_', '.', '-')");
+        return Some(
+            "after the name, `:` takes a version number or a label (letters, digits, '_', '.', '-')",
+        );
     }
     let allowed = |b: u8| b.is_ascii_alphanumeric() || b"_.-/".contains(&b);
     if path.is_empty() || path.len() > 1011 || !path.bytes().all(allowed) {
-        return Some("an SSM parameter name is 1 to 1011 letters, digits, '_', '.', '-' and '/' (no spaces)");
+        return Some(
+            "an SSM parameter name is 1 to 1011 letters, digits, '_', '.', '-' and '/' (no spaces)",
+        );
     }
     let hierarchy = path.contains('/');
     if hierarchy && !path.starts_with('/') {
@@ -398,8 +410,11 @@ pub async fn resolve(
                 })?;
                 match key {
                     None => text,
-                    Some(key) => field(&text, key)
-                        .map_err(|why| missing(name, source, why).with_hint("add the key to the secret's JSON, or fix `key`; nothing was written"))?,
+                    Some(key) => field(&text, key).map_err(|why| {
+                        missing(name, source, why).with_hint(
+                            "add the key to the secret's JSON, or fix `key`; nothing was written",
+                        )
+                    })?,
                 }
             }
         };
@@ -537,7 +552,8 @@ mod tests {
 
     #[test]
     fn ssm_names_are_trimmed_and_checked_as_ssm_does() {
-        let (_, refs) = parse(r#"environment = { AA = { ssm = "  /orders/db  " } }"#).expect("valid");
+        let (_, refs) =
+            parse(r#"environment = { AA = { ssm = "  /orders/db  " } }"#).expect("valid");
         assert_eq!(refs.0["AA"], Source::Ssm("/orders/db".to_owned()));
         for ok in [
             "/orders/db",
@@ -560,13 +576,20 @@ mod tests {
             ("/orders/db:a b", "a version number or a label"),
             ("/orders/$db", "no spaces"),
             ("arn:aws:ssm:eu-west-1:123:parameter/db", "ARN is"),
-            ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:x", "ARN is"),
+            (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
+                "ARN is",
+            ),
         ] {
             let problem = ssm_name_problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
             assert!(problem.contains(why), "{bad}: {problem}");
             let text = format!("environment = {{ AA = {{ ssm = {bad:?} }} }}");
             let err = parse(&text).expect_err(&text);
-            assert!(err.message.contains("`function.environment.AA`"), "{}", err.message);
+            assert!(
+                err.message.contains("`function.environment.AA`"),
+                "{}",
+                err.message
+            );
         }
     }
 
@@ -576,7 +599,11 @@ mod tests {
         assert_eq!(measured_size(&env), r#"{"AB":"x\"y"}"#.len());
         assert_eq!(measured_size(&Environment::default()), 2);
         let two = Environment::new(
-            [("A1".to_owned(), "é".to_owned()), ("B2".to_owned(), String::new())].into(),
+            [
+                ("A1".to_owned(), "é".to_owned()),
+                ("B2".to_owned(), String::new()),
+            ]
+            .into(),
         );
         assert_eq!(measured_size(&two), r#"{"A1":"é","B2":""}"#.len());
     }

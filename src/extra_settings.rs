@@ -900,10 +900,7 @@ fn unproven(
 
 /// The tags to create function `function` with: the config's, and
 /// greenlight's list of them.
-pub fn tags_to_create(
-    function: &str,
-    want: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
+pub fn tags_to_create(function: &str, want: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut tags = want.clone();
     if !want.is_empty() {
         tags.insert(MANAGED_TAGS.to_owned(), managed_value(function, want));
@@ -1103,7 +1100,12 @@ mod tests {
 
     #[test]
     fn tags_others_set_are_never_removed() {
-        let list = |keys: &[&str]| managed_value("orders", &tags(&keys.iter().map(|k| (*k, "")).collect::<Vec<_>>()));
+        let list = |keys: &[&str]| {
+            managed_value(
+                "orders",
+                &tags(&keys.iter().map(|k| (*k, "")).collect::<Vec<_>>()),
+            )
+        };
         let have = tags(&[
             ("team", "orders"),
             ("owner", "ops"),
@@ -1179,22 +1181,26 @@ mod tests {
 
     #[test]
     fn too_many_tags_counts_other_tools_tags_but_not_aws_ones() {
-        let mut have: BTreeMap<String, String> =
-            (0..45).map(|i| (format!("other{i}"), String::new())).collect();
+        let mut have: BTreeMap<String, String> = (0..45)
+            .map(|i| (format!("other{i}"), String::new()))
+            .collect();
         have.insert("aws:cloudformation:stack-name".into(), "s".into());
-        let want: BTreeMap<String, String> =
-            (0..4).map(|i| (format!("mine{i}"), String::new())).collect();
+        let want: BTreeMap<String, String> = (0..4)
+            .map(|i| (format!("mine{i}"), String::new()))
+            .collect();
         let change = TagChange::between("orders", &want, &have).expect("a change");
         assert_eq!(change.too_many(&have), None, "45 + 4 + the list = 50");
-        let want: BTreeMap<String, String> =
-            (0..5).map(|i| (format!("mine{i}"), String::new())).collect();
+        let want: BTreeMap<String, String> = (0..5)
+            .map(|i| (format!("mine{i}"), String::new()))
+            .collect();
         let change = TagChange::between("orders", &want, &have).expect("a change");
         assert_eq!(change.too_many(&have), Some(51));
     }
 
     #[test]
     fn two_versions_of_one_layer_are_refused_naming_both() {
-        let bad = |key: &str, value: String, why: &str| Error::usage(format!("`{key}` = {value}: {why}"));
+        let bad =
+            |key: &str, value: String, why: &str| Error::usage(format!("`{key}` = {value}: {why}"));
         let layer = |v: u32| format!("arn:aws:lambda:us-east-1:123456789012:layer:deps:{v}");
         let raw = RawExtras {
             layers: Some(vec![layer(3), layer(4)]),
@@ -1233,12 +1239,21 @@ mod tests {
         let key = |runtime, snap, extra: &ExtraSettings| {
             refused_together(runtime, snap, extra).map(|r| (r.key, r.value))
         };
-        assert_eq!(key(Some("nodejs22.x"), true, &defaults), Some(("function.snap_start", "true".into())));
+        assert_eq!(
+            key(Some("nodejs22.x"), true, &defaults),
+            Some(("function.snap_start", "true".into()))
+        );
         assert_eq!(key(Some("nodejs22.x"), false, &defaults), None);
         for ok in ["java11", "java21", "python3.12", "python3.13", "dotnet8"] {
             assert_eq!(key(Some(ok), true, &defaults), None, "{ok}");
         }
-        for no in ["java8.al2", "python3.11", "dotnet6", "provided.al2023", "ruby3.3"] {
+        for no in [
+            "java8.al2",
+            "python3.11",
+            "dotnet6",
+            "provided.al2023",
+            "ruby3.3",
+        ] {
             assert!(key(Some(no), true, &defaults).is_some(), "{no}");
         }
         let big = with(ExtraSettings {
@@ -1246,7 +1261,13 @@ mod tests {
             ..ExtraSettings::default()
         });
         let refused = refused_together(Some("java21"), true, &big).expect("refused");
-        assert!(refused.why.contains("more than 512 MB of ephemeral storage"), "{}", refused.why);
+        assert!(
+            refused
+                .why
+                .contains("more than 512 MB of ephemeral storage"),
+            "{}",
+            refused.why
+        );
         let mounted = with(ExtraSettings {
             file_systems: Some(vec![efs.clone()]),
             vpc: Some(in_vpc.clone()),
@@ -1254,7 +1275,11 @@ mod tests {
         });
         assert_eq!(key(Some("java21"), false, &mounted), None);
         let refused = refused_together(Some("java21"), true, &mounted).expect("refused");
-        assert!(refused.why.contains("with a file system"), "{}", refused.why);
+        assert!(
+            refused.why.contains("with a file system"),
+            "{}",
+            refused.why
+        );
         let no_vpc = with(ExtraSettings {
             file_systems: Some(vec![efs.clone()]),
             ..ExtraSettings::default()

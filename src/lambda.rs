@@ -418,13 +418,11 @@ impl Lambda {
             .package_type(package_type);
         let create = with_settings!(create, settings)
             .set_architectures(architectures(settings.extra.architecture.as_deref()))
-            .set_tags(
-                settings
-                    .extra
-                    .tags
-                    .as_ref()
-                    .map(|t| extra_settings::tags_to_create(name, t).into_iter().collect()),
-            )
+            .set_tags(settings.extra.tags.as_ref().map(|t| {
+                extra_settings::tags_to_create(name, t)
+                    .into_iter()
+                    .collect()
+            }))
             .code(code.build())
             .publish(false)
             .customize();
@@ -491,10 +489,9 @@ impl Lambda {
             .retry_on_conflict(
                 name,
                 |e: SdkError<UpdateFunctionConfigurationError, HttpResponse>| {
-                    moved.set(
-                        e.as_service_error()
-                            .is_some_and(UpdateFunctionConfigurationError::is_precondition_failed_exception),
-                    );
+                    moved.set(e.as_service_error().is_some_and(
+                        UpdateFunctionConfigurationError::is_precondition_failed_exception,
+                    ));
                     aws_error(format!("update the configuration of function {name}"), e)
                 },
                 UpdateFunctionConfigurationError::is_resource_conflict_exception,
@@ -1579,7 +1576,9 @@ mod tests {
         }
     }
 
-    fn moved() -> aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError {
+    fn moved()
+    -> aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError
+    {
         aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::PreconditionFailedException(
             aws_sdk_lambda::types::error::PreconditionFailedException::builder()
                 .message("The Revision Id provided does not match the latest Revision Id.")
@@ -1673,7 +1672,10 @@ mod tests {
             warning: None,
         };
         lambda
-            .retag("arn:aws:lambda:us-east-1:123456789012:function:orders:7", &change)
+            .retag(
+                "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
+                &change,
+            )
             .await
             .expect("tagged after the conflict");
         assert_eq!(tag.num_calls(), 2);

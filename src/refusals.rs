@@ -85,7 +85,10 @@ pub async fn check(ctx: Ctx<'_>, outcome: Outcome<'_>) -> Result<()> {
     {
         return Err(bad(
             "function.tags",
-            &format!("({} tags)", desired.extra.tags.as_ref().map_or(0, BTreeMap::len)),
+            &format!(
+                "({} tags)",
+                desired.extra.tags.as_ref().map_or(0, BTreeMap::len)
+            ),
             &format!(
                 "the function would have {count} tags with those other tools set and greenlight's own list, more than the 50 Lambda keeps (tags starting with aws: do not count): set fewer here, or remove some the function has"
             ),

@@ -43,7 +43,10 @@ impl SecretStore {
     /// The region of the configuration the store was made with: where a
     /// name that is not an ARN is read.
     pub fn home(&self) -> String {
-        self.sdk.region().map(ToString::to_string).unwrap_or_default()
+        self.sdk
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default()
     }
 
     /// The clients for `region`, made on first use.

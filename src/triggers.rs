@@ -48,7 +48,8 @@ impl TriggerCheck {
     /// One warning line per trigger, then what greenlight cannot see (when
     /// it found any), and one line for a skipped check.
     pub fn warnings(&self, function: &str, alias: &str) -> Vec<String> {
-        let target = format!("the alias ARN (arn:aws:lambda:REGION:ACCOUNT:function:{function}:{alias})");
+        let target =
+            format!("the alias ARN (arn:aws:lambda:REGION:ACCOUNT:function:{function}:{alias})");
         let mut lines: Vec<String> = self
             .unqualified
             .iter()

@@ -26,6 +26,7 @@ mod output;
 mod package;
 mod promises;
 mod real_aws;
+mod refusals;
 mod ship;
 mod smoke_kinds;
 mod steps;
