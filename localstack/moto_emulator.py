@@ -146,37 +146,27 @@ def track_function_revision_ids() -> None:
 
         return updated
 
-    publish = responses.LambdaResponse.publish_version
+    def checked(handler):
+        """`handler`, refusing a request whose RevisionId is not the function's."""
 
-    def checked_publish(self):
-        function_name = unquote(self.path.split("/")[-2])
-        expected = json.loads(self.body or "{}").get("RevisionId")
-        latest = self.backend.get_function(function_name)
-        if expected and expected != revision(latest):
-            raise PreconditionFailedException(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-            )
-        return publish(self)
+        def with_revision(self):
+            function_name = unquote(self.path.split("/")[-2])
+            expected = json.loads(self.body or "{}").get("RevisionId")
+            latest = self.backend.get_function(function_name)
+            if expected and expected != revision(latest):
+                raise PreconditionFailedException(
+                    "The Revision Id provided does not match the latest Revision Id. "
+                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+                )
+            return handler(self)
 
-    update_configuration = responses.LambdaResponse.update_function_configuration
-
-    def checked_configuration(self):
-        function_name = unquote(self.path.split("/")[-2])
-        expected = json.loads(self.body or "{}").get("RevisionId")
-        latest = self.backend.get_function(function_name)
-        if expected and expected != revision(latest):
-            raise PreconditionFailedException(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-            )
-        return update_configuration(self)
+        return with_revision
 
     models.LambdaFunction.get_configuration = configuration
     for name in ("update_configuration", "update_function_code"):
         setattr(models.LambdaFunction, name, renewing(getattr(models.LambdaFunction, name)))
-    responses.LambdaResponse.publish_version = checked_publish
-    responses.LambdaResponse.update_function_configuration = checked_configuration
+    for name in ("publish_version", "update_function_configuration"):
+        setattr(responses.LambdaResponse, name, checked(getattr(responses.LambdaResponse, name)))
 
 
 def exact_route53_deletes() -> None:

@@ -137,7 +137,7 @@ pub struct Published {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Updated {
     /// Lambda applied the settings: `$LATEST` after.
-    Applied(FunctionState),
+    Applied(Box<FunctionState>),
     /// `$LATEST` was no longer at the RevisionId given: nothing was written.
     RevisionMoved,
 }
@@ -506,7 +506,9 @@ impl Lambda {
             )
             .await;
         match sent {
-            Ok(_) => Ok(Updated::Applied(self.wait_until_ready(name).await?)),
+            Ok(_) => Ok(Updated::Applied(Box::new(
+                self.wait_until_ready(name).await?,
+            ))),
             Err(_) if moved.get() => Ok(Updated::RevisionMoved),
             Err(e) => Err(e),
         }
@@ -532,7 +534,12 @@ impl Lambda {
                 .update_settings(name, &settings, before.revision_id.as_deref())
                 .await?
             {
-                Updated::Applied(after) => return Ok(Configured { before, after }),
+                Updated::Applied(after) => {
+                    return Ok(Configured {
+                        before,
+                        after: *after,
+                    });
+                }
                 Updated::RevisionMoved if attempt < CONFIGURE_ATTEMPTS => {
                     before = self.function(name, "$LATEST").await?.ok_or_else(|| {
                         Error::no_traffic_moved(format!(
