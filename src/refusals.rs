@@ -41,17 +41,35 @@ pub struct Outcome<'a> {
     pub tags: Option<(&'a TagChange, &'a BTreeMap<String, String>)>,
 }
 
+/// A refusal: exit 2 naming the config, the key and the value.
+fn bad(ctx: Ctx<'_>, key: &str, value: &str, why: &str) -> Error {
+    Error::usage(format!("{}: `{key}` = {value}: {why}", ctx.config.origin()))
+        .with_hint("change the config (or the function); greenlight checked before writing, so nothing was written")
+}
+
+/// Refuses (exit 2, before any write) tag writes `change` that would leave
+/// the function (tagged `have`) with more tags than Lambda keeps.
+pub fn tag_count(ctx: Ctx<'_>, change: &TagChange, have: &BTreeMap<String, String>) -> Result<()> {
+    let Some(count) = change.too_many(have) else {
+        return Ok(());
+    };
+    let given = ctx.config.function.settings.extra.tags.as_ref();
+    Err(bad(
+        ctx,
+        "function.tags",
+        &format!("({} tags)", given.map_or(0, BTreeMap::len)),
+        &format!(
+            "the function would have {count} tags with those other tools set and greenlight's own list, more than the 50 Lambda keeps (tags starting with aws: do not count): set fewer here, or remove some the function has"
+        ),
+    ))
+}
+
 /// Refuses (exit 2, before any write) what Lambda would refuse in
-/// `outcome`: the config's settings over those `outcome.have` holds.
+/// `outcome`, a deploy that changes `$LATEST` (or creates the function):
+/// the config's settings over those `outcome.have` holds.
 pub async fn check(ctx: Ctx<'_>, outcome: Outcome<'_>) -> Result<()> {
     let desired = &ctx.config.function.settings;
-    let bad = |key: &str, value: &str, why: &str| {
-        Error::usage(format!(
-            "{}: `{key}` = {value}: {why}",
-            ctx.config.origin()
-        ))
-        .with_hint("change the config (or the function); greenlight checked before writing, so nothing was written")
-    };
+    let bad = |key: &str, value: &str, why: &str| bad(ctx, key, value, why);
     if let Some(env) = &outcome.environment {
         let size = measured_size(env);
         if size > ENVIRONMENT_LIMIT {
@@ -80,19 +98,8 @@ pub async fn check(ctx: Ctx<'_>, outcome: Outcome<'_>) -> Result<()> {
     {
         return Err(bad(key, &value, &why));
     }
-    if let Some((change, have)) = outcome.tags
-        && let Some(count) = change.too_many(have)
-    {
-        return Err(bad(
-            "function.tags",
-            &format!(
-                "({} tags)",
-                desired.extra.tags.as_ref().map_or(0, BTreeMap::len)
-            ),
-            &format!(
-                "the function would have {count} tags with those other tools set and greenlight's own list, more than the 50 Lambda keeps (tags starting with aws: do not count): set fewer here, or remove some the function has"
-            ),
-        ));
+    if let Some((change, have)) = outcome.tags {
+        tag_count(ctx, change, have)?;
     }
     if snap_start && outcome.have.is_some() {
         for alias in aliases(ctx) {
