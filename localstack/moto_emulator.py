@@ -37,8 +37,11 @@ Active and Successful at once and keeps no SnapStart: a new function is
 meanwhile (409 ResourceConflictException), and a version published with
 SnapStart is `Pending` (`--snapstart-pending`), then `Active` (or `Failed`,
 with `--version-failure CODE:REASON`); an invoke of a function or version
-that is not Active is refused (409 ResourceConflictException), as Lambda
-does. SnapStart is stored and reported, with `OptimizationStatus` On on
+that is not Active is refused (409 ResourceConflictException; for a
+SnapStart version still Pending, 409 SnapStartNotReadyException), as Lambda
+does. With `--idle-after SECONDS` a published version not invoked for that
+long is `Inactive` (`StateReasonCode` Idle); an invoke is refused and wakes
+it: `Pending` for `--create-pending` seconds, then `Active`. SnapStart is stored and reported, with `OptimizationStatus` On on
 published versions.
 
 Lambda keeps a function's DeadLetterConfig, LoggingConfig (Text logs in
@@ -429,6 +432,7 @@ def lambda_states(
     update_in_progress: float,
     snapstart_pending: float,
     version_failure: "tuple[str, str] | None",
+    idle_after: "float | None" = None,
 ) -> None:
     """Model Lambda's function states (see the module's doc): a state lasts
     until a deadline on the function or version, read on every answer."""
@@ -447,16 +451,35 @@ def lambda_states(
                 f"The operation cannot be performed at this time. {message}",
             )
 
+    class SnapStartNotReady(LambdaClientError):
+        code = 409
+
+        def __init__(self) -> None:
+            super().__init__(
+                "SnapStartNotReadyException",
+                "Lambda is initializing your function. You can invoke the function "
+                "when the function state becomes Active.",
+            )
+
     def pending(fn) -> bool:
         return getattr(fn, "greenlight_pending_until", 0.0) > time.monotonic()
 
     def updating(fn) -> bool:
         return getattr(fn, "greenlight_updating_until", 0.0) > time.monotonic()
 
+    def idle(fn) -> bool:
+        """A published version not invoked (nor published, nor woken) for
+        `idle_after` seconds, as Lambda reclaims an idle one's resources."""
+        if idle_after is None or str(fn.version) == "$LATEST":
+            return False
+        return time.monotonic() - getattr(fn, "greenlight_used_at", time.monotonic()) > idle_after
+
     def state(fn) -> str:
         if pending(fn):
             return "Pending"
-        return "Failed" if getattr(fn, "greenlight_failure", None) else "Active"
+        if getattr(fn, "greenlight_failure", None):
+            return "Failed"
+        return "Inactive" if idle(fn) else "Active"
 
     init = models.LambdaFunction.__init__
     get_configuration = models.LambdaFunction.get_configuration
@@ -476,6 +499,9 @@ def lambda_states(
             config["StateReason"] = "The function is being created."
         elif config["State"] == "Failed":
             config["StateReasonCode"], config["StateReason"] = self.greenlight_failure
+        elif config["State"] == "Inactive":
+            config["StateReasonCode"] = "Idle"
+            config["StateReason"] = "The function is inactive because it has been idle."
         if "LastUpdateStatus" in config and updating(self):
             config["LastUpdateStatus"] = "InProgress"
             config["LastUpdateStatusReason"] = "The function is being updated."
@@ -500,6 +526,7 @@ def lambda_states(
             fn.greenlight_updating_until = 0.0
             fn.greenlight_pending_until = time.monotonic() + snapstart_pending if snap_start else 0.0
             fn.greenlight_failure = version_failure if snap_start else None
+            fn.greenlight_used_at = time.monotonic()
         return fn
 
     def name_of(request) -> str:
@@ -537,10 +564,17 @@ def lambda_states(
         function_name = unquote(self.path.rsplit("/", 2)[-2])
         qualifier = self._get_param("Qualifier") or self._get_param("qualifier")
         fn = self.backend.get_function(function_name, qualifier)
-        if state(fn) != "Active":
-            raise ResourceConflict(
-                f"The function is currently in the following state: {state(fn)}"
-            )
+        now = state(fn)
+        if now == "Inactive":
+            # Refused; Lambda sets its resources up again, as for a new function.
+            fn.greenlight_pending_until = time.monotonic() + create_pending
+            fn.greenlight_used_at = fn.greenlight_pending_until
+        if now == "Pending" and getattr(fn, "greenlight_snap_start", "None") == "PublishedVersions" \
+                and str(fn.version) != "$LATEST":
+            raise SnapStartNotReady()
+        if now != "Active":
+            raise ResourceConflict(f"The function is currently in the following state: {now}")
+        fn.greenlight_used_at = time.monotonic()
         return invoke(self)
 
     models.LambdaFunction.__init__ = created
@@ -639,6 +673,9 @@ def main() -> int:
                         help="a version published with SnapStart is Pending this long")
     states.add_argument("--version-failure", type=failure, metavar="CODE:REASON",
                         help="a version published with SnapStart ends Failed, with this reason")
+    states.add_argument("--idle-after", type=seconds, metavar="SECONDS",
+                        help="a published version not invoked for this long is Inactive; an "
+                        "invoke is refused and wakes it (Pending for --create-pending)")
     args = parser.parse_args()
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -655,6 +692,7 @@ def main() -> int:
         args.update_in_progress,
         args.snapstart_pending,
         args.version_failure,
+        args.idle_after,
     )
     function_urls_per_qualifier()
 

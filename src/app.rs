@@ -387,16 +387,22 @@ async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Re
     }
     match job {
         Job::Deploy(code) => {
-            let decided = deploy::decide(ctx, &code).await?;
+            let (decided, ()) =
+                tokio::try_join!(deploy::decide(ctx, &code), candidate::check(ctx))?;
             deploy_stage(ctx, &code, decided, report).await.map(|_| ())
         }
         Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
         Job::Test(version) => {
             let version = version_or_latest(lambda, &config, version).await?;
+            candidate::warn(ctx);
+            candidate::point(ctx, &version).await?;
             smoke_stage(ctx, &version, report).await
         }
         Job::Release(version, wait) => {
-            let version = version_or_latest(lambda, &config, version).await?;
+            let (version, ()) = tokio::try_join!(
+                version_or_latest(lambda, &config, version),
+                candidate::check(ctx)
+            )?;
             release_stage(ctx, &version, wait, None, report).await
         }
         Job::Promote => match promote(ctx).await? {
@@ -504,7 +510,8 @@ async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) 
             Some(_) => Ok(None),
         }
     };
-    let (decided, alias_now) = tokio::try_join!(deploy::decide(ctx, code), alias_now)?;
+    let (decided, alias_now, ()) =
+        tokio::try_join!(deploy::decide(ctx, code), alias_now, candidate::check(ctx))?;
     let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
         (Some(candidate), Some(current)) => {
             Some(release::prepare_on(ctx, candidate, current).await?)

@@ -476,17 +476,8 @@ pub async fn publish(ctx: Ctx<'_>, code_sha256: &str, revision_id: Option<&str>)
     let published = ctx.lambda.publish(name, code_sha256, revision_id).await?;
     let version = published.version;
     if !published.active {
-        let deadline = ctx.config.function.ready_timeout;
-        ctx.ui.step(format_args!(
-            "version {version} is not Active yet (Lambda is preparing it; SnapStart takes a snapshot first): waiting up to {}",
-            humantime::format_duration(deadline)
-        ));
-        let _busy = ctx.ui.spinner(format_args!(
-            "waiting for version {version} to become Active"
-        ));
-        ctx.lambda
-            .wait_until_active(name, &version, deadline)
-            .await?;
+        let why = "not Active yet (Lambda is preparing it; SnapStart takes a snapshot first)";
+        crate::ready::wait(ctx, &version, why).await?;
     }
     Ok(version)
 }

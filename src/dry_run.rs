@@ -140,6 +140,7 @@ async fn list_deploy(
     {
         plan.then(format_args!("warning: {warning}"));
     }
+    crate::candidate::check(ctx).await?;
     let deployed = list_writes(ctx, code, decided.decision, plan).await?;
     if let (Some(candidate), false) = (
         &ctx.config.release.candidate,

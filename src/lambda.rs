@@ -8,7 +8,9 @@
 //! Lambda's state model is waited out, never taken for a failure: a new
 //! function is `Pending` until it is `Active`; after an update
 //! `LastUpdateStatus` is `InProgress`; a published version can itself be
-//! `Pending` (always with SnapStart). Writes that meet
+//! `Pending` (always with SnapStart), or `Inactive` once idle long enough
+//! for Lambda to reclaim its resources (one invocation, which Lambda
+//! refuses without running code, wakes it). Writes that meet
 //! `ResourceConflictException` (another update still in progress) wait for
 //! the function to settle and try again, a bounded number of times; an
 //! invoke Lambda refuses because its target is not ready says so
@@ -119,6 +121,65 @@ pub struct FunctionState {
     pub extra: ExtraSettings,
     /// SnapStart applies to published versions (`ApplyOn` `PublishedVersions`).
     pub snap_start: bool,
+    /// Whether Lambda can invoke it now (its `State`).
+    pub readiness: Readiness,
+}
+
+/// Whether Lambda can invoke a function or version now, from its `State`
+/// (Developer Guide, "Lambda function states").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Readiness {
+    /// `Active` (or no state reported): it can be invoked.
+    #[default]
+    Active,
+    /// `Pending`: Lambda is still preparing it (always with SnapStart,
+    /// while it takes the snapshot; also after waking an inactive one).
+    Pending,
+    /// `Inactive`: idle long enough for Lambda to reclaim its resources.
+    /// An invocation fails, without running any code, and wakes it
+    /// (`Pending`, then `Active`).
+    Inactive,
+    /// `Failed`: Lambda could not make it `Active`; its `StateReasonCode`
+    /// and `StateReason`, as one text.
+    Failed(String),
+}
+
+impl Readiness {
+    /// From a `State` and its reason code and reason, as Lambda reports them.
+    fn of(
+        state: Option<&State>,
+        code: Option<&aws_sdk_lambda::types::StateReasonCode>,
+        reason: Option<&str>,
+    ) -> Readiness {
+        match state {
+            Some(State::Pending) => Readiness::Pending,
+            Some(State::Inactive) => Readiness::Inactive,
+            Some(State::Failed) => Readiness::Failed(match (code, reason) {
+                (Some(code), Some(reason)) => format!("{}: {reason}", code.as_str()),
+                (Some(code), None) => code.as_str().to_owned(),
+                (None, reason) => reason.unwrap_or("no reason given").to_owned(),
+            }),
+            _ => Readiness::Active,
+        }
+    }
+}
+
+/// The refusal of version `version` of function `name`, which Lambda could
+/// not make `Active` (`reason`: its `StateReasonCode` and `StateReason`):
+/// exit 1, it gets no traffic.
+pub fn failed_version(name: &str, version: &str, reason: &str) -> Error {
+    not_active(&format!("version {version} of function {name}"), reason)
+}
+
+/// [`failed_version`] for `subject` (a version or an alias of a function).
+fn not_active(subject: &str, reason: &str) -> Error {
+    Error::no_traffic_moved(format!(
+        "{subject} failed: Lambda could not make it Active"
+    ))
+    .with_cause(reason)
+    .with_hint(format!(
+        "{subject} gets no traffic; fix the cause (with SnapStart, the function's initialisation must succeed when Lambda takes the snapshot), then deploy again"
+    ))
 }
 
 /// A version [`Lambda::publish`] made (or found).
@@ -157,9 +218,11 @@ pub enum Invoked {
     /// The function ran and answered.
     Answered(Invocation),
     /// Lambda refused to run it because the function or version is not
-    /// ready yet (`ResourceConflictException` while it is `Pending`,
-    /// `ResourceNotReadyException` while it is being restored): no answer
-    /// from the code, so nothing to judge. Lambda's message.
+    /// ready yet (`ResourceConflictException` while it is `Pending` or
+    /// `Inactive`, `SnapStartNotReadyException` while a SnapStart version
+    /// is initialised, `ResourceNotReadyException` or
+    /// `CodeArtifactUserPendingException` while it is being restored): no
+    /// answer from the code, so nothing to judge. Lambda's message.
     NotReady(String),
 }
 
@@ -640,7 +703,9 @@ impl Lambda {
 
     /// Reads `name` at `qualifier` (`None`: `$LATEST`) until Lambda reports
     /// it `Active` with no update in progress, backing off between reads as
-    /// [`WaitPolicy`] says, for at most `timeout`.
+    /// [`WaitPolicy`] says, for at most `timeout`. A version (or alias) that
+    /// is `Inactive` is woken by one invocation, which Lambda refuses
+    /// without running any code, and then waited for as it is `Pending`.
     async fn poll_until_ready(
         &self,
         name: &str,
@@ -656,6 +721,7 @@ impl Lambda {
             }
             Some(q) => format!("{name}:{q}"),
         };
+        let mut woken = false;
         loop {
             let out = self
                 .client
@@ -670,40 +736,41 @@ impl Lambda {
                     .with_cause(reason.unwrap_or("no reason given"))
                     .with_hint("fix the cause, then deploy again; no version was published")
             };
-            let state_reason = || match (out.state_reason_code(), out.state_reason()) {
-                (Some(code), Some(reason)) => format!("{}: {reason}", code.as_str()),
-                (Some(code), None) => code.as_str().to_owned(),
-                (None, reason) => reason.unwrap_or("no reason given").to_owned(),
-            };
-            match (out.state(), out.last_update_status()) {
-                (Some(State::Failed), _) if qualifier.is_some() => {
-                    return Err(Error::no_traffic_moved(format!(
-                        "{subject} failed: Lambda could not make it Active"
-                    ))
-                    .with_cause(state_reason())
-                    .with_hint(format!(
-                        "{subject} gets no traffic; fix the cause (with SnapStart, the function's initialisation must succeed when Lambda takes the snapshot), then deploy again"
-                    )));
+            let readiness = Readiness::of(out.state(), out.state_reason_code(), out.state_reason());
+            match (&readiness, out.last_update_status(), qualifier) {
+                (Readiness::Failed(reason), _, Some(_)) => {
+                    return Err(not_active(&subject, reason));
                 }
-                (Some(State::Failed), _) => {
-                    return Err(failed("new function", Some(&state_reason())));
+                (Readiness::Failed(reason), _, None) => {
+                    return Err(failed("new function", Some(reason)));
                 }
-                (_, Some(LastUpdateStatus::Failed)) if qualifier.is_none() => {
+                (_, Some(LastUpdateStatus::Failed), None) => {
                     return Err(failed("update", out.last_update_status_reason()));
                 }
-                (Some(State::Pending), _) => {}
-                (_, Some(LastUpdateStatus::InProgress)) if qualifier.is_none() => {}
+                (Readiness::Inactive, _, Some(qualifier)) if !woken => {
+                    // Lambda refuses the invocation and starts making it
+                    // Active again; its answer says nothing more.
+                    woken = true;
+                    let _ = self.invoke(name, qualifier, b"{}").await;
+                }
+                (Readiness::Pending, ..)
+                | (Readiness::Inactive, _, Some(_))
+                | (_, Some(LastUpdateStatus::InProgress), None) => {}
                 _ => return Ok(state_of(&out)),
             }
             if tokio::time::Instant::now() + delay > deadline {
                 let timeout = humantime::format_duration(timeout);
+                let state = match readiness {
+                    Readiness::Inactive => "Inactive",
+                    _ => "Pending",
+                };
                 return Err(match qualifier {
                     None => Error::no_traffic_moved(format!(
                         "{subject} was still updating after {timeout}"
                     ))
                     .with_hint("check the function in the Lambda console, then deploy again"),
                     Some(_) => Error::no_traffic_moved(format!(
-                        "{subject} was still Pending after {timeout}"
+                        "{subject} was still {state} after {timeout}"
                     ))
                     .with_hint(
                         "Lambda is still preparing it (a SnapStart snapshot can take minutes) and it gets no traffic; raise function.ready_timeout, or check it in the Lambda console",
@@ -842,42 +909,6 @@ impl Lambda {
         Ok(())
     }
 
-    /// Points `alias` at `version` alone, creating it when it does not
-    /// exist; unconditional, so only for an alias that carries no user
-    /// traffic (the candidate alias).
-    pub async fn set_alias(
-        &self,
-        name: &str,
-        alias: &str,
-        version: &str,
-        description: &str,
-    ) -> Result<()> {
-        use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
-        let missing = std::cell::Cell::new(false);
-        let moved = self
-            .retry_on_conflict(
-                name,
-                |e: SdkError<UpdateAliasError, HttpResponse>| {
-                    missing.set(
-                        e.as_service_error()
-                            .is_some_and(UpdateAliasError::is_resource_not_found_exception),
-                    );
-                    aws_error(format!("move alias {name}:{alias}"), e)
-                },
-                UpdateAliasError::is_resource_conflict_exception,
-                || {
-                    self.update_alias(name, alias, version, None, description)
-                        .send()
-                },
-            )
-            .await;
-        match moved {
-            Ok(_) => Ok(()),
-            Err(_) if missing.get() => self.create_alias(name, alias, version, description).await,
-            Err(e) => Err(e),
-        }
-    }
-
     /// Points `alias` at `version`, with `extra` (a version and its share of
     /// traffic, 0.0 to 1.0) or with no extra weights, and writes
     /// `description`, all in one call, only if the alias is still at
@@ -967,6 +998,12 @@ impl Lambda {
             }
             Some(InvokeError::ResourceNotReadyException(e)) => {
                 Some(e.message().unwrap_or("ResourceNotReadyException"))
+            }
+            Some(InvokeError::SnapStartNotReadyException(e)) => {
+                Some(e.message().unwrap_or("SnapStartNotReadyException"))
+            }
+            Some(InvokeError::CodeArtifactUserPendingException(e)) => {
+                Some(e.message().unwrap_or("CodeArtifactUserPendingException"))
             }
             _ => None,
         };
@@ -1315,6 +1352,7 @@ macro_rules! function_state {
             description: out.description().unwrap_or_default().to_owned(),
             last_modified: out.last_modified().unwrap_or_default().to_owned(),
             revision_id: out.revision_id().map(str::to_owned),
+            readiness: Readiness::of(out.state(), out.state_reason_code(), out.state_reason()),
             snap_start: out
                 .snap_start()
                 .and_then(|s| s.apply_on())
@@ -1686,6 +1724,47 @@ mod tests {
             .await
             .expect("tagged after the conflict");
         assert_eq!(tag.num_calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_inactive_version_is_woken_once_then_waited_for() {
+        use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
+        use aws_sdk_lambda::types::error::SnapStartNotReadyException;
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| version(State::Inactive))
+            .output(|| version(State::Pending))
+            .output(|| version(State::Inactive))
+            .output(|| version(State::Active))
+            .build();
+        // The wake's answer is not looked at; the next invoke is refused.
+        let wake = mock!(Client::invoke)
+            .sequence()
+            .output(|| InvokeOutput::builder().build())
+            .error(|| {
+                InvokeError::SnapStartNotReadyException(
+                    SnapStartNotReadyException::builder()
+                        .message("Lambda is initializing your function")
+                        .build(),
+                )
+            })
+            .build();
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&poll, &wake]),
+            WaitPolicy::default(),
+        );
+        let active = lambda
+            .wait_until_active("orders", "7", Duration::from_secs(900))
+            .await
+            .expect("woken");
+        assert_eq!(active.readiness, Readiness::Active);
+        assert_eq!((poll.num_calls(), wake.num_calls()), (4, 1), "woken once");
+
+        // An invoke refused while SnapStart initialises is "not ready".
+        assert_eq!(
+            lambda.invoke("orders", "7", b"{}").await.expect("answered"),
+            Invoked::NotReady("Lambda is initializing your function".to_owned())
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -38,6 +38,7 @@ pub mod pin;
 pub mod plan;
 pub mod progress;
 pub mod prune;
+pub mod ready;
 pub mod record;
 pub mod refusals;
 pub mod release;

@@ -5,6 +5,7 @@
 mod harness;
 
 mod canary;
+mod candidate_alias;
 mod ci_summary;
 mod config_errors;
 mod dns;
@@ -22,11 +23,13 @@ mod install;
 mod lambda_states;
 mod least_privilege;
 mod metric_gates;
+mod not_active;
 mod output;
 mod package;
 mod promises;
 mod real_aws;
 mod refusals;
+mod release_records;
 mod ship;
 mod smoke_kinds;
 mod steps;
