@@ -56,6 +56,10 @@ pub const CHOOSE_REGION: &str = "the region is function.region in the config, el
 /// How many times an update is tried when another update is in progress.
 const CONFLICT_ATTEMPTS: u32 = 5;
 
+/// How many times a configuration update is made (from a fresh read of
+/// `$LATEST` each time) when someone else's change moves its RevisionId.
+pub const CONFIGURE_ATTEMPTS: u32 = 3;
+
 /// Bounds for polling until Lambda has applied a change.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitPolicy {
@@ -100,6 +104,11 @@ pub struct FunctionState {
     pub timeout: Option<i32>,
     /// Environment variables (secret values).
     pub environment: Environment,
+    /// Why Lambda could not show the environment, when it could not
+    /// (`Environment.Error`, e.g. `KMSAccessDeniedException: …` when the
+    /// caller may not decrypt it): then `environment` is empty, not the
+    /// function's.
+    pub environment_error: Option<String>,
     /// Description.
     pub description: String,
     /// When the code or configuration last changed (as Lambda reports it).
@@ -183,6 +192,24 @@ pub struct Published {
     /// snapshot; also for some VPC and image functions), and cannot be
     /// invoked until it is `Active`: see [`Lambda::wait_until_active`].
     pub active: bool,
+}
+
+/// What [`Lambda::update_settings`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Updated {
+    /// Lambda applied the settings: `$LATEST` after.
+    Applied(Box<FunctionState>),
+    /// `$LATEST` was no longer at the RevisionId given: nothing was written.
+    RevisionMoved,
+}
+
+/// A configuration update [`Lambda::configure`] made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    /// `$LATEST` as read just before the update, which it was made from.
+    pub before: FunctionState,
+    /// `$LATEST` after it.
+    pub after: FunctionState,
 }
 
 /// What [`Lambda::invoke`] got back.
@@ -382,26 +409,42 @@ impl Lambda {
     }
 
     /// Applies `change` to the function's tags: `TagResource` for what it
-    /// sets, `UntagResource` for what it removes.
+    /// sets, `UntagResource` for what it removes; each waits out an update
+    /// in progress (`ResourceConflictException`) like every other write.
     pub async fn retag(&self, arn: &str, change: &TagChange) -> Result<()> {
+        use aws_sdk_lambda::operation::tag_resource::TagResourceError;
+        use aws_sdk_lambda::operation::untag_resource::UntagResourceError;
         let resource = unqualified(arn);
+        let name = resource.rsplit(':').next().unwrap_or(&resource);
         if !change.set.is_empty() {
-            self.client
-                .tag_resource()
-                .resource(&resource)
-                .set_tags(Some(change.set.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("tag {resource}"), e))?;
+            self.retry_on_conflict(
+                name,
+                |e| aws_error(format!("tag {resource}"), e),
+                TagResourceError::is_resource_conflict_exception,
+                || {
+                    self.client
+                        .tag_resource()
+                        .resource(&resource)
+                        .set_tags(Some(change.set.clone().into_iter().collect()))
+                        .send()
+                },
+            )
+            .await?;
         }
         if !change.remove.is_empty() {
-            self.client
-                .untag_resource()
-                .resource(&resource)
-                .set_tag_keys(Some(change.remove.clone()))
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("remove tags from {resource}"), e))?;
+            self.retry_on_conflict(
+                name,
+                |e| aws_error(format!("remove tags from {resource}"), e),
+                UntagResourceError::is_resource_conflict_exception,
+                || {
+                    self.client
+                        .untag_resource()
+                        .resource(&resource)
+                        .set_tag_keys(Some(change.remove.clone()))
+                        .send()
+                },
+            )
+            .await?;
         }
         Ok(())
     }
@@ -438,13 +481,11 @@ impl Lambda {
             .package_type(package_type);
         let create = with_settings!(create, settings)
             .set_architectures(architectures(settings.extra.architecture.as_deref()))
-            .set_tags(
-                settings
-                    .extra
-                    .tags
-                    .as_ref()
-                    .map(|t| extra_settings::tags_to_create(t).into_iter().collect()),
-            )
+            .set_tags(settings.extra.tags.as_ref().map(|t| {
+                extra_settings::tags_to_create(name, t)
+                    .into_iter()
+                    .collect()
+            }))
             .code(code.build())
             .publish(false)
             .customize();
@@ -495,29 +536,90 @@ impl Lambda {
         self.wait_until_ready(name).await
     }
 
-    /// Applies the settings that are `Some` and waits until Lambda has applied them.
+    /// Applies the settings that are `Some`, only if `$LATEST` is still at
+    /// `revision_id` (when given), and waits until Lambda has applied them.
+    /// [`Updated::RevisionMoved`] when someone else changed it meanwhile:
+    /// nothing was written.
     pub async fn update_settings(
         &self,
         name: &str,
         settings: &FunctionSettings,
-    ) -> Result<FunctionState> {
-        self.retry_on_conflict(
-            name,
-            |e| aws_error(format!("update the configuration of function {name}"), e),
-            |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
-                e.is_resource_conflict_exception()
-            },
-            || {
-                let update = self
-                    .client
-                    .update_function_configuration()
-                    .function_name(name);
-                with_settings!(update, settings)
-                    .send()
-            },
-        )
-        .await?;
-        self.wait_until_ready(name).await
+        revision_id: Option<&str>,
+    ) -> Result<Updated> {
+        use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
+        let moved = std::cell::Cell::new(false);
+        let sent = self
+            .retry_on_conflict(
+                name,
+                |e: SdkError<UpdateFunctionConfigurationError, HttpResponse>| {
+                    moved.set(e.as_service_error().is_some_and(
+                        UpdateFunctionConfigurationError::is_precondition_failed_exception,
+                    ));
+                    aws_error(format!("update the configuration of function {name}"), e)
+                },
+                UpdateFunctionConfigurationError::is_resource_conflict_exception,
+                || {
+                    let update = self
+                        .client
+                        .update_function_configuration()
+                        .function_name(name)
+                        .set_revision_id(revision_id.map(str::to_owned));
+                    with_settings!(update, settings).send()
+                },
+            )
+            .await;
+        match sent {
+            Ok(_) => Ok(Updated::Applied(Box::new(
+                self.wait_until_ready(name).await?,
+            ))),
+            Err(_) if moved.get() => Ok(Updated::RevisionMoved),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Updates the configuration of `$LATEST` (as read in `read`) with what
+    /// `settings_for` makes of it, conditional on its RevisionId. When
+    /// someone else changes `$LATEST` in between (Terraform rotating a
+    /// variable greenlight keeps, say), Lambda refuses the write; `$LATEST`
+    /// is then read again and the settings made again from what it holds
+    /// now, up to [`CONFIGURE_ATTEMPTS`] times in all. Returns `$LATEST` as
+    /// the update was made from, and as it is after.
+    pub async fn configure(
+        &self,
+        name: &str,
+        read: &FunctionState,
+        settings_for: impl Fn(&FunctionState) -> FunctionSettings,
+    ) -> Result<Configured> {
+        let mut before = read.clone();
+        for attempt in 1..=CONFIGURE_ATTEMPTS {
+            let settings = settings_for(&before);
+            match self
+                .update_settings(name, &settings, before.revision_id.as_deref())
+                .await?
+            {
+                Updated::Applied(after) => {
+                    return Ok(Configured {
+                        before,
+                        after: *after,
+                    });
+                }
+                Updated::RevisionMoved if attempt < CONFIGURE_ATTEMPTS => {
+                    before = self.function(name, "$LATEST").await?.ok_or_else(|| {
+                        Error::no_traffic_moved(format!(
+                            "function {name} was deleted while greenlight updated it"
+                        ))
+                    })?;
+                }
+                Updated::RevisionMoved => break,
+            }
+        }
+        Err(Error {
+            failure: Failure::Conflict,
+            ..Error::no_traffic_moved(format!(
+                "function {name} kept being changed by someone else while greenlight updated its configuration ({CONFIGURE_ATTEMPTS} tries, its RevisionId moved each time): nothing was written"
+            ))
+        }
+        .with_hint("another deploy or tool is changing the function; let it finish, then deploy again"))
     }
 
     /// Publishes `$LATEST` as a version, only if its code is still
@@ -1241,6 +1343,12 @@ macro_rules! function_state {
                     .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default(),
             ),
+            environment_error: out.environment().and_then(|e| e.error()).map(|e| {
+                match (e.error_code(), e.message()) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    (code, message) => code.or(message).unwrap_or("no reason given").to_owned(),
+                }
+            }),
             description: out.description().unwrap_or_default().to_owned(),
             last_modified: out.last_modified().unwrap_or_default().to_owned(),
             revision_id: out.revision_id().map(str::to_owned),
@@ -1488,6 +1596,134 @@ mod tests {
             err.cause.as_deref(),
             Some("FunctionError: the snapshot's initialisation raised an error")
         );
+    }
+
+    fn kept(revision: &str, value: &str) -> GetFunctionConfigurationOutput {
+        GetFunctionConfigurationOutput::builder()
+            .state(State::Active)
+            .last_update_status(LastUpdateStatus::Successful)
+            .revision_id(revision)
+            .environment(
+                aws_sdk_lambda::types::EnvironmentResponse::builder()
+                    .variables("TF_OWNED", value)
+                    .build(),
+            )
+            .build()
+    }
+
+    /// The settings a deploy keeping `TF_OWNED` sends over `state`.
+    fn keeping(state: &FunctionState) -> FunctionSettings {
+        let want = Environment::new([("A".to_owned(), "1".to_owned())].into())
+            .keeping(["TF_OWNED".to_owned()].into());
+        FunctionSettings {
+            environment: Some(want.with_kept_from(&state.environment)),
+            ..FunctionSettings::default()
+        }
+    }
+
+    fn moved()
+    -> aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError
+    {
+        aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::PreconditionFailedException(
+            aws_sdk_lambda::types::error::PreconditionFailedException::builder()
+                .message("The Revision Id provided does not match the latest Revision Id.")
+                .build(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_variable_rotated_meanwhile_is_read_again_never_written_back_stale() {
+        use aws_sdk_lambda::operation::update_function_configuration::{
+            UpdateFunctionConfigurationInput, UpdateFunctionConfigurationOutput,
+        };
+        let value = |req: &UpdateFunctionConfigurationInput| {
+            req.environment()
+                .and_then(|e| e.variables())
+                .and_then(|v| v.get("TF_OWNED"))
+                .cloned()
+        };
+        // Terraform rotated TF_OWNED after greenlight read r1: Lambda
+        // refuses the write made from r1, and takes the one made from r2.
+        let stale = mock!(Client::update_function_configuration)
+            .match_requests(move |req| req.revision_id() == Some("r1"))
+            .then_error(moved);
+        let fresh = mock!(Client::update_function_configuration)
+            .match_requests(move |req| {
+                req.revision_id() == Some("r2") && value(req).as_deref() == Some("rotated")
+            })
+            .then_output(|| UpdateFunctionConfigurationOutput::builder().build());
+        let read = mock!(Client::get_function_configuration).then_output(|| kept("r2", "rotated"));
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&stale, &fresh, &read]),
+            WaitPolicy::default(),
+        );
+        let first = state_of(&kept("r1", "old"));
+        let configured = lambda
+            .configure("orders", &first, keeping)
+            .await
+            .expect("written from the fresh read");
+        assert_eq!((stale.num_calls(), fresh.num_calls()), (1, 1));
+        assert_eq!(configured.before.revision_id.as_deref(), Some("r2"));
+        assert_eq!(
+            configured.before.environment.expose()["TF_OWNED"],
+            "rotated"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_configuration_that_keeps_changing_is_tried_a_bounded_number_of_times() {
+        let update = mock!(Client::update_function_configuration).then_error(moved);
+        let read = mock!(Client::get_function_configuration).then_output(|| kept("r2", "rotated"));
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &read]),
+            WaitPolicy::default(),
+        );
+        let err = lambda
+            .configure("orders", &state_of(&kept("r1", "old")), keeping)
+            .await
+            .expect_err("gives up");
+        assert_eq!(update.num_calls(), CONFIGURE_ATTEMPTS as usize);
+        assert_eq!((err.failure, err.exit_code()), (Failure::Conflict, 1));
+        assert_eq!(
+            err.message,
+            "function orders kept being changed by someone else while greenlight updated its configuration (3 tries, its RevisionId moved each time): nothing was written"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tags_wait_out_an_update_in_progress() {
+        use aws_sdk_lambda::operation::tag_resource::{TagResourceError, TagResourceOutput};
+        let tag = mock!(Client::tag_resource)
+            .sequence()
+            .error(|| {
+                TagResourceError::ResourceConflictException(
+                    ResourceConflictException::builder()
+                        .message("update in progress")
+                        .build(),
+                )
+            })
+            .output(|| TagResourceOutput::builder().build())
+            .build();
+        let poll = mock!(Client::get_function_configuration)
+            .then_output(|| config(LastUpdateStatus::Successful));
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&tag, &poll]),
+            WaitPolicy::default(),
+        );
+        let change = TagChange {
+            set: [("team".to_owned(), "orders".to_owned())].into(),
+            remove: Vec::new(),
+            text: "tags (added team)".to_owned(),
+            warning: None,
+        };
+        lambda
+            .retag(
+                "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
+                &change,
+            )
+            .await
+            .expect("tagged after the conflict");
+        assert_eq!(tag.num_calls(), 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -40,6 +40,7 @@ pub mod progress;
 pub mod prune;
 pub mod ready;
 pub mod record;
+pub mod refusals;
 pub mod release;
 pub mod report;
 pub mod rollback;

@@ -3,9 +3,9 @@
 Real Lambda refuses an `UpdateAlias` whose `RevisionId` is not the alias's
 current one (412 PreconditionFailedException) and gives the alias a new
 RevisionId on every update; moto does neither. Lambda also gives a function
-a new RevisionId on every update, and refuses a `PublishVersion` whose
-`RevisionId` is not the current one, or whose `CodeSha256` is not the code
-`$LATEST` holds; moto keeps no RevisionId and ignores both guards. So two
+a new RevisionId on every update, and refuses a `PublishVersion` or an
+`UpdateFunctionConfiguration` whose `RevisionId` is not the current one, or a
+`PublishVersion` whose `CodeSha256` is not the code `$LATEST` holds; moto keeps no RevisionId and ignores both guards. So two
 releases racing for one alias, and someone else's upload made between
 greenlight's update and its publish, are tested against the emulator.
 """
@@ -55,7 +55,8 @@ def enforce_alias_revision_ids() -> None:
 
 def track_function_revision_ids() -> None:
     """Give functions a RevisionId that each update changes, and make
-    PublishVersion honour it and its CodeSha256, as Lambda does."""
+    PublishVersion (with its CodeSha256) and UpdateFunctionConfiguration
+    honour it, as Lambda does."""
     from moto.awslambda import models, responses
     from moto.awslambda.exceptions import PreconditionFailedException
 
@@ -81,14 +82,25 @@ def track_function_revision_ids() -> None:
 
         return updated
 
-    publish = responses.LambdaResponse.publish_version
-
-    def checked_publish(self):
-        function_name = unquote(self.path.split("/")[-2])
-        asked = json.loads(self.body or "{}")
-        latest = self.backend.get_function(function_name)
+    def asked_of(request) -> "tuple[dict, object]":
+        """The request's JSON body, and the function it names, after refusing
+        a RevisionId that is not the function's."""
+        function_name = unquote(request.path.split("/")[-2])
+        asked = json.loads(request.body or "{}")
+        latest = request.backend.get_function(function_name)
         if asked.get("RevisionId") and asked["RevisionId"] != revision(latest):
             raise PreconditionFailedException(REVISION_MOVED)
+        return asked, latest
+
+    publish = responses.LambdaResponse.publish_version
+    update_function_configuration = responses.LambdaResponse.update_function_configuration
+
+    def checked_configuration_update(self):
+        asked_of(self)
+        return update_function_configuration(self)
+
+    def checked_publish(self):
+        asked, latest = asked_of(self)
         if asked.get("CodeSha256") and asked["CodeSha256"] != latest.code_sha_256:
             raise PreconditionFailedException(
                 f"CodeSHA256 ({asked['CodeSha256']}) is different from current CodeSHA256 "
@@ -101,3 +113,4 @@ def track_function_revision_ids() -> None:
     for name in ("update_configuration", "update_function_code"):
         setattr(models.LambdaFunction, name, renewing(getattr(models.LambdaFunction, name)))
     responses.LambdaResponse.publish_version = checked_publish
+    responses.LambdaResponse.update_function_configuration = checked_configuration_update

@@ -97,7 +97,6 @@ fn deleting_a_version_waits_out_a_conflict() {
 }
 
 #[test]
-#[ignore = "needs helper C's tag retry (issue 22 §11)"]
 fn tagging_waits_out_a_conflict() {
     let p = Project::with_config(&config_with("tags = { team = \"orders\" }"));
     p.run(&["ship"]).success();
@@ -110,7 +109,6 @@ fn tagging_waits_out_a_conflict() {
 }
 
 #[test]
-#[ignore = "needs helper C's tag retry (issue 22 §11)"]
 fn untagging_waits_out_a_conflict() {
     let p = Project::with_config(&config_with(
         "tags = { team = \"orders\", tier = \"gold\" }",

@@ -30,6 +30,7 @@ mod output;
 mod package;
 mod promises;
 mod real_aws;
+mod refusals;
 mod release_records;
 mod ship;
 mod smoke_kinds;

@@ -72,13 +72,19 @@ fn deploy_and_status_name_each_trigger_that_runs_latest() {
     );
 
     let tail = "invokes function orders unqualified, so it runs $LATEST, which deploy updates before any test:";
+    let target = "the alias ARN (arn:aws:lambda:REGION:ACCOUNT:function:orders:live)";
     let expected = [
-        format!("warning   event source mapping {uuid} ({queue}) {tail} map it to orders:live\n"),
+        format!(
+            "warning   event source mapping {uuid} ({queue}) {tail} map it to orders:live, {target}\n"
+        ),
         format!(
             "warning   function URL {url} {tail} make the URL on alias live (Qualifier live)\n"
         ),
         format!(
-            "warning   permission s3-jobs (s3.amazonaws.com from arn:aws:s3:::uploads) {tail} grant it on alias live (Qualifier live) and have the source invoke orders:live\n"
+            "warning   permission s3-jobs (s3.amazonaws.com from arn:aws:s3:::uploads) {tail} grant it on alias live (Qualifier live) and have the source invoke {target}\n"
+        ),
+        format!(
+            "warning   greenlight sees only event source mappings, function URLs and resource-based permissions; a caller allowed by its own IAM policy (Step Functions, EventBridge Scheduler, another function or service with an execution role) that names the plain function ARN runs $LATEST too, unseen: have every caller invoke {target}\n"
         ),
     ];
     p.change_code("v3");
@@ -88,7 +94,7 @@ fn deploy_and_status_name_each_trigger_that_runs_latest() {
         for line in &expected {
             assert!(out.contains(line.as_str()), "{line:?} in\n{out}");
         }
-        assert_eq!(out.matches("warning").count(), 3, "{out}");
+        assert_eq!(out.matches("warning").count(), 4, "{out}");
     }
     let status = p.run(&["status", "--output", "json"]).success().json();
     assert_eq!(status["triggers"], deployed["triggers"]);
