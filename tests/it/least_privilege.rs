@@ -16,10 +16,18 @@ use crate::harness::{Fault, FaultProxy, Project, default_config};
 
 /// Statements whose actions AWS checks on greenlight's behalf, not as calls
 /// greenlight makes: Lambda checks `iam:PassRole` when a function gets its
-/// role, and pulls container images with the caller's ECR permissions.
-const CHECKED_BY_LAMBDA: [&str; 2] = [
+/// role, pulls container images with the caller's ECR permissions, and
+/// with the caller's permissions looks up the VPC's subnets and security
+/// groups, the file system's mount targets and the layer versions, and
+/// uses a customer KMS key (a grant and encryption when the environment
+/// is written, decryption when it is read back).
+const CHECKED_BY_LAMBDA: [&str; 6] = [
     "HandTheExecutionRoleToLambda",
     "PullContainerImagesOnlyWithPackageImageUri",
+    "DescribeTheNetworkOnlyWithVpc",
+    "DescribeMountTargetsOnlyWithFileSystems",
+    "UseLayerVersionsOnlyWithLayers",
+    "EncryptTheEnvironmentOnlyWithKmsKey",
 ];
 
 /// Statements whose calls only warn: without them the commands succeed,
