@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Audits GitHub Actions files with zizmor (pinned in
-# scripts/zizmor-requirements.txt), offline, with the project's zizmor.yml:
+# scripts/zizmor-requirements.txt), offline, with the project's .github/zizmor.yml:
 #
 #   scripts/zizmor.sh [PATH...]     default: .github/workflows and action.yml
 #
@@ -37,4 +37,4 @@ install
 if [ $# -eq 0 ]; then
     set -- "$root/.github/workflows" "$root/action.yml"
 fi
-exec "$venv/bin/zizmor" --offline --no-progress --config "$root/zizmor.yml" "$@"
+exec "$venv/bin/zizmor" --offline --no-progress --config "$root/.github/zizmor.yml" "$@"

@@ -326,3 +326,70 @@ fn without_any_one_statement_a_named_command_fails_naming_the_permission() {
         assert!(failed.stderr.contains("AccessDenied"), "{}", failed.stderr);
     }
 }
+
+#[test]
+fn init_writes_the_statements_the_settings_lambda_checks_need() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_greenlight"))
+        .args(["init", "--name", "orders"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run greenlight init");
+    assert!(out.status.success(), "{out:?}");
+    let text =
+        std::fs::read_to_string(dir.path().join("greenlight-iam-policy.json")).expect("policy");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+    let statement = |sid: &str| -> (Vec<String>, Vec<String>) {
+        let s = doc["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid} in {text}"));
+        let list = |v: &serde_json::Value| -> Vec<String> {
+            match v {
+                serde_json::Value::String(one) => vec![one.clone()],
+                many => many
+                    .as_array()
+                    .expect("a list")
+                    .iter()
+                    .map(|a| a.as_str().expect("a string").to_owned())
+                    .collect(),
+            }
+        };
+        (list(&s["Action"]), list(&s["Resource"]))
+    };
+    assert_eq!(
+        statement("DescribeTheNetworkOnlyWithVpc"),
+        (
+            vec![
+                "ec2:DescribeSecurityGroups".to_owned(),
+                "ec2:DescribeSubnets".to_owned(),
+                "ec2:DescribeVpcs".to_owned()
+            ],
+            vec!["*".to_owned()]
+        )
+    );
+    let (actions, _) = statement("DescribeMountTargetsOnlyWithFileSystems");
+    assert_eq!(actions, ["elasticfilesystem:DescribeMountTargets"]);
+    assert_eq!(
+        statement("UseLayerVersionsOnlyWithLayers"),
+        (
+            vec!["lambda:GetLayerVersion".to_owned()],
+            vec!["arn:aws:lambda:*:123456789012:layer:*:*".to_owned()]
+        )
+    );
+    let (actions, _) = statement("EncryptTheEnvironmentOnlyWithKmsKey");
+    assert_eq!(actions, ["kms:CreateGrant", "kms:Encrypt", "kms:Decrypt"]);
+    // GetFunction returns a tagged function's tags only to a caller allowed
+    // lambda:ListTags, on the function and on its versions.
+    let (actions, resources) = statement("ReadFunctionAndAlias");
+    assert!(actions.contains(&"lambda:ListTags".to_owned()), "{actions:?}");
+    assert_eq!(
+        resources,
+        [
+            "arn:aws:lambda:*:123456789012:function:orders",
+            "arn:aws:lambda:*:123456789012:function:orders:*"
+        ]
+    );
+}
