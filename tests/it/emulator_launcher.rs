@@ -47,7 +47,9 @@ fn a_started_emulator_does_not_hold_the_install_lock() {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let ready = rx.recv_timeout(DEADLINE).expect("the emulator never said READY");
+    let ready = rx
+        .recv_timeout(DEADLINE)
+        .expect("the emulator never said READY");
     assert!(ready.starts_with("READY http://127.0.0.1:"), "{ready}");
 
     // While it serves, the lock is free: another process takes it at once.

@@ -560,7 +560,10 @@ fn the_action_runs_an_installed_greenlight_and_exposes_its_report() {
         "progress is shown in the log: {}",
         stderr(&out)
     );
-    assert_eq!(project.weights("live"), ("1".to_owned(), Default::default()));
+    assert_eq!(
+        project.weights("live"),
+        ("1".to_owned(), Default::default())
+    );
 
     project.change_code("v2");
     let (out, outputs) = action_run(&project, &binary, "ship", "");
@@ -569,7 +572,10 @@ fn the_action_runs_an_installed_greenlight_and_exposes_its_report() {
     assert_eq!(output(&outputs, "outcome"), "released");
     assert_eq!(output(&outputs, "version"), "2");
     assert_eq!(output(&outputs, "previous"), "1");
-    assert_eq!(project.weights("live"), ("2".to_owned(), Default::default()));
+    assert_eq!(
+        project.weights("live"),
+        ("2".to_owned(), Default::default())
+    );
     let report = std::fs::read_to_string(output(&outputs, "report-file")).expect("report file");
     let report: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
     assert_eq!(report["release"]["version"], "2");
@@ -581,7 +587,10 @@ fn the_action_runs_an_installed_greenlight_and_exposes_its_report() {
     assert_eq!(output(&outputs, "outcome"), "rolled_back");
     assert_eq!(output(&outputs, "version"), "1");
     assert_eq!(output(&outputs, "previous"), "2");
-    assert_eq!(project.weights("live"), ("1".to_owned(), Default::default()));
+    assert_eq!(
+        project.weights("live"),
+        ("1".to_owned(), Default::default())
+    );
 }
 
 #[test]
@@ -611,7 +620,11 @@ fn the_actions_args_are_split_into_words_never_expanded_as_file_names() {
         report["error"]["message"],
         "--only *: greenlight.toml has no function of that name"
     );
-    assert_eq!(project.functions(), Vec::<String>::new(), "nothing deployed");
+    assert_eq!(
+        project.functions(),
+        Vec::<String>::new(),
+        "nothing deployed"
+    );
 }
 
 #[test]

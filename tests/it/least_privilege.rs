@@ -384,7 +384,10 @@ fn init_writes_the_statements_the_settings_lambda_checks_need() {
     // GetFunction returns a tagged function's tags only to a caller allowed
     // lambda:ListTags, on the function and on its versions.
     let (actions, resources) = statement("ReadFunctionAndAlias");
-    assert!(actions.contains(&"lambda:ListTags".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"lambda:ListTags".to_owned()),
+        "{actions:?}"
+    );
     assert_eq!(
         resources,
         [
