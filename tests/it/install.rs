@@ -495,6 +495,12 @@ fn action_run(project: &Project, binary: &Path, command: &str, args: &str) -> (O
     (out, written)
 }
 
+/// The JSON report the run step's `report-file` output names.
+fn report(outputs: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(output(outputs, "report-file")).expect("report file");
+    serde_json::from_str(&text).expect("JSON report")
+}
+
 /// One `name=value` output.
 fn output<'a>(outputs: &'a str, name: &str) -> &'a str {
     outputs
@@ -576,8 +582,7 @@ fn the_action_runs_an_installed_greenlight_and_exposes_its_report() {
         project.weights("live"),
         ("2".to_owned(), Default::default())
     );
-    let report = std::fs::read_to_string(output(&outputs, "report-file")).expect("report file");
-    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
+    let report = report(&outputs);
     assert_eq!(report["release"]["version"], "2");
     assert!(outputs.contains("report<<greenlight-report-"), "{outputs}");
 
@@ -614,8 +619,7 @@ fn the_actions_args_are_split_into_words_never_expanded_as_file_names() {
     // `*` would expand to app and greenlight.toml.
     let (out, outputs) = action_run(&project, &binary, "ship", "--only *  --no-wait");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let report = std::fs::read_to_string(output(&outputs, "report-file")).expect("report file");
-    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
+    let report = report(&outputs);
     assert_eq!(
         report["error"]["message"],
         "--only *: greenlight.toml has no function of that name"

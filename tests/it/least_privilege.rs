@@ -62,21 +62,25 @@ fn policy() -> BTreeMap<String, BTreeSet<String>> {
         .expect("statements")
         .iter()
         .map(|s| {
-            let actions = match &s["Action"] {
-                serde_json::Value::String(a) => vec![a.clone()],
-                list => list
-                    .as_array()
-                    .expect("actions")
-                    .iter()
-                    .map(|a| a.as_str().expect("action").to_owned())
-                    .collect(),
-            };
             (
                 s["Sid"].as_str().expect("Sid").to_owned(),
-                actions.into_iter().collect(),
+                strings(&s["Action"]).into_iter().collect(),
             )
         })
         .collect()
+}
+
+/// A statement's `Action` or `Resource`: one string or a list of them.
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(one) => vec![one.clone()],
+        many => many
+            .as_array()
+            .expect("a string or a list")
+            .iter()
+            .map(|a| a.as_str().expect("a string").to_owned())
+            .collect(),
+    }
 }
 
 /// What one command of a scenario did.
@@ -346,18 +350,7 @@ fn init_writes_the_statements_the_settings_lambda_checks_need() {
             .iter()
             .find(|s| s["Sid"] == sid)
             .unwrap_or_else(|| panic!("no statement {sid} in {text}"));
-        let list = |v: &serde_json::Value| -> Vec<String> {
-            match v {
-                serde_json::Value::String(one) => vec![one.clone()],
-                many => many
-                    .as_array()
-                    .expect("a list")
-                    .iter()
-                    .map(|a| a.as_str().expect("a string").to_owned())
-                    .collect(),
-            }
-        };
-        (list(&s["Action"]), list(&s["Resource"]))
+        (strings(&s["Action"]), strings(&s["Resource"]))
     };
     assert_eq!(
         statement("DescribeTheNetworkOnlyWithVpc"),
