@@ -306,12 +306,29 @@ fn a_fleet_reads_a_shared_value_once_and_asks_for_ten_parameters_a_call() {
 fn commands_that_deploy_nothing_read_no_reference() {
     let p = project();
     run(&p, &["ship"]).success();
-    // Without CI_TOKEN, a scheduled `promote`, `status` or `test` still
-    // works: they do not write the environment.
+    p.change_code("v2");
+    run(&p, &["deploy"]).success();
+    // Without CI_TOKEN, a scheduled `promote`, `status`, `test`, a
+    // `release`, a `rollback` and a `prune` still work: they do not write
+    // the environment.
     let proxy = p.proxy();
-    for args in [&["status"][..], &["promote"], &["test"]] {
+    let steps: [(&[&str], &str); 6] = [
+        (&["status"], "1"),
+        (&["promote"], "1"),
+        (&["test"], "1"),
+        (&["release"], "2"),
+        (&["rollback"], "1"),
+        (&["prune", "--keep", "1"], "1"),
+    ];
+    for (args, live) in steps {
         p.run_via(&proxy, args).success();
+        assert_eq!(p.live_version(), live, "after {args:?}");
     }
+    assert_eq!(
+        p.versions(),
+        ["1", "2"],
+        "prune kept the live and the newest"
+    );
     assert_eq!(proxy.calls("GetParameters"), 0);
     assert_eq!(proxy.calls("GetSecretValue"), 0);
 }
