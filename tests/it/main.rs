@@ -25,6 +25,7 @@ mod metric_gates;
 mod output;
 mod package;
 mod promises;
+mod ready_timeout;
 mod real_aws;
 mod ship;
 mod smoke_kinds;
