@@ -24,6 +24,7 @@ mod least_privilege;
 mod metric_gates;
 mod output;
 mod package;
+mod panics;
 mod promises;
 mod ready_timeout;
 mod real_aws;
