@@ -260,6 +260,16 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     terraform.insert("STRAY".to_owned(), "x".to_owned());
     set_latest_environment(&p, terraform);
 
+    // Ships LOG_LEVEL = `level`, a change the deploy describes as `change`.
+    let ship_log_level = |level: &str, change: &str| {
+        p.write(
+            "greenlight.toml",
+            &config.replace("\"info\"", &format!("\"{level}\"")),
+        );
+        let shipped = p.run(&["ship", "--output", "json"]).success().json();
+        assert_eq!(shipped["deploy"]["changes"][0], change, "{shipped}");
+    };
+
     // The kept variable is no reason to deploy.
     let unchanged = p.run(&["deploy"]).success();
     assert!(
@@ -269,12 +279,7 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     );
 
     // A real change keeps Terraform's value and removes what nobody keeps.
-    p.write("greenlight.toml", &config.replace("\"info\"", "\"debug\""));
-    let changed = p.run(&["ship", "--output", "json"]).success().json();
-    assert_eq!(
-        changed["deploy"]["changes"][0], "environment (changed LOG_LEVEL; removed STRAY)",
-        "{changed}"
-    );
+    ship_log_level("debug", "environment (changed LOG_LEVEL; removed STRAY)");
     let env = environment(&p, FUNCTION, "2");
     assert_eq!(env["TF_OWNED"], "from-terraform");
     assert_eq!(env["LOG_LEVEL"], "debug");
@@ -285,12 +290,7 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     let mut dropped = environment(&p, FUNCTION, "$LATEST");
     dropped.remove("TF_OWNED");
     set_latest_environment(&p, dropped);
-    p.write("greenlight.toml", &config.replace("\"info\"", "\"warn\""));
-    let changed = p.run(&["ship", "--output", "json"]).success().json();
-    assert_eq!(
-        changed["deploy"]["changes"][0], "environment (changed LOG_LEVEL)",
-        "{changed}"
-    );
+    ship_log_level("warn", "environment (changed LOG_LEVEL)");
     let env = environment(&p, FUNCTION, "3");
     assert_eq!(env["LOG_LEVEL"], "warn");
     assert!(!env.contains_key("TF_OWNED"), "{env:?}");

@@ -145,7 +145,7 @@ fn a_report_that_cannot_be_written_is_never_a_success() {
 /// What `greenlight -c nowhere.toml status` shows (both streams) with
 /// `env` set, on a terminal (a pseudo-terminal from Python's `pty`) or,
 /// with `terminal` false, through pipes.
-fn shown(terminal: bool, env: &[(&str, &str)]) -> String {
+fn shown(terminal: bool, env: &[Var]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let greenlight = env!("CARGO_BIN_EXE_greenlight");
     let mut command = if terminal {
@@ -172,8 +172,11 @@ fn shown(terminal: bool, env: &[(&str, &str)]) -> String {
     shown
 }
 
+/// An environment variable: name and value.
+type Var<'a> = (&'a str, &'a str);
+
 /// Whether [`shown`] has colour in it.
-fn coloured(terminal: bool, env: &[(&str, &str)]) -> bool {
+fn coloured(terminal: bool, env: &[Var]) -> bool {
     shown(terminal, env).contains("\u{1b}[")
 }
 
@@ -187,7 +190,7 @@ fn only_a_non_empty_no_color_turns_colour_off() {
 #[test]
 fn clicolor_0_turns_colour_off_and_clicolor_force_turns_it_on_anywhere() {
     // (on a terminal, environment, colour expected)
-    let cases: [(bool, &[(&str, &str)], bool); 9] = [
+    let cases: [(bool, &[Var], bool); 9] = [
         (true, &[("CLICOLOR", "0")], false),
         (true, &[("CLICOLOR", "1")], true),
         (true, &[("NO_COLOR", ""), ("CLICOLOR", "0")], false),

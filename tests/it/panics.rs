@@ -121,13 +121,31 @@ async fn dns_release(
     greenlight::dns::release(ctx, &dns, version, true).await
 }
 
+/// The release of `version` in `zone` ended in `err` after a panic: exit
+/// 3, all the weight back on blue (version 1), the rollback recorded there.
+#[track_caller]
+fn assert_back_on_blue(p: &Project, zone: &str, err: &Error, version: &str) {
+    assert_eq!(err.exit_code(), 3, "{err}");
+    assert_eq!(
+        err.message,
+        format!("release of version {version} rolled back to version 1: {BUG}")
+    );
+    assert_weights(p, zone, 100, 0);
+    let blue = p.alias("blue").expect("alias blue").1;
+    assert!(
+        blue.starts_with(&format!(
+            "greenlight: action=rollback version=1 previous={version}"
+        )),
+        "{blue}"
+    );
+}
+
 #[test]
 fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     let p = Project::new();
     let zone = shipped(&p, "steps = [10, 50]\nbake = \"1h\"");
     p.change_code("v2");
     p.run(&["deploy"]).success();
-    let blue = || p.alias("blue").expect("alias blue").1;
 
     // At the first weight write: nothing moved, exit 1.
     let err = failed(with_panic_on(&p, "ChangeResourceRecordSets", async |ctx| {
@@ -151,17 +169,7 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
         let dns = ctx.config.dns.clone().expect("[dns]");
         greenlight::dns::promote(ctx, &dns).await
     }));
-    assert_eq!(err.exit_code(), 3, "{err}");
-    assert_eq!(
-        err.message,
-        format!("release of version 2 rolled back to version 1: {BUG}")
-    );
-    assert_weights(&p, &zone, 100, 0);
-    assert!(
-        blue().starts_with("greenlight: action=rollback version=1 previous=2"),
-        "{}",
-        blue()
-    );
+    assert_back_on_blue(&p, &zone, &err, "2");
 
     // A release whose gates panic after its first move (the smoke test
     // through green): the same.
@@ -170,17 +178,7 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
         dns_release(ctx, "3").await
     }));
-    assert_eq!(err.exit_code(), 3, "{err}");
-    assert_eq!(
-        err.message,
-        format!("release of version 3 rolled back to version 1: {BUG}")
-    );
-    assert_weights(&p, &zone, 100, 0);
-    assert!(
-        blue().starts_with("greenlight: action=rollback version=1 previous=3"),
-        "{}",
-        blue()
-    );
+    assert_back_on_blue(&p, &zone, &err, "3");
 }
 
 #[test]
