@@ -30,15 +30,21 @@ fn record(p: &Project, colour: &str) -> String {
 #[test]
 fn a_rollback_is_never_undone_by_the_release_it_stopped() {
     let p = Project::new();
-    let zone = shipped(&p, "steps = [10, 50]\nbake = \"6s\"");
+    let zone = shipped(&p, "steps = [10, 50]\nbake = \"1s\"");
     p.change_code("v2");
-    let ship = spawned(p.command(&["ship"]));
-    p.wait_for("10 % on green", DEADLINE, || {
-        p.dns_weights(&zone, NAME) == crate::dns::weights(&[("blue", 90), ("green", 10)])
-    });
-    // Another runner rolls back while the ship bakes.
+    let proxy = p.proxy();
+    // The ship's first write after its first bake, the record of step 2
+    // (the alias's third update: the release's record, that of step 1,
+    // then this), waits at the proxy while another runner rolls back. The
+    // ship has read the pair at 90/10 and goes on from there.
+    proxy.hold("UpdateAlias", &[3]);
+    let ship = spawned(p.command_via(&proxy, &["ship"]));
+    proxy.wait_until_held("UpdateAlias", 3, DEADLINE);
+    assert_eq!(proxy.calls("ChangeResourceRecordSets"), 1, "one move made");
+    assert_weights(&p, &zone, 90, 10);
     p.run(&["rollback"]).success();
     assert_weights(&p, &zone, 100, 0);
+    proxy.release("UpdateAlias", 3);
 
     let out = ship.wait_with_output().expect("ship");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -53,6 +59,9 @@ fn a_rollback_is_never_undone_by_the_release_it_stopped() {
         "{}",
         record(&p, "blue")
     );
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert!(status["status"]["in_progress"].is_null(), "{status}");
+    assert!(status["status"]["problem"].is_null(), "{status}");
 }
 
 /// Runs `first` and `second` through `proxy` at once; their exit codes,
@@ -130,18 +139,23 @@ fn of_a_promote_and_a_rollback_at_once_one_weight_write_wins_and_rollback_conver
 fn a_rolled_back_release_split_again_by_hand_is_not_resumed() {
     let (p, zone) = at_ten_percent("1h");
     p.run(&["rollback"]).success();
-    sdk::set_dns_weights(&p, &zone, NAME, 50, 50);
-    p.end_bake("green");
+    // The split of the release's own step, then one that is no step: the
+    // rolled-back release's record matches the first, yet neither resumes it.
+    for (blue, green) in [(90, 10), (70, 30)] {
+        sdk::set_dns_weights(&p, &zone, NAME, blue, green);
+        p.end_bake("green");
+        let hand_made = format!(
+            "splits its weight blue {blue}, green {green}, but no greenlight release is in progress: it was changed outside greenlight"
+        );
 
-    let run = p.run(&["promote"]).code(1);
-    assert!(
-        run.stderr.contains("changed outside greenlight"),
-        "{}",
-        run.stderr
-    );
-    assert_weights(&p, &zone, 50, 50);
-    let status = p.run(&["status", "--output", "json"]).success().json();
-    assert!(status["status"]["problem"].is_string(), "{status}");
+        let run = p.run(&["promote"]).code(1);
+        assert!(run.stderr.contains(&hand_made), "{}", run.stderr);
+        assert_weights(&p, &zone, blue, green);
+        let status = p.run(&["status", "--output", "json"]).success().json();
+        let problem = status["status"]["problem"].as_str().unwrap_or_default();
+        assert!(problem.contains(&hand_made), "{status}");
+        assert!(status["status"]["in_progress"].is_null(), "{status}");
+    }
 }
 
 #[test]
@@ -150,6 +164,7 @@ fn weights_a_step_behind_their_record_are_set_again_not_skipped() {
     // A crash after the record of step 2 and before its weights: the
     // record says 50 %, the weights are still those of 10 %.
     let step_one = record(&p, "green");
+    assert!(step_one.contains(" step=0 "), "{step_one}");
     let step_two = step_one.replace(" step=0 ", " step=1 ");
     let at = step_two.find(" at=").expect("at=");
     let step_two = format!("{} at=2000-01-01T00:00:00Z", &step_two[..at]);
@@ -162,11 +177,22 @@ fn weights_a_step_behind_their_record_are_set_again_not_skipped() {
             .await
     })
     .expect("write the record of step 2");
+    assert_eq!(record(&p, "green"), step_two, "the crash's record");
+    assert_weights(&p, &zone, 90, 10);
 
     let doc = p.run(&["promote", "--output", "json"]).success().json();
     assert_eq!(doc["release"]["moves"], serde_json::json!([50]), "{doc}");
     assert_weights(&p, &zone, 50, 50);
     assert_eq!(doc["release"]["in_progress"]["percent"], 50, "{doc}");
+    // Step 2 made again: its record written anew (a fresh bake), then its
+    // weights.
+    let after = record(&p, "green");
+    assert!(
+        after.starts_with("greenlight: action=canary version=2 previous=1 step=1 "),
+        "{after}"
+    );
+    assert!(!after.contains(" at=2000-01-01"), "{after}");
+    assert_eq!(p.alias("green").expect("green").0, "2");
 }
 
 #[test]
@@ -216,12 +242,47 @@ fn a_rollback_that_died_after_its_weights_converges_on_the_next_one() {
     let (p, zone) = at_ten_percent("1h");
     // The weights are back on blue, the rollback record never written.
     sdk::set_dns_weights(&p, &zone, NAME, 100, 0);
+    let (blue, green) = (record(&p, "blue"), record(&p, "green"));
+    let proxy = p.proxy();
 
-    let doc = p.run(&["rollback", "--output", "json"]).success().json();
+    let doc = p
+        .run_via(&proxy, &["rollback", "--output", "json"])
+        .success()
+        .json();
     assert_eq!(doc["rollback"]["already_rolled_back"], true, "{doc}");
     assert_eq!(doc["rollback"]["from"], "2", "{doc}");
     assert_eq!(doc["rollback"]["to"], "1", "{doc}");
+    // Nothing is left in progress: a later promote finds nothing to do,
+    // status shows no release and no problem.
+    let promote = p
+        .run_via(&proxy, &["promote", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(promote["outcome"], "nothing_in_progress", "{promote}");
+    let status = p
+        .run_via(&proxy, &["status", "--output", "json"])
+        .success()
+        .json();
+    assert!(status["status"]["in_progress"].is_null(), "{status}");
+    assert!(status["status"]["problem"].is_null(), "{status}");
+    // And none of the three wrote anything.
+    let log = proxy.log();
+    assert!(
+        log.iter().any(|c| c.op == "ListResourceRecordSets"),
+        "{log:?}"
+    );
+    let writes: Vec<&str> = log
+        .iter()
+        .map(|c| c.op.as_str())
+        .filter(|op| {
+            !["Get", "List", "Describe"]
+                .iter()
+                .any(|r| op.starts_with(r))
+        })
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
     assert_weights(&p, &zone, 100, 0);
+    assert_eq!((record(&p, "blue"), record(&p, "green")), (blue, green));
 }
 
 #[test]
@@ -248,7 +309,7 @@ fn rollback_dry_run_fails_where_rollback_fails() {
 
 #[test]
 fn status_shows_a_dns_release_in_progress_and_reports_its_gates() {
-    let (p, _zone) = at_ten_percent("1h");
+    let (p, zone) = at_ten_percent("1h");
     let status = p.run(&["status", "--output", "json"]).success().json();
     let at = &status["status"]["in_progress"];
     assert_eq!(at["version"], "2", "{status}");
@@ -266,6 +327,13 @@ fn status_shows_a_dns_release_in_progress_and_reports_its_gates() {
     let doc = p.run(&["promote", "--output", "json"]).code(3).json();
     let smoke = &doc["release"]["gates"]["smoke"]["results"][0];
     assert_eq!(smoke["passed"], false, "{doc}");
+    // The red gate put all the weight back on blue and recorded it there.
+    assert_weights(&p, &zone, 100, 0);
+    assert!(
+        record(&p, "blue").starts_with("greenlight: action=rollback version=1 previous=2"),
+        "{}",
+        record(&p, "blue")
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::harness::emulator::REGION;
 use crate::harness::sdk::{create_secret, create_secret_in, put_parameter, put_parameter_in};
 use crate::harness::{FUNCTION, Project, ROLE, Run, default_config};
 
@@ -53,20 +54,48 @@ fn run(p: &Project, args: &[&str]) -> Run {
 
 /// `function`'s environment at `qualifier`, as Lambda holds it.
 fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
+    environment_in(p, REGION, function, qualifier)
+}
+
+/// [`environment`] of a function in `region`.
+fn environment_in(
+    p: &Project,
+    region: &str,
+    function: &str,
+    qualifier: &str,
+) -> BTreeMap<String, String> {
+    let lambda = aws_sdk_lambda::Client::new(&p.sdk_config(region));
     let config = p
-        .aws(async |c| {
-            c.get_function_configuration()
+        .block_on(
+            lambda
+                .get_function_configuration()
                 .function_name(function)
                 .qualifier(qualifier)
-                .send()
-                .await
-        })
+                .send(),
+        )
         .expect("configuration");
     config
         .environment()
         .and_then(|e| e.variables())
         .map(|v| v.clone().into_iter().collect())
         .unwrap_or_default()
+}
+
+/// Sets the environment of `$LATEST` to `variables`, as Terraform would.
+fn set_latest_environment(p: &Project, variables: BTreeMap<String, String>) {
+    p.aws(async |c| {
+        c.update_function_configuration()
+            .function_name(FUNCTION)
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(variables.into_iter().collect()))
+                    .build(),
+            )
+            .send()
+            .await
+    })
+    .expect("terraform's update");
+    p.wait_until_updated();
 }
 
 #[track_caller]
@@ -154,6 +183,16 @@ fn references_are_deployed_as_values_compared_as_values_and_never_printed() {
 #[test]
 fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_any_write() {
     let p = project();
+    // A secret with no text: binary data only.
+    let secrets = aws_sdk_secretsmanager::Client::new(&p.sdk_config(REGION));
+    p.block_on(
+        secrets
+            .create_secret()
+            .name("orders/binary")
+            .secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(FROM_SECRET))
+            .send(),
+    )
+    .expect("create a binary secret");
     let cases = [
         (
             "{ env = \"CI_MISSING\" }",
@@ -174,6 +213,10 @@ fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_
         (
             "{ secret = \"orders/whole\", key = \"user\" }",
             "the secret is not a JSON object",
+        ),
+        (
+            "{ secret = \"orders/binary\" }",
+            "`function.environment.X` = { secret = \"orders/binary\" }: no secret orders/binary with a text value in us-east-1",
         ),
     ];
     for (reference, expected) in cases {
@@ -215,19 +258,7 @@ fn keeping_config() -> String {
 fn terraform_sets(p: &Project, from: &str, vars: &[(&str, &str)]) {
     let mut env = environment(p, FUNCTION, from);
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    p.aws(async |c| {
-        c.update_function_configuration()
-            .function_name(FUNCTION)
-            .environment(
-                aws_sdk_lambda::types::Environment::builder()
-                    .set_variables(Some(env.into_iter().collect()))
-                    .build(),
-            )
-            .send()
-            .await
-    })
-    .expect("terraform's update");
-    p.wait_until_updated();
+    set_latest_environment(p, env);
 }
 
 #[test]
@@ -235,8 +266,19 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     let config = keeping_config();
     let p = Project::with_config(&config);
     p.run(&["ship"]).success();
+    assert!(!environment(&p, FUNCTION, "1").contains_key("TF_OWNED"));
     // Terraform sets its variable (and a stray one) on $LATEST.
     terraform_sets(&p, "1", &[("TF_OWNED", "from-terraform"), ("STRAY", "x")]);
+
+    // Ships LOG_LEVEL = `level`, a change the deploy describes as `change`.
+    let ship_log_level = |level: &str, change: &str| {
+        p.write(
+            "greenlight.toml",
+            &config.replace("\"info\"", &format!("\"{level}\"")),
+        );
+        let shipped = p.run(&["ship", "--output", "json"]).success().json();
+        assert_eq!(shipped["deploy"]["changes"][0], change, "{shipped}");
+    };
 
     // The kept variable is no reason to deploy.
     let unchanged = p.run(&["deploy"]).success();
@@ -247,16 +289,49 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     );
 
     // A real change keeps Terraform's value and removes what nobody keeps.
-    p.write("greenlight.toml", &config.replace("\"info\"", "\"debug\""));
-    let changed = p.run(&["ship", "--output", "json"]).success().json();
-    assert_eq!(
-        changed["deploy"]["changes"][0], "environment (changed LOG_LEVEL; removed STRAY)",
-        "{changed}"
-    );
+    ship_log_level("debug", "environment (changed LOG_LEVEL; removed STRAY)");
     let env = environment(&p, FUNCTION, "2");
     assert_eq!(env["TF_OWNED"], "from-terraform");
     assert_eq!(env["LOG_LEVEL"], "debug");
     assert!(!env.contains_key("STRAY"), "{env:?}");
+
+    // Terraform drops its variable: the next change leaves it absent, not
+    // empty and not as it was.
+    let mut dropped = environment(&p, FUNCTION, "$LATEST");
+    dropped.remove("TF_OWNED");
+    set_latest_environment(&p, dropped);
+    ship_log_level("warn", "environment (changed LOG_LEVEL)");
+    let env = environment(&p, FUNCTION, "3");
+    assert_eq!(env["LOG_LEVEL"], "warn");
+    assert!(!env.contains_key("TF_OWNED"), "{env:?}");
+}
+
+#[test]
+fn references_are_read_in_each_functions_own_region() {
+    let entry = |name: &str, region: &str| {
+        format!(
+            "[[functions]]\nname = \"{name}\"\nregion = \"{region}\"\nruntime = \"python3.12\"\nhandler = \"index.handler\"\nrole = \"{ROLE}\"\nenvironment = {{ TOKEN = {{ ssm = \"/svc/token\" }}, KEY = {{ secret = \"svc/key\" }} }}\n"
+        )
+    };
+    let regions = [("east", "us-east-1"), ("west", "eu-west-1")];
+    let fleet = format!(
+        "[package]\nsource = \"app\"\n\n{}\n{}",
+        entry(regions[0].0, regions[0].1),
+        entry(regions[1].0, regions[1].1)
+    );
+    let p = Project::with_config(&fleet);
+    // The same names in both regions, with different values.
+    for (_, region) in regions {
+        put_parameter_in(&p, region, "/svc/token", &format!("token-of-{region}"));
+        create_secret_in(&p, region, "svc/key", &format!("key-of-{region}"));
+    }
+
+    p.run(&["deploy", "--region", "us-east-1"]).success();
+    for (function, region) in regions {
+        let env = environment_in(&p, region, function, "1");
+        assert_eq!(env["TOKEN"], format!("token-of-{region}"), "{function}");
+        assert_eq!(env["KEY"], format!("key-of-{region}"), "{function}");
+    }
 }
 
 #[test]
@@ -360,12 +435,29 @@ fn a_fleet_reads_a_shared_value_once_and_asks_for_ten_parameters_a_call() {
 fn commands_that_deploy_nothing_read_no_reference() {
     let p = project();
     run(&p, &["ship"]).success();
-    // Without CI_TOKEN, a scheduled `promote`, `status` or `test` still
-    // works: they do not write the environment.
+    p.change_code("v2");
+    run(&p, &["deploy"]).success();
+    // Without CI_TOKEN, a scheduled `promote`, `status`, `test`, a
+    // `release`, a `rollback` and a `prune` still work: they do not write
+    // the environment.
     let proxy = p.proxy();
-    for args in [&["status"][..], &["promote"], &["test"]] {
+    let steps: [(&[&str], &str); 6] = [
+        (&["status"], "1"),
+        (&["promote"], "1"),
+        (&["test"], "1"),
+        (&["release"], "2"),
+        (&["rollback"], "1"),
+        (&["prune", "--keep", "1"], "1"),
+    ];
+    for (args, live) in steps {
         p.run_via(&proxy, args).success();
+        assert_eq!(p.live_version(), live, "after {args:?}");
     }
+    assert_eq!(
+        p.versions(),
+        ["1", "2"],
+        "prune kept the live and the newest"
+    );
     assert_eq!(proxy.calls("GetParameters"), 0);
     assert_eq!(proxy.calls("GetSecretValue"), 0);
 }

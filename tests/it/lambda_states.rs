@@ -229,29 +229,35 @@ fn a_smoke_test_or_gate_refused_as_not_ready_is_waited_out_not_failed() {
 fn testing_a_version_still_pending_waits_until_lambda_can_invoke_it() {
     let p = Project::with_emulator(
         &config_with("snap_start = true"),
-        &["--snapstart-pending", "5"],
+        &["--snapstart-pending", "3"],
     );
     p.run(&["ship"]).success();
-    // Another tool publishes version 2 with SnapStart: Pending for 5 s.
     sdk::upload(&p, "theirs");
     p.wait_until_updated();
+    // The test of version 2 starts first; its invoke waits at the proxy
+    // until another tool has published version 2 with SnapStart (Pending
+    // for 3 s), so it reaches Lambda while the version is Pending.
+    let proxy = p.proxy();
+    proxy.hold("Invoke", &[1]);
+    let test = spawned(p.command_via(&proxy, &["test", "--version", "2"]));
+    proxy.wait_until_held("Invoke", 1, DEADLINE);
     let published = p
         .aws(async |c| c.publish_version().function_name(FUNCTION).send().await)
         .expect("their publish");
+    assert_eq!(published.version(), Some("2"));
     assert_eq!(published.state().map(|s| s.as_str()), Some("Pending"));
-    let proxy = p.proxy();
+    proxy.release("Invoke", 1);
 
-    let run = p.run_via(&proxy, &["test", "--version", "2"]).success();
-    // Invoked until it answered: every refusal was Lambda's 409 for a
-    // Pending version (how many depends on how soon the test ran), and
-    // none counted against the test, which allows no retry.
+    let run = crate::harness::Run::from(test.wait_with_output().expect("test")).success();
+    // Refused while Pending (Lambda's 409), waited out, then invoked: the
+    // refusals counted against nothing (the test allows no retry).
     let invokes = answers(&proxy, "Invoke");
     let (last, refused) = invokes.split_last().expect("invoked");
     assert_eq!(*last, Some(200), "{invokes:?}");
+    assert!(!refused.is_empty(), "{invokes:?}");
     assert!(refused.iter().all(|a| *a == Some(409)), "{invokes:?}");
-    assert_eq!(
+    assert!(
         run.stderr.contains("orders:2 is not ready yet"),
-        !refused.is_empty(),
         "{}",
         run.stderr
     );

@@ -306,17 +306,41 @@ fn recorded_at(p: &Project) -> std::time::SystemTime {
 
 #[test]
 fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
-    let p = settling("[50]", "20s");
-    let ship = spawned(p.command(&["ship"]));
-    // The bake is over and the step waits for its metrics to settle.
-    p.wait_for("the step to settle", DEADLINE, || {
-        let status = p.run(&["status", "--output", "json"]).json();
-        let step = &status["status"]["in_progress"];
-        step["bake_left_secs"] == 0 && step["settle_left_secs"].as_u64().is_some_and(|s| s > 0)
-    });
-    // Late data: errors stamped in the bake, arriving after it.
+    // Ten seconds to settle: the step still waits when the test lets the
+    // first read after the bake go (it holds each read only for a moment).
+    let p = settling("[50]", "10s");
+    let proxy = p.proxy();
+    let read = "GetMetricData";
+    // Each read of the metrics waits at the proxy until the test lets it
+    // go: the ship makes its next check only then, so nothing here races it.
+    proxy.hold(read, &[1]);
+    let ship = spawned(p.command_via(&proxy, &["ship"]));
+    proxy.wait_until_held(read, 1, DEADLINE);
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), BTreeMap::from([("2".to_owned(), 0.5)]))
+    );
+    // Healthy traffic in the bake: enough to judge, so the step is never
+    // held for want of data.
     let step_began = recorded_at(&p);
-    p.put_lambda_metrics_at("live", "2", 100.0, 50.0, step_began);
+    p.put_lambda_metrics_at("live", "2", 100.0, 0.0, step_began);
+    // The reads go one by one until one is made after the bake (1 s from
+    // the recorded start, as greenlight counts it) is over.
+    let bake_end = step_began + Duration::from_secs(1);
+    let mut n = 1;
+    loop {
+        let over = SystemTime::now() >= bake_end;
+        proxy.hold(read, &[n + 1]);
+        proxy.release(read, n);
+        n += 1;
+        proxy.wait_until_held(read, n, DEADLINE);
+        if over {
+            break;
+        }
+    }
+    // Late data: errors stamped in the bake, arriving after it.
+    p.put_lambda_metrics_at("live", "2", 100.0, 100.0, step_began);
+    proxy.release(read, n);
 
     let out = ship.wait_with_output().expect("ship");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -326,6 +350,27 @@ fn errors_that_arrive_after_the_bake_are_judged_before_the_step_is_left() {
         "{stderr}"
     );
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    // Judged in the step: the alias moved to 50 % and back, never to
+    // version 2 alone.
+    let moves: Vec<serde_json::Value> = proxy
+        .log()
+        .iter()
+        .filter(|c| c.op == "UpdateAlias")
+        .map(|c| serde_json::from_str(&c.answer).expect("UpdateAlias answer"))
+        .map(|alias: serde_json::Value| {
+            serde_json::json!([
+                alias["FunctionVersion"],
+                alias["RoutingConfig"]["AdditionalVersionWeights"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            serde_json::json!(["1", {"2": 0.5}]),
+            serde_json::json!(["1", {}])
+        ]
+    );
 }
 
 #[test]

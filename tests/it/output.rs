@@ -1,6 +1,7 @@
 //! The output contract around the command: `--output json` holds even when
 //! the command line is wrong, a report that cannot be written is never a
-//! silent success, and colour follows `NO_COLOR` as no-color.org defines it.
+//! silent success (a full disk, a closed pipe), and colour follows `NO_COLOR`
+//! as no-color.org defines it, `CLICOLOR` and `CLICOLOR_FORCE`.
 
 use std::process::{Command, Stdio};
 
@@ -87,17 +88,30 @@ fn argument_errors_are_one_json_document_with_json_output() {
     assert_eq!(p.emulator.requests(), before, "no AWS call at all");
 }
 
+/// Runs `args` with standard output going to `stdout`.
+fn writing_to(p: &Project, args: &[&str], stdout: impl Into<Stdio>) -> Run {
+    p.command(args)
+        .stdout(stdout)
+        .output()
+        .expect("run greenlight")
+        .into()
+}
+
 /// Runs `args` with standard output going to `/dev/full`.
 fn to_full_disk(p: &Project, args: &[&str]) -> Run {
     let full = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/full")
         .expect("open /dev/full");
-    p.command(args)
-        .stdout(full)
-        .output()
-        .expect("run greenlight")
-        .into()
+    writing_to(p, args, full)
+}
+
+/// Runs `args` with standard output a pipe nobody reads: closed before
+/// greenlight starts.
+fn to_closed_pipe(p: &Project, args: &[&str]) -> Run {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writing_to(p, args, writer)
 }
 
 #[test]
@@ -105,6 +119,7 @@ fn a_report_that_cannot_be_written_is_never_a_success() {
     let p = Project::new();
     p.run(&["ship"]).success();
     let lost = "error: cannot write the report to standard output: No space left on device";
+    let closed = "error: cannot write the report to standard output: Broken pipe";
     for args in [
         vec!["status"],
         vec!["status", "--output", "json"],
@@ -113,6 +128,8 @@ fn a_report_that_cannot_be_written_is_never_a_success() {
     ] {
         let run = to_full_disk(&p, &args).code(1);
         assert!(run.stderr.starts_with(lost), "{args:?}: {}", run.stderr);
+        let run = to_closed_pipe(&p, &args).code(1);
+        assert!(run.stderr.starts_with(closed), "{args:?}: {}", run.stderr);
     }
     // A command that failed keeps its own exit code.
     p.write("greenlight.toml", "[function]\nname = 5\n");
@@ -120,40 +137,75 @@ fn a_report_that_cannot_be_written_is_never_a_success() {
     assert!(failed.stderr.starts_with(lost), "{}", failed.stderr);
     let bad_flag = to_full_disk(&p, &["status", "--jobs", "0", "--output", "json"]).code(2);
     assert!(bad_flag.stderr.starts_with(lost), "{}", bad_flag.stderr);
+    let failed = to_closed_pipe(&p, &["status", "--output", "json"]).code(2);
+    assert!(failed.stderr.starts_with(closed), "{}", failed.stderr);
     assert_eq!(p.versions(), ["1"], "status wrote nothing");
 }
 
-/// What `greenlight -c nowhere.toml status` shows on a terminal (a
-/// pseudo-terminal from Python's `pty`) with `NO_COLOR` as given.
-fn on_a_terminal(no_color: Option<&str>) -> String {
+/// What `greenlight -c nowhere.toml status` shows (both streams) with
+/// `env` set, on a terminal (a pseudo-terminal from Python's `pty`) or,
+/// with `terminal` false, through pipes.
+fn shown(terminal: bool, env: &[Var]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut command = Command::new(crate::harness::emulator::python());
+    let greenlight = env!("CARGO_BIN_EXE_greenlight");
+    let mut command = if terminal {
+        let mut python = Command::new(crate::harness::emulator::python());
+        python.args(["-c", "import pty, sys; pty.spawn(sys.argv[1:])", greenlight]);
+        python
+    } else {
+        Command::new(greenlight)
+    };
     command
-        .args([
-            "-c",
-            "import pty, sys; pty.spawn(sys.argv[1:])",
-            env!("CARGO_BIN_EXE_greenlight"),
-            "-c",
-            "nowhere.toml",
-            "status",
-        ])
+        .args(["-c", "nowhere.toml", "status"])
         .current_dir(dir.path())
         .env_clear()
         .env("TERM", "xterm")
+        .envs(env.iter().copied())
         .stdin(Stdio::null());
-    if let Some(value) = no_color {
-        command.env("NO_COLOR", value);
-    }
-    let out = command.output().expect("run under a pty");
-    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    let out = command.output().expect("run greenlight");
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(shown.contains("cannot read config file"), "{shown}");
     shown
 }
 
+/// An environment variable: name and value.
+type Var<'a> = (&'a str, &'a str);
+
+/// Whether [`shown`] has colour in it.
+fn coloured(terminal: bool, env: &[Var]) -> bool {
+    shown(terminal, env).contains("\u{1b}[")
+}
+
 #[test]
 fn only_a_non_empty_no_color_turns_colour_off() {
-    let colour = "\u{1b}[";
-    assert!(on_a_terminal(None).contains(colour), "colour by default");
-    assert!(on_a_terminal(Some("")).contains(colour), "NO_COLOR=\"\"");
-    assert!(!on_a_terminal(Some("1")).contains(colour), "NO_COLOR=1");
+    assert!(coloured(true, &[]), "colour by default");
+    assert!(coloured(true, &[("NO_COLOR", "")]), "NO_COLOR=\"\"");
+    assert!(!coloured(true, &[("NO_COLOR", "1")]), "NO_COLOR=1");
+}
+
+#[test]
+fn clicolor_0_turns_colour_off_and_clicolor_force_turns_it_on_anywhere() {
+    // (on a terminal, environment, colour expected)
+    let cases: [(bool, &[Var], bool); 9] = [
+        (true, &[("CLICOLOR", "0")], false),
+        (true, &[("CLICOLOR", "1")], true),
+        (true, &[("NO_COLOR", ""), ("CLICOLOR", "0")], false),
+        (true, &[("CLICOLOR", "0"), ("CLICOLOR_FORCE", "1")], true),
+        (false, &[], false),
+        (false, &[("CLICOLOR", "1")], false),
+        (false, &[("CLICOLOR_FORCE", "1")], true),
+        (false, &[("CLICOLOR_FORCE", "0")], false),
+        (false, &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")], true),
+    ];
+    for (terminal, env, expected) in cases {
+        assert_eq!(
+            coloured(terminal, env),
+            expected,
+            "terminal {terminal}, {env:?}"
+        );
+    }
 }

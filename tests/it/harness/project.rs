@@ -171,14 +171,7 @@ impl Project {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&emulator.endpoint)
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "tests",
-            )))
-            .build();
+        let sdk = emulator_sdk(&emulator.endpoint, REGION);
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)
             .build();
@@ -749,4 +742,31 @@ impl Project {
     pub fn join(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
+}
+
+/// SDK settings and calls for tests that need a client the project does
+/// not hold (another service, another region).
+impl Project {
+    /// The SDK settings of this project's emulator in `region`.
+    pub fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        emulator_sdk(&self.emulator.endpoint, region)
+    }
+
+    /// Runs `call` (an SDK call) to completion.
+    pub fn block_on<T>(&self, call: impl Future<Output = T>) -> T {
+        self.runtime.block_on(call)
+    }
+}
+
+/// SDK settings for the emulator at `endpoint` in `region`, with its test
+/// credentials.
+fn emulator_sdk(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .build()
 }
