@@ -394,11 +394,7 @@ fn a_tags_only_change_writes_only_tags_and_never_releases_a_console_edit() {
     assert_eq!(shipped["deploy"]["version"], "1");
     assert_eq!(shipped["deploy"]["unchanged"], true);
     assert_eq!(shipped["deploy"]["changes"][0], "tags (changed team)");
-    let writes: Vec<String> = p.emulator.requests()[before..]
-        .iter()
-        .filter(|r| !crate::harness::emulator::is_read(r))
-        .cloned()
-        .collect();
+    let writes = p.emulator.writes_since(before);
     assert_eq!(writes.len(), 1, "one TagResource: {writes:?}");
     assert!(
         writes[0].starts_with("POST /2017-03-31/tags/"),

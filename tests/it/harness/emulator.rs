@@ -123,6 +123,15 @@ impl Emulator {
             .collect()
     }
 
+    /// The writes among the calls from the `before`-th on, judged by
+    /// operation (see [`Emulator::calls`] and [`is_read`]).
+    #[track_caller]
+    pub fn writes_since(&self, before: usize) -> Vec<String> {
+        let mut calls = self.calls().split_off(before);
+        calls.retain(|c| !is_read(c));
+        calls
+    }
+
     /// The HTTP status the emulator answered each call of `operation`
     /// with, oldest first.
     #[track_caller]
@@ -164,7 +173,7 @@ impl Emulator {
     #[track_caller]
     pub fn assert_only_reads_since(&self, before: usize, reads: &[&str]) -> Vec<String> {
         let calls = self.calls().split_off(before);
-        let writes: Vec<&String> = calls.iter().filter(|c| !is_read(c)).collect();
+        let writes = self.writes_since(before);
         assert!(writes.is_empty(), "writes {writes:?} among {calls:?}");
         for read in reads {
             assert!(
