@@ -37,7 +37,7 @@ pub async fn run(cli: &Cli) -> Report {
         Ok(report) => report,
         Err(panic) => {
             let mut report = Report::new(cli.command.name());
-            fail(&mut report, panicked(&panic), &Redactor::default());
+            fail(&mut report, panicked(&panic));
             report
         }
     }
@@ -55,7 +55,7 @@ async fn run_all(cli: &Cli) -> Report {
     let mut report = Report::new(cli.command.name());
     if let Command::Init { .. } = &cli.command {
         if let Err(e) = init_command(cli, &mut report) {
-            fail(&mut report, e, &Redactor::default());
+            fail(&mut report, e);
         }
         return report;
     }
@@ -71,19 +71,22 @@ async fn run_all(cli: &Cli) -> Report {
         ),
         packages: SharedPackages::default(),
         fetched: Fetched::default(),
+        redactor: Redactor::default(),
     };
-    match Config::load_all(&cli.config)
+    let mut report = match Config::load_all(&cli.config)
         .and_then(|(configs, many)| fleet::select(cli, configs, many))
     {
         Err(e) => {
-            fail(&mut report, e, &Redactor::default());
+            fail(&mut report, e);
             report
         }
         Ok((mut configs, false)) if configs.len() == 1 => {
             run_one(cli, configs.remove(0), Company::Alone, &shared).await
         }
         Ok((configs, _)) => fleet::run(cli, configs, &shared).await,
-    }
+    };
+    report.redactor = shared.redactor;
+    report
 }
 
 /// What the functions of one run share: AWS clients and pace per region,
@@ -95,6 +98,10 @@ pub struct Shared {
     pub packages: SharedPackages,
     /// Environment values read from SSM and Secrets Manager so far.
     pub fetched: Fetched,
+    /// The secret values of every function of the run: those of its
+    /// configuration and those its versions hold. Outside text is masked
+    /// with all of them wherever it is shown.
+    pub redactor: Redactor,
 }
 
 /// Whether a function runs alone or as one of a fleet.
@@ -109,7 +116,11 @@ pub enum Company<'a> {
 
 /// Runs the command for one function.
 pub async fn run_one(cli: &Cli, config: Config, company: Company<'_>, shared: &Shared) -> Report {
-    match prepare(cli, config, company, shared).await {
+    let ready = match prepare(cli, config, company, shared).await {
+        Prepared::Ended(report) => return *report,
+        Prepared::Ready(ready) => ready,
+    };
+    match ready.learn_secrets().await {
         Prepared::Ended(report) => *report,
         Prepared::Ready(ready) => ready.run(cli).await,
     }
@@ -133,6 +144,7 @@ pub struct Ready<'a> {
     job: Job,
     sdk: RegionalAws,
     ui: Ui,
+    /// The run's secret values, to learn this function's into.
     redactor: Redactor,
     /// The report so far (the package section).
     report: Report,
@@ -152,7 +164,10 @@ pub async fn prepare<'a>(
     report.alias = Some(config.function.alias.clone());
     let made = unexpected::catching(async {
         let read = resolve_environment(cli, &mut config, shared).await?;
-        let ui = ui_for(cli, &config, company);
+        if let Some(environment) = &config.function.settings.environment {
+            shared.redactor.learn(environment);
+        }
+        let ui = ui_for(cli, &config, company, &shared.redactor);
         if let Some(read) = read {
             ui.detail(read);
         }
@@ -160,8 +175,7 @@ pub async fn prepare<'a>(
         Ok(made.map(|(job, sdk)| (job, sdk, ui)))
     })
     .await;
-    // Built after the environment is resolved, so its values are masked too.
-    let redactor = redactor_for(&config);
+    let redactor = shared.redactor.clone();
     let error = match made {
         Ok(Ok(Some((job, sdk, ui)))) => {
             return Prepared::Ready(Box::new(Ready {
@@ -178,11 +192,34 @@ pub async fn prepare<'a>(
         Ok(Err(e)) => e,
         Err(panic) => panicked(&panic),
     };
-    fail(&mut report, error, &redactor);
+    fail(&mut report, error);
     Prepared::Ended(Box::new(report))
 }
 
-impl Ready<'_> {
+impl<'a> Ready<'a> {
+    /// Learns the environment values `$LATEST` and every published version
+    /// of the function hold (one `ListVersionsByFunction` call per 50
+    /// versions), so that text coming back from any of them (a response,
+    /// a body, an error) is masked, values the configuration does not
+    /// give included: references `test`, `release` and `promote` do not
+    /// resolve, `environment_keep` values, values a version published
+    /// earlier still holds. A fleet learns every function's before any
+    /// function goes on, so each one's output is masked with all of them.
+    pub async fn learn_secrets(self: Box<Self>) -> Prepared<'a> {
+        let (sdk, paces) = &self.sdk;
+        let lambda = aws::lambda(sdk, paces.clone());
+        let name = &self.config.function.name;
+        match lambda.environments(name).await {
+            Ok(environments) => {
+                for environment in &environments {
+                    self.redactor.learn(environment);
+                }
+                Prepared::Ready(self)
+            }
+            Err(e) => Prepared::Ended(Box::new(self.not_run(e))),
+        }
+    }
+
     /// Runs the rest of the command, the part that calls AWS, and reports
     /// how the whole of it went.
     pub async fn run(self: Box<Self>, cli: &Cli) -> Report {
@@ -192,8 +229,8 @@ impl Ready<'_> {
             job,
             sdk: (sdk, paces),
             ui,
-            redactor,
             mut report,
+            ..
         } = *self;
         let fleet = match company {
             Company::Alone => None,
@@ -214,8 +251,8 @@ impl Ready<'_> {
         };
         match unexpected::catching(aws_part(cli, ctx, job, &mut report)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => fail(&mut report, e, &redactor),
-            Err(panic) => fail(&mut report, panicked(&panic), &redactor),
+            Ok(Err(e)) => fail(&mut report, e),
+            Err(panic) => fail(&mut report, panicked(&panic)),
         }
         report
     }
@@ -224,26 +261,15 @@ impl Ready<'_> {
     /// function's configuration error).
     pub fn not_run(self: Box<Self>, why: Error) -> Report {
         let mut report = self.report;
-        fail(&mut report, why, &self.redactor);
+        fail(&mut report, why);
         report
     }
 }
 
-/// The redactor of `config`'s environment values.
-fn redactor_for(config: &Config) -> Redactor {
-    config
-        .function
-        .settings
-        .environment
-        .as_ref()
-        .map(Redactor::for_environment)
-        .unwrap_or_default()
-}
-
 /// The output of one function's command.
-fn ui_for(cli: &Cli, config: &Config, company: Company<'_>) -> Ui {
+fn ui_for(cli: &Cli, config: &Config, company: Company<'_>, redactor: &Redactor) -> Ui {
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
-    let ui = Ui::new(cli.output, verbosity, redactor_for(config));
+    let ui = Ui::new(cli.output, verbosity, redactor.clone());
     match company {
         Company::Alone => ui,
         Company::Fleet(_) => ui.for_function(&config.function.name),
@@ -283,9 +309,8 @@ async fn resolve_environment(
     .map(Some)
 }
 
-/// Files `e` (with secrets masked) as the report's error and outcome.
-fn fail(report: &mut Report, e: Error, redactor: &Redactor) {
-    let e = e.redacted(redactor);
+/// Files `e` as the report's error and outcome.
+fn fail(report: &mut Report, e: Error) {
     let smoke_failed = report.smoke.as_ref().is_some_and(|s| !s.passed());
     let outcome = match e.failure {
         Failure::Usage => "usage_error",
