@@ -1305,7 +1305,6 @@ mod tests {
     #[test]
     fn iam_actions_are_named_from_the_operation() {
         use aws_sdk_lambda::operation::invoke::InvokeError;
-        use aws_sdk_lambda::operation::list_versions_by_function::ListVersionsByFunctionError;
         use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
         assert_eq!(iam_action::<UpdateAliasError>(), "lambda:UpdateAlias");
         assert_eq!(iam_action::<InvokeError>(), "lambda:InvokeFunction");

@@ -21,6 +21,7 @@ mod image;
 mod install;
 mod lambda_states;
 mod least_privilege;
+mod masking;
 mod metric_gates;
 mod output;
 mod package;
