@@ -111,7 +111,7 @@ fn capped(page: String, room: usize) -> String {
         return page;
     }
     // The note is short; cut so that the page with it still fits.
-    let keep = room.saturating_sub(1024);
+    let keep = room.saturating_sub(512);
     let end = page[..keep.min(page.len())]
         .rfind('\n')
         .map_or(0, |at| at + 1);
