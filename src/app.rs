@@ -205,14 +205,23 @@ impl<'a> Ready<'a> {
     /// resolve, `environment_keep` values, values a version published
     /// earlier still holds. A fleet learns every function's before any
     /// function goes on, so each one's output is masked with all of them.
-    pub async fn learn_secrets(self: Box<Self>) -> Prepared<'a> {
+    /// The same list gives `test` and `release` their default version.
+    pub async fn learn_secrets(mut self: Box<Self>) -> Prepared<'a> {
         let (sdk, paces) = &self.sdk;
         let lambda = aws::lambda(sdk, paces.clone());
-        let name = &self.config.function.name;
-        match lambda.environments(name).await {
-            Ok(environments) => {
-                for environment in &environments {
-                    self.redactor.learn(environment);
+        match lambda.all_versions(&self.config.function.name).await {
+            Ok(versions) => {
+                for version in &versions {
+                    self.redactor.learn(&version.environment);
+                }
+                let newest = versions
+                    .into_iter()
+                    .filter_map(|v| v.version.parse::<u64>().ok())
+                    .max();
+                if let (Job::Test(version) | Job::Release(version, _), Some(newest)) =
+                    (&mut self.job, newest)
+                {
+                    version.get_or_insert_with(|| newest.to_string());
                 }
                 Prepared::Ready(self)
             }

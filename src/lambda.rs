@@ -936,12 +936,12 @@ impl Lambda {
         Ok(versions)
     }
 
-    /// The environments `$LATEST` and every published version of `name`
-    /// hold (one `ListVersionsByFunction` call per 50 versions); none when
-    /// the function does not exist.
-    pub async fn environments(&self, name: &str) -> Result<Vec<Environment>> {
+    /// `$LATEST` and every published version of `name`, as Lambda lists
+    /// them (one `ListVersionsByFunction` call per 50 versions), their
+    /// environments included; none when the function does not exist.
+    pub async fn all_versions(&self, name: &str) -> Result<Vec<FunctionState>> {
         match self.listed(name).await {
-            Ok(all) => Ok(all.into_iter().map(|v| v.environment).collect()),
+            Ok(all) => Ok(all),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(ListVersionsByFunctionError::is_resource_not_found_exception) =>
