@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::harness::{Project, Run, SECRET};
 
 /// `greenlight ARGS` as a GitHub Actions step whose summary file is `summary`.
-fn on_github(p: &Project, summary: &Path, args: &[&str]) -> Run {
+pub fn on_github(p: &Project, summary: &Path, args: &[&str]) -> Run {
     p.command(args)
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", summary)

@@ -52,7 +52,7 @@ fn run(p: &Project, args: &[&str]) -> Run {
 }
 
 /// `function`'s environment at `qualifier`, as Lambda holds it.
-fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
+pub fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
     let config = p
         .aws(async |c| {
             c.get_function_configuration()
@@ -202,6 +202,27 @@ fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_
     assert!(writes.is_empty(), "{writes:?}");
 }
 
+/// Sets `vars` on the function's `$LATEST` as another tool (Terraform)
+/// would, keeping its other variables.
+pub fn terraform_sets(p: &Project, vars: &[(&str, &str)]) {
+    let mut environment = environment(p, FUNCTION, "$LATEST");
+    for (key, value) in vars {
+        environment.insert((*key).to_owned(), (*value).to_owned());
+    }
+    p.aws(async |c| {
+        c.update_function_configuration()
+            .function_name(FUNCTION)
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(environment.into_iter().collect()))
+                    .build(),
+            )
+            .send()
+            .await
+    })
+    .expect("terraform's update");
+}
+
 #[test]
 fn kept_variables_are_left_as_other_tools_set_them() {
     let config = default_config().replace(
@@ -211,21 +232,7 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     let p = Project::with_config(&config);
     p.run(&["ship"]).success();
     // Terraform sets its variable (and a stray one) on $LATEST.
-    let mut terraform = environment(&p, FUNCTION, "1");
-    terraform.insert("TF_OWNED".to_owned(), "from-terraform".to_owned());
-    terraform.insert("STRAY".to_owned(), "x".to_owned());
-    p.aws(async |c| {
-        c.update_function_configuration()
-            .function_name(FUNCTION)
-            .environment(
-                aws_sdk_lambda::types::Environment::builder()
-                    .set_variables(Some(terraform.into_iter().collect()))
-                    .build(),
-            )
-            .send()
-            .await
-    })
-    .expect("terraform's update");
+    terraform_sets(&p, &[("TF_OWNED", "from-terraform"), ("STRAY", "x")]);
 
     // The kept variable is no reason to deploy.
     let unchanged = p.run(&["deploy"]).success();

@@ -6,11 +6,12 @@
 //! summary all read.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::json;
 
-use crate::harness::{FUNCTION, Project, ROLE, Run, loopback};
+use crate::ci_summary::on_github;
+use crate::env_values::{environment, terraform_sets};
+use crate::harness::{FUNCTION, Project, ROLE, Run, SECRET, loopback};
 
 /// Held by version 2 through a reference `test` does not resolve; with
 /// what JSON escapes (`"`, `\`, `/`, beyond ASCII).
@@ -53,36 +54,28 @@ fn server() -> String {
     })
 }
 
+/// The default function, its environment from references and a kept
+/// variable, with a smoke test per page of [`server`] and one command.
 fn config(base: &str) -> String {
-    format!(
-        r#"[function]
-name = "{FUNCTION}"
-runtime = "python3.12"
-handler = "index.handler"
-role = "{ROLE}"
-environment_keep = ["TF_SECRET"]
-environment = {{ LOG_LEVEL = "info", API_TOKEN = {{ env = "CI_TOKEN" }}, PIN = {{ env = "CI_PIN" }}, WORD = {{ env = "CI_WORD" }} }}
-
-[package]
-source = "app"
-
-[[smoke]]
-name = "raw"
-http = {{ url = "{base}/raw" }}
-
-[[smoke]]
-name = "escaped"
-http = {{ url = "{base}/escaped" }}
-
-[[smoke]]
-name = "cut"
-http = {{ url = "{base}/cut" }}
-
-[[smoke]]
-name = "tail"
-run = "sh tail.sh"
-"#
-    )
+    let default = crate::harness::default_config();
+    let (function, _) = default.split_once("[[smoke]]").expect("a smoke test");
+    let function = function
+        .replace(
+            &format!("API_TOKEN = \"{SECRET}\""),
+            r#"API_TOKEN = { env = "CI_TOKEN" }, PIN = { env = "CI_PIN" }, WORD = { env = "CI_WORD" }"#,
+        )
+        .replacen(
+            "[function]\n",
+            "[function]\nenvironment_keep = [\"TF_SECRET\"]\n",
+            1,
+        );
+    let checks: String = ["raw", "escaped", "cut"]
+        .iter()
+        .map(|page| {
+            format!("[[smoke]]\nname = \"{page}\"\nhttp = {{ url = \"{base}/{page}\" }}\n\n")
+        })
+        .collect();
+    format!("{function}{checks}[[smoke]]\nname = \"tail\"\nrun = \"sh tail.sh\"\n")
 }
 
 /// `greenlight ARGS` with the CI secrets set, as a deploy job has them.
@@ -96,39 +89,11 @@ fn with_ci_secrets(p: &Project, args: &[&str]) -> Run {
         .into()
 }
 
-/// `greenlight ARGS` as a GitHub Actions step whose summary file is `summary`.
-fn on_github(p: &Project, summary: &Path, args: &[&str]) -> Run {
-    p.command(args)
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", summary)
-        .output()
-        .expect("run greenlight")
-        .into()
-}
-
 #[track_caller]
 fn assert_hidden(what: &str, text: &str) {
     for never in NEVER {
         assert!(!text.contains(never), "{what} shows {never:?}:\n{text}");
     }
-}
-
-/// The environment Lambda holds for `qualifier` of `function`.
-fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
-    let config = p
-        .aws(async |c| {
-            c.get_function_configuration()
-                .function_name(function)
-                .qualifier(qualifier)
-                .send()
-                .await
-        })
-        .expect("configuration");
-    config
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|v| v.clone().into_iter().collect())
-        .unwrap_or_default()
 }
 
 #[test]
@@ -142,20 +107,7 @@ fn test_masks_the_values_the_version_holds_in_every_form_before_cutting_and_only
     );
     with_ci_secrets(&p, &["deploy"]).success();
     // Terraform adds its variable on $LATEST; the next version keeps it.
-    let mut terraform = environment(&p, FUNCTION, "$LATEST");
-    terraform.insert("TF_SECRET".to_owned(), KEPT.to_owned());
-    p.aws(async |c| {
-        c.update_function_configuration()
-            .function_name(FUNCTION)
-            .environment(
-                aws_sdk_lambda::types::Environment::builder()
-                    .set_variables(Some(terraform.into_iter().collect()))
-                    .build(),
-            )
-            .send()
-            .await
-    })
-    .expect("terraform's update");
+    terraform_sets(&p, &[("TF_SECRET", KEPT)]);
     p.wait_until_updated();
     p.change_code("v2");
     with_ci_secrets(&p, &["deploy"]).success();
@@ -270,7 +222,7 @@ fn promote_masks_what_the_stable_version_holds() {
     let release = "[release]\nsteps = [10]\nbake = \"1h\"\n";
     let p = Project::with_config(&format!(
         "{}\n{release}",
-        crate::harness::default_config().replace(crate::harness::SECRET, OLD)
+        crate::harness::default_config().replace(SECRET, OLD)
     ));
     p.run(&["ship"]).success();
     // Version 2 takes its token from CI: `promote` never sees it, nor OLD.
@@ -278,10 +230,8 @@ fn promote_masks_what_the_stable_version_holds() {
         "greenlight.toml",
         &format!(
             "{}\n{release}",
-            crate::harness::default_config().replace(
-                &format!("\"{}\"", crate::harness::SECRET),
-                "{ env = \"CI_TOKEN\" }"
-            )
+            crate::harness::default_config()
+                .replace(&format!("\"{}\"", SECRET), "{ env = \"CI_TOKEN\" }")
         ),
     );
     p.change_code("v2");
