@@ -120,6 +120,10 @@ pub async fn run_one(cli: &Cli, config: Config, company: Company<'_>, shared: &S
         Prepared::Ended(report) => return *report,
         Prepared::Ready(ready) => ready,
     };
+    // `ship` learns together with its first reads (no round trip more).
+    if matches!(ready.job, Job::Ship(..)) && !cli.command.is_dry_run() {
+        return ready.run(cli).await;
+    }
     match ready.learn_secrets().await {
         Prepared::Ended(report) => *report,
         Prepared::Ready(ready) => ready.run(cli).await,
@@ -146,6 +150,9 @@ pub struct Ready<'a> {
     ui: Ui,
     /// The run's secret values, to learn this function's into.
     redactor: Redactor,
+    /// Whether this function's versions' values are learned already
+    /// ([`Ready::learn_secrets`]).
+    learned: bool,
     /// The report so far (the package section).
     report: Report,
 }
@@ -185,6 +192,7 @@ pub async fn prepare<'a>(
                 sdk,
                 ui,
                 redactor,
+                learned: false,
                 report,
             }));
         }
@@ -209,20 +217,14 @@ impl<'a> Ready<'a> {
     pub async fn learn_secrets(mut self: Box<Self>) -> Prepared<'a> {
         let (sdk, paces) = &self.sdk;
         let lambda = aws::lambda(sdk, paces.clone());
-        match lambda.all_versions(&self.config.function.name).await {
-            Ok(versions) => {
-                for version in &versions {
-                    self.redactor.learn(&version.environment);
-                }
-                let newest = versions
-                    .into_iter()
-                    .filter_map(|v| v.version.parse::<u64>().ok())
-                    .max();
+        match learn_values(&lambda, &self.config.function.name, &self.redactor).await {
+            Ok(newest) => {
                 if let (Job::Test(version) | Job::Release(version, _), Some(newest)) =
                     (&mut self.job, newest)
                 {
                     version.get_or_insert_with(|| newest.to_string());
                 }
+                self.learned = true;
                 Prepared::Ready(self)
             }
             Err(e) => Prepared::Ended(Box::new(self.not_run(e))),
@@ -238,6 +240,7 @@ impl<'a> Ready<'a> {
             job,
             sdk: (sdk, paces),
             ui,
+            learned,
             mut report,
             ..
         } = *self;
@@ -258,7 +261,7 @@ impl<'a> Ready<'a> {
             ui: &ui,
             fleet,
         };
-        match unexpected::catching(aws_part(cli, ctx, job, &mut report)).await {
+        match unexpected::catching(aws_part(cli, ctx, job, learned, &mut report)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => fail(&mut report, e),
             Err(panic) => fail(&mut report, panicked(&panic)),
@@ -273,6 +276,20 @@ impl<'a> Ready<'a> {
         fail(&mut report, why);
         report
     }
+}
+
+/// Learns into `redactor` the environment values `$LATEST` and every
+/// published version of function `name` hold (one `ListVersionsByFunction`
+/// call per 50 versions); returns the newest published version's number.
+async fn learn_values(lambda: &Lambda, name: &str, redactor: &Redactor) -> Result<Option<u64>> {
+    let versions = lambda.all_versions(name).await?;
+    for version in &versions {
+        redactor.learn(&version.environment);
+    }
+    Ok(versions
+        .iter()
+        .filter_map(|v| v.version.parse::<u64>().ok())
+        .max())
 }
 
 /// The output of one function's command.
@@ -401,7 +418,14 @@ async fn local_part(
 }
 
 /// [`Ready::run`]'s work: the job, from its first AWS call on.
-async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Result<()> {
+/// `learned`: whether the function's versions' values are learned already.
+async fn aws_part(
+    cli: &Cli,
+    base: Ctx<'_>,
+    job: Job,
+    learned: bool,
+    report: &mut Report,
+) -> Result<()> {
     let lambda = base.lambda;
     // In DNS mode the alias users reach is the live colour's. `status`
     // reports records it cannot read as its problem instead of failing.
@@ -424,7 +448,7 @@ async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Re
             let decided = deploy::decide(ctx, &code).await?;
             deploy_stage(ctx, &code, decided, report).await.map(|_| ())
         }
-        Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
+        Job::Ship(code, wait) => ship(ctx, &code, wait, !learned, report).await,
         Job::Test(version) => {
             let version = version_or_latest(lambda, &config, version).await?;
             smoke_stage(ctx, &version, report).await
@@ -527,7 +551,17 @@ enum Job {
 /// alias or of the new version; its `RevisionId` guards the first move), so
 /// an all-at-once ship waits on few sequential AWS round trips (see
 /// BENCHMARKS.md).
-async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) -> Result<()> {
+///
+/// With `learn`, the values the function's versions hold are learned
+/// ([`learn_values`]) together with those first reads, before anything
+/// could bring outside text.
+async fn ship(
+    ctx: Ctx<'_>,
+    code: &Deployable,
+    wait: bool,
+    learn: bool,
+    report: &mut Report,
+) -> Result<()> {
     let alias_now = async {
         match &ctx.config.dns {
             None => ctx
@@ -538,7 +572,13 @@ async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) 
             Some(_) => Ok(None),
         }
     };
-    let (decided, alias_now) = tokio::try_join!(deploy::decide(ctx, code), alias_now)?;
+    let learned = async {
+        if learn {
+            learn_values(ctx.lambda, ctx.function(), ctx.ui.redactor()).await?;
+        }
+        Ok(())
+    };
+    let (decided, alias_now, ()) = tokio::try_join!(deploy::decide(ctx, code), alias_now, learned)?;
     let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
         (Some(candidate), Some(current)) => {
             Some(release::prepare_on(ctx, candidate, current).await?)

@@ -177,6 +177,11 @@ impl Ui {
         }
     }
 
+    /// The run's secret values, to learn more into ([`Redactor::learn`]).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     fn print(&self, message: impl Display) {
         let prefix = self.prefix.as_deref().unwrap_or_default();
         let sink = Sink::Log {

@@ -179,6 +179,18 @@ fn test_masks_the_values_the_version_holds_in_every_form_before_cutting_and_only
         "{page}"
     );
     assert_eq!(p.live_version(), "1", "`test` moves nothing");
+
+    // `ship` learns the kept value from $LATEST as it reads.
+    p.change_code("v3");
+    let shipped = with_ci_secrets(&p, &["ship"]).code(1);
+    assert_hidden("ship", &shipped.all_output());
+    assert!(
+        shipped.stderr.contains(r#""tf":"****""#),
+        "{}",
+        shipped.stderr
+    );
+    assert_eq!(environment(&p, FUNCTION, "3")["TF_SECRET"], KEPT);
+    assert_eq!(p.live_version(), "1");
 }
 
 #[test]
