@@ -17,7 +17,10 @@ root=$(dirname "$here")
 venv=${GREENLIGHT_VENV:-$root/.venv}
 python=${PYTHON:-python3}
 
-install() {
+# A subshell, so the lock (fd 9) is released when it returns: `start` execs
+# the emulator next, which must not hold the lock for its whole life, or
+# every later install or start with this virtualenv would wait for it.
+install() (
   # One installer at a time: tests in parallel processes all call this.
   if command -v flock >/dev/null 2>&1; then
     exec 9>"$venv.lock"
@@ -31,7 +34,7 @@ install() {
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --disable-pip-version-check --quiet -r "$here/requirements.txt"
   cat "$here/requirements.txt" "$here/constraints.txt" > "$stamp"
-}
+)
 
 case "${1:-}" in
   install)

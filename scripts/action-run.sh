@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The GitHub Action's run step (action.yml): runs one greenlight command with
 # a JSON report, shows progress in the log, and turns the report into step
-# outputs. Reads COMMAND, ARGS (split on whitespace), CONFIG; writes
+# outputs. Reads COMMAND, ARGS (split on whitespace, never expanded as file
+# names), CONFIG, and GREENLIGHT (the binary; default greenlight on PATH); writes
 # exit-code, outcome, version, previous, report and report-file to
 # $GITHUB_OUTPUT. Exits with greenlight's own exit code.
 set -uo pipefail
 
 report="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/greenlight-report-$$.json"
-# shellcheck disable=SC2086 # ARGS is a list of words by design
-greenlight -c "$CONFIG" "$COMMAND" $ARGS --output json -v >"$report"
+# ARGS is split into words and nothing else: no file-name expansion, so
+# `--only *` passes `*` on (to be refused as no function of that name).
+set -f
+# shellcheck disable=SC2206 # splitting on whitespace is the point
+words=($ARGS)
+set +f
+"${GREENLIGHT:-greenlight}" -c "$CONFIG" "$COMMAND" ${words[@]+"${words[@]}"} --output json -v >"$report"
 code=$?
 
 field() { # a jq path into the report, empty when absent

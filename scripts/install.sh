@@ -17,8 +17,10 @@
 # The platform is read from uname; GREENLIGHT_INSTALL_OS and
 # GREENLIGHT_INSTALL_ARCH override it (for tests, or a cross-platform cache).
 #
-# Exit codes: 0 installed; 1 download failed or the checksum did not match
-# (nothing installed); 2 bad arguments or an unsupported platform.
+# Exit codes: 0 installed; 1 nothing installed: a download failed, the
+# checksum did not match, or the archive is not one greenlight binary
+# (a member the unpacker refuses, no binary, two); 2 bad arguments or an
+# unsupported platform.
 set -euo pipefail
 
 repo="${GREENLIGHT_REPO:-your-org/greenlight}"
@@ -110,13 +112,25 @@ if [ -n "$cache" ] && [ -z "$from_cache" ]; then
     cp "$work/$archive" "$cache/$version/$archive"
 fi
 
+# An archive the unpacker refuses any member of (a path leaving the folder,
+# a broken entry) is refused whole: exit 1, as for a bad checksum.
 mkdir -p "$work/unpacked"
 case "$archive" in
-*.zip) unzip -q "$work/$archive" -d "$work/unpacked" ;;
-*) tar -xzf "$work/$archive" -C "$work/unpacked" ;;
+*.zip) command -v unzip >/dev/null 2>&1 ||
+    fail 1 "unzip is not installed: cannot unpack $archive, so nothing was installed"
+    unpack=(unzip -q "$work/$archive" -d "$work/unpacked") ;;
+*) unpack=(tar -xzf "$work/$archive" -C "$work/unpacked") ;;
 esac
-found="$(find "$work/unpacked" -type f -name "$binary" | head -n 1)"
-[ -n "$found" ] || fail 1 "$archive holds no $binary: nothing was installed"
+"${unpack[@]}" >"$work/unpack.log" 2>&1 ||
+    fail 1 "$archive did not unpack cleanly ($(head -n 3 "$work/unpack.log" | tr '\n' ' ')): nothing was installed"
+# Exactly one file of the binary's name: with two, which one find lists
+# first is chance, so neither is installed.
+found=()
+while IFS= read -r -d '' file; do found+=("$file"); done < <(find "$work/unpacked" -type f -name "$binary" -print0 | sort -z)
+[ "${#found[@]}" -gt 0 ] || fail 1 "$archive holds no $binary: nothing was installed"
+[ "${#found[@]}" -eq 1 ] ||
+    fail 1 "$archive holds ${#found[@]} files named $binary (${found[*]#"$work/unpacked/"}): nothing was installed"
+found="${found[0]}"
 
 mkdir -p "$dir"
 # Replace atomically, so a running greenlight or a second install never sees half a file.

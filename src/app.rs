@@ -445,16 +445,22 @@ async fn aws_part(
     }
     match job {
         Job::Deploy(code) => {
-            let decided = deploy::decide(ctx, &code).await?;
+            let (decided, ()) =
+                tokio::try_join!(deploy::decide(ctx, &code), candidate::check(ctx))?;
             deploy_stage(ctx, &code, decided, report).await.map(|_| ())
         }
         Job::Ship(code, wait) => ship(ctx, &code, wait, !learned, report).await,
         Job::Test(version) => {
             let version = version_or_latest(lambda, &config, version).await?;
+            candidate::warn(ctx);
+            candidate::point(ctx, &version).await?;
             smoke_stage(ctx, &version, report).await
         }
         Job::Release(version, wait) => {
-            let version = version_or_latest(lambda, &config, version).await?;
+            let (version, ()) = tokio::try_join!(
+                version_or_latest(lambda, &config, version),
+                candidate::check(ctx)
+            )?;
             release_stage(ctx, &version, wait, None, report).await
         }
         Job::Promote => match promote(ctx).await? {
@@ -578,7 +584,12 @@ async fn ship(
         }
         Ok(())
     };
-    let (decided, alias_now, ()) = tokio::try_join!(deploy::decide(ctx, code), alias_now, learned)?;
+    let (decided, alias_now, (), ()) = tokio::try_join!(
+        deploy::decide(ctx, code),
+        alias_now,
+        candidate::check(ctx),
+        learned
+    )?;
     let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
         (Some(candidate), Some(current)) => {
             Some(release::prepare_on(ctx, candidate, current).await?)

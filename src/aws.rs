@@ -141,12 +141,10 @@ pub fn dns(sdk: &SdkConfig) -> Dns {
     Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
 }
 
-/// The seam to SSM Parameter Store and Secrets Manager for `sdk`.
+/// The seam to SSM Parameter Store and Secrets Manager for `sdk` (in its
+/// region, and in those ARNs name).
 pub fn secret_store(sdk: &SdkConfig) -> SecretStore {
-    SecretStore::new(
-        aws_sdk_ssm::Client::new(sdk),
-        aws_sdk_secretsmanager::Client::new(sdk),
-    )
+    SecretStore::new(sdk)
 }
 
 /// The Lambda seam for `sdk`, its requests paced by `paces` (shared by every

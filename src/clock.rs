@@ -102,12 +102,14 @@ pub struct Settling {
 }
 
 impl Settling {
-    /// The settling window a release record names, if it names one.
+    /// The settling window a release record names, if it names one that
+    /// can be used (see [`Record::problem`]: a window in the future, for
+    /// one, would be waited for without end).
     pub fn of(record: &Record) -> Option<Settling> {
-        let settling = record
-            .settling
-            .as_ref()
-            .filter(|s| s.settle <= crate::metrics::MAX_SETTLE)?;
+        let settling = record.settling.as_ref()?;
+        if record.problem(OffsetDateTime::now_utc()).is_some() {
+            return None;
+        }
         Some(Settling {
             from: OffsetDateTime::parse(&settling.from, &Rfc3339).ok()?,
             at: record.time()?,

@@ -265,8 +265,9 @@ mod tests {
             .build()
     }
 
-    /// The emulator has no percentiles, so the p99 query and its reading
-    /// are checked against a scripted answer.
+    /// The p99 query and its reading, exactly, against a scripted answer
+    /// (a breach end to end, against the emulator's percentiles, is in
+    /// `tests/it/aws_refusals.rs`).
     #[tokio::test]
     async fn reads_sums_and_the_worst_p99_per_version_in_one_call() {
         let rule = mock!(Client::get_metric_data)

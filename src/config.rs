@@ -455,6 +455,15 @@ impl Config {
                 ));
             }
         }
+        if let (true, Some(layers)) = (image, &settings.extra.layers)
+            && !layers.is_empty()
+        {
+            return Err(at.bad(
+                "function.layers",
+                format!("{layers:?}"),
+                "Lambda takes no layers for a container image function (put their files into the image, or remove the key)",
+            ));
+        }
         if image && settings.snap_start == Some(true) {
             return Err(at.bad(
                 "function.snap_start",

@@ -10,12 +10,20 @@
 //!
 //! AWS calls: `GetFunctionConfiguration` for the version the alias serves
 //! (and `ListTags` when the config has `tags`); when that already matches,
-//! nothing else ("nothing to deploy", no writes).
-//! Otherwise `GetFunctionConfiguration($LATEST)`, then only what differs:
-//! `UpdateFunctionCode` (new code, or a new architecture) and/or
-//! `UpdateFunctionConfiguration`, each followed
-//! by polling until `LastUpdateStatus` is no longer `InProgress`, then
-//! `PublishVersion` guarded by the artifact's CodeSha256, and when its
+//! nothing else ("nothing to deploy", no writes), and when only the tags
+//! differ, only `TagResource`/`UntagResource`: no version is published, so
+//! whatever sits on `$LATEST` (a console edit) is never released.
+//! Otherwise `GetFunctionConfiguration($LATEST)`, the checks of what Lambda
+//! would refuse ([`crate::refusals`], exit 2 before any write), then only
+//! what differs: `UpdateFunctionConfiguration` first, conditional on the
+//! RevisionId read (re-read and rebuilt when someone else changed
+//! `$LATEST` meanwhile, kept variables taken fresh), then
+//! `UpdateFunctionCode` (new code, or a new architecture); each followed by
+//! polling until `LastUpdateStatus` is no longer `InProgress`. When Lambda
+//! refuses the code after the configuration was applied, the configuration
+//! read is written back, so `$LATEST` is never left half-updated. Then
+//! `PublishVersion` guarded by the artifact's CodeSha256 and the RevisionId
+//! greenlight's last write left, and when its
 //! answer says the version is not `Active` yet (SnapStart), polling it until
 //! it is ([`publish`]); then `TagResource`/`UntagResource` when the tags
 //! differ (they belong to the function, not a version). With the `$LATEST`
@@ -35,11 +43,12 @@ use std::collections::BTreeMap;
 
 use crate::config::{FunctionSettings, PackageConfig};
 use crate::error::{Error, Result};
-use crate::extra_settings::{self, ExtraSettings, Setting, TagChange};
-use crate::lambda::{Code, FunctionState};
+use crate::extra_settings::{self, Setting, TagChange};
+use crate::lambda::{Code, Configured, FunctionState, Updated};
 use crate::package::Artifact;
 use crate::pin;
 use crate::record::{Action, Record};
+use crate::refusals::{self, Outcome};
 use crate::release::Candidate;
 use crate::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
 use crate::triggers::TriggerCheck;
@@ -52,7 +61,9 @@ pub struct DeployReport {
     pub version: String,
     /// True when the function did not exist and was created.
     pub created: bool,
-    /// True when the alias already served this code and configuration: nothing was written.
+    /// True when the alias already served this code and configuration: no
+    /// version was published, and nothing was written but the function's
+    /// tags when they differed (then `changes` names them).
     pub unchanged: bool,
     /// What differed from `$LATEST` and was applied (environment by key only).
     pub changes: Vec<String>,
@@ -104,6 +115,15 @@ impl Deployable {
 pub enum Decision {
     /// The alias already serves this code and configuration: nothing to write.
     Unchanged(FunctionState),
+    /// The alias already serves this code and configuration, and only the
+    /// function's tags differ: they are written, and nothing else (no
+    /// version is published, so nothing on `$LATEST` is released).
+    Retag {
+        /// What the alias serves.
+        served: FunctionState,
+        /// The tag writes.
+        tags: TagChange,
+    },
     /// The function does not exist; the config has what creating it needs.
     Create,
     /// `$LATEST` (in `latest`) differs from the config: `changes` say how.
@@ -149,7 +169,8 @@ impl Decided {
     }
 }
 
-/// Reads what the alias serves and what `$LATEST` holds, and decides.
+/// Reads what the alias serves and what `$LATEST` holds, and decides;
+/// refuses what Lambda would refuse ([`crate::refusals`]) before any write.
 pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let desired = &ctx.config.function.settings;
@@ -168,10 +189,22 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
             "alias {alias} serves version {} with CodeSha256 {}",
             served.version, served.code_sha256
         ));
+        refusals::readable_environment(ctx, &served)?;
         let code_differs = code.differs_from(ctx, &served).await?;
         tags = current_tags(ctx, &served).await?;
-        if differences(desired, code_differs, &served, tags.as_ref()).is_empty() {
-            let decision = Decision::Unchanged(served);
+        let changes = differences(name, desired, code_differs, &served, tags.as_ref());
+        let decision = match changes.iter().find_map(Change::tags) {
+            _ if changes.is_empty() => Some(Decision::Unchanged(served)),
+            Some(retag) if !changes.iter().any(Change::changes_latest) => {
+                if let Some(have) = &tags {
+                    refusals::tag_count(ctx, retag, have)?;
+                }
+                let tags = retag.clone();
+                Some(Decision::Retag { served, tags })
+            }
+            _ => None,
+        };
+        if let Some(decision) = decision {
             let triggers = None;
             return Ok(Decided {
                 pin,
@@ -191,6 +224,12 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     };
     let Some(latest) = latest else {
         check_can_create(ctx, code)?;
+        let outcome = Outcome {
+            have: None,
+            environment: desired.environment.clone(),
+            tags: None,
+        };
+        refusals::check(ctx, outcome).await?;
         let decision = Decision::Create;
         let triggers = None;
         return Ok(Decided {
@@ -199,11 +238,18 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
             triggers,
         });
     };
+    refusals::readable_environment(ctx, &latest)?;
     if tags.is_none() {
         tags = current_tags(ctx, &latest).await?;
     }
     let code_differs = code.differs_from(ctx, &latest).await?;
-    let changes = differences(desired, code_differs, &latest, tags.as_ref());
+    let changes = differences(name, desired, code_differs, &latest, tags.as_ref());
+    let outcome = Outcome {
+        have: Some(&latest),
+        environment: changed_settings(desired, &changes, &latest).environment,
+        tags: changes.iter().find_map(Change::tags).zip(tags.as_ref()),
+    };
+    refusals::check(ctx, outcome).await?;
     let decision = Decision::Update { latest, changes };
     let triggers = Some(match triggers {
         Some(found) => found,
@@ -235,20 +281,42 @@ pub async fn apply(ctx: Ctx<'_>, code: &Deployable, decided: Decided) -> Result<
         true => pin::pin(ctx, ctx.alias()).await?.map(|p| p.version),
         false => None,
     };
+    let unchanged = |served: FunctionState, changes| DeployReport {
+        version: pinned.clone().unwrap_or(served.version),
+        created: false,
+        unchanged: true,
+        changes,
+        pinned: None,
+    };
     let report = match decided.decision {
-        Decision::Unchanged(served) => DeployReport {
-            version: pinned.clone().unwrap_or(served.version),
-            created: false,
-            unchanged: true,
-            changes: Vec::new(),
-            pinned: None,
-        },
+        Decision::Unchanged(served) => unchanged(served, Vec::new()),
+        Decision::Retag { served, tags } => {
+            retag(ctx, &served.arn, &tags).await?;
+            unchanged(served, vec![tags.text])
+        }
         Decision::Create => create(ctx, code).await?,
         Decision::Update { latest, changes } => update(ctx, code, &latest, changes).await?,
     };
     Ok(DeployReport { pinned, ..report })
 }
 
+/// Writes the tags (they belong to the function, not a version), saying
+/// first why nothing is removed when greenlight's list is not its own.
+async fn retag(ctx: Ctx<'_>, arn: &str, tags: &TagChange) -> Result<()> {
+    if let Some(warning) = &tags.warning {
+        ctx.ui.step(format_args!("warning: {warning}"));
+    }
+    ctx.ui.step("updating tags");
+    ctx.lambda.retag(arn, tags).await
+}
+
+/// Brings `$LATEST` (as `latest` was read) to the config and publishes it.
+///
+/// The configuration goes first, conditional on the RevisionId read (a
+/// change someone makes meanwhile is read again and built on, see
+/// [`crate::lambda::Lambda::configure`]), the code second: when Lambda
+/// refuses the code, the configuration `$LATEST` had is written back, so a
+/// refusal never leaves `$LATEST` half-updated.
 async fn update(
     ctx: Ctx<'_>,
     code: &Deployable,
@@ -256,55 +324,49 @@ async fn update(
     changes: Vec<Change>,
 ) -> Result<DeployReport> {
     let name = ctx.function();
-    let mut expected_sha = code.publish_guard(latest);
-    // The RevisionId after greenlight's own last update: a change anyone
+    let desired = &ctx.config.function.settings;
+    // The RevisionId after greenlight's own last write: a change anyone
     // else makes before the publish makes Lambda refuse it.
     let mut revision = latest.revision_id.clone();
-    let desired = &ctx.config.function.settings;
-    if changes.iter().any(Change::is_code) {
-        let through_s3 = stage_in_s3(ctx, code).await?;
-        match code {
-            Deployable::Zip(artifact) => ctx.ui.step(format_args!(
-                "uploading code ({} bytes)",
-                artifact.bytes.len()
-            )),
-            Deployable::Image(uri) => ctx.ui.step(format_args!("deploying image {uri}")),
-        }
-        let busy = ctx
-            .ui
-            .spinner("sending the code, waiting for Lambda to apply it");
-        let updated = ctx
-            .lambda
-            .update_code(
-                name,
-                lambda_code(code, through_s3.as_ref()),
-                desired.extra.architecture.as_deref(),
-            )
-            .await?;
-        drop(busy);
-        expected_sha = code.publish_guard(&updated);
-        revision = updated.revision_id;
-    }
-    let mut settings = changed_settings(desired, &changes, &latest.extra);
-    // Variables other tools own are written back as `$LATEST` has them.
-    settings.environment = settings
-        .environment
-        .map(|env| env.with_kept_from(&latest.environment));
-    if settings != FunctionSettings::default() {
+    let mut expected_sha = code.publish_guard(latest);
+    let sends_code = changes.iter().any(Change::is_code);
+    // Staged before any write: a failed upload to S3 changes nothing.
+    let through_s3 = match sends_code {
+        true => stage_in_s3(ctx, code).await?,
+        false => None,
+    };
+    let configured = if changed_settings(desired, &changes, latest) != FunctionSettings::default() {
         ctx.ui.step("updating configuration");
         let _busy = ctx
             .ui
             .spinner("waiting for Lambda to apply the configuration");
-        revision = ctx
+        let configured = ctx
             .lambda
-            .update_settings(name, &settings)
-            .await?
-            .revision_id;
+            .configure(name, latest, |now| changed_settings(desired, &changes, now))
+            .await?;
+        revision = configured.after.revision_id.clone();
+        expected_sha = code.publish_guard(&configured.before);
+        Some(configured)
+    } else {
+        None
+    };
+    if sends_code {
+        match send_code(ctx, code, through_s3.as_ref()).await {
+            Ok(updated) => {
+                expected_sha = code.publish_guard(&updated);
+                revision = updated.revision_id;
+            }
+            Err(refused) => {
+                return Err(match configured {
+                    None => refused,
+                    Some(configured) => put_back(ctx, &changes, configured, refused).await,
+                });
+            }
+        }
     }
     let version = publish(ctx, &expected_sha, revision.as_deref()).await?;
     if let Some(tags) = changes.iter().find_map(Change::tags) {
-        ctx.ui.step("updating tags");
-        ctx.lambda.retag(&latest.arn, tags).await?;
+        retag(ctx, &latest.arn, tags).await?;
     }
     Ok(DeployReport {
         version,
@@ -313,6 +375,94 @@ async fn update(
         changes: changes.into_iter().map(|c| c.text).collect(),
         pinned: None,
     })
+}
+
+/// Sends the code (from S3 when it was staged there) and waits until
+/// Lambda has applied it.
+async fn send_code(
+    ctx: Ctx<'_>,
+    code: &Deployable,
+    through_s3: Option<&S3Location>,
+) -> Result<FunctionState> {
+    match code {
+        Deployable::Zip(artifact) => ctx.ui.step(format_args!(
+            "uploading code ({} bytes)",
+            artifact.bytes.len()
+        )),
+        Deployable::Image(uri) => ctx.ui.step(format_args!("deploying image {uri}")),
+    }
+    let _busy = ctx
+        .ui
+        .spinner("sending the code, waiting for Lambda to apply it");
+    ctx.lambda
+        .update_code(
+            ctx.function(),
+            lambda_code(code, through_s3),
+            ctx.config.function.settings.extra.architecture.as_deref(),
+        )
+        .await
+}
+
+/// After Lambda refused the code (`refused`): writes back the
+/// configuration `$LATEST` had before greenlight's update, for the
+/// settings that update changed (conditional on the RevisionId it left),
+/// and returns the error to report: `refused`, saying `$LATEST` is as it
+/// was, or, when that write fails too, what `$LATEST` holds now.
+async fn put_back(
+    ctx: Ctx<'_>,
+    changes: &[Change],
+    configured: Configured,
+    refused: Error,
+) -> Error {
+    let name = ctx.function();
+    let Configured { before, after } = configured;
+    let settings = changed_settings(&settings_of(&before), changes, &before);
+    ctx.ui.step(format_args!(
+        "Lambda refused the code: putting back the configuration $LATEST of {name} had"
+    ));
+    let restored = ctx
+        .lambda
+        .update_settings(name, &settings, after.revision_id.as_deref())
+        .await;
+    let problem = match restored {
+        Ok(Updated::Applied(_)) => {
+            let hint = refused
+                .hint
+                .clone()
+                .map_or_else(String::new, |h| format!("{h}; "));
+            return refused.with_hint(format!(
+                "{hint}greenlight put back the configuration $LATEST had, so $LATEST is as it was; no version was published"
+            ));
+        }
+        Ok(Updated::RevisionMoved) => {
+            "someone else changed $LATEST meanwhile, so greenlight did not write over it".to_owned()
+        }
+        Err(e) => e.to_string(),
+    };
+    Error::no_traffic_moved(format!(
+        "could not update the code of function {name}, and could not put back the configuration $LATEST had: $LATEST holds the new configuration with the code it had"
+    ))
+    .with_cause(format!(
+        "{}; putting the configuration back: {problem}",
+        refused.cause.as_deref().unwrap_or(&refused.message)
+    ))
+    .with_hint("no traffic moved and no version was published; fix the cause and deploy again (deploy compares with $LATEST and sends what differs)")
+}
+
+/// The settings `state` holds, each given, as a config naming them all
+/// would: what [`put_back`] writes, for the settings it changed.
+fn settings_of(state: &FunctionState) -> FunctionSettings {
+    FunctionSettings {
+        runtime: state.runtime.clone(),
+        handler: state.handler.clone(),
+        role: state.role.clone(),
+        memory: state.memory,
+        timeout: state.timeout,
+        environment: Some(state.environment.clone()),
+        description: Some(state.description.clone()),
+        snap_start: Some(state.snap_start),
+        extra: state.extra.clone(),
+    }
 }
 
 /// Publishes `$LATEST` (guarded as [`crate::lambda::Lambda::publish`]
@@ -326,17 +476,8 @@ pub async fn publish(ctx: Ctx<'_>, code_sha256: &str, revision_id: Option<&str>)
     let published = ctx.lambda.publish(name, code_sha256, revision_id).await?;
     let version = published.version;
     if !published.active {
-        let deadline = ctx.config.function.ready_timeout;
-        ctx.ui.step(format_args!(
-            "version {version} is not Active yet (Lambda is preparing it; SnapStart takes a snapshot first): waiting up to {}",
-            humantime::format_duration(deadline)
-        ));
-        let _busy = ctx.ui.spinner(format_args!(
-            "waiting for version {version} to become Active"
-        ));
-        ctx.lambda
-            .wait_until_active(name, &version, deadline)
-            .await?;
+        let why = "not Active yet (Lambda is preparing it; SnapStart takes a snapshot first)";
+        crate::ready::wait(ctx, &version, why).await?;
     }
     Ok(version)
 }
@@ -523,9 +664,11 @@ impl Change {
     }
 }
 
-/// How `state` differs from the artifact and the settings the config gives.
-/// `tags` are the function's, read when the config manages some.
+/// How `state` of function `function` differs from the artifact and the
+/// settings the config gives. `tags` are the function's, read when the
+/// config manages some.
 fn differences(
+    function: &str,
     desired: &FunctionSettings,
     code_differs: bool,
     state: &FunctionState,
@@ -606,7 +749,7 @@ fn differences(
         push(Field::Extra(setting), text);
     }
     if let (Some(want), Some(have)) = (&desired.extra.tags, tags)
-        && let Some(change) = TagChange::between(want, have)
+        && let Some(change) = TagChange::between(function, want, have)
     {
         let text = change.text.clone();
         push(Field::Tags(change), text);
@@ -614,12 +757,14 @@ fn differences(
     changes
 }
 
-/// The settings to send with `UpdateFunctionConfiguration`: only those
-/// listed in `changes` (`have`: `$LATEST`'s, to complete partial ones).
+/// The settings to send with `UpdateFunctionConfiguration` to `$LATEST`
+/// as `have` holds it: only those listed in `changes`, partial ones
+/// completed from `have`, and the variables the config keeps with the
+/// values `have` has.
 fn changed_settings(
     desired: &FunctionSettings,
     changes: &[Change],
-    have: &ExtraSettings,
+    have: &FunctionState,
 ) -> FunctionSettings {
     let has = |field| changes.iter().any(|c| c.field == field);
     let extras: Vec<Setting> = changes
@@ -638,11 +783,12 @@ fn changed_settings(
         timeout: desired.timeout.filter(|_| has(Field::Timeout)),
         environment: desired
             .environment
-            .clone()
-            .filter(|_| has(Field::Environment)),
+            .as_ref()
+            .filter(|_| has(Field::Environment))
+            .map(|env| env.with_kept_from(&have.environment)),
         description: pick(Field::Description, &desired.description),
         snap_start: desired.snap_start.filter(|_| has(Field::SnapStart)),
-        extra: desired.extra.to_send(&extras, have),
+        extra: desired.extra.to_send(&extras, &have.extra),
     }
 }
 
@@ -662,15 +808,17 @@ mod tests {
             memory: Some(128),
             ..Default::default()
         };
-        assert!(differences(&FunctionSettings::default(), false, &state, None).is_empty());
+        assert!(
+            differences("orders", &FunctionSettings::default(), false, &state, None).is_empty()
+        );
         let want = FunctionSettings {
             memory: Some(256),
             ..Default::default()
         };
-        let changes = differences(&want, true, &state, None);
+        let changes = differences("orders", &want, true, &state, None);
         let texts: Vec<&str> = changes.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["code", "memory 128 → 256"]);
-        let send = changed_settings(&want, &changes, &state.extra);
+        let send = changed_settings(&want, &changes, &state);
         assert_eq!(
             send,
             FunctionSettings {
@@ -691,7 +839,7 @@ mod tests {
             environment: Some(env("new-secret")),
             ..Default::default()
         };
-        let changes = differences(&want, false, &state, None);
+        let changes = differences("orders", &want, false, &state, None);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].text, "environment (changed TOKEN)");
     }

@@ -383,8 +383,11 @@ pub async fn release(
 ) -> Result<ReleaseReport> {
     let plan = ctx.config.release.plan.clone();
     let (pair, state) = moving(ctx, dns).await?;
-    let (pair, live) = match (pair, state) {
-        (_, State::New) | (None, _) => return first_release(ctx, dns, version).await,
+    let (pair, (live, record)) = match (pair, state) {
+        (_, State::New) | (None, _) => {
+            crate::ready::until_active(ctx, version).await?;
+            return first_release(ctx, dns, version).await;
+        }
         (Some(pair), State::Releasing { to, record, behind }) => {
             if record.version != version {
                 return Err(release::another_in_progress(&record.version, &dns.name));
@@ -392,7 +395,7 @@ pub async fn release(
             let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
             return run.drive(wait).await;
         }
-        (Some(pair), State::Live { live, .. }) => (pair, live),
+        (Some(pair), State::Live { live, record, .. }) => (pair, (live, record)),
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
     };
     let (from, to) = (&dns.colours[live], &dns.colours[1 - live]);
@@ -406,7 +409,9 @@ pub async fn release(
             ..Default::default()
         });
     }
+    refuse_if_judged(dns, from, record.as_ref(), Candidate::Published(version))?;
     gates::refuse_if_firing(ctx, Some(version)).await?;
+    crate::ready::until_active(ctx, version).await?;
     // The live colour on `$LATEST` would make the way back whatever was
     // uploaded last: pin it first.
     if stable == pin::LATEST
@@ -423,7 +428,49 @@ pub async fn release(
     point(ctx, to, version, &record).await?;
     let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
     run.step = None;
+    run.active = true;
     run.drive(wait).await
+}
+
+/// The finished release on the live colour `live` (its newest `record`)
+/// whose last step's metrics are still judged as they settle, if there is
+/// one. A record greenlight cannot use (a time in the future, say) is an
+/// error (exit 1): nothing is computed from it.
+fn still_judged(
+    dns: &DnsConfig,
+    live: &Colour,
+    record: Option<&Record>,
+) -> Result<Option<Settling>> {
+    let Some(record) = record.filter(|r| r.action == Action::Release) else {
+        return Ok(None);
+    };
+    if let Some(problem) = record.problem(OffsetDateTime::now_utc()) {
+        return Err(Error::no_traffic_moved(format!(
+            "{} ({} of {}) holds a greenlight release record that cannot be used: {problem}",
+            live.alias, live.name, dns.name
+        ))
+        .with_hint("see `greenlight status`; release a version explicitly with `greenlight release --version N`"));
+    }
+    Ok(Settling::of(record).filter(|last| !last.left().is_zero()))
+}
+
+/// Refuses (exit 1) a new release while the finished release `record` on
+/// the live colour is still judged ([`still_judged`]), unless `candidate`
+/// may be that very version. A record whose settle window cannot be used
+/// names nothing to judge (`promote` and `status` report it): the new
+/// release writes its own.
+fn refuse_if_judged(
+    dns: &DnsConfig,
+    live: &Colour,
+    record: Option<&Record>,
+    candidate: Candidate<'_>,
+) -> Result<()> {
+    match (still_judged(dns, live, record).ok().flatten(), record) {
+        (Some(last), Some(record)) if !candidate.may_be(&record.version) => Err(
+            release::still_settling(&record.version, last.left(), &dns.name),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// For `status`: where a DNS release stands, and why the records cannot
@@ -434,10 +481,17 @@ pub async fn standing(ctx: Ctx<'_>, dns: &DnsConfig) -> (Option<InProgress>, Opt
         Err(problem) | Ok((_, State::Tampered { problem, .. })) => (None, Some(problem)),
         Ok((Some(pair), State::Releasing { to, record, .. })) => {
             match Shift::resume(ctx, dns, pair, to, &record) {
-                Ok(run) => (Some(run.position()), None),
+                Ok(mut run) => {
+                    let unread = run.read_gates().await.err();
+                    (Some(run.position()), unread)
+                }
                 Err(problem) => (None, Some(problem)),
             }
         }
+        Ok((_, State::Live { live, record, .. })) => (
+            None,
+            still_judged(dns, &dns.colours[live], record.as_ref()).err(),
+        ),
         Ok(_) => (None, None),
     }
 }
@@ -451,12 +505,13 @@ pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) 
         State::Releasing { record, .. } if !candidate.may_be(&record.version) => {
             return Err(release::another_in_progress(&record.version, &dns.name));
         }
-        State::Live { live, .. } => {
+        State::Live { live, record, .. } => {
             live_version(ctx, &dns.colours[live]).await?;
+            refuse_if_judged(dns, &dns.colours[live], record.as_ref(), candidate)?;
         }
         _ => {}
     }
-    gates::refuse_if_firing(ctx, None).await
+    release::refuse_if_alarms_stop(ctx, candidate).await
 }
 
 /// `promote` in DNS mode: one step of the release in progress, if any.
@@ -467,16 +522,12 @@ pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseRepo
             run.drive(false).await.map(Some)
         }
         // A finished release whose last step's metrics are still settling.
-        (
-            Some(pair),
-            State::Live {
-                live,
-                record: Some(record),
-                ..
-            },
-        ) if record.action == Action::Release
-            && Settling::of(&record).is_some_and(|last| !last.left().is_zero()) =>
-        {
+        (Some(pair), State::Live { live, record, .. }) => {
+            let colour = &dns.colours[live];
+            let (Some(_), Some(record)) = (still_judged(dns, colour, record.as_ref())?, record)
+            else {
+                return Ok(None);
+            };
             // Judged only while the old colour still serves the version a
             // rollback would return to (a deploy since may have staged another).
             let back = &dns.colours[1 - live];
@@ -738,6 +789,9 @@ struct Shift<'a> {
     reapply: bool,
     /// The colours' aliases' provisioned concurrency, read once in this run.
     provisioned: Provisioned,
+    /// The new version was seen `Active`: weight moves onto it need no
+    /// check of its state ([`crate::ready`]).
+    active: bool,
 }
 
 impl<'a> Shift<'a> {
@@ -786,6 +840,7 @@ impl<'a> Shift<'a> {
             gates: None,
             reapply: false,
             provisioned: Provisioned::default(),
+            active: false,
             pair,
         })
     }
@@ -919,6 +974,19 @@ impl<'a> Shift<'a> {
             if moved && !wait {
                 report.in_progress = Some(self.position());
                 return Ok(());
+            }
+            if !self.active {
+                // Nothing more moves onto it; what this run moved is undone.
+                if let Err(e) = crate::ready::until_active(self.ctx, &self.version).await {
+                    return Err(match moved {
+                        true => Stop::RollBack(format!(
+                            "version {} cannot take more traffic: {}",
+                            self.version, e.message
+                        )),
+                        false => Stop::Fail(e),
+                    });
+                }
+                self.active = true;
             }
             let next = self.step.map_or(0, |s| s + 1);
             match self.fleet_turn(next).await {
@@ -1106,6 +1174,25 @@ impl<'a> Shift<'a> {
         .await
     }
 
+    /// The canary under watch: the step under way, or after the last move
+    /// the last step, until its metrics have settled.
+    fn canary(&self) -> Option<Canary<'_>> {
+        let window = match (self.step, self.settling) {
+            (Some(_), _) => Some(self.clock().window()),
+            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
+            (None, _) => None,
+        };
+        window.map(|(since, until)| Canary {
+            version: &self.version,
+            via: &self.dns.colours[self.to].alias,
+            stable: &self.stable,
+            stable_via: &self.dns.colours[1 - self.to].alias,
+            since,
+            until,
+            provisioned: &self.provisioned,
+        })
+    }
+
     /// The gates, with the smoke tests through the receiving colour's alias.
     async fn check(&mut self) -> std::result::Result<(), Stop> {
         let mut config = self.ctx.config.clone();
@@ -1114,21 +1201,11 @@ impl<'a> Shift<'a> {
             config: &config,
             ..self.ctx
         };
-        let window = match (self.step, self.settling) {
-            (Some(_), _) => Some(self.clock().window()),
-            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
-            (None, _) => None,
+        let checked = {
+            let canary = self.canary();
+            gates::check(ctx, &self.version, canary.as_ref()).await
         };
-        let canary = window.map(|(since, until)| Canary {
-            version: &self.version,
-            via: &self.dns.colours[self.to].alias,
-            stable: &self.stable,
-            stable_via: &self.dns.colours[1 - self.to].alias,
-            since,
-            until,
-            provisioned: &self.provisioned,
-        });
-        match gates::check(ctx, &self.version, canary.as_ref()).await {
+        match checked {
             Ok(check) => {
                 self.held = check.held().map(str::to_owned);
                 let red = check.failure();
@@ -1137,6 +1214,21 @@ impl<'a> Shift<'a> {
             }
             Err(e) => Err(format!("the gates could not be checked: {}", e.message).into()),
         }
+    }
+
+    /// For `status`, once the step's wait is over: the gates' reads that
+    /// decide whether `promote` moves on or holds ([`gates::read`]; no
+    /// smoke test is run), so [`Shift::position`] says what it would do.
+    async fn read_gates(&mut self) -> Result<()> {
+        if self.step.is_none() || !self.clock().wait_left().is_zero() {
+            return Ok(());
+        }
+        let read = {
+            let canary = self.canary();
+            gates::read(self.ctx, &self.version, canary.as_ref()).await?
+        };
+        self.held = read.held().map(str::to_owned);
+        Ok(())
     }
 
     /// Where the release stands, for a run that leaves it in progress.

@@ -140,6 +140,7 @@ async fn list_deploy(
     {
         plan.then(format_args!("warning: {warning}"));
     }
+    crate::candidate::check(ctx).await?;
     let deployed = list_writes(ctx, code, decided.decision, plan).await?;
     if let (Some(candidate), false) = (
         &ctx.config.release.candidate,
@@ -171,6 +172,14 @@ async fn list_writes(
             ));
             Ok(Deployed::Unchanged)
         }
+        Decision::Retag { served, tags } => {
+            plan.then(format_args!(
+                "nothing to deploy: alias {alias} already serves this code and configuration (version {}); only the function's tags differ, which publishes no version",
+                served.version
+            ));
+            list_tags(name, &tags, plan);
+            Ok(Deployed::Unchanged)
+        }
         Decision::Create => {
             stage(ctx, code, plan).await?;
             let settings = ctx.config.function.settings.extra.describe();
@@ -193,6 +202,22 @@ async fn list_writes(
         Decision::Update { latest, changes } => {
             if changes.iter().any(deploy::Change::is_code) {
                 stage(ctx, code, plan).await?;
+            }
+            let settings: Vec<&str> = changes
+                .iter()
+                .filter(|c| !c.is_code() && c.changes_latest())
+                .map(|c| c.text.as_str())
+                .collect();
+            if !settings.is_empty() {
+                plan.write(
+                    "UpdateFunctionConfiguration",
+                    format_args!(
+                        "function {name}: {}, conditional on $LATEST's RevisionId (before the code: if Lambda refuses the code, this is written back)",
+                        settings.join(", ")
+                    ),
+                );
+            }
+            if changes.iter().any(deploy::Change::is_code) {
                 let new_code = changes.iter().any(deploy::Change::is_new_code);
                 let why = match code {
                     _ if !new_code => "the same code".to_owned(),
@@ -215,17 +240,6 @@ async fn list_writes(
                 plan.write(
                     "UpdateFunctionCode",
                     format_args!("function {name} from {}: {why}{with_code}", describe(code)),
-                );
-            }
-            let settings: Vec<&str> = changes
-                .iter()
-                .filter(|c| !c.is_code() && c.changes_latest())
-                .map(|c| c.text.as_str())
-                .collect();
-            if !settings.is_empty() {
-                plan.write(
-                    "UpdateFunctionConfiguration",
-                    format_args!("function {name}: {}", settings.join(", ")),
                 );
             }
             let tags = changes.iter().find_map(deploy::Change::tags);
@@ -265,6 +279,9 @@ fn await_active(ctx: Ctx<'_>, plan: &mut DryRun) {
 
 /// The tag writes of a deploy: tags belong to the function, not a version.
 fn list_tags(name: &str, tags: &TagChange, plan: &mut DryRun) {
+    if let Some(warning) = &tags.warning {
+        plan.then(format_args!("warning: {warning}"));
+    }
     let keys = |keys: Vec<&String>| {
         keys.into_iter()
             .map(String::as_str)

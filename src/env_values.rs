@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use crate::config::FunctionConfig;
 use crate::error::{Error, Result};
-use crate::secret_store::SecretStore;
+use crate::secret_store::{SecretStore, region_of};
 use crate::secrets::{Environment, MASK};
 
 /// Where a variable's value is kept, instead of the config file.
@@ -94,12 +94,8 @@ pub fn from_config(
     let mut references = BTreeMap::new();
     for (name, value) in vars {
         let key = format!("function.environment.{name}");
-        if !is_env_key(&name) {
-            return Err(bad(
-                &key,
-                &format!("{MASK:?}"),
-                "variable names start with a letter and hold only letters, digits and '_'",
-            ));
+        if let Some(why) = env_name_problem(&name) {
+            return Err(bad(&key, &format!("{MASK:?}"), why));
         }
         match value {
             toml::Value::String(value) => {
@@ -115,12 +111,8 @@ pub fn from_config(
     let mut kept = BTreeSet::new();
     for name in keep.unwrap_or_default() {
         let key = "function.environment_keep";
-        if !is_env_key(&name) {
-            return Err(bad(
-                key,
-                &format!("{name:?}"),
-                "variable names start with a letter and hold only letters, digits and '_'",
-            ));
+        if let Some(why) = env_name_problem(&name) {
+            return Err(bad(key, &format!("{name:?}"), why));
         }
         if text.contains_key(&name) || references.contains_key(&name) {
             return Err(bad(
@@ -171,7 +163,15 @@ fn source(table: &toml::Table) -> std::result::Result<Source, &'static str> {
     match (text("env")?, text("ssm")?, text("secret")?, text("key")?) {
         (Some(name), None, None, None) if !name.contains(['=', '\0']) => Ok(Source::Env(name)),
         (Some(_), None, None, None) => Err("an environment variable name holds no '=' or NUL"),
-        (None, Some(name), None, None) => Ok(Source::Ssm(name)),
+        (None, Some(name), None, None) => {
+            // SSM trims the ends of a name itself; greenlight does the same
+            // before it checks it, so the name read is the name shown.
+            let name = name.trim().to_owned();
+            match ssm_name_problem(&name) {
+                None => Ok(Source::Ssm(name)),
+                Some(why) => Err(why),
+            }
+        }
         (None, None, Some(id), key) => Ok(Source::Secret { id, key }),
         (None, None, None, Some(_)) => {
             Err("`key` goes with `secret`: { secret = \"name-or-arn\", key = \"field\" }")
@@ -180,11 +180,121 @@ fn source(table: &toml::Table) -> std::result::Result<Source, &'static str> {
     }
 }
 
-/// Whether `key` is a variable name Lambda accepts.
-fn is_env_key(key: &str) -> bool {
+/// Why SSM would refuse `name` (a parameter name or ARN, with an optional
+/// `:version` or `:label`), by Parameter Store's naming rules: letters,
+/// digits, `_`, `.`, `-` and `/` between levels, a leading `/` for a
+/// name in a hierarchy, at most 15 levels, at most 1011 characters.
+fn ssm_name_problem(name: &str) -> Option<&'static str> {
+    let arn = name.starts_with("arn:");
+    let path = match arn {
+        true => {
+            let parts: Vec<&str> = name.splitn(6, ':').collect();
+            match parts[..] {
+                [_, partition, "ssm", region, account, resource]
+                    if partition.starts_with("aws")
+                        && !region.is_empty()
+                        && account.len() == 12
+                        && account.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    match resource.strip_prefix("parameter") {
+                        Some(rest) if rest.starts_with('/') => rest,
+                        _ => {
+                            return Some(
+                                "an SSM parameter ARN is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME",
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    return Some(
+                        "an SSM parameter ARN is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME",
+                    );
+                }
+            }
+        }
+        false => name,
+    };
+    let (path, selector) = match path.split_once(':') {
+        Some((path, selector)) => (path, Some(selector)),
+        None => (path, None),
+    };
+    let label = |s: &str| {
+        (1..=100).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    };
+    if selector.is_some_and(|s| !label(s)) {
+        return Some(
+            "after the name, `:` takes a version number or a label (letters, digits, '_', '.', '-')",
+        );
+    }
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"_.-/".contains(&b);
+    if path.is_empty() || path.len() > 1011 || !path.bytes().all(allowed) {
+        return Some(
+            "an SSM parameter name is 1 to 1011 letters, digits, '_', '.', '-' and '/' (no spaces)",
+        );
+    }
+    let hierarchy = path.contains('/');
+    if hierarchy && !path.starts_with('/') {
+        return Some("a name in a hierarchy starts with '/': \"/app/name\"");
+    }
+    let levels: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if hierarchy && levels.iter().any(|l| l.is_empty()) {
+        return Some("a hierarchy has a name between each '/' (no '//', no '/' at the end)");
+    }
+    if levels.len() > 15 {
+        return Some("SSM allows at most 15 levels in a hierarchy");
+    }
+    None
+}
+
+/// The variables Lambda sets itself and refuses in a function's
+/// configuration (Developer Guide, "Defined runtime environment variables").
+const RESERVED: [&str; 16] = [
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Why Lambda would refuse `key` as a variable name: its pattern is
+/// `[a-zA-Z][a-zA-Z0-9_]+` (so two characters at least, and `_HANDLER`
+/// and `_X_AMZN_TRACE_ID` are out), and the runtime's own are reserved.
+fn env_name_problem(key: &str) -> Option<&'static str> {
     let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    let shaped = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && key.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !shaped {
+        return Some(
+            "variable names are a letter, then at least one more letter, digit or '_' (Lambda's pattern [a-zA-Z][a-zA-Z0-9_]+)",
+        );
+    }
+    RESERVED.contains(&key).then_some(
+        "Lambda sets this variable itself and refuses it in a function's configuration (a reserved name): use another name",
+    )
+}
+
+/// Lambda's limit on a function's environment, in bytes.
+pub const ENVIRONMENT_LIMIT: usize = 4096;
+
+/// The size Lambda gives `env`, as its error "String measured" shows: the
+/// variables as compact JSON (`{"KEY":"value",…}`), in UTF-8 bytes, names,
+/// quotes and escapes included.
+pub fn measured_size(env: &Environment) -> usize {
+    serde_json::to_string(env.expose()).map_or(0, |json| json.len())
 }
 
 /// What was read from SSM and Secrets Manager in this run, by region and
@@ -223,7 +333,8 @@ fn secret_entry(id: &str) -> String {
 /// Reads the values `function`'s environment refers to and puts them into
 /// its environment: greenlight's own variables first (no AWS call), then
 /// the SSM parameters not read yet in this run (one `GetParameters` per 10
-/// names), then each secret not read yet, all in `region` (the function's).
+/// names and region), then each secret not read yet, each in `region` (the
+/// function's) or, for an ARN, in the region the ARN names.
 /// A value that is not there is exit 2 naming the variable and the
 /// reference (`origin` names the config). Returns what was read, by name
 /// only, for `-v`.
@@ -255,46 +366,55 @@ pub async fn resolve(
             values.insert(name.clone(), value);
         }
     }
-    let unread: BTreeSet<String> = references
-        .values()
-        .filter_map(|s| match s {
-            Source::Ssm(p) if fetched.get(region, &ssm_entry(p)).is_none() => Some(p.clone()),
-            _ => None,
-        })
-        .collect();
-    if !unread.is_empty() {
-        let unread: Vec<String> = unread.into_iter().collect();
-        let mut found = store.parameters(&unread).await?;
-        for name in unread {
+    let mut unread: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for source in references.values() {
+        if let Source::Ssm(parameter) = source {
+            let at = region_of(parameter, region);
+            if fetched.get(&at, &ssm_entry(parameter)).is_none() {
+                unread.entry(at).or_default().insert(parameter.clone());
+            }
+        }
+    }
+    for (at, names) in unread {
+        let names: Vec<String> = names.into_iter().collect();
+        let mut found = store.parameters(&at, &names).await?;
+        for name in names {
             let value = found.remove(&name);
-            fetched.put(region, ssm_entry(&name), value);
+            fetched.put(&at, ssm_entry(&name), value);
         }
     }
     for (name, source) in &references {
         let value = match source {
             Source::Env(_) => continue,
-            Source::Ssm(parameter) => fetched.get(region, &ssm_entry(parameter)).flatten().ok_or_else(|| {
-                missing(name, source, &format!("no SSM parameter {parameter} in {region}")).with_hint(
-                    "create it (a SecureString for a secret), or fix the name; greenlight reads it in the function's region; nothing was written",
-                )
-            })?,
+            Source::Ssm(parameter) => {
+                let at = region_of(parameter, region);
+                fetched.get(&at, &ssm_entry(parameter)).flatten().ok_or_else(|| {
+                    missing(name, source, &format!("no SSM parameter {parameter} in {at}")).with_hint(
+                        "create it (a SecureString for a secret), or fix the name; greenlight reads it in the function's region, or in the one its ARN names; nothing was written",
+                    )
+                })?
+            }
             Source::Secret { id, key } => {
-                let text = match fetched.get(region, &secret_entry(id)) {
+                let at = region_of(id, region);
+                let text = match fetched.get(&at, &secret_entry(id)) {
                     Some(text) => text,
                     None => {
-                        let text = store.secret(id).await?;
-                        fetched.put(region, secret_entry(id), text.clone());
+                        let text = store.secret(&at, id).await?;
+                        fetched.put(&at, secret_entry(id), text.clone());
                         text
                     }
                 };
                 let text = text.ok_or_else(|| {
-                    missing(name, source, &format!("no secret {id} with a text value in {region}"))
+                    missing(name, source, &format!("no secret {id} with a text value in {at}"))
                         .with_hint("create it in Secrets Manager (as text, not binary), or fix the name; nothing was written")
                 })?;
                 match key {
                     None => text,
-                    Some(key) => field(&text, key)
-                        .map_err(|why| missing(name, source, why).with_hint("add the key to the secret's JSON, or fix `key`; nothing was written"))?,
+                    Some(key) => field(&text, key).map_err(|why| {
+                        missing(name, source, why).with_hint(
+                            "add the key to the secret's JSON, or fix `key`; nothing was written",
+                        )
+                    })?,
                 }
             }
         };
@@ -350,10 +470,10 @@ mod tests {
     #[test]
     fn text_and_the_three_references_are_read() {
         let (env, refs) = parse(
-            r#"environment = { A = "text", B = { env = "CI_B" }, C = { ssm = "/p/c" }, D = { secret = "s", key = "k" }, E = { secret = "arn:aws:secretsmanager:eu-west-1:1:secret:s" } }"#,
+            r#"environment = { AA = "text", BB = { env = "CI_B" }, CC = { ssm = "/p/c" }, DD = { secret = "s", key = "k" }, EE = { secret = "arn:aws:secretsmanager:eu-west-1:1:secret:s" } }"#,
         )
         .expect("valid");
-        assert_eq!(env.expect("environment").keys().collect::<Vec<_>>(), ["A"]);
+        assert_eq!(env.expect("environment").keys().collect::<Vec<_>>(), ["AA"]);
         let shown: Vec<String> = refs.0.values().map(ToString::to_string).collect();
         assert_eq!(
             shown,
@@ -370,33 +490,33 @@ mod tests {
     fn bad_references_and_keeps_are_refused_without_showing_values() {
         let cases = [
             (
-                r#"environment = { A = 5 }"#,
-                "`function.environment.A` = ****",
+                r#"environment = { AA = 5 }"#,
+                "`function.environment.AA` = ****",
             ),
-            (r#"environment = { A = { ssm = "" } }"#, "non-empty string"),
+            (r#"environment = { AA = { ssm = "" } }"#, "non-empty string"),
             (
-                r#"environment = { A = { value = "topsecret" } }"#,
+                r#"environment = { AA = { value = "topsecret" } }"#,
                 "{ value = … }",
             ),
             (
-                r#"environment = { A = { env = "X", ssm = "/y" } }"#,
+                r#"environment = { AA = { env = "X", ssm = "/y" } }"#,
                 "a value is a string",
             ),
             (
-                r#"environment = { A = { key = "k" } }"#,
+                r#"environment = { AA = { key = "k" } }"#,
                 "`key` goes with `secret`",
             ),
-            (r#"environment = { A = { env = "X=Y" } }"#, "no '='"),
+            (r#"environment = { AA = { env = "X=Y" } }"#, "no '='"),
             (
-                "environment = { A = \"topsecret\" }\nenvironment_keep = [\"A\"]",
-                "A is also set",
+                "environment = { AA = \"topsecret\" }\nenvironment_keep = [\"AA\"]",
+                "AA is also set",
             ),
             (
                 "environment = {}\nenvironment_keep = [\"1A\"]",
                 "`function.environment_keep` = \"1A\"",
             ),
             (
-                "environment_keep = [\"A\"]",
+                "environment_keep = [\"AA\"]",
                 "without `function.environment`",
             ),
         ];
@@ -406,6 +526,90 @@ mod tests {
             assert!(!err.message.contains("topsecret"), "{}", err.message);
             assert!(!err.message.contains('\n'), "one line: {}", err.message);
         }
+    }
+
+    #[test]
+    fn names_lambda_refuses_are_refused() {
+        for (name, expected) in [
+            ("A", "[a-zA-Z][a-zA-Z0-9_]+"),
+            ("_HANDLER", "[a-zA-Z][a-zA-Z0-9_]+"),
+            ("1X", "[a-zA-Z][a-zA-Z0-9_]+"),
+            ("MY-VAR", "[a-zA-Z][a-zA-Z0-9_]+"),
+            ("AWS_REGION", "reserved"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "reserved"),
+            ("LAMBDA_TASK_ROOT", "reserved"),
+        ] {
+            for text in [
+                format!("environment = {{ {name:?} = \"topsecret\" }}"),
+                format!("environment = {{}}\nenvironment_keep = [{name:?}]"),
+            ] {
+                let err = parse(&text).expect_err(&text);
+                assert!(err.message.contains(name), "{text}: {}", err.message);
+                assert!(err.message.contains(expected), "{text}: {}", err.message);
+                assert!(!err.message.contains("topsecret"), "{}", err.message);
+            }
+        }
+        for ok in ["AB", "a1", "AWS_REGION_NAME", "TZ", "LANG"] {
+            assert!(env_name_problem(ok).is_none(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn ssm_names_are_trimmed_and_checked_as_ssm_does() {
+        let (_, refs) =
+            parse(r#"environment = { AA = { ssm = "  /orders/db  " } }"#).expect("valid");
+        assert_eq!(refs.0["AA"], Source::Ssm("/orders/db".to_owned()));
+        for ok in [
+            "/orders/db",
+            "plain",
+            "/orders/db:3",
+            "/orders/db:current",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/plain:2",
+            "/aws/service/global-infrastructure/current-region",
+        ] {
+            assert_eq!(ssm_name_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("/orders/my db", "no spaces"),
+            ("orders/db", "starts with '/'"),
+            ("/orders//db", "no '//'"),
+            ("/orders/db/", "no '//'"),
+            ("/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", "15 levels"),
+            ("/orders/db:", "a version number or a label"),
+            ("/orders/db:a b", "a version number or a label"),
+            ("/orders/$db", "no spaces"),
+            ("arn:aws:ssm:eu-west-1:123:parameter/db", "ARN is"),
+            (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
+                "ARN is",
+            ),
+        ] {
+            let problem = ssm_name_problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(problem.contains(why), "{bad}: {problem}");
+            let text = format!("environment = {{ AA = {{ ssm = {bad:?} }} }}");
+            let err = parse(&text).expect_err(&text);
+            assert!(
+                err.message.contains("`function.environment.AA`"),
+                "{}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn the_environment_is_measured_as_lambda_measures_it() {
+        let env = Environment::new([("AB".to_owned(), "x\"y".to_owned())].into());
+        assert_eq!(measured_size(&env), r#"{"AB":"x\"y"}"#.len());
+        assert_eq!(measured_size(&Environment::default()), 2);
+        let two = Environment::new(
+            [
+                ("A1".to_owned(), "é".to_owned()),
+                ("B2".to_owned(), String::new()),
+            ]
+            .into(),
+        );
+        assert_eq!(measured_size(&two), r#"{"A1":"é","B2":""}"#.len());
     }
 
     #[test]

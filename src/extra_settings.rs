@@ -13,7 +13,10 @@
 //! Tags belong to the function, not to a version. greenlight adds and
 //! updates the tags it is given and removes only those it set earlier,
 //! never tags other tools own: it lists the keys it set, space-separated,
-//! in its own tag [`MANAGED_TAGS`] ([`TagChange`]).
+//! in its own tag [`MANAGED_TAGS`], followed by a checksum over the
+//! function's name and the list ([`TagChange`]). Anyone may edit a tag, so
+//! a list whose checksum does not match (edited by hand, copied from
+//! another function) makes greenlight remove nothing, and say so.
 //!
 //! No AWS calls here: [`crate::lambda`] sends and reads these settings.
 
@@ -23,7 +26,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// The tag in which greenlight lists, space-separated, the tag keys it set.
+/// The tag in which greenlight lists, space-separated, the tag keys it
+/// set, then `check=` and a checksum of the list.
 pub const MANAGED_TAGS: &str = "greenlight:managed-tags";
 
 /// Lambda's limit on tags per function; one is greenlight's own.
@@ -208,6 +212,16 @@ pub fn check(raw: RawExtras, bad: impl Fn(&str, String, &str) -> Error) -> Resul
                     &format!("{key}[{i}]"),
                     format!("{arn:?}"),
                     "listed twice",
+                ));
+            }
+            let layer = |arn: &str| arn.rsplit_once(':').map(|(layer, _)| layer.to_owned());
+            if let Some(other) = layers[..i].iter().find(|o| layer(o) == layer(arn)) {
+                return Err(bad(
+                    &format!("{key}[{i}]"),
+                    format!("{arn:?}"),
+                    &format!(
+                        "{other:?} is another version of the same layer, and Lambda takes one version of each layer: keep one"
+                    ),
                 ));
             }
         }
@@ -436,12 +450,12 @@ fn check_tags(
             ));
         }
     }
-    if managed_list(&tags).len() > 256 {
+    if managed_value("", &tags).len() > 256 {
         return Err(bad(
             "function.tags",
             format!("{} tags", tags.len()),
             &format!(
-                "their keys, space-separated, must fit in the 256 characters of the {MANAGED_TAGS} tag: use fewer or shorter keys"
+                "their keys, space-separated, and greenlight's checksum must fit in the 256 characters of the {MANAGED_TAGS} tag: use fewer or shorter keys"
             ),
         ));
     }
@@ -507,6 +521,102 @@ impl ExtraSettings {
             tags: None,
         }
     }
+}
+
+impl ExtraSettings {
+    /// These settings over `have`'s (normalised): what a function holds
+    /// after an update that sends them.
+    pub fn over(&self, have: &ExtraSettings) -> ExtraSettings {
+        fn or<T: Clone>(want: &Option<T>, have: &Option<T>) -> Option<T> {
+            want.clone().or_else(|| have.clone())
+        }
+        ExtraSettings {
+            architecture: or(&self.architecture, &have.architecture),
+            layers: or(&self.layers, &have.layers),
+            ephemeral_storage: self.ephemeral_storage.or(have.ephemeral_storage),
+            tracing: or(&self.tracing, &have.tracing),
+            vpc: or(&self.vpc, &have.vpc),
+            logging: self
+                .logging
+                .as_ref()
+                .map(|l| l.completed_from(have.logging.as_ref()))
+                .or_else(|| have.logging.clone()),
+            dead_letter: or(&self.dead_letter, &have.dead_letter),
+            kms_key: or(&self.kms_key, &have.kms_key),
+            file_systems: or(&self.file_systems, &have.file_systems),
+            tags: None,
+        }
+    }
+}
+
+/// A setting Lambda refuses together with another: the key, its value as
+/// shown, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The config key at fault, e.g. `function.snap_start`.
+    pub key: &'static str,
+    /// Its value, as shown.
+    pub value: String,
+    /// What Lambda refuses, and what to do.
+    pub why: String,
+}
+
+/// What Lambda would refuse in the settings a function ends with:
+/// `runtime` and `snap_start` as they will be, `extra` merged with
+/// [`ExtraSettings::over`]. SnapStart goes with Java 11+, Python 3.12+ and
+/// .NET 8+ runtimes, and not with a file system or more than 512 MB of
+/// ephemeral storage; a file system needs a VPC.
+pub fn refused_together(
+    runtime: Option<&str>,
+    snap_start: bool,
+    extra: &ExtraSettings,
+) -> Option<Refused> {
+    let file_system = extra.file_systems.as_deref().and_then(<[_]>::first);
+    let snap = |why: String| Refused {
+        key: "function.snap_start",
+        value: "true".to_owned(),
+        why,
+    };
+    if snap_start {
+        if let Some(runtime) = runtime.filter(|r| !has_snap_start(r)) {
+            return Some(snap(format!(
+                "Lambda has no SnapStart for runtime {runtime} (function.runtime, or the function's): it offers SnapStart for Java 11 and later, Python 3.12 and later and .NET 8 and later"
+            )));
+        }
+        if let Some(fs) = file_system {
+            return Some(snap(format!(
+                "Lambda has no SnapStart for a function with a file system (function.file_systems, or the function's: {}): remove one of them",
+                fs.arn
+            )));
+        }
+        if let Some(mb) = extra.ephemeral_storage.filter(|mb| *mb > 512) {
+            return Some(snap(format!(
+                "Lambda has no SnapStart with more than 512 MB of ephemeral storage (function.ephemeral_storage, or the function's: {mb} MB)"
+            )));
+        }
+    }
+    let no_vpc = extra.vpc.as_ref().is_none_or(|v| v.subnets.is_empty());
+    match file_system {
+        Some(fs) if no_vpc => Some(Refused {
+            key: "function.file_systems",
+            value: format!("{:?}", fs.arn),
+            why: "Lambda mounts a file system only in a VPC, and the function would have none: set function.vpc to subnets and security groups that reach its mount targets".to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// Whether Lambda offers SnapStart for `runtime`: `java11` and later,
+/// `python3.12` and later, `dotnet8` and later.
+fn has_snap_start(runtime: &str) -> bool {
+    let version = |prefix: &str| {
+        runtime
+            .strip_prefix(prefix)
+            .and_then(|v| v.parse::<u32>().ok())
+    };
+    version("java").is_some_and(|v| v >= 11)
+        || version("python3.").is_some_and(|v| v >= 12)
+        || version("dotnet").is_some_and(|v| v >= 8)
 }
 
 impl Logging {
@@ -631,7 +741,8 @@ impl ExtraSettings {
             }
         }
         if let Some(tags) = self.tags.as_ref().filter(|t| !t.is_empty()) {
-            given.push(format!("tags {}", managed_list(tags).replace(' ', ", ")));
+            let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+            given.push(format!("tags {}", keys.join(", ")));
         }
         given
     }
@@ -660,7 +771,7 @@ fn describe_file_systems(list: &[FileSystem]) -> String {
 
 /// The tag writes that bring a function's tags (`have`) to the config's
 /// (`want`): set what is missing or different, remove only keys greenlight
-/// listed in [`MANAGED_TAGS`] that the config no longer has.
+/// listed in a [`MANAGED_TAGS`] whose checksum proves greenlight wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagChange {
     /// Tags to add or update (`TagResource`), greenlight's list included.
@@ -669,18 +780,22 @@ pub struct TagChange {
     pub remove: Vec<String>,
     /// What changes, by key, e.g. `tags (added team; removed owner)`.
     pub text: String,
+    /// When the function's [`MANAGED_TAGS`] does not carry greenlight's
+    /// checksum: why nothing was removed, and what it listed.
+    pub warning: Option<String>,
 }
 
 impl TagChange {
-    /// The writes from `have` to `want`, or `None` when there are none.
+    /// The writes from `have` to `want` on function `function`, or `None`
+    /// when there are none.
     pub fn between(
+        function: &str,
         want: &BTreeMap<String, String>,
         have: &BTreeMap<String, String>,
     ) -> Option<TagChange> {
-        let managed: Vec<&str> = have
-            .get(MANAGED_TAGS)
-            .map(|list| list.split_whitespace().collect())
-            .unwrap_or_default();
+        let listed = have.get(MANAGED_TAGS);
+        let proven = listed.and_then(|value| managed_keys(function, value));
+        let managed = proven.clone().unwrap_or_default();
         let mut set: BTreeMap<String, String> = want
             .iter()
             .filter(|(k, v)| have.get(*k) != Some(v))
@@ -688,8 +803,8 @@ impl TagChange {
             .collect();
         let mut remove: Vec<String> = managed
             .iter()
-            .filter(|k| !want.contains_key(**k) && have.contains_key(**k))
-            .map(|k| (*k).to_owned())
+            .filter(|k| !want.contains_key(*k) && have.contains_key(*k))
+            .cloned()
             .collect();
         let added: Vec<&str> = set
             .keys()
@@ -707,12 +822,21 @@ impl TagChange {
             .filter(|(_, keys)| !keys.is_empty())
             .map(|(what, keys)| format!("{what} {}", keys.join(", ")))
             .collect();
-        let list = managed_list(want);
+        let warning = match (listed, &proven) {
+            (Some(value), None) => {
+                parts.push(format!(
+                    "removed nothing: {MANAGED_TAGS} was not written by greenlight"
+                ));
+                Some(unproven(function, value, want, have))
+            }
+            _ => None,
+        };
+        let list = managed_value(function, want);
         if want.is_empty() {
-            if have.contains_key(MANAGED_TAGS) {
+            if listed.is_some() {
                 remove.push(MANAGED_TAGS.to_owned());
             }
-        } else if have.get(MANAGED_TAGS) != Some(&list) {
+        } else if listed != Some(&list) {
             if parts.is_empty() {
                 parts.push(format!(
                     "greenlight now manages {}",
@@ -728,23 +852,100 @@ impl TagChange {
             true => format!("tags (removed {MANAGED_TAGS})"),
             false => format!("tags ({})", parts.join("; ")),
         };
-        Some(TagChange { set, remove, text })
+        Some(TagChange {
+            set,
+            remove,
+            text,
+            warning,
+        })
+    }
+
+    /// When the function would end with more tags than Lambda keeps (other
+    /// tools' counted, `aws:` ones not, as AWS counts them): how many.
+    pub fn too_many(&self, have: &BTreeMap<String, String>) -> Option<usize> {
+        let mut after: Vec<&String> = have
+            .keys()
+            .chain(self.set.keys())
+            .filter(|k| !self.remove.contains(k) && !k.to_ascii_lowercase().starts_with("aws:"))
+            .collect();
+        after.sort();
+        after.dedup();
+        (after.len() > MAX_TAGS).then_some(after.len())
     }
 }
 
-/// The tags to create a function with: the config's, and greenlight's list
-/// of them.
-pub fn tags_to_create(want: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+/// The warning for a [`MANAGED_TAGS`] value without greenlight's
+/// checksum: the keys it lists that the config no longer sets stay.
+fn unproven(
+    function: &str,
+    value: &str,
+    want: &BTreeMap<String, String>,
+    have: &BTreeMap<String, String>,
+) -> String {
+    let left: Vec<&str> = value
+        .split_whitespace()
+        .filter(|k| have.contains_key(*k) && !want.contains_key(*k))
+        .collect();
+    let left = match left.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; it lists {}, which the config does not set: remove them by hand if greenlight set them",
+            left.join(", ")
+        ),
+    };
+    format!(
+        "tag {MANAGED_TAGS} of function {function} does not carry greenlight's checksum (edited by hand, copied from another function, or written by an earlier greenlight, which kept no checksum), so greenlight removed no tag and rewrote the list{left}"
+    )
+}
+
+/// The tags to create function `function` with: the config's, and
+/// greenlight's list of them.
+pub fn tags_to_create(function: &str, want: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut tags = want.clone();
     if !want.is_empty() {
-        tags.insert(MANAGED_TAGS.to_owned(), managed_list(want));
+        tags.insert(MANAGED_TAGS.to_owned(), managed_value(function, want));
     }
     tags
 }
 
-/// The value of [`MANAGED_TAGS`] for `tags`: their keys, space-separated.
-fn managed_list(tags: &BTreeMap<String, String>) -> String {
-    tags.keys().cloned().collect::<Vec<_>>().join(" ")
+/// How [`MANAGED_TAGS`] ends: a checksum word, e.g. `check=0123456789abcdef`.
+const CHECK_PREFIX: &str = "check=";
+
+/// Hex digits of the checksum.
+const CHECK_LEN: usize = 16;
+
+/// The value of [`MANAGED_TAGS`] for `tags` on function `function`: their
+/// keys, space-separated, then the checksum over the function's name and
+/// the keys ([`checksum`]).
+fn managed_value(function: &str, tags: &BTreeMap<String, String>) -> String {
+    let keys = tags.keys().cloned().collect::<Vec<_>>().join(" ");
+    format!("{keys} {CHECK_PREFIX}{}", checksum(function, &keys))
+}
+
+/// The keys a [`MANAGED_TAGS`] value lists, when its last word is the
+/// checksum greenlight writes for them on function `function`; `None` for
+/// a list edited by hand, copied from another function, or written
+/// without a checksum.
+fn managed_keys(function: &str, value: &str) -> Option<Vec<String>> {
+    let (keys, check) = value.trim().rsplit_once(' ')?;
+    let keys = keys.split_whitespace().collect::<Vec<_>>().join(" ");
+    let expected = format!("{CHECK_PREFIX}{}", checksum(function, &keys));
+    (check == expected).then(|| keys.split(' ').map(str::to_owned).collect())
+}
+
+/// The first [`CHECK_LEN`] hex digits of the SHA-256 of the function's name
+/// and the space-separated `keys`. Not a secret: it tells greenlight's own
+/// list from one changed by another hand, which greenlight never follows
+/// when removing tags.
+fn checksum(function: &str, keys: &str) -> String {
+    let text = format!("greenlight managed tags\n{function}\n{keys}");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..CHECK_LEN]
+        .to_owned()
 }
 
 /// `""` as `(none)`, for change descriptions.
@@ -899,38 +1100,205 @@ mod tests {
 
     #[test]
     fn tags_others_set_are_never_removed() {
+        let list = |keys: &[&str]| {
+            managed_value(
+                "orders",
+                &tags(&keys.iter().map(|k| (*k, "")).collect::<Vec<_>>()),
+            )
+        };
         let have = tags(&[
             ("team", "orders"),
             ("owner", "ops"),
             ("cost", "1"),
-            (MANAGED_TAGS, "cost team"),
+            (MANAGED_TAGS, &list(&["cost", "team"])),
         ]);
         let want = tags(&[("team", "payments"), ("tier", "gold")]);
-        let change = TagChange::between(&want, &have).expect("a change");
+        let change = TagChange::between("orders", &want, &have).expect("a change");
         assert_eq!(
             change.set,
             tags(&[
                 ("team", "payments"),
                 ("tier", "gold"),
-                (MANAGED_TAGS, "team tier")
+                (MANAGED_TAGS, &list(&["team", "tier"]))
             ])
         );
         assert_eq!(change.remove, ["cost"], "owner is someone else's");
         assert_eq!(change.text, "tags (added tier; changed team; removed cost)");
+        assert_eq!(change.warning, None);
         let after = tags(&[
             ("team", "payments"),
             ("tier", "gold"),
             ("owner", "ops"),
-            (MANAGED_TAGS, "team tier"),
+            (MANAGED_TAGS, &list(&["team", "tier"])),
         ]);
-        assert_eq!(TagChange::between(&want, &after), None);
-        let none = TagChange::between(&BTreeMap::new(), &after).expect("remove all");
+        assert_eq!(TagChange::between("orders", &want, &after), None);
+        let none = TagChange::between("orders", &BTreeMap::new(), &after).expect("remove all");
         assert_eq!(none.remove, ["team", "tier", MANAGED_TAGS]);
         assert!(none.set.is_empty());
         assert_eq!(
-            TagChange::between(&BTreeMap::new(), &tags(&[("owner", "ops")])),
+            TagChange::between("orders", &BTreeMap::new(), &tags(&[("owner", "ops")])),
             None
         );
+    }
+
+    #[test]
+    fn a_list_greenlight_did_not_write_removes_nothing() {
+        let ours = managed_value("orders", &tags(&[("team", "")]));
+        assert!(ours.starts_with("team check="), "{ours}");
+        let cases = [
+            // Another tool's key added to the list by hand.
+            ours.replace("team", "owner team"),
+            // The list of another function, copied with its tags.
+            managed_value("billing", &tags(&[("owner", ""), ("team", "")])),
+            // Written by an earlier greenlight: no checksum.
+            "owner team".to_owned(),
+        ];
+        for list in cases {
+            let have = tags(&[("owner", "ops"), ("team", "orders"), (MANAGED_TAGS, &list)]);
+            let want = tags(&[("tier", "gold")]);
+            let change = TagChange::between("orders", &want, &have).expect("a change");
+            assert!(change.remove.is_empty(), "{list}: {:?}", change.remove);
+            assert_eq!(
+                change.set,
+                tags(&[
+                    ("tier", "gold"),
+                    (MANAGED_TAGS, &managed_value("orders", &want))
+                ]),
+                "{list}: the list is written anew, with greenlight's checksum"
+            );
+            let warning = change.warning.expect("a warning");
+            assert!(
+                warning.contains("does not carry greenlight's checksum")
+                    && warning.ends_with("it lists owner, team, which the config does not set: remove them by hand if greenlight set them"),
+                "{list}: {warning}"
+            );
+            assert_eq!(
+                change.text,
+                "tags (added tier; removed nothing: greenlight:managed-tags was not written by greenlight)"
+            );
+        }
+    }
+
+    #[test]
+    fn too_many_tags_counts_other_tools_tags_but_not_aws_ones() {
+        let mut have: BTreeMap<String, String> = (0..45)
+            .map(|i| (format!("other{i}"), String::new()))
+            .collect();
+        have.insert("aws:cloudformation:stack-name".into(), "s".into());
+        let want: BTreeMap<String, String> = (0..4)
+            .map(|i| (format!("mine{i}"), String::new()))
+            .collect();
+        let change = TagChange::between("orders", &want, &have).expect("a change");
+        assert_eq!(change.too_many(&have), None, "45 + 4 + the list = 50");
+        let want: BTreeMap<String, String> = (0..5)
+            .map(|i| (format!("mine{i}"), String::new()))
+            .collect();
+        let change = TagChange::between("orders", &want, &have).expect("a change");
+        assert_eq!(change.too_many(&have), Some(51));
+    }
+
+    #[test]
+    fn two_versions_of_one_layer_are_refused_naming_both() {
+        let bad =
+            |key: &str, value: String, why: &str| Error::usage(format!("`{key}` = {value}: {why}"));
+        let layer = |v: u32| format!("arn:aws:lambda:us-east-1:123456789012:layer:deps:{v}");
+        let raw = RawExtras {
+            layers: Some(vec![layer(3), layer(4)]),
+            ..RawExtras::default()
+        };
+        let err = check(raw, bad).expect_err("refused");
+        assert_eq!(
+            err.message,
+            format!(
+                "`function.layers[1]` = {:?}: {:?} is another version of the same layer, and Lambda takes one version of each layer: keep one",
+                layer(4),
+                layer(3)
+            )
+        );
+        let other = "arn:aws:lambda:us-east-1:123456789012:layer:deps2:4".to_owned();
+        let raw = RawExtras {
+            layers: Some(vec![layer(3), other]),
+            ..RawExtras::default()
+        };
+        assert!(check(raw, bad).is_ok());
+    }
+
+    #[test]
+    fn what_lambda_refuses_together_is_named() {
+        let defaults = ExtraSettings::default().normalised();
+        let efs = FileSystem {
+            arn: "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0a".into(),
+            mount_path: "/mnt/data".into(),
+        };
+        let in_vpc = Vpc {
+            subnets: vec!["subnet-0a".into()],
+            security_groups: vec!["sg-0a".into()],
+            ipv6: false,
+        };
+        let with = |want: ExtraSettings| want.over(&defaults);
+        let key = |runtime, snap, extra: &ExtraSettings| {
+            refused_together(runtime, snap, extra).map(|r| (r.key, r.value))
+        };
+        assert_eq!(
+            key(Some("nodejs22.x"), true, &defaults),
+            Some(("function.snap_start", "true".into()))
+        );
+        assert_eq!(key(Some("nodejs22.x"), false, &defaults), None);
+        for ok in ["java11", "java21", "python3.12", "python3.13", "dotnet8"] {
+            assert_eq!(key(Some(ok), true, &defaults), None, "{ok}");
+        }
+        for no in [
+            "java8.al2",
+            "python3.11",
+            "dotnet6",
+            "provided.al2023",
+            "ruby3.3",
+        ] {
+            assert!(key(Some(no), true, &defaults).is_some(), "{no}");
+        }
+        let big = with(ExtraSettings {
+            ephemeral_storage: Some(1024),
+            ..ExtraSettings::default()
+        });
+        let refused = refused_together(Some("java21"), true, &big).expect("refused");
+        assert!(
+            refused
+                .why
+                .contains("more than 512 MB of ephemeral storage"),
+            "{}",
+            refused.why
+        );
+        let mounted = with(ExtraSettings {
+            file_systems: Some(vec![efs.clone()]),
+            vpc: Some(in_vpc.clone()),
+            ..ExtraSettings::default()
+        });
+        assert_eq!(key(Some("java21"), false, &mounted), None);
+        let refused = refused_together(Some("java21"), true, &mounted).expect("refused");
+        assert!(
+            refused.why.contains("with a file system"),
+            "{}",
+            refused.why
+        );
+        let no_vpc = with(ExtraSettings {
+            file_systems: Some(vec![efs.clone()]),
+            ..ExtraSettings::default()
+        });
+        assert_eq!(
+            key(None, false, &no_vpc),
+            Some(("function.file_systems", format!("{:?}", efs.arn)))
+        );
+        // The function's VPC counts when the config names none.
+        let have = ExtraSettings {
+            vpc: Some(in_vpc),
+            ..defaults.clone()
+        };
+        let mounted_on_theirs = ExtraSettings {
+            file_systems: Some(vec![efs]),
+            ..ExtraSettings::default()
+        }
+        .over(&have);
+        assert_eq!(key(None, false, &mounted_on_theirs), None);
     }
 
     #[test]

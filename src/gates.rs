@@ -150,10 +150,12 @@ pub async fn refuse_if_firing(ctx: Ctx<'_>, version: Option<&str>) -> Result<()>
     .with_hint("wait until it is OK, or remove it from release.alarms if it does not watch this function"))
 }
 
-/// Checks every gate: the alarms, the metrics of `canary` (during a step,
-/// when the config has metric gates), then the smoke tests through the
-/// alias, during the release of `version` (for the `{version}` placeholder).
-pub async fn check(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> Result<GateCheck> {
+/// The gates' reads, no smoke test: every alarm, the metrics of `canary`
+/// (during a step, when the config has metric gates), and whether the step
+/// must hold because they cannot judge the new version yet. `promote`
+/// decides on these (with the smoke tests, [`check`]), and `status` says
+/// from them what `promote` would do.
+pub async fn read(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> Result<GateCheck> {
     let alarms = alarms(ctx, Some(version)).await?;
     let metrics = match canary {
         Some(c) if !ctx.config.release.metrics.gates.is_empty() => {
@@ -166,15 +168,26 @@ pub async fn check(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> 
         .and_then(MetricReport::held)
         .map(str::to_owned)
         .or_else(|| no_data(ctx, &alarms, version, canary?.since));
-    let smoke = if ctx.config.smoke.is_empty() {
-        None
-    } else {
-        Some(smoke::run(ctx, &smoke::Target::alias(ctx, version)).await)
-    };
     Ok(GateCheck {
         alarms,
         metrics,
-        smoke,
+        smoke: None,
         held,
     })
+}
+
+/// Checks every gate: [`read`], then the smoke tests through the alias,
+/// during the release of `version` (for the `{version}` placeholder). With
+/// `release.candidate`, that alias is put on `version` first (meanwhile),
+/// so a `{candidate}` test reaches the version under release.
+pub async fn check(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> Result<GateCheck> {
+    if ctx.config.smoke.is_empty() {
+        return read(ctx, version, canary).await;
+    }
+    let (mut check, ()) = tokio::try_join!(
+        read(ctx, version, canary),
+        crate::candidate::point(ctx, version)
+    )?;
+    check.smoke = Some(smoke::run(ctx, &smoke::Target::alias(ctx, version)).await);
+    Ok(check)
 }

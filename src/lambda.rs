@@ -8,7 +8,9 @@
 //! Lambda's state model is waited out, never taken for a failure: a new
 //! function is `Pending` until it is `Active`; after an update
 //! `LastUpdateStatus` is `InProgress`; a published version can itself be
-//! `Pending` (always with SnapStart). Writes that meet
+//! `Pending` (always with SnapStart), or `Inactive` once idle long enough
+//! for Lambda to reclaim its resources (one invocation, which Lambda
+//! refuses without running code, wakes it). Writes that meet
 //! `ResourceConflictException` (another update still in progress) wait for
 //! the function to settle and try again, a bounded number of times; an
 //! invoke Lambda refuses because its target is not ready says so
@@ -55,6 +57,10 @@ pub const CHOOSE_REGION: &str = "the region is function.region in the config, el
 /// How many times an update is tried when another update is in progress.
 const CONFLICT_ATTEMPTS: u32 = 5;
 
+/// How many times a configuration update is made (from a fresh read of
+/// `$LATEST` each time) when someone else's change moves its RevisionId.
+pub const CONFIGURE_ATTEMPTS: u32 = 3;
+
 /// Bounds for polling until Lambda has applied a change.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitPolicy {
@@ -99,6 +105,11 @@ pub struct FunctionState {
     pub timeout: Option<i32>,
     /// Environment variables (secret values).
     pub environment: Environment,
+    /// Why Lambda could not show the environment, when it could not
+    /// (`Environment.Error`, e.g. `KMSAccessDeniedException: …` when the
+    /// caller may not decrypt it): then `environment` is empty, not the
+    /// function's.
+    pub environment_error: Option<String>,
     /// Description.
     pub description: String,
     /// When the code or configuration last changed (as Lambda reports it).
@@ -111,6 +122,65 @@ pub struct FunctionState {
     pub extra: ExtraSettings,
     /// SnapStart applies to published versions (`ApplyOn` `PublishedVersions`).
     pub snap_start: bool,
+    /// Whether Lambda can invoke it now (its `State`).
+    pub readiness: Readiness,
+}
+
+/// Whether Lambda can invoke a function or version now, from its `State`
+/// (Developer Guide, "Lambda function states").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Readiness {
+    /// `Active` (or no state reported): it can be invoked.
+    #[default]
+    Active,
+    /// `Pending`: Lambda is still preparing it (always with SnapStart,
+    /// while it takes the snapshot; also after waking an inactive one).
+    Pending,
+    /// `Inactive`: idle long enough for Lambda to reclaim its resources.
+    /// An invocation fails, without running any code, and wakes it
+    /// (`Pending`, then `Active`).
+    Inactive,
+    /// `Failed`: Lambda could not make it `Active`; its `StateReasonCode`
+    /// and `StateReason`, as one text.
+    Failed(String),
+}
+
+impl Readiness {
+    /// From a `State` and its reason code and reason, as Lambda reports them.
+    fn of(
+        state: Option<&State>,
+        code: Option<&aws_sdk_lambda::types::StateReasonCode>,
+        reason: Option<&str>,
+    ) -> Readiness {
+        match state {
+            Some(State::Pending) => Readiness::Pending,
+            Some(State::Inactive) => Readiness::Inactive,
+            Some(State::Failed) => Readiness::Failed(match (code, reason) {
+                (Some(code), Some(reason)) => format!("{}: {reason}", code.as_str()),
+                (Some(code), None) => code.as_str().to_owned(),
+                (None, reason) => reason.unwrap_or("no reason given").to_owned(),
+            }),
+            _ => Readiness::Active,
+        }
+    }
+}
+
+/// The refusal of version `version` of function `name`, which Lambda could
+/// not make `Active` (`reason`: its `StateReasonCode` and `StateReason`):
+/// exit 1, it gets no traffic.
+pub fn failed_version(name: &str, version: &str, reason: &str) -> Error {
+    not_active(&format!("version {version} of function {name}"), reason)
+}
+
+/// [`failed_version`] for `subject` (a version or an alias of a function).
+fn not_active(subject: &str, reason: &str) -> Error {
+    Error::no_traffic_moved(format!(
+        "{subject} failed: Lambda could not make it Active"
+    ))
+    .with_cause(reason)
+    .with_hint(format!(
+        "{subject} gets no traffic; fix the cause (with SnapStart, the function's initialisation must succeed when Lambda takes the snapshot), then deploy again"
+    ))
 }
 
 /// A version [`Lambda::publish`] made (or found).
@@ -125,15 +195,35 @@ pub struct Published {
     pub active: bool,
 }
 
+/// What [`Lambda::update_settings`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Updated {
+    /// Lambda applied the settings: `$LATEST` after.
+    Applied(Box<FunctionState>),
+    /// `$LATEST` was no longer at the RevisionId given: nothing was written.
+    RevisionMoved,
+}
+
+/// A configuration update [`Lambda::configure`] made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    /// `$LATEST` as read just before the update, which it was made from.
+    pub before: FunctionState,
+    /// `$LATEST` after it.
+    pub after: FunctionState,
+}
+
 /// What [`Lambda::invoke`] got back.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Invoked {
     /// The function ran and answered.
     Answered(Invocation),
     /// Lambda refused to run it because the function or version is not
-    /// ready yet (`ResourceConflictException` while it is `Pending`,
-    /// `ResourceNotReadyException` while it is being restored): no answer
-    /// from the code, so nothing to judge. Lambda's message.
+    /// ready yet (`ResourceConflictException` while it is `Pending` or
+    /// `Inactive`, `SnapStartNotReadyException` while a SnapStart version
+    /// is initialised, `ResourceNotReadyException` or
+    /// `CodeArtifactUserPendingException` while it is being restored): no
+    /// answer from the code, so nothing to judge. Lambda's message.
     NotReady(String),
 }
 
@@ -320,26 +410,42 @@ impl Lambda {
     }
 
     /// Applies `change` to the function's tags: `TagResource` for what it
-    /// sets, `UntagResource` for what it removes.
+    /// sets, `UntagResource` for what it removes; each waits out an update
+    /// in progress (`ResourceConflictException`) like every other write.
     pub async fn retag(&self, arn: &str, change: &TagChange) -> Result<()> {
+        use aws_sdk_lambda::operation::tag_resource::TagResourceError;
+        use aws_sdk_lambda::operation::untag_resource::UntagResourceError;
         let resource = unqualified(arn);
+        let name = resource.rsplit(':').next().unwrap_or(&resource);
         if !change.set.is_empty() {
-            self.client
-                .tag_resource()
-                .resource(&resource)
-                .set_tags(Some(change.set.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("tag {resource}"), e))?;
+            self.retry_on_conflict(
+                name,
+                |e| aws_error(format!("tag {resource}"), e),
+                TagResourceError::is_resource_conflict_exception,
+                || {
+                    self.client
+                        .tag_resource()
+                        .resource(&resource)
+                        .set_tags(Some(change.set.clone().into_iter().collect()))
+                        .send()
+                },
+            )
+            .await?;
         }
         if !change.remove.is_empty() {
-            self.client
-                .untag_resource()
-                .resource(&resource)
-                .set_tag_keys(Some(change.remove.clone()))
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("remove tags from {resource}"), e))?;
+            self.retry_on_conflict(
+                name,
+                |e| aws_error(format!("remove tags from {resource}"), e),
+                UntagResourceError::is_resource_conflict_exception,
+                || {
+                    self.client
+                        .untag_resource()
+                        .resource(&resource)
+                        .set_tag_keys(Some(change.remove.clone()))
+                        .send()
+                },
+            )
+            .await?;
         }
         Ok(())
     }
@@ -376,13 +482,11 @@ impl Lambda {
             .package_type(package_type);
         let create = with_settings!(create, settings)
             .set_architectures(architectures(settings.extra.architecture.as_deref()))
-            .set_tags(
-                settings
-                    .extra
-                    .tags
-                    .as_ref()
-                    .map(|t| extra_settings::tags_to_create(t).into_iter().collect()),
-            )
+            .set_tags(settings.extra.tags.as_ref().map(|t| {
+                extra_settings::tags_to_create(name, t)
+                    .into_iter()
+                    .collect()
+            }))
             .code(code.build())
             .publish(false)
             .customize();
@@ -433,29 +537,90 @@ impl Lambda {
         self.wait_until_ready(name).await
     }
 
-    /// Applies the settings that are `Some` and waits until Lambda has applied them.
+    /// Applies the settings that are `Some`, only if `$LATEST` is still at
+    /// `revision_id` (when given), and waits until Lambda has applied them.
+    /// [`Updated::RevisionMoved`] when someone else changed it meanwhile:
+    /// nothing was written.
     pub async fn update_settings(
         &self,
         name: &str,
         settings: &FunctionSettings,
-    ) -> Result<FunctionState> {
-        self.retry_on_conflict(
-            name,
-            |e| aws_error(format!("update the configuration of function {name}"), e),
-            |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
-                e.is_resource_conflict_exception()
-            },
-            || {
-                let update = self
-                    .client
-                    .update_function_configuration()
-                    .function_name(name);
-                with_settings!(update, settings)
-                    .send()
-            },
-        )
-        .await?;
-        self.wait_until_ready(name).await
+        revision_id: Option<&str>,
+    ) -> Result<Updated> {
+        use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
+        let moved = std::cell::Cell::new(false);
+        let sent = self
+            .retry_on_conflict(
+                name,
+                |e: SdkError<UpdateFunctionConfigurationError, HttpResponse>| {
+                    moved.set(e.as_service_error().is_some_and(
+                        UpdateFunctionConfigurationError::is_precondition_failed_exception,
+                    ));
+                    aws_error(format!("update the configuration of function {name}"), e)
+                },
+                UpdateFunctionConfigurationError::is_resource_conflict_exception,
+                || {
+                    let update = self
+                        .client
+                        .update_function_configuration()
+                        .function_name(name)
+                        .set_revision_id(revision_id.map(str::to_owned));
+                    with_settings!(update, settings).send()
+                },
+            )
+            .await;
+        match sent {
+            Ok(_) => Ok(Updated::Applied(Box::new(
+                self.wait_until_ready(name).await?,
+            ))),
+            Err(_) if moved.get() => Ok(Updated::RevisionMoved),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Updates the configuration of `$LATEST` (as read in `read`) with what
+    /// `settings_for` makes of it, conditional on its RevisionId. When
+    /// someone else changes `$LATEST` in between (Terraform rotating a
+    /// variable greenlight keeps, say), Lambda refuses the write; `$LATEST`
+    /// is then read again and the settings made again from what it holds
+    /// now, up to [`CONFIGURE_ATTEMPTS`] times in all. Returns `$LATEST` as
+    /// the update was made from, and as it is after.
+    pub async fn configure(
+        &self,
+        name: &str,
+        read: &FunctionState,
+        settings_for: impl Fn(&FunctionState) -> FunctionSettings,
+    ) -> Result<Configured> {
+        let mut before = read.clone();
+        for attempt in 1..=CONFIGURE_ATTEMPTS {
+            let settings = settings_for(&before);
+            match self
+                .update_settings(name, &settings, before.revision_id.as_deref())
+                .await?
+            {
+                Updated::Applied(after) => {
+                    return Ok(Configured {
+                        before,
+                        after: *after,
+                    });
+                }
+                Updated::RevisionMoved if attempt < CONFIGURE_ATTEMPTS => {
+                    before = self.function(name, "$LATEST").await?.ok_or_else(|| {
+                        Error::no_traffic_moved(format!(
+                            "function {name} was deleted while greenlight updated it"
+                        ))
+                    })?;
+                }
+                Updated::RevisionMoved => break,
+            }
+        }
+        Err(Error {
+            failure: Failure::Conflict,
+            ..Error::no_traffic_moved(format!(
+                "function {name} kept being changed by someone else while greenlight updated its configuration ({CONFIGURE_ATTEMPTS} tries, its RevisionId moved each time): nothing was written"
+            ))
+        }
+        .with_hint("another deploy or tool is changing the function; let it finish, then deploy again"))
     }
 
     /// Publishes `$LATEST` as a version, only if its code is still
@@ -483,7 +648,7 @@ impl Lambda {
                     }
                     Error {
                         message: format!(
-                            "function {name} was changed by someone else after greenlight updated it (its RevisionId moved): nothing was published"
+                            "function {name} was changed by someone else while greenlight deployed it (its RevisionId or code is not what greenlight last saw): nothing was published"
                         ),
                         ..err
                     }
@@ -539,7 +704,9 @@ impl Lambda {
 
     /// Reads `name` at `qualifier` (`None`: `$LATEST`) until Lambda reports
     /// it `Active` with no update in progress, backing off between reads as
-    /// [`WaitPolicy`] says, for at most `timeout`.
+    /// [`WaitPolicy`] says, for at most `timeout`. A version (or alias) that
+    /// is `Inactive` is woken by one invocation, which Lambda refuses
+    /// without running any code, and then waited for as it is `Pending`.
     async fn poll_until_ready(
         &self,
         name: &str,
@@ -555,6 +722,7 @@ impl Lambda {
             }
             Some(q) => format!("{name}:{q}"),
         };
+        let mut woken = false;
         loop {
             let out = self
                 .client
@@ -569,40 +737,41 @@ impl Lambda {
                     .with_cause(reason.unwrap_or("no reason given"))
                     .with_hint("fix the cause, then deploy again; no version was published")
             };
-            let state_reason = || match (out.state_reason_code(), out.state_reason()) {
-                (Some(code), Some(reason)) => format!("{}: {reason}", code.as_str()),
-                (Some(code), None) => code.as_str().to_owned(),
-                (None, reason) => reason.unwrap_or("no reason given").to_owned(),
-            };
-            match (out.state(), out.last_update_status()) {
-                (Some(State::Failed), _) if qualifier.is_some() => {
-                    return Err(Error::no_traffic_moved(format!(
-                        "{subject} failed: Lambda could not make it Active"
-                    ))
-                    .with_cause(state_reason())
-                    .with_hint(format!(
-                        "{subject} gets no traffic; fix the cause (with SnapStart, the function's initialisation must succeed when Lambda takes the snapshot), then deploy again"
-                    )));
+            let readiness = Readiness::of(out.state(), out.state_reason_code(), out.state_reason());
+            match (&readiness, out.last_update_status(), qualifier) {
+                (Readiness::Failed(reason), _, Some(_)) => {
+                    return Err(not_active(&subject, reason));
                 }
-                (Some(State::Failed), _) => {
-                    return Err(failed("new function", Some(&state_reason())));
+                (Readiness::Failed(reason), _, None) => {
+                    return Err(failed("new function", Some(reason)));
                 }
-                (_, Some(LastUpdateStatus::Failed)) if qualifier.is_none() => {
+                (_, Some(LastUpdateStatus::Failed), None) => {
                     return Err(failed("update", out.last_update_status_reason()));
                 }
-                (Some(State::Pending), _) => {}
-                (_, Some(LastUpdateStatus::InProgress)) if qualifier.is_none() => {}
+                (Readiness::Inactive, _, Some(qualifier)) if !woken => {
+                    // Lambda refuses the invocation and starts making it
+                    // Active again; its answer says nothing more.
+                    woken = true;
+                    let _ = self.invoke(name, qualifier, b"{}").await;
+                }
+                (Readiness::Pending, ..)
+                | (Readiness::Inactive, _, Some(_))
+                | (_, Some(LastUpdateStatus::InProgress), None) => {}
                 _ => return Ok(state_of(&out)),
             }
             if tokio::time::Instant::now() + delay > deadline {
                 let timeout = humantime::format_duration(timeout);
+                let state = match readiness {
+                    Readiness::Inactive => "Inactive",
+                    _ => "Pending",
+                };
                 return Err(match qualifier {
                     None => Error::no_traffic_moved(format!(
                         "{subject} was still updating after {timeout}"
                     ))
                     .with_hint("check the function in the Lambda console, then deploy again"),
                     Some(_) => Error::no_traffic_moved(format!(
-                        "{subject} was still Pending after {timeout}"
+                        "{subject} was still {state} after {timeout}"
                     ))
                     .with_hint(
                         "Lambda is still preparing it (a SnapStart snapshot can take minutes) and it gets no traffic; raise function.ready_timeout, or check it in the Lambda console",
@@ -741,42 +910,6 @@ impl Lambda {
         Ok(())
     }
 
-    /// Points `alias` at `version` alone, creating it when it does not
-    /// exist; unconditional, so only for an alias that carries no user
-    /// traffic (the candidate alias).
-    pub async fn set_alias(
-        &self,
-        name: &str,
-        alias: &str,
-        version: &str,
-        description: &str,
-    ) -> Result<()> {
-        use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
-        let missing = std::cell::Cell::new(false);
-        let moved = self
-            .retry_on_conflict(
-                name,
-                |e: SdkError<UpdateAliasError, HttpResponse>| {
-                    missing.set(
-                        e.as_service_error()
-                            .is_some_and(UpdateAliasError::is_resource_not_found_exception),
-                    );
-                    aws_error(format!("move alias {name}:{alias}"), e)
-                },
-                UpdateAliasError::is_resource_conflict_exception,
-                || {
-                    self.update_alias(name, alias, version, None, description)
-                        .send()
-                },
-            )
-            .await;
-        match moved {
-            Ok(_) => Ok(()),
-            Err(_) if missing.get() => self.create_alias(name, alias, version, description).await,
-            Err(e) => Err(e),
-        }
-    }
-
     /// Points `alias` at `version`, with `extra` (a version and its share of
     /// traffic, 0.0 to 1.0) or with no extra weights, and writes
     /// `description`, all in one call, only if the alias is still at
@@ -866,6 +999,12 @@ impl Lambda {
             }
             Some(InvokeError::ResourceNotReadyException(e)) => {
                 Some(e.message().unwrap_or("ResourceNotReadyException"))
+            }
+            Some(InvokeError::SnapStartNotReadyException(e)) => {
+                Some(e.message().unwrap_or("SnapStartNotReadyException"))
+            }
+            Some(InvokeError::CodeArtifactUserPendingException(e)) => {
+                Some(e.message().unwrap_or("CodeArtifactUserPendingException"))
             }
             _ => None,
         };
@@ -1227,9 +1366,16 @@ macro_rules! function_state {
                     .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default(),
             ),
+            environment_error: out.environment().and_then(|e| e.error()).map(|e| {
+                match (e.error_code(), e.message()) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    (code, message) => code.or(message).unwrap_or("no reason given").to_owned(),
+                }
+            }),
             description: out.description().unwrap_or_default().to_owned(),
             last_modified: out.last_modified().unwrap_or_default().to_owned(),
             revision_id: out.revision_id().map(str::to_owned),
+            readiness: Readiness::of(out.state(), out.state_reason_code(), out.state_reason()),
             snap_start: out
                 .snap_start()
                 .and_then(|s| s.apply_on())
@@ -1474,6 +1620,175 @@ mod tests {
             Some(crate::outside::quote(
                 "FunctionError: the snapshot's initialisation raised an error"
             ))
+        );
+    }
+
+    fn kept(revision: &str, value: &str) -> GetFunctionConfigurationOutput {
+        GetFunctionConfigurationOutput::builder()
+            .state(State::Active)
+            .last_update_status(LastUpdateStatus::Successful)
+            .revision_id(revision)
+            .environment(
+                aws_sdk_lambda::types::EnvironmentResponse::builder()
+                    .variables("TF_OWNED", value)
+                    .build(),
+            )
+            .build()
+    }
+
+    /// The settings a deploy keeping `TF_OWNED` sends over `state`.
+    fn keeping(state: &FunctionState) -> FunctionSettings {
+        let want = Environment::new([("A".to_owned(), "1".to_owned())].into())
+            .keeping(["TF_OWNED".to_owned()].into());
+        FunctionSettings {
+            environment: Some(want.with_kept_from(&state.environment)),
+            ..FunctionSettings::default()
+        }
+    }
+
+    fn moved()
+    -> aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError
+    {
+        aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::PreconditionFailedException(
+            aws_sdk_lambda::types::error::PreconditionFailedException::builder()
+                .message("The Revision Id provided does not match the latest Revision Id.")
+                .build(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_variable_rotated_meanwhile_is_read_again_never_written_back_stale() {
+        use aws_sdk_lambda::operation::update_function_configuration::{
+            UpdateFunctionConfigurationInput, UpdateFunctionConfigurationOutput,
+        };
+        let value = |req: &UpdateFunctionConfigurationInput| {
+            req.environment()
+                .and_then(|e| e.variables())
+                .and_then(|v| v.get("TF_OWNED"))
+                .cloned()
+        };
+        // Terraform rotated TF_OWNED after greenlight read r1: Lambda
+        // refuses the write made from r1, and takes the one made from r2.
+        let stale = mock!(Client::update_function_configuration)
+            .match_requests(move |req| req.revision_id() == Some("r1"))
+            .then_error(moved);
+        let fresh = mock!(Client::update_function_configuration)
+            .match_requests(move |req| {
+                req.revision_id() == Some("r2") && value(req).as_deref() == Some("rotated")
+            })
+            .then_output(|| UpdateFunctionConfigurationOutput::builder().build());
+        let read = mock!(Client::get_function_configuration).then_output(|| kept("r2", "rotated"));
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&stale, &fresh, &read]),
+            WaitPolicy::default(),
+        );
+        let first = state_of(&kept("r1", "old"));
+        let configured = lambda
+            .configure("orders", &first, keeping)
+            .await
+            .expect("written from the fresh read");
+        assert_eq!((stale.num_calls(), fresh.num_calls()), (1, 1));
+        assert_eq!(configured.before.revision_id.as_deref(), Some("r2"));
+        assert_eq!(
+            configured.before.environment.expose()["TF_OWNED"],
+            "rotated"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_configuration_that_keeps_changing_is_tried_a_bounded_number_of_times() {
+        let update = mock!(Client::update_function_configuration).then_error(moved);
+        let read = mock!(Client::get_function_configuration).then_output(|| kept("r2", "rotated"));
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&update, &read]),
+            WaitPolicy::default(),
+        );
+        let err = lambda
+            .configure("orders", &state_of(&kept("r1", "old")), keeping)
+            .await
+            .expect_err("gives up");
+        assert_eq!(update.num_calls(), CONFIGURE_ATTEMPTS as usize);
+        assert_eq!((err.failure, err.exit_code()), (Failure::Conflict, 1));
+        assert_eq!(
+            err.message,
+            "function orders kept being changed by someone else while greenlight updated its configuration (3 tries, its RevisionId moved each time): nothing was written"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tags_wait_out_an_update_in_progress() {
+        use aws_sdk_lambda::operation::tag_resource::{TagResourceError, TagResourceOutput};
+        let tag = mock!(Client::tag_resource)
+            .sequence()
+            .error(|| {
+                TagResourceError::ResourceConflictException(
+                    ResourceConflictException::builder()
+                        .message("update in progress")
+                        .build(),
+                )
+            })
+            .output(|| TagResourceOutput::builder().build())
+            .build();
+        let poll = mock!(Client::get_function_configuration)
+            .then_output(|| config(LastUpdateStatus::Successful));
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&tag, &poll]),
+            WaitPolicy::default(),
+        );
+        let change = TagChange {
+            set: [("team".to_owned(), "orders".to_owned())].into(),
+            remove: Vec::new(),
+            text: "tags (added team)".to_owned(),
+            warning: None,
+        };
+        lambda
+            .retag(
+                "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
+                &change,
+            )
+            .await
+            .expect("tagged after the conflict");
+        assert_eq!(tag.num_calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_inactive_version_is_woken_once_then_waited_for() {
+        use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
+        use aws_sdk_lambda::types::error::SnapStartNotReadyException;
+        let poll = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| version(State::Inactive))
+            .output(|| version(State::Pending))
+            .output(|| version(State::Inactive))
+            .output(|| version(State::Active))
+            .build();
+        // The wake's answer is not looked at; the next invoke is refused.
+        let wake = mock!(Client::invoke)
+            .sequence()
+            .output(|| InvokeOutput::builder().build())
+            .error(|| {
+                InvokeError::SnapStartNotReadyException(
+                    SnapStartNotReadyException::builder()
+                        .message("Lambda is initializing your function")
+                        .build(),
+                )
+            })
+            .build();
+        let lambda = Lambda::new(
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&poll, &wake]),
+            WaitPolicy::default(),
+        );
+        let active = lambda
+            .wait_until_active("orders", "7", Duration::from_secs(900))
+            .await
+            .expect("woken");
+        assert_eq!(active.readiness, Readiness::Active);
+        assert_eq!((poll.num_calls(), wake.num_calls()), (4, 1), "woken once");
+
+        // An invoke refused while SnapStart initialises is "not ready".
+        assert_eq!(
+            lambda.invoke("orders", "7", b"{}").await.expect("answered"),
+            Invoked::NotReady("Lambda is initializing your function".to_owned())
         );
     }
 

@@ -87,6 +87,9 @@ pub struct Run<'a> {
     provisioned: Provisioned,
     revision: Option<String>,
     moved: bool,
+    /// The new version was seen `Active` (by this run or just before it):
+    /// moves onto it need no check of its state ([`crate::ready`]).
+    active: bool,
     /// Caught from the first alias write on; `None` while only reading, so
     /// `status` and `rollback` stay interruptible as usual.
     interrupts: Option<Interrupts>,
@@ -113,6 +116,7 @@ impl<'a> Run<'a> {
             provisioned: Provisioned::default(),
             revision,
             moved: false,
+            active: false,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
@@ -128,6 +132,30 @@ impl<'a> Run<'a> {
     pub fn with_settle(mut self, settle: Duration) -> Self {
         self.settle = settle;
         self
+    }
+
+    /// This release with the new version already seen `Active` (`true`),
+    /// or to be checked before the next move onto it (`false`).
+    pub fn known_active(mut self, active: bool) -> Self {
+        self.active = active;
+        self
+    }
+
+    /// Unless already seen, waits until the new version is `Active` before
+    /// traffic moves onto it: refused when `Failed`, waited for when
+    /// `Pending` or `Inactive` ([`crate::ready::until_active`]).
+    async fn ensure_active(&mut self) -> Result<()> {
+        if !self.active {
+            crate::ready::until_active(self.ctx, &self.version).await?;
+            self.active = true;
+        }
+        Ok(())
+    }
+
+    /// After the final move, with metric gates: how long the last step's
+    /// metrics are still judged.
+    pub fn settle_left(&self) -> Duration {
+        self.settling.map_or(Duration::ZERO, |last| last.left())
     }
 
     /// The version being released.
@@ -198,37 +226,60 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Checks every gate, racing interrupts; why they are red, if they are.
-    async fn red_gate(&mut self) -> Option<String> {
-        let ctx = self.ctx;
-        let (version, stable) = (self.version.clone(), self.stable.clone());
-        // The canary under watch: the step under way, or after the final
-        // move the last step, until its metrics have settled.
+    /// The canary under watch: the step under way, or after the final
+    /// move the last step, until its metrics have settled.
+    fn canary(&self) -> Option<Canary<'_>> {
         let window = match (self.step, self.settling) {
             (Some(_), _) => Some(self.clock().window()),
             (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
             (None, _) => None,
         };
-        let canary = window.map(|(since, until)| Canary {
-            version: &version,
-            via: ctx.alias(),
-            stable: &stable,
-            stable_via: ctx.alias(),
+        window.map(|(since, until)| Canary {
+            version: &self.version,
+            via: self.ctx.alias(),
+            stable: &self.stable,
+            stable_via: self.ctx.alias(),
             since,
             until,
             provisioned: &self.provisioned,
-        });
-        tokio::select! {
-            checked = gates::check(ctx, &version, canary.as_ref()) => match checked {
-                Ok(check) => {
-                    let why = check.failure();
-                    self.report.gates = Some(check);
-                    why
-                }
-                Err(e) => Some(format!("the gates could not be checked: {}", describe(&e))),
-            },
-            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => Some(format!("interrupted by {signal}")),
+        })
+    }
+
+    /// Checks every gate, racing interrupts; why they are red, if they are.
+    async fn red_gate(&mut self) -> Option<String> {
+        let mut interrupts = self.interrupts.take().unwrap_or_else(Interrupts::catch);
+        let checked = {
+            let canary = self.canary();
+            tokio::select! {
+                checked = gates::check(self.ctx, &self.version, canary.as_ref()) => Ok(checked),
+                signal = interrupts.recv() => Err(format!("interrupted by {signal}")),
+            }
+        };
+        self.interrupts = Some(interrupts);
+        match checked {
+            Ok(Ok(check)) => {
+                let why = check.failure();
+                self.report.gates = Some(check);
+                why
+            }
+            Ok(Err(e)) => Some(format!("the gates could not be checked: {}", describe(&e))),
+            Err(interrupted) => Some(interrupted),
         }
+    }
+
+    /// For `status`, once the step's wait is over: the gates' reads that
+    /// decide whether `promote` moves on or holds ([`gates::read`]; no
+    /// smoke test is run), so [`Run::position`] says what it would do.
+    pub async fn read_gates(&mut self) -> Result<()> {
+        if self.step.is_none() || !self.clock().wait_left().is_zero() {
+            return Ok(());
+        }
+        let read = {
+            let canary = self.canary();
+            gates::read(self.ctx, &self.version, canary.as_ref()).await?
+        };
+        self.report.gates = Some(read);
+        Ok(())
     }
 
     /// Waits `length` (see [`pause`]).
@@ -415,6 +466,7 @@ async fn after_panic(ctx: Ctx<'_>, version: &str, panic: &str) -> Error {
 
 async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
+    run.ensure_active().await?;
     run.interrupts.get_or_insert_with(Interrupts::catch);
     if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
         return Err(lockstep::not_released(&run.version, &why));
@@ -506,6 +558,18 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                 return run.roll_back(why).await;
             }
             continue;
+        }
+        if let Err(e) = run.ensure_active().await {
+            // Nothing more moves onto it; what this run moved is undone.
+            if run.moved {
+                let why = format!(
+                    "version {} cannot take more traffic: {}",
+                    run.version,
+                    describe(&e)
+                );
+                return run.roll_back(why).await;
+            }
+            return Err(e);
         }
         match run.fleet_turn(step + 1).await {
             Ok(()) => {}
@@ -602,14 +666,33 @@ pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
 }
 
 /// A release greenlight finished on `alias` whose last step's metrics are
-/// still settling, if there is one: a later `promote` judges them.
-pub fn settling<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Option<Run<'a>> {
-    let record = Record::parse(&alias.description).filter(|r| r.action == Action::Release)?;
-    let last = Settling::of(&record).filter(|last| !last.left().is_zero())?;
-    if alias.version != record.version || !alias.weights.is_empty() {
-        return None;
+/// still settling, if there is one: a later `promote` judges them. Its
+/// record with a time greenlight cannot use (in the future, not a time) is
+/// an error (exit 1), as for a release in progress.
+pub fn settling<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Result<Option<Run<'a>>> {
+    let Some(record) = Record::parse(&alias.description).filter(|r| r.action == Action::Release)
+    else {
+        return Ok(None);
+    };
+    if let Some(problem) = record.problem(OffsetDateTime::now_utc()) {
+        return Err(unexplained(
+            ctx,
+            alias,
+            format!(
+                "alias {} holds a greenlight release record that cannot be used: {problem}",
+                ctx.alias()
+            ),
+        ));
     }
-    let stable = record.previous.as_deref()?;
+    let Some(last) = Settling::of(&record).filter(|last| !last.left().is_zero()) else {
+        return Ok(None);
+    };
+    if alias.version != record.version || !alias.weights.is_empty() {
+        return Ok(None);
+    }
+    let Some(stable) = record.previous.as_deref() else {
+        return Ok(None);
+    };
     let mut run = Run::start(
         ctx,
         &record.version,
@@ -620,7 +703,21 @@ pub fn settling<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Option<Run<'a>> {
     .with_settle(last.settle);
     run.since = last.at;
     run.settling = Some(last);
-    Some(run)
+    Ok(Some(run))
+}
+
+/// For `status`: where the release on `alias` stands and what `promote`
+/// would do next, decided as `promote` decides it (the gates' reads once
+/// the step's wait is over, see [`Run::read_gates`]); and why the alias
+/// cannot be read as greenlight's release, or its gates not read, if so.
+pub async fn standing_of(ctx: Ctx<'_>, alias: &AliasState) -> (Option<InProgress>, Option<Error>) {
+    let mut run = match in_progress(ctx, alias) {
+        Ok(Some(run)) => run,
+        Ok(None) => return (None, settling(ctx, alias).err()),
+        Err(e) => return (None, Some(e)),
+    };
+    let unread = run.read_gates().await.err();
+    (run.position(), unread)
 }
 
 /// The release in progress on `alias`, if there is one; a state greenlight
@@ -689,7 +786,7 @@ pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
     };
     let run = match in_progress(ctx, &alias)? {
         Some(run) => run,
-        None => match settling(ctx, &alias) {
+        None => match settling(ctx, &alias)? {
             Some(run) => run,
             None => return Ok(None),
         },
@@ -997,7 +1094,8 @@ expect = { probe = "ok" }
                     .build(),
             )
         });
-        let rules = [&alias, &invoke, &write];
+        // Version 6 is read before the move: Active (no State reported).
+        let rules = [&alias, &invoke, &write, &version("6")];
 
         let err = with_ctx(CONFIG, &rules, async |ctx| promote(ctx).await)
             .await

@@ -182,33 +182,63 @@ impl Record {
         OffsetDateTime::parse(&self.at, &Rfc3339).ok()
     }
 
-    /// Why this record cannot drive a release in progress, if it cannot: a
-    /// canary whose time does not read as RFC 3339, lies in the future (by
-    /// more than clock skew), or bakes longer than [`MAX_BAKE`]. Such a
-    /// record was edited by hand or damaged; nothing is computed from it.
+    /// Why this record cannot drive a release, if it cannot: a canary (a
+    /// release in progress), or a finished release whose last step is still
+    /// judged as its metrics settle, whose time does not read as RFC 3339,
+    /// lies in the future (by more than clock skew), or bakes or settles
+    /// longer than greenlight allows ([`MAX_BAKE`],
+    /// [`crate::metrics::MAX_SETTLE`]); for a settling release also a
+    /// window start (`from`) that is no time or comes after the release.
+    /// Such a record was edited by hand or damaged; nothing is computed from
+    /// it. Other records drive nothing: no problem.
     pub fn problem(&self, now: OffsetDateTime) -> Option<String> {
-        let canary = self.canary.as_ref()?;
+        let settle = match (&self.canary, &self.settling) {
+            (Some(canary), _) => canary.settle,
+            (None, Some(settling)) => settling.settle,
+            (None, None) => return None,
+        };
         let Some(at) = self.time() else {
             return Some(format!("its time at={:?} is not an RFC 3339 time", self.at));
         };
         if now.checked_add(CLOCK_SKEW).is_some_and(|limit| at > limit) {
-            return Some(format!("its step began in the future (at={})", self.at));
+            let what = match self.canary {
+                Some(_) => "its step began",
+                None => "its release finished",
+            };
+            return Some(format!("{what} in the future (at={})", self.at));
         }
-        if canary.settle > crate::metrics::MAX_SETTLE {
+        if settle > crate::metrics::MAX_SETTLE {
             return Some(format!(
                 "its settle time of {} is longer than the {} greenlight allows",
-                humantime::format_duration(canary.settle),
+                humantime::format_duration(settle),
                 humantime::format_duration(crate::metrics::MAX_SETTLE)
             ));
         }
-        if canary.plan.bake > MAX_BAKE {
-            return Some(format!(
+        if let Some(settling) = &self.settling {
+            match OffsetDateTime::parse(&settling.from, &Rfc3339) {
+                Err(_) => {
+                    return Some(format!(
+                        "its last step's start from={:?} is not an RFC 3339 time",
+                        settling.from
+                    ));
+                }
+                Ok(from) if from > at => {
+                    return Some(format!(
+                        "its last step began (from={}) after the release finished (at={})",
+                        settling.from, self.at
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+        match &self.canary {
+            Some(canary) if canary.plan.bake > MAX_BAKE => Some(format!(
                 "its bake of {} is longer than the {} greenlight allows",
                 humantime::format_duration(canary.plan.bake),
                 humantime::format_duration(MAX_BAKE)
-            ));
+            )),
+            _ => None,
         }
-        None
     }
 
     /// Reads a record from an alias description; `None` if greenlight did not write it.
@@ -360,10 +390,30 @@ mod tests {
             c.plan.bake = std::time::Duration::from_secs(10_000 * 365 * 86_400);
         }
         assert!(r.problem(now).is_some_and(|p| p.contains("longer than")));
-        // Records other than a canary drive nothing: no problem to report.
+        // A finished release drives nothing: no problem to report...
         let mut done = Record::now(Action::Release, "6", Some("5"));
         done.at = "9999-12-31T23:59:59Z".to_owned();
         assert_eq!(done.problem(now), None);
+        // ...unless its last step is still judged as its metrics settle.
+        let from = OffsetDateTime::parse("2026-12-01T11:50:00Z", &Rfc3339).expect("time");
+        let mut settling = Record::now(Action::Release, "6", Some("5"))
+            .settling(from, std::time::Duration::from_secs(180));
+        settling.at = "2026-12-01T11:55:00Z".to_owned();
+        assert_eq!(settling.problem(now), None);
+        settling.at = "9999-12-31T23:59:59Z".to_owned();
+        assert!(
+            settling
+                .problem(now)
+                .is_some_and(|p| p.contains("its release finished in the future")),
+            "{:?}",
+            settling.problem(now)
+        );
+        settling.at = "2026-12-01T11:40:00Z".to_owned();
+        assert!(
+            settling
+                .problem(now)
+                .is_some_and(|p| p.contains("after the release finished"))
+        );
     }
 
     #[test]

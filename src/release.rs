@@ -2,10 +2,14 @@
 //!
 //! In: a version that passed its smoke tests, and the `[release]` plan. Out: a
 //! [`ReleaseReport`]. Before anything moves it checks the alias rules (a
-//! published version, not the one already live, the same execution role and
-//! dead-letter queue as the stable version for a weighted split) and that no watched alarm is
-//! already in ALARM: a firing alarm would make the new version's health
-//! impossible to judge, so the release does not start (exit 1). A split
+//! published version, not `Failed`, not the one already live, the same
+//! execution role and dead-letter queue as the stable version for a
+//! weighted split), that no finished release is still judged as its last
+//! step's metrics settle (moving the alias would leave them unjudged), and
+//! that no watched alarm is missing or already in ALARM: a firing alarm
+//! would make the new version's health impossible to judge, so the release
+//! does not start (exit 1). The first move waits until the version is
+//! `Active` ([`crate::ready`]). A split
 //! greenlight did not make stops it too; an alias on `$LATEST` is pinned to
 //! a version first ([`crate::pin`]). `ship` runs these checks before it
 //! deploys ([`preflight`]), and its release starts from what they read
@@ -20,7 +24,7 @@
 //! Safe to repeat: releasing the version the alias already serves changes
 //! nothing, and releasing the version whose release is in progress continues it.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::gates::GateCheck;
 use crate::lambda::AliasState;
 use crate::pin;
@@ -77,6 +81,9 @@ pub enum Start<'a> {
         stable: String,
         /// The alias's RevisionId, so the first move fails if it changed.
         revision: Option<String>,
+        /// The new version was read `Active`: no wait before the first move
+        /// (otherwise it is waited for then, see [`crate::ready`]).
+        active: bool,
     },
 }
 
@@ -147,7 +154,9 @@ async fn routing_of(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Routing> {
     Ok(match candidate {
         Candidate::Published(version) => {
             let state = check_version(ctx, version).await?;
+            crate::ready::refuse_failed(ctx, &state)?;
             Routing {
+                active: state.readiness == crate::lambda::Readiness::Active,
                 role: state.role,
                 dead_letter: state.extra.dead_letter,
             }
@@ -157,6 +166,7 @@ async fn routing_of(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Routing> {
         } => Routing {
             role: role.map(str::to_owned),
             dead_letter: dead_letter.map(str::to_owned),
+            active: false,
         },
     })
 }
@@ -187,6 +197,17 @@ async fn start_from<'a>(
             previous: current.version,
         });
     }
+    // A record whose settle window cannot be used names nothing to judge
+    // (`promote` and `status` report it): this release writes its own.
+    if let Ok(Some(last)) = progress::settling(ctx, &current)
+        && !candidate.may_be(last.version())
+    {
+        return Err(still_settling(
+            last.version(),
+            last.settle_left(),
+            &format!("alias {alias}"),
+        ));
+    }
     // An alias on `$LATEST` is pinned before the first move (see
     // `release`); its checks read `$LATEST`, which the pinned version copies.
     let stable = current.version.clone();
@@ -196,11 +217,74 @@ async fn start_from<'a>(
             .map_or("the new version".to_owned(), |v| format!("version {v}"));
         check_routable(ctx, &stable, &routing, &label).await?;
     }
-    crate::gates::refuse_if_firing(ctx, candidate.version()).await?;
+    refuse_if_alarms_stop(ctx, candidate).await?;
     Ok(Start::Begin {
         stable,
         revision: current.revision_id,
+        active: routing.active,
     })
+}
+
+/// Before a release of `candidate` starts: every watched alarm exists
+/// (exit 2) and none is firing (exit 1), `{version}` alarms for the version
+/// [`alarm_version`] names, so `ship` checks them before it deploys.
+pub async fn refuse_if_alarms_stop(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<()> {
+    let version = alarm_version(ctx, candidate).await?;
+    let checked = crate::gates::refuse_if_firing(ctx, version.as_deref()).await;
+    match (checked, candidate, version) {
+        (Err(e), Candidate::Deploying { .. }, Some(v)) if e.failure == Failure::Usage => Err(e
+            .with_hint(format!(
+                "{{version}} alarms are checked for version {v}, the one this deploy would publish (Lambda numbers versions one after another): create them first (templates/version-alarm.sh), or `greenlight deploy`, create them, then `greenlight release --version N`"
+            ))),
+        (checked, ..) => checked,
+    }
+}
+
+/// The version `{version}` alarms are checked for: the candidate's, or
+/// before `ship` deploys, the one its deploy will publish. Lambda numbers
+/// versions one after another, so that is one after the newest (or the
+/// newest, when the deploy changes nothing); a number skipped because
+/// newer versions were deleted is caught by the check after publishing.
+/// `None` when no watched alarm names `{version}` (nothing is read then).
+async fn alarm_version(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<Option<String>> {
+    let scoped = ctx
+        .config
+        .release
+        .alarms
+        .iter()
+        .any(|a| a.contains("{version}"));
+    match candidate {
+        Candidate::Published(version) => Ok(Some(version.to_owned())),
+        Candidate::Deploying { .. } if !scoped => Ok(None),
+        Candidate::Deploying { new, .. } => {
+            let versions = ctx.lambda.versions(ctx.function()).await?;
+            let newest = versions
+                .last()
+                .and_then(|v| v.version.parse::<u64>().ok())
+                .unwrap_or(0);
+            let next = if new || newest == 0 {
+                newest + 1
+            } else {
+                newest
+            };
+            Ok(Some(next.to_string()))
+        }
+    }
+}
+
+/// The refusal to start a release on `place` while the finished release of
+/// `version` is still judged as its last step's metrics settle (`left`):
+/// a new release would leave them unjudged. Exit 1, nothing written.
+pub fn still_settling(version: &str, left: std::time::Duration, place: &str) -> Error {
+    Error::no_traffic_moved(format!(
+        "the release of version {version} on {place} is still being judged: its last step's metrics settle for {} more, and a new release now would leave them unjudged",
+        humantime::format_duration(std::time::Duration::from_secs(
+            crate::clock::whole_seconds(left)
+        ))
+    ))
+    .with_hint(
+        "`greenlight promote` judges them (outcome `settling`; a breach rolls back); release again once `greenlight status` shows no settle_left_secs",
+    )
 }
 
 /// Before `ship` writes anything: the checks its release would make, on
@@ -234,9 +318,16 @@ pub async fn release_deployed<'a>(
     checked: Option<Start<'a>>,
 ) -> Result<ReleaseReport> {
     let start = match checked {
-        Some(Start::Begin { stable, revision }) if stable != version => {
+        // The deploy has just published it and waited until it was Active.
+        Some(Start::Begin {
+            stable, revision, ..
+        }) if stable != version => {
             crate::gates::refuse_if_firing(ctx, Some(version)).await?;
-            Start::Begin { stable, revision }
+            Start::Begin {
+                stable,
+                revision,
+                active: true,
+            }
         }
         _ => prepare(ctx, Candidate::Published(version)).await?,
     };
@@ -254,6 +345,7 @@ async fn release_from<'a>(
     let plan = &ctx.config.release.plan;
     match start {
         Start::CreateAlias => {
+            crate::ready::until_active(ctx, version).await?;
             ctx.ui
                 .step(format_args!("creating alias {alias} on version {version}"));
             let record = Record::now(Action::Release, version, None);
@@ -282,6 +374,7 @@ async fn release_from<'a>(
         Start::Begin {
             mut stable,
             mut revision,
+            active,
         } => {
             if stable == pin::LATEST
                 && let Some(pinned) = pin::pin(ctx, alias).await?
@@ -289,7 +382,9 @@ async fn release_from<'a>(
                 (stable, revision) = (pinned.version, pinned.revision);
             }
             let settle = crate::metrics::settle_for(ctx, version).await?;
-            let run = Run::start(ctx, version, &stable, plan.clone(), revision).with_settle(settle);
+            let run = Run::start(ctx, version, &stable, plan.clone(), revision)
+                .with_settle(settle)
+                .known_active(active);
             progress::begin(run, wait).await
         }
     }
@@ -323,8 +418,11 @@ async fn check_version(ctx: Ctx<'_>, version: &str) -> Result<crate::lambda::Fun
     })
 }
 
-/// What Lambda requires to be the same on both versions of a split alias.
+/// What Lambda requires to be the same on both versions of a split alias,
+/// and whether the new version was read `Active`.
 struct Routing {
+    /// Read `Active` (a published version only).
+    active: bool,
     /// The execution role.
     role: Option<String>,
     /// The dead-letter target (`""` or `None`: none).

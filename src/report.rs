@@ -215,9 +215,15 @@ impl Report {
         if let Some(d) = &self.deploy {
             write!(f, "deploy    ")?;
             if d.unchanged {
+                // Tags belong to the function: a change to them alone
+                // publishes nothing.
+                let tags = match d.changes.is_empty() {
+                    true => String::new(),
+                    false => format!("; updated {}", d.changes.join(", ")),
+                };
                 writeln!(
                     f,
-                    "nothing to deploy: alias {} already serves this code and configuration (version {})",
+                    "nothing to deploy: alias {} already serves this code and configuration (version {}){tags}",
                     self.alias.as_deref().unwrap_or_default(),
                     d.version
                 )?;

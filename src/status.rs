@@ -3,7 +3,10 @@
 //! In: the function and alias names. Out: a [`StatusReport`]. AWS calls:
 //! `GetFunctionConfiguration($LATEST)`, `GetAlias`, `DescribeAlarms`,
 //! `ListVersionsByFunction` (with `release.candidate`, that alias's
-//! `GetAlias` at the same time). The command also checks what invokes the
+//! `GetAlias` at the same time); during a release whose step has waited
+//! its bake, the gates' reads `promote` would make (`DescribeAlarms`,
+//! `GetMetricData`), so what it says `promote` does next is what `promote`
+//! would do. The command also checks what invokes the
 //! unqualified function ([`crate::triggers`]), alongside.
 //! Read-only; safe to repeat.
 
@@ -29,7 +32,9 @@ pub struct StatusReport {
     /// Where the alias points, when it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveState>,
-    /// A release in progress on the alias, with what `promote` would do next.
+    /// A release in progress on the alias, with what `promote` would do next
+    /// (decided as `promote` decides it: once a step's wait is over, from
+    /// the gates' reads, so a step `promote` would hold is said to hold).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_progress: Option<InProgress>,
     /// Why the alias state cannot be read as a greenlight release, if it cannot.
@@ -111,10 +116,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     // Route 53, and `colours` reports it.
     let (in_progress, problem) = match (&ctx.config.dns, &alias_state) {
         (Some(dns), _) => crate::dns::standing(ctx, dns).await,
-        (None, Some(alias)) => match progress::in_progress(ctx, alias) {
-            Ok(run) => (run.and_then(|r| r.position()), None),
-            Err(e) => (None, Some(e)),
-        },
+        (None, Some(alias)) => progress::standing_of(ctx, alias).await,
         (None, None) => (None, None),
     };
     let problem = problem.map(explained).or_else(|| {

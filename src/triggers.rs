@@ -6,7 +6,10 @@
 //! without one (S3, SNS, EventBridge, API Gateway calling the plain ARN)
 //! all invoke `$LATEST`. greenlight's promise that nobody gets untested
 //! code holds only for callers of the alias, so `deploy` (when it writes)
-//! and `status` name each such trigger and say to point it at the alias.
+//! and `status` name each such trigger and say to point it at the alias
+//! ARN. Callers whose permission lives in their own IAM policy (Step
+//! Functions, EventBridge Scheduler) leave no trace on the function, so
+//! the warning says that too ([`UNSEEN`]).
 //!
 //! AWS calls, made together: `ListEventSourceMappings`,
 //! `GetFunctionUrlConfig` and `GetPolicy`, each without a qualifier.
@@ -42,8 +45,11 @@ pub struct TriggerCheck {
 }
 
 impl TriggerCheck {
-    /// One warning line per trigger, and one for a skipped check.
+    /// One warning line per trigger, then what greenlight cannot see (when
+    /// it found any), and one line for a skipped check.
     pub fn warnings(&self, function: &str, alias: &str) -> Vec<String> {
+        let target =
+            format!("the alias ARN (arn:aws:lambda:REGION:ACCOUNT:function:{function}:{alias})");
         let mut lines: Vec<String> = self
             .unqualified
             .iter()
@@ -55,12 +61,12 @@ impl TriggerCheck {
                     .unwrap_or_default();
                 let (what, fix) = match t.kind {
                     "event_source_mapping" => {
-                        ("event source mapping", format!("map it to {function}:{alias}"))
+                        ("event source mapping", format!("map it to {function}:{alias}, {target}"))
                     }
                     "function_url" => ("function URL", format!("make the URL on alias {alias} (Qualifier {alias})")),
                     _ => (
                         "permission",
-                        format!("grant it on alias {alias} (Qualifier {alias}) and have the source invoke {function}:{alias}"),
+                        format!("grant it on alias {alias} (Qualifier {alias}) and have the source invoke {target}"),
                     ),
                 };
                 format!(
@@ -69,6 +75,9 @@ impl TriggerCheck {
                 )
             })
             .collect();
+        if !lines.is_empty() {
+            lines.push(format!("{UNSEEN}: have every caller invoke {target}"));
+        }
         if let Some(why) = &self.skipped {
             lines.push(format!(
                 "the check for triggers of the unqualified function was skipped: {why}"
@@ -77,6 +86,9 @@ impl TriggerCheck {
         lines
     }
 }
+
+/// What the check cannot see.
+pub const UNSEEN: &str = "greenlight sees only event source mappings, function URLs and resource-based permissions; a caller allowed by its own IAM policy (Step Functions, EventBridge Scheduler, another function or service with an execution role) that names the plain function ARN runs $LATEST too, unseen";
 
 /// Reads the function's event source mappings, function URL and
 /// resource-based policy together, and names what invokes it unqualified.

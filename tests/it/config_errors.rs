@@ -588,9 +588,12 @@ fn every_kind_of_bad_input_is_exit_2_and_writes_nothing() {
 #[test]
 fn a_bad_environment_reference_or_keep_is_named() {
     rejected(
-        &default_config().replace("environment = {", "environment = { X = { vault = \"db\" },"),
+        &default_config().replace(
+            "environment = {",
+            "environment = { XX = { vault = \"db\" },",
+        ),
         &["ship"],
-        "`function.environment.X` = { vault = … }: a value is a string, { env = \"NAME\" }",
+        "`function.environment.XX` = { vault = … }: a value is a string, { env = \"NAME\" }",
     );
     rejected(
         &default_config().replace(

@@ -58,8 +58,8 @@ fn plans_name_every_write_and_make_none() {
     assert_eq!(
         calls(&no_wait),
         [
-            "UpdateFunctionCode",
             "UpdateFunctionConfiguration",
+            "UpdateFunctionCode",
             "PublishVersion",
             "UpdateAlias"
         ]

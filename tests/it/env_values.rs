@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::harness::sdk::{create_secret, put_parameter};
+use crate::harness::sdk::{create_secret, create_secret_in, put_parameter, put_parameter_in};
 use crate::harness::{FUNCTION, Project, ROLE, Run, default_config};
 
 /// Unique values that must reach the function and never any output.
@@ -157,19 +157,19 @@ fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_
     let cases = [
         (
             "{ env = \"CI_MISSING\" }",
-            "`function.environment.X` = { env = \"CI_MISSING\" }: CI_MISSING is not set",
+            "`function.environment.XX` = { env = \"CI_MISSING\" }: CI_MISSING is not set",
         ),
         (
             "{ ssm = \"/orders/missing\" }",
-            "`function.environment.X` = { ssm = \"/orders/missing\" }: no SSM parameter /orders/missing in us-east-1",
+            "`function.environment.XX` = { ssm = \"/orders/missing\" }: no SSM parameter /orders/missing in us-east-1",
         ),
         (
             "{ secret = \"orders/missing\" }",
-            "`function.environment.X` = { secret = \"orders/missing\" }: no secret orders/missing",
+            "`function.environment.XX` = { secret = \"orders/missing\" }: no secret orders/missing",
         ),
         (
             "{ secret = \"orders/api\", key = \"user\" }",
-            "`function.environment.X` = { secret = \"orders/api\", key = \"user\" }: the secret's JSON has no such key",
+            "`function.environment.XX` = { secret = \"orders/api\", key = \"user\" }: the secret's JSON has no such key",
         ),
         (
             "{ secret = \"orders/whole\", key = \"user\" }",
@@ -179,7 +179,7 @@ fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_
     for (reference, expected) in cases {
         let config = config().replace(
             "environment = {",
-            &format!("environment = {{ X = {reference},"),
+            &format!("environment = {{ XX = {reference},"),
         );
         p.write("greenlight.toml", &config);
         let text = run(&p, &["ship"]).code(2);
@@ -202,37 +202,41 @@ fn a_value_that_is_not_there_is_exit_2_naming_the_variable_and_reference_before_
     assert!(writes.is_empty(), "{writes:?}");
 }
 
-/// Sets `vars` on the function's `$LATEST` as another tool (Terraform)
-/// would, keeping its other variables.
-pub fn terraform_sets(p: &Project, vars: &[(&str, &str)]) {
-    let mut environment = environment(p, FUNCTION, "$LATEST");
-    for (key, value) in vars {
-        environment.insert((*key).to_owned(), (*value).to_owned());
-    }
+/// The default config, keeping `TF_OWNED` (Terraform's).
+fn keeping_config() -> String {
+    default_config().replace(
+        "environment = { LOG_LEVEL = \"info\", API_TOKEN",
+        "environment_keep = [\"TF_OWNED\"]\nenvironment = { LOG_LEVEL = \"info\", API_TOKEN",
+    )
+}
+
+/// Terraform writes `vars` into `$LATEST`'s environment, over what version
+/// `from` holds.
+pub fn terraform_sets(p: &Project, from: &str, vars: &[(&str, &str)]) {
+    let mut env = environment(p, FUNCTION, from);
+    env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     p.aws(async |c| {
         c.update_function_configuration()
             .function_name(FUNCTION)
             .environment(
                 aws_sdk_lambda::types::Environment::builder()
-                    .set_variables(Some(environment.into_iter().collect()))
+                    .set_variables(Some(env.into_iter().collect()))
                     .build(),
             )
             .send()
             .await
     })
     .expect("terraform's update");
+    p.wait_until_updated();
 }
 
 #[test]
 fn kept_variables_are_left_as_other_tools_set_them() {
-    let config = default_config().replace(
-        "environment = { LOG_LEVEL = \"info\", API_TOKEN",
-        "environment_keep = [\"TF_OWNED\"]\nenvironment = { LOG_LEVEL = \"info\", API_TOKEN",
-    );
+    let config = keeping_config();
     let p = Project::with_config(&config);
     p.run(&["ship"]).success();
     // Terraform sets its variable (and a stray one) on $LATEST.
-    terraform_sets(&p, &[("TF_OWNED", "from-terraform"), ("STRAY", "x")]);
+    terraform_sets(&p, "1", &[("TF_OWNED", "from-terraform"), ("STRAY", "x")]);
 
     // The kept variable is no reason to deploy.
     let unchanged = p.run(&["deploy"]).success();
@@ -253,6 +257,49 @@ fn kept_variables_are_left_as_other_tools_set_them() {
     assert_eq!(env["TF_OWNED"], "from-terraform");
     assert_eq!(env["LOG_LEVEL"], "debug");
     assert!(!env.contains_key("STRAY"), "{env:?}");
+}
+
+#[test]
+fn a_kept_variable_rotated_during_a_deploy_is_written_back_fresh() {
+    let config = keeping_config();
+    let p = Project::with_config(&config);
+    p.run(&["ship"]).success();
+    terraform_sets(&p, "1", &[("TF_OWNED", "before-rotation")]);
+    p.write(
+        "greenlight.toml",
+        &config.replace("memory = 256", "memory = 512"),
+    );
+    // Terraform rotates its variable between greenlight's read of $LATEST
+    // and its configuration update: the update, made from the old read,
+    // must not write the old value back.
+    let proxy = p.proxy();
+    proxy.hold("UpdateFunctionConfiguration", &[1]);
+    let child = p
+        .command_via(&proxy, &["deploy", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn greenlight");
+    proxy.look_before_each(
+        "UpdateFunctionConfiguration",
+        &[1],
+        std::time::Duration::from_secs(60),
+        |_| terraform_sets(&p, "$LATEST", &[("TF_OWNED", "rotated")]),
+    );
+    let deployed: Run = child.wait_with_output().expect("wait").into();
+    let deployed = deployed.success().json();
+    assert_eq!(deployed["deploy"]["version"], "2", "{deployed}");
+    assert_eq!(
+        proxy.calls("UpdateFunctionConfiguration"),
+        2,
+        "refused once (RevisionId), made again from a fresh read: {:?}",
+        proxy.log()
+    );
+    for qualifier in ["$LATEST", "2"] {
+        let env = environment(&p, FUNCTION, qualifier);
+        assert_eq!(env["TF_OWNED"], "rotated", "{qualifier}");
+        assert_eq!(p.version_config(qualifier).memory_size(), Some(512));
+    }
 }
 
 #[test]
@@ -341,4 +388,54 @@ fn a_number_in_a_secrets_json_is_deployed_as_it_is_written() {
         (env["BIG"].as_str(), env["SCI"].as_str()),
         ("98765432109876543210", "1E3")
     );
+}
+
+#[test]
+fn an_arn_is_read_in_the_region_it_names_and_ssm_names_are_trimmed_and_checked() {
+    let p = Project::new();
+    // The same name in the function's region holds another value: the
+    // ARN's region must be the one read.
+    put_parameter(&p, "/orders/db-password", "us-east-1-value-never-deployed");
+    put_parameter_in(&p, "eu-west-1", "/orders/db-password", FROM_SSM);
+    let secret = create_secret_in(
+        &p,
+        "eu-west-1",
+        "orders/api",
+        &format!(r#"{{"key": "{FROM_SECRET_KEY}"}}"#),
+    );
+    put_parameter(&p, "/orders/local", FROM_CI);
+    let parameter = "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db-password";
+    let references = format!(
+        "environment = {{ LOG_LEVEL = \"info\", DB_PASSWORD = {{ ssm = \"{parameter}\" }}, \
+         API_KEY = {{ secret = \"{secret}\", key = \"key\" }}, LOCAL = {{ ssm = \"  /orders/local \" }},"
+    );
+    p.write(
+        "greenlight.toml",
+        &default_config().replace("environment = { LOG_LEVEL = \"info\",", &references),
+    );
+    let shipped = run(&p, &["ship"]);
+    shipped.success();
+    let env = environment(&p, FUNCTION, "live");
+    assert_eq!(env["DB_PASSWORD"], FROM_SSM);
+    assert_eq!(env["API_KEY"], FROM_SECRET_KEY);
+    assert_eq!(env["LOCAL"], FROM_CI, "the name's blanks trimmed");
+
+    // A name SSM would refuse is exit 2 when the config is read: no call.
+    p.write(
+        "greenlight.toml",
+        &default_config().replace(
+            "environment = { LOG_LEVEL = \"info\",",
+            "environment = { LOG_LEVEL = \"info\", DB_PASSWORD = { ssm = \"orders/db password\" },",
+        ),
+    );
+    let before = p.emulator.requests().len();
+    let refused = run(&p, &["plan"]).code(2);
+    assert!(
+        refused.stderr.contains(
+            "`function.environment.DB_PASSWORD` = { ssm = \"orders/db password\" }: an SSM parameter name is 1 to 1011 letters"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(p.emulator.requests().len(), before, "no AWS call");
 }

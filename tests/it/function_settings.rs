@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::LayerVersionContentInput;
 
 use crate::harness::sdk::zip_of;
-use crate::harness::{Project, default_config};
+use crate::harness::{FUNCTION, Fault, Project, default_config, planned_calls};
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:orders";
 const DLQ: &str = "arn:aws:sqs:us-east-1:123456789012:orders-dlq";
@@ -56,16 +56,6 @@ kms_key = "{KMS}"
 file_systems = [{{ arn = "{ACCESS_POINT}", mount_path = "/mnt/data" }}]
 tags = {{ team = "orders", tier = "gold" }}"#
     )
-}
-
-/// The function's tags, as Lambda holds them.
-fn tags(p: &Project) -> BTreeMap<String, String> {
-    let out = p
-        .aws(async |c| c.list_tags().resource(FUNCTION_ARN).send().await)
-        .expect("list tags");
-    out.tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
 }
 
 fn pairs(list: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -142,7 +132,7 @@ fn every_setting_is_applied_on_create_and_an_unchanged_deploy_writes_nothing() {
     p.run(&["ship"]).success();
     assert_every_setting(&p, "1", &layer);
     assert_eq!(
-        tags(&p),
+        p.tags(),
         pairs(&[
             ("team", "orders"),
             ("tier", "gold"),
@@ -167,7 +157,7 @@ fn each_setting_is_updated_when_it_differs_and_tags_of_others_are_kept() {
     let p = Project::new();
     p.run(&["ship"]).success();
     let old = publish_layer(&p, "deps");
-    let new = publish_layer(&p, "deps");
+    let new = publish_layer(&p, "more-deps");
     p.aws(async |c| {
         c.tag_resource()
             .resource(FUNCTION_ARN)
@@ -209,7 +199,7 @@ fn each_setting_is_updated_when_it_differs_and_tags_of_others_are_kept() {
         "version 1 keeps its own settings"
     );
     assert_eq!(
-        tags(&p),
+        p.tags(),
         pairs(&[
             ("owner", "ops"),
             ("team", "orders"),
@@ -245,14 +235,23 @@ tags = {{ team = "payments" }}"#
     assert_eq!(
         calls,
         [
-            "UpdateFunctionCode",
             "UpdateFunctionConfiguration",
+            "UpdateFunctionCode",
             "PublishVersion",
             "TagResource",
             "UntagResource"
         ]
     );
+    // Lambda (and the emulator) refuses log levels with Text logs: this
+    // deploy goes through only if greenlight sent none of the levels it
+    // had applied before.
+    let before = p.emulator.answers("UpdateFunctionConfiguration").len();
     p.run(&["deploy"]).success();
+    assert_eq!(
+        p.emulator.answers("UpdateFunctionConfiguration")[before..],
+        [200],
+        "one configuration update, accepted"
+    );
     let c = p.version_config("3");
     assert_eq!(
         basics(&c),
@@ -280,7 +279,7 @@ tags = {{ team = "payments" }}"#
     assert_eq!(c.kms_key_arn(), None);
     assert!(c.file_system_configs().is_empty());
     assert_eq!(
-        tags(&p),
+        p.tags(),
         pairs(&[
             ("owner", "ops"),
             ("team", "payments"),
@@ -298,7 +297,7 @@ tags = {{ team = "payments" }}"#
     assert_eq!(tagged["deploy"]["version"], "3", "{tagged}");
     assert_eq!(tagged["deploy"]["changes"][0], "tags (changed team)");
     assert_eq!(p.versions(), ["1", "2", "3"]);
-    assert_eq!(tags(&p)["team"], "billing");
+    assert_eq!(p.tags()["team"], "billing");
 
     // Released, nothing differs: reads only.
     p.run(&["release"]).success();
@@ -328,7 +327,15 @@ fn a_canary_needs_the_same_dead_letter_queue_on_both_versions() {
     let before = p.emulator.requests().len();
     let shipped = p.run(&["ship"]).code(1);
     assert!(shipped.stderr.contains(&expected), "{}", shipped.stderr);
-    p.emulator.assert_only_reads_since(before, &[]);
+    // Where the alias points and that version's dead-letter queue were
+    // read, and nothing written.
+    p.emulator.assert_only_reads_since(
+        before,
+        &[
+            "GET /2015-03-31/functions/orders/aliases/live",
+            "GET /2015-03-31/functions/orders/configuration?Qualifier=1",
+        ],
+    );
 
     // Published first, released after: the same check.
     p.run(&["deploy"]).success();
@@ -342,4 +349,194 @@ fn a_canary_needs_the_same_dead_letter_queue_on_both_versions() {
     );
     assert_eq!(p.live_version(), "1");
     assert!(p.weights("live").1.is_empty(), "no traffic moved");
+}
+
+/// Sets `tags` on the function as another tool (or a person) would.
+fn tag_as_another_tool(p: &Project, tags: &[(&str, &str)]) {
+    let tags = pairs(tags);
+    p.aws(async |c| {
+        c.tag_resource()
+            .resource(FUNCTION_ARN)
+            .set_tags(Some(tags.into_iter().collect()))
+            .send()
+            .await
+    })
+    .expect("tag as another tool");
+}
+
+#[test]
+fn a_tags_only_change_writes_only_tags_and_never_releases_a_console_edit() {
+    let p = Project::with_config(&config_with("tags = { team = \"orders\" }"));
+    p.run(&["ship"]).success();
+    // A console edit on $LATEST, never published.
+    p.aws(async |c| {
+        c.update_function_configuration()
+            .function_name(FUNCTION)
+            .timeout(99)
+            .send()
+            .await
+    })
+    .expect("console edit");
+    p.wait_until_updated();
+
+    p.write(
+        "greenlight.toml",
+        &config_with("tags = { team = \"billing\" }"),
+    );
+    let planned = p
+        .run(&["ship", "--dry-run", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(planned_calls(&planned), ["TagResource"], "{planned}");
+    let before = p.emulator.requests().len();
+    let shipped = p.run(&["ship", "--output", "json"]).success().json();
+    assert_eq!(shipped["outcome"], "nothing_to_deploy", "{shipped}");
+    assert_eq!(shipped["deploy"]["version"], "1");
+    assert_eq!(shipped["deploy"]["unchanged"], true);
+    assert_eq!(shipped["deploy"]["changes"][0], "tags (changed team)");
+    let writes: Vec<String> = p.emulator.requests()[before..]
+        .iter()
+        .filter(|r| !crate::harness::emulator::is_read(r))
+        .cloned()
+        .collect();
+    assert_eq!(writes.len(), 1, "one TagResource: {writes:?}");
+    assert!(
+        writes[0].starts_with("POST /2017-03-31/tags/"),
+        "{writes:?}"
+    );
+    assert_eq!(p.versions(), ["1"], "no version published");
+    assert_eq!(p.live_version(), "1");
+    assert_eq!(p.tags()["team"], "billing");
+    assert_eq!(p.version_config("1").timeout(), Some(10));
+    assert_eq!(
+        p.version_config("$LATEST").timeout(),
+        Some(99),
+        "the console edit stays on $LATEST, unreleased"
+    );
+    let text = p.run(&["deploy"]).success().stdout;
+    assert!(
+        text.contains(
+            "nothing to deploy: alias live already serves this code and configuration (version 1)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_hand_edited_managed_tags_list_never_makes_greenlight_remove_others_tags() {
+    let p = Project::with_config(&config_with("tags = { team = \"orders\" }"));
+    p.run(&["ship"]).success();
+    let list = p.raw_tags()["greenlight:managed-tags"].clone();
+    assert!(list.starts_with("team check="), "{list}");
+    // Another tool's tag, slipped into greenlight's list by hand.
+    tag_as_another_tool(
+        &p,
+        &[
+            ("owner", "ops"),
+            (
+                "greenlight:managed-tags",
+                &list.replace("team", "owner team"),
+            ),
+        ],
+    );
+
+    p.write(
+        "greenlight.toml",
+        &config_with("tags = { tier = \"gold\" }"),
+    );
+    let deployed = p.run(&["deploy"]).success();
+    assert!(
+        deployed.stdout.contains(
+            "nothing to deploy: alias live already serves this code and configuration (version 1); updated tags (added tier; removed nothing: greenlight:managed-tags was not written by greenlight)"
+        ),
+        "{}",
+        deployed.stdout
+    );
+    assert!(
+        deployed.stderr.contains(
+            "warning: tag greenlight:managed-tags of function orders does not carry greenlight's checksum"
+        ) && deployed.stderr.contains("it lists owner, team, which the config does not set"),
+        "{}",
+        deployed.stderr
+    );
+    let now = p.tags();
+    assert_eq!(now.get("owner").map(String::as_str), Some("ops"), "{now:?}");
+    assert_eq!(
+        now.get("team").map(String::as_str),
+        Some("orders"),
+        "{now:?}"
+    );
+    assert_eq!(now["tier"], "gold");
+    assert_eq!(now["greenlight:managed-tags"], "tier", "{now:?}");
+
+    // The list is greenlight's own again: a tag dropped from the config is removed.
+    p.write("greenlight.toml", &config_with("tags = {}"));
+    p.run(&["deploy"]).success();
+    assert_eq!(
+        p.tags(),
+        pairs(&[("owner", "ops"), ("team", "orders")]),
+        "tier and the list removed, nothing else"
+    );
+}
+
+#[test]
+fn tag_writes_wait_out_an_update_in_progress() {
+    let p = Project::with_config(&config_with("tags = { team = \"orders\" }"));
+    p.run(&["ship"]).success();
+    p.write(
+        "greenlight.toml",
+        &config_with("tags = { team = \"billing\" }"),
+    );
+    let proxy = p.proxy();
+    proxy.rule("TagResource", 0, Some(1), Fault::Conflict);
+    p.run_via(&proxy, &["deploy"]).success();
+    assert_eq!(proxy.calls("TagResource"), 2, "{:?}", proxy.log());
+    assert_eq!(p.tags()["team"], "billing");
+}
+
+#[test]
+fn two_versions_of_one_layer_are_exit_2_naming_both() {
+    let p = Project::new();
+    let three = "arn:aws:lambda:us-east-1:123456789012:layer:deps:3";
+    let four = "arn:aws:lambda:us-east-1:123456789012:layer:deps:4";
+    p.write(
+        "greenlight.toml",
+        &config_with(&format!("layers = [\"{three}\", \"{four}\"]")),
+    );
+    let before = p.emulator.requests().len();
+    let refused = p.run(&["deploy"]).code(2);
+    assert!(
+        refused.stderr.contains(&format!(
+            "`function.layers[1]` = \"{four}\": \"{three}\" is another version of the same layer, and Lambda takes one version of each layer"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(p.emulator.requests().len(), before, "no AWS call");
+}
+
+#[test]
+fn pinning_with_snap_start_says_users_move_onto_snapshots() {
+    let p = Project::with_config(&config_with("snap_start = true"));
+    p.run(&["ship"]).success();
+    // Alias live pointed at $LATEST, as in the console.
+    p.aws(async |c| {
+        c.update_alias()
+            .function_name(FUNCTION)
+            .name("live")
+            .function_version("$LATEST")
+            .send()
+            .await
+    })
+    .expect("point live at $LATEST");
+    p.change_code("v2");
+    let deployed = p.run(&["deploy"]).success();
+    assert!(
+        deployed.stderr.contains(
+            "alias live pinned to version 1: the same code and configuration as before, but users now move onto SnapStart snapshots"
+        ),
+        "{}",
+        deployed.stderr
+    );
+    assert_eq!(p.live_version(), "1");
 }

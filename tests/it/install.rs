@@ -1,19 +1,31 @@
 //! The install route CI uses: `scripts/install.sh` (behind `action.yml`)
 //! fetches a release archive and its `SHA256SUMS` from a release folder,
 //! here served over loopback, checks the archive, and installs the binary;
-//! `scripts/action-run.sh` runs a command and turns its report into step
-//! outputs. The archive holds the greenlight these tests built.
+//! `scripts/action-install.sh` picks the release and installs it as the
+//! action's steps do; `scripts/action-run.sh` runs a command and turns its
+//! report into step outputs. The Linux x86_64 archive holds the greenlight
+//! these tests built; the others hold a marker file, so a test sees which
+//! archive was installed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
+use crate::harness::emulator::python;
 use crate::harness::{Project, loopback};
 
 /// The release tag the tests install.
 const TAG: &str = "v9.9.9";
 /// The archive for Linux x86_64, named as cargo-dist names it.
 const ARCHIVE: &str = "greenlight-x86_64-unknown-linux-musl.tar.gz";
+/// The targets the README lists, each with an archive in a release.
+const TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "aarch64-apple-darwin",
+    "x86_64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+];
 
 /// A release folder served over loopback: the requests it answered, and its URL.
 struct Release {
@@ -22,31 +34,67 @@ struct Release {
     requests: Arc<Mutex<Vec<String>>>,
 }
 
+/// The archive of `target` and the binary's name in it.
+fn archive_of(target: &str) -> (String, &'static str) {
+    if target.contains("windows") {
+        (format!("greenlight-{target}.zip"), "greenlight.exe")
+    } else {
+        (format!("greenlight-{target}.tar.gz"), "greenlight")
+    }
+}
+
+/// What the archive of `target` holds as its binary: the greenlight under
+/// test for Linux x86_64, a marker naming the target for the others.
+fn binary_of(target: &str) -> Vec<u8> {
+    if target == TARGETS[0] {
+        std::fs::read(env!("CARGO_BIN_EXE_greenlight")).expect("read greenlight")
+    } else {
+        format!("#!/bin/sh\necho greenlight for {target}\n").into_bytes()
+    }
+}
+
 impl Release {
-    /// A release holding the Linux x86_64 archive of the greenlight under
-    /// test (inside a folder, as cargo-dist packs it) and its `SHA256SUMS`.
+    /// A release holding an archive for each target (a folder inside, as
+    /// cargo-dist packs a `.tar.gz`; the binary at the top of the `.zip`)
+    /// and their `SHA256SUMS`.
     fn new() -> Release {
         let dir = tempfile::tempdir().expect("tempdir");
-        let inner = dir.path().join("greenlight-x86_64-unknown-linux-musl");
-        std::fs::create_dir(&inner).expect("mkdir");
-        std::fs::copy(env!("CARGO_BIN_EXE_greenlight"), inner.join("greenlight")).expect("copy");
-        run_ok(Command::new("tar").current_dir(dir.path()).args([
-            "-czf",
-            ARCHIVE,
-            "greenlight-x86_64-unknown-linux-musl",
-        ]));
-        std::fs::remove_dir_all(&inner).expect("rm");
-        let sums = run_ok(
-            Command::new("sha256sum")
-                .current_dir(dir.path())
-                .arg(ARCHIVE),
-        );
-        std::fs::write(dir.path().join("SHA256SUMS"), sums.stdout).expect("write sums");
+        for target in TARGETS {
+            let (archive, binary) = archive_of(target);
+            let contents = binary_of(target);
+            let member = if archive.ends_with(".zip") {
+                binary.to_owned()
+            } else {
+                format!("greenlight-{target}/{binary}")
+            };
+            pack(&dir.path().join(&archive), &[(&member, &contents)]);
+        }
         let (url, requests) = serve(dir.path().to_owned());
-        Release { dir, url, requests }
+        let release = Release { dir, url, requests };
+        release.write_sums();
+        release
     }
 
-    /// Runs the install script against this release.
+    /// Writes `SHA256SUMS` for the archives now in the folder, as the
+    /// release pipeline does (`scripts/sha256sums.sh`).
+    fn write_sums(&self) {
+        run_ok(
+            Command::new("bash")
+                .arg(script("sha256sums.sh"))
+                .arg(self.dir.path()),
+        );
+    }
+
+    /// Replaces the archive of `target` with one holding `members` (names
+    /// written as given, `..` included), listed in `SHA256SUMS` with its
+    /// true checksum: what a broken or hostile build would publish.
+    fn replace(&self, target: &str, members: &[(&str, &[u8])]) {
+        pack(&self.dir.path().join(archive_of(target).0), members);
+        self.write_sums();
+    }
+
+    /// Runs the install script against this release, on Linux x86_64
+    /// unless `env` says otherwise.
     fn install(&self, to: &Path, env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new("bash");
         cmd.arg(script("install.sh"))
@@ -66,6 +114,35 @@ impl Release {
         let requests = self.requests.lock().expect("requests");
         requests.iter().filter(|r| r.as_str() == path).count()
     }
+}
+
+/// Writes the archive `path` (`.zip` or `.tar.gz`) holding `members`, with
+/// Python's `zipfile` and `tarfile`, which keep every name as given.
+fn pack(path: &Path, members: &[(&str, &[u8])]) {
+    let script = "import io, sys, tarfile, zipfile\n\
+        out, pairs = sys.argv[1], sys.argv[2:]\n\
+        members = [(pairs[i], open(pairs[i + 1], 'rb').read()) for i in range(0, len(pairs), 2)]\n\
+        if out.endswith('.zip'):\n\
+        \x20   with zipfile.ZipFile(out, 'w') as z:\n\
+        \x20       for name, data in members:\n\
+        \x20           info = zipfile.ZipInfo(name)\n\
+        \x20           info.external_attr = 0o755 << 16\n\
+        \x20           z.writestr(info, data)\n\
+        else:\n\
+        \x20   with tarfile.open(out, 'w:gz') as t:\n\
+        \x20       for name, data in members:\n\
+        \x20           info = tarfile.TarInfo(name)\n\
+        \x20           info.size, info.mode = len(data), 0o755\n\
+        \x20           t.addfile(info, io.BytesIO(data))\n";
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(python());
+    cmd.args(["-c", script]).arg(path);
+    for (i, (name, data)) in members.iter().enumerate() {
+        let file = scratch.path().join(i.to_string());
+        std::fs::write(&file, data).expect("write member");
+        cmd.arg(name).arg(file);
+    }
+    run_ok(&mut cmd);
 }
 
 fn script(name: &str) -> PathBuf {
@@ -114,6 +191,39 @@ fn a_good_archive_installs_a_working_greenlight() {
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("greenlight {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn the_release_checksums_list_one_archive_per_target_or_none() {
+    let release = Release::new();
+    let sums = std::fs::read_to_string(release.dir.path().join("SHA256SUMS")).expect("sums");
+    let listed: Vec<&str> = sums
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).expect("a name"))
+        .collect();
+    let expected: Vec<String> = TARGETS.iter().map(|t| archive_of(t).0).collect();
+    assert_eq!(listed, expected);
+
+    std::fs::remove_file(release.dir.path().join(ARCHIVE)).expect("rm");
+    std::fs::write(release.dir.path().join("greenlight-extra.tar.gz"), "x").expect("write");
+    let out = Command::new("bash")
+        .arg(script("sha256sums.sh"))
+        .arg(release.dir.path())
+        .output()
+        .expect("run sha256sums.sh");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "(missing: {ARCHIVE}; not a target: greenlight-extra.tar.gz)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(release.dir.path().join("SHA256SUMS")).expect("sums"),
+        sums,
+        "a partial SHA256SUMS was written"
     );
 }
 
@@ -207,9 +317,160 @@ fn a_cached_archive_is_checked_again_and_a_tampered_one_is_dropped() {
     );
 }
 
-/// The action's run step, with greenlight on PATH from an install, and the
-/// emulator environment of `project`.
-fn action_run(project: &Project, bin: &Path, command: &str, args: &str) -> (Output, String) {
+#[test]
+fn each_listed_platform_installs_its_own_archive() {
+    let release = Release::new();
+    // What `uname -s` and `uname -m` say on each platform, GitHub's
+    // runners first (Windows: Git Bash), then the other spellings.
+    let platforms = [
+        ("Linux", "x86_64", "x86_64-unknown-linux-musl"),
+        ("Linux", "aarch64", "aarch64-unknown-linux-musl"),
+        ("Darwin", "arm64", "aarch64-apple-darwin"),
+        ("Darwin", "x86_64", "x86_64-apple-darwin"),
+        ("MINGW64_NT-10.0-20348", "x86_64", "x86_64-pc-windows-msvc"),
+        ("Linux", "amd64", "x86_64-unknown-linux-musl"),
+        ("Linux", "arm64", "aarch64-unknown-linux-musl"),
+        ("Darwin", "aarch64", "aarch64-apple-darwin"),
+        ("MSYS_NT-10.0-20348", "x86_64", "x86_64-pc-windows-msvc"),
+    ];
+    for (i, (os, arch, target)) in platforms.into_iter().enumerate() {
+        let to = release.dir.path().join(format!("bin-{i}"));
+        let before: Vec<usize> = TARGETS
+            .iter()
+            .map(|t| release.fetched(&format!("/{}", archive_of(t).0)))
+            .collect();
+        let out = release.install(
+            &to,
+            &[
+                ("GREENLIGHT_INSTALL_OS", os),
+                ("GREENLIGHT_INSTALL_ARCH", arch),
+            ],
+        );
+        assert!(out.status.success(), "{os}/{arch}: {}", stderr(&out));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains(&format!("({target})")), "{os}/{arch}: {said}");
+        let (archive, binary) = archive_of(target);
+        for (t, count) in TARGETS.iter().zip(before) {
+            let wanted = usize::from(*t == target);
+            assert_eq!(
+                release.fetched(&format!("/{}", archive_of(t).0)),
+                count + wanted,
+                "{os}/{arch} should download {archive} alone"
+            );
+        }
+        let installed: Vec<String> = std::fs::read_dir(&to)
+            .expect("install dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(installed, [binary], "{os}/{arch}");
+        assert_eq!(
+            std::fs::read(to.join(binary)).expect("installed binary"),
+            binary_of(target),
+            "{os}/{arch} installed another archive's binary"
+        );
+    }
+}
+
+#[test]
+fn an_archive_member_tar_refuses_is_exit_1_and_nothing_is_installed() {
+    let release = Release::new();
+    let target = TARGETS[0];
+    release.replace(
+        target,
+        &[
+            ("../escaped", b"outside"),
+            ("greenlight-x86_64-unknown-linux-musl/greenlight", b"inside"),
+        ],
+    );
+    let to = release.dir.path().join("bin");
+    let out = release.install(&to, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{ARCHIVE} did not unpack cleanly"))
+            && err.contains("Member name contains '..'")
+            && err.contains("nothing was installed"),
+        "{err}"
+    );
+    assert!(!to.exists(), "something was installed");
+}
+
+#[test]
+fn an_archive_holding_two_binaries_is_refused() {
+    let release = Release::new();
+    for target in [TARGETS[0], TARGETS[4]] {
+        let (archive, binary) = archive_of(target);
+        let first = format!("a/{binary}");
+        let second = format!("b/{binary}");
+        release.replace(
+            target,
+            &[(first.as_str(), b"one"), (second.as_str(), b"two")],
+        );
+        let to = release.dir.path().join(format!("bin-{target}"));
+        let platform = if target.contains("windows") {
+            "MINGW64_NT-10.0"
+        } else {
+            "Linux"
+        };
+        let out = release.install(&to, &[("GREENLIGHT_INSTALL_OS", platform)]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{archive} holds 2 files named {binary} (a/{binary} b/{binary})"
+            )) && err.contains("nothing was installed"),
+            "{err}"
+        );
+        assert!(!to.exists(), "{target}: one of the two was installed");
+    }
+}
+
+/// Runs `scripts/action-install.sh STEP` as the action's steps do, with
+/// `env`; returns its result and what it wrote to `$GITHUB_OUTPUT`.
+fn action_install(step: &str, runner: &Path, env: &[(&str, &str)]) -> (Output, String) {
+    let outputs = runner.join(format!("github-output-{step}"));
+    let _ = std::fs::remove_file(&outputs);
+    let mut cmd = Command::new("bash");
+    cmd.arg(script("action-install.sh"))
+        .arg(step)
+        .env_remove("INPUT_VERSION")
+        .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_PATH", runner.join("github-path"))
+        .env("RUNNER_TOOL_CACHE", runner.join("tool-cache"))
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("GREENLIGHT_INSTALL_OS", "Linux")
+        .env("GREENLIGHT_INSTALL_ARCH", "x86_64");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().expect("run action-install.sh");
+    (out, std::fs::read_to_string(outputs).unwrap_or_default())
+}
+
+/// The action's install steps against `release`: the version (the file
+/// beside action.yml), then the install; returns the binary's path.
+fn action_installs(release: &Release) -> PathBuf {
+    let runner = release.dir.path();
+    let (out, outputs) = action_install("version", runner, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let version = output(&outputs, "version").to_owned();
+    let (out, outputs) = action_install(
+        "install",
+        runner,
+        &[
+            ("GREENLIGHT_VERSION", &version),
+            ("GREENLIGHT_RELEASE_URL", &release.url),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    PathBuf::from(output(&outputs, "binary"))
+}
+
+/// The action's run step with the installed `binary` and the emulator
+/// environment of `project`.
+fn action_run(project: &Project, binary: &Path, command: &str, args: &str) -> (Output, String) {
     let greenlight = project.command(&[]);
     let outputs = project.path().join("github-output");
     let _ = std::fs::remove_file(&outputs);
@@ -222,12 +483,8 @@ fn action_run(project: &Project, bin: &Path, command: &str, args: &str) -> (Outp
             cmd.env(key, value);
         }
     }
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    cmd.env("PATH", path)
+    cmd.env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GREENLIGHT", binary)
         .env("COMMAND", command)
         .env("ARGS", args)
         .env("CONFIG", "greenlight.toml")
@@ -236,6 +493,12 @@ fn action_run(project: &Project, bin: &Path, command: &str, args: &str) -> (Outp
     let out = cmd.output().expect("run action-run.sh");
     let written = std::fs::read_to_string(outputs).unwrap_or_default();
     (out, written)
+}
+
+/// The JSON report the run step's `report-file` output names.
+fn report(outputs: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(output(outputs, "report-file")).expect("report file");
+    serde_json::from_str(&text).expect("JSON report")
 }
 
 /// One `name=value` output.
@@ -247,13 +510,52 @@ fn output<'a>(outputs: &'a str, name: &str) -> &'a str {
 }
 
 #[test]
+fn the_action_installs_the_release_named_beside_action_yml() {
+    let release = Release::new();
+    let runner = release.dir.path();
+    let (out, outputs) = action_install("version", runner, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        output(&outputs, "version"),
+        format!("v{}", env!("CARGO_PKG_VERSION")),
+        "action-version.txt must name the release of this crate's version"
+    );
+    let (_, outputs) = action_install("version", runner, &[("INPUT_VERSION", "v1.2.3")]);
+    assert_eq!(output(&outputs, "version"), "v1.2.3");
+    let (out, outputs) = action_install("version", runner, &[("INPUT_VERSION", "main")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(outputs.is_empty(), "{outputs}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("::error title=greenlight::"),
+        "{out:?}"
+    );
+
+    let binary = action_installs(&release);
+    assert_eq!(
+        binary,
+        runner.join(format!(
+            "tool-cache/greenlight/v{}/Linux-X64/greenlight",
+            env!("CARGO_PKG_VERSION")
+        ))
+    );
+    let version = run_ok(Command::new(&binary).arg("--version"));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("greenlight {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(
+        !runner.join("github-path").exists(),
+        "the action changed PATH for later steps"
+    );
+}
+
+#[test]
 fn the_action_runs_an_installed_greenlight_and_exposes_its_report() {
     let release = Release::new();
-    let bin = release.dir.path().join("bin");
-    assert!(release.install(&bin, &[]).status.success());
+    let binary = action_installs(&release);
     let project = Project::new();
 
-    let (out, outputs) = action_run(&project, &bin, "ship", "");
+    let (out, outputs) = action_run(&project, &binary, "ship", "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(output(&outputs, "exit-code"), "0");
     // A new function: its alias is created on version 1, nothing was live before.
@@ -264,38 +566,69 @@ fn the_action_runs_an_installed_greenlight_and_exposes_its_report() {
         "progress is shown in the log: {}",
         stderr(&out)
     );
-    assert_eq!(project.live_version(), "1");
+    assert_eq!(
+        project.weights("live"),
+        ("1".to_owned(), Default::default())
+    );
 
     project.change_code("v2");
-    let (out, outputs) = action_run(&project, &bin, "ship", "");
+    let (out, outputs) = action_run(&project, &binary, "ship", "");
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(output(&outputs, "exit-code"), "0");
     assert_eq!(output(&outputs, "outcome"), "released");
     assert_eq!(output(&outputs, "version"), "2");
     assert_eq!(output(&outputs, "previous"), "1");
-    let report = std::fs::read_to_string(output(&outputs, "report-file")).expect("report file");
-    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON report");
+    assert_eq!(
+        project.weights("live"),
+        ("2".to_owned(), Default::default())
+    );
+    let report = report(&outputs);
     assert_eq!(report["release"]["version"], "2");
     assert!(outputs.contains("report<<greenlight-report-"), "{outputs}");
 
-    let (out, outputs) = action_run(&project, &bin, "rollback", "");
+    let (out, outputs) = action_run(&project, &binary, "rollback", "");
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(output(&outputs, "exit-code"), "0");
     assert_eq!(output(&outputs, "outcome"), "rolled_back");
     assert_eq!(output(&outputs, "version"), "1");
     assert_eq!(output(&outputs, "previous"), "2");
+    assert_eq!(
+        project.weights("live"),
+        ("1".to_owned(), Default::default())
+    );
 }
 
 #[test]
 fn the_action_passes_on_greenlights_exit_code() {
     let release = Release::new();
-    let bin = release.dir.path().join("bin");
-    assert!(release.install(&bin, &[]).status.success());
+    let binary = action_installs(&release);
     let project = Project::new();
     project.write("greenlight.toml", "[function]\nname = 3\n");
-    let (out, outputs) = action_run(&project, &bin, "ship", "--no-wait");
+    let (out, outputs) = action_run(&project, &binary, "ship", "--no-wait");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(output(&outputs, "exit-code"), "2");
+    assert_eq!(output(&outputs, "outcome"), "usage_error");
     assert_eq!(output(&outputs, "version"), "");
-    assert!(!output(&outputs, "outcome").is_empty());
+}
+
+#[test]
+fn the_actions_args_are_split_into_words_never_expanded_as_file_names() {
+    let release = Release::new();
+    let binary = action_installs(&release);
+    let project = Project::new();
+    // `*` would expand to app and greenlight.toml.
+    let (out, outputs) = action_run(&project, &binary, "ship", "--only *  --no-wait");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = report(&outputs);
+    assert_eq!(
+        report["error"]["message"],
+        "--only *: greenlight.toml has no function of that name"
+    );
+    assert_eq!(
+        project.functions(),
+        Vec::<String>::new(),
+        "nothing deployed"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Lambda's function states, as the emulator models them for the whole
-//! suite (`localstack/moto_emulator.py`, `lambda_states`): a new function
+//! suite (`localstack/greenlight_emulator/lambda_states.py`): a new function
 //! is `Pending`, an update leaves `$LATEST` `InProgress` and refuses other
 //! writes meanwhile, a version published with SnapStart is `Pending` (then
 //! `Active`, or `Failed`), and an invoke of what is not `Active` is refused
@@ -63,14 +63,7 @@ fn ship_with_snap_start_waits_for_the_pending_version_then_passes_its_smoke_test
     assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
     let v2 = p.version_config("2");
     assert_eq!(v2.state().map(|s| s.as_str()), Some("Active"));
-    let snap_start = v2.snap_start().expect("SnapStart reported");
-    assert_eq!(
-        (
-            snap_start.apply_on().map(|a| a.as_str()),
-            snap_start.optimization_status().map(|o| o.as_str())
-        ),
-        (Some("PublishedVersions"), Some("On"))
-    );
+    assert_eq!(snap_start(&p, "2"), "PublishedVersions On");
 }
 
 #[test]
@@ -104,6 +97,7 @@ fn snap_start_is_planned_applied_when_it_differs_and_then_unchanged() {
         serde_json::json!(["snap_start false → true"])
     );
     assert_eq!(p.live_version(), "2");
+    assert_eq!(snap_start(&p, "2"), "PublishedVersions On");
     let again = p.run(&["ship"]).success();
     assert!(
         again.stdout.contains("nothing to deploy"),
@@ -111,6 +105,33 @@ fn snap_start_is_planned_applied_when_it_differs_and_then_unchanged() {
         again.stdout
     );
     assert_eq!(p.versions(), ["1", "2"]);
+
+    // And back: the next version has no SnapStart.
+    p.write("greenlight.toml", &config_with("snap_start = false"));
+    let doc = p.run(&["ship", "--output", "json"]).success().json();
+    assert_eq!(
+        doc["deploy"]["changes"],
+        serde_json::json!(["snap_start true → false"])
+    );
+    assert_eq!(p.live_version(), "3");
+    assert_eq!(snap_start(&p, "3"), "None Off");
+    assert_eq!(
+        snap_start(&p, "2"),
+        "PublishedVersions On",
+        "version 2 keeps its own"
+    );
+}
+
+/// `ApplyOn` and `OptimizationStatus` of `qualifier`'s SnapStart, as
+/// Lambda reports them, e.g. `PublishedVersions On`.
+fn snap_start(p: &Project, qualifier: &str) -> String {
+    let config = p.version_config(qualifier);
+    let snap_start = config.snap_start().expect("SnapStart reported");
+    format!(
+        "{} {}",
+        snap_start.apply_on().map_or("-", |a| a.as_str()),
+        snap_start.optimization_status().map_or("-", |o| o.as_str())
+    )
 }
 
 #[test]

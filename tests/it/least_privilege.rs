@@ -16,10 +16,18 @@ use crate::harness::{Fault, FaultProxy, Project, default_config};
 
 /// Statements whose actions AWS checks on greenlight's behalf, not as calls
 /// greenlight makes: Lambda checks `iam:PassRole` when a function gets its
-/// role, and pulls container images with the caller's ECR permissions.
-const CHECKED_BY_LAMBDA: [&str; 2] = [
+/// role, pulls container images with the caller's ECR permissions, and
+/// with the caller's permissions looks up the VPC's subnets and security
+/// groups, the file system's mount targets and the layer versions, and
+/// uses a customer KMS key (a grant and encryption when the environment
+/// is written, decryption when it is read back).
+const CHECKED_BY_LAMBDA: [&str; 6] = [
     "HandTheExecutionRoleToLambda",
     "PullContainerImagesOnlyWithPackageImageUri",
+    "DescribeTheNetworkOnlyWithVpc",
+    "DescribeMountTargetsOnlyWithFileSystems",
+    "UseLayerVersionsOnlyWithLayers",
+    "EncryptTheEnvironmentOnlyWithKmsKey",
 ];
 
 /// Statements whose calls only warn: without them the commands succeed,
@@ -54,21 +62,25 @@ fn policy() -> BTreeMap<String, BTreeSet<String>> {
         .expect("statements")
         .iter()
         .map(|s| {
-            let actions = match &s["Action"] {
-                serde_json::Value::String(a) => vec![a.clone()],
-                list => list
-                    .as_array()
-                    .expect("actions")
-                    .iter()
-                    .map(|a| a.as_str().expect("action").to_owned())
-                    .collect(),
-            };
             (
                 s["Sid"].as_str().expect("Sid").to_owned(),
-                actions.into_iter().collect(),
+                strings(&s["Action"]).into_iter().collect(),
             )
         })
         .collect()
+}
+
+/// A statement's `Action` or `Resource`: one string or a list of them.
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(one) => vec![one.clone()],
+        many => many
+            .as_array()
+            .expect("a string or a list")
+            .iter()
+            .map(|a| a.as_str().expect("a string").to_owned())
+            .collect(),
+    }
 }
 
 /// What one command of a scenario did.
@@ -317,4 +329,63 @@ fn without_any_one_statement_a_named_command_fails_naming_the_permission() {
         );
         assert!(failed.stderr.contains("AccessDenied"), "{}", failed.stderr);
     }
+}
+
+#[test]
+fn init_writes_the_statements_the_settings_lambda_checks_need() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_greenlight"))
+        .args(["init", "--name", "orders"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run greenlight init");
+    assert!(out.status.success(), "{out:?}");
+    let text =
+        std::fs::read_to_string(dir.path().join("greenlight-iam-policy.json")).expect("policy");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+    let statement = |sid: &str| -> (Vec<String>, Vec<String>) {
+        let s = doc["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid} in {text}"));
+        (strings(&s["Action"]), strings(&s["Resource"]))
+    };
+    assert_eq!(
+        statement("DescribeTheNetworkOnlyWithVpc"),
+        (
+            vec![
+                "ec2:DescribeSecurityGroups".to_owned(),
+                "ec2:DescribeSubnets".to_owned(),
+                "ec2:DescribeVpcs".to_owned()
+            ],
+            vec!["*".to_owned()]
+        )
+    );
+    let (actions, _) = statement("DescribeMountTargetsOnlyWithFileSystems");
+    assert_eq!(actions, ["elasticfilesystem:DescribeMountTargets"]);
+    assert_eq!(
+        statement("UseLayerVersionsOnlyWithLayers"),
+        (
+            vec!["lambda:GetLayerVersion".to_owned()],
+            vec!["arn:aws:lambda:*:123456789012:layer:*:*".to_owned()]
+        )
+    );
+    let (actions, _) = statement("EncryptTheEnvironmentOnlyWithKmsKey");
+    assert_eq!(actions, ["kms:CreateGrant", "kms:Encrypt", "kms:Decrypt"]);
+    // GetFunction returns a tagged function's tags only to a caller allowed
+    // lambda:ListTags, on the function and on its versions.
+    let (actions, resources) = statement("ReadFunctionAndAlias");
+    assert!(
+        actions.contains(&"lambda:ListTags".to_owned()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        resources,
+        [
+            "arn:aws:lambda:*:123456789012:function:orders",
+            "arn:aws:lambda:*:123456789012:function:orders:*"
+        ]
+    );
 }

@@ -4,12 +4,16 @@
 
 mod harness;
 
+mod aws_refusals;
 mod canary;
+mod candidate_alias;
 mod ci_summary;
 mod config_errors;
+mod conflicts;
 mod dns;
 mod dns_guards;
 mod dry_run;
+mod emulator_launcher;
 mod env_values;
 mod examples;
 mod faults;
@@ -23,11 +27,16 @@ mod lambda_states;
 mod least_privilege;
 mod masking;
 mod metric_gates;
+mod not_active;
 mod output;
 mod package;
 mod promises;
 mod real_aws;
+mod refusals;
+mod release_records;
 mod ship;
 mod smoke_kinds;
+mod ssm_selectors;
 mod steps;
 mod triggers;
+mod workflow_audit;

@@ -107,8 +107,7 @@ fn test_masks_the_values_the_version_holds_in_every_form_before_cutting_and_only
     );
     with_ci_secrets(&p, &["deploy"]).success();
     // Terraform adds its variable on $LATEST; the next version keeps it.
-    terraform_sets(&p, &[("TF_SECRET", KEPT)]);
-    p.wait_until_updated();
+    terraform_sets(&p, "$LATEST", &[("TF_SECRET", KEPT)]);
     p.change_code("v2");
     with_ci_secrets(&p, &["deploy"]).success();
     let held = environment(&p, FUNCTION, "2");

@@ -1,7 +1,7 @@
 //! Gates and DNS as real AWS behaves where the plain emulator does not
-//! (the launcher models it: `localstack/moto_emulator.py`): alarms answered
-//! in pages, a function's RevisionId, weights with odd totals, records with
-//! health checks.
+//! (the launcher models it: `localstack/greenlight_emulator/`): alarms
+//! answered in small pages, a function's RevisionId and CodeSha256 guarding
+//! a publish, weights with odd totals, records with health checks.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,16 +15,18 @@ const DEADLINE: Duration = Duration::from_secs(60);
 
 #[test]
 fn more_alarms_than_one_page_holds_are_all_read() {
+    // 120 names: more than one DescribeAlarms call takes (100), and, at
+    // 10 alarms a page, twelve pages.
     let names: Vec<String> = (0..120).map(|i| format!("orders-alarm-{i:03}")).collect();
     let list = names
         .iter()
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    let p = Project::with_config(&format!(
-        "{}\n[release]\nalarms = [{list}]\n",
-        default_config()
-    ));
+    let p = Project::with_emulator(
+        &format!("{}\n[release]\nalarms = [{list}]\n", default_config()),
+        &["--alarms-per-page", "10"],
+    );
     for name in &names {
         p.create_alarm(name);
     }
@@ -37,6 +39,22 @@ fn more_alarms_than_one_page_holds_are_all_read() {
         .expect("alarms checked");
     assert_eq!(checked.len(), 120, "{doc}");
     assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+    let pages = p.emulator.answers("DescribeAlarms");
+    assert!(pages.iter().all(|status| *status == 200), "{pages:?}");
+
+    // A red alarm on the second page stops the release.
+    p.set_alarm("orders-alarm-015", StateValue::Alarm);
+    p.change_code("v3");
+    let stopped = p.run(&["ship"]).code(1);
+    assert!(
+        stopped
+            .stderr
+            .contains("alarm orders-alarm-015 is already in ALARM"),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+    assert_eq!(p.versions(), ["1", "2"], "nothing deployed");
 }
 
 #[test]
@@ -76,7 +94,7 @@ fn a_change_made_between_greenlights_update_and_its_publish_is_never_published()
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{change}: {stderr}");
         assert!(
-            stderr.contains("changed by someone else after greenlight updated it"),
+            stderr.contains("changed by someone else while greenlight deployed it"),
             "{change}: {stderr}"
         );
         // Only their version 2 exists; nothing was tested or released.
@@ -84,6 +102,39 @@ fn a_change_made_between_greenlights_update_and_its_publish_is_never_published()
         assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
         assert_eq!(proxy.calls("Invoke"), 0, "{change}: no smoke test ran");
     }
+}
+
+#[test]
+fn a_version_holding_someone_elses_upload_is_never_tested_or_released() {
+    let p = Project::new();
+    p.run(&["ship"]).success();
+    // A configuration change alone: greenlight uploads no code, so the
+    // RevisionId it publishes with is read after its own update, and only
+    // the CodeSha256 of the code it built stands between their upload and
+    // a published version.
+    p.write(
+        "greenlight.toml",
+        &default_config().replace("memory = 256", "memory = 512"),
+    );
+    let proxy = p.proxy();
+    proxy.hold("UpdateFunctionConfiguration", &[1]);
+    let child = spawned(p.command_via(&proxy, &["ship"]));
+    proxy.wait_until_held("UpdateFunctionConfiguration", 1, DEADLINE);
+    sdk::upload(&p, "theirs");
+    p.wait_until_updated();
+    proxy.release("UpdateFunctionConfiguration", 1);
+
+    let out = child.wait_with_output().expect("ship");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("changed by someone else while greenlight deployed it"),
+        "{stderr}"
+    );
+    assert_eq!(p.emulator.answers("PublishVersion").last(), Some(&412));
+    assert_eq!(p.versions(), ["1"], "their code was never published");
+    assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
+    assert_eq!(proxy.calls("Invoke"), 0, "no smoke test ran");
 }
 
 #[test]

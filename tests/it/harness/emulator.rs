@@ -6,7 +6,9 @@
 //! prints `READY <url>` only after the server has answered its own set-up
 //! requests, so readiness is a line read with a deadline, never a sleep. The
 //! launcher exits when its standard input closes, so an emulator never
-//! outlives its test, even if the test process dies.
+//! outlives its test, even if the test process dies. Its request log names
+//! the AWS operation of each request ([`Emulator::calls`]), so a "no writes"
+//! check tells an SSM write from a read though both are `POST /`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -104,19 +106,48 @@ impl Emulator {
     }
 
     /// Every AWS API request served so far, as `METHOD /path`, oldest first
-    /// (the emulator's own `/moto-api` calls left out). A line of the log
+    /// (the emulator's own `/moto-api` calls left out).
+    #[track_caller]
+    pub fn requests(&self) -> Vec<String> {
+        self.entries().into_iter().map(|e| e.request).collect()
+    }
+
+    /// [`Emulator::requests`] with the AWS operation each called, as
+    /// `METHOD /path Operation` (e.g. `POST / PutParameter`): the
+    /// operation tells an SSM write from a read though both are `POST /`.
+    #[track_caller]
+    pub fn calls(&self) -> Vec<String> {
+        self.entries()
+            .into_iter()
+            .map(|e| format!("{} {}", e.request, e.operation))
+            .collect()
+    }
+
+    /// The HTTP status the emulator answered each call of `operation`
+    /// with, oldest first.
+    #[track_caller]
+    pub fn answers(&self, operation: &str) -> Vec<u16> {
+        self.entries()
+            .into_iter()
+            .filter(|e| e.operation == operation)
+            .map(|e| e.status)
+            .collect()
+    }
+
+    /// The requests of the log. A line of the log
     /// that is neither a request nor a known non-request line fails the
     /// test: a check such as "no writes" must not pass on a log it could
     /// not read.
     #[track_caller]
-    pub fn requests(&self) -> Vec<String> {
+    fn entries(&self) -> Vec<Entry> {
         let log = std::fs::read_to_string(self.log.path()).expect("read the request log");
         // The last line may still be being written.
         let complete = log.rfind('\n').map_or("", |end| &log[..end]);
         complete
             .lines()
             .filter_map(|line| match request_line(line) {
-                Some(request) => (!request.contains(" /moto-api")).then_some(request),
+                Some(entry) if entry.operation == "MotoApi" => None,
+                Some(entry) => Some(entry),
                 None if is_known_non_request(line) => None,
                 None => {
                     panic!("the emulator's log has a line that is not a request: {line:?}\n{log}")
@@ -125,22 +156,35 @@ impl Emulator {
             .collect()
     }
 
-    /// The requests served after the first `before`, having checked that
-    /// none of them wrote anything and that each of `reads` (the start of
-    /// a `METHOD /path`) is among them: a "no writes" check that would
-    /// pass on an empty log proves nothing.
+    /// The requests ([`Emulator::requests`]) served after the first
+    /// `before`, having checked that none of them wrote anything (judged by
+    /// operation) and that each of `reads` (an operation, e.g.
+    /// `GetParameters`, or the start of a `METHOD /path`) is among them: a
+    /// "no writes" check that would pass on an empty log proves nothing.
     #[track_caller]
     pub fn assert_only_reads_since(&self, before: usize, reads: &[&str]) -> Vec<String> {
-        let calls = self.requests().split_off(before);
+        let calls = self.calls().split_off(before);
         let writes: Vec<&String> = calls.iter().filter(|c| !is_read(c)).collect();
         assert!(writes.is_empty(), "writes {writes:?} among {calls:?}");
         for read in reads {
             assert!(
-                calls.iter().any(|c| c.starts_with(read)),
+                calls
+                    .iter()
+                    .any(|c| c.starts_with(read) || c.rsplit(' ').next() == Some(read)),
                 "no {read} among {calls:?}"
             );
         }
-        calls
+        self.requests().split_off(before)
+    }
+
+    /// Makes the emulator refuse the next `times` calls of `operation`
+    /// (e.g. `UpdateAlias`) with Lambda's 409 `ResourceConflictException`,
+    /// as Lambda does while an update is in progress. The refused calls are
+    /// in the log, answered 409.
+    pub fn refuse_with_conflict(&self, operation: &str, times: usize) {
+        let body = serde_json::json!({ "operation": operation, "times": times }).to_string();
+        let status = self.post("/moto-api/greenlight/conflicts", &body);
+        assert_eq!(status, 200, "asking for conflicts on {operation}");
     }
 
     /// A minimal HTTP/1.1 POST to the emulator's own API; returns the status code.
@@ -166,48 +210,56 @@ impl Emulator {
     }
 }
 
-/// Whether a request (`METHOD /path`) only reads. greenlight's only
-/// `POST /` calls are CloudWatch's DescribeAlarms and GetMetricData (query
-/// protocol), reads.
-pub fn is_read(request: &str) -> bool {
-    request.starts_with("GET ") || request.starts_with("HEAD ") || request == "POST /"
+/// Whether a call only reads: one of [`Emulator::calls`], judged by its
+/// operation (`Get…`, `List…`, `Describe…`, `Head…`); a bare `METHOD /path`
+/// by its method (any `POST /` then counts as a read, which only the
+/// operation tells apart).
+pub fn is_read(call: &str) -> bool {
+    let mut words = call.split(' ');
+    match (words.next(), words.next(), words.next()) {
+        (_, _, Some(operation)) => ["Get", "List", "Describe", "Head", "BatchGet"]
+            .iter()
+            .any(|read| operation.starts_with(read)),
+        _ => call.starts_with("GET ") || call.starts_with("HEAD ") || call == "POST /",
+    }
 }
 
-/// `METHOD /path` from a request line of the server's log, e.g.
-/// `127.0.0.1 - - [01/Dec/2026 16:36:23] "GET /path HTTP/1.1" 200 -`
-/// (the quoted part may be wrapped in terminal colour codes).
-fn request_line(line: &str) -> Option<String> {
+/// One request of the emulator's log.
+struct Entry {
+    /// `METHOD /path`.
+    request: String,
+    /// The AWS operation it called, e.g. `GetAlias`.
+    operation: String,
+    /// The HTTP status it was answered with.
+    status: u16,
+}
+
+/// The request a line of the server's log records, e.g.
+/// `127.0.0.1 - - [01/Dec/2026 16:36:23] "GET /path HTTP/1.1" 200 - GetAlias`.
+fn request_line(line: &str) -> Option<Entry> {
     let (_, rest) = line.split_once(" - - [")?;
     let (_, rest) = rest.split_once("] \"")?;
-    let (request, status) = rest.rsplit_once('"')?;
-    let status = status.split_whitespace().next()?;
-    if status.len() != 3 || !status.bytes().all(|b| b.is_ascii_digit()) {
+    let (request, after) = rest.rsplit_once('"')?;
+    let mut after = after.split_whitespace();
+    let (status, _size, operation) = (after.next()?, after.next()?, after.next()?);
+    let status = status.parse().ok().filter(|s| (100..600).contains(s))?;
+    if after.next().is_some() {
         return None;
     }
-    let request = strip_colours(request);
     let mut words = request.split_whitespace();
     let (method, path, version) = (words.next()?, words.next()?, words.next()?);
     let method_ok = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
-    (method_ok && path.starts_with('/') && version.starts_with("HTTP/") && words.next().is_none())
-        .then(|| format!("{method} {path}"))
-}
-
-/// `text` without ANSI colour codes (`ESC [ … m`).
-fn strip_colours(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    let operation_ok = operation.bytes().all(|b| b.is_ascii_alphanumeric());
+    (method_ok
+        && operation_ok
+        && path.starts_with('/')
+        && version.starts_with("HTTP/")
+        && words.next().is_none())
+    .then(|| Entry {
+        request: format!("{method} {path}"),
+        operation: operation.to_owned(),
+        status,
+    })
 }
 
 /// Lines the server writes that are not requests, and say nothing about them.

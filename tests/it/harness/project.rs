@@ -62,6 +62,15 @@ pub struct Project {
     route53: aws_sdk_route53::Client,
 }
 
+/// The dimensions Lambda gives the metrics of `version` invoked through `alias`.
+fn version_dimensions(alias: &str, version: &str) -> [(&'static str, String); 3] {
+    [
+        ("FunctionName", FUNCTION.to_owned()),
+        ("Resource", format!("{FUNCTION}:{alias}")),
+        ("ExecutedVersion", version.to_owned()),
+    ]
+}
+
 /// The AWS calls a `--dry-run`/`plan` JSON document lists, in order.
 pub fn planned_calls(doc: &serde_json::Value) -> Vec<String> {
     doc["dry_run"]["steps"]
@@ -325,6 +334,50 @@ impl Project {
     #[track_caller]
     pub fn live_version(&self) -> String {
         self.alias("live").expect("alias live exists").0
+    }
+
+    /// The function's tags, greenlight's list by its keys alone: the
+    /// checksum that ends it (`check=` and 16 hex digits) is checked for
+    /// its shape and left out.
+    #[track_caller]
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.raw_tags();
+        if let Some(list) = tags.get_mut("greenlight:managed-tags") {
+            let (keys, check) = list.rsplit_once(' ').expect("keys and a checksum");
+            let hex = check.strip_prefix("check=").expect("check=");
+            assert!(
+                hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{list}"
+            );
+            *list = keys.to_owned();
+        }
+        tags
+    }
+
+    /// The function's tags, as Lambda holds them.
+    pub fn raw_tags(&self) -> BTreeMap<String, String> {
+        let arn = format!("arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION}");
+        let out = self
+            .aws(async |c| c.list_tags().resource(arn).send().await)
+            .expect("list tags");
+        out.tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Invokes the function's `qualifier` once; the version Lambda says
+    /// ran it (`X-Amz-Executed-Version`).
+    pub fn executed_version(&self, qualifier: &str) -> Option<String> {
+        self.aws(async |c| {
+            c.invoke()
+                .function_name(FUNCTION)
+                .qualifier(qualifier)
+                .payload(aws_sdk_lambda::primitives::Blob::new("{}"))
+                .send()
+                .await
+        })
+        .expect("invoke")
+        .executed_version
     }
 
     /// Published version numbers, oldest first.
@@ -602,13 +655,8 @@ impl Project {
         errors: f64,
         at: std::time::SystemTime,
     ) {
-        let dimensions = [
-            ("FunctionName", FUNCTION.to_owned()),
-            ("Resource", format!("{FUNCTION}:{alias}")),
-            ("ExecutedVersion", version.to_owned()),
-        ];
         self.put_metrics(
-            &dimensions,
+            &version_dimensions(alias, version),
             &[("Invocations", invocations), ("Errors", errors)],
             at,
         );
@@ -623,6 +671,15 @@ impl Project {
             ("Resource", format!("{FUNCTION}:{alias}")),
         ];
         self.put_metrics(&dimensions, &[("Throttles", throttles)], at);
+    }
+
+    /// Records, as Lambda would, the `Duration` in milliseconds of each of
+    /// `durations` invocations of `version` through `alias`, stamped as
+    /// [`Project::put_lambda_metrics`] stamps its data.
+    pub fn put_lambda_durations(&self, alias: &str, version: &str, durations: &[f64]) {
+        let settled = std::time::SystemTime::now() - Duration::from_secs(300);
+        let values: Vec<(&str, f64)> = durations.iter().map(|d| ("Duration", *d)).collect();
+        self.put_metrics(&version_dimensions(alias, version), &values, settled);
     }
 
     /// Writes `values` (metric name, value) to `AWS/Lambda` with `dimensions`, stamped `at`.

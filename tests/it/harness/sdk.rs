@@ -15,9 +15,14 @@ use super::project::{FUNCTION, Project};
 
 /// The SDK settings for `endpoint` (the emulator, or a proxy in front).
 fn config_for(endpoint: &str) -> aws_config::SdkConfig {
+    config_in(endpoint, REGION)
+}
+
+/// [`config_for`] in another region.
+fn config_in(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
+        .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "testing", "testing", None, None, "tests",
@@ -130,10 +135,25 @@ pub fn upload(p: &Project, marker: &str) {
     .expect("upload code");
 }
 
+/// An SSM client for the project's emulator.
+pub fn ssm(p: &Project) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&config_for(&p.emulator.endpoint))
+}
+
+/// A CloudWatch client for the project's emulator.
+pub fn cloudwatch(p: &Project) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&config_for(&p.emulator.endpoint))
+}
+
 /// Stores `value` as the SecureString parameter `name` (overwriting it),
 /// as a person or another tool would.
 pub fn put_parameter(p: &Project, name: &str, value: &str) {
-    let ssm = aws_sdk_ssm::Client::new(&config_for(&p.emulator.endpoint));
+    put_parameter_in(p, REGION, name, value);
+}
+
+/// [`put_parameter`] in `region`.
+pub fn put_parameter_in(p: &Project, region: &str, name: &str, value: &str) {
+    let ssm = aws_sdk_ssm::Client::new(&config_in(&p.emulator.endpoint, region));
     block_on(
         ssm.put_parameter()
             .name(name)
@@ -147,8 +167,13 @@ pub fn put_parameter(p: &Project, name: &str, value: &str) {
 
 /// Creates the Secrets Manager secret `name` holding `text`.
 pub fn create_secret(p: &Project, name: &str, text: &str) {
-    let secrets = aws_sdk_secretsmanager::Client::new(&config_for(&p.emulator.endpoint));
-    block_on(
+    create_secret_in(p, REGION, name, text);
+}
+
+/// [`create_secret`] in `region`; returns the secret's ARN.
+pub fn create_secret_in(p: &Project, region: &str, name: &str, text: &str) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(&config_in(&p.emulator.endpoint, region));
+    let out = block_on(
         secrets
             .create_secret()
             .name(name)
@@ -156,4 +181,18 @@ pub fn create_secret(p: &Project, name: &str, text: &str) {
             .send(),
     )
     .expect("create secret");
+    out.arn().expect("secret ARN").to_owned()
+}
+
+/// Moves the label `label` of parameter `name` to its `version`.
+pub fn label_parameter(p: &Project, name: &str, version: i64, label: &str) {
+    block_on(
+        ssm(p)
+            .label_parameter_version()
+            .name(name)
+            .parameter_version(version)
+            .labels(label)
+            .send(),
+    )
+    .expect("label parameter");
 }

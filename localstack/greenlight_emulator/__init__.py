@@ -1,0 +1,51 @@
+"""What moto lacks and greenlight's tests depend on, one module per AWS gap.
+
+Each module patches moto in place (before its server starts) so that the
+emulator answers, and refuses, as the AWS service does:
+
+- `front_door`: every request's operation named in the request log, and a
+  `ResourceConflictException` injectable on any Lambda operation;
+- `lambda_revisions`: alias and function RevisionIds, and `PublishVersion`'s
+  RevisionId and CodeSha256 guards;
+- `lambda_settings`: the function settings moto drops, and the ones Lambda
+  refuses (log levels without JSON logs, file systems without a VPC);
+- `lambda_states`: Pending functions and versions, updates in progress;
+- `lambda_invoke`: a weighted alias routes by its weights, and the version
+  that ran is named (`X-Amz-Executed-Version`);
+- `lambda_extras`: provisioned concurrency, a function URL per qualifier;
+- `route53`: exact DELETEs, one TTL per weighted set;
+- `cloudwatch`: `DescribeAlarms` in pages and within its limits,
+  percentiles (`p99`) in `GetMetricData`;
+- `ssm`: `GetParameters` with a `:version` or `:label` selector.
+"""
+
+import importlib.abc
+import importlib.util
+import sys
+
+
+def when_imported(name: str, patch) -> None:
+    """Runs `patch(module)` once the module `name` is imported, at once if
+    it already is. Some of moto's services take seconds to import (SSM
+    loads its public parameters); patched this way, they are imported when
+    their first request comes, as plain moto does, not before `READY`."""
+    if name in sys.modules:
+        patch(sys.modules[name])
+        return
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(fullname)
+            run = spec.loader.exec_module
+
+            def run_and_patch(module):
+                run(module)
+                patch(module)
+
+            spec.loader.exec_module = run_and_patch
+            return spec
+
+    sys.meta_path.insert(0, Finder())
