@@ -37,7 +37,7 @@ pub async fn run(cli: &Cli) -> Report {
         Ok(report) => report,
         Err(panic) => {
             let mut report = Report::new(cli.command.name());
-            fail(&mut report, panicked(&panic), &Redactor::default());
+            fail(&mut report, panicked(&panic));
             report
         }
     }
@@ -55,7 +55,7 @@ async fn run_all(cli: &Cli) -> Report {
     let mut report = Report::new(cli.command.name());
     if let Command::Init { .. } = &cli.command {
         if let Err(e) = init_command(cli, &mut report) {
-            fail(&mut report, e, &Redactor::default());
+            fail(&mut report, e);
         }
         return report;
     }
@@ -71,19 +71,22 @@ async fn run_all(cli: &Cli) -> Report {
         ),
         packages: SharedPackages::default(),
         fetched: Fetched::default(),
+        redactor: Redactor::default(),
     };
-    match Config::load_all(&cli.config)
+    let mut report = match Config::load_all(&cli.config)
         .and_then(|(configs, many)| fleet::select(cli, configs, many))
     {
         Err(e) => {
-            fail(&mut report, e, &Redactor::default());
+            fail(&mut report, e);
             report
         }
         Ok((mut configs, false)) if configs.len() == 1 => {
             run_one(cli, configs.remove(0), Company::Alone, &shared).await
         }
         Ok((configs, _)) => fleet::run(cli, configs, &shared).await,
-    }
+    };
+    report.redactor = shared.redactor;
+    report
 }
 
 /// What the functions of one run share: AWS clients and pace per region,
@@ -95,6 +98,10 @@ pub struct Shared {
     pub packages: SharedPackages,
     /// Environment values read from SSM and Secrets Manager so far.
     pub fetched: Fetched,
+    /// The secret values of every function of the run: those of its
+    /// configuration and those its versions hold. Outside text is masked
+    /// with all of them wherever it is shown.
+    pub redactor: Redactor,
 }
 
 /// Whether a function runs alone or as one of a fleet.
@@ -109,7 +116,15 @@ pub enum Company<'a> {
 
 /// Runs the command for one function.
 pub async fn run_one(cli: &Cli, config: Config, company: Company<'_>, shared: &Shared) -> Report {
-    match prepare(cli, config, company, shared).await {
+    let ready = match prepare(cli, config, company, shared).await {
+        Prepared::Ended(report) => return *report,
+        Prepared::Ready(ready) => ready,
+    };
+    // `ship` learns together with its first reads (no round trip more).
+    if matches!(ready.job, Job::Ship(..)) && !cli.command.is_dry_run() {
+        return ready.run(cli).await;
+    }
+    match ready.learn_secrets().await {
         Prepared::Ended(report) => *report,
         Prepared::Ready(ready) => ready.run(cli).await,
     }
@@ -133,7 +148,11 @@ pub struct Ready<'a> {
     job: Job,
     sdk: RegionalAws,
     ui: Ui,
+    /// The run's secret values, to learn this function's into.
     redactor: Redactor,
+    /// Whether this function's versions' values are learned already
+    /// ([`Ready::learn_secrets`]).
+    learned: bool,
     /// The report so far (the package section).
     report: Report,
 }
@@ -152,7 +171,10 @@ pub async fn prepare<'a>(
     report.alias = Some(config.function.alias.clone());
     let made = unexpected::catching(async {
         let read = resolve_environment(cli, &mut config, shared).await?;
-        let ui = ui_for(cli, &config, company);
+        if let Some(environment) = &config.function.settings.environment {
+            shared.redactor.learn(environment);
+        }
+        let ui = ui_for(cli, &config, company, &shared.redactor);
         if let Some(read) = read {
             ui.detail(read);
         }
@@ -160,8 +182,7 @@ pub async fn prepare<'a>(
         Ok(made.map(|(job, sdk)| (job, sdk, ui)))
     })
     .await;
-    // Built after the environment is resolved, so its values are masked too.
-    let redactor = redactor_for(&config);
+    let redactor = shared.redactor.clone();
     let error = match made {
         Ok(Ok(Some((job, sdk, ui)))) => {
             return Prepared::Ready(Box::new(Ready {
@@ -171,6 +192,7 @@ pub async fn prepare<'a>(
                 sdk,
                 ui,
                 redactor,
+                learned: false,
                 report,
             }));
         }
@@ -178,11 +200,37 @@ pub async fn prepare<'a>(
         Ok(Err(e)) => e,
         Err(panic) => panicked(&panic),
     };
-    fail(&mut report, error, &redactor);
+    fail(&mut report, error);
     Prepared::Ended(Box::new(report))
 }
 
-impl Ready<'_> {
+impl<'a> Ready<'a> {
+    /// Learns the environment values `$LATEST` and every published version
+    /// of the function hold (one `ListVersionsByFunction` call per 50
+    /// versions), so that text coming back from any of them (a response,
+    /// a body, an error) is masked, values the configuration does not
+    /// give included: references `test`, `release` and `promote` do not
+    /// resolve, `environment_keep` values, values a version published
+    /// earlier still holds. A fleet learns every function's before any
+    /// function goes on, so each one's output is masked with all of them.
+    /// The same list gives `test` and `release` their default version.
+    pub async fn learn_secrets(mut self: Box<Self>) -> Prepared<'a> {
+        let (sdk, paces) = &self.sdk;
+        let lambda = aws::lambda(sdk, paces.clone());
+        match learn_values(&lambda, &self.config.function.name, &self.redactor).await {
+            Ok(newest) => {
+                if let (Job::Test(version) | Job::Release(version, _), Some(newest)) =
+                    (&mut self.job, newest)
+                {
+                    version.get_or_insert_with(|| newest.to_string());
+                }
+                self.learned = true;
+                Prepared::Ready(self)
+            }
+            Err(e) => Prepared::Ended(Box::new(self.not_run(e))),
+        }
+    }
+
     /// Runs the rest of the command, the part that calls AWS, and reports
     /// how the whole of it went.
     pub async fn run(self: Box<Self>, cli: &Cli) -> Report {
@@ -192,8 +240,9 @@ impl Ready<'_> {
             job,
             sdk: (sdk, paces),
             ui,
-            redactor,
+            learned,
             mut report,
+            ..
         } = *self;
         let fleet = match company {
             Company::Alone => None,
@@ -212,10 +261,10 @@ impl Ready<'_> {
             ui: &ui,
             fleet,
         };
-        match unexpected::catching(aws_part(cli, ctx, job, &mut report)).await {
+        match unexpected::catching(aws_part(cli, ctx, job, learned, &mut report)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => fail(&mut report, e, &redactor),
-            Err(panic) => fail(&mut report, panicked(&panic), &redactor),
+            Ok(Err(e)) => fail(&mut report, e),
+            Err(panic) => fail(&mut report, panicked(&panic)),
         }
         report
     }
@@ -224,26 +273,29 @@ impl Ready<'_> {
     /// function's configuration error).
     pub fn not_run(self: Box<Self>, why: Error) -> Report {
         let mut report = self.report;
-        fail(&mut report, why, &self.redactor);
+        fail(&mut report, why);
         report
     }
 }
 
-/// The redactor of `config`'s environment values.
-fn redactor_for(config: &Config) -> Redactor {
-    config
-        .function
-        .settings
-        .environment
-        .as_ref()
-        .map(Redactor::for_environment)
-        .unwrap_or_default()
+/// Learns into `redactor` the environment values `$LATEST` and every
+/// published version of function `name` hold (one `ListVersionsByFunction`
+/// call per 50 versions); returns the newest published version's number.
+async fn learn_values(lambda: &Lambda, name: &str, redactor: &Redactor) -> Result<Option<u64>> {
+    let versions = lambda.all_versions(name).await?;
+    for version in &versions {
+        redactor.learn(&version.environment);
+    }
+    Ok(versions
+        .iter()
+        .filter_map(|v| v.version.parse::<u64>().ok())
+        .max())
 }
 
 /// The output of one function's command.
-fn ui_for(cli: &Cli, config: &Config, company: Company<'_>) -> Ui {
+fn ui_for(cli: &Cli, config: &Config, company: Company<'_>, redactor: &Redactor) -> Ui {
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
-    let ui = Ui::new(cli.output, verbosity, redactor_for(config));
+    let ui = Ui::new(cli.output, verbosity, redactor.clone());
     match company {
         Company::Alone => ui,
         Company::Fleet(_) => ui.for_function(&config.function.name),
@@ -283,9 +335,8 @@ async fn resolve_environment(
     .map(Some)
 }
 
-/// Files `e` (with secrets masked) as the report's error and outcome.
-fn fail(report: &mut Report, e: Error, redactor: &Redactor) {
-    let e = e.redacted(redactor);
+/// Files `e` as the report's error and outcome.
+fn fail(report: &mut Report, e: Error) {
     let smoke_failed = report.smoke.as_ref().is_some_and(|s| !s.passed());
     let outcome = match e.failure {
         Failure::Usage => "usage_error",
@@ -367,7 +418,14 @@ async fn local_part(
 }
 
 /// [`Ready::run`]'s work: the job, from its first AWS call on.
-async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Result<()> {
+/// `learned`: whether the function's versions' values are learned already.
+async fn aws_part(
+    cli: &Cli,
+    base: Ctx<'_>,
+    job: Job,
+    learned: bool,
+    report: &mut Report,
+) -> Result<()> {
     let lambda = base.lambda;
     // In DNS mode the alias users reach is the live colour's. `status`
     // reports records it cannot read as its problem instead of failing.
@@ -391,7 +449,7 @@ async fn aws_part(cli: &Cli, base: Ctx<'_>, job: Job, report: &mut Report) -> Re
                 tokio::try_join!(deploy::decide(ctx, &code), candidate::check(ctx))?;
             deploy_stage(ctx, &code, decided, report).await.map(|_| ())
         }
-        Job::Ship(code, wait) => ship(ctx, &code, wait, report).await,
+        Job::Ship(code, wait) => ship(ctx, &code, wait, !learned, report).await,
         Job::Test(version) => {
             let version = version_or_latest(lambda, &config, version).await?;
             candidate::warn(ctx);
@@ -499,7 +557,17 @@ enum Job {
 /// alias or of the new version; its `RevisionId` guards the first move), so
 /// an all-at-once ship waits on few sequential AWS round trips (see
 /// BENCHMARKS.md).
-async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) -> Result<()> {
+///
+/// With `learn`, the values the function's versions hold are learned
+/// ([`learn_values`]) together with those first reads, before anything
+/// could bring outside text.
+async fn ship(
+    ctx: Ctx<'_>,
+    code: &Deployable,
+    wait: bool,
+    learn: bool,
+    report: &mut Report,
+) -> Result<()> {
     let alias_now = async {
         match &ctx.config.dns {
             None => ctx
@@ -510,8 +578,18 @@ async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, report: &mut Report) 
             Some(_) => Ok(None),
         }
     };
-    let (decided, alias_now, ()) =
-        tokio::try_join!(deploy::decide(ctx, code), alias_now, candidate::check(ctx))?;
+    let learned = async {
+        if learn {
+            learn_values(ctx.lambda, ctx.function(), ctx.ui.redactor()).await?;
+        }
+        Ok(())
+    };
+    let (decided, alias_now, (), ()) = tokio::try_join!(
+        deploy::decide(ctx, code),
+        alias_now,
+        candidate::check(ctx),
+        learned
+    )?;
     let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
         (Some(candidate), Some(current)) => {
             Some(release::prepare_on(ctx, candidate, current).await?)

@@ -4,7 +4,8 @@
 //! `GREENLIGHT_QUALIFIER`, `GREENLIGHT_ARN`, `GREENLIGHT_REGION`, and in DNS
 //! mode `GREENLIGHT_ENDPOINT`; with `release.candidate`,
 //! `GREENLIGHT_CANDIDATE`). Exit status 0 passes; otherwise the end of
-//! its output is shown. The command runs in its own process group: when
+//! its output is shown, as outside text ([`crate::outside::tail`]: masked,
+//! then cut). The command runs in its own process group: when
 //! the check ends (the command exited, or the test's timeout dropped the
 //! check mid-run), the whole group is killed, so nothing it started (a
 //! `sleep &`, a server) outlives the test.
@@ -14,11 +15,9 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
+use crate::outside;
 use crate::smoke::Target;
 use crate::ui::Ctx;
-
-/// How much of a failed command's output is shown, from its end.
-const TAIL: usize = 600;
 
 /// Runs the command; `None` when it exits 0.
 pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Option<String> {
@@ -57,30 +56,33 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
     command.process_group(0);
     let child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return Some(format!("cannot run `{run}`: {e}")),
+        Err(e) => {
+            return Some(format!(
+                "cannot run `{run}`: {}",
+                outside::quote(&e.to_string())
+            ));
+        }
     };
     let _group = ProcessGroup(child.id());
     let output = match child.wait_with_output().await {
         Ok(output) => output,
-        Err(e) => return Some(format!("cannot run `{run}`: {e}")),
+        Err(e) => {
+            return Some(format!(
+                "cannot run `{run}`: {}",
+                outside::quote(&e.to_string())
+            ));
+        }
     };
     if output.status.success() {
         return None;
     }
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&output.stderr));
-    let text = text.trim();
-    let start = text.char_indices().rev().nth(TAIL).map_or(0, |(i, _)| i);
-    let shown = if start > 0 {
-        format!("…{}", &text[start..])
-    } else {
-        text.to_owned()
-    };
     let status = output
         .status
         .code()
         .map_or("was killed".to_owned(), |c| format!("exited {c}"));
-    Some(format!("`{run}` {status}: {shown}"))
+    Some(format!("`{run}` {status}: {}", outside::tail(&text)))
 }
 
 /// The process group a command leads (its id is the shell's pid), killed

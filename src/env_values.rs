@@ -435,15 +435,19 @@ pub async fn resolve(
 }
 
 /// The value at `key` of the JSON object `text`: a string as it is, a
-/// number or a boolean as JSON writes it.
+/// number or a boolean as the secret writes it (`98765432109876543210`
+/// and `1E3` stay so, never going through a float).
 fn field(text: &str, key: &str) -> std::result::Result<String, &'static str> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+    let object: BTreeMap<String, &serde_json::value::RawValue> = serde_json::from_str(text)
         .map_err(|_| "the secret is not a JSON object, so it has no keys")?;
-    match object.get(key) {
-        Some(serde_json::Value::String(s)) => Ok(s.clone()),
-        Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(v.to_string()),
-        Some(_) => Err("the key holds no string, number or boolean"),
-        None => Err("the secret's JSON has no such key"),
+    let raw = object
+        .get(key)
+        .ok_or("the secret's JSON has no such key")?
+        .get();
+    match raw.as_bytes().first() {
+        Some(b'"') => serde_json::from_str(raw).map_err(|_| "the key's string cannot be read"),
+        Some(b'-' | b'0'..=b'9' | b't' | b'f') => Ok(raw.to_owned()),
+        _ => Err("the key holds no string, number or boolean"),
     }
 }
 
@@ -620,5 +624,11 @@ mod tests {
             Err("the secret's JSON has no such key")
         );
         assert!(field("plain text", "user").is_err());
+        let numbers = r#"{"big": 98765432109876543210, "e": 1E3, "neg": -0.50, "n": null, "esc": "a\"b\u00e4"}"#;
+        assert_eq!(field(numbers, "big"), Ok("98765432109876543210".to_owned()));
+        assert_eq!(field(numbers, "e"), Ok("1E3".to_owned()));
+        assert_eq!(field(numbers, "neg"), Ok("-0.50".to_owned()));
+        assert!(field(numbers, "n").is_err());
+        assert_eq!(field(numbers, "esc"), Ok("a\"bä".to_owned()));
     }
 }

@@ -50,6 +50,10 @@ impl Failure {
 }
 
 /// A failure with everything needed to explain it to a person.
+///
+/// Its texts may hold text from outside greenlight (the cause always is),
+/// marked as [`crate::outside`] says: show them through
+/// [`crate::outside::render`], which masks secret values in it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Error {
     /// Which class of failure this is (decides the exit code).
@@ -88,9 +92,11 @@ impl Error {
         Self::new(Failure::NoTrafficMoved, message)
     }
 
-    /// Adds the underlying cause.
+    /// Adds the underlying cause: text from outside greenlight (an AWS
+    /// error, a `StateReason`, an OS error), marked so wherever it goes
+    /// ([`crate::outside`]).
     pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
-        self.cause = Some(cause.to_string());
+        self.cause = Some(crate::outside::quote(&cause.to_string()));
         self
     }
 
@@ -98,16 +104,6 @@ impl Error {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
-    }
-
-    /// This error with every known secret value masked, for printing.
-    pub fn redacted(self, redactor: &crate::secrets::Redactor) -> Self {
-        Error {
-            message: redactor.redact(&self.message),
-            cause: self.cause.map(|c| redactor.redact(&c)),
-            hint: self.hint.map(|h| redactor.redact(&h)),
-            ..self
-        }
     }
 
     /// The process exit code for this error.
@@ -153,8 +149,13 @@ mod tests {
         let err = Error::usage("greenlight.toml: bad")
             .with_cause("because")
             .with_hint("fix it");
+        let shown = crate::outside::render(
+            &err.to_string(),
+            &crate::secrets::Redactor::default(),
+            crate::outside::Sink::Plain,
+        );
         assert_eq!(
-            err.to_string(),
+            shown,
             "error: greenlight.toml: bad\ncaused by: because\nhint: fix it"
         );
     }

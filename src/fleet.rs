@@ -10,7 +10,9 @@
 //! Functions with the same source share one package
 //! ([`crate::shared_packages`]). With `[release] together` every function
 //! runs at once and they move traffic in lockstep ([`crate::lockstep`]):
-//! one failing rolls them all back.
+//! one failing rolls them all back. Before any function goes on, each
+//! learns the secret values its versions hold, so every function's output
+//! is masked with the values of all ([`app::Ready::learn_secrets`]).
 
 use futures::StreamExt;
 
@@ -80,6 +82,14 @@ pub async fn run(cli: &Cli, configs: Vec<Config>, shared: &Shared) -> Report {
         })
         .collect();
     let (reports, hint) = if wrong.is_empty() {
+        // Each function's output is masked with the secret values of all.
+        let prepared = futures::future::join_all(prepared.into_iter().map(|p| async move {
+            match p {
+                Prepared::Ready(ready) => ready.learn_secrets().await,
+                ended => ended,
+            }
+        }))
+        .await;
         let jobs = if together {
             total
         } else {

@@ -1,19 +1,23 @@
 //! HTTP smoke tests: one request to a URL (a Lambda function URL, the API in
 //! front of the function, or in DNS mode the colour's endpoint) and the
 //! checks on its answer: status, a text the body contains, JSON keys, and
-//! the latency.
+//! the latency. The body and the errors are outside text ([`crate::outside`]).
 
 use std::time::{Duration, Instant};
 
 use crate::config::HttpCheck;
-use crate::smoke::{Target, excerpt, json_mismatch};
+use crate::outside;
+use crate::smoke::{Target, json_mismatch};
 
 /// Sends the request; `None` when every check holds, else what differed.
 pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Option<String> {
     let url = target.fill(&http.url);
     let client = match reqwest::Client::builder().timeout(timeout).build() {
         Ok(client) => client,
-        Err(e) => return Some(format!("cannot make an HTTP client: {e}")),
+        Err(e) => {
+            let why = outside::quote(&e.to_string());
+            return Some(format!("cannot make an HTTP client: {why}"));
+        }
     };
     let method =
         reqwest::Method::from_bytes(http.method.as_bytes()).unwrap_or(reqwest::Method::GET);
@@ -27,12 +31,18 @@ pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Opti
     let started = Instant::now();
     let response = match request.send().await {
         Ok(response) => response,
-        Err(e) => return Some(format!("{} {url} failed: {}", http.method, error_chain(&e))),
+        Err(e) => {
+            let why = outside::quote(&error_chain(&e));
+            return Some(format!("{} {url} failed: {why}", http.method));
+        }
     };
     let status = response.status().as_u16();
     let body = match response.bytes().await {
         Ok(body) => body,
-        Err(e) => return Some(format!("reading the answer of {url} failed: {e}")),
+        Err(e) => {
+            let why = outside::quote(&error_chain(&e));
+            return Some(format!("reading the answer of {url} failed: {why}"));
+        }
     };
     let latency = started.elapsed();
     let text = String::from_utf8_lossy(&body);
@@ -41,7 +51,7 @@ pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Opti
             "{} {url}: expected status {}, got {status}; body was {}",
             http.method,
             http.status,
-            excerpt(&text)
+            outside::excerpt(&text)
         ));
     }
     if let Some(wanted) = &http.contains
@@ -50,7 +60,7 @@ pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Opti
         return Some(format!(
             "{} {url}: expected the body to contain {wanted:?}, got {}",
             http.method,
-            excerpt(&text)
+            outside::excerpt(&text)
         ));
     }
     if let Some(expect) = &http.json

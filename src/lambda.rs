@@ -32,6 +32,7 @@ use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigErro
 use aws_sdk_lambda::operation::get_policy::GetPolicyError;
 use aws_sdk_lambda::operation::get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigError;
 use aws_sdk_lambda::operation::invoke::InvokeError;
+use aws_sdk_lambda::operation::list_versions_by_function::ListVersionsByFunctionError;
 use aws_sdk_lambda::operation::publish_version::PublishVersionError;
 use aws_sdk_lambda::primitives::{Blob, SdkBody};
 use aws_sdk_lambda::types::{
@@ -1065,6 +1066,36 @@ impl Lambda {
 
     /// All published versions, oldest first (`$LATEST` left out).
     pub async fn versions(&self, name: &str) -> Result<Vec<FunctionState>> {
+        let mut versions = self
+            .listed(name)
+            .await
+            .map_err(|e| aws_error(format!("list versions of function {name}"), e))?;
+        versions.retain(|v| v.version != "$LATEST");
+        versions.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(0));
+        Ok(versions)
+    }
+
+    /// `$LATEST` and every published version of `name`, as Lambda lists
+    /// them (one `ListVersionsByFunction` call per 50 versions), their
+    /// environments included; none when the function does not exist.
+    pub async fn all_versions(&self, name: &str) -> Result<Vec<FunctionState>> {
+        match self.listed(name).await {
+            Ok(all) => Ok(all),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(ListVersionsByFunctionError::is_resource_not_found_exception) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(aws_error(format!("list versions of function {name}"), e)),
+        }
+    }
+
+    /// `$LATEST` and every published version, as Lambda lists them.
+    async fn listed(
+        &self,
+        name: &str,
+    ) -> Result<Vec<FunctionState>, SdkError<ListVersionsByFunctionError, HttpResponse>> {
         let mut pages = self
             .client
             .list_versions_by_function()
@@ -1073,16 +1104,8 @@ impl Lambda {
             .send();
         let mut versions = Vec::new();
         while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| aws_error(format!("list versions of function {name}"), e))?;
-            versions.extend(
-                page.versions()
-                    .iter()
-                    .filter(|v| v.version() != Some("$LATEST"))
-                    .map(state_of_listed),
-            );
+            versions.extend(page?.versions().iter().map(state_of_listed));
         }
-        versions.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(0));
         Ok(versions)
     }
 
@@ -1511,8 +1534,8 @@ mod tests {
             "Lambda could not apply the update of function orders"
         );
         assert_eq!(
-            err.cause.as_deref(),
-            Some("the new image could not be pulled")
+            err.cause,
+            Some(crate::outside::quote("the new image could not be pulled"))
         );
         assert_eq!(poll.num_calls(), 4);
     }
@@ -1593,8 +1616,10 @@ mod tests {
             "version 7 of function orders failed: Lambda could not make it Active"
         );
         assert_eq!(
-            err.cause.as_deref(),
-            Some("FunctionError: the snapshot's initialisation raised an error")
+            err.cause,
+            Some(crate::outside::quote(
+                "FunctionError: the snapshot's initialisation raised an error"
+            ))
         );
     }
 

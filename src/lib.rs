@@ -32,6 +32,7 @@ pub mod interrupt;
 pub mod lambda;
 pub mod lockstep;
 pub mod metrics;
+pub mod outside;
 pub mod pacing;
 pub mod package;
 pub mod pin;

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         OutputFormat::Json => print_json(&report),
         OutputFormat::Text => {
             let code = print(report.to_string().as_bytes(), report.exit_code);
-            if let Some(error) = &report.error {
+            if let Some(error) = report.error_text() {
                 let _ = writeln!(std::io::stderr().lock(), "{error}");
             }
             code
@@ -121,7 +121,10 @@ fn usage_report(e: &clap::Error, args: &[OsString]) -> Report {
 
 /// Prints `report` as one JSON document; the exit code is the report's.
 fn print_json(report: &Report) -> ExitCode {
-    let json = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+    let json = report
+        .json()
+        .and_then(|doc| serde_json::to_string_pretty(&doc));
+    let json = json.unwrap_or_else(|e| {
         format!(
             "{{\"exit_code\":{},\"error\":{{\"message\":\"cannot render the report: {e}\"}}}}",
             report.exit_code

@@ -2,18 +2,24 @@
 //!
 //! Every command fills one [`Report`]: the sections of the stages it ran, an
 //! outcome word, the exit code and, on failure, the error. `--output json`
-//! prints it as one JSON document; text mode prints the summary on standard
-//! output and the error on standard error.
+//! prints it as one JSON document ([`Report::json`]); text mode prints the
+//! summary on standard output (`Display`) and the error on standard error
+//! ([`Report::error_text`]). Its texts may hold text from outside greenlight
+//! (a response, an AWS error), which these three show as
+//! [`crate::outside`] says: masked with every value the run's [`Redactor`]
+//! learned, by the time the report is printed.
 
 use std::fmt;
 
 use crate::deploy::DeployReport;
 use crate::dry_run::DryRun;
 use crate::error::Error;
+use crate::outside::{self, Sink};
 use crate::prune::PruneReport;
 use crate::record::Action;
 use crate::release::ReleaseReport;
 use crate::rollback::RollbackReport;
+use crate::secrets::Redactor;
 use crate::smoke::SmokeReport;
 use crate::status::StatusReport;
 use crate::triggers::TriggerCheck;
@@ -91,6 +97,9 @@ pub struct Report {
     /// What went wrong, when something did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
+    /// The run's secret values, which mask outside text where it is shown.
+    #[serde(skip)]
+    pub redactor: Redactor,
 }
 
 impl Report {
@@ -109,10 +118,70 @@ impl Report {
         self.outcome = outcome.to_owned();
         self.error = Some(error);
     }
+
+    /// `text` from this report, shown in `sink` ([`outside::render`]).
+    pub fn shown(&self, text: &str, sink: Sink) -> String {
+        outside::render(text, &self.redactor, sink)
+    }
+
+    /// The report as one JSON document, its outside text shown as
+    /// [`outside::render`] says for a JSON string.
+    pub fn json(&self) -> serde_json::Result<serde_json::Value> {
+        let mut doc = serde_json::to_value(self)?;
+        let sink = Sink::Json {
+            github: crate::ci_summary::on_github(),
+        };
+        self.show_strings(&mut doc, sink);
+        Ok(doc)
+    }
+
+    fn show_strings(&self, value: &mut serde_json::Value, sink: Sink) {
+        match value {
+            serde_json::Value::String(text) => *text = self.shown(text, sink),
+            serde_json::Value::Array(items) => {
+                items.iter_mut().for_each(|v| self.show_strings(v, sink));
+            }
+            serde_json::Value::Object(fields) => {
+                fields.values_mut().for_each(|v| self.show_strings(v, sink));
+            }
+            _ => {}
+        }
+    }
+
+    /// The error as printed on standard error (`error:`, `caused by:`,
+    /// `hint:` lines), when there is one.
+    pub fn error_text(&self) -> Option<String> {
+        let error = self.error.as_ref()?;
+        Some(self.shown(&error.to_string(), log_sink()))
+    }
 }
 
+/// Lines on standard output or error, here.
+fn log_sink() -> Sink {
+    Sink::Log {
+        github: crate::ci_summary::on_github(),
+    }
+}
+
+/// The summary for people, its outside text masked (and on GitHub Actions
+/// kept from starting a workflow command).
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown(&Raw(self).to_string(), log_sink()))
+    }
+}
+
+/// A report's summary as it is made, outside text still marked.
+struct Raw<'a>(&'a Report);
+
+impl fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_raw(f)
+    }
+}
+
+impl Report {
+    fn write_raw(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for function in &self.functions {
             writeln!(
                 f,
@@ -121,7 +190,7 @@ impl fmt::Display for Report {
                 function.region.as_deref().unwrap_or("?"),
                 function.outcome
             )?;
-            write!(f, "{function}")?;
+            write!(f, "{}", Raw(function))?;
             if let Some(e) = &function.error {
                 writeln!(f, "error     {}", e.message)?;
                 if let Some(hint) = &e.hint {

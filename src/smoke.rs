@@ -20,7 +20,8 @@
 //! target is waited for until Lambda says it is `Active` (up to
 //! `function.ready_timeout`), then the attempt runs again.
 //! Every test runs, so a report shows all failures at once. Text taken from
-//! responses and command output is redacted.
+//! responses, bodies, command output and errors is outside text
+//! ([`crate::outside`]): masked, then cut, where it is shown.
 
 use std::time::Instant;
 
@@ -29,10 +30,9 @@ use serde_json::Value;
 use crate::config::{Check, SmokeTest};
 use crate::error::Error;
 use crate::lambda::{Invoked, Lambda};
+use crate::outside;
 use crate::ui::Ctx;
 
-/// Longest excerpt of a response shown in a failure.
-const EXCERPT: usize = 300;
 /// How many times one attempt waits for its target to become ready when
 /// Lambda refuses to invoke it, before that refusal counts as a failure.
 const READY_WAITS: u32 = 3;
@@ -203,7 +203,7 @@ pub async fn run(ctx: Ctx<'_>, target: &Target) -> SmokeReport {
             name: test.name.clone(),
             passed: failure.is_none(),
             duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-            failure: failure.map(|f| ctx.ui.redactor().redact(&f)),
+            failure,
         });
     }
     SmokeReport {
@@ -230,7 +230,7 @@ async fn attempt_when_ready(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> 
     loop {
         let why = match attempt_once(ctx, target, test).await {
             Attempt::Judged(failure) => return failure,
-            Attempt::NotReady(why) => why,
+            Attempt::NotReady(why) => outside::quote(&why),
         };
         if waits == READY_WAITS {
             return Some(format!(
@@ -339,17 +339,22 @@ fn judge(
     }
     let text = String::from_utf8_lossy(&answer.payload);
     match (&answer.function_error, expect_error) {
-        (Some(kind), None) => return Some(format!("function error ({kind}): {}", excerpt(&text))),
+        (Some(kind), None) => {
+            return Some(format!(
+                "function error ({kind}): {}",
+                outside::excerpt(&text)
+            ));
+        }
         (None, Some(wanted)) => {
             return Some(format!(
                 "expected a function error containing {wanted:?}, got a normal answer: {}",
-                excerpt(&text)
+                outside::excerpt(&text)
             ));
         }
         (Some(_), Some(wanted)) if !text.contains(wanted) => {
             return Some(format!(
                 "expected a function error containing {wanted:?}, got {}",
-                excerpt(&text)
+                outside::excerpt(&text)
             ));
         }
         (Some(_), Some(_)) => return None,
@@ -366,10 +371,10 @@ pub fn json_mismatch(expect: &Value, body: &[u8]) -> Option<String> {
         return Some(format!(
             "expected a JSON response containing {}, got {}",
             excerpt(&expect.to_string()),
-            excerpt(&text)
+            outside::excerpt(&text)
         ));
     };
-    mismatch(expect, &actual, "").map(|m| format!("{m}; response was {}", excerpt(&text)))
+    mismatch(expect, &actual, "").map(|m| format!("{m}; response was {}", outside::excerpt(&text)))
 }
 
 /// Where `actual` fails to contain `expected`, or `None` when it does.
@@ -407,18 +412,18 @@ pub fn mismatch(expected: &Value, actual: &Value, path: &str) -> Option<String> 
         (w, g) => Some(format!(
             "expected {at} = {}, got {}",
             excerpt(&w.to_string()),
-            excerpt(&g.to_string())
+            outside::excerpt(&g.to_string())
         )),
     }
 }
 
-/// `text` trimmed, cut at a few hundred characters.
-pub fn excerpt(text: &str) -> String {
+/// greenlight's own `text` (an expected value from the config) trimmed and
+/// cut as long as an excerpt of outside text ([`outside::excerpt`]).
+fn excerpt(text: &str) -> String {
     let text = text.trim();
-    if text.chars().count() <= EXCERPT {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(EXCERPT).collect::<String>())
+    match text.char_indices().nth(outside::EXCERPT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -574,7 +579,10 @@ mod tests {
         let got = json!({"probe": "nope", "nested": {"a": 2}});
         assert_eq!(
             mismatch(&json!({"nested": {"a": 1}}), &got, ""),
-            Some("expected `nested.a` = 1, got 2".to_owned())
+            Some(format!(
+                "expected `nested.a` = 1, got {}",
+                outside::excerpt("2")
+            ))
         );
         assert_eq!(
             mismatch(&json!({"missing": true}), &got, ""),
@@ -591,7 +599,10 @@ mod tests {
         assert!(mismatch(&json!([1]), &json!([1, 2]), "").is_some());
         assert_eq!(
             mismatch(&json!("ok"), &json!("no"), ""),
-            Some("expected the response = \"ok\", got \"no\"".to_owned())
+            Some(format!(
+                "expected the response = \"ok\", got {}",
+                outside::excerpt("\"no\"")
+            ))
         );
     }
 }

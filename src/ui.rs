@@ -7,8 +7,10 @@
 //! standard error is a terminal and progress is shown, so logs and pipes get
 //! plain lines. Colours follow `NO_COLOR` (only a non-empty value turns them
 //! off: [`honour_no_color`]) and `CLICOLOR`. Progress lines are built from greenlight's own
-//! data, never from environment values; text that comes from outside (a
-//! function's response, an AWS error) goes through the [`Redactor`] first.
+//! data, never from environment values; text in them that came from outside
+//! (a function's response, an AWS error) is shown as [`crate::outside`]
+//! says: masked with what the run's [`Redactor`] knows, and on GitHub
+//! Actions kept from starting a workflow command.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -19,6 +21,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 use crate::cloudwatch::CloudWatch;
 use crate::config::Config;
 use crate::lambda::Lambda;
+use crate::outside::{self, Sink};
 use crate::route53::Dns;
 use crate::s3::Artifacts;
 use crate::secrets::Redactor;
@@ -60,6 +63,8 @@ pub struct Ui {
     show_steps: bool,
     show_details: bool,
     redactor: Redactor,
+    /// On GitHub Actions, whose runner reads workflow commands from standard error.
+    github: bool,
     bars: MultiProgress,
     /// In a fleet run, the function each line is about.
     prefix: Option<String>,
@@ -82,6 +87,7 @@ impl Ui {
             show_steps,
             show_details: show_steps && verbosity > 0,
             redactor,
+            github: crate::ci_summary::on_github(),
             bars: MultiProgress::with_draw_target(target),
             prefix: None,
         }
@@ -171,16 +177,20 @@ impl Ui {
         }
     }
 
-    /// The redactor, for text that came from outside (responses, errors).
+    /// The run's secret values, to learn more into ([`Redactor::learn`]).
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }
 
     fn print(&self, message: impl Display) {
-        // Above any bar, which is drawn again after.
         let prefix = self.prefix.as_deref().unwrap_or_default();
+        let sink = Sink::Log {
+            github: self.github,
+        };
+        let line = outside::render(&format!("{prefix}{message}"), &self.redactor, sink);
+        // Above any bar, which is drawn again after.
         self.bars.suspend(|| {
-            let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
         });
     }
 }

@@ -53,7 +53,7 @@ fn run(p: &Project, args: &[&str]) -> Run {
 }
 
 /// `function`'s environment at `qualifier`, as Lambda holds it.
-fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
+pub fn environment(p: &Project, function: &str, qualifier: &str) -> BTreeMap<String, String> {
     environment_in(p, REGION, function, qualifier)
 }
 
@@ -251,7 +251,7 @@ fn keeping_config() -> String {
 
 /// Terraform writes `vars` into `$LATEST`'s environment, over what version
 /// `from` holds.
-fn terraform_sets(p: &Project, from: &str, vars: &[(&str, &str)]) {
+pub fn terraform_sets(p: &Project, from: &str, vars: &[(&str, &str)]) {
     let mut env = environment(p, FUNCTION, from);
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     set_latest_environment(p, env);
@@ -456,6 +456,26 @@ fn commands_that_deploy_nothing_read_no_reference() {
     );
     assert_eq!(proxy.calls("GetParameters"), 0);
     assert_eq!(proxy.calls("GetSecretValue"), 0);
+}
+
+#[test]
+fn a_number_in_a_secrets_json_is_deployed_as_it_is_written() {
+    let p = Project::with_config(&default_config().replace(
+        "environment = { LOG_LEVEL = \"info\",",
+        "environment = { LOG_LEVEL = \"info\", BIG = { secret = \"orders/numbers\", key = \"big\" }, \
+         SCI = { secret = \"orders/numbers\", key = \"sci\" },",
+    ));
+    create_secret(
+        &p,
+        "orders/numbers",
+        r#"{"big": 98765432109876543210, "sci": 1E3}"#,
+    );
+    p.run(&["deploy"]).success();
+    let env = environment(&p, FUNCTION, "1");
+    assert_eq!(
+        (env["BIG"].as_str(), env["SCI"].as_str()),
+        ("98765432109876543210", "1E3")
+    );
 }
 
 #[test]

@@ -488,6 +488,8 @@ fn jobs_limits_how_many_functions_run_at_once() {
     }
     // Each function is at work from its first call's arrival to its last
     // call's answer (a part of its run, so the count is never too high).
+    // Every function lists its versions first, to learn the values to mask,
+    // before any function goes on: that read is not a function at work.
     let log = proxy.log();
     let spans: Vec<(std::time::Instant, std::time::Instant)> = names
         .iter()
@@ -495,6 +497,7 @@ fn jobs_limits_how_many_functions_run_at_once() {
             let calls: Vec<_> = log
                 .iter()
                 .filter(|c| c.function.as_deref() == Some(*name))
+                .filter(|c| c.op != "ListVersionsByFunction")
                 .collect();
             let start = calls.iter().map(|c| c.at).min().expect("calls");
             let end = calls

@@ -25,6 +25,7 @@ mod image;
 mod install;
 mod lambda_states;
 mod least_privilege;
+mod masking;
 mod metric_gates;
 mod not_active;
 mod output;

@@ -213,12 +213,10 @@ fn smoke_test_times_out_when_lambda_does_not_answer() {
         "greenlight.toml",
         &crate::harness::default_config().replace("expect = {", "timeout = \"1s\"\nexpect = {"),
     );
-    // An endpoint that accepts connections and never answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", silent.local_addr().expect("addr"));
-    let run = p
-        .run(&["test", "--version", "1", "--endpoint-url", &url])
-        .code(1);
+    // Lambda takes the invocation and never answers.
+    let proxy = p.proxy();
+    proxy.rule("Invoke", 0, None, crate::harness::Fault::Hang);
+    let run = p.run_via(&proxy, &["test", "--version", "1"]).code(1);
     assert!(run.stderr.contains("no answer within 1s"), "{}", run.stderr);
 }
 
