@@ -256,7 +256,10 @@ async fn attempt_when_ready(ctx: Ctx<'_>, target: &Target, test: &SmokeTest) -> 
 
 /// An error as one line for a smoke test's failure.
 fn described(e: Error) -> String {
-    format!("{}: {}", e.message, e.cause.unwrap_or_default())
+    match e.cause {
+        Some(cause) => format!("{}: {cause}", e.message),
+        None => e.message,
+    }
 }
 
 /// One attempt of one test.

@@ -40,13 +40,14 @@ fn a_version_pending_past_ready_timeout_is_exit_1_and_gets_no_traffic() {
     assert_eq!(p.alias("live").expect("alias live").1, record);
 
     // A smoke test of the Pending version waits as long, then fails.
-    let tested = p.run(&["test", "--version", "2"]).code(1);
-    assert!(
-        tested
-            .stdout
-            .contains("version 2 of function orders was still Pending after 1s"),
-        "{}",
-        tested.stdout
+    let tested = p
+        .run(&["test", "--version", "2", "--output", "json"])
+        .code(1)
+        .json();
+    assert_eq!(
+        tested["smoke"]["results"][0]["failure"],
+        "version 2 of function orders was still Pending after 1s",
+        "{tested}"
     );
     assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
 }
