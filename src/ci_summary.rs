@@ -433,8 +433,10 @@ fn markdown_text(text: &str, redactor: &Redactor, in_table: bool) -> String {
         match piece {
             Piece::Own(own) => out.push_str(&own_text(own)),
             Piece::Outside(outside) => {
+                // Markdown ends a line at CR as at LF: a lone CR left
+                // inside a code span would end it and the table row.
                 let lines: Vec<String> = outside
-                    .lines()
+                    .split(['\r', '\n'])
                     .filter(|l| !l.trim().is_empty())
                     .map(|l| code(l, in_table))
                     .collect();

@@ -23,7 +23,8 @@ pub struct AlarmState {
     pub name: String,
     /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
     pub state: String,
-    /// CloudWatch's reason for the state.
+    /// CloudWatch's reason for the state: outside text (anyone who may
+    /// call `SetAlarmState` writes it), marked so ([`crate::outside`]).
     pub reason: String,
     /// When the alarm entered its state (Unix seconds), if CloudWatch said.
     #[serde(skip)]
@@ -133,7 +134,7 @@ impl CloudWatch {
                     AlarmState {
                         name: name.unwrap_or_default().to_owned(),
                         state: state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                        reason: reason.unwrap_or_default().to_owned(),
+                        reason: crate::outside::quote(reason.unwrap_or_default()),
                         since: since.map(DateTime::secs),
                     }
                 }));

@@ -244,9 +244,14 @@ impl Record {
     /// Reads a record from an alias description; `None` if greenlight did not write it.
     pub fn parse(description: &str) -> Option<Record> {
         let rest = description.trim().strip_prefix(PREFIX)?;
+        // A value with a character greenlight never writes there was put
+        // there by hand (anyone who may update the alias can), and reads
+        // as absent: it is never shown, so it cannot start a workflow
+        // command (`##[`) in a CI log.
         let field = |key: &str| {
             rest.split_whitespace()
                 .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+                .filter(|value| value.chars().all(written_by_greenlight))
                 .map(str::to_owned)
         };
         let action = match field("action")?.as_str() {
@@ -293,6 +298,12 @@ impl Record {
             settling,
         })
     }
+}
+
+/// Whether greenlight writes `c` in a record's values: version numbers,
+/// `$LATEST`, steps, durations and RFC 3339 times.
+fn written_by_greenlight(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "$,:.+-".contains(c)
 }
 
 impl fmt::Display for Record {
@@ -421,5 +432,13 @@ mod tests {
         assert_eq!(Record::parse("my alias"), None);
         assert_eq!(Record::parse("greenlight: action=explode version=1"), None);
         assert_eq!(Record::parse("greenlight: action=release"), None);
+        // Values greenlight never writes read as absent.
+        assert_eq!(
+            Record::parse("greenlight: action=release version=##[error]x at=1"),
+            None
+        );
+        let r = Record::parse("greenlight: action=release version=2 previous=1` at=##[x]")
+            .expect("a record");
+        assert_eq!((r.previous, r.at.as_str()), (None, ""));
     }
 }

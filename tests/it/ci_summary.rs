@@ -117,7 +117,7 @@ fn a_summary_that_cannot_be_written_is_a_warning_and_changes_no_exit_code() {
 /// `ActionCommand` parses them: a line (split at CR, LF or CR LF) that
 /// starts with `::` after its leading white space and holds a second `::`,
 /// or a `##[` anywhere with a `]` after it (the older form).
-fn workflow_commands(output: &str) -> Vec<String> {
+pub fn workflow_commands(output: &str) -> Vec<String> {
     output
         .split(['\r', '\n'])
         .filter_map(|line| {
@@ -134,7 +134,7 @@ fn workflow_commands(output: &str) -> Vec<String> {
 /// Asserts that every workflow command in `output` is one of greenlight's
 /// own annotations, and that there is at least one.
 #[track_caller]
-fn assert_only_own_commands(output: &str) {
+pub fn assert_only_own_commands(output: &str) {
     let commands = workflow_commands(output);
     assert!(
         !commands.is_empty(),

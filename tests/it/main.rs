@@ -20,6 +20,7 @@ mod faults;
 mod first_errors;
 mod fleet;
 mod function_settings;
+mod hostile_outside_text;
 mod human_output;
 mod image;
 mod install;
