@@ -42,8 +42,15 @@ pub struct CandidateState {
     pub version: Option<String>,
 }
 
-/// True when `alias` is greenlight's candidate alias (its description says so).
+/// True when `alias` is greenlight's candidate alias: its description says
+/// so, and it splits no traffic (greenlight never splits its candidate's,
+/// so one that does was changed by hand, the description copied with it).
 fn is_ours(alias: &AliasState) -> bool {
+    says_ours(alias) && alias.weights.is_empty()
+}
+
+/// True when `alias`'s description says greenlight made it.
+fn says_ours(alias: &AliasState) -> bool {
     let description = alias.description.trim_start();
     description.starts_with(MARKER) || description.starts_with(EARLIER_MARKER)
 }
@@ -60,8 +67,14 @@ fn not_ours(ctx: Ctx<'_>, candidate: &str, found: &AliasState) -> Error {
         ),
         None => format!("version {}", found.version),
     };
+    let why = match says_ours(found) {
+        true => {
+            "its description says greenlight made it, but it splits traffic, which greenlight never does on its candidate"
+        }
+        false => "its description does not say greenlight made it",
+    };
     Error::no_traffic_moved(format!(
-        "alias {candidate} of function {name} (release.candidate) is not greenlight's candidate alias: its description does not say greenlight made it, and it serves {serves}, perhaps to someone's users; greenlight does not move it"
+        "alias {candidate} of function {name} (release.candidate) is not greenlight's candidate alias: {why}, and it serves {serves}, perhaps to someone's users; greenlight does not move it"
     ))
     .with_hint(format!(
         "choose another release.candidate (an alias name not in use), or if nobody uses alias {candidate}, delete it (`aws lambda delete-alias --function-name {name} --name {candidate}`) and greenlight makes its own"
@@ -203,5 +216,10 @@ mod tests {
         assert!(!is_ours(&with("beta users")));
         assert!(!is_ours(&with("")));
         assert!(!is_ours(&with("greenlight: action=release version=3 at=x")));
+        let split = AliasState {
+            weights: [("4".to_owned(), 0.2)].into(),
+            ..with("greenlight candidate alias: copied by hand")
+        };
+        assert!(!is_ours(&split), "a split candidate was changed by hand");
     }
 }

@@ -277,7 +277,8 @@ fn await_active(ctx: Ctx<'_>, plan: &mut DryRun) {
     }
 }
 
-/// The tag writes of a deploy: tags belong to the function, not a version.
+/// The tag writes of a deploy, removals first ([`crate::lambda::Lambda::retag`]):
+/// tags belong to the function, not a version.
 fn list_tags(name: &str, tags: &TagChange, plan: &mut DryRun) {
     if let Some(warning) = &tags.warning {
         plan.then(format_args!("warning: {warning}"));
@@ -288,12 +289,6 @@ fn list_tags(name: &str, tags: &TagChange, plan: &mut DryRun) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if !tags.set.is_empty() {
-        plan.write(
-            "TagResource",
-            format_args!("function {name}: {}", keys(tags.set.keys().collect())),
-        );
-    }
     if !tags.remove.is_empty() {
         plan.write(
             "UntagResource",
@@ -301,6 +296,12 @@ fn list_tags(name: &str, tags: &TagChange, plan: &mut DryRun) {
                 "function {name}: {} (tags greenlight set earlier)",
                 keys(tags.remove.iter().collect())
             ),
+        );
+    }
+    if !tags.set.is_empty() {
+        plan.write(
+            "TagResource",
+            format_args!("function {name}: {}", keys(tags.set.keys().collect())),
         );
     }
 }

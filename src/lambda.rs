@@ -409,29 +409,18 @@ impl Lambda {
             .unwrap_or_default())
     }
 
-    /// Applies `change` to the function's tags: `TagResource` for what it
-    /// sets, `UntagResource` for what it removes; each waits out an update
-    /// in progress (`ResourceConflictException`) like every other write.
+    /// Applies `change` to the function's tags: `UntagResource` for what it
+    /// removes, then `TagResource` for what it sets; each waits out an
+    /// update in progress (`ResourceConflictException`) like every other
+    /// write. Removals first: the list of greenlight's tags is written
+    /// with the rest, and a run cut off between the two calls must not
+    /// have dropped a tag from it that is still on the function (no later
+    /// run would remove that tag).
     pub async fn retag(&self, arn: &str, change: &TagChange) -> Result<()> {
         use aws_sdk_lambda::operation::tag_resource::TagResourceError;
         use aws_sdk_lambda::operation::untag_resource::UntagResourceError;
         let resource = unqualified(arn);
         let name = resource.rsplit(':').next().unwrap_or(&resource);
-        if !change.set.is_empty() {
-            self.retry_on_conflict(
-                name,
-                |e| aws_error(format!("tag {resource}"), e),
-                TagResourceError::is_resource_conflict_exception,
-                || {
-                    self.client
-                        .tag_resource()
-                        .resource(&resource)
-                        .set_tags(Some(change.set.clone().into_iter().collect()))
-                        .send()
-                },
-            )
-            .await?;
-        }
         if !change.remove.is_empty() {
             self.retry_on_conflict(
                 name,
@@ -442,6 +431,21 @@ impl Lambda {
                         .untag_resource()
                         .resource(&resource)
                         .set_tag_keys(Some(change.remove.clone()))
+                        .send()
+                },
+            )
+            .await?;
+        }
+        if !change.set.is_empty() {
+            self.retry_on_conflict(
+                name,
+                |e| aws_error(format!("tag {resource}"), e),
+                TagResourceError::is_resource_conflict_exception,
+                || {
+                    self.client
+                        .tag_resource()
+                        .resource(&resource)
+                        .set_tags(Some(change.set.clone().into_iter().collect()))
                         .send()
                 },
             )

@@ -238,8 +238,8 @@ tags = {{ team = "payments" }}"#
             "UpdateFunctionConfiguration",
             "UpdateFunctionCode",
             "PublishVersion",
-            "TagResource",
-            "UntagResource"
+            "UntagResource",
+            "TagResource"
         ]
     );
     // Lambda (and the emulator) refuses log levels with Text logs: this

@@ -21,6 +21,7 @@ mod first_errors;
 mod fleet;
 mod function_settings;
 mod hostile_outside_text;
+mod hostile_ownership;
 mod human_output;
 mod image;
 mod install;
