@@ -3,8 +3,9 @@
 //! In: the alias's release [`Record`] (kept in its description, so this works
 //! from any machine). A release still in progress is stopped: its weight is
 //! cleared, so all traffic is back on the stable version. Out: a [`RollbackReport`]. AWS calls: `GetAlias`,
-//! `GetFunctionConfiguration` (the previous version still exists), and one
-//! conditional `UpdateAlias`. Never guesses from version numbers: without a
+//! `GetFunctionConfiguration` (the previous version still exists, and is
+//! `Active`: [`crate::ready::until_active`]), and one conditional
+//! `UpdateAlias`. Never guesses from version numbers: without a
 //! record naming the previous version it refuses (exit 1).
 //!
 //! Safe to repeat: once rolled back, a second run reports so and writes nothing.
@@ -182,6 +183,8 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
             (from, to, revision)
         }
         Undo::Restore { from, to, revision } => {
+            // Idle since the release it undoes, it may be Inactive.
+            crate::ready::until_active(ctx, &to).await?;
             ctx.ui
                 .step(format_args!("moving alias {alias}: version {from} → {to}"));
             (from, to, revision)

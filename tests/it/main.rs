@@ -20,6 +20,7 @@ mod faults;
 mod first_errors;
 mod fleet;
 mod function_settings;
+mod hostile_not_active;
 mod hostile_outside_text;
 mod hostile_ownership;
 mod human_output;
