@@ -54,7 +54,7 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
         .kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
-    let child = match command.spawn() {
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
             return Some(format!(
@@ -64,8 +64,13 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
         }
     };
     let _group = ProcessGroup(child.id());
-    let output = match child.wait_with_output().await {
-        Ok(output) => output,
+    let (stdout, stderr, status) = tokio::join!(
+        end_of(child.stdout.take()),
+        end_of(child.stderr.take()),
+        child.wait()
+    );
+    let status = match status {
+        Ok(status) => status,
         Err(e) => {
             return Some(format!(
                 "cannot run `{run}`: {}",
@@ -73,16 +78,37 @@ pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Opti
             ));
         }
     };
-    if output.status.success() {
+    if status.success() {
         return None;
     }
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    let status = output
-        .status
+    let mut text = String::from_utf8_lossy(&stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&stderr));
+    let status = status
         .code()
         .map_or("was killed".to_owned(), |c| format!("exited {c}"));
     Some(format!("`{run}` {status}: {}", outside::tail(&text)))
+}
+
+/// The last [`outside::TAIL_BYTES`] bytes `pipe` gives until it closes
+/// (all that [`outside::tail`] can show): a command may print without end
+/// until its timeout, and only this much of it is ever held.
+async fn end_of(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let Some(mut pipe) = pipe else {
+        return kept;
+    };
+    let mut chunk = vec![0; 64 * 1024];
+    while let Ok(read @ 1..) = pipe.read(&mut chunk).await {
+        kept.extend_from_slice(&chunk[..read]);
+        if kept.len() > 2 * outside::TAIL_BYTES {
+            kept.drain(..kept.len() - outside::TAIL_BYTES);
+        }
+    }
+    if kept.len() > outside::TAIL_BYTES {
+        kept.drain(..kept.len() - outside::TAIL_BYTES);
+    }
+    kept
 }
 
 /// The process group a command leads (its id is the shell's pid), killed

@@ -1,7 +1,8 @@
 //! HTTP smoke tests: one request to a URL (a Lambda function URL, the API in
 //! front of the function, or in DNS mode the colour's endpoint) and the
 //! checks on its answer: status, a text the body contains, JSON keys, and
-//! the latency. The body and the errors are outside text ([`crate::outside`]).
+//! the latency. The body and the errors are outside text ([`crate::outside`]);
+//! greenlight reads at most [`MAX_BODY`] of a body.
 
 use std::time::{Duration, Instant};
 
@@ -37,8 +38,8 @@ pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Opti
         }
     };
     let status = response.status().as_u16();
-    let body = match response.bytes().await {
-        Ok(body) => body,
+    let (body, whole) = match read_body(response).await {
+        Ok(read) => read,
         Err(e) => {
             let why = outside::quote(&error_chain(&e));
             return Some(format!("reading the answer of {url} failed: {why}"));
@@ -51,6 +52,14 @@ pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Opti
             "{} {url}: expected status {}, got {status}; body was {}",
             http.method,
             http.status,
+            outside::excerpt(&text)
+        ));
+    }
+    if !whole {
+        return Some(format!(
+            "{} {url}: the body is longer than the {} MiB greenlight reads of an answer; it began {}",
+            http.method,
+            MAX_BODY >> 20,
             outside::excerpt(&text)
         ));
     }
@@ -77,6 +86,24 @@ pub async fn check(http: &HttpCheck, target: &Target, timeout: Duration) -> Opti
         )),
         _ => None,
     }
+}
+
+/// The most of an answer's body greenlight reads: more than a function URL
+/// (6 MB, 20 MB streamed) or API Gateway (10 MB) answers with, so an
+/// endless body ends the test instead of filling the memory.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The body of `response`, up to [`MAX_BODY`] bytes, and whether that is
+/// all of it.
+async fn read_body(mut response: reqwest::Response) -> reqwest::Result<(Vec<u8>, bool)> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
 }
 
 /// An error with its causes ("error sending request: connection refused").

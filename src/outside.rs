@@ -40,6 +40,12 @@ pub const TAIL: usize = 600;
 /// (escaped twice, a character may take 7).
 const ROOM: usize = 32 * 1024;
 
+/// The most bytes [`tail`] can use from the end of a text (4 bytes a
+/// character at most, one character more so that text cut to this length
+/// is still seen as cut): of output that may be any length, a reader need
+/// keep no more than its last `TAIL_BYTES`.
+pub const TAIL_BYTES: usize = 4 * (TAIL + ROOM + 1);
+
 /// Marks `text` as outside text, shown whole.
 pub fn quote(text: &str) -> String {
     mark(WHOLE, &clean(text))

@@ -21,6 +21,7 @@ mod first_errors;
 mod fleet;
 mod function_settings;
 mod hostile_not_active;
+mod hostile_output_size;
 mod hostile_outside_text;
 mod hostile_ownership;
 mod human_output;
