@@ -11,6 +11,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 
 use crate::ci_summary::{assert_only_own_commands, on_github, workflow_commands};
 use crate::harness::{FUNCTION, Project, Run, SECRET, default_config, loopback, sdk};
+use crate::release_records::describe_live;
 
 /// What a hostile text carries: a secret the function holds, a line that
 /// would stop the runner reading commands, a forged annotation in the older
@@ -117,19 +118,6 @@ fn a_lone_carriage_return_in_a_response_never_ends_a_row_of_the_summary() {
     assert_eq!(rows.len(), 1, "{page}");
     assert!(rows[0].ends_with(" |"), "{page}");
     assert_eq!(p.live_version(), "1");
-}
-
-/// Writes `description` on alias live, as a person editing it would.
-fn describe_live(p: &Project, description: &str) {
-    p.aws(async |c| {
-        c.update_alias()
-            .function_name(FUNCTION)
-            .name("live")
-            .description(description)
-            .send()
-            .await
-    })
-    .expect("edit the alias description");
 }
 
 /// Runs `args` on GitHub Actions and asserts that the only workflow

@@ -22,7 +22,7 @@ fn shipped(release: &str) -> Project {
 }
 
 /// Writes `description` on alias live, as a person editing it would.
-fn describe_live(p: &Project, description: &str) {
+pub fn describe_live(p: &Project, description: &str) {
     p.aws(async |c| {
         c.update_alias()
             .function_name(FUNCTION)
