@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::init::Flavour;
+use crate::app::init::Flavour;
 use crate::ui::OutputFormat;
 
 /// Ship AWS Lambda code safely: package, deploy a new version, smoke-test it,

@@ -184,7 +184,7 @@ pub enum Sink {
 /// line (the older form), on standard output and error alike; so in
 /// outside text a line's leading `::` is written `\::`, and `##[` is
 /// written `#\#[`. greenlight's own workflow commands
-/// ([`crate::ci_summary`]) do not go through here.
+/// ([`crate::report::ci_summary`]) do not go through here.
 pub fn render(text: &str, redactor: &Redactor, sink: Sink) -> String {
     let (lines, github) = match sink {
         Sink::Plain => (false, false),

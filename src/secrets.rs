@@ -48,7 +48,7 @@ impl Environment {
         &self.vars
     }
 
-    /// Sets `key` (a value read from elsewhere, see [`crate::env_values`]).
+    /// Sets `key` (a value read from elsewhere, see [`crate::deploy::env_values`]).
     pub fn insert(&mut self, key: String, value: String) {
         self.vars.insert(key, value);
     }

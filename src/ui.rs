@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::cloudwatch::CloudWatch;
+use crate::aws::cloudwatch::CloudWatch;
+use crate::aws::lambda::Lambda;
+use crate::aws::route53::Dns;
+use crate::aws::s3::Artifacts;
 use crate::config::Config;
-use crate::lambda::Lambda;
 use crate::outside::{self, Sink};
-use crate::route53::Dns;
-use crate::s3::Artifacts;
 use crate::secrets::Redactor;
 
 /// Follows `NO_COLOR` as no-color.org defines it: only a non-empty value
@@ -87,7 +87,7 @@ impl Ui {
             show_steps,
             show_details: show_steps && verbosity > 0,
             redactor,
-            github: crate::ci_summary::on_github(),
+            github: crate::report::ci_summary::on_github(),
             bars: MultiProgress::with_draw_target(target),
             prefix: None,
         }
