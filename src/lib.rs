@@ -12,6 +12,7 @@ pub mod aws;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod deploy;
 pub mod error;
 pub mod interrupt;

@@ -8,20 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::Flavour;
 use crate::error::{Error, Result};
-
-/// The kind of function the starter config is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Flavour {
-    /// Python, handler `index.handler` in `src/`.
-    Python,
-    /// Node.js, handler `index.handler` in `src/`.
-    Node,
-    /// Rust built with cargo-lambda (`bootstrap` in target/lambda/NAME).
-    Rust,
-    /// Any custom runtime: an executable `bootstrap` in `dist/`.
-    Custom,
-}
 
 const CONFIG: &str = include_str!("../../templates/greenlight.toml");
 const POLICY: &str = include_str!("../../templates/iam-policy.json");

@@ -20,6 +20,7 @@ use crate::aws::{self, AwsOptions, RegionalAws, Regions};
 use crate::checks::{candidate, smoke};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, PackageConfig};
+use crate::context::Ctx;
 use crate::deploy::Deployable;
 use crate::deploy::env_values::{self, Fetched};
 use crate::deploy::triggers;
@@ -31,7 +32,7 @@ use crate::release::dry_run::{self, DryRun};
 use crate::release::{dns, progress, prune, rollback, status, unexpected};
 use crate::report::{PackageReport, Report};
 use crate::secrets::Redactor;
-use crate::ui::{Ctx, Ui};
+use crate::ui::Ui;
 use crate::{deploy, release};
 
 /// Runs the command `cli` asks for and reports how it went: for the one
@@ -719,7 +720,7 @@ async fn deploy_stage(
 async fn smoke_stage(ctx: Ctx<'_>, version: &str, report: &mut Report) -> Result<()> {
     ctx.ui.step(format_args!(
         "running {} against version {version}",
-        crate::report::count(ctx.config.smoke.len(), "smoke test")
+        crate::ui::count(ctx.config.smoke.len(), "smoke test")
     ));
     let checked = smoke::run(ctx, &smoke::Target::version(ctx, version)).await;
     let failed = checked.first_failure().cloned();

@@ -23,8 +23,8 @@
 
 use crate::aws::lambda::AliasState;
 use crate::config::Check;
+use crate::context::Ctx;
 use crate::error::{Error, Result};
-use crate::ui::Ctx;
 
 /// How the description of greenlight's candidate alias starts: the proof
 /// that greenlight made it.

@@ -16,8 +16,8 @@ use std::process::Stdio;
 use tokio::process::Command;
 
 use crate::checks::smoke::Target;
+use crate::context::Ctx;
 use crate::outside;
-use crate::ui::Ctx;
 
 /// Runs the command; `None` when it exits 0.
 pub async fn check(ctx: Ctx<'_>, run: &str, dir: &Path, target: &Target) -> Option<String> {

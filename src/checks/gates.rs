@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use crate::aws::cloudwatch::AlarmState;
 use crate::checks::metrics::{self, Canary, MetricReport};
 use crate::checks::smoke::{self, SmokeReport};
+use crate::context::Ctx;
 use crate::error::{Error, Result};
-use crate::ui::Ctx;
 
 /// What an alarm in `INSUFFICIENT_DATA` means during a canary step
 /// (`release.insufficient_data`). It is both a new alarm's first state and

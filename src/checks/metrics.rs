@@ -19,8 +19,9 @@ use time::OffsetDateTime;
 
 use crate::aws::cloudwatch::{Sample, Served, Window};
 use crate::aws::lambda::Lambda;
+use crate::context::Ctx;
 use crate::error::Result;
-use crate::ui::{Ctx, Ui};
+use crate::ui::Ui;
 
 /// The minimum invocations of the new version before a verdict, when the
 /// config does not say: below about 100, a 1 % error rate is noise.

@@ -29,9 +29,9 @@ use serde_json::Value;
 
 use crate::aws::lambda::{Invoked, Lambda};
 use crate::config::{Check, SmokeTest};
+use crate::context::Ctx;
 use crate::error::Error;
 use crate::outside;
-use crate::ui::Ctx;
 
 /// How many times one attempt waits for its target to become ready when
 /// Lambda refuses to invoke it, before that refusal counts as a failure.

@@ -51,6 +51,7 @@ use std::collections::BTreeMap;
 use crate::aws::lambda::{Code, Configured, FunctionState, Updated};
 use crate::aws::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
 use crate::config::{FunctionSettings, PackageConfig};
+use crate::context::Ctx;
 use crate::deploy::extra_settings::{Setting, TagChange};
 use crate::deploy::refusals::Outcome;
 use crate::deploy::triggers::TriggerCheck;
@@ -58,7 +59,6 @@ use crate::error::{Error, Result};
 use crate::package::Artifact;
 use crate::record::{Action, Record};
 use crate::release::Candidate;
-use crate::ui::Ctx;
 
 /// What deploy did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -15,10 +15,10 @@
 //! `PublishVersion`, `UpdateAlias`; nothing when the alias is not on
 //! `$LATEST`.
 
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
 use crate::release::dry_run::DryRun;
-use crate::ui::Ctx;
 
 /// The qualifier of a function's unpublished code.
 pub const LATEST: &str = "$LATEST";

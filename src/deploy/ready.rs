@@ -18,8 +18,8 @@
 //! Changes nothing a user can see; safe to repeat.
 
 use crate::aws::lambda::{FunctionState, Readiness, failed_version};
+use crate::context::Ctx;
 use crate::error::{Error, Result};
-use crate::ui::Ctx;
 
 /// Fails (exit 1) when `state`, a version just read, is `Failed`: the check
 /// that needs no wait, for plans and for the checks before a release.

@@ -23,11 +23,11 @@
 use std::collections::BTreeMap;
 
 use crate::aws::lambda::FunctionState;
+use crate::context::Ctx;
 use crate::deploy::env_values::{ENVIRONMENT_LIMIT, measured_size};
 use crate::deploy::extra_settings::{self, ExtraSettings, Refused, TagChange};
 use crate::error::{Error, Result};
 use crate::secrets::Environment;
-use crate::ui::Ctx;
 
 /// What a deploy would leave the function with, to check as Lambda would.
 #[derive(Debug, Clone)]

@@ -18,8 +18,8 @@
 //! the command goes on.
 
 use crate::aws::lambda::EventSourceMapping;
+use crate::context::Ctx;
 use crate::error::Error;
-use crate::ui::Ctx;
 
 /// One trigger that invokes the unqualified function.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -30,6 +30,7 @@ use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
 use crate::config::plan::Plan;
 use crate::config::{Colour, Config, DnsConfig};
+use crate::context::Ctx;
 use crate::deploy::pin;
 use crate::error::{Error, Failure, Result};
 use crate::interrupt::Interrupts;
@@ -43,7 +44,6 @@ use crate::release::rollback::RollbackReport;
 use crate::release::unexpected;
 use crate::release::weights;
 use crate::release::{self, Candidate, ReleaseReport};
-use crate::ui::Ctx;
 
 /// The sum of the two weights greenlight sets (Route 53 allows 0 to 255 each).
 const TOTAL: i64 = 100;

@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::context::Ctx;
 use crate::deploy::extra_settings::TagChange;
 use crate::deploy::pin;
 use crate::deploy::{self, Decision, Deployable};
@@ -21,8 +22,7 @@ use crate::release::clock;
 use crate::release::progress::{self, Run};
 use crate::release::rollback::{self, Undo};
 use crate::release::{self, Candidate, Start};
-use crate::report::count;
-use crate::ui::Ctx;
+use crate::ui::count;
 
 /// Stands for the version a deploy would publish, before it exists.
 const NEW_VERSION: &str = "the new version";

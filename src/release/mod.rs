@@ -36,11 +36,11 @@ pub mod weights;
 
 use crate::aws::lambda::AliasState;
 use crate::checks::gates::GateCheck;
+use crate::context::Ctx;
 use crate::deploy::pin;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::progress::{InProgress, Run};
-use crate::ui::Ctx;
 
 /// What a release (or one promote step) did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

@@ -28,6 +28,7 @@ use crate::aws::lambda::AliasState;
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
 use crate::config::plan::Plan;
+use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
@@ -36,7 +37,7 @@ use crate::release::ReleaseReport;
 use crate::release::clock::{Settling, StepClock, whole_seconds};
 use crate::release::rollback;
 use crate::release::unexpected;
-use crate::ui::{Activity, Ctx};
+use crate::ui::Activity;
 
 /// Gates are checked at least this often during a bake...
 const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(30);

@@ -12,9 +12,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::context::Ctx;
 use crate::error::Result;
 use crate::record::Record;
-use crate::ui::Ctx;
 
 /// What prune did (or, with `--dry-run`, would do).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

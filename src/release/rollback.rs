@@ -11,10 +11,10 @@
 //! When the write itself fails, users may still be on the bad version, so the
 //! error is exit 4 and says exactly which command restores the alias.
 
+use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::progress::{self, Reading};
-use crate::ui::Ctx;
 
 /// What rollback did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use crate::aws::cloudwatch::AlarmState;
 use crate::checks::candidate::CandidateState;
 use crate::checks::gates;
+use crate::context::Ctx;
 use crate::error::Result;
 use crate::record::Record;
 use crate::release::clock::{Settling, whole_seconds};
 use crate::release::progress::{self, InProgress};
-use crate::ui::Ctx;
 
 /// How many of the newest versions status lists.
 pub const RECENT_VERSIONS: usize = 5;

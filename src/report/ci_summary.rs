@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::checks::smoke::SmokeReport;
-use crate::outside::{self, Piece, Sink};
+use crate::outside::{self, Piece, Sink, on_github};
 use crate::release::ReleaseReport;
 use crate::report::Report;
 use crate::secrets::Redactor;
@@ -31,11 +31,6 @@ pub const SUMMARY_CAP: usize = 1024 * 1024 - 64 * 1024;
 const ANNOTATIONS_SHOWN: usize = 10;
 /// A smoke cell lists its tests until it is this long, then says how many more.
 const CELL_CAP: usize = 16 * 1024;
-
-/// Whether greenlight runs on GitHub Actions (`GITHUB_ACTIONS=true`).
-pub fn on_github() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
-}
 
 /// On GitHub Actions, appends `report`'s summary to the job summary and
 /// prints its failures as annotations on standard error (which the runner
@@ -135,7 +130,7 @@ fn capped(page: String, room: usize) -> String {
     format!(
         "{kept}\n> ✂️ The rest of this summary is cut: GitHub keeps at most 1 MiB of job summary per step, and {} more bytes ({}{functions}) would not fit. The step's log has the whole report.\n\n",
         cut.len(),
-        crate::report::count(rows, "table row"),
+        crate::ui::count(rows, "table row"),
     )
 }
 
@@ -277,7 +272,7 @@ fn table(out: &mut String, r: &Report, redactor: &Redactor) {
                 None => step.detail.clone(),
             })
             .collect();
-        let writes = crate::report::count(plan.writes(), "write");
+        let writes = crate::ui::count(plan.writes(), "write");
         row(
             out,
             "plan",
@@ -404,7 +399,7 @@ fn smoke(s: &SmokeReport, against: &str, redactor: &Redactor) -> Vec<String> {
         if length > CELL_CAP {
             lines.push(format!(
                 "… {} more (the step's log lists every test)",
-                crate::report::count(s.results.len() - n, "test")
+                crate::ui::count(s.results.len() - n, "test")
             ));
             break;
         }

@@ -25,6 +25,7 @@ use crate::release::prune::PruneReport;
 use crate::release::rollback::RollbackReport;
 use crate::release::status::StatusReport;
 use crate::secrets::Redactor;
+use crate::ui::count;
 
 /// What `package` produced.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -131,7 +132,7 @@ impl Report {
     pub fn json(&self) -> serde_json::Result<serde_json::Value> {
         let mut doc = serde_json::to_value(self)?;
         let sink = Sink::Json {
-            github: crate::report::ci_summary::on_github(),
+            github: crate::outside::on_github(),
         };
         self.show_strings(&mut doc, sink);
         Ok(doc)
@@ -161,7 +162,7 @@ impl Report {
 /// Lines on standard output or error, here.
 fn log_sink() -> Sink {
     Sink::Log {
-        github: crate::report::ci_summary::on_github(),
+        github: crate::outside::on_github(),
     }
 }
 
@@ -364,14 +365,6 @@ impl Report {
             }
         }
         Ok(())
-    }
-}
-
-/// "1 file", "2 files".
-pub fn count(n: usize, thing: &str) -> String {
-    match n {
-        1 => format!("1 {thing}"),
-        n => format!("{n} {thing}s"),
     }
 }
 

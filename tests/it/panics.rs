@@ -21,9 +21,10 @@ use aws_smithy_types::config_bag::ConfigBag;
 use greenlight::aws::lambda::{Lambda, WaitPolicy};
 use greenlight::aws::route53::Dns;
 use greenlight::config::Config;
+use greenlight::context::Ctx;
 use greenlight::error::Error;
 use greenlight::secrets::Redactor;
-use greenlight::ui::{Ctx, OutputFormat, Ui};
+use greenlight::ui::{OutputFormat, Ui};
 
 use crate::dns::{assert_weights, shipped};
 use crate::harness::emulator::REGION;
