@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_smithy_types::DateTime;
 
-use crate::aws::lambda::aws_error;
+use crate::aws::sdk_errors::aws_error;
 use crate::error::{Error, Result};
 
 /// The most names one `DescribeAlarms` call accepts.

@@ -13,12 +13,35 @@ use aws_sdk_route53::types::{
     ResourceRecordSet, RrType,
 };
 
-use crate::aws::lambda::aws_error;
-use crate::config::{Colour, DnsConfig};
+use crate::aws::sdk_errors::aws_error;
 use crate::error::{Error, Failure, Result};
 
 /// How long a change may take to reach every Route 53 server.
 const INSYNC_DEADLINE: Duration = Duration::from_secs(600);
+
+/// A record set's name as Route 53 knows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordName<'a> {
+    /// The hosted zone.
+    pub zone_id: &'a str,
+    /// The record name, without the trailing dot.
+    pub name: &'a str,
+    /// `CNAME`, `A` or `AAAA`.
+    pub record_type: &'a str,
+}
+
+/// One weighted record greenlight creates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewRecord<'a> {
+    /// Its SetIdentifier.
+    pub set_identifier: &'a str,
+    /// The CNAME target, or the alias target's DNS name.
+    pub value: &'a str,
+    /// For `A`/`AAAA` alias records: the target's hosted zone.
+    pub target_zone_id: Option<&'a str>,
+    /// Its weight.
+    pub weight: i64,
+}
 
 /// One record of the pair as Route 53 holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,14 +90,14 @@ impl Dns {
         Dns { client, poll }
     }
 
-    /// Every record set with the configured name and type (any SetIdentifier).
-    pub async fn records(&self, dns: &DnsConfig) -> Result<Vec<WeightedRecord>> {
+    /// Every record set with the name and type of `dns` (any SetIdentifier).
+    pub async fn records(&self, dns: &RecordName<'_>) -> Result<Vec<WeightedRecord>> {
         let out = self
             .client
             .list_resource_record_sets()
-            .hosted_zone_id(&dns.zone_id)
-            .start_record_name(&dns.name)
-            .start_record_type(RrType::from(dns.record_type.as_str()))
+            .hosted_zone_id(dns.zone_id)
+            .start_record_name(dns.name)
+            .start_record_type(RrType::from(dns.record_type))
             .max_items(20)
             .send()
             .await
@@ -98,7 +121,7 @@ impl Dns {
         let wanted = |r: &ResourceRecordSet| {
             r.name()
                 .trim_end_matches('.')
-                .eq_ignore_ascii_case(&dns.name)
+                .eq_ignore_ascii_case(dns.name)
                 && r.r#type().as_str() == dns.record_type
         };
         Ok(out
@@ -130,7 +153,7 @@ impl Dns {
     /// (exit 1). Returns the change id and the records as they are now.
     pub async fn set_weights(
         &self,
-        dns: &DnsConfig,
+        dns: &RecordName<'_>,
         weights: &[(&WeightedRecord, i64)],
         comment: &str,
     ) -> Result<(String, Vec<WeightedRecord>)> {
@@ -146,16 +169,18 @@ impl Dns {
         Ok((id, now))
     }
 
-    /// Creates both records, `weights` in the order of the colours.
+    /// Creates both `records` of `dns`, with `ttl` where they are not alias
+    /// records.
     pub async fn create(
         &self,
-        dns: &DnsConfig,
-        weights: [i64; 2],
+        dns: &RecordName<'_>,
+        ttl: i64,
+        records: [NewRecord<'_>; 2],
         comment: &str,
     ) -> Result<String> {
         let mut changes = Vec::new();
-        for (colour, weight) in dns.colours.iter().zip(weights) {
-            let set = new_record(dns, colour, weight).map_err(build_error)?;
+        for record in &records {
+            let set = new_record(dns, ttl, record).map_err(build_error)?;
             changes.push(change(ChangeAction::Upsert, set).map_err(build_error)?);
         }
         self.change(dns, changes, comment).await
@@ -164,7 +189,12 @@ impl Dns {
     /// Sends one change batch. A batch Route 53 refuses as invalid here
     /// means a DELETE no longer matches its record: someone changed the
     /// pair since it was read (exit 1, see [`Dns::set_weights`]).
-    async fn change(&self, dns: &DnsConfig, changes: Vec<Change>, comment: &str) -> Result<String> {
+    async fn change(
+        &self,
+        dns: &RecordName<'_>,
+        changes: Vec<Change>,
+        comment: &str,
+    ) -> Result<String> {
         let batch = ChangeBatch::builder()
             .comment(comment)
             .set_changes(Some(changes))
@@ -173,7 +203,7 @@ impl Dns {
         let out = self
             .client
             .change_resource_record_sets()
-            .hosted_zone_id(&dns.zone_id)
+            .hosted_zone_id(dns.zone_id)
             .change_batch(batch)
             .send()
             .await
@@ -187,7 +217,7 @@ impl Dns {
                 }
                 Error {
                     cause: err.cause,
-                    ..changed_meanwhile(&dns.name)
+                    ..changed_meanwhile(dns.name)
                 }
             })?;
         Ok(out
@@ -244,26 +274,26 @@ fn change(
 }
 
 fn new_record(
-    dns: &DnsConfig,
-    colour: &Colour,
-    weight: i64,
+    dns: &RecordName<'_>,
+    ttl: i64,
+    record: &NewRecord<'_>,
 ) -> std::result::Result<ResourceRecordSet, aws_sdk_route53::error::BuildError> {
     let set = ResourceRecordSet::builder()
-        .name(&dns.name)
-        .r#type(RrType::from(dns.record_type.as_str()))
-        .set_identifier(colour.name)
-        .weight(weight);
-    let set = match &colour.target_zone_id {
+        .name(dns.name)
+        .r#type(RrType::from(dns.record_type))
+        .set_identifier(record.set_identifier)
+        .weight(record.weight);
+    let set = match record.target_zone_id {
         Some(zone) => set.alias_target(
             AliasTarget::builder()
                 .hosted_zone_id(zone)
-                .dns_name(&colour.value)
+                .dns_name(record.value)
                 .evaluate_target_health(false)
                 .build()?,
         ),
         None => set
-            .ttl(dns.ttl)
-            .resource_records(ResourceRecord::builder().value(&colour.value).build()?),
+            .ttl(ttl)
+            .resource_records(ResourceRecord::builder().value(record.value).build()?),
     };
     set.build()
 }
@@ -282,7 +312,6 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
-    use crate::config::Colour;
 
     fn error(code: &str) -> Option<String> {
         Some(format!(
@@ -290,21 +319,11 @@ mod tests {
         ))
     }
 
-    fn dns() -> DnsConfig {
-        let colour = |name: &'static str| Colour {
-            name,
-            value: format!("{name}.example.com"),
-            target_zone_id: None,
-            alias: name.to_owned(),
-        };
-        DnsConfig {
-            zone_id: "Z1".to_owned(),
-            name: "api.example.com".to_owned(),
-            record_type: "CNAME".to_owned(),
-            ttl: 60,
-            colours: [colour("blue"), colour("green")],
-        }
-    }
+    const DNS: RecordName<'static> = RecordName {
+        zone_id: "Z1",
+        name: "api.example.com",
+        record_type: "CNAME",
+    };
 
     #[tokio::test(start_paused = true)]
     async fn throttling_and_prior_request_not_complete_are_retried() {
@@ -329,8 +348,13 @@ mod tests {
             .retry_config(crate::aws::retries().expect("default retries"))
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()));
         let dns_seam = Dns::new(client, Duration::from_millis(1));
-        let config = dns();
-        let record = new_record(&config, &config.colours[0], 100).expect("record");
+        let blue = NewRecord {
+            set_identifier: "blue",
+            value: "blue.example.com",
+            target_zone_id: None,
+            weight: 100,
+        };
+        let record = new_record(&DNS, 60, &blue).expect("record");
         let blue = WeightedRecord {
             set_identifier: "blue".to_owned(),
             weight: Some(100),
@@ -339,7 +363,7 @@ mod tests {
             record,
         };
         let (id, now) = dns_seam
-            .set_weights(&config, &[(&blue, 90)], "test")
+            .set_weights(&DNS, &[(&blue, 90)], "test")
             .await
             .expect("retried until it went through");
         assert_eq!(id, "C1");

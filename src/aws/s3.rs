@@ -15,9 +15,8 @@ use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
-use crate::aws::lambda::aws_error;
-use crate::error::{Error, Result};
-use crate::package::Artifact;
+use crate::aws::sdk_errors::aws_error;
+use crate::error::Result;
 use crate::ui::Counter;
 
 /// How much of the zip one frame of the upload body carries.
@@ -47,16 +46,18 @@ impl Artifacts {
         Artifacts { client }
     }
 
-    /// Where `artifact` goes in `bucket` (its content-addressed key), and
-    /// whether an object of its size is already there (`HeadObject`).
+    /// Where the zip whose hex SHA-256 is `sha256_hex` goes in `bucket`
+    /// (its content-addressed key), and whether an object of its `size` is
+    /// already there (`HeadObject`).
     pub async fn locate(
         &self,
         bucket: &str,
         prefix: &str,
         function: &str,
-        artifact: &Artifact,
+        sha256_hex: &str,
+        size: usize,
     ) -> Result<(S3Location, bool)> {
-        let key = format!("{prefix}{function}/{}.zip", artifact.sha256_hex());
+        let key = format!("{prefix}{function}/{sha256_hex}.zip");
         let head = self
             .client
             .head_object()
@@ -65,7 +66,7 @@ impl Artifacts {
             .send()
             .await;
         let present = match head {
-            Ok(found) => found.content_length() == Some(artifact.bytes.len() as i64),
+            Ok(found) => found.content_length() == Some(size as i64),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => false,
             Err(e) => {
                 let error = aws_error(format!("check s3://{bucket}/{key}"), e);
@@ -84,17 +85,21 @@ impl Artifacts {
         Ok((location, present))
     }
 
-    /// Makes sure `artifact` is in `bucket` under its content-addressed key;
-    /// returns where, and whether it had to be uploaded.
+    /// Makes sure `zip` (whose hex SHA-256 is `sha256_hex`) is in `bucket`
+    /// under its content-addressed key; returns where, and whether it had
+    /// to be uploaded.
     pub async fn ensure(
         &self,
         bucket: &str,
         prefix: &str,
         function: &str,
-        artifact: &Artifact,
+        sha256_hex: &str,
+        zip: &Bytes,
         progress: Counter,
     ) -> Result<(S3Location, bool)> {
-        let (location, present) = self.locate(bucket, prefix, function, artifact).await?;
+        let (location, present) = self
+            .locate(bucket, prefix, function, sha256_hex, zip.len())
+            .await?;
         if present {
             return Ok((location, false));
         }
@@ -102,14 +107,11 @@ impl Artifacts {
             .put_object()
             .bucket(bucket)
             .key(&location.key)
-            .content_length(artifact.bytes.len() as i64)
-            .body(upload_body(artifact.bytes.clone(), progress))
+            .content_length(zip.len() as i64)
+            .body(upload_body(zip.clone(), progress))
             .customize()
             .config_override(aws_sdk_s3::config::Builder::default().timeout_config(
-                crate::aws::upload_timeouts(
-                    self.client.config().timeout_config(),
-                    artifact.bytes.len(),
-                ),
+                crate::aws::upload_timeouts(self.client.config().timeout_config(), zip.len()),
             ))
             .send()
             .await
@@ -168,13 +170,4 @@ impl http_body::Body for Upload {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.rest.len() as u64)
     }
-}
-
-/// The error for a package too large to send directly when no bucket is set.
-pub fn needs_bucket(size: usize) -> Error {
-    Error::usage(format!(
-        "the package is {}, over Lambda's 50 MB limit for uploading code directly ({DIRECT_UPLOAD_LIMIT} bytes)",
-        crate::package::megabytes(size as u64)
-    ))
-    .with_hint("set [package] s3_bucket (and optionally s3_prefix) to deploy through S3, or shrink it with [package] exclude")
 }

@@ -7,6 +7,7 @@
 //! its fix. [`chain`] is any other error's causes, outermost first.
 
 use std::error::Error as StdError;
+use std::fmt::Display;
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_lambda::config::http::HttpResponse;
@@ -15,6 +16,8 @@ use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
 use aws_smithy_types::error::ErrorMetadata;
+
+use crate::error::Error;
 
 /// How aws-config words an expired SSO token (its error type is private).
 const SSO_TOKEN_EXPIRED: &str = "SSO token has expired";
@@ -137,6 +140,81 @@ fn metadata_words(meta: &ErrorMetadata) -> String {
     }
 }
 
+/// Turns an SDK error into an [`Error`] (exit 1) saying what could not be done.
+pub fn aws_error<E>(action: impl Display, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let Some(trouble) = credentials(&err) {
+        return Error::no_traffic_moved(format!("could not {action}: {}", trouble.cause))
+            .with_hint(trouble.hint);
+    }
+    let service = err.as_service_error();
+    // A 403 without a body (S3's answer to HEAD) is a denial all the same.
+    let forbidden = err
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 403)
+        .then(|| "AccessDenied".to_owned());
+    let code = service
+        .and_then(|e| e.code())
+        .map(str::to_owned)
+        .or(forbidden);
+    let cause = match (&code, service.and_then(|e| e.message())) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.clone(),
+        _ => chain(&err),
+    };
+    let hint = match code.as_deref() {
+        Some("AccessDeniedException" | "AccessDenied") => Some(format!(
+            "the AWS identity in use lacks the permission {}; templates/iam-policy.json (written by `greenlight init` as greenlight-iam-policy.json) lists every permission greenlight needs",
+            iam_action::<E>()
+        )),
+        Some("ResourceNotFoundException") => {
+            Some("check function.name, the alias and --region".to_owned())
+        }
+        Some(_) => None,
+        None if matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+        ) =>
+        {
+            Some(
+                "AWS could not be reached: check the network, --endpoint-url / AWS_ENDPOINT_URL and the credentials"
+                    .to_owned(),
+            )
+        }
+        None => None,
+    };
+    let err = Error::no_traffic_moved(format!("could not {action}")).with_cause(cause);
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+/// The IAM action an SDK operation needs, from its error type's name:
+/// `aws_sdk_lambda::operation::update_alias::UpdateAliasError` needs
+/// `lambda:UpdateAlias`. The few whose action is named differently are
+/// mapped (`Invoke` needs `lambda:InvokeFunction`, `HeadObject`
+/// `s3:GetObject`).
+pub fn iam_action<E>() -> String {
+    let name = std::any::type_name::<E>();
+    let service = name
+        .strip_prefix("aws_sdk_")
+        .and_then(|rest| rest.split("::").next())
+        .unwrap_or("aws");
+    let operation = name
+        .rsplit("::")
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches("Error");
+    match (service, operation) {
+        ("lambda", "Invoke") => "lambda:InvokeFunction".to_owned(),
+        ("s3", "HeadObject") => "s3:GetObject".to_owned(),
+        _ => format!("{service}:{operation}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The credential errors the emulator cannot produce (a legacy SSO
@@ -226,5 +304,21 @@ mod tests {
         let text = chain(&plain);
         assert!(!text.contains('{') && !text.contains('\n'), "{text}");
         assert!(text.ends_with("connection refused"), "{text}");
+    }
+
+    #[test]
+    fn iam_actions_are_named_from_the_operation() {
+        use aws_sdk_lambda::operation::invoke::InvokeError;
+        use aws_sdk_lambda::operation::update_alias::UpdateAliasError;
+        assert_eq!(iam_action::<UpdateAliasError>(), "lambda:UpdateAlias");
+        assert_eq!(iam_action::<InvokeError>(), "lambda:InvokeFunction");
+        assert_eq!(
+            iam_action::<aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError>(),
+            "cloudwatch:GetMetricData"
+        );
+        assert_eq!(
+            iam_action::<aws_sdk_s3::operation::head_object::HeadObjectError>(),
+            "s3:GetObject"
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_ssm::types::Parameter;
 
-use crate::aws::lambda::aws_error;
+use crate::aws::sdk_errors::aws_error;
 use crate::error::Result;
 
 /// The most names one `GetParameters` call takes.

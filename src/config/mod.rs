@@ -7,6 +7,7 @@
 
 pub mod functions;
 pub mod plan;
+pub mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,15 +15,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::aws::lambda::FunctionSettings;
 use crate::checks::gates::NoData;
 use crate::checks::metrics::{
     DEFAULT_MIN_INVOCATIONS, MAX_SETTLE, Measure, MetricGate, MetricGates,
 };
 use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
+use crate::config::settings::{RawExtras, RawFileSystem, RawLogging, RawVpc};
 use crate::deploy::env_values::{self, References};
-use crate::deploy::extra_settings::{ExtraSettings, RawExtras, RawFileSystem, RawLogging, RawVpc};
 use crate::error::{Error, Result};
-use crate::secrets::Environment;
 
 /// The alias greenlight releases to when the config names none.
 pub const DEFAULT_ALIAS: &str = "live";
@@ -140,30 +141,6 @@ pub struct FunctionConfig {
     /// Environment variables whose values are read at deploy time
     /// ([`crate::deploy::env_values::resolve`] moves them into `settings`).
     pub environment_refs: References,
-}
-
-/// Function settings from the config; `None` means "leave as it is".
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FunctionSettings {
-    /// Runtime identifier, e.g. `python3.12`.
-    pub runtime: Option<String>,
-    /// Handler, e.g. `index.handler`.
-    pub handler: Option<String>,
-    /// Execution role ARN.
-    pub role: Option<String>,
-    /// Memory in MB.
-    pub memory: Option<i32>,
-    /// Timeout in seconds.
-    pub timeout: Option<i32>,
-    /// Environment variables (secret values).
-    pub environment: Option<Environment>,
-    /// Function description.
-    pub description: Option<String>,
-    /// SnapStart on published versions (`true`) or off (`false`).
-    pub snap_start: Option<bool>,
-    /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key,
-    /// file systems and tags ([`crate::deploy::extra_settings`]).
-    pub extra: ExtraSettings,
 }
 
 /// The `[package]` table.
@@ -675,7 +652,7 @@ impl Checker<'_> {
                 "a duration from 1s to 1h, e.g. \"15m\"",
             )?,
         };
-        let extra = crate::deploy::extra_settings::check(
+        let extra = settings::check(
             RawExtras {
                 architecture: raw.architecture,
                 layers: raw.layers,

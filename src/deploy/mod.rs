@@ -40,20 +40,23 @@
 //! changed since the last one, so a re-run names the same version.
 
 pub mod env_values;
-pub mod extra_settings;
 pub mod pin;
 pub mod ready;
 pub mod refusals;
+pub mod settings;
+pub mod tags;
 pub mod triggers;
 
 use std::collections::BTreeMap;
 
+use crate::aws::lambda::FunctionSettings;
 use crate::aws::lambda::{Code, Configured, FunctionState, Updated};
-use crate::aws::s3::{self, DIRECT_UPLOAD_LIMIT, S3Location};
-use crate::config::{FunctionSettings, PackageConfig};
+use crate::aws::s3::{DIRECT_UPLOAD_LIMIT, S3Location};
+use crate::config::PackageConfig;
 use crate::context::Ctx;
-use crate::deploy::extra_settings::{Setting, TagChange};
 use crate::deploy::refusals::Outcome;
+use crate::deploy::settings::Setting;
+use crate::deploy::tags::TagChange;
 use crate::deploy::triggers::TriggerCheck;
 use crate::error::{Error, Result};
 use crate::package::Artifact;
@@ -313,7 +316,7 @@ async fn retag(ctx: Ctx<'_>, arn: &str, tags: &TagChange) -> Result<()> {
         ctx.ui.step(format_args!("warning: {warning}"));
     }
     ctx.ui.step("updating tags");
-    ctx.lambda.retag(arn, tags).await
+    ctx.lambda.retag(arn, &tags.set, &tags.remove).await
 }
 
 /// Brings `$LATEST` (as `latest` was read) to the config and publishes it.
@@ -554,10 +557,19 @@ pub fn check_direct_upload(settings: &PackageConfig, code: &Deployable) -> Resul
         Deployable::Zip(artifact)
             if settings.s3_bucket.is_none() && artifact.bytes.len() > DIRECT_UPLOAD_LIMIT =>
         {
-            Err(s3::needs_bucket(artifact.bytes.len()))
+            Err(needs_bucket(artifact.bytes.len()))
         }
         _ => Ok(()),
     }
+}
+
+/// The error for a package too large to send directly when no bucket is set.
+fn needs_bucket(size: usize) -> Error {
+    Error::usage(format!(
+        "the package is {}, over Lambda's 50 MB limit for uploading code directly ({DIRECT_UPLOAD_LIMIT} bytes)",
+        crate::package::megabytes(size as u64)
+    ))
+    .with_hint("set [package] s3_bucket (and optionally s3_prefix) to deploy through S3, or shrink it with [package] exclude")
 }
 
 /// The bucket a zip goes through, with its key prefix: `None` for an image,
@@ -586,7 +598,14 @@ async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Locatio
         .bytes(format_args!("uploading to s3://{bucket}"), size as u64);
     let (at, uploaded) = ctx
         .artifacts
-        .ensure(bucket, prefix, ctx.function(), artifact, meter.counter())
+        .ensure(
+            bucket,
+            prefix,
+            ctx.function(),
+            &artifact.sha256_hex(),
+            &artifact.bytes,
+            meter.counter(),
+        )
         .await?;
     drop(meter);
     if uploaded {
@@ -751,7 +770,7 @@ fn differences(
             ),
         );
     }
-    for (setting, text) in extra_settings::differences(&desired.extra, &state.extra) {
+    for (setting, text) in settings::differences(&desired.extra, &state.extra) {
         push(Field::Extra(setting), text);
     }
     if let (Some(want), Some(have)) = (&desired.extra.tags, tags)

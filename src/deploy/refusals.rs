@@ -22,10 +22,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::lambda::ExtraSettings;
 use crate::aws::lambda::FunctionState;
 use crate::context::Ctx;
 use crate::deploy::env_values::{ENVIRONMENT_LIMIT, measured_size};
-use crate::deploy::extra_settings::{self, ExtraSettings, Refused, TagChange};
+use crate::deploy::settings::{self, Refused};
+use crate::deploy::tags::TagChange;
 use crate::error::{Error, Result};
 use crate::secrets::Environment;
 
@@ -94,7 +96,7 @@ pub async fn check(ctx: Ctx<'_>, outcome: Outcome<'_>) -> Result<()> {
         .unwrap_or(outcome.have.is_some_and(|h| h.snap_start));
     let extra = desired.extra.over(have_extra);
     if let Some(Refused { key, value, why }) =
-        extra_settings::refused_together(runtime, snap_start, &extra)
+        settings::refused_together(runtime, snap_start, &extra)
     {
         return Err(bad(key, &value, &why));
     }

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::aws::route53::{Dns, WeightedRecord};
+use crate::aws::route53::{Dns, NewRecord, RecordName, WeightedRecord};
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
 use crate::config::plan::Plan;
@@ -61,9 +61,28 @@ impl Pair {
     }
 }
 
+/// The pair's name as the Route 53 seam takes it.
+fn record_name(dns: &DnsConfig) -> RecordName<'_> {
+    RecordName {
+        zone_id: &dns.zone_id,
+        name: &dns.name,
+        record_type: &dns.record_type,
+    }
+}
+
+/// `colour`'s record as greenlight creates it, with `weight`.
+fn new_record(colour: &Colour, weight: i64) -> NewRecord<'_> {
+    NewRecord {
+        set_identifier: colour.name,
+        value: &colour.value,
+        target_zone_id: colour.target_zone_id.as_deref(),
+        weight,
+    }
+}
+
 /// Reads the pair; `None` when neither record exists yet.
 pub async fn read(dns_seam: &Dns, dns: &DnsConfig) -> Result<Option<Pair>> {
-    let found = dns_seam.records(dns).await?;
+    let found = dns_seam.records(&record_name(dns)).await?;
     if found.is_empty() {
         return Ok(None);
     }
@@ -664,8 +683,9 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
     let change = ctx
         .dns
         .create(
-            dns,
-            [TOTAL, 0],
+            &record_name(dns),
+            dns.ttl,
+            [new_record(blue, TOTAL), new_record(&dns.colours[1], 0)],
             &format!("greenlight: version {version} on blue"),
         )
         .await?;
@@ -1096,7 +1116,7 @@ impl<'a> Shift<'a> {
             .ctx
             .dns
             .set_weights(
-                self.dns,
+                &record_name(self.dns),
                 &[(to, new), (from, self.total - new)],
                 &format!("greenlight: {what}"),
             )
@@ -1260,7 +1280,7 @@ impl<'a> Shift<'a> {
             let change = match self
                 .ctx
                 .dns
-                .set_weights(self.dns, &records, "greenlight: rollback")
+                .set_weights(&record_name(self.dns), &records, "greenlight: rollback")
                 .await
             {
                 Ok((change, _)) => change,

@@ -14,8 +14,8 @@
 use std::fmt;
 
 use crate::context::Ctx;
-use crate::deploy::extra_settings::TagChange;
 use crate::deploy::pin;
+use crate::deploy::tags::TagChange;
 use crate::deploy::{self, Decision, Deployable};
 use crate::error::Result;
 use crate::release::clock;
@@ -312,7 +312,13 @@ async fn stage(ctx: Ctx<'_>, code: &Deployable, plan: &mut DryRun) -> Result<()>
     };
     let (at, present) = ctx
         .artifacts
-        .locate(bucket, prefix, ctx.function(), artifact)
+        .locate(
+            bucket,
+            prefix,
+            ctx.function(),
+            &artifact.sha256_hex(),
+            artifact.bytes.len(),
+        )
         .await?;
     if present {
         plan.then(format_args!(
