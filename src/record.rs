@@ -187,7 +187,7 @@ impl Record {
     /// judged as its metrics settle, whose time does not read as RFC 3339,
     /// lies in the future (by more than clock skew), or bakes or settles
     /// longer than greenlight allows ([`MAX_BAKE`],
-    /// [`crate::checks::metrics::MAX_SETTLE`]); for a settling release also a
+    /// [`crate::config::MAX_SETTLE`]); for a settling release also a
     /// window start (`from`) that is no time or comes after the release.
     /// Such a record was edited by hand or damaged; nothing is computed from
     /// it. Other records drive nothing: no problem.
@@ -207,11 +207,11 @@ impl Record {
             };
             return Some(format!("{what} in the future (at={})", self.at));
         }
-        if settle > crate::checks::metrics::MAX_SETTLE {
+        if settle > crate::config::MAX_SETTLE {
             return Some(format!(
                 "its settle time of {} is longer than the {} greenlight allows",
                 humantime::format_duration(settle),
-                humantime::format_duration(crate::checks::metrics::MAX_SETTLE)
+                humantime::format_duration(crate::config::MAX_SETTLE)
             ));
         }
         if let Some(settling) = &self.settling {

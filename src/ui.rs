@@ -198,6 +198,12 @@ pub fn count(n: usize, thing: &str) -> String {
     }
 }
 
+/// `value` with at most two decimals and no trailing zeros.
+pub fn round(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// A spinner or bar on screen until dropped (then it is cleared).
 #[derive(Debug)]
 pub struct Activity(ProgressBar);

@@ -12,23 +12,9 @@ use time::OffsetDateTime;
 use crate::aws::cloudwatch::AlarmState;
 use crate::checks::metrics::{self, Canary, MetricReport};
 use crate::checks::smoke::{self, SmokeReport};
+use crate::config::NoData;
 use crate::context::Ctx;
 use crate::error::{Error, Result};
-
-/// What an alarm in `INSUFFICIENT_DATA` means during a canary step
-/// (`release.insufficient_data`). It is both a new alarm's first state and
-/// the lasting state of an alarm on a wrong metric or dimension, so it is
-/// never taken for green by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoData {
-    /// The default: a `{version}` alarm with no data, or any alarm that has
-    /// had none since the step began, holds the step like metrics with too
-    /// little traffic (a `promote` reports `held`; a waiting release stops
-    /// with exit 5 after `release.max_hold`).
-    Hold,
-    /// No data counts as green.
-    Ok,
-}
 
 /// The outcome of one check of every gate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -19,205 +19,11 @@ use time::OffsetDateTime;
 
 use crate::aws::cloudwatch::{Sample, Served, Window};
 use crate::aws::lambda::Lambda;
+use crate::config::{MAX_WINDOW, Measure, MetricGate, MetricGates};
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::ui::Ui;
-
-/// The minimum invocations of the new version before a verdict, when the
-/// config does not say: below about 100, a 1 % error rate is noise.
-pub const DEFAULT_MIN_INVOCATIONS: u64 = 100;
-
-/// The oldest data a window reaches back to: CloudWatch keeps one-minute
-/// data for 15 days.
-pub const MAX_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
-
-/// How long Lambda's metrics of a minute may take to arrive when the
-/// function's timeout does not say longer: CloudWatch receives them within
-/// a few minutes.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(180);
-
-/// The longest `release.metrics_settle`.
-pub const MAX_SETTLE: Duration = Duration::from_secs(3600);
-
-/// What a `p99-duration` limit may be: no invocation lasts longer than
-/// Lambda's longest timeout.
-const P99_LIMIT: &str =
-    "a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)";
-
-/// What a metric gate measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measure {
-    /// `Errors / Invocations`, a fraction from 0 to 1.
-    ErrorRate,
-    /// `Throttles`, a count, of the alias as a whole: Lambda may throttle a
-    /// request before it picks a version, so throttles are never the new
-    /// version's own.
-    Throttles,
-    /// The 99th percentile of `Duration`, in milliseconds.
-    P99Duration,
-}
-
-impl Measure {
-    /// Every measure, by its config name.
-    pub const ALL: [(&'static str, Measure); 3] = [
-        ("error-rate", Measure::ErrorRate),
-        ("throttles", Measure::Throttles),
-        ("p99-duration", Measure::P99Duration),
-    ];
-
-    /// The config name.
-    pub fn name(self) -> &'static str {
-        Measure::ALL
-            .iter()
-            .find(|(_, m)| *m == self)
-            .map_or("", |(name, _)| name)
-    }
-
-    /// Its value in `sample`; `None` when there is nothing to compute it from.
-    pub fn of(self, sample: &Sample) -> Option<f64> {
-        match self {
-            Measure::ErrorRate => {
-                (sample.invocations > 0.0).then(|| sample.errors / sample.invocations)
-            }
-            Measure::Throttles => Some(sample.throttles),
-            Measure::P99Duration => sample.p99_ms,
-        }
-    }
-
-    /// True when a `margin` over the stable version means something: not
-    /// for throttles, which belong to the alias as a whole, whose count
-    /// has no stable/new split to compare.
-    pub fn has_margin(self) -> bool {
-        self != Measure::Throttles
-    }
-
-    /// What a value of this measure belongs to in `canary`: the alias the
-    /// new version's traffic comes through for throttles, otherwise the
-    /// new version itself.
-    fn owner(self, canary: &Canary<'_>) -> String {
-        match self {
-            Measure::Throttles => format!("alias {}", canary.via),
-            _ => format!("version {}", canary.version),
-        }
-    }
-
-    /// A value of this measure as people read it: `1.5 %`, `3`, `800 ms`.
-    pub fn show(self, value: f64) -> String {
-        match self {
-            Measure::ErrorRate => format!("{} %", round(value * 100.0)),
-            Measure::Throttles => round(value),
-            Measure::P99Duration => format!("{} ms", round(value)),
-        }
-    }
-
-    /// Reads a limit for this measure from the config: a fraction for the
-    /// error rate, a count for throttles, a duration for p99. The error
-    /// says what is expected.
-    pub fn limit(self, value: &toml::Value) -> Result<f64, &'static str> {
-        match (self, value) {
-            (Measure::ErrorRate, toml::Value::Float(f)) if (0.0..=1.0).contains(f) => Ok(*f),
-            (Measure::ErrorRate, toml::Value::Integer(i)) if (0..=1).contains(i) => Ok(*i as f64),
-            (Measure::ErrorRate, _) => {
-                Err("an error rate is a fraction from 0 to 1, such as 0.01 for 1 %")
-            }
-            (Measure::Throttles, toml::Value::Integer(i)) if *i >= 0 => Ok(*i as f64),
-            (Measure::Throttles, _) => Err("throttles are a count of 0 or more, such as 0"),
-            (Measure::P99Duration, toml::Value::String(s)) => humantime::parse_duration(s)
-                .ok()
-                .filter(|d| d.as_secs() <= 900)
-                .map(|d| d.as_secs_f64() * 1000.0)
-                .ok_or(P99_LIMIT),
-            (Measure::P99Duration, _) => Err(P99_LIMIT),
-        }
-    }
-}
-
-/// One threshold on the new version's metrics (for throttles, on its
-/// alias's).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricGate {
-    /// What is measured.
-    pub measure: Measure,
-    /// The highest value allowed for the new version.
-    pub max: Option<f64>,
-    /// How far the new version may be above the stable version, measured
-    /// over the same window; never for throttles ([`Measure::has_margin`]).
-    pub margin: Option<f64>,
-}
-
-/// The `[release]` metric settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricGates {
-    /// The thresholds; none means no metric gate.
-    pub gates: Vec<MetricGate>,
-    /// Invocations of the new version (and, for margins, of the stable one)
-    /// needed before a verdict.
-    pub min_invocations: u64,
-    /// How long a step whose bake is over may wait for enough traffic
-    /// before a waiting release gives up (exit 5, the release left as it is).
-    pub max_hold: Option<Duration>,
-    /// `release.metrics_settle`: how long a step's metrics are given to
-    /// arrive before the step is judged; `None` for the default.
-    pub settle: Option<Duration>,
-}
-
-impl Default for MetricGates {
-    fn default() -> Self {
-        MetricGates {
-            gates: Vec::new(),
-            min_invocations: DEFAULT_MIN_INVOCATIONS,
-            max_hold: None,
-            settle: None,
-        }
-    }
-}
-
-impl MetricGates {
-    /// How long each step's metrics settle before the step is judged and
-    /// left, for a function whose timeout is `timeout` seconds. Lambda
-    /// stamps a metric with its invocation's start, and CloudWatch may
-    /// receive it minutes later ("if your function has a 10-minute timeout,
-    /// look more than 10 minutes in the past", Lambda Developer Guide): by
-    /// default 3 minutes, or the timeout and one minute when longer. Zero
-    /// without metric gates: nothing is waited for then.
-    pub fn settle(&self, timeout: Option<i32>) -> Duration {
-        if self.gates.is_empty() {
-            return Duration::ZERO;
-        }
-        self.settle.unwrap_or_else(|| {
-            let timeout = u64::try_from(timeout.unwrap_or(0)).unwrap_or(0);
-            DEFAULT_SETTLE.max(Duration::from_secs(timeout + 60))
-        })
-    }
-
-    /// The `p99-duration` gate, when it has a margin over the stable version.
-    fn p99_margin(&self) -> Option<&MetricGate> {
-        self.gates
-            .iter()
-            .find(|g| g.measure == Measure::P99Duration && g.margin.is_some())
-    }
-
-    /// These gates with `p99-duration` judged by its `max` alone (and left
-    /// out when it has none), for a canary whose p99 cannot fairly be
-    /// compared with the stable version's (see [`Provisioned`]).
-    fn p99_by_max_only(&self) -> MetricGates {
-        let gates = self
-            .gates
-            .iter()
-            .filter_map(|g| match g.measure {
-                Measure::P99Duration => g.max.map(|_| MetricGate {
-                    margin: None,
-                    ..g.clone()
-                }),
-                _ => Some(g.clone()),
-            })
-            .collect();
-        MetricGates {
-            gates,
-            ..self.clone()
-        }
-    }
-}
+use crate::ui::round;
 
 /// How long each step's metrics settle in the release of `version`: with
 /// metric gates and no `release.metrics_settle`, from the version's own
@@ -437,10 +243,13 @@ pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> 
             .iter()
             .map(|g| {
                 let show = |v: Option<f64>| v.map_or("no data".to_owned(), |v| g.measure.show(v));
-                let (name, value) = (g.measure.name(), show(g.measure.of(&new)));
+                let (name, value) = (g.measure.name(), show(value_of(g.measure, &new)));
                 match g.measure {
                     Measure::Throttles => format!("{name} {value} on alias {}", canary.via),
-                    _ => format!("{name} {value} (stable {})", show(g.measure.of(&stable))),
+                    _ => format!(
+                        "{name} {value} (stable {})",
+                        show(value_of(g.measure, &stable))
+                    ),
                 }
             })
             .collect(),
@@ -466,21 +275,21 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
     let mut inconclusive = None;
     for gate in &gates.gates {
         let (m, name) = (gate.measure, gate.measure.name());
-        let Some(value) = m.of(new) else {
+        let Some(value) = value_of(m, new) else {
             inconclusive
-                .get_or_insert_with(|| format!("no {name} data for {} yet", m.owner(canary)));
+                .get_or_insert_with(|| format!("no {name} data for {} yet", owner(m, canary)));
             continue;
         };
         if let Some(max) = gate.max.filter(|max| value > *max) {
             return Verdict::Unhealthy(format!(
                 "{name} of {} is {}, over the maximum {}",
-                m.owner(canary),
+                owner(m, canary),
                 m.show(value),
                 m.show(max)
             ));
         }
         let Some(margin) = gate.margin else { continue };
-        match m.of(stable).filter(|_| stable.invocations >= min) {
+        match value_of(m, stable).filter(|_| stable.invocations >= min) {
             Some(base) if value > base + margin => {
                 return Verdict::Unhealthy(format!(
                     "{name} of version {} is {}, more than {} over the stable version {}'s {}",
@@ -507,10 +316,25 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
     inconclusive.map_or(Verdict::Healthy, Verdict::Inconclusive)
 }
 
-/// `value` with at most two decimals and no trailing zeros.
-fn round(value: f64) -> String {
-    let text = format!("{value:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+/// The value of `measure` in `sample`; `None` when there is nothing to compute it from.
+fn value_of(measure: Measure, sample: &Sample) -> Option<f64> {
+    match measure {
+        Measure::ErrorRate => {
+            (sample.invocations > 0.0).then(|| sample.errors / sample.invocations)
+        }
+        Measure::Throttles => Some(sample.throttles),
+        Measure::P99Duration => sample.p99_ms,
+    }
+}
+
+/// What a value of `measure` belongs to in `canary`: the alias the
+/// new version's traffic comes through for throttles, otherwise the
+/// new version itself.
+fn owner(measure: Measure, canary: &Canary<'_>) -> String {
+    match measure {
+        Measure::Throttles => format!("alias {}", canary.via),
+        _ => format!("version {}", canary.version),
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::aws::lambda::{Invoked, Lambda};
+use crate::config::PLACEHOLDERS;
 use crate::config::{Check, SmokeTest};
 use crate::context::Ctx;
 use crate::error::Error;
@@ -36,34 +37,6 @@ use crate::outside;
 /// How many times one attempt waits for its target to become ready when
 /// Lambda refuses to invoke it, before that refusal counts as a failure.
 const READY_WAITS: u32 = 3;
-
-/// What an HTTP test's url, header values and body may hold, filled in
-/// from the [`Target`]; `{endpoint}` (the DNS colour under test) only with
-/// `[dns]`, `{candidate}` (the alias on the version under test) only with
-/// `release.candidate`.
-pub const PLACEHOLDERS: [&str; 7] = [
-    "{function}",
-    "{version}",
-    "{alias}",
-    "{qualifier}",
-    "{region}",
-    "{endpoint}",
-    "{candidate}",
-];
-
-/// Every `{name}` in `text` that looks like a placeholder (a name of
-/// letters, digits and `_` between braces; JSON's `{"key": …}` is not one),
-/// braces included.
-pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    text.match_indices('{').filter_map(move |(start, _)| {
-        let rest = &text[start + 1..];
-        let name = rest.len()
-            - rest
-                .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                .len();
-        (name > 0 && rest[name..].starts_with('}')).then(|| &text[start..start + name + 2])
-    })
-}
 
 /// The outcome of one smoke test.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -548,6 +521,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_found_and_filled_but_json_braces_are_not_placeholders() {
+        use crate::config::placeholders;
         let found: Vec<&str> =
             placeholders(r#"https://{endpoint}/x?v={version}&{bogus_1}{"a": {}}{ x }{"#).collect();
         assert_eq!(found, ["{endpoint}", "{version}", "{bogus_1}"]);

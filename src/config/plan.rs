@@ -23,7 +23,7 @@ pub struct Plan {
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(300);
 /// The longest bake (and `release.max_hold`): the metric gates judge a
 /// step's whole window, which reaches back at most this far.
-pub const MAX_BAKE: Duration = crate::checks::metrics::MAX_WINDOW;
+pub const MAX_BAKE: Duration = crate::config::MAX_WINDOW;
 /// Why a bake is at most [`MAX_BAKE`], for errors.
 pub const MAX_BAKE_REASON: &str = "CloudWatch keeps 1-minute Lambda metrics for 15 days and a metric window spans at most 14 days";
 

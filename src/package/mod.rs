@@ -37,7 +37,7 @@ use base64::Engine;
 use bytes::Bytes;
 use zip::ZipArchive;
 
-use crate::config::PackageConfig;
+use crate::config::{PackageConfig, exclusions};
 use crate::error::{Error, Result};
 use crate::package::zipfile::Level;
 use crate::ui::{Activity, Ui};
@@ -343,22 +343,6 @@ fn walk(root: &Path, prefix: &str, exclude: Option<&[String]>, own: &Path) -> Re
         });
     }
     Ok(entries)
-}
-
-/// `exclude` globs (gitignore syntax) as an ignore-crate override set.
-pub fn exclusions(root: &Path, globs: &[String]) -> Result<ignore::overrides::Override> {
-    let mut builder = ignore::overrides::OverrideBuilder::new(root);
-    for (i, glob) in globs.iter().enumerate() {
-        builder.add(&format!("!{glob}")).map_err(|e| {
-            Error::usage(format!(
-                "`package.exclude[{i}]` = {glob:?} is not a valid glob"
-            ))
-            .with_cause(e)
-        })?;
-    }
-    builder
-        .build()
-        .map_err(|e| Error::usage("invalid `package.exclude` globs").with_cause(e))
 }
 
 /// Compresses entries on every core while this thread writes them, in path
