@@ -51,7 +51,7 @@ pub enum Action {
     Rollback,
     /// Moved an alias that served `$LATEST` onto a version published from
     /// it as it was: the same code and configuration for users, but a
-    /// version that a code upload cannot change ([`crate::deploy::pin`]).
+    /// version that a code upload cannot change (an `action=pin` record).
     Pin,
 }
 
@@ -90,7 +90,7 @@ pub struct Record {
 }
 
 /// The last canary step of a finished release, whose metrics are still
-/// judged for `settle` after `at` (late data, see [`crate::checks::metrics`]).
+/// judged for `settle` after `at` (late data, see [`crate::config::MetricGates::settle`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Settling {
     /// When the last canary step's window began, in RFC 3339 UTC.

@@ -596,7 +596,10 @@ async fn ship(
         candidate::check(ctx),
         learned
     )?;
-    let checked = match (decided.candidate(&ctx.config.function.settings), alias_now) {
+    let checked = match (
+        release::Candidate::after(&decided, &ctx.config.function.settings),
+        alias_now,
+    ) {
         (Some(candidate), Some(current)) => {
             Some(release::prepare_on(ctx, candidate, current).await?)
         }

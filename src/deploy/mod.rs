@@ -61,7 +61,6 @@ use crate::deploy::triggers::TriggerCheck;
 use crate::error::{Error, Result};
 use crate::package::Artifact;
 use crate::record::{Action, Record};
-use crate::release::Candidate;
 
 /// What deploy did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -156,26 +155,6 @@ pub struct Decided {
     /// When the deploy writes: what invokes the unqualified function, so
     /// would run the new code before any test (read with `$LATEST`).
     pub triggers: Option<TriggerCheck>,
-}
-
-impl Decided {
-    /// The release that would follow this deploy in `ship`: the version it
-    /// publishes, before it exists (`None` when nothing is published or the
-    /// function is new, so nothing is released).
-    pub fn candidate<'a>(&'a self, settings: &'a FunctionSettings) -> Option<Candidate<'a>> {
-        let Decision::Update { latest, changes } = &self.decision else {
-            return None;
-        };
-        Some(Candidate::Deploying {
-            role: settings.role.as_deref().or(latest.role.as_deref()),
-            dead_letter: settings
-                .extra
-                .dead_letter
-                .as_deref()
-                .or(latest.extra.dead_letter.as_deref()),
-            new: changes.iter().any(Change::changes_latest),
-        })
-    }
 }
 
 /// Reads what the alias serves and what `$LATEST` holds, and decides;

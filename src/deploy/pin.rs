@@ -18,7 +18,6 @@
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
-use crate::release::dry_run::DryRun;
 
 /// The qualifier of a function's unpublished code.
 pub const LATEST: &str = "$LATEST";
@@ -75,34 +74,6 @@ pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
         }
     ));
     Ok(Some(Pinned { version, revision }))
-}
-
-/// For a dry run: the two writes [`pin`] would make, listed once per plan.
-pub async fn plan(ctx: Ctx<'_>, alias: &str, plan: &mut DryRun) -> Result<()> {
-    if plan.pinned {
-        return Ok(());
-    }
-    let name = ctx.function();
-    let sha = ctx
-        .lambda
-        .function(name, LATEST)
-        .await?
-        .map(|latest| latest.code_sha256)
-        .unwrap_or_default();
-    plan.write(
-        "PublishVersion",
-        format_args!(
-            "$LATEST of {name} as it is (CodeSha256 {sha}): alias {alias} serves $LATEST, which an upload would change for its users at once"
-        ),
-    );
-    plan.write(
-        "UpdateAlias",
-        format_args!(
-            "alias {alias}: $LATEST → {PINNED} (the same code and configuration: nothing changes for users)"
-        ),
-    );
-    plan.pinned = true;
-    Ok(())
 }
 
 /// How a plan names `version`: "version 4", or [`PINNED`] for `$LATEST`.

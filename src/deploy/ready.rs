@@ -4,8 +4,8 @@
 //! prepares it (always with SnapStart, while it takes the snapshot),
 //! `Inactive` once idle long enough for Lambda to reclaim its resources,
 //! and `Failed` when Lambda could not make it `Active`. Every command that
-//! moves traffic onto a version asks here first, the alias engine
-//! ([`crate::release::progress`]) and the DNS engine ([`crate::release::dns`]) alike: a
+//! moves traffic onto a version asks here first, whatever moves it (the
+//! alias or the DNS weights): a
 //! `Failed` version is refused (exit 1, naming Lambda's `StateReasonCode`
 //! and `StateReason`); a `Pending` one is waited for up to
 //! `function.ready_timeout`, then refused with nothing moved; an `Inactive`

@@ -1387,7 +1387,7 @@ pub async fn plan_release(
                 return Ok(());
             }
             if stable == pin::LATEST {
-                pin::plan(ctx, &from.alias, plan).await?;
+                crate::release::dry_run::list_pin(ctx, &from.alias, plan).await?;
             }
             let to = &dns.colours[1 - live];
             plan.write(

@@ -78,6 +78,35 @@ impl DryRun {
     }
 }
 
+/// The two writes [`pin::pin`] would make, listed once per plan.
+pub async fn list_pin(ctx: Ctx<'_>, alias: &str, plan: &mut DryRun) -> Result<()> {
+    if plan.pinned {
+        return Ok(());
+    }
+    let name = ctx.function();
+    let sha = ctx
+        .lambda
+        .function(name, pin::LATEST)
+        .await?
+        .map(|latest| latest.code_sha256)
+        .unwrap_or_default();
+    plan.write(
+        "PublishVersion",
+        format_args!(
+            "$LATEST of {name} as it is (CodeSha256 {sha}): alias {alias} serves $LATEST, which an upload would change for its users at once"
+        ),
+    );
+    plan.write(
+        "UpdateAlias",
+        format_args!(
+            "alias {alias}: $LATEST → {} (the same code and configuration: nothing changes for users)",
+            pin::PINNED
+        ),
+    );
+    plan.pinned = true;
+    Ok(())
+}
+
 /// What deploy would leave to the stages after it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deployed {
@@ -94,10 +123,10 @@ pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool, plan: &mut DryRun
     let decided = deploy::decide(ctx, code).await?;
     let settings = &ctx.config.function.settings;
     // The release's own checks come first, as in `ship`.
-    if let Some(candidate) = decided.candidate(settings) {
+    if let Some(candidate) = Candidate::after(&decided, settings) {
         release::preflight(ctx, candidate).await?;
     }
-    let candidate = decided.candidate(settings);
+    let candidate = Candidate::after(&decided, settings);
     let deployed = list_deploy(ctx, code, decided.clone(), plan).await?;
     let Some(candidate) = candidate else {
         if deployed == Deployed::Created {
@@ -131,7 +160,7 @@ async fn list_deploy(
 ) -> Result<Deployed> {
     let (name, alias) = (ctx.function(), ctx.alias());
     if decided.pin {
-        pin::plan(ctx, alias, plan).await?;
+        list_pin(ctx, alias, plan).await?;
     }
     for warning in decided
         .triggers
@@ -392,7 +421,7 @@ pub async fn release(
         Start::Continue(run) => remaining(ctx, &run, &label, wait, plan),
         Start::Begin { stable, .. } => {
             if stable == pin::LATEST {
-                pin::plan(ctx, alias, plan).await?;
+                list_pin(ctx, alias, plan).await?;
             }
             let steps = &ctx.config.release.plan.steps;
             if steps.is_empty() {

@@ -35,9 +35,11 @@ pub mod unexpected;
 pub mod weights;
 
 use crate::aws::lambda::AliasState;
+use crate::aws::lambda::FunctionSettings;
 use crate::checks::gates::GateCheck;
 use crate::context::Ctx;
 use crate::deploy::pin;
+use crate::deploy::{Change, Decided, Decision};
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::progress::{InProgress, Run};
@@ -114,6 +116,26 @@ pub enum Candidate<'v> {
         /// True when the deploy changes `$LATEST`, so the version is new.
         new: bool,
     },
+}
+
+impl<'a> Candidate<'a> {
+    /// The release that would follow the deploy `decided` in `ship`: the
+    /// version it publishes, before it exists (`None` when nothing is
+    /// published or the function is new, so nothing is released).
+    pub fn after(decided: &'a Decided, settings: &'a FunctionSettings) -> Option<Candidate<'a>> {
+        let Decision::Update { latest, changes } = &decided.decision else {
+            return None;
+        };
+        Some(Candidate::Deploying {
+            role: settings.role.as_deref().or(latest.role.as_deref()),
+            dead_letter: settings
+                .extra
+                .dead_letter
+                .as_deref()
+                .or(latest.extra.dead_letter.as_deref()),
+            new: changes.iter().any(Change::changes_latest),
+        })
+    }
 }
 
 impl Candidate<'_> {
