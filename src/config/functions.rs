@@ -212,12 +212,12 @@ smoke = []
         let config = |i: usize| {
             Config::parse(std::path::Path::new("g.toml"), &docs[i].1).expect("valid entry")
         };
-        assert_eq!(config(0).function.settings.snap_start, Some(true));
+        assert_eq!(config(0).function.settings.extra.snap_start, Some(true));
         assert_eq!(
             config(0).function.ready_timeout,
             std::time::Duration::from_secs(20 * 60)
         );
-        assert_eq!(config(1).function.settings.snap_start, None);
+        assert_eq!(config(1).function.settings.extra.snap_start, None);
     }
 
     #[test]

@@ -172,7 +172,7 @@ impl Config {
                 "Lambda takes no layers for a container image function (put their files into the image, or remove the key)",
             ));
         }
-        if image && settings.snap_start == Some(true) {
+        if image && settings.extra.snap_start == Some(true) {
             return Err(at.bad(
                 "function.snap_start",
                 true,

@@ -36,6 +36,8 @@ pub struct RawExtras {
     pub kms_key: Option<String>,
     /// `file_systems`.
     pub file_systems: Option<Vec<RawFileSystem>>,
+    /// `snap_start`.
+    pub snap_start: Option<bool>,
     /// `tags`.
     pub tags: Option<BTreeMap<String, String>>,
 }
@@ -163,6 +165,7 @@ pub fn check(raw: RawExtras, bad: impl Fn(&str, String, &str) -> Error) -> Resul
         dead_letter: raw.dead_letter,
         kms_key: raw.kms_key,
         file_systems,
+        snap_start: raw.snap_start,
         tags,
     })
 }

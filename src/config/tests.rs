@@ -141,10 +141,10 @@ fn smoke_tests_are_one_kind_each_with_checked_http_fields() {
 fn snap_start_and_ready_timeout_are_checked() {
     let cfg = parse("[function]\nname = \"a\"\nsnap_start = true\nready_timeout = \"20m\"\n")
         .expect("valid");
-    assert_eq!(cfg.function.settings.snap_start, Some(true));
+    assert_eq!(cfg.function.settings.extra.snap_start, Some(true));
     assert_eq!(cfg.function.ready_timeout, Duration::from_secs(20 * 60));
     let default = parse("[function]\nname = \"a\"\n").expect("valid");
-    assert_eq!(default.function.settings.snap_start, None);
+    assert_eq!(default.function.settings.extra.snap_start, None);
     assert_eq!(default.function.ready_timeout, DEFAULT_READY_TIMEOUT);
     let refused = [
         ("snap_start = \"yes\"\n", "function.snap_start"),

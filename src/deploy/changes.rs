@@ -2,8 +2,8 @@
 //! give ([`differences`]), one [`Change`] per setting with a description
 //! safe to print, and the settings to send for them ([`changed_settings`]).
 
-use crate::aws::lambda::FunctionSettings;
 use crate::aws::lambda::FunctionState;
+use crate::aws::lambda::{ExtraSettings, FunctionSettings};
 use crate::deploy::settings::{self, Setting};
 use crate::deploy::tags::TagChange;
 use std::collections::BTreeMap;
@@ -127,12 +127,13 @@ pub(super) fn differences(
             push(field, format!("{key} {have} → {want}"));
         }
     }
-    if let Some(want) = desired.snap_start
-        && want != state.snap_start
+    let snap_start = state.extra.snap_start.unwrap_or(false);
+    if let Some(want) = desired.extra.snap_start
+        && want != snap_start
     {
         push(
             Field::SnapStart,
-            format!("snap_start {} → {want}", state.snap_start),
+            format!("snap_start {snap_start} → {want}"),
         );
     }
     if let Some(env) = &desired.environment
@@ -188,8 +189,10 @@ pub(super) fn changed_settings(
             .filter(|_| has(Field::Environment))
             .map(|env| env.with_kept_from(&have.environment)),
         description: pick(Field::Description, &desired.description),
-        snap_start: desired.snap_start.filter(|_| has(Field::SnapStart)),
-        extra: desired.extra.to_send(&extras, &have.extra),
+        extra: ExtraSettings {
+            snap_start: desired.extra.snap_start.filter(|_| has(Field::SnapStart)),
+            ..desired.extra.to_send(&extras, &have.extra)
+        },
     }
 }
 

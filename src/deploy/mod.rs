@@ -453,7 +453,6 @@ fn settings_of(state: &FunctionState) -> FunctionSettings {
         timeout: state.timeout,
         environment: Some(state.environment.clone()),
         description: Some(state.description.clone()),
-        snap_start: Some(state.snap_start),
         extra: state.extra.clone(),
     }
 }

@@ -68,7 +68,7 @@ pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
         .await?;
     ctx.ui.step(format_args!(
         "alias {alias} pinned to version {version}: the same code and configuration as before{}",
-        match latest.snap_start {
+        match latest.extra.snap_start == Some(true) {
             true => ", but users now move onto SnapStart snapshots ($LATEST runs without SnapStart; a published version is restored from a snapshot taken after initialisation)",
             false => "",
         }

@@ -91,9 +91,11 @@ pub async fn check(ctx: Ctx<'_>, outcome: Outcome<'_>) -> Result<()> {
         .runtime
         .as_deref()
         .or(outcome.have.and_then(|h| h.runtime.as_deref()));
-    let snap_start = desired
-        .snap_start
-        .unwrap_or(outcome.have.is_some_and(|h| h.snap_start));
+    let snap_start = desired.extra.snap_start.unwrap_or(
+        outcome
+            .have
+            .is_some_and(|h| h.extra.snap_start == Some(true)),
+    );
     let extra = desired.extra.over(have_extra);
     if let Some(Refused { key, value, why }) =
         settings::refused_together(runtime, snap_start, &extra)

@@ -63,6 +63,7 @@ impl ExtraSettings {
                 .file_systems
                 .clone()
                 .filter(|_| has(Setting::FileSystems)),
+            snap_start: None,
             tags: None,
         }
     }
@@ -89,6 +90,7 @@ impl ExtraSettings {
             dead_letter: or(&self.dead_letter, &have.dead_letter),
             kms_key: or(&self.kms_key, &have.kms_key),
             file_systems: or(&self.file_systems, &have.file_systems),
+            snap_start: self.snap_start.or(have.snap_start),
             tags: None,
         }
     }
@@ -339,6 +341,7 @@ mod tests {
             dead_letter: Some(String::new()),
             kms_key: Some(String::new()),
             file_systems: Some(vec![]),
+            snap_start: Some(false),
             tags: None,
         };
         assert_eq!(differences(&want, &have), []);

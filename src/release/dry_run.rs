@@ -298,7 +298,7 @@ async fn list_writes(
 /// `Active` (Lambda takes its snapshot first). Without it a version is
 /// usually `Active` at once, and waited for only when Lambda says otherwise.
 fn await_active(ctx: Ctx<'_>, plan: &mut DryRun) {
-    if ctx.config.function.settings.snap_start == Some(true) {
+    if ctx.config.function.settings.extra.snap_start == Some(true) {
         plan.then(format_args!(
             "wait until the version is Active: with SnapStart, Lambda takes a snapshot first (up to function.ready_timeout, {})",
             humantime::format_duration(ctx.config.function.ready_timeout)

@@ -35,10 +35,8 @@ pub struct FunctionSettings {
     pub environment: Option<Environment>,
     /// Function description.
     pub description: Option<String>,
-    /// SnapStart on published versions (`true`) or off (`false`).
-    pub snap_start: Option<bool>,
     /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key,
-    /// file systems and tags ([`ExtraSettings`]).
+    /// file systems, SnapStart and tags ([`ExtraSettings`]).
     pub extra: ExtraSettings,
 }
 
@@ -64,6 +62,8 @@ pub struct ExtraSettings {
     pub kms_key: Option<String>,
     /// EFS access points and where they are mounted.
     pub file_systems: Option<Vec<FileSystem>>,
+    /// SnapStart on published versions (`true`) or off (`false`).
+    pub snap_start: Option<bool>,
     /// The function's tags that greenlight manages.
     pub tags: Option<BTreeMap<String, String>>,
 }
@@ -137,6 +137,7 @@ impl ExtraSettings {
             dead_letter: text(self.dead_letter),
             kms_key: text(self.kms_key),
             file_systems: Some(self.file_systems.unwrap_or_default()),
+            snap_start: Some(self.snap_start.unwrap_or(false)),
             tags: None,
         }
     }
@@ -226,6 +227,7 @@ macro_rules! with_settings {
             )
             .set_snap_start(
                 settings
+                    .extra
                     .snap_start
                     .map($crate::aws::lambda::settings::snap_start),
             )

@@ -47,12 +47,11 @@ pub struct FunctionState {
     pub last_modified: String,
     /// For optimistic concurrency on updates.
     pub revision_id: Option<String>,
-    /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key
-    /// and file systems, normalised to Lambda's defaults (tags: `None`,
-    /// read with [`Lambda::tags`]).
+    /// Architecture, layers, storage, tracing, VPC, logging, DLQ, KMS key,
+    /// file systems and SnapStart (on when it applies to published
+    /// versions, `ApplyOn` `PublishedVersions`), normalised to Lambda's
+    /// defaults (tags: `None`, read with [`Lambda::tags`]).
     pub extra: ExtraSettings,
-    /// SnapStart applies to published versions (`ApplyOn` `PublishedVersions`).
-    pub snap_start: bool,
     /// Whether Lambda can invoke it now (its `State`).
     pub readiness: Readiness,
 }
@@ -272,11 +271,12 @@ macro_rules! function_state {
             last_modified: out.last_modified().unwrap_or_default().to_owned(),
             revision_id: out.revision_id().map(str::to_owned),
             readiness: Readiness::of(out.state(), out.state_reason_code(), out.state_reason()),
-            snap_start: out
-                .snap_start()
-                .and_then(|s| s.apply_on())
-                .is_some_and(|a| *a == SnapStartApplyOn::PublishedVersions),
             extra: ExtraSettings {
+                snap_start: Some(
+                    out.snap_start()
+                        .and_then(|s| s.apply_on())
+                        .is_some_and(|a| *a == SnapStartApplyOn::PublishedVersions),
+                ),
                 architecture: out.architectures().first().map(|a| a.as_str().to_owned()),
                 layers: Some(
                     out.layers()
