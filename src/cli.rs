@@ -1,4 +1,6 @@
 //! Command-line arguments (clap types only; no behaviour).
+//!
+//! May import: `ui` (the output format) only.
 
 use std::path::PathBuf;
 use std::time::Duration;

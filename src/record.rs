@@ -21,6 +21,9 @@
 //!
 //! says that version 6 is on its first step (10 %) since `at`, with version 5
 //! stable; any machine can continue (`promote`) or undo (`rollback`) it.
+//!
+//! May import: `config` (the steps a record names) and the base modules;
+//! deploy writes records (create, pin) and release reads and writes them.
 
 use std::fmt;
 

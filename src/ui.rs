@@ -11,6 +11,8 @@
 //! (a function's response, an AWS error) is shown as [`crate::outside`]
 //! says: masked with what the run's [`Redactor`] knows, and on GitHub
 //! Actions kept from starting a workflow command.
+//!
+//! May import: the base modules (`outside`, `secrets`) only.
 
 use std::fmt::Display;
 use std::io::Write;

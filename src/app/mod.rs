@@ -7,6 +7,12 @@
 //! before any starts the second ([`fleet::run`]). Every problem ends up in
 //! the report as an [`Error`], whose class decides the exit code; nothing
 //! here prints.
+//!
+//! Lives here: this module (one function or a fleet, and the report),
+//! `prepare` (a function's run up to its AWS part), `commands` (each
+//! command's work), `stages` (the stages of deploy and ship), [`fleet`],
+//! [`shared_packages`] and [`init`]. May import every layer below it; only
+//! `main.rs` imports it.
 
 mod commands;
 pub mod fleet;

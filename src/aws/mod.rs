@@ -7,6 +7,14 @@
 //! request (`--aws-timeout`), so a throttled, failing or hanging call is
 //! retried with backoff instead of failing the run or blocking it forever.
 //! No AWS call is made here.
+//!
+//! The `aws` folder is the only code that calls AWS: one seam per service
+//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`), `pacing` (the
+//! pace of Lambda requests per region) and `sdk_errors` (SDK errors in one
+//! line, with their fix). Each seam speaks greenlight's vocabulary in plain
+//! types and never sees the configuration: its callers convert. May import:
+//! `ui` (progress counters) and the base modules (`error`, `secrets`,
+//! `outside`); nothing else.
 
 pub mod cloudwatch;
 pub mod lambda;

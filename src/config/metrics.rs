@@ -166,7 +166,7 @@ impl MetricGates {
 
     /// These gates with `p99-duration` judged by its `max` alone (and left
     /// out when it has none), for a canary whose p99 cannot fairly be
-    /// compared with the stable version's (see [`Provisioned`]).
+    /// compared with the stable version's (provisioned concurrency, see `checks::metrics`).
     pub fn p99_by_max_only(&self) -> MetricGates {
         let gates = self
             .gates

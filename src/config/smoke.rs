@@ -21,7 +21,7 @@ pub const MAX_SMOKE_WAIT: Duration = Duration::from_secs(60 * 60);
 pub const MAX_RETRIES: u32 = 10;
 
 /// What an HTTP test's url, header values and body may hold, filled in
-/// from the [`Target`]; `{endpoint}` (the DNS colour under test) only with
+/// from the target under test; `{endpoint}` (the DNS colour under test) only with
 /// `[dns]`, `{candidate}` (the alias on the version under test) only with
 /// `release.candidate`.
 pub const PLACEHOLDERS: [&str; 7] = [

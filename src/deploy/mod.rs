@@ -38,6 +38,14 @@
 //!
 //! Safe to repeat: Lambda publishes no new version when `$LATEST` has not
 //! changed since the last one, so a re-run names the same version.
+//!
+//! Lives here: the deploy (this module, `changes`: what differs and what to
+//! send, `upload`: where the code goes), [`settings`] and [`tags`] (the
+//! differences of the settings beyond code and of the tags),
+//! [`refusals`] (what Lambda would refuse), [`env_values`] (reading the
+//! environment references), [`pin`], [`ready`] and [`triggers`]. May import:
+//! `context`, `config`, `aws`, `package`, `record`, `ui` and the base
+//! modules; never `release` or above.
 
 mod changes;
 pub mod env_values;

@@ -9,8 +9,7 @@
 //! changed `$LATEST`. So [`crate::deploy::decide`] checks them here, from
 //! what it read, and a refusal is exit 2 naming the key and the value,
 //! with nothing written. What the config alone decides is checked when it
-//! is read ([`crate::config`], [`crate::deploy::extra_settings`],
-//! [`crate::deploy::env_values`]).
+//! is read ([`crate::config`]).
 //!
 //! And what greenlight must not work from: an environment Lambda could not
 //! decrypt for the caller (`Environment.Error`) reads as empty, so a

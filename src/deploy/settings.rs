@@ -191,7 +191,7 @@ impl Logging {
 
 /// How `have` (normalised) differs from the settings `want` gives, one
 /// line per setting, e.g. `tracing PassThrough → Active`. Tags are left to
-/// [`TagChange`].
+/// [`TagChange`](crate::deploy::tags::TagChange).
 pub fn differences(want: &ExtraSettings, have: &ExtraSettings) -> Vec<(Setting, String)> {
     let mut out = Vec::new();
     for ((setting, key, want), (_, _, have)) in want.texts().into_iter().zip(have.texts()) {

@@ -21,6 +21,11 @@
 //! order with [`zipfile`], hashing the archive (and writing the `--out` file)
 //! as it grows, so nothing but the central directory is left for the end. Data that does not compress (already-compressed formats, or a
 //! sample that deflate cannot shrink) is stored instead of deflated.
+//!
+//! Lives here: the artifact and [`package`] (this module), `source` (the
+//! walk of the source), `archive` (writing the zip), [`zipfile`] (the
+//! deterministic zip writer) and [`build`] (`[package] build`). May import:
+//! `config`, `ui` and the base modules; never an AWS seam.
 
 mod archive;
 pub mod build;

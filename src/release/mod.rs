@@ -23,6 +23,15 @@
 //!
 //! Safe to repeat: releasing the version the alias already serves changes
 //! nothing, and releasing the version whose release is in progress continues it.
+//!
+//! The folder holds the release code as it stands before one engine drives
+//! every router (issue 24): this module (how a release starts),
+//! [`progress`] (alias releases: steps, bakes, promote), [`dns`] (Route 53
+//! releases), [`rollback`], [`dry_run`] (the writes a command would make),
+//! [`status`], [`clock`], [`weights`], [`unexpected`] (a panic turned into
+//! the rollback path) and [`prune`]. May import: `context`, `config`,
+//! `aws`, `checks`, `deploy`, `record`, `lockstep`, `interrupt`, `ui` and
+//! the base modules; never `report` or `app`.
 
 pub mod clock;
 pub mod dns;

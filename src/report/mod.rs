@@ -8,6 +8,11 @@
 //! (a response, an AWS error), which these three show as
 //! [`crate::outside`] says: masked with every value the run's [`Redactor`]
 //! learned, by the time the report is printed.
+//!
+//! Lives here: the report (this module) and [`ci_summary`] (the run's CI
+//! page: job summary and annotations). May import every stage's report
+//! types (`deploy`, `checks`, `release`), `aws` (the region hint), `record`,
+//! `ui` and the base modules; never `app`.
 
 pub mod ci_summary;
 
