@@ -3,13 +3,13 @@
 //! done, the run's secrets learned; then [`Ready::run`] runs its AWS part.
 
 use crate::app::commands::{Job, aws_part, local_part};
+use crate::app::stages::learn_values;
 use crate::app::{Company, Shared, fail, panicked};
-use crate::aws::lambda::Lambda;
 use crate::aws::{self, RegionalAws};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::context::Ctx;
-use crate::deploy::env_values::{self};
+use crate::deploy::env_values;
 use crate::error::{Error, Result};
 use crate::release::unexpected;
 use crate::report::Report;
@@ -162,24 +162,6 @@ impl<'a> Ready<'a> {
         fail(&mut report, why);
         report
     }
-}
-
-/// Learns into `redactor` the environment values `$LATEST` and every
-/// published version of function `name` hold (one `ListVersionsByFunction`
-/// call per 50 versions); returns the newest published version's number.
-pub(super) async fn learn_values(
-    lambda: &Lambda,
-    name: &str,
-    redactor: &Redactor,
-) -> Result<Option<u64>> {
-    let versions = lambda.all_versions(name).await?;
-    for version in &versions {
-        redactor.learn(&version.environment);
-    }
-    Ok(versions
-        .iter()
-        .filter_map(|v| v.version.parse::<u64>().ok())
-        .max())
 }
 
 /// The output of one function's command.

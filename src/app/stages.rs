@@ -1,8 +1,10 @@
 //! The stages of `deploy` and `ship`: package (or reuse a fleet's shared
 //! package), deploy, smoke tests, release, and the record of what users get.
 
-use crate::app::prepare::learn_values;
+use std::path::Path;
+
 use crate::app::shared_packages::{Made, SharedPackages};
+use crate::aws::lambda::Lambda;
 use crate::checks::{candidate, smoke};
 use crate::config::{Config, PackageConfig};
 use crate::context::Ctx;
@@ -12,9 +14,9 @@ use crate::package;
 use crate::package::build;
 use crate::release::dns;
 use crate::report::{PackageReport, Report};
+use crate::secrets::Redactor;
 use crate::ui::Ui;
 use crate::{deploy, release};
-use std::path::Path;
 
 /// `ship`: deploy, then smoke-test the new version, then release it. The
 /// release's own checks (alarms, the alias's state and rules, a release in
@@ -290,4 +292,22 @@ pub(super) fn record_release(
         )
         .with_hint("traffic is back on the previous version; fix the code and ship again")),
     }
+}
+
+/// Learns into `redactor` the environment values `$LATEST` and every
+/// published version of function `name` hold (one `ListVersionsByFunction`
+/// call per 50 versions); returns the newest published version's number.
+pub(super) async fn learn_values(
+    lambda: &Lambda,
+    name: &str,
+    redactor: &Redactor,
+) -> Result<Option<u64>> {
+    let versions = lambda.all_versions(name).await?;
+    for version in &versions {
+        redactor.learn(&version.environment);
+    }
+    Ok(versions
+        .iter()
+        .filter_map(|v| v.version.parse::<u64>().ok())
+        .max())
 }
