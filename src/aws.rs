@@ -17,6 +17,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::cloudwatch::CloudWatch;
+use crate::elbv2::Elbv2;
 use crate::error::{Error, Result};
 use crate::lambda::{Lambda, WaitPolicy};
 use crate::pacing::{Paces, paced};
@@ -139,6 +140,15 @@ pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
 /// `PriorRequestNotComplete`): both are retried like any throttling.
 pub fn dns(sdk: &SdkConfig) -> Dns {
     Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
+}
+
+/// The ELBv2 seam for `sdk`, for releases through an Application Load
+/// Balancer (in the region of `sdk`: the listener's).
+pub fn elbv2(sdk: &SdkConfig) -> Elbv2 {
+    Elbv2::new(
+        aws_sdk_elasticloadbalancingv2::Client::new(sdk),
+        Duration::from_secs(1),
+    )
 }
 
 /// The seam to SSM Parameter Store and Secrets Manager for `sdk` (in its

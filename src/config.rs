@@ -53,6 +53,9 @@ pub struct Config {
     /// With `[dns]`, releases shift Route 53 weights between two colours
     /// instead of moving one alias.
     pub dns: Option<DnsConfig>,
+    /// With `[alb]`, releases shift the weights of a load balancer's two
+    /// target groups instead.
+    pub alb: Option<crate::alb_config::AlbConfig>,
 }
 
 /// The `[dns]` table: two weighted records, `blue` and `green`, with the
@@ -253,6 +256,7 @@ struct RawConfig {
     smoke: Vec<RawSmoke>,
     release: Option<RawRelease>,
     dns: Option<RawDns>,
+    alb: Option<toml::Spanned<crate::alb_config::RawAlb>>,
 }
 
 #[derive(Deserialize)]
@@ -398,6 +402,10 @@ impl Config {
                     .collect::<Result<Vec<_>>>()?;
                 crate::functions::check_together(&file, &configs)?;
                 crate::functions::check_dns_pairs(&file, &configs)?;
+                let albs = configs
+                    .iter()
+                    .filter_map(|c| Some((c.function.name.as_str(), c.alb.as_ref()?)));
+                crate::alb_config::check_shared(&file, albs)?;
                 Ok((configs, true))
             }
         }
@@ -414,6 +422,18 @@ impl Config {
     fn parse_as(path: &Path, entry: Option<String>, text: &str) -> Result<Config> {
         let file = origin(path, entry.as_deref());
         let raw: RawConfig = parse_toml(&file, text, entry.is_none())?;
+        let around = crate::alb_config::Around {
+            file: &file,
+            text: entry.is_none().then_some(text),
+            function_alias: raw.function.alias.as_deref().unwrap_or(DEFAULT_ALIAS),
+            candidate: raw.release.as_ref().and_then(|r| r.candidate.as_deref()),
+            region: raw.function.region.as_deref(),
+            dns: raw.dns.is_some(),
+        };
+        let alb = raw
+            .alb
+            .map(|alb| crate::alb_config::check(alb, &around))
+            .transpose()?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
@@ -428,6 +448,7 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,
+            alb,
         }
         .checked(&at)
     }
@@ -558,7 +579,12 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, spans: boo
     let de = toml::Deserializer::parse(text)
         .map_err(|e| Error::usage(located(e.message().trim(), e.span())))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        // A value read with its place (`toml::Spanned`) adds a segment of
+        // its own to the path, which is no key of the file.
+        let path = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
         let key = if path == "." || path.is_empty() {
             String::new()
@@ -588,7 +614,8 @@ fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The line and column (both from 1) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -1264,7 +1291,7 @@ fn is_function_name(name: &str) -> bool {
 }
 
 /// `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`: lowercase words and a number.
-fn is_region(name: &str) -> bool {
+pub(crate) fn is_region(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {
@@ -1277,7 +1304,8 @@ fn is_region(name: &str) -> bool {
             .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn is_alias_name(name: &str) -> bool {
+/// A name Lambda accepts for an alias (never `$LATEST`, never a version number).
+pub(crate) fn is_alias_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
         && name.chars().all(is_word_char)
         && !name.chars().all(|c| c.is_ascii_digit())

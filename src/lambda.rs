@@ -869,9 +869,29 @@ impl Lambda {
     /// unqualified function's, not a version's or an alias's), as JSON;
     /// none when it has no policy.
     pub async fn unqualified_policy(&self, name: &str) -> Result<Vec<serde_json::Value>> {
-        let read = self.client.get_policy().function_name(name).send().await;
+        self.policy(name, None).await
+    }
+
+    /// The statements of `alias`'s own resource-based policy (what allows
+    /// others, such as a load balancer, to invoke the alias), as JSON; none
+    /// when it has no policy.
+    pub async fn alias_policy(&self, name: &str, alias: &str) -> Result<Vec<serde_json::Value>> {
+        self.policy(name, Some(alias)).await
+    }
+
+    /// The statements of the resource-based policy of `name`, or of its
+    /// `qualifier` (a version or alias) when given.
+    async fn policy(&self, name: &str, qualifier: Option<&str>) -> Result<Vec<serde_json::Value>> {
+        let read = self
+            .client
+            .get_policy()
+            .function_name(name)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .send()
+            .await;
         let not_found = |e: &GetPolicyError| e.is_resource_not_found_exception();
-        let action = || format!("read the resource-based policy of function {name}");
+        let target = qualifier.map_or_else(|| name.to_owned(), |q| format!("{name}:{q}"));
+        let action = || format!("read the resource-based policy of function {target}");
         let policy = found(read, not_found, action)?.and_then(|out| out.policy);
         let statements = policy
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
@@ -1197,7 +1217,7 @@ where
 /// `aws_sdk_lambda::operation::update_alias::UpdateAliasError` needs
 /// `lambda:UpdateAlias`. The few whose action is named differently are
 /// mapped (`Invoke` needs `lambda:InvokeFunction`, `HeadObject`
-/// `s3:GetObject`).
+/// `s3:GetObject`), and ELBv2's actions are `elasticloadbalancing:`.
 pub fn iam_action<E>() -> String {
     let name = std::any::type_name::<E>();
     let service = name
@@ -1212,6 +1232,7 @@ pub fn iam_action<E>() -> String {
     match (service, operation) {
         ("lambda", "Invoke") => "lambda:InvokeFunction".to_owned(),
         ("s3", "HeadObject") => "s3:GetObject".to_owned(),
+        ("elasticloadbalancingv2", operation) => format!("elasticloadbalancing:{operation}"),
         _ => format!("{service}:{operation}"),
     }
 }
@@ -1461,6 +1482,10 @@ mod tests {
         assert_eq!(
             iam_action::<aws_sdk_s3::operation::head_object::HeadObjectError>(),
             "s3:GetObject"
+        );
+        assert_eq!(
+            iam_action::<aws_sdk_elasticloadbalancingv2::operation::modify_rule::ModifyRuleError>(),
+            "elasticloadbalancing:ModifyRule"
         );
     }
 

@@ -7,6 +7,7 @@
 //! is the only module that talks to Lambda; [`record`] keeps the release
 //! record in AWS; [`error`] decides exit codes.
 
+pub mod alb_config;
 pub mod app;
 pub mod aws;
 pub mod build;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod deploy;
 pub mod dns;
 pub mod dry_run;
+pub mod elbv2;
 pub mod env_values;
 pub mod error;
 pub mod extra_settings;
