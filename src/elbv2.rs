@@ -364,35 +364,30 @@ impl Elbv2 {
                     .map_err(|e| aws_error(action(), e))?;
             }
         }
-        self.verify(&wanted).await
+        self.verify(list, &wanted).await
     }
 
-    /// Reads the list until it equals `wanted`, for at most
-    /// [`VERIFY_DEADLINE`]; otherwise a conflict naming what it reads.
-    async fn verify(&self, wanted: &ActionList) -> Result<ActionList> {
+    /// Reads the list until it equals `wanted` (written over `before`):
+    /// while it still reads as `before`, the write has not reached every
+    /// reader yet, so it is read again, for at most [`VERIFY_DEADLINE`];
+    /// anything else is someone else's write, a conflict at once.
+    async fn verify(&self, before: &ActionList, wanted: &ActionList) -> Result<ActionList> {
         let deadline = tokio::time::Instant::now() + VERIFY_DEADLINE;
         loop {
             let now = self.reread(wanted).await?;
-            if now.actions == wanted.actions {
-                return Ok(now);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let what = if now.shape() == wanted.shape() {
-                    format!("its weights read {}", now.weights_text())
-                } else {
-                    "its actions were changed".to_owned()
-                };
-                return Err(Error::new(
-                    Failure::Conflict,
-                    format!(
-                        "the weights written to {} did not read back as written ({} wanted; {what}): someone else changed it meanwhile",
+            match readback(before, wanted, &now) {
+                Readback::AsWritten => return Ok(now),
+                Readback::Changed => return Err(changed_meanwhile(wanted, &now)),
+                Readback::NotYet if tokio::time::Instant::now() >= deadline => {
+                    return Err(Error::no_traffic_moved(format!(
+                        "{} still reads as before {} after the weights were written ({} wanted)",
                         wanted.arn(),
+                        humantime::format_duration(VERIFY_DEADLINE),
                         wanted.weights_text()
-                    ),
-                )
-                .with_hint("another greenlight run or a person is changing the listener; see `greenlight status`"));
+                    )));
+                }
+                Readback::NotYet => tokio::time::sleep(self.poll).await,
             }
-            tokio::time::sleep(self.poll).await;
         }
     }
 
@@ -421,6 +416,47 @@ impl Elbv2 {
             .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_owned))
             .collect())
     }
+}
+
+/// What a list read after a write says about it.
+#[derive(Debug, PartialEq, Eq)]
+enum Readback {
+    /// It reads as written: the write is in effect.
+    AsWritten,
+    /// It still reads as before the write.
+    NotYet,
+    /// It reads as neither: someone else wrote.
+    Changed,
+}
+
+/// What `now`, read after `wanted` was written over `before`, says.
+fn readback(before: &ActionList, wanted: &ActionList, now: &ActionList) -> Readback {
+    if now.actions == wanted.actions {
+        Readback::AsWritten
+    } else if now.actions == before.actions {
+        Readback::NotYet
+    } else {
+        Readback::Changed
+    }
+}
+
+/// The error of a write that reads back as neither written nor as it was:
+/// someone else wrote meanwhile (exit 1, write nothing more).
+fn changed_meanwhile(wanted: &ActionList, now: &ActionList) -> Error {
+    let what = if now.shape() == wanted.shape() {
+        format!("its weights read {}", now.weights_text())
+    } else {
+        "its actions were changed".to_owned()
+    };
+    Error::new(
+        Failure::Conflict,
+        format!(
+            "{} was changed by someone else while greenlight wrote its weights ({} wanted; {what}); stopped without writing further",
+            wanted.arn(),
+            wanted.weights_text()
+        ),
+    )
+    .with_hint("another greenlight run or a person is changing the load balancer; see `greenlight status`")
 }
 
 /// The error for a listener, rule or target group named in `[alb]` that
@@ -551,6 +587,23 @@ mod tests {
         let oidc = sent[0].authenticate_oidc_config.as_ref().expect("oidc");
         assert_eq!(oidc.use_existing_client_secret, Some(true));
         assert_eq!(sent[1], list(90, 10).actions[1]);
+    }
+
+    #[test]
+    fn a_read_after_a_write_is_in_effect_not_yet_or_someone_elses() {
+        let (before, wanted) = (list(90, 10), list(50, 50));
+        assert_eq!(
+            readback(&before, &wanted, &list(50, 50)),
+            Readback::AsWritten
+        );
+        assert_eq!(readback(&before, &wanted, &list(90, 10)), Readback::NotYet);
+        assert_eq!(readback(&before, &wanted, &list(0, 100)), Readback::Changed);
+        let error = changed_meanwhile(&wanted, &list(0, 100));
+        assert_eq!(error.exit_code(), 1);
+        assert_eq!(
+            error.message,
+            "arn:listener was changed by someone else while greenlight wrote its weights (targetgroup/orders-blue/1 50, targetgroup/orders-green/2 50 wanted; its weights read targetgroup/orders-blue/1 0, targetgroup/orders-green/2 100); stopped without writing further"
+        );
     }
 
     #[test]

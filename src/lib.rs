@@ -7,6 +7,7 @@
 //! is the only module that talks to Lambda; [`record`] keeps the release
 //! record in AWS; [`error`] decides exit codes.
 
+pub mod alb_checks;
 pub mod alb_config;
 pub mod app;
 pub mod aws;
