@@ -229,29 +229,24 @@ impl CloudWatch {
         window: &Window,
         p99: bool,
     ) -> Result<Vec<Sample>> {
-        let period = window.period();
-        let mut queries = Vec::new();
-        for (i, s) in served.iter().enumerate() {
-            // (id, metric, statistic, per version)
-            let stats = [
-                ("inv", "Invocations", "Sum", true),
-                ("err", "Errors", "Sum", true),
-                ("thr", "Throttles", "Sum", false),
-                ("p99", "Duration", "p99", true),
-            ];
+        let queries = queries(served, window, p99, |s| {
             let alias = format!("{}:{}", s.function, s.alias);
-            for (id, name, stat, per_version) in
-                stats.into_iter().filter(|(id, ..)| p99 || *id != "p99")
-            {
-                let mut dimensions = vec![
-                    dimension("FunctionName", s.function),
-                    dimension("Resource", &alias),
-                ];
-                dimensions.extend(per_version.then(|| dimension("ExecutedVersion", s.version)));
-                let metric = ("AWS/Lambda", name, dimensions);
-                queries.push(query(&format!("{id}{i}"), metric, stat, period));
-            }
-        }
+            let of_alias = vec![
+                dimension("FunctionName", s.function),
+                dimension("Resource", &alias),
+            ];
+            let mut of_version = of_alias.clone();
+            of_version.push(dimension("ExecutedVersion", s.version));
+            vec![
+                ("inv", "Invocations", "Sum", of_version.clone()),
+                ("err", "Errors", "Sum", of_version.clone()),
+                ("thr", "Throttles", "Sum", of_alias),
+                ("p99", "Duration", "p99", of_version),
+            ]
+            .into_iter()
+            .map(|(id, name, stat, dimensions)| (id, ("AWS/Lambda", name, dimensions), stat))
+            .collect()
+        });
         let answer = self
             .answer(queries, window, "read the Lambda metrics from CloudWatch")
             .await?;
@@ -274,26 +269,22 @@ impl CloudWatch {
         window: &Window,
         p99: bool,
     ) -> Result<Vec<TargetGroupSample>> {
-        let period = window.period();
-        let mut queries = Vec::new();
-        for (i, group) in groups.iter().enumerate() {
-            // (id, metric, statistic)
-            let stats = [
+        let queries = queries(groups, window, p99, |group| {
+            let dimensions = vec![
+                dimension("LoadBalancer", &group.load_balancer),
+                dimension("TargetGroup", &group.target_group),
+            ];
+            [
                 ("req", "RequestCount", "Sum"),
                 ("5xx", "HTTPCode_Target_5XX_Count", "Sum"),
                 ("usr", "LambdaUserError", "Sum"),
                 ("int", "LambdaInternalError", "Sum"),
                 ("p99", "TargetResponseTime", "p99"),
-            ];
-            for (id, name, stat) in stats.into_iter().filter(|(id, ..)| p99 || *id != "p99") {
-                let dimensions = vec![
-                    dimension("LoadBalancer", &group.load_balancer),
-                    dimension("TargetGroup", &group.target_group),
-                ];
-                let metric = ("AWS/ApplicationELB", name, dimensions);
-                queries.push(query(&format!("{id}{i}"), metric, stat, period));
-            }
-        }
+            ]
+            .into_iter()
+            .map(|(id, name, stat)| (id, ("AWS/ApplicationELB", name, dimensions.clone()), stat))
+            .collect()
+        });
         let answer = self
             .answer(
                 queries,
@@ -365,6 +356,34 @@ impl Answer {
     }
 }
 
+/// One statistic of one metric of a subject: (id, metric, statistic).
+type Stat = (&'static str, MetricId, &'static str);
+/// A metric: (namespace, name, dimensions).
+type MetricId = (&'static str, &'static str, Vec<Dimension>);
+
+/// The queries of `stats` for every one of `subjects` over `window` as one
+/// period, each id followed by its subject's index (`inv0`); those with the
+/// id `p99` only when `p99`.
+fn queries<T>(
+    subjects: &[T],
+    window: &Window,
+    p99: bool,
+    stats: impl Fn(&T) -> Vec<Stat>,
+) -> Vec<MetricDataQuery> {
+    let period = window.period();
+    subjects
+        .iter()
+        .enumerate()
+        .flat_map(|(i, subject)| {
+            stats(subject)
+                .into_iter()
+                .filter(|(id, ..)| p99 || *id != "p99")
+                .map(move |(id, metric, stat)| query(&format!("{id}{i}"), metric, stat, period))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A metric dimension.
 fn dimension(name: &str, value: &str) -> Dimension {
     Dimension::builder().name(name).value(value).build()
@@ -372,12 +391,7 @@ fn dimension(name: &str, value: &str) -> Dimension {
 
 /// One statistic of one metric (namespace, name, dimensions) over one
 /// period.
-fn query(
-    id: &str,
-    metric: (&str, &str, Vec<Dimension>),
-    stat: &str,
-    period: i32,
-) -> MetricDataQuery {
+fn query(id: &str, metric: MetricId, stat: &str, period: i32) -> MetricDataQuery {
     let (namespace, name, dimensions) = metric;
     let metric = Metric::builder()
         .namespace(namespace)

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use aws_lc_rs::digest;
 use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::config::http::HttpResponse;
+use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum};
 
 use crate::error::{Error, Failure, Result};
@@ -261,13 +263,9 @@ impl Elbv2 {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|e| {
+                read_error("listener", arn, e, |e| {
                     e.is_listener_not_found_exception() || e.is_load_balancer_not_found_exception()
-                }) {
-                    missing("listener", arn).with_cause(crate::sdk_errors::chain(&e))
-                } else {
-                    aws_error(format!("read listener {arn}"), e)
-                }
+                })
             })?;
         let listener = out
             .listeners()
@@ -290,13 +288,9 @@ impl Elbv2 {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|e| {
+                read_error("listener rule", arn, e, |e| {
                     e.is_rule_not_found_exception() || e.is_listener_not_found_exception()
-                }) {
-                    missing("listener rule", arn).with_cause(crate::sdk_errors::chain(&e))
-                } else {
-                    aws_error(format!("read listener rule {arn}"), e)
-                }
+                })
             })?;
         let rule = out
             .rules()
@@ -402,13 +396,9 @@ impl Elbv2 {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_target_group_not_found_exception())
-                {
-                    missing("target group", arn).with_cause(crate::sdk_errors::chain(&e))
-                } else {
-                    aws_error(format!("read the targets of target group {arn}"), e)
-                }
+                read_error("target group", arn, e, |e| {
+                    e.is_target_group_not_found_exception()
+                })
             })?;
         Ok(out
             .target_health_descriptions()
@@ -457,6 +447,25 @@ fn changed_meanwhile(wanted: &ActionList, now: &ActionList) -> Error {
         ),
     )
     .with_hint("another greenlight run or a person is changing the load balancer; see `greenlight status`")
+}
+
+/// The error of a read of the `what` `arn` that failed with `e`: when
+/// `gone` says it does not exist, a configuration error (exit 2, see
+/// [`missing`]); otherwise the AWS error.
+fn read_error<E>(
+    what: &str,
+    arn: &str,
+    e: SdkError<E, HttpResponse>,
+    gone: impl Fn(&E) -> bool,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if e.as_service_error().is_some_and(gone) {
+        missing(what, arn).with_cause(crate::sdk_errors::chain(&e))
+    } else {
+        aws_error(format!("read {what} {arn}"), e)
+    }
 }
 
 /// The error for a listener, rule or target group named in `[alb]` that

@@ -66,7 +66,16 @@ fn iam_action(op: &str) -> Option<String> {
 fn policy() -> BTreeMap<String, BTreeSet<String>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/iam-policy.json");
     let text = std::fs::read_to_string(path).expect("read the policy");
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+    statements(&text)
+        .into_iter()
+        .map(|(sid, (actions, _))| (sid, actions.into_iter().collect()))
+        .collect()
+}
+
+/// The statements of the policy document `text`: Sid → (actions,
+/// resources).
+fn statements(text: &str) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let doc: serde_json::Value = serde_json::from_str(text).expect("policy JSON");
     doc["Statement"]
         .as_array()
         .expect("statements")
@@ -74,7 +83,7 @@ fn policy() -> BTreeMap<String, BTreeSet<String>> {
         .map(|s| {
             (
                 s["Sid"].as_str().expect("Sid").to_owned(),
-                strings(&s["Action"]).into_iter().collect(),
+                (strings(&s["Action"]), strings(&s["Resource"])),
             )
         })
         .collect()
@@ -356,18 +365,7 @@ fn init_policy() -> BTreeMap<String, (Vec<String>, Vec<String>)> {
     assert!(out.status.success(), "{out:?}");
     let text =
         std::fs::read_to_string(dir.path().join("greenlight-iam-policy.json")).expect("policy");
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
-    doc["Statement"]
-        .as_array()
-        .expect("statements")
-        .iter()
-        .map(|s| {
-            (
-                s["Sid"].as_str().expect("Sid").to_owned(),
-                (strings(&s["Action"]), strings(&s["Resource"])),
-            )
-        })
-        .collect()
+    statements(&text)
 }
 
 #[test]
