@@ -1,10 +1,12 @@
-//! The seam to CloudWatch: the state of named alarms, and one version's
-//! Lambda metrics over a window.
+//! The seam to CloudWatch: the state of named alarms, one version's Lambda
+//! metrics over a window, and what a load balancer recorded for one target
+//! group over a window.
 //!
 //! AWS calls: `DescribeAlarms` (metric and composite alarms), in batches of
 //! 100 names, every page of each, and `GetMetricData`. Read-only.
 
 use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{
     AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
 };
@@ -72,6 +74,69 @@ pub struct Served<'a> {
     pub alias: &'a str,
     /// The version that ran them.
     pub version: &'a str,
+}
+
+/// Which target group's metrics: the `AWS/ApplicationELB` metrics with the
+/// dimensions `LoadBalancer` and `TargetGroup`, which a load balancer
+/// publishes for the requests it sends to each target group. Their values
+/// are the ends of the ARNs: `app/NAME/ID` and `targetgroup/NAME/ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupMetrics {
+    /// `app/NAME/ID`.
+    pub load_balancer: String,
+    /// `targetgroup/NAME/ID`.
+    pub target_group: String,
+}
+
+impl TargetGroupMetrics {
+    /// The dimensions for `target_group` (its ARN) behind the load balancer
+    /// of `listener` (the ARN of a listener, a listener rule or the load
+    /// balancer itself); `None` when they are not ELBv2 ARNs of those kinds.
+    pub fn new(listener: &str, target_group: &str) -> Option<TargetGroupMetrics> {
+        /// The resource part of an ELBv2 ARN.
+        fn resource(arn: &str) -> Option<&str> {
+            let fields: Vec<&str> = arn.splitn(6, ':').collect();
+            match fields[..] {
+                ["arn", _, "elasticloadbalancing", _, _, resource] => Some(resource),
+                _ => None,
+            }
+        }
+        let (kind, path) = resource(listener)?.split_once('/')?;
+        let parts: Vec<&str> = path.split('/').collect();
+        let load_balancer = match (kind, parts.as_slice()) {
+            ("loadbalancer", [_, _, _])
+            | ("listener", [_, _, _, _])
+            | ("listener-rule", [_, _, _, _, _]) => parts[..3].join("/"),
+            _ => return None,
+        };
+        let target_group = resource(target_group)
+            .filter(|r| r.starts_with("targetgroup/") && r.split('/').count() == 3)?;
+        Some(TargetGroupMetrics {
+            load_balancer,
+            target_group: target_group.to_owned(),
+        })
+    }
+}
+
+/// What a load balancer recorded for the requests it sent one target
+/// group (one colour's Lambda alias) over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct TargetGroupSample {
+    /// Requests sent to the target group (`RequestCount`, the sum).
+    pub requests: f64,
+    /// Responses with a 5xx status from the function
+    /// (`HTTPCode_Target_5XX_Count`, the sum).
+    pub target_5xx: f64,
+    /// Invocations the load balancer could not make or use because of the
+    /// function or its answer (`LambdaUserError`, the sum): a response that
+    /// is not a valid ALB response, a missing permission, throttling.
+    pub lambda_user_errors: f64,
+    /// Invocations that failed inside Lambda (`LambdaInternalError`, the sum).
+    pub lambda_internal_errors: f64,
+    /// The 99th percentile of `TargetResponseTime`, in milliseconds, when
+    /// asked for and there was data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
 }
 
 /// The span metrics are read over, as one period: whole minutes, because
@@ -164,76 +229,172 @@ impl CloudWatch {
         window: &Window,
         p99: bool,
     ) -> Result<Vec<Sample>> {
-        let period = i32::try_from(window.end.secs() - window.start.secs()).unwrap_or(i32::MAX);
-        let mut request = self
-            .client
-            .get_metric_data()
-            .start_time(window.start)
-            .end_time(window.end);
-        for (i, s) in served.iter().enumerate() {
-            // (id, metric, statistic, per version)
-            let stats = [
-                ("inv", "Invocations", "Sum", true),
-                ("err", "Errors", "Sum", true),
-                ("thr", "Throttles", "Sum", false),
-                ("p99", "Duration", "p99", true),
+        let queries = queries(served, window, p99, |s| {
+            let alias = format!("{}:{}", s.function, s.alias);
+            let of_alias = vec![
+                dimension("FunctionName", s.function),
+                dimension("Resource", &alias),
             ];
-            for (id, name, stat, per_version) in
-                stats.into_iter().filter(|(id, ..)| p99 || *id != "p99")
-            {
-                let version = per_version.then_some(s.version);
-                request = request.metric_data_queries(query(
-                    &format!("{id}{i}"),
-                    s,
-                    version,
-                    name,
-                    stat,
-                    period,
-                ));
-            }
-        }
-        let out = request
-            .send()
-            .await
-            .map_err(|e| aws_error("read the Lambda metrics from CloudWatch", e))?;
-        let values = |id: String| {
-            out.metric_data_results()
-                .iter()
-                .filter(move |r| r.id() == Some(id.as_str()))
-                .flat_map(|r| r.values().iter().copied())
-        };
-        // Sums start at +0 (f64's `Sum` starts at -0, which prints as "-0").
-        let sum = |id: String| values(id).fold(0.0, |total, v| total + v);
+            let mut of_version = of_alias.clone();
+            of_version.push(dimension("ExecutedVersion", s.version));
+            vec![
+                ("inv", "Invocations", "Sum", of_version.clone()),
+                ("err", "Errors", "Sum", of_version.clone()),
+                ("thr", "Throttles", "Sum", of_alias),
+                ("p99", "Duration", "p99", of_version),
+            ]
+            .into_iter()
+            .map(|(id, name, stat, dimensions)| (id, ("AWS/Lambda", name, dimensions), stat))
+            .collect()
+        });
+        let answer = self
+            .answer(queries, window, "read the Lambda metrics from CloudWatch")
+            .await?;
         Ok((0..served.len())
             .map(|i| Sample {
-                invocations: sum(format!("inv{i}")),
-                errors: sum(format!("err{i}")),
-                throttles: sum(format!("thr{i}")),
-                p99_ms: values(format!("p99{i}")).reduce(f64::max),
+                invocations: answer.sum(&format!("inv{i}")),
+                errors: answer.sum(&format!("err{i}")),
+                throttles: answer.sum(&format!("thr{i}")),
+                p99_ms: answer.max(&format!("p99{i}")),
             })
             .collect())
     }
+
+    /// What the load balancer recorded for each of `groups` over `window`,
+    /// in the same order, in one `GetMetricData` call; the p99 response
+    /// time only with `p99`.
+    pub async fn target_group_samples(
+        &self,
+        groups: &[TargetGroupMetrics],
+        window: &Window,
+        p99: bool,
+    ) -> Result<Vec<TargetGroupSample>> {
+        let queries = queries(groups, window, p99, |group| {
+            let dimensions = vec![
+                dimension("LoadBalancer", &group.load_balancer),
+                dimension("TargetGroup", &group.target_group),
+            ];
+            [
+                ("req", "RequestCount", "Sum"),
+                ("5xx", "HTTPCode_Target_5XX_Count", "Sum"),
+                ("usr", "LambdaUserError", "Sum"),
+                ("int", "LambdaInternalError", "Sum"),
+                ("p99", "TargetResponseTime", "p99"),
+            ]
+            .into_iter()
+            .map(|(id, name, stat)| (id, ("AWS/ApplicationELB", name, dimensions.clone()), stat))
+            .collect()
+        });
+        let answer = self
+            .answer(
+                queries,
+                window,
+                "read the load balancer's metrics from CloudWatch",
+            )
+            .await?;
+        Ok((0..groups.len())
+            .map(|i| TargetGroupSample {
+                requests: answer.sum(&format!("req{i}")),
+                target_5xx: answer.sum(&format!("5xx{i}")),
+                lambda_user_errors: answer.sum(&format!("usr{i}")),
+                lambda_internal_errors: answer.sum(&format!("int{i}")),
+                // TargetResponseTime is in seconds.
+                p99_ms: answer.max(&format!("p99{i}")).map(|s| s * 1000.0),
+            })
+            .collect())
+    }
+
+    /// `queries` over `window` in one `GetMetricData` call; `action` says
+    /// what could not be done if it fails.
+    async fn answer(
+        &self,
+        queries: Vec<MetricDataQuery>,
+        window: &Window,
+        action: &str,
+    ) -> Result<Answer> {
+        self.client
+            .get_metric_data()
+            .start_time(window.start)
+            .end_time(window.end)
+            .set_metric_data_queries(Some(queries))
+            .send()
+            .await
+            .map(Answer)
+            .map_err(|e| aws_error(action, e))
+    }
 }
 
-/// One statistic of one Lambda metric of `served`'s alias, over one
-/// period: of `version` alone (`ExecutedVersion`) when given.
-fn query(
-    id: &str,
-    served: &Served<'_>,
-    version: Option<&str>,
-    name: &str,
-    stat: &str,
-    period: i32,
-) -> MetricDataQuery {
-    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-    let alias = format!("{}:{}", served.function, served.alias);
-    let mut dimensions = vec![
-        dimension("FunctionName", served.function),
-        dimension("Resource", &alias),
-    ];
-    dimensions.extend(version.map(|v| dimension("ExecutedVersion", v)));
+impl Window {
+    /// The window as one period, in seconds.
+    fn period(&self) -> i32 {
+        i32::try_from(self.end.secs() - self.start.secs()).unwrap_or(i32::MAX)
+    }
+}
+
+/// What `GetMetricData` answered, read by query id.
+struct Answer(GetMetricDataOutput);
+
+impl Answer {
+    /// Every value answered for the query `id`.
+    fn values<'a>(&'a self, id: &'a str) -> impl Iterator<Item = f64> + 'a {
+        self.0
+            .metric_data_results()
+            .iter()
+            .filter(move |r| r.id() == Some(id))
+            .flat_map(|r| r.values().iter().copied())
+    }
+
+    /// The sum of the values of `id`, starting at +0 (f64's `Sum` starts at
+    /// -0, which prints as "-0").
+    fn sum(&self, id: &str) -> f64 {
+        self.values(id).fold(0.0, |total, v| total + v)
+    }
+
+    /// The largest value of `id`, if any.
+    fn max(&self, id: &str) -> Option<f64> {
+        self.values(id).reduce(f64::max)
+    }
+}
+
+/// One statistic of one metric of a subject: (id, metric, statistic).
+type Stat = (&'static str, MetricId, &'static str);
+/// A metric: (namespace, name, dimensions).
+type MetricId = (&'static str, &'static str, Vec<Dimension>);
+
+/// The queries of `stats` for every one of `subjects` over `window` as one
+/// period, each id followed by its subject's index (`inv0`); those with the
+/// id `p99` only when `p99`.
+fn queries<T>(
+    subjects: &[T],
+    window: &Window,
+    p99: bool,
+    stats: impl Fn(&T) -> Vec<Stat>,
+) -> Vec<MetricDataQuery> {
+    let period = window.period();
+    subjects
+        .iter()
+        .enumerate()
+        .flat_map(|(i, subject)| {
+            stats(subject)
+                .into_iter()
+                .filter(|(id, ..)| p99 || *id != "p99")
+                .map(move |(id, metric, stat)| query(&format!("{id}{i}"), metric, stat, period))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A metric dimension.
+fn dimension(name: &str, value: &str) -> Dimension {
+    Dimension::builder().name(name).value(value).build()
+}
+
+/// One statistic of one metric (namespace, name, dimensions) over one
+/// period.
+fn query(id: &str, metric: MetricId, stat: &str, period: i32) -> MetricDataQuery {
+    let (namespace, name, dimensions) = metric;
     let metric = Metric::builder()
-        .namespace("AWS/Lambda")
+        .namespace(namespace)
         .metric_name(name)
         .set_dimensions(Some(dimensions))
         .build();
@@ -263,6 +424,38 @@ mod tests {
             .iter()
             .fold(MetricDataResult::builder().id(id), |b, v| b.values(*v))
             .build()
+    }
+
+    #[test]
+    fn a_target_groups_dimensions_are_the_ends_of_the_arns() {
+        let arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012";
+        let wanted = Some(TargetGroupMetrics {
+            load_balancer: "app/orders/50dc6c495c0c9188".to_owned(),
+            target_group: "targetgroup/orders-blue/73e2d6bc24d8a067".to_owned(),
+        });
+        let group = format!("{arn}:targetgroup/orders-blue/73e2d6bc24d8a067");
+        for place in [
+            format!("{arn}:loadbalancer/app/orders/50dc6c495c0c9188"),
+            format!("{arn}:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2"),
+            format!(
+                "{arn}:listener-rule/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+            ),
+        ] {
+            assert_eq!(TargetGroupMetrics::new(&place, &group), wanted, "{place}");
+        }
+        let listener = format!("{arn}:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2");
+        assert_eq!(
+            TargetGroupMetrics::new(&listener, "targetgroup/orders-blue/73e2"),
+            None
+        );
+        assert_eq!(
+            TargetGroupMetrics::new(&format!("{arn}:listener/app/orders"), &group),
+            None
+        );
+        assert_eq!(
+            TargetGroupMetrics::new(&listener.replace("elasticloadbalancing", "lambda"), &group),
+            None
+        );
     }
 
     /// The p99 query and its reading, exactly, against a scripted answer

@@ -17,6 +17,7 @@
 //! `outside`); nothing else.
 
 pub mod cloudwatch;
+pub mod elbv2;
 pub mod lambda;
 pub mod pacing;
 pub mod route53;
@@ -33,6 +34,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::aws::cloudwatch::CloudWatch;
+use crate::aws::elbv2::Elbv2;
 use crate::aws::lambda::{Lambda, WaitPolicy};
 use crate::aws::pacing::{Paces, paced};
 use crate::aws::route53::Dns;
@@ -155,6 +157,15 @@ pub fn artifacts(sdk: &SdkConfig) -> Artifacts {
 /// `PriorRequestNotComplete`): both are retried like any throttling.
 pub fn dns(sdk: &SdkConfig) -> Dns {
     Dns::new(aws_sdk_route53::Client::new(sdk), Duration::from_secs(2))
+}
+
+/// The ELBv2 seam for `sdk`, for releases through an Application Load
+/// Balancer (in the region of `sdk`: the listener's).
+pub fn elbv2(sdk: &SdkConfig) -> Elbv2 {
+    Elbv2::new(
+        aws_sdk_elasticloadbalancingv2::Client::new(sdk),
+        Duration::from_secs(1),
+    )
 }
 
 /// The seam to SSM Parameter Store and Secrets Manager for `sdk` (in its

@@ -196,7 +196,7 @@ where
 /// `aws_sdk_lambda::operation::update_alias::UpdateAliasError` needs
 /// `lambda:UpdateAlias`. The few whose action is named differently are
 /// mapped (`Invoke` needs `lambda:InvokeFunction`, `HeadObject`
-/// `s3:GetObject`).
+/// `s3:GetObject`), and ELBv2's actions are `elasticloadbalancing:`.
 pub fn iam_action<E>() -> String {
     let name = std::any::type_name::<E>();
     let service = name
@@ -211,6 +211,7 @@ pub fn iam_action<E>() -> String {
     match (service, operation) {
         ("lambda", "Invoke") => "lambda:InvokeFunction".to_owned(),
         ("s3", "HeadObject") => "s3:GetObject".to_owned(),
+        ("elasticloadbalancingv2", operation) => format!("elasticloadbalancing:{operation}"),
         _ => format!("{service}:{operation}"),
     }
 }
@@ -319,6 +320,10 @@ mod tests {
         assert_eq!(
             iam_action::<aws_sdk_s3::operation::head_object::HeadObjectError>(),
             "s3:GetObject"
+        );
+        assert_eq!(
+            iam_action::<aws_sdk_elasticloadbalancingv2::operation::modify_rule::ModifyRuleError>(),
+            "elasticloadbalancing:ModifyRule"
         );
     }
 }

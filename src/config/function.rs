@@ -45,8 +45,8 @@ pub struct FunctionConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFunction {
     name: String,
-    alias: Option<String>,
-    region: Option<String>,
+    pub(super) alias: Option<String>,
+    pub(super) region: Option<String>,
     runtime: Option<String>,
     handler: Option<String>,
     role: Option<String>,
@@ -173,7 +173,7 @@ fn is_function_name(name: &str) -> bool {
 }
 
 /// `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`: lowercase words and a number.
-fn is_region(name: &str) -> bool {
+pub(crate) fn is_region(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {

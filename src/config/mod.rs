@@ -14,6 +14,7 @@
 //! settings in Lambda's terms), `ui`'s wording helpers and the base
 //! modules; never a stage.
 
+pub mod alb;
 mod dns;
 pub mod env;
 mod function;
@@ -69,6 +70,9 @@ pub struct Config {
     /// With `[dns]`, releases shift Route 53 weights between two colours
     /// instead of moving one alias.
     pub dns: Option<DnsConfig>,
+    /// With `[alb]`, releases shift the weights of a load balancer's two
+    /// target groups instead.
+    pub alb: Option<alb::AlbConfig>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +84,7 @@ struct RawConfig {
     smoke: Vec<RawSmoke>,
     release: Option<RawRelease>,
     dns: Option<RawDns>,
+    alb: Option<toml::Spanned<alb::RawAlb>>,
 }
 
 impl Config {
@@ -106,6 +111,10 @@ impl Config {
                     .collect::<Result<Vec<_>>>()?;
                 crate::config::functions::check_together(&file, &configs)?;
                 crate::config::functions::check_dns_pairs(&file, &configs)?;
+                let albs = configs
+                    .iter()
+                    .filter_map(|c| Some((c.function.name.as_str(), c.alb.as_ref()?)));
+                alb::check_shared(&file, albs)?;
                 Ok((configs, true))
             }
         }
@@ -122,6 +131,15 @@ impl Config {
     fn parse_as(path: &Path, entry: Option<String>, text: &str) -> Result<Config> {
         let file = origin(path, entry.as_deref());
         let raw: RawConfig = parse_toml(&file, text, entry.is_none())?;
+        let around = alb::Around {
+            file: &file,
+            text: entry.is_none().then_some(text),
+            function_alias: raw.function.alias.as_deref().unwrap_or(DEFAULT_ALIAS),
+            candidate: raw.release.as_ref().and_then(|r| r.candidate.as_deref()),
+            region: raw.function.region.as_deref(),
+            dns: raw.dns.is_some(),
+        };
+        let alb = raw.alb.map(|alb| alb::check(alb, &around)).transpose()?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
@@ -136,6 +154,7 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,
+            alb,
         }
         .checked(&at)
     }
@@ -252,7 +271,12 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str, spans: boo
     let de = toml::Deserializer::parse(text)
         .map_err(|e| Error::usage(located(e.message().trim(), e.span())))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        // A value read with its place (`toml::Spanned`) adds a segment of
+        // its own to the path, which is no key of the file.
+        let path = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
         let key = if path == "." || path.is_empty() {
             String::new()
@@ -282,7 +306,8 @@ fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The line and column (both from 1) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -340,7 +365,8 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
-fn is_alias_name(name: &str) -> bool {
+/// A name Lambda accepts for an alias (never `$LATEST`, never a version number).
+pub(crate) fn is_alias_name(name: &str) -> bool {
     (1..=128).contains(&name.len())
         && name.chars().all(is_word_char)
         && !name.chars().all(|c| c.is_ascii_digit())

@@ -77,7 +77,7 @@ pub(super) struct RawRelease {
     insufficient_data: Option<String>,
     #[serde(default)]
     together: bool,
-    candidate: Option<String>,
+    pub(super) candidate: Option<String>,
 }
 
 impl Checker<'_> {

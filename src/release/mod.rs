@@ -33,6 +33,7 @@
 //! `aws`, `checks`, `deploy`, `record`, `lockstep`, `interrupt`, `ui` and
 //! the base modules; never `report` or `app`.
 
+pub mod alb_checks;
 pub mod clock;
 pub mod dns;
 pub mod dry_run;

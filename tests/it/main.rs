@@ -4,6 +4,8 @@
 
 mod harness;
 
+mod alb_config;
+mod alb_seam;
 mod aws_refusals;
 mod canary;
 mod candidate_alias;

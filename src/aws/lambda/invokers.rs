@@ -69,9 +69,29 @@ impl Lambda {
     /// unqualified function's, not a version's or an alias's), as JSON;
     /// none when it has no policy.
     pub async fn unqualified_policy(&self, name: &str) -> Result<Vec<serde_json::Value>> {
-        let read = self.client.get_policy().function_name(name).send().await;
+        self.policy(name, None).await
+    }
+
+    /// The statements of `alias`'s own resource-based policy (what allows
+    /// others, such as a load balancer, to invoke the alias), as JSON; none
+    /// when it has no policy.
+    pub async fn alias_policy(&self, name: &str, alias: &str) -> Result<Vec<serde_json::Value>> {
+        self.policy(name, Some(alias)).await
+    }
+
+    /// The statements of the resource-based policy of `name`, or of its
+    /// `qualifier` (a version or alias) when given.
+    async fn policy(&self, name: &str, qualifier: Option<&str>) -> Result<Vec<serde_json::Value>> {
+        let read = self
+            .client
+            .get_policy()
+            .function_name(name)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .send()
+            .await;
         let not_found = |e: &GetPolicyError| e.is_resource_not_found_exception();
-        let action = || format!("read the resource-based policy of function {name}");
+        let target = qualifier.map_or_else(|| name.to_owned(), |q| format!("{name}:{q}"));
+        let action = || format!("read the resource-based policy of function {target}");
         let policy = found(read, not_found, action)?.and_then(|out| out.policy);
         let statements = policy
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())

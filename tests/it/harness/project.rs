@@ -648,6 +648,7 @@ impl Project {
         at: std::time::SystemTime,
     ) {
         self.put_metrics(
+            "AWS/Lambda",
             &version_dimensions(alias, version),
             &[("Invocations", invocations), ("Errors", errors)],
             at,
@@ -662,7 +663,7 @@ impl Project {
             ("FunctionName", FUNCTION.to_owned()),
             ("Resource", format!("{FUNCTION}:{alias}")),
         ];
-        self.put_metrics(&dimensions, &[("Throttles", throttles)], at);
+        self.put_metrics("AWS/Lambda", &dimensions, &[("Throttles", throttles)], at);
     }
 
     /// Records, as Lambda would, the `Duration` in milliseconds of each of
@@ -671,12 +672,19 @@ impl Project {
     pub fn put_lambda_durations(&self, alias: &str, version: &str, durations: &[f64]) {
         let settled = std::time::SystemTime::now() - Duration::from_secs(300);
         let values: Vec<(&str, f64)> = durations.iter().map(|d| ("Duration", *d)).collect();
-        self.put_metrics(&version_dimensions(alias, version), &values, settled);
+        self.put_metrics(
+            "AWS/Lambda",
+            &version_dimensions(alias, version),
+            &values,
+            settled,
+        );
     }
 
-    /// Writes `values` (metric name, value) to `AWS/Lambda` with `dimensions`, stamped `at`.
-    fn put_metrics(
+    /// Writes `values` (metric name, value) to `namespace` with
+    /// `dimensions`, stamped `at`, as the service would publish them.
+    pub fn put_metrics(
         &self,
+        namespace: &str,
         dimensions: &[(&str, String)],
         values: &[(&str, f64)],
         at: std::time::SystemTime,
@@ -698,7 +706,7 @@ impl Project {
             .block_on(
                 self.cloudwatch
                     .put_metric_data()
-                    .namespace("AWS/Lambda")
+                    .namespace(namespace)
                     .set_metric_data(Some(data.collect()))
                     .send(),
             )
