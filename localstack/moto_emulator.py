@@ -27,9 +27,11 @@ import urllib.request
 
 from greenlight_emulator import (
     cloudwatch,
+    elbv2,
     front_door,
     lambda_extras,
     lambda_invoke,
+    lambda_policies,
     lambda_revisions,
     lambda_settings,
     lambda_states,
@@ -113,6 +115,8 @@ def main() -> int:
         args.idle_after,
     )
     lambda_invoke.install()
+    lambda_policies.install()
+    elbv2.install()
     route53.install()
     cloudwatch.install(args.alarms_per_page)
     ssm.install()

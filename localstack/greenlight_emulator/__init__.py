@@ -16,7 +16,11 @@ emulator answers, and refuses, as the AWS service does:
 - `route53`: exact DELETEs, one TTL per weighted set;
 - `cloudwatch`: `DescribeAlarms` in pages and within its limits,
   percentiles (`p99`) in `GetMetricData`;
-- `ssm`: `GetParameters` with a `:version` or `:label` selector.
+- `ssm`: `GetParameters` with a `:version` or `:label` selector;
+- `lambda_policies`: a resource-based policy per alias and version;
+- `elbv2`: weights 0-999, at most 5 target groups per forward action, the
+  default rule only through ModifyListener, one Lambda target per target
+  group, allowed to be invoked from it.
 """
 
 import importlib.abc

@@ -30,6 +30,16 @@ const CHECKED_BY_LAMBDA: [&str; 6] = [
     "EncryptTheEnvironmentOnlyWithKmsKey",
 ];
 
+/// The statements of releases through a load balancer (`[alb]`), whose
+/// calls the ALB router makes (issue 24). Until it does, no command calls
+/// them: `init_writes_the_statements_a_load_balancer_release_needs` reads
+/// them back from the policy `init` writes, and the router's scenario
+/// replaces this list.
+const AWAITING_THE_ALB_ROUTER: [&str; 2] = [
+    "ReadTheLoadBalancerOnlyWithAlb",
+    "ShiftLoadBalancerWeightsOnlyWithAlb",
+];
+
 /// Statements whose calls only warn: without them the commands succeed,
 /// saying the check was skipped and naming the missing permission (the
 /// triggers of the unqualified function, `crate::triggers`).
@@ -56,7 +66,16 @@ fn iam_action(op: &str) -> Option<String> {
 fn policy() -> BTreeMap<String, BTreeSet<String>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/iam-policy.json");
     let text = std::fs::read_to_string(path).expect("read the policy");
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+    statements(&text)
+        .into_iter()
+        .map(|(sid, (actions, _))| (sid, actions.into_iter().collect()))
+        .collect()
+}
+
+/// The statements of the policy document `text`: Sid → (actions,
+/// resources).
+fn statements(text: &str) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let doc: serde_json::Value = serde_json::from_str(text).expect("policy JSON");
     doc["Statement"]
         .as_array()
         .expect("statements")
@@ -64,7 +83,7 @@ fn policy() -> BTreeMap<String, BTreeSet<String>> {
         .map(|s| {
             (
                 s["Sid"].as_str().expect("Sid").to_owned(),
-                strings(&s["Action"]).into_iter().collect(),
+                (strings(&s["Action"]), strings(&s["Resource"])),
             )
         })
         .collect()
@@ -263,6 +282,7 @@ fn the_policy_grants_exactly_what_the_commands_call() {
     let observable: BTreeSet<String> = policy
         .iter()
         .filter(|(sid, _)| !CHECKED_BY_LAMBDA.contains(&sid.as_str()))
+        .filter(|(sid, _)| !AWAITING_THE_ALB_ROUTER.contains(&sid.as_str()))
         .flat_map(|(_, actions)| actions.iter().cloned())
         .collect();
     let unused: Vec<&String> = observable.difference(&used).collect();
@@ -280,7 +300,9 @@ fn the_policy_grants_exactly_what_the_commands_call() {
 fn without_any_one_statement_a_named_command_fails_naming_the_permission() {
     let policy = policy();
     for (sid, actions) in &policy {
-        if CHECKED_BY_LAMBDA.contains(&sid.as_str()) {
+        if CHECKED_BY_LAMBDA.contains(&sid.as_str())
+            || AWAITING_THE_ALB_ROUTER.contains(&sid.as_str())
+        {
             continue;
         }
         let others: BTreeSet<&String> = policy
@@ -331,8 +353,9 @@ fn without_any_one_statement_a_named_command_fails_naming_the_permission() {
     }
 }
 
-#[test]
-fn init_writes_the_statements_the_settings_lambda_checks_need() {
+/// The statements of the policy `greenlight init --name orders` writes:
+/// Sid → (actions, resources).
+fn init_policy() -> BTreeMap<String, (Vec<String>, Vec<String>)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_greenlight"))
         .args(["init", "--name", "orders"])
@@ -342,15 +365,17 @@ fn init_writes_the_statements_the_settings_lambda_checks_need() {
     assert!(out.status.success(), "{out:?}");
     let text =
         std::fs::read_to_string(dir.path().join("greenlight-iam-policy.json")).expect("policy");
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("policy JSON");
+    statements(&text)
+}
+
+#[test]
+fn init_writes_the_statements_the_settings_lambda_checks_need() {
+    let policy = init_policy();
     let statement = |sid: &str| -> (Vec<String>, Vec<String>) {
-        let s = doc["Statement"]
-            .as_array()
-            .expect("statements")
-            .iter()
-            .find(|s| s["Sid"] == sid)
-            .unwrap_or_else(|| panic!("no statement {sid} in {text}"));
-        (strings(&s["Action"]), strings(&s["Resource"]))
+        policy
+            .get(sid)
+            .cloned()
+            .unwrap_or_else(|| panic!("no statement {sid} in {policy:?}"))
     };
     assert_eq!(
         statement("DescribeTheNetworkOnlyWithVpc"),
@@ -387,5 +412,56 @@ fn init_writes_the_statements_the_settings_lambda_checks_need() {
             "arn:aws:lambda:*:123456789012:function:orders",
             "arn:aws:lambda:*:123456789012:function:orders:*"
         ]
+    );
+}
+
+/// With `[alb]`, a release reads the listener (or rule) and the target
+/// groups' targets, moves the weights with ModifyListener or ModifyRule,
+/// and reads each colour's alias policy (GetPolicy, in the read statement,
+/// on the function's aliases too).
+#[test]
+fn init_writes_the_statements_a_load_balancer_release_needs() {
+    let policy = init_policy();
+    let statement = |sid: &str| {
+        policy
+            .get(sid)
+            .cloned()
+            .unwrap_or_else(|| panic!("no statement {sid}"))
+    };
+    assert_eq!(
+        statement("ReadTheLoadBalancerOnlyWithAlb"),
+        (
+            vec![
+                "elasticloadbalancing:DescribeListeners".to_owned(),
+                "elasticloadbalancing:DescribeRules".to_owned(),
+                "elasticloadbalancing:DescribeTargetHealth".to_owned()
+            ],
+            // ELBv2's Describe actions take no resource.
+            vec!["*".to_owned()]
+        )
+    );
+    assert_eq!(
+        statement("ShiftLoadBalancerWeightsOnlyWithAlb"),
+        (
+            vec![
+                "elasticloadbalancing:ModifyListener".to_owned(),
+                "elasticloadbalancing:ModifyRule".to_owned()
+            ],
+            vec![
+                "arn:aws:elasticloadbalancing:*:123456789012:listener/app/my-load-balancer/*"
+                    .to_owned(),
+                "arn:aws:elasticloadbalancing:*:123456789012:listener-rule/app/my-load-balancer/*"
+                    .to_owned()
+            ]
+        )
+    );
+    let (actions, resources) = statement("ReadFunctionAndAlias");
+    assert!(
+        actions.contains(&"lambda:GetPolicy".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        resources.contains(&"arn:aws:lambda:*:123456789012:function:orders:*".to_owned()),
+        "GetPolicy on the colours' aliases: {resources:?}"
     );
 }

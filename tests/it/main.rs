@@ -4,6 +4,8 @@
 
 mod harness;
 
+mod alb_config;
+mod alb_seam;
 mod aws_refusals;
 mod canary;
 mod candidate_alias;
@@ -28,6 +30,7 @@ mod human_output;
 mod image;
 mod install;
 mod lambda_states;
+mod layers;
 mod least_privilege;
 mod masking;
 mod metric_gates;

@@ -1,5 +1,6 @@
 //! Test harness: the emulator and project helpers.
 
+pub mod alb;
 pub mod emulator;
 pub mod fault_proxy;
 pub mod loopback;

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::config::{Credentials, SharedCredentialsProvider};
 
 use super::emulator::{Emulator, REGION};
 use super::fault_proxy::FaultProxy;
@@ -171,7 +170,7 @@ impl Project {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let sdk = emulator_sdk(&emulator.endpoint, REGION);
+        let sdk = super::sdk::config_in(&emulator.endpoint, REGION);
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)
             .build();
@@ -649,6 +648,7 @@ impl Project {
         at: std::time::SystemTime,
     ) {
         self.put_metrics(
+            "AWS/Lambda",
             &version_dimensions(alias, version),
             &[("Invocations", invocations), ("Errors", errors)],
             at,
@@ -663,7 +663,7 @@ impl Project {
             ("FunctionName", FUNCTION.to_owned()),
             ("Resource", format!("{FUNCTION}:{alias}")),
         ];
-        self.put_metrics(&dimensions, &[("Throttles", throttles)], at);
+        self.put_metrics("AWS/Lambda", &dimensions, &[("Throttles", throttles)], at);
     }
 
     /// Records, as Lambda would, the `Duration` in milliseconds of each of
@@ -672,12 +672,19 @@ impl Project {
     pub fn put_lambda_durations(&self, alias: &str, version: &str, durations: &[f64]) {
         let settled = std::time::SystemTime::now() - Duration::from_secs(300);
         let values: Vec<(&str, f64)> = durations.iter().map(|d| ("Duration", *d)).collect();
-        self.put_metrics(&version_dimensions(alias, version), &values, settled);
+        self.put_metrics(
+            "AWS/Lambda",
+            &version_dimensions(alias, version),
+            &values,
+            settled,
+        );
     }
 
-    /// Writes `values` (metric name, value) to `AWS/Lambda` with `dimensions`, stamped `at`.
-    fn put_metrics(
+    /// Writes `values` (metric name, value) to `namespace` with
+    /// `dimensions`, stamped `at`, as the service would publish them.
+    pub fn put_metrics(
         &self,
+        namespace: &str,
         dimensions: &[(&str, String)],
         values: &[(&str, f64)],
         at: std::time::SystemTime,
@@ -699,7 +706,7 @@ impl Project {
             .block_on(
                 self.cloudwatch
                     .put_metric_data()
-                    .namespace("AWS/Lambda")
+                    .namespace(namespace)
                     .set_metric_data(Some(data.collect()))
                     .send(),
             )
@@ -749,24 +756,11 @@ impl Project {
 impl Project {
     /// The SDK settings of this project's emulator in `region`.
     pub fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
-        emulator_sdk(&self.emulator.endpoint, region)
+        super::sdk::config_in(&self.emulator.endpoint, region)
     }
 
     /// Runs `call` (an SDK call) to completion.
     pub fn block_on<T>(&self, call: impl Future<Output = T>) -> T {
         self.runtime.block_on(call)
     }
-}
-
-/// SDK settings for the emulator at `endpoint` in `region`, with its test
-/// credentials.
-fn emulator_sdk(endpoint: &str, region: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .build()
 }

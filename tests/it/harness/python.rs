@@ -50,24 +50,60 @@ pub fn zip_entries(path: &Path) -> Vec<String> {
     run(script, path).lines().map(str::to_owned).collect()
 }
 
+/// Runs `script` (which makes a boto3 client with [`CLIENT`]) with the
+/// emulator's `endpoint` and `args`; returns its standard output, trimmed.
+#[track_caller]
+fn boto3(what: &str, script: &str, endpoint: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .args(["-c", script, endpoint])
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The arguments of a boto3 client for the emulator whose endpoint is the
+/// script's first argument.
+const CLIENT: &str = "endpoint_url=sys.argv[1], region_name='us-east-1', \
+                      aws_access_key_id='testing', aws_secret_access_key='testing'";
+
 /// Creates the SQS queue `name` in the emulator at `endpoint` with boto3
 /// (the emulator's own Python has it; greenlight needs no SQS client) and
 /// returns its ARN, for an event source mapping.
 #[track_caller]
 pub fn create_queue(endpoint: &str, name: &str) -> String {
-    let script = "import sys, boto3\n\
-        sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
-                           aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-        url = sqs.create_queue(QueueName=sys.argv[2])['QueueUrl']\n\
-        print(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn'])";
-    let out = Command::new(python())
-        .args(["-c", script, endpoint, name])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "creating queue {name} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let script = format!(
+        "import sys, boto3\n\
+         sqs = boto3.client('sqs', {CLIENT})\n\
+         url = sqs.create_queue(QueueName=sys.argv[2])['QueueUrl']\n\
+         print(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn'])"
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    boto3(
+        &format!("creating queue {name}"),
+        &script,
+        endpoint,
+        &[name],
+    )
+}
+
+/// Two subnets of the default VPC of the emulator at `endpoint`, in two
+/// Availability Zones (a load balancer needs them), by boto3: greenlight
+/// needs no EC2 client.
+#[track_caller]
+pub fn default_subnets(endpoint: &str) -> Vec<String> {
+    let script = format!(
+        "import sys, boto3\n\
+         ec2 = boto3.client('ec2', {CLIENT})\n\
+         found = ec2.describe_subnets(Filters=[{{'Name': 'default-for-az', 'Values': ['true']}}])['Subnets']\n\
+         print(' '.join(s['SubnetId'] for s in sorted(found, key=lambda s: s['AvailabilityZone'])[:2]))"
+    );
+    boto3("reading the default subnets", &script, endpoint, &[])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
