@@ -119,9 +119,17 @@ if [ "$actual" != "$expected" ]; then
     [ -z "$from_cache" ] || rm -f "$cache/$version/$archive"
     fail 1 "checksum mismatch for $archive$from_cache: SHA256SUMS says $expected, the file is $actual; it is corrupt or was tampered with, so nothing was installed"
 fi
+# Kept under a name of its own, then renamed: a copy cut short (a full
+# disk, a killed install) or a second install reading meanwhile never finds
+# half an archive in the cache. The cache only saves a download: failing to
+# keep the archive there fails nothing.
 if [ -n "$cache" ] && [ -z "$from_cache" ]; then
-    mkdir -p "$cache/$version"
-    cp "$work/$archive" "$cache/$version/$archive"
+    cached=""
+    if ! { mkdir -p "$cache/$version" && cached="$(mktemp "$cache/$version/.$archive.XXXXXX")" &&
+        cp "$work/$archive" "$cached" && mv -f "$cached" "$cache/$version/$archive"; }; then
+        [ -z "$cached" ] || rm -f "$cached"
+        echo "greenlight install: could not keep $archive in the cache $cache; installing all the same" >&2
+    fi
 fi
 
 # An archive with a member whose path leaves the folder (absolute, or

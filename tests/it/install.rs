@@ -908,3 +908,59 @@ fn the_action_takes_one_release_tag_from_its_input_or_its_file_and_nothing_else(
         );
     }
 }
+
+#[test]
+fn a_cache_write_cut_short_never_fails_this_install_or_the_next() {
+    // A full disk (or a killed install) stops the copy into the cache
+    // half-way: `cp` here writes half the archive there and fails.
+    let release = Release::of_markers();
+    let cache = release.dir.path().join("cache");
+    let shims = release.dir.path().join("shims");
+    std::fs::create_dir_all(&shims).expect("mkdir");
+    let shim = shims.join("cp");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nfor last; do :; done\ncase \"$last\" in\n{}/*) head -c 100 \"$1\" >\"$last\"; echo 'cp: No space left on device' >&2; exit 1 ;;\nesac\nexec /bin/cp \"$@\"\n",
+            cache.display()
+        ),
+    )
+    .expect("write the shim");
+    let mut mode = std::fs::metadata(&shim).expect("shim").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&shim, mode).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cache_dir = cache.to_str().expect("utf-8");
+
+    let to = release.dir.path().join("bin");
+    let cut = release.install(&to, &[("GREENLIGHT_CACHE_DIR", cache_dir), ("PATH", &path)]);
+    assert!(cut.status.success(), "{}", stderr(&cut));
+    assert!(
+        stderr(&cut).contains(&format!("could not keep {ARCHIVE} in the cache")),
+        "{}",
+        stderr(&cut)
+    );
+    assert_eq!(
+        std::fs::read(to.join("greenlight")).expect("installed"),
+        marker(TARGETS[0])
+    );
+    let cached = cache.join(TAG).join(ARCHIVE);
+    assert!(!cached.exists(), "half an archive kept in the cache");
+
+    std::fs::remove_dir_all(&to).expect("rm");
+    let next = release.install(&to, &[("GREENLIGHT_CACHE_DIR", cache_dir)]);
+    assert!(next.status.success(), "{}", stderr(&next));
+    assert_eq!(
+        release.fetched(&format!("/{ARCHIVE}")),
+        2,
+        "downloaded again"
+    );
+    assert_eq!(
+        std::fs::read(&cached).expect("cached now"),
+        std::fs::read(release.dir.path().join(ARCHIVE)).expect("the archive")
+    );
+}
