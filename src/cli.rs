@@ -1,11 +1,12 @@
 //! Command-line arguments (clap types only; no behaviour).
+//!
+//! May import: `ui` (the output format) only.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::init::Flavour;
 use crate::ui::OutputFormat;
 
 /// Ship AWS Lambda code safely: package, deploy a new version, smoke-test it,
@@ -247,4 +248,17 @@ mod tests {
             assert!(error.contains("from 1s to 1h"), "{value}: {error}");
         }
     }
+}
+
+/// The kind of function the starter config is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Flavour {
+    /// Python, handler `index.handler` in `src/`.
+    Python,
+    /// Node.js, handler `index.handler` in `src/`.
+    Node,
+    /// Rust built with cargo-lambda (`bootstrap` in target/lambda/NAME).
+    Rust,
+    /// Any custom runtime: an executable `bootstrap` in `dist/`.
+    Custom,
 }

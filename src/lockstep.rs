@@ -16,6 +16,9 @@
 //! The board lives in this process: `ship`/`release` waiting for the whole
 //! plan move together, and each scheduled `promote` run moves every
 //! function one step, or none but those catching up.
+//!
+//! May import: `ui` and the base modules only (the context carries a
+//! function's place on the board, so this sits below it).
 
 use std::collections::BTreeMap;
 

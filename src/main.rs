@@ -60,7 +60,7 @@ fn main() -> ExitCode {
             code
         }
     };
-    greenlight::ci_summary::publish(&report);
+    greenlight::report::ci_summary::publish(&report);
     code
 }
 

@@ -156,6 +156,12 @@ fn shown(kind: char, text: &str, redactor: &Redactor) -> String {
     }
 }
 
+/// Whether greenlight runs on GitHub Actions (`GITHUB_ACTIONS=true`), whose
+/// runner reads workflow commands from what it prints.
+pub fn on_github() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
 /// Where shown text goes, which decides how outside text is made safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {
@@ -183,8 +189,8 @@ pub enum Sink {
 /// with `::` after its leading white space, and from `##[` anywhere in a
 /// line (the older form), on standard output and error alike; so in
 /// outside text a line's leading `::` is written `\::`, and `##[` is
-/// written `#\#[`. greenlight's own workflow commands
-/// ([`crate::ci_summary`]) do not go through here.
+/// written `#\#[`. greenlight's own workflow commands (the CI page's
+/// annotations) do not go through here.
 pub fn render(text: &str, redactor: &Redactor, sink: Sink) -> String {
     let (lines, github) = match sink {
         Sink::Plain => (false, false),

@@ -21,6 +21,9 @@
 //!
 //! says that version 6 is on its first step (10 %) since `at`, with version 5
 //! stable; any machine can continue (`promote`) or undo (`rollback`) it.
+//!
+//! May import: `config` (the steps a record names) and the base modules;
+//! deploy writes records (create, pin) and release reads and writes them.
 
 use std::fmt;
 
@@ -28,7 +31,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::plan::{MAX_BAKE, Plan};
+use crate::config::plan::{MAX_BAKE, Plan};
 use time::format_description::well_known::Rfc3339;
 
 const PREFIX: &str = "greenlight:";
@@ -51,7 +54,7 @@ pub enum Action {
     Rollback,
     /// Moved an alias that served `$LATEST` onto a version published from
     /// it as it was: the same code and configuration for users, but a
-    /// version that a code upload cannot change ([`crate::pin`]).
+    /// version that a code upload cannot change (an `action=pin` record).
     Pin,
 }
 
@@ -90,7 +93,7 @@ pub struct Record {
 }
 
 /// The last canary step of a finished release, whose metrics are still
-/// judged for `settle` after `at` (late data, see [`crate::metrics`]).
+/// judged for `settle` after `at` (late data, see [`crate::config::MetricGates::settle`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Settling {
     /// When the last canary step's window began, in RFC 3339 UTC.
@@ -187,7 +190,7 @@ impl Record {
     /// judged as its metrics settle, whose time does not read as RFC 3339,
     /// lies in the future (by more than clock skew), or bakes or settles
     /// longer than greenlight allows ([`MAX_BAKE`],
-    /// [`crate::metrics::MAX_SETTLE`]); for a settling release also a
+    /// [`crate::config::MAX_SETTLE`]); for a settling release also a
     /// window start (`from`) that is no time or comes after the release.
     /// Such a record was edited by hand or damaged; nothing is computed from
     /// it. Other records drive nothing: no problem.
@@ -207,11 +210,11 @@ impl Record {
             };
             return Some(format!("{what} in the future (at={})", self.at));
         }
-        if settle > crate::metrics::MAX_SETTLE {
+        if settle > crate::config::MAX_SETTLE {
             return Some(format!(
                 "its settle time of {} is longer than the {} greenlight allows",
                 humantime::format_duration(settle),
-                humantime::format_duration(crate::metrics::MAX_SETTLE)
+                humantime::format_duration(crate::config::MAX_SETTLE)
             ));
         }
         if let Some(settling) = &self.settling {

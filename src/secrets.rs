@@ -48,7 +48,7 @@ impl Environment {
         &self.vars
     }
 
-    /// Sets `key` (a value read from elsewhere, see [`crate::env_values`]).
+    /// Sets `key` (a value read from elsewhere: SSM, Secrets Manager, greenlight's environment).
     pub fn insert(&mut self, key: String, value: String) {
         self.vars.insert(key, value);
     }
@@ -113,7 +113,7 @@ impl fmt::Debug for Environment {
 /// it learns the values of the configuration and of the environments the
 /// function's versions really hold ([`Redactor::learn`]), so text from any
 /// function of a fleet is masked with the values of all of them. It masks
-/// only what it is given: text from outside (see [`crate::outside`]), never
+/// only what it is given: text that came from outside greenlight, never
 /// greenlight's own words.
 ///
 /// A value is masked in the forms a response may carry it: as it is, and

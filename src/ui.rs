@@ -1,4 +1,4 @@
-//! Progress lines for people, and the context every stage receives.
+//! Progress lines for people.
 //!
 //! Progress goes to standard error, so standard output holds only the final
 //! summary (or the JSON document). It is shown in text mode unless `-q`; in
@@ -11,6 +11,8 @@
 //! (a function's response, an AWS error) is shown as [`crate::outside`]
 //! says: masked with what the run's [`Redactor`] knows, and on GitHub
 //! Actions kept from starting a workflow command.
+//!
+//! May import: the base modules (`outside`, `secrets`) only.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -18,12 +20,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::cloudwatch::CloudWatch;
-use crate::config::Config;
-use crate::lambda::Lambda;
 use crate::outside::{self, Sink};
-use crate::route53::Dns;
-use crate::s3::Artifacts;
 use crate::secrets::Redactor;
 
 /// Follows `NO_COLOR` as no-color.org defines it: only a non-empty value
@@ -87,7 +84,7 @@ impl Ui {
             show_steps,
             show_details: show_steps && verbosity > 0,
             redactor,
-            github: crate::ci_summary::on_github(),
+            github: outside::on_github(),
             bars: MultiProgress::with_draw_target(target),
             prefix: None,
         }
@@ -195,6 +192,20 @@ impl Ui {
     }
 }
 
+/// "1 file", "2 files".
+pub fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
+/// `value` with at most two decimals and no trailing zeros.
+pub fn round(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// A spinner or bar on screen until dropped (then it is cleared).
 #[derive(Debug)]
 pub struct Activity(ProgressBar);
@@ -226,37 +237,5 @@ impl Counter {
 impl Drop for Activity {
     fn drop(&mut self) {
         self.0.finish_and_clear();
-    }
-}
-
-/// What every pipeline stage works with.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    /// The checked configuration.
-    pub config: &'a Config,
-    /// The Lambda seam.
-    pub lambda: &'a Lambda,
-    /// The CloudWatch seam: alarms and metrics.
-    pub cloudwatch: &'a CloudWatch,
-    /// The S3 seam, for packages that go through a bucket.
-    pub artifacts: &'a Artifacts,
-    /// The Route 53 seam, for `[dns]` releases.
-    pub dns: &'a Dns,
-    /// Progress output.
-    pub ui: &'a Ui,
-    /// This function's place on the fleet's board when the functions
-    /// release together (`[release] together`).
-    pub fleet: Option<crate::lockstep::Member<'a>>,
-}
-
-impl Ctx<'_> {
-    /// The function name.
-    pub fn function(&self) -> &str {
-        &self.config.function.name
-    }
-
-    /// The alias name.
-    pub fn alias(&self) -> &str {
-        &self.config.function.alias
     }
 }

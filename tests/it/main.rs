@@ -24,6 +24,7 @@ mod human_output;
 mod image;
 mod install;
 mod lambda_states;
+mod layers;
 mod least_privilege;
 mod masking;
 mod metric_gates;

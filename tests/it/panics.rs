@@ -4,7 +4,7 @@
 //! would. Once traffic has moved the panic takes the rollback path (exit 3)
 //! and all of it is back where it was; before any move it is exit 1 with
 //! nothing changed for users. (The alias-mode release has its unit test in
-//! `src/progress.rs`.) The release code listens for SIGINT and SIGTERM, so
+//! `src/release/progress.rs`.) The release code listens for SIGINT and SIGTERM, so
 //! once these tests have run, the test process takes those signals as
 //! greenlight does (noted, not a fault: the suite sends signals only to
 //! the greenlight processes it starts).
@@ -18,12 +18,13 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use greenlight::aws::lambda::{Lambda, WaitPolicy};
+use greenlight::aws::route53::Dns;
 use greenlight::config::Config;
+use greenlight::context::Ctx;
 use greenlight::error::Error;
-use greenlight::lambda::{Lambda, WaitPolicy};
-use greenlight::route53::Dns;
 use greenlight::secrets::Redactor;
-use greenlight::ui::{Ctx, OutputFormat, Ui};
+use greenlight::ui::{OutputFormat, Ui};
 
 use crate::dns::{assert_weights, shipped};
 use crate::harness::emulator::REGION;
@@ -97,7 +98,7 @@ fn with_panic_on<T>(
             ui: &ui,
             fleet: None,
         };
-        let live = greenlight::dns::with_live_alias(&config, base).await?;
+        let live = greenlight::release::dns::with_live_alias(&config, base).await?;
         work(Ctx {
             config: &live,
             ..base
@@ -118,7 +119,7 @@ async fn dns_release(
     version: &str,
 ) -> greenlight::error::Result<greenlight::release::ReleaseReport> {
     let dns = ctx.config.dns.clone().expect("[dns]");
-    greenlight::dns::release(ctx, &dns, version, true).await
+    greenlight::release::dns::release(ctx, &dns, version, true).await
 }
 
 /// The release of `version` in `zone` ended in `err` after a panic: exit
@@ -167,7 +168,7 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     p.end_bake("green");
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
         let dns = ctx.config.dns.clone().expect("[dns]");
-        greenlight::dns::promote(ctx, &dns).await
+        greenlight::release::dns::promote(ctx, &dns).await
     }));
     assert_back_on_blue(&p, &zone, &err, "2");
 
@@ -197,7 +198,7 @@ fn a_panic_in_promote_rolls_the_alias_back() {
     p.end_bake("live");
 
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
-        greenlight::progress::promote(ctx).await
+        greenlight::release::progress::promote(ctx).await
     }));
     assert_eq!(err.exit_code(), 3, "{err}");
     assert_eq!(

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::config::{Credentials, SharedCredentialsProvider};
 
 use super::emulator::{Emulator, REGION};
 use super::fault_proxy::FaultProxy;
@@ -171,7 +170,7 @@ impl Project {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let sdk = emulator_sdk(&emulator.endpoint, REGION);
+        let sdk = super::sdk::config_in(&emulator.endpoint, REGION);
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)
             .build();
@@ -749,24 +748,11 @@ impl Project {
 impl Project {
     /// The SDK settings of this project's emulator in `region`.
     pub fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
-        emulator_sdk(&self.emulator.endpoint, region)
+        super::sdk::config_in(&self.emulator.endpoint, region)
     }
 
     /// Runs `call` (an SDK call) to completion.
     pub fn block_on<T>(&self, call: impl Future<Output = T>) -> T {
         self.runtime.block_on(call)
     }
-}
-
-/// SDK settings for the emulator at `endpoint` in `region`, with its test
-/// credentials.
-fn emulator_sdk(endpoint: &str, region: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .build()
 }

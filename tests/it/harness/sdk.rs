@@ -18,8 +18,9 @@ fn config_for(endpoint: &str) -> aws_config::SdkConfig {
     config_in(endpoint, REGION)
 }
 
-/// [`config_for`] in another region.
-fn config_in(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+/// [`config_for`] in another region: SDK settings for the emulator (or a
+/// proxy) at `endpoint` in `region`, with its test credentials.
+pub fn config_in(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))

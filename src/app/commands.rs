@@ -1,0 +1,227 @@
+//! Each command's work: the local part (what a command packages or reads
+//! from the command line, as a [`Job`]) and the AWS part, which runs the
+//! stages the command asks for.
+
+use crate::app::Shared;
+use crate::app::stages::{
+    deploy_stage, package_to_file, record_release, release_stage, shared_package, ship, smoke_stage,
+};
+use crate::aws::RegionalAws;
+use crate::aws::lambda::Lambda;
+use crate::checks::candidate;
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::context::Ctx;
+use crate::deploy::Deployable;
+use crate::deploy::triggers;
+use crate::error::{Error, Result};
+use crate::release::dry_run::{self, DryRun};
+use crate::release::{dns, progress, prune, rollback, status};
+use crate::report::Report;
+use crate::ui::Ui;
+use crate::{deploy, release};
+
+/// A command with everything it needs that does not come from AWS.
+pub(super) enum Job {
+    Deploy(Deployable),
+    /// The code, and whether to wait for the whole release.
+    Ship(Deployable, bool),
+    Test(Option<String>),
+    /// The version, and whether to wait for the whole release.
+    Release(Option<String>, bool),
+    Promote,
+    Rollback,
+    Status,
+    /// How many versions to keep, and whether this is a dry run.
+    Prune(usize, bool),
+}
+
+/// [`prepare`]'s work: the job with what it needs that does not come from
+/// AWS, and its region's AWS configuration; `None` when that was the whole
+/// command (`package`).
+pub(super) async fn local_part(
+    cli: &Cli,
+    config: &Config,
+    ui: &Ui,
+    shared: &Shared,
+    report: &mut Report,
+) -> Result<Option<(Job, RegionalAws)>> {
+    let packages = &shared.packages;
+    let command = cli.command.name();
+    let job = match &cli.command {
+        Command::Package { out } => {
+            package_to_file(config, out.as_deref(), ui, report)?;
+            return Ok(None);
+        }
+        Command::Deploy { .. } => {
+            Job::Deploy(shared_package(config, command, packages, ui, report)?)
+        }
+        Command::Ship { no_wait, .. } | Command::Plan { no_wait } => Job::Ship(
+            shared_package(config, command, packages, ui, report)?,
+            !no_wait,
+        ),
+        Command::Test { version } => Job::Test(version.clone()),
+        Command::Release {
+            version, no_wait, ..
+        } => Job::Release(version.clone(), !no_wait),
+        Command::Promote { .. } => Job::Promote,
+        Command::Rollback { .. } => Job::Rollback,
+        Command::Status => Job::Status,
+        Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
+        Command::Completions { .. } | Command::Man | Command::Init { .. } => {
+            return Err(Error::usage("this command reads no config"));
+        }
+    };
+    let regional = shared
+        .regions
+        .get(config.function.region.as_deref())
+        .await?;
+    report.region = regional.0.region().map(ToString::to_string);
+    Ok(Some((job, regional)))
+}
+
+/// [`Ready::run`]'s work: the job, from its first AWS call on.
+/// `learned`: whether the function's versions' values are learned already.
+pub(super) async fn aws_part(
+    cli: &Cli,
+    base: Ctx<'_>,
+    job: Job,
+    learned: bool,
+    report: &mut Report,
+) -> Result<()> {
+    let lambda = base.lambda;
+    // In DNS mode the alias users reach is the live colour's. `status`
+    // reports records it cannot read as its problem instead of failing.
+    let config = match dns::with_live_alias(base.config, base).await {
+        Ok(live) => live,
+        Err(_) if matches!(job, Job::Status) => base.config.clone(),
+        Err(e) => return Err(e),
+    };
+    report.alias = Some(config.function.alias.clone());
+    let ctx = Ctx {
+        config: &config,
+        ..base
+    };
+
+    if cli.command.is_dry_run() {
+        return plan_only(ctx, job, cli.command.name(), report).await;
+    }
+    match job {
+        Job::Deploy(code) => {
+            let (decided, ()) =
+                tokio::try_join!(deploy::decide(ctx, &code), candidate::check(ctx))?;
+            deploy_stage(ctx, &code, decided, report).await.map(|_| ())
+        }
+        Job::Ship(code, wait) => ship(ctx, &code, wait, !learned, report).await,
+        Job::Test(version) => {
+            let version = version_or_latest(lambda, &config, version).await?;
+            candidate::warn(ctx);
+            candidate::point(ctx, &version).await?;
+            smoke_stage(ctx, &version, report).await
+        }
+        Job::Release(version, wait) => {
+            let (version, ()) = tokio::try_join!(
+                version_or_latest(lambda, &config, version),
+                candidate::check(ctx)
+            )?;
+            release_stage(ctx, &version, wait, None, report).await
+        }
+        Job::Promote => match promote(ctx).await? {
+            None => {
+                report.outcome = "nothing_in_progress".to_owned();
+                Ok(())
+            }
+            Some(step) => record_release(step, false, report),
+        },
+        Job::Rollback => {
+            let done = match &ctx.config.dns {
+                Some(dns) => dns::rollback(ctx, dns).await?,
+                None => rollback::rollback(ctx).await?,
+            };
+            report.outcome = if done.already_rolled_back {
+                "already_rolled_back"
+            } else {
+                "rolled_back"
+            }
+            .to_owned();
+            report.rollback = Some(done);
+            Ok(())
+        }
+        Job::Status => {
+            let (status, triggers) = tokio::join!(status::status(ctx), triggers::check(ctx));
+            report.status = Some(status?);
+            report.triggers =
+                Some(triggers).filter(|_| report.status.as_ref().is_some_and(|s| s.exists));
+            Ok(())
+        }
+        Job::Prune(keep, dry_run) => {
+            report.prune = Some(prune::prune(ctx, keep, dry_run).await?);
+            report.outcome = if dry_run { "dry_run" } else { "pruned" }.to_owned();
+            Ok(())
+        }
+    }
+}
+
+/// `promote`: one step of the release in progress, on the alias or in DNS.
+pub(super) async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseReport>> {
+    match &ctx.config.dns {
+        Some(dns) => dns::promote(ctx, dns).await,
+        None => progress::promote(ctx).await,
+    }
+}
+
+/// `--dry-run` and `plan`: the writes `job` would make, making none.
+pub(super) async fn plan_only(
+    ctx: Ctx<'_>,
+    job: Job,
+    command: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let mut plan = DryRun::new(command);
+    let planned = match job {
+        Job::Deploy(code) => dry_run::deploy(ctx, &code, &mut plan).await.map(|_| ()),
+        Job::Ship(code, wait) => dry_run::ship(ctx, &code, wait, &mut plan).await,
+        Job::Release(version, wait) => {
+            match version_or_latest(ctx.lambda, ctx.config, version).await {
+                Ok(version) => {
+                    let candidate = release::Candidate::Published(&version);
+                    dry_run::release(ctx, candidate, wait, &mut plan).await
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Job::Promote => dry_run::promote(ctx, &mut plan).await,
+        Job::Rollback => dry_run::rollback(ctx, &mut plan).await,
+        Job::Test(_) | Job::Status | Job::Prune(..) => {
+            Err(Error::usage(format!("`{command}` has no dry run")))
+        }
+    };
+    report.dry_run = Some(plan);
+    report.outcome = "dry_run".to_owned();
+    planned
+}
+
+/// `version`, or the newest published version when none is given.
+pub(super) async fn version_or_latest(
+    lambda: &Lambda,
+    config: &Config,
+    version: Option<String>,
+) -> Result<String> {
+    if let Some(v) = version {
+        return Ok(v);
+    }
+    let name = &config.function.name;
+    // Lambda's answer for a function that does not exist (an error, or
+    // no versions) is told apart from one with no versions yet.
+    let newest = match lambda.versions(name).await {
+        Ok(mut versions) => versions.pop().map(|v| v.version),
+        Err(e) => return Err(lambda.missing(name).await?.unwrap_or(e)),
+    };
+    match newest {
+        Some(version) => Ok(version),
+        None => Err(lambda.missing(name).await?.unwrap_or_else(|| {
+            Error::no_traffic_moved(format!("function {name} has no published version"))
+                .with_hint("run `greenlight deploy` first")
+        })),
+    }
+}

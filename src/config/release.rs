@@ -1,0 +1,177 @@
+//! The `[release]` table: steps and bakes, the alarms watched, what an alarm
+//! without data means, lockstep fleets and the candidate alias.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::Checker;
+use crate::config::metrics::RawMetric;
+use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
+use crate::config::{MAX_SETTLE, MetricGates};
+use crate::error::{Error, Result};
+
+/// The `[release]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseConfig {
+    /// Steps and bake time; all at once by default.
+    pub plan: Plan,
+    /// CloudWatch alarms watched before and during every bake.
+    pub alarms: Vec<String>,
+    /// Thresholds on the new version's own metrics during bakes.
+    pub metrics: MetricGates,
+    /// What an alarm in `INSUFFICIENT_DATA` means during a step.
+    pub no_data: NoData,
+    /// In a `[[functions]]` file: every function makes each move only when
+    /// all are ready for it, and one failing rolls them all back
+    /// ([`crate::lockstep`]).
+    pub together: bool,
+    /// An alias deploy points at each new version before its smoke tests,
+    /// so an HTTP test can reach the version through it (`{candidate}`); it
+    /// never carries user traffic.
+    pub candidate: Option<String>,
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        ReleaseConfig {
+            plan: Plan::all_at_once(),
+            alarms: Vec::new(),
+            metrics: MetricGates::default(),
+            no_data: NoData::Hold,
+            together: false,
+            candidate: None,
+        }
+    }
+}
+
+/// What an alarm in `INSUFFICIENT_DATA` means during a canary step
+/// (`release.insufficient_data`). It is both a new alarm's first state and
+/// the lasting state of an alarm on a wrong metric or dimension, so it is
+/// never taken for green by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoData {
+    /// The default: a `{version}` alarm with no data, or any alarm that has
+    /// had none since the step began, holds the step like metrics with too
+    /// little traffic (a `promote` reports `held`; a waiting release stops
+    /// with exit 5 after `release.max_hold`).
+    Hold,
+    /// No data counts as green.
+    Ok,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelease {
+    steps: Option<Vec<i64>>,
+    bake: Option<String>,
+    preset: Option<String>,
+    #[serde(default)]
+    alarms: Vec<String>,
+    #[serde(default)]
+    metrics: Vec<RawMetric>,
+    min_invocations: Option<i64>,
+    max_hold: Option<String>,
+    metrics_settle: Option<String>,
+    insufficient_data: Option<String>,
+    #[serde(default)]
+    together: bool,
+    candidate: Option<String>,
+}
+
+impl Checker<'_> {
+    pub(super) fn release(&self, raw: RawRelease) -> Result<ReleaseConfig> {
+        let plan = match (&raw.preset, &raw.steps, &raw.bake) {
+            (Some(preset), None, None) => {
+                let plan = Plan::preset(preset).ok_or_else(|| {
+                    self.bad(
+                        "release.preset",
+                        format!("{preset:?}"),
+                        "use a name like Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce",
+                    )
+                })?;
+                if plan.bake > MAX_BAKE {
+                    return Err(self.bad(
+                        "release.preset",
+                        format!("{preset:?}"),
+                        &format!(
+                            "a preset bakes 1 to {} minutes (14 days): {MAX_BAKE_REASON}",
+                            MAX_BAKE.as_secs() / 60
+                        ),
+                    ));
+                }
+                plan
+            }
+            (Some(_), _, _) => {
+                return Err(Error::usage(format!(
+                    "{}: `release.preset` cannot be combined with `release.steps` or `release.bake`",
+                    self.file
+                ))
+                .with_hint("keep either the preset or the steps and bake"));
+            }
+            (None, steps, bake) => Plan {
+                steps: Plan::check_steps(steps.as_deref().unwrap_or_default()).map_err(|why| {
+                    self.bad("release.steps", format!("{:?}", steps.as_deref().unwrap_or_default()), &why)
+                })?,
+                bake: match bake {
+                    None => DEFAULT_BAKE,
+                    Some(text) => self.duration(
+                        "release.bake",
+                        text,
+                        Duration::from_secs(1)..=MAX_BAKE,
+                        &format!("a duration from 1s to 14 days, such as \"30s\", \"5m\" or \"1h\": {MAX_BAKE_REASON}"),
+                    )?,
+                },
+            },
+        };
+        let mut seen = BTreeSet::new();
+        for (i, name) in raw.alarms.iter().enumerate() {
+            if name.trim().is_empty() || name.len() > 255 {
+                return Err(self.bad(
+                    &format!("release.alarms[{i}]"),
+                    format!("{name:?}"),
+                    "an alarm name is 1 to 255 characters",
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(self.bad(
+                    &format!("release.alarms[{i}]"),
+                    format!("{name:?}"),
+                    "listed twice",
+                ));
+            }
+        }
+        let mut metrics = self.metric_gates(raw.metrics, raw.min_invocations, raw.max_hold)?;
+        metrics.settle = raw
+            .metrics_settle
+            .map(|text| {
+                self.duration(
+                    "release.metrics_settle",
+                    &text,
+                    Duration::ZERO..=MAX_SETTLE,
+                    "a duration of at most 1h, such as \"3m\" (how long Lambda's metrics may take to arrive; \"0s\" judges each step the moment its bake ends)",
+                )
+            })
+            .transpose()?;
+        let no_data = match raw.insufficient_data.as_deref() {
+            None | Some("hold") => NoData::Hold,
+            Some("ok") => NoData::Ok,
+            Some(other) => {
+                return Err(self.bad(
+                    "release.insufficient_data",
+                    format!("{other:?}"),
+                    "use \"hold\" (an alarm with no data holds the step, like metrics with too little traffic) or \"ok\" (no data counts as green)",
+                ));
+            }
+        };
+        Ok(ReleaseConfig {
+            plan,
+            alarms: raw.alarms,
+            metrics,
+            no_data,
+            together: raw.together,
+            candidate: raw.candidate,
+        })
+    }
+}

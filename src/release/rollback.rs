@@ -1,0 +1,230 @@
+//! Stage 5, rollback: put the alias back on the version that was live before the last release.
+//!
+//! In: the alias's release [`Record`] (kept in its description, so this works
+//! from any machine). A release still in progress is stopped: its weight is
+//! cleared, so all traffic is back on the stable version. Out: a [`RollbackReport`]. AWS calls: `GetAlias`,
+//! `GetFunctionConfiguration` (the previous version still exists), and one
+//! conditional `UpdateAlias`. Never guesses from version numbers: without a
+//! record naming the previous version it refuses (exit 1).
+//!
+//! Safe to repeat: once rolled back, a second run reports so and writes nothing.
+//! When the write itself fails, users may still be on the bad version, so the
+//! error is exit 4 and says exactly which command restores the alias.
+
+use crate::context::Ctx;
+use crate::error::{Error, Failure, Result};
+use crate::record::{Action, Record};
+use crate::release::progress::{self, Reading};
+
+/// What rollback did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RollbackReport {
+    /// The version traffic moved away from.
+    pub from: String,
+    /// The version traffic is on now.
+    pub to: String,
+    /// True when the alias was already rolled back: nothing was written.
+    pub already_rolled_back: bool,
+}
+
+/// What a rollback has to do, decided from reads only (so a dry run can show it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Undo {
+    /// A release is in progress: clear its weight, all traffic on `to`.
+    StopRelease {
+        /// The version being released.
+        from: String,
+        /// The stable version.
+        to: String,
+        /// The alias's RevisionId.
+        revision: Option<String>,
+    },
+    /// Put the alias back on `to`, live before `from` was released.
+    Restore {
+        /// The version live now.
+        from: String,
+        /// The version live before it.
+        to: String,
+        /// The alias's RevisionId.
+        revision: Option<String>,
+    },
+    /// The alias splits traffic in a way greenlight cannot explain: clear
+    /// the split, all traffic on `to`, its main version.
+    ClearSplit {
+        /// The extra version taking a share now.
+        from: String,
+        /// The alias's main version.
+        to: String,
+        /// The alias's RevisionId.
+        revision: Option<String>,
+    },
+    /// The last thing greenlight did was this rollback.
+    Done(RollbackReport),
+}
+
+/// Reads the alias and its record, and decides what rolling back means.
+pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let Some(current) = ctx.lambda.alias(name, alias).await? else {
+        return Err(ctx.lambda.missing(name).await?.unwrap_or_else(|| {
+            Error::no_traffic_moved(format!(
+                "alias {alias} of function {name} does not exist: nothing to roll back"
+            ))
+        }));
+    };
+    match progress::read(ctx, &current) {
+        Reading::Releasing(run) => {
+            return Ok(Undo::StopRelease {
+                from: run.version().to_owned(),
+                to: run.stable().to_owned(),
+                revision: current.revision_id,
+            });
+        }
+        // A split greenlight cannot explain (set by hand, or with a record
+        // it cannot use): all traffic back on the alias's main version.
+        Reading::Unexplained(e) => {
+            let Some(from) = current.weights.keys().next() else {
+                return Err(e);
+            };
+            return Ok(Undo::ClearSplit {
+                from: from.clone(),
+                to: current.version.clone(),
+                revision: current.revision_id,
+            });
+        }
+        Reading::Settled => {}
+    }
+    let record = Record::parse(&current.description).ok_or_else(|| {
+        Error::no_traffic_moved(format!(
+            "alias {alias} has no greenlight release record, so the previous version is unknown"
+        ))
+        .with_hint(
+            "greenlight never guesses; move it explicitly with `greenlight release --version N`",
+        )
+    })?;
+    if current.version != record.version {
+        return Err(Error::no_traffic_moved(format!(
+            "alias {alias} is on version {} but greenlight last put it on version {}: it was moved outside greenlight",
+            current.version, record.version
+        ))
+        .with_hint("move it explicitly with `greenlight release --version N`"));
+    }
+    let previous = match (&record.action, &record.previous) {
+        (Action::Rollback, Some(from)) => {
+            return Ok(Undo::Done(RollbackReport {
+                from: from.clone(),
+                to: record.version,
+                already_rolled_back: true,
+            }));
+        }
+        (Action::Release, Some(previous)) => previous.clone(),
+        (Action::Pin, _) => {
+            return Err(Error::no_traffic_moved(format!(
+                "alias {alias} was pinned to version {} (what $LATEST served) and no release followed: nothing to roll back",
+                record.version
+            )));
+        }
+        _ => {
+            return Err(Error::no_traffic_moved(format!(
+                "alias {alias} has no earlier version to roll back to (version {} was its first)",
+                record.version
+            )));
+        }
+    };
+    if !is_published(&previous) {
+        return Err(unpublished_previous(&format!("alias {alias}"), &previous));
+    }
+    if ctx.lambda.function(name, &previous).await?.is_none() {
+        return Err(Error::no_traffic_moved(format!(
+            "version {previous} of function {name}, live before the last release, no longer exists"
+        ))
+        .with_hint("release another version explicitly with `greenlight release --version N`"));
+    }
+    Ok(Undo::Restore {
+        from: record.version,
+        to: previous,
+        revision: current.revision_id,
+    })
+}
+
+/// The refusal to roll `place` back to `previous`, which is not a published
+/// version: `$LATEST` then holds whatever was uploaded since (an older
+/// greenlight recorded it so).
+pub fn unpublished_previous(place: &str, previous: &str) -> Error {
+    Error::no_traffic_moved(format!(
+        "{place} served {previous} before the last release, and {previous} now holds other code: greenlight does not roll back to it"
+    ))
+    .with_hint(
+        "release a published version explicitly with `greenlight release --version N` (see `greenlight status`)",
+    )
+}
+
+/// True for a published version number (not `$LATEST`, not an alias).
+pub fn is_published(version: &str) -> bool {
+    !version.is_empty() && version.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Rolls the alias back to the version recorded as live before the last release.
+pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
+    let alias = ctx.alias();
+    let (from, to, revision) = match decide(ctx).await? {
+        Undo::Done(report) => return Ok(report),
+        Undo::StopRelease { from, to, revision } => {
+            ctx.ui.step(format_args!(
+                "stopping the release of version {from}: all traffic back to version {to}"
+            ));
+            (from, to, revision)
+        }
+        Undo::ClearSplit { from, to, revision } => {
+            ctx.ui.step(format_args!(
+                "clearing the split of alias {alias} set outside greenlight: all traffic back to version {to}"
+            ));
+            (from, to, revision)
+        }
+        Undo::Restore { from, to, revision } => {
+            ctx.ui
+                .step(format_args!("moving alias {alias}: version {from} → {to}"));
+            (from, to, revision)
+        }
+    };
+    restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await?;
+    Ok(RollbackReport {
+        from,
+        to,
+        already_rolled_back: false,
+    })
+}
+
+/// Points the alias back at `stable` after `failed` was released, recording
+/// the rollback. A failure here is exit 4, with the commands that fix it.
+pub async fn restore(
+    ctx: Ctx<'_>,
+    stable: &str,
+    failed: &str,
+    revision_id: Option<&str>,
+    why: &str,
+) -> Result<()> {
+    let (name, alias) = (ctx.function(), ctx.alias());
+    let record = Record::now(Action::Rollback, stable, Some(failed));
+    match ctx
+        .lambda
+        .point_alias(name, alias, stable, None, &record.to_string(), revision_id)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error {
+            failure: Failure::NeedsOperator,
+            message: format!(
+                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
+            ),
+            cause: Some(match e.cause {
+                Some(cause) => format!("{}: {cause}", e.message),
+                None => e.message,
+            }),
+            hint: Some(format!(
+                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
+                ctx.config.path.display()
+            )),
+        }),
+    }
+}
