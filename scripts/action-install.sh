@@ -25,11 +25,13 @@ version)
     version="${INPUT_VERSION:-}"
     if [ -z "$version" ]; then
         [ -r "$file" ] || { echo "::error title=greenlight::$file is missing: set with: version: v0.2.0"; exit 2; }
-        version="$(tr -d '[:space:]' <"$file")"
+        # One word; blank lines and spaces around it are dropped.
+        version="$(tr -s '[:space:]' ' ' <"$file" | sed 's/^ //; s/ $//')"
     fi
+    # A tag: v, a digit, then letters, digits and . _ + - only. It becomes
+    # a step output, a cache key and a path: no space or line break.
     case "$version" in
-    v[0-9]*) ;;
-    *)
+    "" | [!v]* | v | v[!0-9]* | *[![:alnum:]._+-]*)
         echo "::error title=greenlight::the version to install must be a release tag such as v0.2.0; pin the action to a release (your-org/greenlight@v0.2.0) or set with: version: v0.2.0"
         exit 2
         ;;

@@ -168,6 +168,72 @@ mod tests {
         );
     }
 
+    /// Whether `text` matches the IAM resource `pattern` (`*`: any run of
+    /// characters).
+    fn matches(pattern: &str, text: &str) -> bool {
+        let mut parts = pattern.split('*');
+        let first = parts.next().unwrap_or_default();
+        let Some(mut rest) = text.strip_prefix(first) else {
+            return false;
+        };
+        let mut parts: Vec<&str> = parts.collect();
+        let last = parts.pop();
+        for part in parts {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+        last.is_none_or(|last| rest.ends_with(last))
+    }
+
+    #[test]
+    fn the_configs_example_references_are_ones_the_policy_lets_ci_read() {
+        let policy: serde_json::Value =
+            serde_json::from_str(&POLICY.replace("my-function", "orders")).expect("JSON");
+        let read = policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .find(|s| s["Sid"] == "ReadEnvironmentValuesOnlyWithReferences")
+            .expect("the statement");
+        let resources: Vec<&str> = read["Resource"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        let config = config("orders", Flavour::Python, false);
+        let example = config
+            .lines()
+            .find(|l| l.contains("ssm = "))
+            .expect("the example");
+        let quoted = |key: &str| {
+            let at = example.find(key).expect(key) + key.len();
+            example[at..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // As ARNs: a parameter's without its leading /, a secret's with the
+        // six characters Secrets Manager adds.
+        let parameter = format!(
+            "arn:aws:ssm:us-east-1:123456789012:parameter/{}",
+            quoted("ssm = \"").trim_start_matches('/')
+        );
+        let secret = format!(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}-AbCdEf",
+            quoted("secret = \"")
+        );
+        for arn in [parameter, secret] {
+            assert!(
+                resources.iter().any(|r| matches(r, &arn)),
+                "{arn} is not under {resources:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_policy_stays_valid_json() {
         let policy = POLICY.replace("my-function", "orders");

@@ -402,3 +402,36 @@ fn record_values_are_compared_as_dns_names_and_swapped_records_refused() {
     assert_eq!(p.versions(), ["1", "2"], "nothing deployed");
     assert_weights(&p, &zone, 0, 100);
 }
+
+#[test]
+fn a_promote_writes_no_step_record_over_weights_changed_since_it_read_them() {
+    let (p, zone) = at_ten_percent("1h");
+    p.end_bake("green");
+    let step_one = record(&p, "green");
+    let proxy = p.proxy();
+    // The promote's last read of the pair before it writes the record of
+    // step 2 (its third ListResourceRecordSets, after its state and its
+    // gates) waits at the proxy while another runner rolls back; it then
+    // reads the pair rolled back.
+    proxy.hold("ListResourceRecordSets", &[3]);
+    let promote = spawned(p.command_via(&proxy, &["promote"]));
+    proxy.wait_until_held("ListResourceRecordSets", 3, DEADLINE);
+    assert_eq!(proxy.calls("UpdateAlias"), 0, "no record written yet");
+    p.run(&["rollback"]).success();
+    assert_weights(&p, &zone, 100, 0);
+    proxy.release("ListResourceRecordSets", 3);
+
+    let out = promote.wait_with_output().expect("promote");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("changed by someone else meanwhile"),
+        "{stderr}"
+    );
+    // It stopped writing nothing: no record of a step over the rollback
+    // (green's alias still holds step 1's), no weights.
+    assert_eq!(proxy.calls("UpdateAlias"), 0, "{stderr}");
+    assert_eq!(proxy.calls("ChangeResourceRecordSets"), 0, "{stderr}");
+    assert_eq!(record(&p, "green"), step_one);
+    assert_weights(&p, &zone, 100, 0);
+}

@@ -4,8 +4,9 @@
 //! `scripts/action-install.sh` picks the release and installs it as the
 //! action's steps do; `scripts/action-run.sh` runs a command and turns its
 //! report into step outputs. The Linux x86_64 archive holds the greenlight
-//! these tests built; the others hold a marker file, so a test sees which
-//! archive was installed.
+//! these tests built (`Release::new`) or, for tests that never run it, a
+//! marker file as the others do (`Release::of_markers`), so a test sees
+//! which archive was installed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -49,8 +50,13 @@ fn binary_of(target: &str) -> Vec<u8> {
     if target == TARGETS[0] {
         std::fs::read(env!("CARGO_BIN_EXE_greenlight")).expect("read greenlight")
     } else {
-        format!("#!/bin/sh\necho greenlight for {target}\n").into_bytes()
+        marker(target)
     }
+}
+
+/// A small script standing in for the binary of `target`, naming it.
+fn marker(target: &str) -> Vec<u8> {
+    format!("#!/bin/sh\necho greenlight for {target}\n").into_bytes()
 }
 
 impl Release {
@@ -58,6 +64,18 @@ impl Release {
     /// cargo-dist packs a `.tar.gz`; the binary at the top of the `.zip`)
     /// and their `SHA256SUMS`.
     fn new() -> Release {
+        Release::holding(binary_of)
+    }
+
+    /// A release whose archives all hold markers ([`marker`]): for the
+    /// tests of the install itself, which never run the Linux binary
+    /// (packing greenlight takes seconds).
+    fn of_markers() -> Release {
+        Release::holding(marker)
+    }
+
+    /// A release whose archive of each target holds `binary_of(target)`.
+    fn holding(binary_of: fn(&str) -> Vec<u8>) -> Release {
         let dir = tempfile::tempdir().expect("tempdir");
         for target in TARGETS {
             let (archive, binary) = archive_of(target);
@@ -196,7 +214,7 @@ fn a_good_archive_installs_a_working_greenlight() {
 
 #[test]
 fn the_release_checksums_list_one_archive_per_target_or_none() {
-    let release = Release::new();
+    let release = Release::of_markers();
     let sums = std::fs::read_to_string(release.dir.path().join("SHA256SUMS")).expect("sums");
     let listed: Vec<&str> = sums
         .lines()
@@ -229,7 +247,7 @@ fn the_release_checksums_list_one_archive_per_target_or_none() {
 
 #[test]
 fn a_tampered_archive_is_refused_and_nothing_is_installed() {
-    let release = Release::new();
+    let release = Release::of_markers();
     let archive = release.dir.path().join(ARCHIVE);
     let mut bytes = std::fs::read(&archive).expect("read");
     let middle = bytes.len() / 2;
@@ -252,7 +270,7 @@ fn a_tampered_archive_is_refused_and_nothing_is_installed() {
 
 #[test]
 fn an_archive_missing_from_the_checksums_is_refused() {
-    let release = Release::new();
+    let release = Release::of_markers();
     std::fs::write(release.dir.path().join("SHA256SUMS"), "").expect("write");
     let to = release.dir.path().join("bin");
     let out = release.install(&to, &[]);
@@ -267,7 +285,7 @@ fn an_archive_missing_from_the_checksums_is_refused() {
 
 #[test]
 fn an_unsupported_platform_is_told_how_to_install_from_source() {
-    let release = Release::new();
+    let release = Release::of_markers();
     let to = release.dir.path().join("bin");
     let out = release.install(&to, &[("GREENLIGHT_INSTALL_OS", "FreeBSD")]);
     assert_eq!(out.status.code(), Some(2));
@@ -286,7 +304,7 @@ fn an_unsupported_platform_is_told_how_to_install_from_source() {
 
 #[test]
 fn a_cached_archive_is_checked_again_and_a_tampered_one_is_dropped() {
-    let release = Release::new();
+    let release = Release::of_markers();
     let cache = release.dir.path().join("cache");
     let cache_env = [("GREENLIGHT_CACHE_DIR", cache.to_str().expect("utf-8"))];
     let to = release.dir.path().join("bin");
@@ -319,7 +337,7 @@ fn a_cached_archive_is_checked_again_and_a_tampered_one_is_dropped() {
 
 #[test]
 fn each_listed_platform_installs_its_own_archive() {
-    let release = Release::new();
+    let release = Release::of_markers();
     // What `uname -s` and `uname -m` say on each platform, GitHub's
     // runners first (Windows: Git Bash), then the other spellings.
     let platforms = [
@@ -365,30 +383,35 @@ fn each_listed_platform_installs_its_own_archive() {
         assert_eq!(installed, [binary], "{os}/{arch}");
         assert_eq!(
             std::fs::read(to.join(binary)).expect("installed binary"),
-            binary_of(target),
+            marker(target),
             "{os}/{arch} installed another archive's binary"
         );
     }
 }
 
 #[test]
-fn an_archive_member_tar_refuses_is_exit_1_and_nothing_is_installed() {
-    let release = Release::new();
+fn an_archive_tar_cannot_read_whole_is_exit_1_and_nothing_is_installed() {
+    let release = Release::of_markers();
     let target = TARGETS[0];
     release.replace(
         target,
-        &[
-            ("../escaped", b"outside"),
-            ("greenlight-x86_64-unknown-linux-musl/greenlight", b"inside"),
-        ],
+        &[(
+            "greenlight-x86_64-unknown-linux-musl/greenlight",
+            &[7; 4096],
+        )],
     );
+    // Cut short, and listed with the checksum of what is left: a broken
+    // build, not a download error.
+    let archive = release.dir.path().join(ARCHIVE);
+    let bytes = std::fs::read(&archive).expect("read");
+    std::fs::write(&archive, &bytes[..bytes.len() / 2]).expect("write");
+    release.write_sums();
     let to = release.dir.path().join("bin");
     let out = release.install(&to, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!("{ARCHIVE} did not unpack cleanly"))
-            && err.contains("Member name contains '..'")
+        err.contains(&format!("{ARCHIVE} did not unpack cleanly ("))
             && err.contains("nothing was installed"),
         "{err}"
     );
@@ -397,7 +420,7 @@ fn an_archive_member_tar_refuses_is_exit_1_and_nothing_is_installed() {
 
 #[test]
 fn an_archive_holding_two_binaries_is_refused() {
-    let release = Release::new();
+    let release = Release::of_markers();
     for target in [TARGETS[0], TARGETS[4]] {
         let (archive, binary) = archive_of(target);
         let first = format!("a/{binary}");
@@ -666,4 +689,278 @@ fn the_workflow_templates_install_the_pinned_release_and_compile_nothing() {
         checked += 1;
     }
     assert_eq!(checked, 4, "a template was added or removed: check it here");
+}
+
+/// Installs the archive of `target` from `release` into `to`, on that
+/// target's platform.
+fn install_for(release: &Release, target: &str, to: &Path) -> Output {
+    let os = if target.contains("windows") {
+        "MINGW64_NT-10.0"
+    } else {
+        "Linux"
+    };
+    release.install(to, &[("GREENLIGHT_INSTALL_OS", os)])
+}
+
+#[test]
+fn a_member_whose_path_leaves_the_folder_is_refused_in_either_kind_of_archive() {
+    // tar refuses `..` but strips a leading /, unzip does the reverse:
+    // neither may decide, each such archive is refused whole.
+    let release = Release::of_markers();
+    for target in [TARGETS[0], TARGETS[4]] {
+        let (archive, binary) = archive_of(target);
+        for leaving in [
+            format!("../{binary}"),
+            format!("/tmp/{binary}"),
+            format!("a/../../{binary}"),
+        ] {
+            release.replace(target, &[(leaving.as_str(), b"outside")]);
+            let to = release.dir.path().join("bin");
+            let out = install_for(&release, target, &to);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{leaving}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "{archive} holds a member whose path leaves the folder ({leaving}): nothing was installed"
+                )),
+                "{leaving}: {err}"
+            );
+            assert!(!to.exists(), "{leaving}: something was installed");
+        }
+    }
+}
+
+#[test]
+fn one_path_twice_in_an_archive_is_two_binaries_and_refused() {
+    // The later member would overwrite the earlier: which one is installed
+    // would depend on their order.
+    let release = Release::of_markers();
+    for target in [TARGETS[0], TARGETS[4]] {
+        let (archive, binary) = archive_of(target);
+        let path = if target.contains("windows") {
+            binary.to_owned()
+        } else {
+            format!("greenlight-{target}/{binary}")
+        };
+        release.replace(target, &[(&path, b"one"), (&path, b"two")]);
+        let to = release.dir.path().join("bin");
+        let out = install_for(&release, target, &to);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{archive} holds 2 files named {binary} ({path} {path})"
+            )),
+            "{err}"
+        );
+        assert!(!to.exists(), "{target}: one of the two was installed");
+    }
+}
+
+#[test]
+fn the_checksum_list_is_read_as_sha256sum_reads_it_and_never_by_line_order() {
+    let release = Release::of_markers();
+    let sums = release.dir.path().join("SHA256SUMS");
+    let written = std::fs::read_to_string(&sums).expect("sums");
+    let line = written
+        .lines()
+        .find(|l| l.ends_with(ARCHIVE))
+        .expect("the archive's line")
+        .to_owned();
+    let other = format!("{}  {ARCHIVE}", "0".repeat(64));
+    let installs = |list: &str| {
+        std::fs::write(&sums, list).expect("write sums");
+        let to = release.dir.path().join("bin");
+        let _ = std::fs::remove_dir_all(&to);
+        let out = release.install(&to, &[]);
+        (out, to.join("greenlight").exists())
+    };
+    // `sha256sum -c` takes CRLF line ends and upper-case digits.
+    for list in [
+        written.replace('\n', "\r\n"),
+        written.replace(&line[..64], &line[..64].to_uppercase()),
+    ] {
+        let (out, installed) = installs(&list);
+        assert!(
+            out.status.success() && installed,
+            "{list:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A second, different checksum for the archive: refused, whichever
+    // line comes first.
+    for list in [format!("{line}\n{other}\n"), format!("{other}\n{line}\n")] {
+        let (out, installed) = installs(&list);
+        assert_eq!(out.status.code(), Some(1), "{list:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("lists {ARCHIVE} with different checksums")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!installed, "{list:?}");
+    }
+    let (out, installed) = installs(&format!("{line}\n{line}\n"));
+    assert!(
+        out.status.success() && installed,
+        "the same line twice: {}",
+        stderr(&out)
+    );
+    let (out, installed) = installs(&format!("abc123  {ARCHIVE}\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the checksum \"abc123\", which is not a SHA-256"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!installed);
+}
+
+#[test]
+fn a_folder_or_a_link_in_the_install_folder_is_never_written_through() {
+    let release = Release::of_markers();
+    let to = release.dir.path().join("bin");
+    // A folder where the binary goes: `mv` would put the binary inside it
+    // and report an install that did not happen.
+    std::fs::create_dir_all(to.join("greenlight")).expect("mkdir");
+    let out = release.install(&to, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("bin/greenlight is a folder, so greenlight cannot be installed there"),
+        "{}",
+        stderr(&out)
+    );
+    let inside: Vec<_> = std::fs::read_dir(to.join("greenlight"))
+        .expect("the folder")
+        .collect();
+    assert!(inside.is_empty(), "written into the folder: {inside:?}");
+
+    // A link left at the name an earlier install copied through: another
+    // file is never written through it.
+    std::fs::remove_dir(to.join("greenlight")).expect("rmdir");
+    let precious = release.dir.path().join("precious");
+    std::fs::write(&precious, "keep me").expect("write");
+    std::os::unix::fs::symlink(&precious, to.join(".greenlight.partial")).expect("symlink");
+    let out = release.install(&to, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&precious).expect("read"), "keep me");
+    assert_eq!(
+        std::fs::read(to.join("greenlight")).expect("installed"),
+        marker(TARGETS[0])
+    );
+}
+
+#[test]
+fn a_version_that_is_no_release_tag_is_exit_2_before_any_download() {
+    let release = Release::of_markers();
+    for version in ["..", "v1/../..", "v1\nx", "v1 2", "v1$(id)"] {
+        let to = release.dir.path().join("bin");
+        let out = Command::new("bash")
+            .arg(script("install.sh"))
+            .args(["--version", version, "--dir"])
+            .arg(&to)
+            .args(["--base-url", &release.url])
+            .output()
+            .expect("run install.sh");
+        assert_eq!(out.status.code(), Some(2), "{version:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a release tag"),
+            "{version:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(release.fetched("/SHA256SUMS"), 0, "downloaded for nothing");
+}
+
+#[test]
+fn the_action_takes_one_release_tag_from_its_input_or_its_file_and_nothing_else() {
+    let runner = tempfile::tempdir().expect("tempdir");
+    let beside = runner.path().join("action");
+    std::fs::create_dir_all(&beside).expect("mkdir");
+    let path = beside.to_str().expect("utf-8");
+    let from_file = |text: &str| {
+        std::fs::write(beside.join("action-version.txt"), text).expect("write");
+        action_install("version", runner.path(), &[("GITHUB_ACTION_PATH", path)])
+    };
+    for text in ["v0.1.0\n\n", "v0.1.0\r\n", "\n  v0.1.0 \n"] {
+        let (out, outputs) = from_file(text);
+        assert!(out.status.success(), "{text:?}: {out:?}");
+        assert_eq!(outputs, "version=v0.1.0\n", "{text:?}");
+    }
+    for text in ["", "latest", "v0.1.0 v0.2.0\n", "v0.1.0\n# a note\n"] {
+        let (out, outputs) = from_file(text);
+        assert_eq!(out.status.code(), Some(2), "{text:?}");
+        assert_eq!(outputs, "", "{text:?}");
+    }
+    // An input with a line break would add outputs of its own.
+    for input in ["v1.2.3\nbinary=/tmp/evil", "v1.2.3 ", "v1;id", "v1$(id)"] {
+        let (out, outputs) = action_install(
+            "version",
+            runner.path(),
+            &[("GITHUB_ACTION_PATH", path), ("INPUT_VERSION", input)],
+        );
+        assert_eq!(out.status.code(), Some(2), "{input:?}");
+        assert_eq!(outputs, "", "{input:?}");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.starts_with("::error title=greenlight::") && !said.contains("evil"),
+            "{said}"
+        );
+    }
+}
+
+#[test]
+fn a_cache_write_cut_short_never_fails_this_install_or_the_next() {
+    // A full disk (or a killed install) stops the copy into the cache
+    // half-way: `cp` here writes half the archive there and fails.
+    let release = Release::of_markers();
+    let cache = release.dir.path().join("cache");
+    let shims = release.dir.path().join("shims");
+    std::fs::create_dir_all(&shims).expect("mkdir");
+    let shim = shims.join("cp");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nfor last; do :; done\ncase \"$last\" in\n{}/*) head -c 100 \"$1\" >\"$last\"; echo 'cp: No space left on device' >&2; exit 1 ;;\nesac\nexec /bin/cp \"$@\"\n",
+            cache.display()
+        ),
+    )
+    .expect("write the shim");
+    let mut mode = std::fs::metadata(&shim).expect("shim").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&shim, mode).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cache_dir = cache.to_str().expect("utf-8");
+
+    let to = release.dir.path().join("bin");
+    let cut = release.install(&to, &[("GREENLIGHT_CACHE_DIR", cache_dir), ("PATH", &path)]);
+    assert!(cut.status.success(), "{}", stderr(&cut));
+    assert!(
+        stderr(&cut).contains(&format!("could not keep {ARCHIVE} in the cache")),
+        "{}",
+        stderr(&cut)
+    );
+    assert_eq!(
+        std::fs::read(to.join("greenlight")).expect("installed"),
+        marker(TARGETS[0])
+    );
+    let cached = cache.join(TAG).join(ARCHIVE);
+    assert!(!cached.exists(), "half an archive kept in the cache");
+
+    std::fs::remove_dir_all(&to).expect("rm");
+    let next = release.install(&to, &[("GREENLIGHT_CACHE_DIR", cache_dir)]);
+    assert!(next.status.success(), "{}", stderr(&next));
+    assert_eq!(
+        release.fetched(&format!("/{ARCHIVE}")),
+        2,
+        "downloaded again"
+    );
+    assert_eq!(
+        std::fs::read(&cached).expect("cached now"),
+        std::fs::read(release.dir.path().join(ARCHIVE)).expect("the archive")
+    );
 }

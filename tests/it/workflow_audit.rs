@@ -13,14 +13,60 @@ fn repo() -> &'static Path {
 
 /// A folder where `greenlight init` wrote its starter files.
 fn initialised() -> tempfile::TempDir {
+    initialised_with(&[])
+}
+
+/// A folder where `greenlight init --name orders` with `flags` wrote its
+/// starter files.
+fn initialised_with(flags: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
         .args(["init", "--name", "orders"])
+        .args(flags)
         .current_dir(dir.path())
         .output()
         .expect("run greenlight init");
     assert!(out.status.success(), "init failed: {out:?}");
     dir
+}
+
+/// The workflows `init` wrote into `dir`, by file name.
+fn workflows(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir.join(".github/workflows"))
+        .expect("workflows")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read_to_string(&path).expect("read"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_flavour_and_architecture_gets_the_audited_workflows() {
+    // zizmor audits the workflows of a default `init`; that covers every
+    // variant only while they are all the same.
+    let audited = workflows(initialised().path());
+    assert_eq!(audited.len(), 3, "{audited:?}");
+    for flavour in ["python", "node", "rust", "custom"] {
+        for arm64 in [false, true] {
+            let mut flags = vec!["--flavour", flavour];
+            if arm64 {
+                flags.push("--arm64");
+            }
+            let written = workflows(initialised_with(&flags).path());
+            assert!(
+                written == audited,
+                "init {flags:?} writes other workflows than the audited ones: audit them too"
+            );
+        }
+    }
 }
 
 /// Every workflow and action file audited: the repository's own and the
