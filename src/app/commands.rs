@@ -48,6 +48,9 @@ pub(super) async fn local_part(
 ) -> Result<Option<(Job, RegionalAws)>> {
     let packages = &shared.packages;
     let command = cli.command.name();
+    if !matches!(cli.command, Command::Package { .. }) {
+        refuse_alb(config)?;
+    }
     let job = match &cli.command {
         Command::Package { out } => {
             package_to_file(config, out.as_deref(), ui, report)?;
@@ -78,6 +81,26 @@ pub(super) async fn local_part(
         .await?;
     report.region = regional.0.region().map(ToString::to_string);
     Ok(Some((job, regional)))
+}
+
+/// `[alb]` is read and checked, but no command moves a load balancer's
+/// weights yet: every command that calls AWS is refused (exit 2, before any
+/// call) rather than releasing through the alias behind the load
+/// balancer's back. `package` still works.
+fn refuse_alb(config: &Config) -> Result<()> {
+    if config.alb.is_none() {
+        return Ok(());
+    }
+    let entry = config
+        .entry
+        .as_deref()
+        .map(|entry| format!(" {entry}:"))
+        .unwrap_or_default();
+    Err(Error::usage(format!(
+        "{}:{entry} [alb]: releases through a load balancer's target groups are not in this version of greenlight; nothing was called",
+        config.path.display()
+    ))
+    .with_hint("remove the [alb] table for now, or release through the alias or [dns]"))
 }
 
 /// [`Ready::run`]'s work: the job, from its first AWS call on.
