@@ -249,6 +249,9 @@ impl Report {
                     d.changes.join(", ")
                 )?;
             }
+            if let Some(p) = &d.provenance {
+                writeln!(f, "          from {p}")?;
+            }
         }
         if self.status.is_none() {
             self.write_triggers(f)?;
@@ -493,6 +496,9 @@ impl Report {
                 "version   {:<5} {mark:<4}  {}  {}",
                 v.version, v.last_modified, v.code_sha256
             )?;
+            if let Some(p) = &v.provenance {
+                writeln!(f, "                from {p}")?;
+            }
         }
         Ok(())
     }

@@ -39,6 +39,7 @@ mod output;
 mod package;
 mod panics;
 mod promises;
+mod provenance;
 mod ready_timeout;
 mod real_aws;
 mod refusals;
