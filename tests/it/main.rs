@@ -22,6 +22,7 @@ mod faults;
 mod first_errors;
 mod fleet;
 mod function_settings;
+mod history;
 mod hostile_not_active;
 mod hostile_output_size;
 mod hostile_outside_text;

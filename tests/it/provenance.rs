@@ -10,11 +10,11 @@ use std::process::Command;
 
 use crate::harness::{FUNCTION, Project, default_config};
 
-const SHA: &str = "4f2c9a1e0b7d3c5a6e8f9d0c1b2a3e4f5d6c7b8a";
-const SHA2: &str = "0000111122223333444455556666777788889999";
+pub const SHA: &str = "4f2c9a1e0b7d3c5a6e8f9d0c1b2a3e4f5d6c7b8a";
+pub const SHA2: &str = "0000111122223333444455556666777788889999";
 
 /// GitHub Actions' variables for a run of `sha` on `main` by alice.
-fn github(sha: &str) -> Vec<(&'static str, String)> {
+pub fn github(sha: &str) -> Vec<(&'static str, String)> {
     [
         ("GITHUB_ACTIONS", "true"),
         ("GITHUB_SHA", sha),
@@ -30,7 +30,7 @@ fn github(sha: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Runs greenlight `args` in `p` with the variables `vars` set.
-fn run_with(p: &Project, vars: &[(&str, String)], args: &[&str]) -> crate::harness::Run {
+pub fn run_with(p: &Project, vars: &[(&str, String)], args: &[&str]) -> crate::harness::Run {
     let mut command = p.command(args);
     command.envs(vars.iter().map(|(k, v)| (k, v)));
     command.output().expect("run greenlight").into()
@@ -38,16 +38,7 @@ fn run_with(p: &Project, vars: &[(&str, String)], args: &[&str]) -> crate::harne
 
 /// The description of `qualifier` (a version, or `$LATEST`), as Lambda holds it.
 fn description_of(p: &Project, qualifier: &str) -> String {
-    p.aws(async |c| {
-        c.get_function_configuration()
-            .function_name(FUNCTION)
-            .qualifier(qualifier)
-            .send()
-            .await
-    })
-    .expect("read the version")
-    .description
-    .unwrap_or_default()
+    p.version_config(qualifier).description.unwrap_or_default()
 }
 
 /// Runs `git ARGS` in `dir`, which must succeed.
