@@ -109,6 +109,8 @@ pub async fn history(ctx: Ctx<'_>, limit: usize) -> Result<HistoryReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let (all, served) =
         tokio::try_join!(ctx.lambda.all_versions(name), ctx.lambda.alias(name, alias))?;
+    // Lambda lists `$LATEST` whenever the function exists.
+    let exists = !all.is_empty();
     let mut versions: Vec<_> = all
         .into_iter()
         .filter(|v| v.version != crate::deploy::pin::LATEST)
@@ -147,7 +149,7 @@ pub async fn history(ctx: Ctx<'_>, limit: usize) -> Result<HistoryReport> {
         })
         .collect();
     Ok(HistoryReport {
-        exists: kept > 0 || served.is_some(),
+        exists,
         kept,
         record,
         versions,

@@ -3,7 +3,7 @@
 //! (the alias, its record of the last move, the versions' times), in text
 //! and JSON, `--limit`, and read-only. Each test reads the alias back.
 
-use crate::harness::Project;
+use crate::harness::{FUNCTION, Project};
 use crate::provenance::{SHA, SHA2, github, run_with};
 
 /// `history --output json`'s versions: (version, outcome, other).
@@ -136,10 +136,31 @@ fn a_release_in_progress_then_rolled_back() {
 }
 
 #[test]
-fn a_function_that_does_not_exist_has_no_history() {
+fn a_function_that_does_not_exist_has_no_history_and_one_without_versions_exists() {
     let p = Project::new();
     let doc = p.run(&["history", "--output", "json"]).success().json();
     assert_eq!(doc["history"]["exists"], false, "{doc}");
     assert_eq!(doc["history"]["versions"], serde_json::json!([]));
     assert!(p.functions().is_empty(), "nothing was created");
+
+    // A function with no published version, made by hand, exists.
+    p.run(&["deploy"]).success();
+    p.aws(async |c| {
+        c.delete_alias()
+            .function_name(FUNCTION)
+            .name("live")
+            .send()
+            .await?;
+        c.delete_function()
+            .function_name(FUNCTION)
+            .qualifier("1")
+            .send()
+            .await?;
+        Ok::<_, aws_sdk_lambda::Error>(())
+    })
+    .expect("delete the alias and version 1");
+    assert_eq!(p.versions(), Vec::<String>::new());
+    let doc = p.run(&["history", "--output", "json"]).success().json();
+    assert_eq!(doc["history"]["exists"], true, "{doc}");
+    assert_eq!(doc["history"]["kept"], 0);
 }
