@@ -42,6 +42,7 @@ use crate::release::progress;
 use crate::release::progress::InProgress;
 use crate::release::rollback::RollbackReport;
 use crate::release::unexpected;
+use crate::release::watch;
 use crate::release::weights;
 use crate::release::{self, Candidate, ReleaseReport};
 
@@ -965,7 +966,7 @@ impl<'a> Shift<'a> {
                     .ctx
                     .ui
                     .countdown("judging the last step's metrics as they settle", left);
-                self.pause(progress::check_interval(self.plan.bake).min(left))
+                self.pause(watch::check_interval(self.plan.bake).min(left))
                     .await?;
                 continue;
             }
@@ -989,7 +990,7 @@ impl<'a> Shift<'a> {
                         return Ok(());
                     }
                     self.ctx.ui.detail(format_args!("holding: {why}"));
-                    self.pause(progress::check_interval(self.plan.bake)).await?;
+                    self.pause(watch::check_interval(self.plan.bake)).await?;
                     continue;
                 }
             }
@@ -1133,12 +1134,14 @@ impl<'a> Shift<'a> {
             self.pair.records[i] = record;
         }
         let busy = self.ctx.ui.spinner("waiting for Route 53 to be INSYNC");
-        let synced = tokio::select! {
-            synced = self.ctx.dns.wait_insync(&change) => synced,
-            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-                return Err(format!("interrupted by {signal}").into());
-            }
-        };
+        let (ctx, version) = (self.ctx, self.version.as_str());
+        let synced = watch::until(
+            &mut self.interrupts,
+            ctx,
+            version,
+            ctx.dns.wait_insync(&change),
+        )
+        .await?;
         drop(busy);
         synced.map_err(|e| Stop::RollBack(e.message))?;
         let ttl = self.ttl;
@@ -1168,23 +1171,25 @@ impl<'a> Shift<'a> {
             if left.is_zero() {
                 return Ok(());
             }
-            self.pause(progress::check_interval(self.plan.bake).min(left))
+            self.pause(watch::check_interval(self.plan.bake).min(left))
                 .await?;
             self.check().await?;
         }
     }
 
     async fn pause(&mut self, length: Duration) -> std::result::Result<(), Stop> {
-        Ok(progress::pause(&mut self.interrupts, self.ctx, length).await?)
+        Ok(watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await?)
     }
 
     /// With `[release] together`: waits, watching the gates once a step is
     /// under way, until every function is ready for move `next`.
     async fn fleet_turn(&mut self, next: usize) -> std::result::Result<(), Halt> {
         let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
-        let interval = progress::check_interval(self.plan.bake);
+        let interval = watch::check_interval(self.plan.bake);
         lockstep::await_turn(fleet, next, ui, async || {
-            if let Err(why) = progress::pause(&mut self.interrupts, self.ctx, interval).await {
+            if let Err(why) =
+                watch::pause(&mut self.interrupts, self.ctx, &self.version, interval).await
+            {
                 return Some(why);
             }
             if self.step.is_some() {

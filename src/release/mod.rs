@@ -42,6 +42,7 @@ pub mod prune;
 pub mod rollback;
 pub mod status;
 pub mod unexpected;
+pub mod watch;
 pub mod weights;
 
 use crate::aws::lambda::AliasState;

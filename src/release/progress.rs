@@ -37,12 +37,8 @@ use crate::release::ReleaseReport;
 use crate::release::clock::{Settling, StepClock, whole_seconds};
 use crate::release::rollback;
 use crate::release::unexpected;
+use crate::release::watch::{self, check_interval};
 use crate::ui::Activity;
-
-/// Gates are checked at least this often during a bake...
-const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(30);
-/// ...and at most this often.
-const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where a release that continues after this run stands.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -283,9 +279,9 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Waits `length` (see [`pause`]).
+    /// Waits `length`, watching the alarms ([`watch::pause`]).
     async fn pause_for(&mut self, length: Duration) -> std::result::Result<(), String> {
-        pause(&mut self.interrupts, self.ctx, length).await
+        watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await
     }
 
     /// With `[release] together`: waits, watching the gates once a step is
@@ -408,28 +404,6 @@ pub fn standing(
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
     }
-}
-
-/// Waits `length` during a release; why it must be undone if an interrupt
-/// or (with `[release] together`) another function's failure comes first.
-pub async fn pause(
-    interrupts: &mut Option<Interrupts>,
-    ctx: Ctx<'_>,
-    length: Duration,
-) -> std::result::Result<(), String> {
-    tokio::select! {
-        () = tokio::time::sleep(length) => Ok(()),
-        signal = interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-            Err(format!("interrupted by {signal}"))
-        }
-        why = lockstep::failure(ctx.fleet) => Err(why),
-    }
-}
-
-/// How often the gates are checked during a bake of `bake`: a tenth of it,
-/// between 1 s and 30 s.
-pub fn check_interval(bake: Duration) -> Duration {
-    (bake / 10).clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
 }
 
 /// Makes the first move of a new release, then drives it. A panic on the

@@ -146,6 +146,38 @@ fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }
 
+/// Issue 24 §5: with a 5-minute bake every gate is checked every 30 s, but
+/// the alarms are read every 5 s while the step bakes, so an alarm going
+/// off just after the move brings the traffic back long before the next
+/// full check would (the wait below is four times the alarm interval, and
+/// before that change the restore came 30 s after the move).
+#[test]
+fn a_red_alarm_mid_long_bake_restores_traffic_within_seconds() {
+    let p = canary_project("steps = [50]\nbake = \"5m\"\nalarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    let proxy = p.proxy();
+    let child = spawned(p.command_via(&proxy, &["ship"]));
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.5)])
+    });
+    // The gate check right after the move has read the alarm green.
+    proxy.wait_for_answered_after("UpdateAlias", "DescribeAlarms", DEADLINE);
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    p.wait_for(
+        "traffic back on version 1 before the next full gate check",
+        Duration::from_secs(20),
+        || p.weights("live") == ("1".to_owned(), BTreeMap::new()),
+    );
+
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("alarm orders-errors is in ALARM: set by the test"),
+        "{stderr}"
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
 #[test]
 fn an_alarm_already_firing_stops_the_release_before_anything_moves() {
     let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
