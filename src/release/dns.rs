@@ -38,8 +38,7 @@ use crate::lockstep::{self, Halt};
 use crate::record::{Action, Record};
 use crate::release::clock::{Settling, StepClock, whole_seconds};
 use crate::release::dry_run::DryRun;
-use crate::release::progress;
-use crate::release::progress::InProgress;
+use crate::release::engine::{self, InProgress};
 use crate::release::rollback::RollbackReport;
 use crate::release::unexpected;
 use crate::release::watch;
@@ -1260,7 +1259,7 @@ impl<'a> Shift<'a> {
 
     /// Where the release stands, for a run that leaves it in progress.
     fn position(&self) -> InProgress {
-        progress::standing(
+        engine::standing(
             &self.version,
             &self.plan,
             self.step.unwrap_or(0),

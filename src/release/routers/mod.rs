@@ -1,0 +1,119 @@
+//! Routers: where a release's traffic split lives, and only what differs
+//! between the places it can live.
+//!
+//! The engine ([`crate::release::engine`]) owns the steps, bakes, gates,
+//! interrupts, the panic path and the rollback on red, once; a router owns
+//! the writes of one kind of split: a Lambda alias's routing weights
+//! ([`alias`]) today, Route 53 weights and load-balancer weights next
+//! (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
+//! (SetWeight, VerifyWeight, Type) and Flagger's router interface
+//! (SetRoutes, GetRoutes).
+//!
+//! Dispatch is by [`AnyRouter`] (async trait methods are not
+//! dyn-compatible): the engine holds one and calls the [`Router`] methods
+//! through it.
+
+pub mod alias;
+
+use crate::error::Result;
+use crate::record::Record;
+use crate::release::rollback::RollbackReport;
+
+/// One split a release writes: `share` of the traffic on `version`, the
+/// rest on `stable`; or, to finish, all of it on `version`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split<'a> {
+    /// The version under release.
+    pub version: &'a str,
+    /// The version the rest of the traffic stays on.
+    pub stable: &'a str,
+    /// The share on `version` (0.0 to 1.0) during a step; `None` when the
+    /// release finishes and all traffic moves.
+    pub share: Option<f64>,
+    /// The share in percent, for messages (100 when finishing).
+    pub percent: u8,
+}
+
+/// How a router names itself and reaches the versions it routes to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// In messages, e.g. "alias live".
+    pub name: String,
+    /// The alias through which the version under release is reached (smoke
+    /// tests, its metrics).
+    pub via: String,
+    /// The alias through which the stable version is reached (its metrics).
+    pub stable_via: String,
+}
+
+/// What differs between the places a split can live.
+pub(crate) trait Router {
+    /// How it is named, and the aliases that reach each version.
+    fn place(&self) -> Place;
+
+    /// True when `version` takes any traffic now (unknown counts as true):
+    /// after a panic, whether there is anything to roll back.
+    async fn serves(&self, version: &str) -> Result<bool>;
+
+    /// Writes `split` together with its release `record`, conditionally:
+    /// a change by anyone else since the last read or write is
+    /// `Failure::Conflict` (exit 1, nothing more is written).
+    async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()>;
+
+    /// Waits until the last write is in effect for users.
+    async fn in_effect(&mut self) -> Result<()>;
+
+    /// Puts all traffic back on `stable` after `failed` was released, and
+    /// records the rollback; `why` is said if that fails (exit 4, with the
+    /// commands that fix it).
+    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()>;
+
+    /// `greenlight rollback` for this router: what the panic path runs.
+    async fn rollback(&self) -> Result<RollbackReport>;
+}
+
+/// The router a release drives. A clone is a second handle on the same
+/// place (for the panic path, which reads again before it writes).
+#[derive(Clone)]
+pub enum AnyRouter<'a> {
+    /// A Lambda alias's routing weights.
+    Alias(alias::AliasRouter<'a>),
+}
+
+impl Router for AnyRouter<'_> {
+    fn place(&self) -> Place {
+        match self {
+            AnyRouter::Alias(r) => r.place(),
+        }
+    }
+
+    async fn serves(&self, version: &str) -> Result<bool> {
+        match self {
+            AnyRouter::Alias(r) => r.serves(version).await,
+        }
+    }
+
+    async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
+        match self {
+            AnyRouter::Alias(r) => r.write(split, record).await,
+        }
+    }
+
+    async fn in_effect(&mut self) -> Result<()> {
+        match self {
+            AnyRouter::Alias(r) => r.in_effect().await,
+        }
+    }
+
+    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+        match self {
+            AnyRouter::Alias(r) => r.restore(stable, failed, why).await,
+        }
+    }
+
+    async fn rollback(&self) -> Result<RollbackReport> {
+        match self {
+            AnyRouter::Alias(r) => r.rollback().await,
+        }
+    }
+}
