@@ -443,12 +443,39 @@ pub async fn release(
         to.name, from.name
     ));
     let settle = crate::checks::metrics::settle_for(ctx, version).await?;
+    past_the_second_of(record.as_ref()).await;
     let record = Record::canary(version, &stable, 0, &plan).with_settle(settle);
     point(ctx, to, version, &record).await?;
     let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
     run.step = None;
     run.active = true;
     run.drive(wait).await
+}
+
+/// The longest wait for the clock to pass the second of the record a new
+/// release follows (see [`past_the_second_of`]).
+const MAX_TIE_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits until the clock is past the whole second of `live`, the live
+/// colour's newest record, so that the release's first record reads as
+/// newer. [`state`] orders the records of the two colours by their
+/// whole-second times: a release of version V in the same second as the
+/// rollback of V (on the other colour) would read as that rollback coming
+/// after it, and the release as a split made by hand. A record further
+/// ahead than [`MAX_TIE_WAIT`] (another machine's clock) is not waited for.
+async fn past_the_second_of(live: Option<&Record>) {
+    let Some(at) = live.and_then(Record::time) else {
+        return;
+    };
+    let Ok(next) = OffsetDateTime::from_unix_timestamp(at.unix_timestamp().saturating_add(1))
+    else {
+        return;
+    };
+    if let Ok(left) = Duration::try_from(next - OffsetDateTime::now_utc())
+        && left <= MAX_TIE_WAIT
+    {
+        tokio::time::sleep(left).await;
+    }
 }
 
 /// The finished release on the live colour `live` (its newest `record`)

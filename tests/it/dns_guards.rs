@@ -158,6 +158,49 @@ fn a_rolled_back_release_split_again_by_hand_is_not_resumed() {
     }
 }
 
+/// The records of the two colours are ordered by their whole-second
+/// times: a release of version 2 in the second of the rollback of version 2
+/// (or just after a clock a moment ahead wrote it) must still read as the
+/// newer, a release in progress, not as a split made by hand.
+#[test]
+fn a_release_in_the_second_of_the_rollback_before_it_reads_as_in_progress() {
+    let (p, zone) = at_ten_percent("1h");
+    p.run(&["rollback"]).success();
+    assert_weights(&p, &zone, 100, 0);
+    // The rollback's record stamped 2 s ahead: the release below writes its
+    // first record within that second.
+    let rolled_back = record(&p, "blue");
+    assert!(
+        rolled_back.starts_with("greenlight: action=rollback version=1 previous=2"),
+        "{rolled_back}"
+    );
+    let ahead = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+        .replace_nanosecond(0)
+        .expect("a whole second")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    let at = rolled_back.find(" at=").expect("at=");
+    let ahead = format!("{} at={ahead}", &rolled_back[..at]);
+    p.aws(async |c| {
+        c.update_alias()
+            .function_name(crate::harness::FUNCTION)
+            .name("blue")
+            .description(&ahead)
+            .send()
+            .await
+    })
+    .expect("stamp the rollback's record");
+
+    p.run(&["release", "--version", "2", "--no-wait"]).success();
+    assert_weights(&p, &zone, 90, 10);
+    let promoted = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(promoted["outcome"], "in_progress", "{promoted}");
+    assert_weights(&p, &zone, 90, 10);
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["in_progress"]["percent"], 10, "{status}");
+    assert!(status["status"]["problem"].is_null(), "{status}");
+}
+
 #[test]
 fn weights_a_step_behind_their_record_are_set_again_not_skipped() {
     let (p, zone) = at_ten_percent("1h");
