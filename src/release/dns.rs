@@ -17,6 +17,11 @@
 //! creates them, all the weight on the colour it releases to (there are no
 //! users yet).
 //!
+//! The writes of a split (the record, the weights, INSYNC, the restore)
+//! are the DNS router's ([`DnsRouter`]); this module still holds what the
+//! records mean ([`state`]) and its own release loop (`Shift`), which the
+//! engine ([`crate::release::engine`]) is to take over (issue 24).
+//!
 //! AWS calls: `ListResourceRecordSets`, `GetAlias`/`CreateAlias`/`UpdateAlias`
 //! for the idle colour, `DescribeAlarms`, then per step
 //! `ChangeResourceRecordSets` and `GetChange` until INSYNC.
@@ -25,7 +30,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::aws::route53::{Dns, NewRecord, RecordName, WeightedRecord};
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
 use crate::config::plan::Plan;
@@ -40,6 +44,10 @@ use crate::release::clock::{Settling, StepClock, whole_seconds};
 use crate::release::dry_run::DryRun;
 use crate::release::engine::{self, InProgress};
 use crate::release::rollback::RollbackReport;
+use crate::release::routers::dns::{
+    Aim, DnsRouter, Pair, aim, new_record, point, read, record_name,
+};
+use crate::release::routers::{Router, Split};
 use crate::release::unexpected;
 use crate::release::watch;
 use crate::release::weights;
@@ -47,119 +55,6 @@ use crate::release::{self, Candidate, ReleaseReport};
 
 /// The sum of the two weights greenlight sets (Route 53 allows 0 to 255 each).
 const TOTAL: i64 = 100;
-
-/// The pair as Route 53 holds it, blue first.
-#[derive(Debug, Clone)]
-pub struct Pair {
-    /// The blue and green records.
-    pub records: [WeightedRecord; 2],
-}
-
-impl Pair {
-    fn weights(&self) -> [i64; 2] {
-        [&self.records[0], &self.records[1]].map(|r| r.weight.unwrap_or(0))
-    }
-}
-
-/// The pair's name as the Route 53 seam takes it.
-fn record_name(dns: &DnsConfig) -> RecordName<'_> {
-    RecordName {
-        zone_id: &dns.zone_id,
-        name: &dns.name,
-        record_type: &dns.record_type,
-    }
-}
-
-/// `colour`'s record as greenlight creates it, with `weight`.
-fn new_record(colour: &Colour, weight: i64) -> NewRecord<'_> {
-    NewRecord {
-        set_identifier: colour.name,
-        value: &colour.value,
-        target_zone_id: colour.target_zone_id.as_deref(),
-        weight,
-    }
-}
-
-/// Reads the pair; `None` when neither record exists yet.
-pub async fn read(dns_seam: &Dns, dns: &DnsConfig) -> Result<Option<Pair>> {
-    let found = dns_seam.records(&record_name(dns)).await?;
-    if found.is_empty() {
-        return Ok(None);
-    }
-    let pick = |colour: &str| found.iter().find(|r| r.set_identifier == colour).cloned();
-    let problem = |why: String| {
-        Error::no_traffic_moved(format!("{} {}: {why}", dns.record_type, dns.name)).with_hint(
-            "greenlight needs two weighted records with SetIdentifiers blue and green (or neither, and it creates them)",
-        )
-    };
-    if let Some(other) = found
-        .iter()
-        .find(|r| r.set_identifier != "blue" && r.set_identifier != "green")
-    {
-        let id = if other.set_identifier.is_empty() {
-            "a record without a SetIdentifier (not weighted)".to_owned()
-        } else {
-            format!("a record with SetIdentifier {:?}", other.set_identifier)
-        };
-        return Err(problem(format!("the zone holds {id}")));
-    }
-    let (Some(blue), Some(green)) = (pick("blue"), pick("green")) else {
-        let missing = if pick("blue").is_none() {
-            "blue"
-        } else {
-            "green"
-        };
-        return Err(problem(format!("the {missing} record does not exist")));
-    };
-    if let Some((managed, policy)) = [&blue, &green]
-        .into_iter()
-        .find_map(|r| Some((r, r.traffic_policy()?)))
-    {
-        return Err(problem(format!(
-            "the {} record is managed by traffic policy instance {policy}: changing its weight would take it out of the policy",
-            managed.set_identifier
-        )));
-    }
-    if let Some(unweighted) = [&blue, &green].into_iter().find(|r| r.weight.is_none()) {
-        return Err(problem(format!(
-            "the {} record is not weighted",
-            unweighted.set_identifier
-        )));
-    }
-    // Each record must point where the config says that colour is, or the
-    // weights would send users to the other colour's version.
-    for (record, colour) in [&blue, &green].into_iter().zip(&dns.colours) {
-        if !same_host(&record.value, &colour.value) {
-            let other = &dns.colours[usize::from(colour.name == "blue")];
-            let swapped = if same_host(&record.value, &other.value) {
-                format!(" ({}'s value: the records are swapped)", other.name)
-            } else {
-                String::new()
-            };
-            return Err(Error::no_traffic_moved(format!(
-                "{} {}: the {} record points at {}{swapped}, but dns.{}.value is {}",
-                dns.record_type, dns.name, colour.name, record.value, colour.name, colour.value
-            ))
-            .with_hint("make the records and the [dns] values agree, then run greenlight again"));
-        }
-    }
-    Ok(Some(Pair {
-        records: [blue, green],
-    }))
-}
-
-/// Whether two DNS names (or CNAME targets) name the same host: case and a
-/// trailing dot do not matter, nor Route 53's `dualstack.` prefix on load
-/// balancer alias targets.
-fn same_host(a: &str, b: &str) -> bool {
-    let plain = |name: &str| {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        name.strip_prefix("dualstack.")
-            .map(str::to_owned)
-            .unwrap_or(name)
-    };
-    plain(a) == plain(b)
-}
 
 /// Where a DNS release stands: the weights, and the newest greenlight
 /// record on either colour's alias (the record says which way a split goes,
@@ -681,7 +576,7 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
 pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
     match undo(ctx, dns).await? {
         Undo::Done(done) => Ok(done),
-        Undo::Restore(run) => {
+        Undo::Restore(mut run) => {
             run.restore("rollback requested").await?;
             Ok(RollbackReport {
                 from: run.version.clone(),
@@ -725,62 +620,6 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
     })
 }
 
-/// Points `colour`'s alias at `version` (creating it), writing `record`.
-async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) -> Result<()> {
-    let how = Aim {
-        label: colour.name.to_owned(),
-        description: record.to_string(),
-        keep_if_there: false,
-    };
-    aim(ctx, colour, version, &how).await
-}
-
-/// How [`aim`] writes an alias.
-struct Aim {
-    /// How the colour is named in progress lines, e.g. "blue, weight 0".
-    label: String,
-    /// The alias description to write.
-    description: String,
-    /// Leave the alias alone when it already serves the version.
-    keep_if_there: bool,
-}
-
-/// Points `colour`'s alias at `version`, creating it when missing.
-async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Result<()> {
-    let name = ctx.function();
-    match ctx.lambda.alias(name, &colour.alias).await? {
-        Some(current) if how.keep_if_there && current.version == version => Ok(()),
-        Some(current) => {
-            if current.version != version {
-                ctx.ui.step(format_args!(
-                    "pointing alias {} ({}) at version {version}",
-                    colour.alias, how.label
-                ));
-            }
-            ctx.lambda
-                .point_alias(
-                    name,
-                    &colour.alias,
-                    version,
-                    None,
-                    &how.description,
-                    current.revision_id.as_deref(),
-                )
-                .await
-                .map(|_| ())
-        }
-        None => {
-            ctx.ui.step(format_args!(
-                "creating alias {} ({}) on version {version}",
-                colour.alias, how.label
-            ));
-            ctx.lambda
-                .create_alias(name, &colour.alias, version, &how.description)
-                .await
-        }
-    }
-}
-
 /// How a shift ends early.
 enum Stop {
     /// Undo it: all the weight back on the old colour (a red gate, a failed
@@ -811,7 +650,8 @@ impl From<String> for Stop {
 struct Shift<'a> {
     ctx: Ctx<'a>,
     dns: &'a DnsConfig,
-    pair: Pair,
+    /// Writes the splits.
+    router: DnsRouter<'a>,
     to: usize,
     version: String,
     stable: String,
@@ -825,10 +665,7 @@ struct Shift<'a> {
     settle: Duration,
     /// After the last move: the last step's window, judged as it settles.
     settling: Option<Settling>,
-    /// The sum of the weights, the same before, during and after.
-    total: i64,
     interrupts: Option<Interrupts>,
-    ttl: Duration,
     /// Why the metrics could not judge the new version at the last check.
     held: Option<String>,
     /// The last check of the gates, for the report.
@@ -861,20 +698,10 @@ impl<'a> Shift<'a> {
                 settling.map_or(Duration::ZERO, |s| s.settle),
             ),
         };
-        // Refused at 0 when the state was read; a small total is rescaled.
-        let total = weights::working_total(pair.weights().iter().sum()).unwrap_or(100);
-        // Resolvers may cache either record: wait out the longer TTL.
-        let ttl = pair
-            .records
-            .iter()
-            .map(|r| r.ttl.unwrap_or(dns.ttl))
-            .max()
-            .unwrap_or(dns.ttl)
-            .max(0);
         Ok(Shift {
             ctx,
             dns,
-            total,
+            router: DnsRouter::new(ctx, dns, pair, to),
             to,
             version: record.version.clone(),
             stable: record.previous.clone().unwrap_or_default(),
@@ -884,13 +711,11 @@ impl<'a> Shift<'a> {
             settle,
             settling,
             interrupts: None,
-            ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
             held: None,
             gates: None,
             reapply: false,
             provisioned: Provisioned::default(),
             active: false,
-            pair,
         })
     }
 
@@ -905,29 +730,16 @@ impl<'a> Shift<'a> {
     /// made one move or found the current bake unfinished. A panic on the
     /// way still ends in the rollback path ([`unexpected::end_release`]).
     async fn drive(self, wait: bool) -> Result<ReleaseReport> {
-        let (ctx, dns, version) = (self.ctx, self.dns, self.version.clone());
+        let (router, version) = (self.router.clone(), self.version.clone());
         match unexpected::catching(self.steps(wait)).await {
             Ok(done) => done,
             Err(panic) => {
-                // Traffic moved if the weight is split for this release, or
-                // all of it is on a colour serving this version.
-                let moved = match state(ctx, dns).await {
-                    Ok((_, State::Releasing { record, .. } | State::Tampered { record, .. })) => {
-                        record.version == version
-                    }
-                    Ok((_, State::Live { live, .. })) => {
-                        let alias = &dns.colours[live].alias;
-                        match ctx.lambda.alias(ctx.function(), alias).await {
-                            Ok(serves) => serves.is_some_and(|a| a.version == version),
-                            Err(_) => true,
-                        }
-                    }
-                    Ok((_, State::New)) => false,
-                    // Unknown: assume the worst.
-                    Err(_) => true,
-                };
+                // Traffic moved if a colour with weight serves this version;
+                // unknown: assume the worst.
+                let moved = router.serves(&version).await.unwrap_or(true);
+                let place = router.place().name;
                 Err(
-                    unexpected::end_release(&panic, &version, &dns.name, moved, rollback(ctx, dns))
+                    unexpected::end_release(&panic, &version, &place, moved, router.rollback())
                         .await,
                 )
             }
@@ -1066,112 +878,48 @@ impl<'a> Shift<'a> {
     /// other way round, weights first: until all the weight has moved, the
     /// last canary record keeps saying a release is in progress, so a fault
     /// or a crash in between leaves a split that `promote` and `rollback`
-    /// both recognise.
+    /// both recognise ([`DnsRouter`]).
     async fn move_to(&mut self, next: usize) -> std::result::Result<(), Stop> {
         let finished = next >= self.plan.steps.len();
-        // The last step's window, judged after the finish as it settles.
-        let last = self.step.map(|_| self.clock().window().0);
         let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-        let new = if finished {
-            self.total
-        } else {
-            // The record goes first; not over a pair someone else changed.
-            self.unchanged().await?;
-            self.record(next, None).await?;
-            weights::step_weight(self.total, percent)
-        };
-        let what = format!("{percent} % on {}", self.dns.colours[self.to].name);
-        self.set(new, &what).await?;
-        self.step = (!finished).then_some(next);
-        self.since = OffsetDateTime::now_utc();
-        if finished {
-            let record = self.record(next, last).await?;
-            self.settling = Settling::of(&record);
-        }
-        Ok(())
-    }
-
-    /// Fails (exit 1, writing nothing) when the pair is no longer as this
-    /// run last wrote or read it: another runner or a person moved it. (The
-    /// weight write itself is conditional too, see [`Dns::set_weights`].)
-    async fn unchanged(&self) -> std::result::Result<(), Stop> {
-        let now = read(self.ctx.dns, self.dns).await.map_err(Stop::Fail)?;
-        if now.is_some_and(|pair| pair.weights() == self.pair.weights()) {
-            return Ok(());
-        }
-        Err(Stop::Fail(crate::aws::route53::changed_meanwhile(
-            &self.dns.name,
-        )))
-    }
-
-    /// Writes the record of step `next` on the receiving colour's alias;
-    /// past the last step, that of the finished release, whose last step
-    /// (its window from `last`) is still judged as its metrics settle.
-    async fn record(
-        &self,
-        next: usize,
-        last: Option<OffsetDateTime>,
-    ) -> std::result::Result<Record, Stop> {
-        let record = if next < self.plan.steps.len() {
-            Record::canary(&self.version, &self.stable, next, &self.plan).with_settle(self.settle)
-        } else {
+        let record = if finished {
+            // The last step's window, judged after the finish as it settles.
+            let last = self.step.map(|_| self.clock().window().0);
             let record = Record::now(Action::Release, &self.version, Some(&self.stable));
             match last {
                 Some(from) => record.settling(from, self.settle),
                 None => record,
             }
+        } else {
+            Record::canary(&self.version, &self.stable, next, &self.plan).with_settle(self.settle)
         };
-        match point(self.ctx, &self.dns.colours[self.to], &self.version, &record).await {
-            Ok(()) => Ok(record),
-            // Another runner wrote the alias meanwhile: stop, as for weights.
-            Err(e) if e.failure == Failure::Conflict => Err(Stop::Fail(e)),
-            Err(e) => Err(format!("recording the step failed: {}", e.message).into()),
-        }
-    }
-
-    /// Sets `new` on the receiving colour and the rest on the other, then
-    /// waits until Route 53 is INSYNC and the record's TTL has passed.
-    async fn set(&mut self, new: i64, what: &str) -> std::result::Result<(), Stop> {
-        let (to, from) = (&self.pair.records[self.to], &self.pair.records[1 - self.to]);
-        self.ctx.ui.step(format_args!(
-            "setting weights: {} {new}, {} {} ({what})",
-            to.set_identifier,
-            from.set_identifier,
-            self.total - new
-        ));
-        let written = self
-            .ctx
-            .dns
-            .set_weights(
-                &record_name(self.dns),
-                &[(to, new), (from, self.total - new)],
-                &format!("greenlight: {what}"),
-            )
-            .await;
-        let (change, now) = match written {
-            Ok(written) => written,
-            // Someone else changed the pair: stop, writing nothing more.
+        let split = Split {
+            version: &self.version,
+            stable: &self.stable,
+            share: (!finished).then(|| self.plan.weight(next)),
+            percent,
+        };
+        match self.router.write(split, &record).await {
+            Ok(()) => {}
+            // Someone else changed the pair or the alias: stop, writing
+            // nothing more.
             Err(e) if e.failure == Failure::Conflict => return Err(Stop::Fail(e)),
-            Err(e) => return Err(format!("changing the weights failed: {}", e.message).into()),
-        };
-        // The pair as it is now, for the next conditional write.
-        for record in now {
-            let i = usize::from(record.set_identifier != self.pair.records[0].set_identifier);
-            self.pair.records[i] = record;
+            Err(e) => return Err(Stop::RollBack(e.message)),
         }
         let busy = self.ctx.ui.spinner("waiting for Route 53 to be INSYNC");
         let (ctx, version) = (self.ctx, self.version.as_str());
-        let synced = watch::until(
-            &mut self.interrupts,
-            ctx,
-            version,
-            ctx.dns.wait_insync(&change),
-        )
-        .await?;
+        let synced =
+            watch::until(&mut self.interrupts, ctx, version, self.router.in_effect()).await?;
         drop(busy);
         synced.map_err(|e| Stop::RollBack(e.message))?;
-        let ttl = self.ttl;
-        self.pause(ttl).await
+        let ttl = self.router.caching();
+        self.pause(ttl).await?;
+        self.step = (!finished).then_some(next);
+        self.since = OffsetDateTime::now_utc();
+        if finished {
+            self.settling = Settling::of(&record);
+        }
+        Ok(())
     }
 
     /// The current step's clock: its bake, then its metrics' settle time.
@@ -1297,59 +1045,8 @@ impl<'a> Shift<'a> {
 
     /// Puts all the weight back on the colour it came from, as it was before
     /// the release, and records the rollback there.
-    async fn restore(&self, why: &str) -> Result<()> {
-        let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
-        self.ctx.ui.step(format_args!(
-            "{why}; putting all the weight back on {} (version {})",
-            from.name, self.stable
-        ));
-        let records = [
-            (&self.pair.records[1 - self.to], self.total),
-            (&self.pair.records[self.to], 0),
-        ];
-        let restored = async {
-            let change = match self
-                .ctx
-                .dns
-                .set_weights(&record_name(self.dns), &records, "greenlight: rollback")
-                .await
-            {
-                Ok((change, _)) => change,
-                // Someone else changed the pair; if they put all the weight
-                // back on the old colour, the rollback is done.
-                Err(e) if e.failure == Failure::Conflict => {
-                    return match read(self.ctx.dns, self.dns).await? {
-                        Some(pair) if pair.weights()[self.to] == 0 => Ok(()),
-                        _ => Err(e),
-                    };
-                }
-                Err(e) => return Err(e),
-            };
-            self.ctx.dns.wait_insync(&change).await?;
-            let record = Record::now(Action::Rollback, &self.stable, Some(&self.version));
-            point(self.ctx, from, &self.stable, &record).await
-        };
-        restored.await.map_err(|e| Error {
-            failure: Failure::NeedsOperator,
-            message: format!(
-                "rollback failed after {why}: {} may still send traffic to {} (version {})",
-                self.dns.name, to.name, self.version
-            ),
-            cause: Some(match e.cause {
-                Some(cause) => format!("{} ({cause})", e.message),
-                None => e.message,
-            }),
-            hint: Some(format!(
-                "run `greenlight rollback -c {}` again, or in Route 53 zone {} set the {} {} weights to {} {} and {} 0",
-                self.ctx.config.path.display(),
-                self.dns.zone_id,
-                self.dns.record_type,
-                self.dns.name,
-                from.name,
-                self.total,
-                to.name
-            )),
-        })
+    async fn restore(&mut self, why: &str) -> Result<()> {
+        self.router.restore(&self.stable, &self.version, why).await
     }
 }
 
@@ -1470,7 +1167,11 @@ pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> 
         "ChangeResourceRecordSets",
         format_args!(
             "{}: {} {}, {} 0 (all the weight back on version {})",
-            dns.name, from.name, run.total, to.name, run.stable
+            dns.name,
+            from.name,
+            run.router.total(),
+            to.name,
+            run.stable
         ),
     );
     plan.write(
@@ -1518,7 +1219,7 @@ impl Shift<'_> {
                     k + 1
                 ),
             );
-            let new = weights::step_weight(self.total, *percent);
+            let new = weights::step_weight(self.router.total(), *percent);
             plan.write(
                 "ChangeResourceRecordSets",
                 format_args!(
@@ -1526,7 +1227,7 @@ impl Shift<'_> {
                     self.dns.name,
                     to.name,
                     from.name,
-                    self.total - new
+                    self.router.total() - new
                 ),
             );
             if !wait {
@@ -1541,7 +1242,10 @@ impl Shift<'_> {
             "ChangeResourceRecordSets",
             format_args!(
                 "{}: {} {}, {} 0 (all the weight), then INSYNC",
-                self.dns.name, to.name, self.total, from.name
+                self.dns.name,
+                to.name,
+                self.router.total(),
+                from.name
             ),
         );
         plan.write(

@@ -4,15 +4,15 @@
 //! In: a release between a stable version and a new one, its [`Plan`], and
 //! the [`AnyRouter`] that writes its splits. Out: the [`ReleaseReport`].
 //! Every move writes the split together with the release [`Record`]
-//! ([`Router::write`], conditional), so the state of a release lives wholly
+//! (`Router::write`, conditional), so the state of a release lives wholly
 //! in AWS: a process killed at any moment leaves a state that `promote`
 //! continues and `rollback` undoes, from any machine.
 //!
-//! After every move (once it is in effect, [`Router::in_effect`]), and
+//! After every move (once it is in effect, `Router::in_effect`), and
 //! repeatedly while a step bakes, the gates are checked ([`gates::check`]);
 //! the alarms alone more often ([`watch`]). A red gate, an error after
 //! traffic moved, SIGINT/SIGTERM or a panic puts all traffic back on the
-//! stable version ([`Router::restore`]). A conflict on a write means
+//! stable version (`Router::restore`). A conflict on a write means
 //! someone else moved the traffic: the run stops without writing further.
 //!
 //! Two ways to drive it: `wait` runs the whole plan, sleeping through bakes;

@@ -187,7 +187,7 @@ async fn colours(ctx: Ctx<'_>) -> Result<Vec<ColourState>> {
     let Some(dns) = &ctx.config.dns else {
         return Ok(Vec::new());
     };
-    let Ok(pair) = crate::release::dns::read(ctx.dns, dns).await else {
+    let Ok(pair) = crate::release::routers::dns::read(ctx.dns, dns).await else {
         return Ok(Vec::new());
     };
     let mut colours = Vec::new();

@@ -9,6 +9,8 @@
 //!
 //! AWS calls: `GetAlias` (after a panic), `UpdateAlias`.
 
+use std::time::Duration;
+
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::record::Record;
@@ -77,6 +79,10 @@ impl Router for AliasRouter<'_> {
 
     async fn in_effect(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    fn caching(&self) -> Duration {
+        Duration::ZERO
     }
 
     async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {

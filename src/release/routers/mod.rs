@@ -4,16 +4,20 @@
 //! The engine ([`crate::release::engine`]) owns the steps, bakes, gates,
 //! interrupts, the panic path and the rollback on red, once; a router owns
 //! the writes of one kind of split: a Lambda alias's routing weights
-//! ([`alias`]) today, Route 53 weights and load-balancer weights next
-//! (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
+//! ([`alias`]), Route 53 weights ([`dns`]; its release loop still in
+//! [`crate::release::dns`], not yet the engine's), load-balancer weights
+//! next (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
 //! (SetWeight, VerifyWeight, Type) and Flagger's router interface
 //! (SetRoutes, GetRoutes).
 //!
 //! Dispatch is by [`AnyRouter`] (async trait methods are not
-//! dyn-compatible): the engine holds one and calls the [`Router`] methods
+//! dyn-compatible): the engine holds one and calls the `Router` methods
 //! through it.
 
 pub mod alias;
+pub mod dns;
+
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::record::Record;
@@ -60,8 +64,15 @@ pub(crate) trait Router {
     /// `Failure::Conflict` (exit 1, nothing more is written).
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()>;
 
-    /// Waits until the last write is in effect for users.
+    /// Waits until the last write is applied (an alias at once; Route 53
+    /// once INSYNC).
     async fn in_effect(&mut self) -> Result<()>;
+
+    /// How long after `Router::in_effect` users may still be sent by the
+    /// split before (Route 53: resolvers' caches, the records' TTL); the
+    /// gates judge a split only after it, and the caller waits it out
+    /// watching the alarms.
+    fn caching(&self) -> Duration;
 
     /// Puts all traffic back on `stable` after `failed` was released, and
     /// records the rollback; `why` is said if that fails (exit 4, with the
@@ -102,6 +113,12 @@ impl Router for AnyRouter<'_> {
     async fn in_effect(&mut self) -> Result<()> {
         match self {
             AnyRouter::Alias(r) => r.in_effect().await,
+        }
+    }
+
+    fn caching(&self) -> Duration {
+        match self {
+            AnyRouter::Alias(r) => r.caching(),
         }
     }
 
