@@ -31,25 +31,19 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::checks::gates;
-use crate::checks::metrics::{Canary, Provisioned};
-use crate::config::plan::Plan;
 use crate::config::{Colour, Config, DnsConfig};
 use crate::context::Ctx;
 use crate::deploy::pin;
-use crate::error::{Error, Failure, Result};
-use crate::interrupt::Interrupts;
-use crate::lockstep::{self, Halt};
+use crate::error::{Error, Result};
 use crate::record::{Action, Record};
-use crate::release::clock::{Settling, StepClock, whole_seconds};
+use crate::release::clock::Settling;
 use crate::release::dry_run::DryRun;
-use crate::release::engine::{self, InProgress};
+use crate::release::engine::{self, InProgress, Run};
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::dns::{
-    Aim, DnsRouter, Pair, aim, new_record, point, read, record_name,
+    Aim, DnsRouter, Pair, aim, new_record, point, read, record_name, total,
 };
-use crate::release::routers::{Router, Split};
-use crate::release::unexpected;
-use crate::release::watch;
+use crate::release::routers::{AnyRouter, Router};
 use crate::release::weights;
 use crate::release::{self, Candidate, ReleaseReport};
 
@@ -306,8 +300,7 @@ pub async fn release(
             if record.version != version {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
-            return run.drive(wait).await;
+            return engine::drive(resume(ctx, dns, pair, to, &record).behind(behind), wait).await;
         }
         (Some(pair), State::Live { live, record, .. }) => (pair, (live, record)),
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
@@ -341,10 +334,11 @@ pub async fn release(
     past_the_second_of(record.as_ref()).await;
     let record = Record::canary(version, &stable, 0, &plan).with_settle(settle);
     point(ctx, to, version, &record).await?;
-    let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
-    run.step = None;
-    run.active = true;
-    run.drive(wait).await
+    let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, 1 - live)));
+    let run = Run::start(ctx, router, version, &stable, plan)
+        .with_settle(settle)
+        .known_active(true);
+    engine::begin(run, wait).await
 }
 
 /// The longest wait for the clock to pass the second of the record a new
@@ -421,13 +415,9 @@ pub async fn standing(ctx: Ctx<'_>, dns: &DnsConfig) -> (Option<InProgress>, Opt
     match state(ctx, dns).await {
         Err(problem) | Ok((_, State::Tampered { problem, .. })) => (None, Some(problem)),
         Ok((Some(pair), State::Releasing { to, record, .. })) => {
-            match Shift::resume(ctx, dns, pair, to, &record) {
-                Ok(mut run) => {
-                    let unread = run.read_gates().await.err();
-                    (Some(run.position()), unread)
-                }
-                Err(problem) => (None, Some(problem)),
-            }
+            let mut run = resume(ctx, dns, pair, to, &record);
+            let unread = run.read_gates().await.err();
+            (run.position(), unread)
         }
         Ok((_, State::Live { live, record, .. })) => (
             None,
@@ -459,8 +449,8 @@ pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) 
 pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseReport>> {
     match moving(ctx, dns).await? {
         (Some(pair), State::Releasing { to, record, behind }) => {
-            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
-            run.drive(false).await.map(Some)
+            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            engine::drive(run, false).await.map(Some)
         }
         // A finished release whose last step's metrics are still settling.
         (Some(pair), State::Live { live, record, .. }) => {
@@ -476,8 +466,8 @@ pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseRepo
             if serves.map(|a| a.version) != record.previous {
                 return Ok(None);
             }
-            let run = Shift::resume(ctx, dns, pair, live, &record)?;
-            run.drive(false).await.map(Some)
+            let run = resume(ctx, dns, pair, live, &record);
+            engine::drive(run, false).await.map(Some)
         }
         _ => Ok(None),
     }
@@ -489,7 +479,16 @@ enum Undo<'a> {
     /// Put all the weight back on the old colour (a release in progress, a
     /// tampered split, or a finished release whose old colour still serves
     /// the version before it).
-    Restore(Box<Shift<'a>>),
+    Restore {
+        /// The pair, moving toward the colour serving `from`.
+        router: Box<DnsRouter<'a>>,
+        /// The colour serving `from`.
+        to: usize,
+        /// The version released.
+        from: String,
+        /// The version before it.
+        back: String,
+    },
     /// Nothing to do: rolled back already.
     Done(RollbackReport),
 }
@@ -509,8 +508,7 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
     let (live, record) = match state {
         State::New => return Err(nothing()),
         State::Releasing { to, record, .. } | State::Tampered { to, record, .. } => {
-            let run = Shift::resume(ctx, dns, pair, to, &record)?;
-            return Ok(Undo::Restore(Box::new(run)));
+            return Ok(restore(ctx, dns, pair, to, record));
         }
         // The newest record is a canary on the colour without weight: the
         // release was undone (a rollback killed before its record) or never
@@ -566,8 +564,23 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
             "release the version you want explicitly with `greenlight release --version N`",
         ));
     }
-    let run = Shift::resume(ctx, dns, pair, live, &record)?;
-    Ok(Undo::Restore(Box::new(run)))
+    Ok(restore(ctx, dns, pair, live, record))
+}
+
+/// The [`Undo::Restore`] of the release `record` to colour `to`.
+fn restore<'a>(
+    ctx: Ctx<'a>,
+    dns: &'a DnsConfig,
+    pair: Pair,
+    to: usize,
+    record: Record,
+) -> Undo<'a> {
+    Undo::Restore {
+        router: Box::new(DnsRouter::new(ctx, dns, pair, to)),
+        to,
+        from: record.version,
+        back: record.previous.unwrap_or_default(),
+    }
 }
 
 /// `rollback` in DNS mode: stop a release in progress (or a split changed
@@ -576,11 +589,16 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
 pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
     match undo(ctx, dns).await? {
         Undo::Done(done) => Ok(done),
-        Undo::Restore(mut run) => {
-            run.restore("rollback requested").await?;
+        Undo::Restore {
+            mut router,
+            from,
+            back,
+            ..
+        } => {
+            router.restore(&back, &from, "rollback requested").await?;
             Ok(RollbackReport {
-                from: run.version.clone(),
-                to: run.stable.clone(),
+                from,
+                to: back,
                 already_rolled_back: false,
             })
         }
@@ -620,433 +638,32 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
     })
 }
 
-/// How a shift ends early.
-enum Stop {
-    /// Undo it: all the weight back on the old colour (a red gate, a failed
-    /// write, an interrupt), and report why.
-    RollBack(String),
-    /// Stop with this error, writing nothing more (another runner or a
-    /// person changed the pair: exit 1).
-    Fail(Error),
-}
-
-impl Stop {
-    /// Why it stopped, in words.
-    fn reason(self) -> String {
-        match self {
-            Stop::RollBack(why) => why,
-            Stop::Fail(e) => e.message,
-        }
-    }
-}
-
-impl From<String> for Stop {
-    fn from(why: String) -> Self {
-        Stop::RollBack(why)
-    }
-}
-
-/// A weight shift toward colour `to`.
-struct Shift<'a> {
-    ctx: Ctx<'a>,
-    dns: &'a DnsConfig,
-    /// Writes the splits.
-    router: DnsRouter<'a>,
-    to: usize,
-    version: String,
-    stable: String,
-    plan: Plan,
-    /// The step reached (an index into the plan's steps); `None` before the
-    /// first move and after the last.
-    step: Option<usize>,
-    /// When that step began (after the last: when all the weight moved).
-    since: OffsetDateTime,
-    /// How long each step's metrics settle after its bake.
-    settle: Duration,
-    /// After the last move: the last step's window, judged as it settles.
-    settling: Option<Settling>,
-    interrupts: Option<Interrupts>,
-    /// Why the metrics could not judge the new version at the last check.
-    held: Option<String>,
-    /// The last check of the gates, for the report.
-    gates: Option<crate::checks::gates::GateCheck>,
-    /// The weights are a step behind the record (a crash between the two
-    /// writes of a step): the step is made again first.
-    reapply: bool,
-    /// The colours' aliases' provisioned concurrency, read once in this run.
-    provisioned: Provisioned,
-    /// The new version was seen `Active`: weight moves onto it need no
-    /// check of its state ([`crate::deploy::ready`]).
-    active: bool,
-}
-
-impl<'a> Shift<'a> {
-    /// The shift `record` (a canary record on colour `to`) describes.
-    fn resume(
-        ctx: Ctx<'a>,
-        dns: &'a DnsConfig,
-        pair: Pair,
-        to: usize,
-        record: &Record,
-    ) -> Result<Shift<'a>> {
-        let settling = Settling::of(record);
-        let (step, plan, settle) = match &record.canary {
-            Some(c) => (Some(c.step), c.plan.clone(), c.settle),
-            None => (
-                None,
+/// The release `record` (a canary record on colour `to`, or a finished
+/// release's whose last step is still judged) describes, driven through
+/// the DNS router over `pair`.
+fn resume<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig, pair: Pair, to: usize, record: &Record) -> Run<'a> {
+    let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, to)));
+    let stable = record.previous.clone().unwrap_or_default();
+    match &record.canary {
+        Some(canary) => Run::start(ctx, router, &record.version, &stable, canary.plan.clone())
+            .with_settle(canary.settle)
+            .at_step(
+                canary.step,
+                record.time().unwrap_or_else(OffsetDateTime::now_utc),
+            ),
+        None => {
+            let run = Run::start(
+                ctx,
+                router,
+                &record.version,
+                &stable,
                 ctx.config.release.plan.clone(),
-                settling.map_or(Duration::ZERO, |s| s.settle),
-            ),
-        };
-        Ok(Shift {
-            ctx,
-            dns,
-            router: DnsRouter::new(ctx, dns, pair, to),
-            to,
-            version: record.version.clone(),
-            stable: record.previous.clone().unwrap_or_default(),
-            plan,
-            step,
-            since: record.time().unwrap_or_else(OffsetDateTime::now_utc),
-            settle,
-            settling,
-            interrupts: None,
-            held: None,
-            gates: None,
-            reapply: false,
-            provisioned: Provisioned::default(),
-            active: false,
-        })
-    }
-
-    /// This shift with its weights a step behind its record (see
-    /// [`State::Releasing`]): the step is made again first.
-    fn behind(mut self, behind: bool) -> Self {
-        self.reapply = behind;
-        self
-    }
-
-    /// Moves step by step; with `wait` to the end, otherwise until it has
-    /// made one move or found the current bake unfinished. A panic on the
-    /// way still ends in the rollback path ([`unexpected::end_release`]).
-    async fn drive(self, wait: bool) -> Result<ReleaseReport> {
-        let (router, version) = (self.router.clone(), self.version.clone());
-        match unexpected::catching(self.steps(wait)).await {
-            Ok(done) => done,
-            Err(panic) => {
-                // Traffic moved if a colour with weight serves this version;
-                // unknown: assume the worst.
-                let moved = router.serves(&version).await.unwrap_or(true);
-                let place = router.place().name;
-                Err(
-                    unexpected::end_release(&panic, &version, &place, moved, router.rollback())
-                        .await,
-                )
+            );
+            match Settling::of(record) {
+                Some(last) => run.with_settle(last.settle).settling(last),
+                None => run,
             }
         }
-    }
-
-    async fn steps(mut self, wait: bool) -> Result<ReleaseReport> {
-        let mut report = ReleaseReport {
-            version: self.version.clone(),
-            previous: Some(self.stable.clone()),
-            plan: format!(
-                "{}, {} → {} by DNS",
-                self.plan,
-                self.dns.colours[1 - self.to].name,
-                self.dns.colours[self.to].name
-            ),
-            ..Default::default()
-        };
-        let stopped = self.advance(wait, &mut report).await;
-        report.gates = self.gates.take();
-        match stopped {
-            Ok(()) => Ok(report),
-            Err(Stop::Fail(e)) => Err(e),
-            Err(Stop::RollBack(why)) => {
-                self.restore(&why).await?;
-                report.rolled_back = Some(why);
-                report.in_progress = None;
-                Ok(report)
-            }
-        }
-    }
-
-    /// The moves and checks of [`Shift::steps`], filling `report`; a
-    /// [`Stop`] says how it ends otherwise.
-    async fn advance(&mut self, wait: bool, report: &mut ReleaseReport) -> Result<(), Stop> {
-        if self.reapply {
-            // A crash left the step's record without its weights: make the
-            // step again (its record, then its weights), as promised.
-            self.reapply = false;
-            if let Some(step) = self.step {
-                self.ctx.ui.step(format_args!(
-                    "the weights are a step behind the release record: setting step {} again",
-                    step + 1
-                ));
-                self.move_to(step).await?;
-                report
-                    .moves
-                    .push(self.plan.steps.get(step).copied().unwrap_or(100));
-            }
-        }
-        let mut moved = !report.moves.is_empty();
-        loop {
-            if let (None, Some(last)) = (self.step, self.settling) {
-                // Finished: the last step's metrics are judged as they settle.
-                self.check().await?;
-                let left = last.left();
-                if left.is_zero() || !wait {
-                    report.settle_left_secs = Some(whole_seconds(left)).filter(|s| *s > 0);
-                    return Ok(());
-                }
-                let _bar = self
-                    .ctx
-                    .ui
-                    .countdown("judging the last step's metrics as they settle", left);
-                self.pause(watch::check_interval(self.plan.bake).min(left))
-                    .await?;
-                continue;
-            }
-            if self.step.is_some() {
-                // A step is under way: its gates, then its bake and settle.
-                self.check().await?;
-                let left = self.clock().wait_left();
-                if !left.is_zero() && !wait {
-                    report.in_progress = Some(self.position());
-                    return Ok(());
-                }
-                if !left.is_zero() {
-                    self.bake(left).await?;
-                    continue;
-                }
-                if let Some(why) = self.held.clone() {
-                    // The wait is over, but the gates cannot judge yet.
-                    let max_hold = self.ctx.config.release.metrics.max_hold;
-                    if !wait || self.clock().hold_is_over(max_hold) {
-                        report.in_progress = Some(self.position());
-                        return Ok(());
-                    }
-                    self.ctx.ui.detail(format_args!("holding: {why}"));
-                    self.pause(watch::check_interval(self.plan.bake)).await?;
-                    continue;
-                }
-            }
-            if moved && !wait {
-                report.in_progress = Some(self.position());
-                return Ok(());
-            }
-            if !self.active {
-                // Nothing more moves onto it; what this run moved is undone.
-                if let Err(e) = crate::deploy::ready::until_active(self.ctx, &self.version).await {
-                    return Err(match moved {
-                        true => Stop::RollBack(format!(
-                            "version {} cannot take more traffic: {}",
-                            self.version, e.message
-                        )),
-                        false => Stop::Fail(e),
-                    });
-                }
-                self.active = true;
-            }
-            let next = self.step.map_or(0, |s| s + 1);
-            match self.fleet_turn(next).await {
-                Ok(()) => {}
-                Err(Halt::Pause(why)) => {
-                    self.ctx.ui.step(format_args!("not moving: {why}"));
-                    report.in_progress = Some(self.position());
-                    return Ok(());
-                }
-                Err(Halt::RollBack(why)) if self.step.is_none() => {
-                    self.restore(&why).await.map_err(Stop::Fail)?;
-                    return Err(Stop::Fail(lockstep::not_released(&self.version, &why)));
-                }
-                Err(Halt::RollBack(why)) => return Err(Stop::RollBack(why)),
-            }
-            let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-            self.move_to(next).await?;
-            moved = true;
-            report.moves.push(percent);
-            if percent == 100 && self.settling.is_none() {
-                return self.check().await;
-            }
-        }
-    }
-
-    /// Moves to step `next`: writes its record, then sets the weights and
-    /// waits for INSYNC and the TTL. Past the last step it finishes the
-    /// other way round, weights first: until all the weight has moved, the
-    /// last canary record keeps saying a release is in progress, so a fault
-    /// or a crash in between leaves a split that `promote` and `rollback`
-    /// both recognise ([`DnsRouter`]).
-    async fn move_to(&mut self, next: usize) -> std::result::Result<(), Stop> {
-        let finished = next >= self.plan.steps.len();
-        let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-        let record = if finished {
-            // The last step's window, judged after the finish as it settles.
-            let last = self.step.map(|_| self.clock().window().0);
-            let record = Record::now(Action::Release, &self.version, Some(&self.stable));
-            match last {
-                Some(from) => record.settling(from, self.settle),
-                None => record,
-            }
-        } else {
-            Record::canary(&self.version, &self.stable, next, &self.plan).with_settle(self.settle)
-        };
-        let split = Split {
-            version: &self.version,
-            stable: &self.stable,
-            share: (!finished).then(|| self.plan.weight(next)),
-            percent,
-        };
-        match self.router.write(split, &record).await {
-            Ok(()) => {}
-            // Someone else changed the pair or the alias: stop, writing
-            // nothing more.
-            Err(e) if e.failure == Failure::Conflict => return Err(Stop::Fail(e)),
-            Err(e) => return Err(Stop::RollBack(e.message)),
-        }
-        let busy = self.ctx.ui.spinner("waiting for Route 53 to be INSYNC");
-        let (ctx, version) = (self.ctx, self.version.as_str());
-        let synced =
-            watch::until(&mut self.interrupts, ctx, version, self.router.in_effect()).await?;
-        drop(busy);
-        synced.map_err(|e| Stop::RollBack(e.message))?;
-        let ttl = self.router.caching();
-        self.pause(ttl).await?;
-        self.step = (!finished).then_some(next);
-        self.since = OffsetDateTime::now_utc();
-        if finished {
-            self.settling = Settling::of(&record);
-        }
-        Ok(())
-    }
-
-    /// The current step's clock: its bake, then its metrics' settle time.
-    fn clock(&self) -> StepClock {
-        StepClock {
-            since: self.since,
-            bake: self.plan.bake,
-            settle: self.settle,
-            carries: self.step.is_some_and(|k| k > 0),
-        }
-    }
-
-    /// Holds the split for `left` (the bake, then the settle), checking the
-    /// gates meanwhile.
-    async fn bake(&mut self, left: Duration) -> std::result::Result<(), Stop> {
-        let _bar = self.ctx.ui.countdown("baking", left);
-        // `left` is bounded by the bake; checked all the same (never a panic).
-        let ends = tokio::time::Instant::now().checked_add(left);
-        loop {
-            let left = ends.map_or(left, |ends| {
-                ends.saturating_duration_since(tokio::time::Instant::now())
-            });
-            if left.is_zero() {
-                return Ok(());
-            }
-            self.pause(watch::check_interval(self.plan.bake).min(left))
-                .await?;
-            self.check().await?;
-        }
-    }
-
-    async fn pause(&mut self, length: Duration) -> std::result::Result<(), Stop> {
-        Ok(watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await?)
-    }
-
-    /// With `[release] together`: waits, watching the gates once a step is
-    /// under way, until every function is ready for move `next`.
-    async fn fleet_turn(&mut self, next: usize) -> std::result::Result<(), Halt> {
-        let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
-        let interval = watch::check_interval(self.plan.bake);
-        lockstep::await_turn(fleet, next, ui, async || {
-            if let Err(why) =
-                watch::pause(&mut self.interrupts, self.ctx, &self.version, interval).await
-            {
-                return Some(why);
-            }
-            if self.step.is_some() {
-                self.check().await.err().map(Stop::reason)
-            } else {
-                None
-            }
-        })
-        .await
-    }
-
-    /// The canary under watch: the step under way, or after the last move
-    /// the last step, until its metrics have settled.
-    fn canary(&self) -> Option<Canary<'_>> {
-        let window = match (self.step, self.settling) {
-            (Some(_), _) => Some(self.clock().window()),
-            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
-            (None, _) => None,
-        };
-        window.map(|(since, until)| Canary {
-            version: &self.version,
-            via: &self.dns.colours[self.to].alias,
-            stable: &self.stable,
-            stable_via: &self.dns.colours[1 - self.to].alias,
-            since,
-            until,
-            provisioned: &self.provisioned,
-        })
-    }
-
-    /// The gates, with the smoke tests through the receiving colour's alias.
-    async fn check(&mut self) -> std::result::Result<(), Stop> {
-        let mut config = self.ctx.config.clone();
-        config.function.alias = self.dns.colours[self.to].alias.clone();
-        let ctx = Ctx {
-            config: &config,
-            ..self.ctx
-        };
-        let checked = {
-            let canary = self.canary();
-            gates::check(ctx, &self.version, canary.as_ref()).await
-        };
-        match checked {
-            Ok(check) => {
-                self.held = check.held().map(str::to_owned);
-                let red = check.failure();
-                self.gates = Some(check);
-                red.map_or(Ok(()), |why| Err(why.into()))
-            }
-            Err(e) => Err(format!("the gates could not be checked: {}", e.message).into()),
-        }
-    }
-
-    /// For `status`, once the step's wait is over: the gates' reads that
-    /// decide whether `promote` moves on or holds ([`gates::read`]; no
-    /// smoke test is run), so [`Shift::position`] says what it would do.
-    async fn read_gates(&mut self) -> Result<()> {
-        if self.step.is_none() || !self.clock().wait_left().is_zero() {
-            return Ok(());
-        }
-        let read = {
-            let canary = self.canary();
-            gates::read(self.ctx, &self.version, canary.as_ref()).await?
-        };
-        self.held = read.held().map(str::to_owned);
-        Ok(())
-    }
-
-    /// Where the release stands, for a run that leaves it in progress.
-    fn position(&self) -> InProgress {
-        engine::standing(
-            &self.version,
-            &self.plan,
-            self.step.unwrap_or(0),
-            &self.clock(),
-            self.held.as_deref(),
-        )
-    }
-
-    /// Puts all the weight back on the colour it came from, as it was before
-    /// the release, and records the rollback there.
-    async fn restore(&mut self, why: &str) -> Result<()> {
-        self.router.restore(&self.stable, &self.version, why).await
     }
 }
 
@@ -1100,8 +717,9 @@ pub async fn plan_release(
             if version.is_some_and(|v| v != record.version) {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
-            run.plan_rest(wait, plan);
+            let total = total(&pair);
+            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            plan_rest(dns, to, total, &run, wait, plan);
         }
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
         (Some(pair), State::Live { live, .. }) => {
@@ -1125,16 +743,17 @@ pub async fn plan_release(
                     to.alias, to.name
                 ),
             );
-            let record = Record::canary(
+            let total = total(&pair);
+            let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, 1 - live)));
+            let run = Run::start(
+                ctx,
+                router,
                 version.unwrap_or(label),
                 &stable,
-                0,
-                &ctx.config.release.plan,
+                ctx.config.release.plan.clone(),
             )
             .with_settle(crate::release::dry_run::settle(ctx));
-            let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
-            run.step = None;
-            run.plan_rest(wait, plan);
+            plan_rest(dns, 1 - live, total, &run, wait, plan);
         }
     }
     Ok(())
@@ -1144,9 +763,9 @@ pub async fn plan_release(
 pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
     match moving(ctx, dns).await? {
         (Some(pair), State::Releasing { to, record, behind }) => {
-            Shift::resume(ctx, dns, pair, to, &record)?
-                .behind(behind)
-                .plan_rest(false, plan);
+            let total = total(&pair);
+            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            plan_rest(dns, to, total, &run, false, plan);
         }
         _ => plan.then("no release in progress: nothing to promote"),
     }
@@ -1155,23 +774,25 @@ pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> R
 
 /// `rollback --dry-run` in DNS mode: what [`rollback`] would write.
 pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    let run = match undo(ctx, dns).await? {
+    let (router, to, back) = match undo(ctx, dns).await? {
         Undo::Done(_) => {
             plan.then("already rolled back: nothing to do");
             return Ok(());
         }
-        Undo::Restore(run) => run,
+        Undo::Restore {
+            router, to, back, ..
+        } => (router, to, back),
     };
-    let (to, from) = (&dns.colours[run.to], &dns.colours[1 - run.to]);
+    let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
     plan.write(
         "ChangeResourceRecordSets",
         format_args!(
             "{}: {} {}, {} 0 (all the weight back on version {})",
             dns.name,
             from.name,
-            run.router.total(),
+            router.total(),
             to.name,
-            run.stable
+            back
         ),
     );
     plan.write(
@@ -1181,80 +802,77 @@ pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> 
     Ok(())
 }
 
-impl Shift<'_> {
-    /// The moves left, for a dry run: with `wait` all, otherwise what one
-    /// run makes now (none while the bake lasts).
-    fn plan_rest(&self, wait: bool, plan: &mut DryRun) {
-        let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
-        let bake = crate::release::clock::describe(self.plan.bake, self.settle);
-        let mut next = 0;
-        if let Some(step) = self.step {
-            next = step + 1;
+/// The moves left of `run` toward colour `to` (weights summing to
+/// `total`), for a dry run: with `wait` all, otherwise what one run
+/// makes now (none while the bake lasts).
+fn plan_rest(dns: &DnsConfig, to: usize, total: i64, run: &Run<'_>, wait: bool, plan: &mut DryRun) {
+    let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
+    let settle = run.clock().settle;
+    let bake = crate::release::clock::describe(run.plan().bake, settle);
+    let mut next = 0;
+    if let Some(step) = run.step() {
+        next = step + 1;
+        plan.then(format_args!(
+            "gates checked first; red puts all the weight back on {}",
+            from.name
+        ));
+        let left = run.clock().wait_left();
+        if !left.is_zero() {
             plan.then(format_args!(
-                "gates checked first; red puts all the weight back on {}",
-                from.name
+                "step {} of {} {} {} more{}",
+                step + 1,
+                run.plan().steps.len(),
+                run.clock().waiting(),
+                humantime::format_duration(Duration::from_secs(left.as_secs())),
+                if wait { "" } else { ": nothing moves now" }
             ));
-            let left = self.clock().wait_left();
-            if !left.is_zero() {
-                plan.then(format_args!(
-                    "step {} of {} {} {} more{}",
-                    step + 1,
-                    self.plan.steps.len(),
-                    self.clock().waiting(),
-                    humantime::format_duration(Duration::from_secs(left.as_secs())),
-                    if wait { "" } else { ": nothing moves now" }
-                ));
-                if !wait {
-                    return;
-                }
-            }
-        }
-        for (k, percent) in self.plan.steps.iter().enumerate().skip(next) {
-            plan.write(
-                "UpdateAlias",
-                format_args!(
-                    "alias {} ({}): the record of step {}",
-                    to.alias,
-                    to.name,
-                    k + 1
-                ),
-            );
-            let new = weights::step_weight(self.router.total(), *percent);
-            plan.write(
-                "ChangeResourceRecordSets",
-                format_args!(
-                    "{}: {} {new}, {} {} ({percent} %), then INSYNC and the TTL",
-                    self.dns.name,
-                    to.name,
-                    from.name,
-                    self.router.total() - new
-                ),
-            );
             if !wait {
-                plan.then(format_args!(
-                    "then exit; `greenlight promote` continues after a {bake} bake with green gates"
-                ));
                 return;
             }
-            plan.then(format_args!("bake {bake}, checking the gates"));
         }
-        plan.write(
-            "ChangeResourceRecordSets",
-            format_args!(
-                "{}: {} {}, {} 0 (all the weight), then INSYNC",
-                self.dns.name,
-                to.name,
-                self.router.total(),
-                from.name
-            ),
-        );
+    }
+    for (k, percent) in run.plan().steps.iter().enumerate().skip(next) {
         plan.write(
             "UpdateAlias",
             format_args!(
-                "alias {} ({}): the release record, then the gates once more",
-                to.alias, to.name
+                "alias {} ({}): the record of step {}",
+                to.alias,
+                to.name,
+                k + 1
             ),
         );
-        crate::release::dry_run::settled_after(self.settle, plan);
+        let new = weights::step_weight(total, *percent);
+        plan.write(
+            "ChangeResourceRecordSets",
+            format_args!(
+                "{}: {} {new}, {} {} ({percent} %), then INSYNC and the TTL",
+                dns.name,
+                to.name,
+                from.name,
+                total - new
+            ),
+        );
+        if !wait {
+            plan.then(format_args!(
+                "then exit; `greenlight promote` continues after a {bake} bake with green gates"
+            ));
+            return;
+        }
+        plan.then(format_args!("bake {bake}, checking the gates"));
     }
+    plan.write(
+        "ChangeResourceRecordSets",
+        format_args!(
+            "{}: {} {}, {} 0 (all the weight), then INSYNC",
+            dns.name, to.name, total, from.name
+        ),
+    );
+    plan.write(
+        "UpdateAlias",
+        format_args!(
+            "alias {} ({}): the release record, then the gates once more",
+            to.alias, to.name
+        ),
+    );
+    crate::release::dry_run::settled_after(settle, plan);
 }

@@ -88,6 +88,9 @@ pub struct Run<'a> {
     /// How the router names itself and reaches each version.
     place: Place,
     moved: bool,
+    /// The router's split is a step behind the release record (a crash
+    /// between a two-write router's writes): the step is made again first.
+    reapply: bool,
     /// The new version was seen `Active` (by this run or just before it):
     /// moves onto it need no check of its state ([`crate::deploy::ready`]).
     active: bool,
@@ -107,6 +110,11 @@ impl<'a> Run<'a> {
         stable: &str,
         plan: Plan,
     ) -> Self {
+        let place = router.place();
+        let plan_text = match &place.route {
+            Some(route) => format!("{plan}, {route}"),
+            None => plan.to_string(),
+        };
         Run {
             ctx,
             version: version.to_owned(),
@@ -116,15 +124,16 @@ impl<'a> Run<'a> {
             settle: Duration::ZERO,
             settling: None,
             provisioned: Provisioned::default(),
-            place: router.place(),
+            place,
             router,
             moved: false,
+            reapply: false,
             active: false,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
                 previous: Some(stable.to_owned()),
-                plan: plan.to_string(),
+                plan: plan_text,
                 ..Default::default()
             },
             plan,
@@ -142,6 +151,13 @@ impl<'a> Run<'a> {
     pub fn at_step(mut self, step: usize, since: OffsetDateTime) -> Self {
         self.step = Some(step);
         self.since = since;
+        self
+    }
+
+    /// This release with the router's split a step behind its record
+    /// (`true`): the step is made again before anything else.
+    pub fn behind(mut self, behind: bool) -> Self {
+        self.reapply = behind;
         self
     }
 
@@ -223,13 +239,40 @@ impl<'a> Run<'a> {
         };
         self.router.write(split, &record).await?;
         self.moved = true;
-        self.router.in_effect().await?;
         let at = record.time().unwrap_or_else(OffsetDateTime::now_utc);
         self.settling = Settling::of(&record);
         self.step = step;
         self.since = at;
         self.report.moves.push(percent);
         Ok(())
+    }
+
+    /// Moves to `step` ([`Run::move_to`]) once traffic has moved before,
+    /// and waits until the move is in effect: why it must be undone, if it
+    /// must; a conflict (someone else moved the traffic) stops the run
+    /// without writing further.
+    async fn make_move(&mut self, step: Option<usize>) -> Result<Option<String>> {
+        match self.move_to(step).await {
+            Ok(()) => {}
+            Err(e) if e.failure == Failure::Conflict => return Err(e),
+            Err(e) => return Ok(Some(format!("moving traffic failed: {}", describe(&e)))),
+        }
+        Ok(self.in_effect().await.err())
+    }
+
+    /// Waits until the last move is in effect for users (see
+    /// `Router::in_effect` and `Router::caching`), watching interrupts and
+    /// alarms; why it must be undone otherwise.
+    async fn in_effect(&mut self) -> std::result::Result<(), String> {
+        let (ctx, version) = (self.ctx, self.version.as_str());
+        watch::until(&mut self.interrupts, ctx, version, self.router.in_effect())
+            .await?
+            .map_err(|e| describe(&e))?;
+        let caching = self.router.caching();
+        if caching.is_zero() {
+            return Ok(());
+        }
+        self.pause_for(caching).await
     }
 
     /// The canary under watch: the step under way, or after the final
@@ -254,10 +297,23 @@ impl<'a> Run<'a> {
     /// Checks every gate, racing interrupts; why they are red, if they are.
     async fn red_gate(&mut self) -> Option<String> {
         let mut interrupts = self.interrupts.take().unwrap_or_else(Interrupts::catch);
+        // The smoke tests go through the alias that reaches the new version.
+        let through;
+        let ctx = if self.place.via == self.ctx.alias() {
+            self.ctx
+        } else {
+            let mut config = self.ctx.config.clone();
+            config.function.alias.clone_from(&self.place.via);
+            through = config;
+            Ctx {
+                config: &through,
+                ..self.ctx
+            }
+        };
         let checked = {
             let canary = self.canary();
             tokio::select! {
-                checked = gates::check(self.ctx, &self.version, canary.as_ref()) => Ok(checked),
+                checked = gates::check(ctx, &self.version, canary.as_ref()) => Ok(checked),
                 signal = interrupts.recv() => Err(format!("interrupted by {signal}")),
             }
         };
@@ -328,10 +384,6 @@ impl<'a> Run<'a> {
 
     /// Puts all traffic back on the stable version and reports why.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
-        self.ctx.ui.step(format_args!(
-            "{why}; rolling back to version {}",
-            self.stable
-        ));
         self.router
             .restore(&self.stable, &self.version, &why)
             .await?;
@@ -445,11 +497,26 @@ async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         return Err(lockstep::not_released(&run.version, &why));
     }
     run.move_to(first).await?;
+    if let Err(why) = run.in_effect().await {
+        return run.roll_back(why).await;
+    }
     steps(run, wait).await
 }
 
 async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     run.interrupts.get_or_insert_with(Interrupts::catch);
+    if let (true, Some(step)) = (run.reapply, run.step) {
+        // A crash left the step's record without its split: make the step
+        // again (its record, then its split), as promised.
+        run.reapply = false;
+        run.ctx.ui.step(format_args!(
+            "the weights are a step behind the release record: setting step {} again",
+            step + 1
+        ));
+        if let Some(why) = run.make_move(Some(step)).await? {
+            return run.roll_back(why).await;
+        }
+    }
     // The bar for the bake (or settle) under way, and the spinner for a step
     // held for want of gates that can judge, with the step each belongs to.
     let mut waiting: Option<((Option<usize>, bool), Activity)> = None;
@@ -553,14 +620,8 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             Err(Halt::RollBack(why)) => return run.roll_back(why).await,
         }
         let next = (step + 1 < run.plan.steps.len()).then_some(step + 1);
-        match run.move_to(next).await {
-            Ok(()) => {}
-            Err(e) if e.failure == Failure::Conflict => return Err(e),
-            Err(e) => {
-                return run
-                    .roll_back(format!("moving traffic failed: {}", describe(&e)))
-                    .await;
-            }
+        if let Some(why) = run.make_move(next).await? {
+            return run.roll_back(why).await;
         }
     }
 }

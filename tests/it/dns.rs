@@ -142,6 +142,17 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
     }
 }
 
+/// Waits for `child` (a ship) and asserts that the alarm rolled it back.
+fn rolled_back_by_the_alarm(child: std::process::Child) {
+    let out = child.wait_with_output().expect("ship ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("alarm orders-errors is in ALARM"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
     let p = Project::new();
@@ -155,13 +166,7 @@ fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
         "orders-errors",
         aws_sdk_cloudwatch::types::StateValue::Alarm,
     );
-    let out = child.wait_with_output().expect("ship ends");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("alarm orders-errors is in ALARM"),
-        "{stderr}"
-    );
+    rolled_back_by_the_alarm(child);
     assert_weights(&p, &zone, 100, 0);
 }
 
@@ -194,13 +199,7 @@ fn a_red_alarm_mid_long_bake_restores_the_weights_within_seconds() {
         Duration::from_secs(20),
         || p.dns_weights(&zone, NAME) == weights(&[("blue", 100), ("green", 0)]),
     );
-    let out = child.wait_with_output().expect("ship ends");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("alarm orders-errors is in ALARM"),
-        "{stderr}"
-    );
+    rolled_back_by_the_alarm(child);
 }
 
 #[test]

@@ -40,6 +40,7 @@ impl Router for AliasRouter<'_> {
             name: format!("alias {alias}"),
             via: alias.to_owned(),
             stable_via: alias.to_owned(),
+            route: None,
         }
     }
 
@@ -86,6 +87,9 @@ impl Router for AliasRouter<'_> {
     }
 
     async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+        self.ctx
+            .ui
+            .step(format_args!("{why}; rolling back to version {stable}"));
         rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await
     }
 

@@ -199,6 +199,12 @@ pub async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Res
     }
 }
 
+/// The sum of the weights a release through `pair` keeps. (A total of 0
+/// is refused when the pair is read; a small total is rescaled.)
+pub fn total(pair: &Pair) -> i64 {
+    weights::working_total(pair.weights().iter().sum()).unwrap_or(100)
+}
+
 /// A release's split on the weighted pair, moving toward one colour.
 #[derive(Clone)]
 pub struct DnsRouter<'a> {
@@ -219,8 +225,7 @@ pub struct DnsRouter<'a> {
 impl<'a> DnsRouter<'a> {
     /// The router of a shift toward colour `to` of `dns`, over `pair` as read.
     pub fn new(ctx: Ctx<'a>, dns: &'a DnsConfig, pair: Pair, to: usize) -> Self {
-        // Refused at 0 when the state was read; a small total is rescaled.
-        let total = weights::working_total(pair.weights().iter().sum()).unwrap_or(100);
+        let total = total(&pair);
         // Resolvers may cache either record: wait out the longer TTL.
         let ttl = pair
             .records
@@ -310,6 +315,11 @@ impl Router for DnsRouter<'_> {
             name: self.dns.name.clone(),
             via: self.dns.colours[self.to].alias.clone(),
             stable_via: self.dns.colours[1 - self.to].alias.clone(),
+            route: Some(format!(
+                "{} → {} by DNS",
+                self.dns.colours[1 - self.to].name,
+                self.dns.colours[self.to].name
+            )),
         }
     }
 

@@ -4,9 +4,8 @@
 //! The engine ([`crate::release::engine`]) owns the steps, bakes, gates,
 //! interrupts, the panic path and the rollback on red, once; a router owns
 //! the writes of one kind of split: a Lambda alias's routing weights
-//! ([`alias`]), Route 53 weights ([`dns`]; its release loop still in
-//! [`crate::release::dns`], not yet the engine's), load-balancer weights
-//! next (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
+//! ([`alias`]), Route 53 weights ([`dns`]), load-balancer weights next
+//! (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
 //! (SetWeight, VerifyWeight, Type) and Flagger's router interface
 //! (SetRoutes, GetRoutes).
 //!
@@ -48,6 +47,9 @@ pub struct Place {
     pub via: String,
     /// The alias through which the stable version is reached (its metrics).
     pub stable_via: String,
+    /// Which way the traffic moves, when it moves between places, e.g.
+    /// "blue → green by DNS" (for the report's plan).
+    pub route: Option<String>,
 }
 
 /// What differs between the places a split can live.
@@ -83,54 +85,65 @@ pub(crate) trait Router {
     async fn rollback(&self) -> Result<RollbackReport>;
 }
 
-/// The router a release drives. A clone is a second handle on the same
+/// The router a release drives. The DNS router's futures are large (two
+/// writes, a wait, a restore): they are boxed, so the release's own future
+/// stays small enough for a thread's stack. A clone is a second handle on the same
 /// place (for the panic path, which reads again before it writes).
 #[derive(Clone)]
 pub enum AnyRouter<'a> {
     /// A Lambda alias's routing weights.
     Alias(alias::AliasRouter<'a>),
+    /// A Route 53 weighted pair's weights.
+    Dns(Box<dns::DnsRouter<'a>>),
 }
 
 impl Router for AnyRouter<'_> {
     fn place(&self) -> Place {
         match self {
             AnyRouter::Alias(r) => r.place(),
+            AnyRouter::Dns(r) => r.place(),
         }
     }
 
     async fn serves(&self, version: &str) -> Result<bool> {
         match self {
             AnyRouter::Alias(r) => r.serves(version).await,
+            AnyRouter::Dns(r) => Box::pin(r.serves(version)).await,
         }
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
         match self {
             AnyRouter::Alias(r) => r.write(split, record).await,
+            AnyRouter::Dns(r) => Box::pin(r.write(split, record)).await,
         }
     }
 
     async fn in_effect(&mut self) -> Result<()> {
         match self {
             AnyRouter::Alias(r) => r.in_effect().await,
+            AnyRouter::Dns(r) => Box::pin(r.in_effect()).await,
         }
     }
 
     fn caching(&self) -> Duration {
         match self {
             AnyRouter::Alias(r) => r.caching(),
+            AnyRouter::Dns(r) => r.caching(),
         }
     }
 
     async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
         match self {
             AnyRouter::Alias(r) => r.restore(stable, failed, why).await,
+            AnyRouter::Dns(r) => Box::pin(r.restore(stable, failed, why)).await,
         }
     }
 
     async fn rollback(&self) -> Result<RollbackReport> {
         match self {
             AnyRouter::Alias(r) => r.rollback().await,
+            AnyRouter::Dns(r) => Box::pin(r.rollback()).await,
         }
     }
 }
