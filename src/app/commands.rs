@@ -16,7 +16,7 @@ use crate::deploy::Deployable;
 use crate::deploy::triggers;
 use crate::error::{Error, Result};
 use crate::release::dry_run::{self, DryRun};
-use crate::release::{dns, progress, prune, rollback, status};
+use crate::release::{dns, prune, reading, rollback, status};
 use crate::report::Report;
 use crate::ui::Ui;
 use crate::{deploy, release};
@@ -196,7 +196,7 @@ pub(super) async fn aws_part(
 pub(super) async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseReport>> {
     match &ctx.config.dns {
         Some(dns) => dns::promote(ctx, dns).await,
-        None => progress::promote(ctx).await,
+        None => reading::promote(ctx).await,
     }
 }
 
