@@ -37,12 +37,12 @@ pub fn run_with(p: &Project, vars: &[(&str, String)], args: &[&str]) -> crate::h
 }
 
 /// The description of `qualifier` (a version, or `$LATEST`), as Lambda holds it.
-fn description_of(p: &Project, qualifier: &str) -> String {
+pub fn description_of(p: &Project, qualifier: &str) -> String {
     p.version_config(qualifier).description.unwrap_or_default()
 }
 
 /// Runs `git ARGS` in `dir`, which must succeed.
-fn git(dir: &Path, args: &[&str]) -> String {
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
