@@ -20,7 +20,9 @@
 //!
 //! The line is what people read in the console and what [`Provenance::parse`]
 //! reads back (`status`). Values come from outside greenlight and may be
-//! hostile: control characters are dropped, a white-space character is
+//! hostile: control characters are dropped, and so are the invisible ones
+//! and those that reorder text (bidirectional overrides and isolates,
+//! zero-width characters), a white-space character is
 //! written `%20` and `%` is written `%25` (so a value never holds a space),
 //! and `…` is written `...`, because `…` ends a value that was cut. The
 //! line fits Lambda's limit of 256 characters, counted in UTF-16 units (a
@@ -150,7 +152,7 @@ impl Provenance {
     /// Reads a description [`Provenance::description`] wrote (values
     /// decoded, a cut one still ending in `…`); `None` for any other
     /// description, a release record's included. Words it does not know
-    /// are skipped, and control characters dropped: anyone who may publish
+    /// are skipped, and [`dropped`] characters dropped: anyone who may publish
     /// a version can write any description.
     pub fn parse(description: &str) -> Option<Provenance> {
         let rest = description.trim().strip_prefix(PREFIX)?;
@@ -403,11 +405,23 @@ fn git_status(text: &str) -> Result<Provenance, String> {
     }
 }
 
-/// `value` without control characters, trimmed.
+/// Whether `c` is dropped from a value: a control character, or one that
+/// is invisible, breaks a line or reorders the text around it (the
+/// bidirectional overrides, embeddings and isolates, the zero-width
+/// characters, the line and paragraph separators), with
+/// which a value could be shown as something it is not.
+fn dropped(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// `value` without [`dropped`] characters, trimmed.
 fn clean(value: &str) -> String {
     value
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !dropped(*c))
         .collect::<String>()
         .trim()
         .to_owned()
@@ -418,7 +432,7 @@ fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
-            c if c.is_control() => {}
+            c if dropped(c) => {}
             '%' => out.push_str("%25"),
             c if c.is_whitespace() => out.push_str("%20"),
             CUT => out.push_str("..."),
@@ -428,7 +442,7 @@ fn encode(value: &str) -> String {
     out
 }
 
-/// A value read from a description: `%20` and `%25` decoded, control
+/// A value read from a description: `%20` and `%25` decoded, [`dropped`]
 /// characters dropped.
 fn decode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -439,7 +453,7 @@ fn decode(value: &str) -> String {
             Some("%25") => ('%', 3),
             _ => (c, c.len_utf8()),
         };
-        if !decoded.is_control() {
+        if !dropped(decoded) {
             out.push(decoded);
         }
         rest = &rest[len..];
@@ -566,6 +580,18 @@ mod tests {
         // Hand-written: control characters are dropped on reading too.
         let forged = Provenance::parse("greenlight: by=x%20\u{1b}[31m\u{85}y").expect("parsed");
         assert_eq!(forged.by.as_deref(), Some("x [31my"));
+    }
+
+    #[test]
+    fn invisible_and_reordering_characters_are_dropped() {
+        let found = Provenance {
+            git_ref: Some("ma\u{202E}in\u{200B}\u{2028}x\u{FEFF}".to_owned()),
+            ..Provenance::default()
+        };
+        assert_eq!(found.description(), "greenlight: ref=mainx");
+        let forged =
+            Provenance::parse("greenlight: by=\u{2066}eve\u{2069}\u{200D}").expect("parsed");
+        assert_eq!(forged.by.as_deref(), Some("eve"));
     }
 
     #[test]

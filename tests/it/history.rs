@@ -164,3 +164,54 @@ fn a_function_that_does_not_exist_has_no_history_and_one_without_versions_exists
     assert_eq!(doc["history"]["exists"], true, "{doc}");
     assert_eq!(doc["history"]["kept"], 0);
 }
+
+#[test]
+fn versions_other_tools_published_are_shown_as_outside_text() {
+    let p = Project::new();
+    run_with(&p, &github(SHA), &["ship"]).success();
+    // Anyone who may publish a version writes its description: one that
+    // claims to be greenlight's, with hostile values, and another tool's.
+    let forged = format!(
+        "greenlight: sha=\u{202E}fedcba\u{200B} ref=%0A::error::forged by={}\u{2066}x run=::warning::y",
+        crate::harness::SECRET
+    );
+    for description in [forged.as_str(), "Deployed by Jenkins; greenlight: sha=abc"] {
+        crate::harness::sdk::upload(&p, description);
+        p.wait_until_updated();
+        p.aws(async |c| {
+            c.publish_version()
+                .function_name(FUNCTION)
+                .description(description)
+                .send()
+                .await
+        })
+        .expect("publish by hand");
+    }
+    assert_eq!(p.versions(), ["1", "2", "3"]);
+
+    let on_github = [("GITHUB_ACTIONS", "true".to_owned())];
+    let doc = run_with(&p, &on_github, &["history", "--output", "json"])
+        .success()
+        .json();
+    let versions = &doc["history"]["versions"];
+    assert!(versions[0].get("provenance").is_none(), "{doc}");
+    let forged = &versions[1]["provenance"];
+    assert_eq!(forged["commit"], "fedcba", "{doc}");
+    assert_eq!(forged["ref"], "%0A::error::forged");
+    assert_eq!(forged["by"], "****x");
+    assert_eq!(versions[2]["provenance"]["commit"], SHA);
+    for output in [
+        run_with(&p, &on_github, &["history"]).success(),
+        run_with(&p, &on_github, &["history", "--output", "json"]).success(),
+    ] {
+        let all = output.all_output();
+        assert!(!all.contains(crate::harness::SECRET), "{all}");
+        assert!(
+            !all.lines().any(|l| l.trim_start().starts_with("::")),
+            "{all}"
+        );
+        for hidden in ['\u{202E}', '\u{200B}', '\u{2066}'] {
+            assert!(!all.contains(hidden), "{all:?}");
+        }
+    }
+}
