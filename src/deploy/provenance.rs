@@ -50,6 +50,28 @@ const PREFIX: &str = "greenlight:";
 pub const MAX_UNITS: usize = 256;
 /// Ends a value that was cut to fit.
 const CUT: char = '…';
+/// The variables that point git at another repository, index or object
+/// store than the one holding the config's folder (as `git rev-parse
+/// --local-env-vars` lists them): a `git` hook that runs greenlight sets
+/// `GIT_DIR` and `GIT_INDEX_FILE` for its own repository. They are not
+/// passed on, as git does not pass them to a submodule's git.
+const GIT_REPOSITORY_VARIABLES: [&str; 15] = [
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+];
 /// How long `git status` may take before the deploy goes on without it.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -349,7 +371,8 @@ fn filter_names(listed: &str) -> std::collections::BTreeSet<&str> {
 }
 
 /// The output of `git ARGS` run in `dir` with `-c CONFIG` for each of
-/// `config` (and the file system monitor off), within [`GIT_TIMEOUT`];
+/// `config` (and the file system monitor off), within [`GIT_TIMEOUT`],
+/// without [`GIT_REPOSITORY_VARIABLES`];
 /// why not, in words. Empty output when git lists nothing (`git config`
 /// exits 1 then).
 async fn git(dir: &Path, args: &[&str], config: &[String]) -> Result<String, String> {
@@ -357,6 +380,9 @@ async fn git(dir: &Path, args: &[&str], config: &[String]) -> Result<String, Str
     git.arg("-C").arg(dir).args(["-c", "core.fsmonitor=false"]);
     for c in config {
         git.arg("-c").arg(c);
+    }
+    for name in GIT_REPOSITORY_VARIABLES {
+        git.env_remove(name);
     }
     git.arg("--no-optional-locks")
         .args(args)

@@ -145,3 +145,31 @@ fn a_hostile_repository_configuration_runs_nothing_through_git() {
         format!("greenlight: sha={head} ref=main clean")
     );
 }
+
+#[test]
+fn git_variables_of_another_repository_do_not_change_the_commit() {
+    let p = Project::new();
+    let dir = p.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    // As a `git` hook of another repository sets them when it runs greenlight.
+    let other = tempfile::tempdir().expect("tempdir");
+    git(other.path(), &["init", "-q", "-b", "hook"]);
+    git(
+        other.path(),
+        &["commit", "-q", "--allow-empty", "-m", "other"],
+    );
+    let other_git = other.path().join(".git").display().to_string();
+    let vars = [
+        ("GIT_DIR", other_git.clone()),
+        ("GIT_WORK_TREE", other.path().display().to_string()),
+        ("GIT_INDEX_FILE", format!("{other_git}/index")),
+    ];
+    run_with(&p, &vars, &["deploy"]).success();
+    assert_eq!(
+        description_of(&p, "1"),
+        format!("greenlight: sha={head} ref=main clean")
+    );
+}
