@@ -215,3 +215,45 @@ fn versions_other_tools_published_are_shown_as_outside_text() {
         }
     }
 }
+
+#[test]
+fn with_dns_the_live_colours_alias_tells_and_records_it_cannot_use_stop_it() {
+    let p = Project::new();
+    let zone = crate::dns::shipped(&p, "steps = []");
+    p.change_code("v2");
+    p.run(&["ship"]).success();
+    crate::dns::assert_weights(&p, &zone, 0, 100);
+    let doc = p.run(&["history", "--output", "json"]).success().json();
+    assert_eq!(doc["alias"], "green", "{doc}");
+    assert_eq!(outcomes(&doc)[0], row("2", "live", Some("1")), "{doc}");
+
+    // The records swapped by hand: which colour is live cannot be told.
+    let swapped = crate::harness::sdk::record_sets(&p, &zone, crate::dns::NAME)
+        .into_iter()
+        .map(|mut set| {
+            let other = match set.set_identifier() {
+                Some("blue") => "green.example.com",
+                _ => "blue.example.com",
+            };
+            set.resource_records = Some(vec![
+                aws_sdk_route53::types::ResourceRecord::builder()
+                    .value(other)
+                    .build()
+                    .expect("value"),
+            ]);
+            set
+        })
+        .collect();
+    crate::harness::sdk::upsert(&p, &zone, swapped);
+    let before = p.emulator.requests().len();
+    let run = p.run(&["history"]).code(1);
+    assert!(
+        run.stderr.contains("the records are swapped"),
+        "{}",
+        run.stderr
+    );
+    p.emulator.assert_only_reads_since(
+        before,
+        &["ListVersionsByFunction", "ListResourceRecordSets"],
+    );
+}
