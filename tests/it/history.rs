@@ -257,3 +257,42 @@ fn with_dns_the_live_colours_alias_tells_and_records_it_cannot_use_stop_it() {
         &["ListVersionsByFunction", "ListResourceRecordSets"],
     );
 }
+
+#[test]
+fn many_versions_are_read_page_by_page_and_limit_bounds_the_output() {
+    // Two versions a page, so that five versions and $LATEST make three.
+    let p = Project::with_emulator(
+        &crate::harness::default_config(),
+        &["--versions-per-page", "2"],
+    );
+    p.run(&["ship"]).success();
+    for marker in ["v2", "v3", "v4", "v5"] {
+        p.change_code(marker);
+        p.run(&["deploy"]).success();
+    }
+    assert_eq!(p.versions(), ["1", "2", "3", "4", "5"]);
+
+    for (limit, shown) in [("50", 5), ("2", 2)] {
+        let before = p.emulator.requests().len();
+        let doc = p
+            .run(&["history", "--limit", limit, "--output", "json"])
+            .success()
+            .json();
+        let listed: Vec<_> = p.emulator.calls()[before..]
+            .iter()
+            .filter(|r| r.ends_with(" ListVersionsByFunction"))
+            .cloned()
+            .collect();
+        // Every page, whatever --limit, read twice: once to learn the
+        // versions' secret values (as every command does), once for history.
+        assert_eq!(listed.len(), 6, "{listed:?}");
+        assert!(listed[2].contains("?Marker=4 "), "{listed:?}");
+        let versions: Vec<_> = outcomes(&doc).into_iter().map(|(v, ..)| v).collect();
+        assert_eq!(versions, ["5", "4", "3", "2", "1"][..shown], "{doc}");
+        assert_eq!(doc["history"]["kept"], 5);
+        assert_eq!(
+            outcomes(&doc)[shown - 1].1,
+            if shown == 5 { "live" } else { "never_released" }
+        );
+    }
+}
