@@ -173,3 +173,53 @@ fn git_variables_of_another_repository_do_not_change_the_commit() {
         format!("greenlight: sha={head} ref=main clean")
     );
 }
+
+#[test]
+fn a_git_that_hangs_or_prints_garbage_never_stops_a_deploy() {
+    let p = Project::new();
+    let bin = tempfile::tempdir().expect("tempdir");
+    let fake = bin.path().join("git");
+    let path = [("PATH", bin.path().display().to_string())];
+    let on_github = [("GITHUB_ACTIONS", "true".to_owned())];
+
+    // Garbage, on both streams, and a failure.
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nprintf '::error::forged\\n\\033]0;x\\007# branch.oid\\n'\nprintf '::error::forged\\n' >&2\nexit 1\n",
+    )
+    .expect("write");
+    let mut mode = std::fs::metadata(&fake).expect("git").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&fake, mode).expect("chmod");
+    let run = run_with(
+        &p,
+        &[path[0].clone(), on_github[0].clone()],
+        &["deploy", "-v"],
+    )
+    .success();
+    assert!(
+        !run.all_output()
+            .lines()
+            .any(|l| l.trim_start().starts_with("::")),
+        "{}",
+        run.all_output()
+    );
+    assert_eq!(description_of(&p, "1"), "");
+
+    // A git that never answers, with a child holding its output open.
+    let sleep = ["/usr/bin/sleep", "/bin/sleep"]
+        .into_iter()
+        .find(|s| Path::new(s).exists())
+        .expect("a sleep command");
+    let hang = format!("#!/bin/sh\n{sleep} 30 &\nexec {sleep} 600\n");
+    std::fs::write(&fake, hang).expect("write");
+    p.change_code("v2");
+    let run = run_with(&p, &path, &["deploy", "-v"]).success();
+    assert!(
+        run.stderr.contains("`git config` took more than 10s"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.versions(), ["1", "2"]);
+    assert_eq!(description_of(&p, "2"), "");
+}
