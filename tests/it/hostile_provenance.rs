@@ -9,7 +9,15 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::harness::{Project, SECRET};
-use crate::provenance::{SHA, description_of, git, github, run_with};
+use crate::provenance::{SHA, committed, description_of, git, github, run_with};
+
+/// Asserts that none of `values` is in `run`'s output.
+fn assert_never_shown(run: &crate::harness::Run, values: &[&str]) {
+    let all = run.all_output();
+    for value in values {
+        assert!(!all.contains(value), "{value}: {all}");
+    }
+}
 
 #[test]
 fn credentials_in_ci_urls_and_secret_values_never_reach_the_description() {
@@ -30,10 +38,7 @@ fn credentials_in_ci_urls_and_secret_values_never_reach_the_description() {
             "greenlight: sha={SHA} ref=main run=https://github.example/acme/orders/actions/runs/42 by=eve-****"
         )
     );
-    for output in [&run.stdout, &run.stderr] {
-        assert!(!output.contains(token), "{output}");
-        assert!(!output.contains(SECRET), "{output}");
-    }
+    assert_never_shown(&run, &[token, SECRET]);
 
     p.change_code("v2");
     let gitlab_token = "glpat-hunter2TOKEN";
@@ -54,22 +59,23 @@ fn credentials_in_ci_urls_and_secret_values_never_reach_the_description() {
             "greenlight: sha={SHA} ref=feat/**** run=https://gitlab.example/acme/orders/-/pipelines/7"
         )
     );
-    for output in [&run.stdout, &run.stderr] {
-        assert!(!output.contains(gitlab_token), "{output}");
-        assert!(!output.contains(SECRET), "{output}");
-    }
+    assert_never_shown(&run, &[gitlab_token, SECRET]);
+}
+
+/// Writes an executable shell script `text` at `path`.
+fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write script");
+    let mut mode = std::fs::metadata(path).expect("script").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(path, mode).expect("chmod");
 }
 
 /// Writes an executable shell script at `path` that creates `marker`.
 fn script(path: &Path, marker: &Path) {
-    std::fs::write(
+    executable(
         path,
-        format!("#!/bin/sh\ntouch '{}'\ncat\n", marker.display()),
-    )
-    .expect("write script");
-    let mut mode = std::fs::metadata(path).expect("script").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
-    std::fs::set_permissions(path, mode).expect("chmod");
+        &format!("#!/bin/sh\ntouch '{}'\ncat\n", marker.display()),
+    );
 }
 
 /// Sets `file`'s modification time an hour back, so git no longer trusts
@@ -149,11 +155,7 @@ fn a_hostile_repository_configuration_runs_nothing_through_git() {
 #[test]
 fn git_variables_of_another_repository_do_not_change_the_commit() {
     let p = Project::new();
-    let dir = p.path();
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "first"]);
-    let head = git(dir, &["rev-parse", "HEAD"]);
+    let head = committed(p.path());
     // As a `git` hook of another repository sets them when it runs greenlight.
     let other = tempfile::tempdir().expect("tempdir");
     git(other.path(), &["init", "-q", "-b", "hook"]);
@@ -183,14 +185,10 @@ fn a_git_that_hangs_or_prints_garbage_never_stops_a_deploy() {
     let on_github = [("GITHUB_ACTIONS", "true".to_owned())];
 
     // Garbage, on both streams, and a failure.
-    std::fs::write(
+    executable(
         &fake,
         "#!/bin/sh\nprintf '::error::forged\\n\\033]0;x\\007# branch.oid\\n'\nprintf '::error::forged\\n' >&2\nexit 1\n",
-    )
-    .expect("write");
-    let mut mode = std::fs::metadata(&fake).expect("git").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
-    std::fs::set_permissions(&fake, mode).expect("chmod");
+    );
     let run = run_with(
         &p,
         &[path[0].clone(), on_github[0].clone()],
@@ -212,7 +210,7 @@ fn a_git_that_hangs_or_prints_garbage_never_stops_a_deploy() {
         .find(|s| Path::new(s).exists())
         .expect("a sleep command");
     let hang = format!("#!/bin/sh\n{sleep} 30 &\nexec {sleep} 600\n");
-    std::fs::write(&fake, hang).expect("write");
+    executable(&fake, &hang);
     p.change_code("v2");
     let run = run_with(&p, &path, &["deploy", "-v"]).success();
     assert!(

@@ -56,6 +56,15 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// Makes `dir` a repository on `main` with one commit of all it holds;
+/// returns the commit's SHA.
+pub fn committed(dir: &Path) -> String {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
 #[test]
 fn github_actions_variables_describe_the_version() {
     let p = Project::new();
@@ -102,10 +111,7 @@ fn gitlab_variables_describe_the_version() {
 fn git_in_the_config_folder_gives_commit_branch_and_a_dirty_tree() {
     let p = Project::new();
     let dir = p.path();
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "first"]);
-    let head = git(dir, &["rev-parse", "HEAD"]);
+    let head = committed(dir);
     p.run(&["deploy"]).success();
     assert_eq!(
         description_of(&p, "1"),
