@@ -117,10 +117,11 @@ pub(super) async fn aws_part(
 ) -> Result<()> {
     let lambda = base.lambda;
     // In DNS mode the alias users reach is the live colour's. `status`
-    // reports records it cannot read as its problem instead of failing.
+    // reports records it cannot read as its problem instead of failing;
+    // `history` fails, as it would tell the live version `never_released`.
     let config = match dns::with_live_alias(base.config, base).await {
         Ok(live) => live,
-        Err(_) if matches!(job, Job::Status | Job::History(_)) => base.config.clone(),
+        Err(_) if matches!(job, Job::Status) => base.config.clone(),
         Err(e) => return Err(e),
     };
     report.alias = Some(config.function.alias.clone());
