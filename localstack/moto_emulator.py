@@ -29,6 +29,7 @@ from greenlight_emulator import (
     cloudwatch,
     elbv2,
     front_door,
+    lambda_descriptions,
     lambda_extras,
     lambda_invoke,
     lambda_policies,
@@ -106,6 +107,7 @@ def main() -> int:
 
     lambda_revisions.install()
     lambda_settings.install()
+    lambda_descriptions.install()
     lambda_extras.install()
     lambda_states.install(
         args.create_pending,

@@ -160,6 +160,14 @@ pub enum Command {
     },
     /// Show what is live, how it got there, and recent versions.
     Status,
+    /// List the versions, newest first, with the commit each came from and
+    /// what happened to it, as far as AWS tells. Read-only.
+    History {
+        /// How many of the newest versions to list (default: one page of
+        /// Lambda's listing).
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = at_least_one)]
+        limit: usize,
+    },
     /// Delete old versions, keeping the newest N and every version an alias
     /// or a release record needs.
     Prune {
@@ -223,6 +231,7 @@ impl Command {
             Command::Promote { .. } => "promote",
             Command::Rollback { .. } => "rollback",
             Command::Status => "status",
+            Command::History { .. } => "history",
             Command::Prune { .. } => "prune",
             Command::Completions { .. } => "completions",
             Command::Man => "man",
@@ -247,6 +256,14 @@ mod tests {
             let error = parse(value).expect_err(value).to_string();
             assert!(error.contains("from 1s to 1h"), "{value}: {error}");
         }
+    }
+}
+
+/// A count of 1 or more.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("give a whole number, 1 or more".to_owned()),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod context;
 pub mod deploy;
 pub mod error;
+pub mod history;
 pub mod interrupt;
 pub mod lockstep;
 pub mod outside;

@@ -32,6 +32,8 @@ pub(super) enum Job {
     Promote,
     Rollback,
     Status,
+    /// How many versions to list.
+    History(usize),
     /// How many versions to keep, and whether this is a dry run.
     Prune(usize, bool),
 }
@@ -48,6 +50,9 @@ pub(super) async fn local_part(
 ) -> Result<Option<(Job, RegionalAws)>> {
     let packages = &shared.packages;
     let command = cli.command.name();
+    if !matches!(cli.command, Command::Package { .. }) {
+        refuse_alb(config)?;
+    }
     let job = match &cli.command {
         Command::Package { out } => {
             package_to_file(config, out.as_deref(), ui, report)?;
@@ -67,6 +72,7 @@ pub(super) async fn local_part(
         Command::Promote { .. } => Job::Promote,
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
+        Command::History { limit } => Job::History(*limit),
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
         Command::Completions { .. } | Command::Man | Command::Init { .. } => {
             return Err(Error::usage("this command reads no config"));
@@ -78,6 +84,26 @@ pub(super) async fn local_part(
         .await?;
     report.region = regional.0.region().map(ToString::to_string);
     Ok(Some((job, regional)))
+}
+
+/// `[alb]` is read and checked, but no command moves a load balancer's
+/// weights yet: every command that calls AWS is refused (exit 2, before any
+/// call) rather than releasing through the alias behind the load
+/// balancer's back. `package` still works.
+fn refuse_alb(config: &Config) -> Result<()> {
+    if config.alb.is_none() {
+        return Ok(());
+    }
+    let entry = config
+        .entry
+        .as_deref()
+        .map(|entry| format!(" {entry}:"))
+        .unwrap_or_default();
+    Err(Error::usage(format!(
+        "{}:{entry} [alb]: releases through a load balancer's target groups are not in this version of greenlight; nothing was called",
+        config.path.display()
+    ))
+    .with_hint("remove the [alb] table for now, or release through the alias or [dns]"))
 }
 
 /// [`Ready::run`]'s work: the job, from its first AWS call on.
@@ -94,7 +120,7 @@ pub(super) async fn aws_part(
     // reports records it cannot read as its problem instead of failing.
     let config = match dns::with_live_alias(base.config, base).await {
         Ok(live) => live,
-        Err(_) if matches!(job, Job::Status) => base.config.clone(),
+        Err(_) if matches!(job, Job::Status | Job::History(_)) => base.config.clone(),
         Err(e) => return Err(e),
     };
     report.alias = Some(config.function.alias.clone());
@@ -154,6 +180,10 @@ pub(super) async fn aws_part(
                 Some(triggers).filter(|_| report.status.as_ref().is_some_and(|s| s.exists));
             Ok(())
         }
+        Job::History(limit) => {
+            report.history = Some(crate::history::history(ctx, limit).await?);
+            Ok(())
+        }
         Job::Prune(keep, dry_run) => {
             report.prune = Some(prune::prune(ctx, keep, dry_run).await?);
             report.outcome = if dry_run { "dry_run" } else { "pruned" }.to_owned();
@@ -192,7 +222,7 @@ pub(super) async fn plan_only(
         }
         Job::Promote => dry_run::promote(ctx, &mut plan).await,
         Job::Rollback => dry_run::rollback(ctx, &mut plan).await,
-        Job::Test(_) | Job::Status | Job::Prune(..) => {
+        Job::Test(_) | Job::Status | Job::History(_) | Job::Prune(..) => {
             Err(Error::usage(format!("`{command}` has no dry run")))
         }
     };

@@ -23,13 +23,18 @@
 //! refuses the code after the configuration was applied, the configuration
 //! read is written back, so `$LATEST` is never left half-updated. Then
 //! `PublishVersion` guarded by the artifact's CodeSha256 and the RevisionId
-//! greenlight's last write left, and when its
+//! greenlight's last write left, with the version's provenance as its
+//! description ([`provenance`]: the commit, ref, CI run, who, a dirty
+//! tree), and when its
 //! answer says the version is not `Active` yet (SnapStart), polling it until
 //! it is ([`publish`]); then `TagResource`/`UntagResource` when the tags
 //! differ (they belong to the function, not a version). With the `$LATEST`
 //! read, the triggers of the unqualified function are read
 //! ([`crate::deploy::triggers`]), for a warning. A new function takes
 //! `CreateFunction`, polling, `PublishVersion` and `CreateAlias`.
+//! A version greenlight published holds its provenance, not the
+//! function's description: with `function.description` in the config, the
+//! function's is read from `$LATEST` to compare (one more read).
 //! With `[package] s3_bucket` set, code goes through S3 first (`HeadObject`,
 //! `PutObject` streamed from memory when missing): a direct upload is
 //! base64 inside a JSON body, which costs several times the zip in memory.
@@ -43,13 +48,15 @@
 //! send, `upload`: where the code goes), [`settings`] and [`tags`] (the
 //! differences of the settings beyond code and of the tags),
 //! [`refusals`] (what Lambda would refuse), [`env_values`] (reading the
-//! environment references), [`pin`], [`ready`] and [`triggers`]. May import:
+//! environment references), [`pin`], [`provenance`], [`ready`] and
+//! [`triggers`]. May import:
 //! `context`, `config`, `aws`, `package`, `record`, `ui` and the base
 //! modules; never `release` or above.
 
 mod changes;
 pub mod env_values;
 pub mod pin;
+pub mod provenance;
 pub mod ready;
 pub mod refusals;
 pub mod settings;
@@ -65,9 +72,10 @@ use std::collections::BTreeMap;
 use upload::{lambda_code, stage_in_s3};
 
 use crate::aws::lambda::FunctionSettings;
-use crate::aws::lambda::{Configured, FunctionState, Updated};
+use crate::aws::lambda::{Configured, FunctionState, Published, Updated};
 use crate::aws::s3::S3Location;
 use crate::context::Ctx;
+use crate::deploy::provenance::Provenance;
 use crate::deploy::refusals::Outcome;
 use crate::deploy::tags::TagChange;
 use crate::deploy::triggers::TriggerCheck;
@@ -93,6 +101,11 @@ pub struct DeployReport {
     /// ([`crate::deploy::pin`]); users' code did not change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<String>,
+    /// Where `version` came from, as its description says
+    /// ([`provenance`]); none when it holds no provenance (nothing was
+    /// found when it was published, or greenlight did not publish it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 /// What a deploy puts into the function.
@@ -193,7 +206,8 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
         refusals::readable_environment(ctx, &served)?;
         let code_differs = code.differs_from(ctx, &served).await?;
         tags = current_tags(ctx, &served).await?;
-        let changes = differences(name, desired, code_differs, &served, tags.as_ref());
+        let compared = with_function_description(ctx, &served).await?;
+        let changes = differences(name, desired, code_differs, &compared, tags.as_ref());
         let decision = match changes.iter().find_map(Change::tags) {
             _ if changes.is_empty() => Some(Decision::Unchanged(served)),
             Some(retag) if !changes.iter().any(Change::changes_latest) => {
@@ -263,6 +277,23 @@ pub async fn decide(ctx: Ctx<'_>, code: &Deployable) -> Result<Decided> {
     })
 }
 
+/// `served` as compared with the config: a version greenlight published
+/// holds its provenance as description, not the function's, so with
+/// `function.description` in the config the function's is read from
+/// `$LATEST` (one `GetFunctionConfiguration`) and compared instead.
+async fn with_function_description(ctx: Ctx<'_>, served: &FunctionState) -> Result<FunctionState> {
+    if ctx.config.function.settings.description.is_none()
+        || Provenance::parse(&served.description).is_none()
+    {
+        return Ok(served.clone());
+    }
+    let latest = ctx.lambda.function(ctx.function(), pin::LATEST).await?;
+    Ok(FunctionState {
+        description: latest.map(|l| l.description).unwrap_or_default(),
+        ..served.clone()
+    })
+}
+
 /// The function's tags (one `ListTags`), when the config manages some;
 /// `None` otherwise: tags absent from the config are left alone.
 async fn current_tags(
@@ -283,6 +314,10 @@ pub async fn apply(ctx: Ctx<'_>, code: &Deployable, decided: Decided) -> Result<
         false => None,
     };
     let unchanged = |served: FunctionState, changes| DeployReport {
+        provenance: match &pinned {
+            Some(_) => None,
+            None => Provenance::of_version(&served.description),
+        },
         version: pinned.clone().unwrap_or(served.version),
         created: false,
         unchanged: true,
@@ -365,12 +400,20 @@ async fn update(
             }
         }
     }
-    let version = publish(ctx, &expected_sha, revision.as_deref()).await?;
+    let description = provenance::read(ctx).await.map(|p| p.description());
+    let published = publish(
+        ctx,
+        &expected_sha,
+        revision.as_deref(),
+        description.as_deref(),
+    )
+    .await?;
     if let Some(tags) = changes.iter().find_map(Change::tags) {
         retag(ctx, &latest.arn, tags).await?;
     }
     Ok(DeployReport {
-        version,
+        provenance: Provenance::of_version(&published.description),
+        version: published.version,
         created: false,
         unchanged: false,
         changes: changes.into_iter().map(|c| c.text).collect(),
@@ -466,20 +509,28 @@ fn settings_of(state: &FunctionState) -> FunctionSettings {
 }
 
 /// Publishes `$LATEST` (guarded as [`crate::aws::lambda::Lambda::publish`]
-/// says) and, when Lambda answers that the version is not `Active` yet
-/// (`Pending`: always with SnapStart, while the snapshot is taken), waits
-/// until it is, up to `function.ready_timeout`: a version is never tested
-/// or released before Lambda can invoke it. Returns the version.
-pub async fn publish(ctx: Ctx<'_>, code_sha256: &str, revision_id: Option<&str>) -> Result<String> {
+/// says, with `description`, e.g. its provenance) and, when Lambda answers
+/// that the version is not `Active` yet (`Pending`: always with SnapStart,
+/// while the snapshot is taken), waits until it is, up to
+/// `function.ready_timeout`: a version is never tested or released before
+/// Lambda can invoke it.
+pub async fn publish(
+    ctx: Ctx<'_>,
+    code_sha256: &str,
+    revision_id: Option<&str>,
+    description: Option<&str>,
+) -> Result<Published> {
     let name = ctx.function();
     ctx.ui.step("publishing version");
-    let published = ctx.lambda.publish(name, code_sha256, revision_id).await?;
-    let version = published.version;
+    let published = ctx
+        .lambda
+        .publish(name, code_sha256, revision_id, description)
+        .await?;
     if !published.active {
         let why = "not Active yet (Lambda is preparing it; SnapStart takes a snapshot first)";
-        crate::deploy::ready::wait(ctx, &version, why).await?;
+        crate::deploy::ready::wait(ctx, &published.version, why).await?;
     }
-    Ok(version)
+    Ok(published)
 }
 
 /// Creating a function needs a role, and for a zip a runtime and a handler.
@@ -519,12 +570,15 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         .create(name, settings, lambda_code(code, through_s3.as_ref()))
         .await?;
     drop(busy);
-    let version = publish(
+    let description = provenance::read(ctx).await.map(|p| p.description());
+    let published = publish(
         ctx,
         &code.publish_guard(&created),
         created.revision_id.as_deref(),
+        description.as_deref(),
     )
     .await?;
+    let version = published.version;
     ctx.ui
         .step(format_args!("creating alias {alias} on version {version}"));
     let record = Record::now(Action::Create, &version, None);
@@ -537,5 +591,6 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         unchanged: false,
         changes: vec!["new function".to_owned()],
         pinned: None,
+        provenance: Provenance::of_version(&published.description),
     })
 }

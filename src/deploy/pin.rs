@@ -52,8 +52,16 @@ pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
     ctx.ui.step(format_args!(
         "alias {alias} serves $LATEST, which an upload would change for its users at once: pinning it to a version of what it serves now"
     ));
-    let version =
-        crate::deploy::publish(ctx, &latest.code_sha256, latest.revision_id.as_deref()).await?;
+    // No provenance: greenlight did not deploy what `$LATEST` holds, so the
+    // version keeps the function's description.
+    let version = crate::deploy::publish(
+        ctx,
+        &latest.code_sha256,
+        latest.revision_id.as_deref(),
+        None,
+    )
+    .await?
+    .version;
     let record = Record::now(Action::Pin, &version, Some(LATEST));
     let revision = ctx
         .lambda

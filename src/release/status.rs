@@ -94,6 +94,9 @@ pub struct VersionSummary {
     pub code_sha256: String,
     /// When it was last modified, as Lambda reports it.
     pub last_modified: String,
+    /// Where it came from, as its description says (none when it holds no provenance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::deploy::provenance::Provenance>,
 }
 
 /// Reads the function's live state and recent versions.
@@ -155,6 +158,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
         .rev()
         .take(RECENT_VERSIONS)
         .map(|v| VersionSummary {
+            provenance: crate::deploy::provenance::Provenance::of_version(&v.description),
             version: v.version,
             code_sha256: v.code_sha256,
             last_modified: v.last_modified,

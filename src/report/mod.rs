@@ -11,7 +11,7 @@
 //!
 //! Lives here: the report (this module) and [`ci_summary`] (the run's CI
 //! page: job summary and annotations). May import every stage's report
-//! types (`deploy`, `checks`, `release`), `aws` (the region hint), `record`,
+//! types (`deploy`, `checks`, `release`, `history`), `aws` (the region hint), `record`,
 //! `ui` and the base modules; never `app`.
 
 pub mod ci_summary;
@@ -22,6 +22,7 @@ use crate::checks::smoke::SmokeReport;
 use crate::deploy::DeployReport;
 use crate::deploy::triggers::TriggerCheck;
 use crate::error::Error;
+use crate::history::HistoryReport;
 use crate::outside::{self, Sink};
 use crate::record::Action;
 use crate::release::ReleaseReport;
@@ -82,6 +83,9 @@ pub struct Report {
     /// The status command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusReport>,
+    /// The history command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryReport>,
     /// `deploy` (when it writes) and `status`: what invokes the unqualified
     /// function, so runs `$LATEST` before any test ([`crate::deploy::triggers`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,6 +253,9 @@ impl Report {
                     d.changes.join(", ")
                 )?;
             }
+            if let Some(p) = &d.provenance {
+                writeln!(f, "          from {p}")?;
+            }
         }
         if self.status.is_none() {
             self.write_triggers(f)?;
@@ -335,6 +342,12 @@ impl Report {
         if let Some(s) = &self.status {
             self.write_status(f, s)?;
             self.write_triggers(f)?;
+        }
+        if let Some(h) = &self.history {
+            let function = self.function.as_deref().unwrap_or_default();
+            let region = self.region.as_deref().unwrap_or_default();
+            writeln!(f, "function  {function} ({region})")?;
+            write!(f, "{h}")?;
         }
         for path in &self.written {
             writeln!(f, "wrote     {path}")?;
@@ -493,6 +506,9 @@ impl Report {
                 "version   {:<5} {mark:<4}  {}  {}",
                 v.version, v.last_modified, v.code_sha256
             )?;
+            if let Some(p) = &v.provenance {
+                writeln!(f, "                from {p}")?;
+            }
         }
         Ok(())
     }

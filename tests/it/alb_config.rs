@@ -158,3 +158,38 @@ fn a_good_alb_table_is_read_alone_or_in_a_functions_entry_and_never_shared() {
     );
     assert_eq!(p.emulator.requests().len(), before, "no AWS call at all");
 }
+
+/// No command moves a load balancer's weights yet: with a good `[alb]`
+/// table, every command that would call AWS is exit 2 before its first
+/// call, so no release moves the alias behind the load balancer's back.
+#[test]
+fn a_good_alb_table_stops_every_command_that_calls_aws_before_any_call() {
+    let p = Project::with_config(&format!("{}\n{}", default_config(), table()));
+    for command in [
+        &["deploy"][..],
+        &["ship"],
+        &["plan"],
+        &["test"],
+        &["release"],
+        &["promote"],
+        &["rollback"],
+        &["status"],
+        &["prune"],
+    ] {
+        let before = p.emulator.requests().len();
+        let run = p.run(command).code(2);
+        assert!(
+            run.stderr.starts_with(
+                "error: greenlight.toml: [alb]: releases through a load balancer's target groups are not in this version of greenlight; nothing was called"
+            ),
+            "{command:?}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            p.emulator.requests().len(),
+            before,
+            "{command:?}: no AWS call at all"
+        );
+    }
+    assert!(p.functions().is_empty(), "nothing created");
+}

@@ -15,7 +15,8 @@ use crate::harness::{Project, default_config, send_signal, spawned};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn canary_project(release: &str) -> Project {
+/// A project with `[release]` = `release`, version 1 shipped and new code.
+pub fn canary_project(release: &str) -> Project {
     let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
     p.run(&["ship"]).success();
     p.change_code("v2");

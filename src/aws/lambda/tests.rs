@@ -107,7 +107,7 @@ async fn a_published_version_with_other_code_is_refused() {
         WaitPolicy::default(),
     );
     let err = lambda
-        .publish("orders", "ours", Some("r1"))
+        .publish("orders", "ours", Some("r1"), None)
         .await
         .expect_err("other code");
     assert_eq!(err.exit_code(), 1);
@@ -117,12 +117,13 @@ async fn a_published_version_with_other_code_is_refused() {
     );
     assert_eq!(
         lambda
-            .publish("orders", "theirs", None)
+            .publish("orders", "theirs", None, None)
             .await
             .expect("same code"),
         Published {
             version: "7".to_owned(),
-            active: false
+            active: false,
+            description: String::new(),
         }
     );
 }

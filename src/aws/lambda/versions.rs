@@ -1,5 +1,5 @@
 //! Published versions: publish `$LATEST` (guarded by its CodeSha256 and
-//! RevisionId), list them, delete one.
+//! RevisionId, with a description of its own), list them, delete one.
 
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::SdkError;
@@ -22,6 +22,9 @@ pub struct Published {
     /// snapshot; also for some VPC and image functions), and cannot be
     /// invoked until it is `Active`: see [`Lambda::wait_until_active`].
     pub active: bool,
+    /// The version's description, as Lambda answered: the one asked for,
+    /// or, when Lambda returned a version published before, that one's.
+    pub description: String,
 }
 
 impl Lambda {
@@ -30,12 +33,16 @@ impl Lambda {
     /// as greenlight last read it: anyone else's change in between makes
     /// Lambda refuse, and nothing is published (exit 1). Returns the version
     /// and whether Lambda says it is `Active` yet; Lambda returns the
-    /// existing latest version when nothing changed since it was published.
+    /// existing latest version when nothing changed since it was published
+    /// (with its own description). `description` is the new version's
+    /// (at most 256 characters; Lambda refuses more); without one, the
+    /// version takes the function's.
     pub async fn publish(
         &self,
         name: &str,
         code_sha256: &str,
         revision_id: Option<&str>,
+        description: Option<&str>,
     ) -> Result<Published> {
         let out = self
             .retry_on_conflict(
@@ -65,11 +72,13 @@ impl Lambda {
                         .function_name(name)
                         .code_sha256(code_sha256)
                         .set_revision_id(revision_id.map(str::to_owned))
+                        .set_description(description.map(str::to_owned))
                         .send()
                 },
             )
             .await?;
         let active = out.state == Some(State::Active);
+        let description = out.description.unwrap_or_default();
         let version = out.version.ok_or_else(|| {
             Error::no_traffic_moved(format!(
                 "Lambda published function {name} without a version number"
@@ -83,7 +92,11 @@ impl Lambda {
                 "version {version} of function {name} holds code with CodeSha256 {published}, not the {code_sha256} greenlight deployed: someone else changed $LATEST meanwhile"
             ))
             .with_hint(format!("version {version} gets no traffic; find out who else deploys this function, then deploy again"))),
-            _ => Ok(Published { version, active }),
+            _ => Ok(Published {
+                version,
+                active,
+                description,
+            }),
         }
     }
 
