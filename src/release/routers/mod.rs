@@ -4,8 +4,8 @@
 //! The engine ([`crate::release::engine`]) owns the steps, bakes, gates,
 //! interrupts, the panic path and the rollback on red, once; a router owns
 //! the writes of one kind of split: a Lambda alias's routing weights
-//! ([`alias`]), Route 53 weights ([`dns`]), load-balancer weights next
-//! (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
+//! ([`alias`]), Route 53 weights ([`dns`]), a load balancer's forward action
+//! ([`alb`]). Models: Argo Rollouts' `TrafficRoutingReconciler`
 //! (SetWeight, VerifyWeight, Type) and Flagger's router interface
 //! (SetRoutes, GetRoutes).
 //!
@@ -13,6 +13,7 @@
 //! dyn-compatible): the engine holds one and calls the `Router` methods
 //! through it.
 
+pub mod alb;
 pub mod alias;
 pub mod dns;
 
@@ -95,6 +96,8 @@ pub enum AnyRouter<'a> {
     Alias(alias::AliasRouter<'a>),
     /// A Route 53 weighted pair's weights.
     Dns(Box<dns::DnsRouter<'a>>),
+    /// A load balancer forward action's target group weights.
+    Alb(Box<alb::AlbRouter<'a>>),
 }
 
 impl Router for AnyRouter<'_> {
@@ -102,6 +105,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.place(),
             AnyRouter::Dns(r) => r.place(),
+            AnyRouter::Alb(r) => r.place(),
         }
     }
 
@@ -109,6 +113,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.serves(version).await,
             AnyRouter::Dns(r) => Box::pin(r.serves(version)).await,
+            AnyRouter::Alb(r) => Box::pin(r.serves(version)).await,
         }
     }
 
@@ -116,6 +121,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.write(split, record).await,
             AnyRouter::Dns(r) => Box::pin(r.write(split, record)).await,
+            AnyRouter::Alb(r) => Box::pin(r.write(split, record)).await,
         }
     }
 
@@ -123,6 +129,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.in_effect().await,
             AnyRouter::Dns(r) => Box::pin(r.in_effect()).await,
+            AnyRouter::Alb(r) => Box::pin(r.in_effect()).await,
         }
     }
 
@@ -130,6 +137,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.caching(),
             AnyRouter::Dns(r) => r.caching(),
+            AnyRouter::Alb(r) => r.caching(),
         }
     }
 
@@ -137,6 +145,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.restore(stable, failed, why).await,
             AnyRouter::Dns(r) => Box::pin(r.restore(stable, failed, why)).await,
+            AnyRouter::Alb(r) => Box::pin(r.restore(stable, failed, why)).await,
         }
     }
 
@@ -144,6 +153,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.rollback().await,
             AnyRouter::Dns(r) => Box::pin(r.rollback()).await,
+            AnyRouter::Alb(r) => Box::pin(r.rollback()).await,
         }
     }
 }
