@@ -118,8 +118,9 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     let alias_state = ctx.lambda.alias(name, alias).await?;
     // In DNS mode a colour's alias carries no weights: the split is in
     // Route 53, and `colours` reports it.
-    let (in_progress, problem) = match (&ctx.config.dns, &alias_state) {
-        (Some(dns), _) => crate::release::dns::standing(ctx, dns).await,
+    let (in_progress, problem) = match (crate::release::dns::Colours::of(ctx.config), &alias_state)
+    {
+        (Some(colours), _) => crate::release::dns::standing(ctx, colours).await,
         (None, Some(alias)) => reading::standing_of(ctx, alias).await,
         (None, None) => (None, None),
     };

@@ -36,6 +36,7 @@ use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::alb_checks;
 use crate::release::rollback::RollbackReport;
+use crate::release::routers::dns::point;
 use crate::release::routers::{Place, Router, Split};
 use crate::release::weights;
 
@@ -99,7 +100,6 @@ pub fn total(found: [i32; 2]) -> Option<i64> {
 #[derive(Clone)]
 pub struct AlbRouter<'a> {
     ctx: Ctx<'a>,
-    elb: Elbv2,
     alb: &'a AlbConfig,
     /// The list as last read or written: what the next write must find.
     list: ActionList,
@@ -114,30 +114,23 @@ pub struct AlbRouter<'a> {
 
 impl<'a> AlbRouter<'a> {
     /// The router of a release toward colour `to` of `alb`, over `list` as
-    /// read (its weights already accepted by [`weights_in`]).
+    /// read, whose weights [`weights_in`] found to be `found`.
     pub fn new(
         ctx: Ctx<'a>,
-        elb: Elbv2,
         alb: &'a AlbConfig,
         list: ActionList,
+        found: [i32; 2],
         to: usize,
-    ) -> Result<Self> {
-        let found = weights_in(&list, alb)?;
-        let total = total(found).ok_or_else(|| {
-            Error::no_traffic_moved(format!(
-                "{}: both target groups have weight 0",
-                alb.action.arn()
-            ))
-        })?;
-        Ok(AlbRouter {
+    ) -> Self {
+        AlbRouter {
             ctx,
-            elb,
             alb,
             list,
             to,
-            total,
+            // 0/0 was refused when the weights were read.
+            total: total(found).unwrap_or(100),
             revision: None,
-        })
+        }
     }
 
     /// The sum of the weights it keeps.
@@ -149,7 +142,7 @@ impl<'a> AlbRouter<'a> {
     /// exactly as this run last read or wrote it: another runner or a
     /// person changed it (its weights, or anything else in it).
     async fn unchanged(&self) -> Result<()> {
-        let now = self.elb.reread(&self.list).await?;
+        let now = self.ctx.elbv2.reread(&self.list).await?;
         if now == self.list {
             return Ok(());
         }
@@ -214,7 +207,8 @@ impl<'a> AlbRouter<'a> {
             self.total - new
         ));
         self.list = self
-            .elb
+            .ctx
+            .elbv2
             .set_weights(&self.list, &weights)
             .await
             .map_err(|e| failed("changing the weights", e))?;
@@ -260,7 +254,7 @@ impl Router for AlbRouter<'_> {
     }
 
     async fn serves(&self, version: &str) -> Result<bool> {
-        let list = read(&self.elb, self.alb).await?;
+        let list = read(self.ctx.elbv2, self.alb).await?;
         let found = weights_in(&list, self.alb)?;
         for (colour, weight) in self.alb.colours.iter().zip(found) {
             if weight == 0 {
@@ -310,25 +304,12 @@ impl Router for AlbRouter<'_> {
         let restored = async {
             // Back over the list as it is now: a restore does not wait for
             // anyone, and keeps whatever else was changed in the list.
-            let now = self.elb.reread(&self.list).await?;
+            let now = self.ctx.elbv2.reread(&self.list).await?;
             if weights_in(&now, self.alb)?[self.to] != 0 {
-                self.list = self.elb.set_weights(&now, &self.restored()).await?;
+                self.list = self.ctx.elbv2.set_weights(&now, &self.restored()).await?;
             }
             let record = Record::now(Action::Rollback, stable, Some(failed));
-            let name = self.ctx.function();
-            let current = self.ctx.lambda.alias(name, &from.alias).await?;
-            self.ctx
-                .lambda
-                .point_alias(
-                    name,
-                    &from.alias,
-                    stable,
-                    None,
-                    &record.to_string(),
-                    current.and_then(|a| a.revision_id).as_deref(),
-                )
-                .await
-                .map(|_| ())
+            point(self.ctx, from, stable, &record).await
         };
         restored.await.map_err(|e| Error {
             failure: Failure::NeedsOperator,
@@ -355,49 +336,7 @@ impl Router for AlbRouter<'_> {
     }
 
     async fn rollback(&self) -> Result<RollbackReport> {
-        let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
-        let name = self.ctx.function();
-        let list = read(&self.elb, self.alb).await?;
-        let found = weights_in(&list, self.alb)?;
-        let record = self
-            .ctx
-            .lambda
-            .alias(name, &to.alias)
-            .await?
-            .and_then(|alias| Record::parse(&alias.description));
-        let Some((released, Some(previous))) = record.map(|r| (r.version, r.previous)) else {
-            return Err(Error::no_traffic_moved(format!(
-                "alias {} ({}) holds no greenlight release to roll back",
-                to.alias, to.name
-            )));
-        };
-        if found[self.to] == 0 {
-            return Ok(RollbackReport {
-                from: released,
-                to: previous,
-                already_rolled_back: true,
-            });
-        }
-        let back = self.ctx.lambda.alias(name, &from.alias).await?;
-        if back.map(|a| a.version).as_deref() != Some(previous.as_str()) {
-            return Err(Error::no_traffic_moved(format!(
-                "alias {} ({}) no longer serves version {previous}, live before the last release",
-                from.alias, from.name
-            ))
-            .with_hint(
-                "release the version you want explicitly with `greenlight release --version N`",
-            ));
-        }
-        let mut router = self.clone();
-        router.list = list;
-        router
-            .restore(&previous, &released, "rollback requested")
-            .await?;
-        Ok(RollbackReport {
-            from: released,
-            to: previous,
-            already_rolled_back: false,
-        })
+        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Alb(self.alb)).await
     }
 }
 

@@ -26,7 +26,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::rollback::RollbackReport;
-use crate::release::routers::{Place, Router, Split};
+use crate::release::routers::{Coloured, Place, Router, Split};
 use crate::release::weights;
 
 /// The pair as Route 53 holds it, blue first.
@@ -144,9 +144,14 @@ fn same_host(a: &str, b: &str) -> bool {
 }
 
 /// Points `colour`'s alias at `version` (creating it), writing `record`.
-pub async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) -> Result<()> {
+pub async fn point(
+    ctx: Ctx<'_>,
+    colour: &impl Coloured,
+    version: &str,
+    record: &Record,
+) -> Result<()> {
     let how = Aim {
-        label: colour.name.to_owned(),
+        label: colour.name().to_owned(),
         description: record.to_string(),
         keep_if_there: false,
     };
@@ -164,21 +169,22 @@ pub struct Aim {
 }
 
 /// Points `colour`'s alias at `version`, creating it when missing.
-pub async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Result<()> {
+pub async fn aim(ctx: Ctx<'_>, colour: &impl Coloured, version: &str, how: &Aim) -> Result<()> {
     let name = ctx.function();
-    match ctx.lambda.alias(name, &colour.alias).await? {
+    match ctx.lambda.alias(name, colour.alias()).await? {
         Some(current) if how.keep_if_there && current.version == version => Ok(()),
         Some(current) => {
             if current.version != version {
                 ctx.ui.step(format_args!(
                     "pointing alias {} ({}) at version {version}",
-                    colour.alias, how.label
+                    colour.alias(),
+                    how.label
                 ));
             }
             ctx.lambda
                 .point_alias(
                     name,
-                    &colour.alias,
+                    colour.alias(),
                     version,
                     None,
                     &how.description,
@@ -190,10 +196,11 @@ pub async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Res
         None => {
             ctx.ui.step(format_args!(
                 "creating alias {} ({}) on version {version}",
-                colour.alias, how.label
+                colour.alias(),
+                how.label
             ));
             ctx.lambda
-                .create_alias(name, &colour.alias, version, &how.description)
+                .create_alias(name, colour.alias(), version, &how.description)
                 .await
         }
     }
@@ -424,6 +431,6 @@ impl Router for DnsRouter<'_> {
     }
 
     async fn rollback(&self) -> Result<RollbackReport> {
-        crate::release::dns::rollback(self.ctx, self.dns).await
+        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Dns(self.dns)).await
     }
 }

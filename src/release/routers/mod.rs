@@ -19,9 +19,38 @@ pub mod dns;
 
 use std::time::Duration;
 
+use crate::config::Colour;
+use crate::config::alb::AlbColour;
 use crate::error::Result;
 use crate::record::Record;
 use crate::release::rollback::RollbackReport;
+
+/// One colour of a two-colour router (Route 53's pair, a load balancer's
+/// two target groups): its name and the Lambda alias behind it.
+pub trait Coloured {
+    /// `blue` or `green`.
+    fn name(&self) -> &'static str;
+    /// The alias behind it.
+    fn alias(&self) -> &str;
+}
+
+impl Coloured for Colour {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn alias(&self) -> &str {
+        &self.alias
+    }
+}
+
+impl Coloured for AlbColour {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn alias(&self) -> &str {
+        &self.alias
+    }
+}
 
 /// One split a release writes: `share` of the traffic on `version`, the
 /// rest on `stable`; or, to finish, all of it on `version`.
