@@ -147,3 +147,82 @@ fn a_third_target_group_or_a_missing_invoke_permission_stops_before_any_deploy()
     assert_eq!(p.versions(), ["1"], "nothing deployed");
     assert_weights(&p, &alb, 100, 0);
 }
+
+/// Starts `ship` (output captured), returning once green carries 10 % of
+/// blue and green's 100.
+fn ship_until_10_percent(p: &Project, alb: &Alb, marker: &str) -> std::process::Child {
+    p.change_code(marker);
+    let child = p
+        .command(&["ship"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    p.wait_for("10 % on green", Duration::from_secs(60), || {
+        alb.weights(p) == alb.pair([90, 10]).map(|(t, w)| (t.to_owned(), w))
+    });
+    child
+}
+
+#[test]
+fn sigterm_restores_the_weights_and_after_sigkill_promote_and_rollback_work_from_another_process() {
+    let (p, alb) = behind_a_load_balancer([100, 0], "steps = [10, 50]\nbake = \"1h\"");
+    let child = ship_until_10_percent(&p, &alb, "v2");
+    crate::harness::send_signal(&child, "TERM");
+    let out = child.wait_with_output().expect("ship ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert_weights(&p, &alb, 100, 0);
+    assert_eq!(colours(&p)[0], "1");
+
+    // SIGKILL leaves the split; another process continues or undoes it.
+    let mut child = ship_until_10_percent(&p, &alb, "v3");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert_weights(&p, &alb, 90, 10);
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["colours"][1]["weight"], 10, "{status}");
+    assert_eq!(status["status"]["colours"][1]["version"], "3", "{status}");
+    assert!(!status["status"]["in_progress"].is_null(), "{status}");
+    let text = p.run(&["status"]).success().stdout;
+    let blue_line = format!(
+        "blue      weight  90  {}  alias blue → version 1",
+        alb.target_groups[0]
+    );
+    assert!(text.contains(&blue_line), "{blue_line:?} in\n{text}");
+
+    p.end_bake("green");
+    p.run(&["promote"]).success();
+    assert_weights(&p, &alb, 50, 50);
+    let rolled = p.run(&["rollback", "--output", "json"]).success().json();
+    assert_eq!(rolled["rollback"]["from"], "3", "{rolled}");
+    assert_eq!(rolled["rollback"]["to"], "1", "{rolled}");
+    assert_weights(&p, &alb, 100, 0);
+    let again = p.run(&["rollback", "--output", "json"]).success().json();
+    assert_eq!(again["rollback"]["already_rolled_back"], true, "{again}");
+}
+
+#[test]
+fn listener_weights_changed_by_hand_stop_promote_writing_nothing_until_rollback() {
+    let (p, alb) = behind_a_load_balancer([100, 0], "steps = [10, 50]\nbake = \"1h\"");
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &alb, 90, 10);
+    alb.set_default_actions(&p, vec![forward(&alb.pair([70, 30]))]);
+    p.end_bake("green");
+
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    let problem = status["status"]["problem"].as_str().unwrap_or_default();
+    assert!(problem.contains("changed outside greenlight"), "{status}");
+    let proxy = p.proxy();
+    for args in [&["promote"][..], &["release", "--version", "2"]] {
+        let run = p.run_via(&proxy, args).code(1);
+        assert!(run.stderr.contains("greenlight rollback"), "{}", run.stderr);
+    }
+    assert_eq!(proxy.calls("ModifyListener"), 0, "nothing written");
+    assert_eq!(proxy.calls("UpdateAlias"), 0, "nothing written");
+    assert_weights(&p, &alb, 70, 30);
+    p.run(&["rollback"]).success();
+    assert_weights(&p, &alb, 100, 0);
+}
