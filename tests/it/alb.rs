@@ -118,7 +118,7 @@ fn an_alarm_mid_release_puts_the_exact_earlier_weights_back_with_exit_3() {
 }
 
 #[test]
-fn a_third_target_group_or_a_missing_invoke_permission_stops_before_any_deploy() {
+fn a_third_target_group_a_missing_invoke_permission_or_another_target_stop_before_any_deploy() {
     let (p, alb) = behind_a_load_balancer([100, 0], "steps = [10]\nbake = \"1s\"");
     let third = crate::harness::alb::target_group(&p, "orders-third");
     let [(blue, _), (green, _)] = alb.pair([0, 0]);
@@ -141,6 +141,36 @@ fn a_third_target_group_or_a_missing_invoke_permission_stops_before_any_deploy()
     let run = p.run(&["ship"]).code(1);
     assert!(
         run.stderr.contains("aws lambda add-permission"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.versions(), ["1"], "nothing deployed");
+    assert_weights(&p, &alb, 100, 0);
+
+    // Green's target group sends its traffic to blue's alias instead.
+    crate::harness::alb::allow_invoke(&p, "green", &alb.target_groups[1]);
+    let green = &alb.target_groups[1];
+    p.block_on(
+        crate::harness::alb::elbv2(&p)
+            .deregister_targets()
+            .target_group_arn(green)
+            .targets(
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(crate::harness::alb::alias_arn("green"))
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("deregister green");
+    crate::harness::alb::allow_invoke_as(&p, "blue", green, "elb-green-to-blue");
+    crate::harness::alb::register(&p, green, &crate::harness::alb::alias_arn("blue"));
+    let run = p.run(&["ship"]).code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "sends its traffic to {}, not alias {}",
+            crate::harness::alb::alias_arn("blue"),
+            crate::harness::alb::alias_arn("green")
+        )),
         "{}",
         run.stderr
     );
