@@ -92,16 +92,7 @@ fn an_alarm_mid_release_puts_the_exact_earlier_weights_back_with_exit_3() {
         "steps = [10]\nbake = \"60s\"\nalarms = [\"orders-errors\"]",
     );
     p.create_alarm("orders-errors");
-    p.change_code("bad");
-    let child = p
-        .command(&["ship"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    p.wait_for("10 % on green", Duration::from_secs(60), || {
-        alb.weights(&p) == alb.pair([90, 10]).map(|(t, w)| (t.to_owned(), w))
-    });
+    let child = ship_until_10_percent(&p, &alb, "bad");
     p.set_alarm(
         "orders-errors",
         aws_sdk_cloudwatch::types::StateValue::Alarm,

@@ -37,7 +37,7 @@ use crate::record::{Action, Record};
 use crate::release::alb_checks;
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::dns::point;
-use crate::release::routers::{Place, Router, Split};
+use crate::release::routers::{Place, Router, Split, failed, restore_failed, serves_any};
 use crate::release::weights;
 
 /// The action list `[alb]` names (a listener's default actions or one
@@ -231,17 +231,6 @@ fn to_i32(weight: i64) -> i32 {
     i32::try_from(weight).unwrap_or(*WEIGHTS.end())
 }
 
-/// `e` from `doing`, said as such; a conflict as it is (it stops the run).
-fn failed(doing: &str, e: Error) -> Error {
-    if e.failure == Failure::Conflict {
-        return e;
-    }
-    Error {
-        message: format!("{doing} failed: {}", e.message),
-        ..e
-    }
-}
-
 impl Router for AlbRouter<'_> {
     fn place(&self) -> Place {
         let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
@@ -255,21 +244,9 @@ impl Router for AlbRouter<'_> {
 
     async fn serves(&self, version: &str) -> Result<bool> {
         let list = read(self.ctx.elbv2, self.alb).await?;
-        let found = weights_in(&list, self.alb)?;
-        for (colour, weight) in self.alb.colours.iter().zip(found) {
-            if weight == 0 {
-                continue;
-            }
-            let alias = self
-                .ctx
-                .lambda
-                .alias(self.ctx.function(), &colour.alias)
-                .await?;
-            if alias.is_some_and(|a| a.version == version) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let found = weights_in(&list, self.alb)?.map(i64::from);
+        let aliases = self.alb.colours.iter().map(|c| c.alias.as_str());
+        serves_any(self.ctx, aliases.zip(found), version).await
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
@@ -311,18 +288,8 @@ impl Router for AlbRouter<'_> {
             let record = Record::now(Action::Rollback, stable, Some(failed));
             point(self.ctx, from, stable, &record).await
         };
-        restored.await.map_err(|e| Error {
-            failure: Failure::NeedsOperator,
-            message: format!(
-                "rollback failed after {why}: {} may still send traffic to {} (version {failed})",
-                self.alb.action.arn(),
-                to.name
-            ),
-            cause: Some(match e.cause {
-                Some(cause) => format!("{} ({cause})", e.message),
-                None => e.message,
-            }),
-            hint: Some(format!(
+        restored.await.map_err(|e| {
+            let hint = format!(
                 "run `greenlight rollback -c {}` again, or set the forward action's weights of {} to {} {} ({}) and {} 0 ({})",
                 self.ctx.config.path.display(),
                 self.alb.action.arn(),
@@ -331,7 +298,8 @@ impl Router for AlbRouter<'_> {
                 from.target_group_arn,
                 to.name,
                 to.target_group_arn
-            )),
+);
+            restore_failed(e, why, self.alb.action.arn(), to.name, failed, hint)
         })
     }
 

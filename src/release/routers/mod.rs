@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use crate::config::Colour;
 use crate::config::alb::AlbColour;
-use crate::error::Result;
+use crate::context::Ctx;
+use crate::error::{Error, Failure, Result};
 use crate::record::Record;
 use crate::release::rollback::RollbackReport;
 
@@ -50,6 +51,60 @@ impl Coloured for AlbColour {
     fn alias(&self) -> &str {
         &self.alias
     }
+}
+
+/// `e` from `doing`, said as such; a conflict as it is (it stops the run).
+pub(crate) fn failed(doing: &str, e: Error) -> Error {
+    if e.failure == Failure::Conflict {
+        return e;
+    }
+    Error {
+        message: format!("{doing} failed: {}", e.message),
+        ..e
+    }
+}
+
+/// The exit-4 error of a restore that failed with `e` after `why`: `place`
+/// may still send traffic to colour `to` (version `failed`); `hint` says
+/// how to set the weights by hand.
+pub(crate) fn restore_failed(
+    e: Error,
+    why: &str,
+    place: &str,
+    to: &str,
+    failed: &str,
+    hint: String,
+) -> Error {
+    Error {
+        failure: Failure::NeedsOperator,
+        message: format!(
+            "rollback failed after {why}: {place} may still send traffic to {to} (version {failed})"
+        ),
+        cause: Some(match e.cause {
+            Some(cause) => format!("{} ({cause})", e.message),
+            None => e.message,
+        }),
+        hint: Some(hint),
+    }
+}
+
+/// Whether any colour with weight (`weighted`: each colour's alias and
+/// weight) has its alias on `version`.
+pub(crate) async fn serves_any<'c>(
+    ctx: Ctx<'_>,
+    weighted: impl IntoIterator<Item = (&'c str, i64)>,
+    version: &str,
+) -> Result<bool> {
+    for (alias, weight) in weighted {
+        if weight == 0 {
+            continue;
+        }
+        let alias = ctx.lambda.alias(ctx.function(), alias).await?;
+        if alias.is_some_and(|a| a.version == version) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// One split a release writes: `share` of the traffic on `version`, the
