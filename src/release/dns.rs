@@ -157,6 +157,15 @@ impl<'a> Found<'a> {
         }
     }
 
+    /// The fingerprint of everything but the weights, where the split has
+    /// one (a load balancer's action list).
+    fn shape(&self) -> Option<String> {
+        match self {
+            Found::Dns(..) => None,
+            Found::Alb(_, list, _) => Some(list.shape()),
+        }
+    }
+
     /// The router of a release toward colour `to` over this split.
     pub fn router(self, ctx: Ctx<'a>, to: usize) -> AnyRouter<'a> {
         match self {
@@ -290,7 +299,7 @@ pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Fou
                 }) =>
             {
                 let (to, record) = records.swap_remove(at);
-                split(colours, weights, total, to, record)
+                split(colours, &found, total, to, record)
             }
             _ => {
                 return Err(Error::no_traffic_moved(format!(
@@ -306,7 +315,7 @@ pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Fou
 
 /// A split whose newest record is `record`, a canary on colour `to`: the
 /// release in progress, one step behind it, or tampered with.
-fn split(colours: Colours<'_>, weights: [i64; 2], total: i64, to: usize, record: Record) -> State {
+fn split(colours: Colours<'_>, found: &Found<'_>, total: i64, to: usize, record: Record) -> State {
     let tampered = |why: String| State::Tampered {
         to,
         problem: Error::no_traffic_moved(why).with_hint(format!(
@@ -325,7 +334,16 @@ fn split(colours: Colours<'_>, weights: [i64; 2], total: i64, to: usize, record:
         return tampered("the release record has no step".to_owned());
     };
     let weight_of = |step: usize| weights::step_weight(total, canary.plan.steps[step]);
-    let now = weights[to];
+    if let (Some(wrote), Some(now)) = (&record.shape, found.shape())
+        && *wrote != now
+    {
+        return tampered(format!(
+            "{} was changed outside greenlight during the release of version {}: its actions differ from those greenlight last wrote (fingerprint {now}, not {wrote})",
+            colours.name(),
+            record.version
+        ));
+    }
+    let now = found.weights()[to];
     if now == weight_of(canary.step) {
         return State::Releasing {
             to,

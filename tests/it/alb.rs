@@ -247,3 +247,44 @@ fn listener_weights_changed_by_hand_stop_promote_writing_nothing_until_rollback(
     p.run(&["rollback"]).success();
     assert_weights(&p, &alb, 100, 0);
 }
+
+#[test]
+fn actions_changed_by_hand_mid_release_stop_promote_from_another_process_until_rollback() {
+    let (p, alb) = behind_a_load_balancer([100, 0], "steps = [10, 50]\nbake = \"1h\"");
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &alb, 90, 10);
+    // Stickiness turned on by hand: the weights are still the step's.
+    let mut actions = alb.default_actions(&p);
+    actions[0]
+        .forward_config
+        .as_mut()
+        .expect("a forward action")
+        .target_group_stickiness_config = Some(
+        aws_sdk_elasticloadbalancingv2::types::TargetGroupStickinessConfig::builder()
+            .enabled(true)
+            .duration_seconds(60)
+            .build(),
+    );
+    alb.set_default_actions(&p, actions);
+    p.end_bake("green");
+
+    let proxy = p.proxy();
+    let run = p.run_via(&proxy, &["promote"]).code(1);
+    assert!(
+        run.stderr
+            .contains("its actions differ from those greenlight last wrote"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("greenlight rollback"), "{}", run.stderr);
+    assert_eq!(proxy.calls("ModifyListener"), 0, "nothing written");
+    assert_weights(&p, &alb, 90, 10);
+    p.run(&["rollback"]).success();
+    assert_weights(&p, &alb, 100, 0);
+    let sticky = alb.default_actions(&p)[0]
+        .forward_config()
+        .and_then(|c| c.target_group_stickiness_config())
+        .and_then(|s| s.enabled());
+    assert_eq!(sticky, Some(true), "the restore keeps the rest of the list");
+}

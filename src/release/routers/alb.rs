@@ -254,7 +254,14 @@ impl Router for AlbRouter<'_> {
         // Not over a list someone else changed, for a step and the finish.
         self.unchanged().await?;
         if split.share.is_some() {
-            self.record(split.version, record).await?;
+            // The step's record keeps the list's shape (weights aside, as
+            // it is before and after this write): any run can tell a list
+            // changed outside greenlight since.
+            let record = Record {
+                shape: Some(self.list.shape()),
+                ..record.clone()
+            };
+            self.record(split.version, &record).await?;
             self.set(weights::step_weight(self.total, split.percent), &what)
                 .await
         } else {
