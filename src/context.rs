@@ -6,6 +6,7 @@
 //! base modules; never a stage.
 
 use crate::aws::cloudwatch::CloudWatch;
+use crate::aws::elbv2::Elbv2;
 use crate::aws::lambda::Lambda;
 use crate::aws::route53::Dns;
 use crate::aws::s3::Artifacts;
@@ -26,6 +27,9 @@ pub struct Ctx<'a> {
     pub artifacts: &'a Artifacts,
     /// The Route 53 seam, for `[dns]` releases.
     pub dns: &'a Dns,
+    /// The ELBv2 seam, for `[alb]` releases (the load balancer is in the
+    /// function's region: it invokes functions of its own region only).
+    pub elbv2: &'a Elbv2,
     /// Progress output.
     pub ui: &'a Ui,
     /// This function's place on the fleet's board when the functions

@@ -90,6 +90,12 @@ pub struct Record {
     /// metrics, still judged until they have settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settling: Option<Settling>,
+    /// For a canary through a load balancer: the fingerprint of the
+    /// forward action's list as greenlight wrote it
+    /// ([`crate::aws::elbv2::ActionList::shape`]), so any run can tell a
+    /// list changed outside greenlight since.
+    #[serde(skip_serializing)]
+    pub shape: Option<String>,
 }
 
 /// The last canary step of a finished release, whose metrics are still
@@ -145,6 +151,7 @@ impl Record {
             at: now.format(&Rfc3339).unwrap_or_default(),
             canary: None,
             settling: None,
+            shape: None,
         }
     }
 
@@ -299,6 +306,7 @@ impl Record {
             at: field("at").unwrap_or_default(),
             canary,
             settling,
+            shape: field("shape"),
         })
     }
 }
@@ -336,6 +344,9 @@ impl fmt::Display for Record {
         }
         if let Some(s) = &self.settling {
             write!(f, " settle={}s from={}", s.settle.as_secs(), s.from)?;
+        }
+        if let Some(shape) = &self.shape {
+            write!(f, " shape={shape}")?;
         }
         write!(f, " at={}", self.at)
     }

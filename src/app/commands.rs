@@ -50,8 +50,8 @@ pub(super) async fn local_part(
 ) -> Result<Option<(Job, RegionalAws)>> {
     let packages = &shared.packages;
     let command = cli.command.name();
-    if !matches!(cli.command, Command::Package { .. }) {
-        refuse_alb(config)?;
+    if cli.command.is_dry_run() {
+        refuse_alb_plan(config)?;
     }
     let job = match &cli.command {
         Command::Package { out } => {
@@ -86,11 +86,10 @@ pub(super) async fn local_part(
     Ok(Some((job, regional)))
 }
 
-/// `[alb]` is read and checked, but no command moves a load balancer's
-/// weights yet: every command that calls AWS is refused (exit 2, before any
-/// call) rather than releasing through the alias behind the load
-/// balancer's back. `package` still works.
-fn refuse_alb(config: &Config) -> Result<()> {
+/// `plan` and `--dry-run` do not list a load balancer's writes yet: with
+/// `[alb]` they are refused (exit 2, before any call) rather than listing
+/// an alias release the real command would not make.
+fn refuse_alb_plan(config: &Config) -> Result<()> {
     if config.alb.is_none() {
         return Ok(());
     }
@@ -100,10 +99,10 @@ fn refuse_alb(config: &Config) -> Result<()> {
         .map(|entry| format!(" {entry}:"))
         .unwrap_or_default();
     Err(Error::usage(format!(
-        "{}:{entry} [alb]: releases through a load balancer's target groups are not in this version of greenlight; nothing was called",
+        "{}:{entry} [alb]: plan and --dry-run do not list a load balancer's writes in this version of greenlight; nothing was called",
         config.path.display()
     ))
-    .with_hint("remove the [alb] table for now, or release through the alias or [dns]"))
+    .with_hint("run the command without --dry-run, or `greenlight status` to see where the weights stand"))
 }
 
 /// [`Ready::run`]'s work: the job, from its first AWS call on.
@@ -161,8 +160,8 @@ pub(super) async fn aws_part(
             Some(step) => record_release(step, false, report),
         },
         Job::Rollback => {
-            let done = match &ctx.config.dns {
-                Some(dns) => dns::rollback(ctx, dns).await?,
+            let done = match dns::Colours::of(ctx.config) {
+                Some(colours) => dns::rollback(ctx, colours).await?,
                 None => rollback::rollback(ctx).await?,
             };
             report.outcome = if done.already_rolled_back {
@@ -193,10 +192,11 @@ pub(super) async fn aws_part(
     }
 }
 
-/// `promote`: one step of the release in progress, on the alias or in DNS.
+/// `promote`: one step of the release in progress, on the alias, in DNS
+/// or on a load balancer.
 pub(super) async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseReport>> {
-    match &ctx.config.dns {
-        Some(dns) => dns::promote(ctx, dns).await,
+    match dns::Colours::of(ctx.config) {
+        Some(colours) => dns::promote(ctx, colours).await,
         None => reading::promote(ctx).await,
     }
 }

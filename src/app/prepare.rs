@@ -138,12 +138,14 @@ impl<'a> Ready<'a> {
         let cloudwatch = aws::cloudwatch(&sdk);
         let artifacts = aws::artifacts(&sdk);
         let dns = aws::dns(&sdk);
+        let elbv2 = aws::elbv2(&sdk);
         let ctx = Ctx {
             config: &config,
             lambda: &lambda,
             cloudwatch: &cloudwatch,
             artifacts: &artifacts,
             dns: &dns,
+            elbv2: &elbv2,
             ui: &ui,
             fleet,
         };

@@ -171,8 +171,11 @@ pub(super) async fn deploy_stage(
     if !deployed.unchanged {
         candidate::point(ctx, &deployed.version).await?;
     }
-    if let (Some(dns), false) = (&ctx.config.dns, deployed.unchanged || deployed.created) {
-        dns::stage(ctx, dns, &deployed.version).await?;
+    if let (Some(colours), false) = (
+        dns::Colours::of(ctx.config),
+        deployed.unchanged || deployed.created,
+    ) {
+        dns::stage(ctx, colours, &deployed.version).await?;
     }
     report.outcome = if deployed.unchanged {
         "nothing_to_deploy"
@@ -244,8 +247,8 @@ pub(super) async fn release_stage<'a>(
     checked: Option<release::Start<'a>>,
     report: &mut Report,
 ) -> Result<()> {
-    let released = match &ctx.config.dns {
-        Some(dns) => dns::release(ctx, dns, version, wait).await?,
+    let released = match dns::Colours::of(ctx.config) {
+        Some(colours) => dns::release(ctx, colours, version, wait).await?,
         None => release::release_deployed(ctx, version, wait, checked).await?,
     };
     record_release(released, wait, report)

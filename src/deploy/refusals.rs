@@ -125,14 +125,24 @@ pub async fn check(ctx: Ctx<'_>, outcome: Outcome<'_>) -> Result<()> {
 }
 
 /// The aliases a new version may be released through: the alias, and with
-/// `[dns]` both colours'.
+/// `[dns]` or `[alb]` both colours'.
 fn aliases<'a>(ctx: Ctx<'a>) -> Vec<&'a str> {
     let mut aliases = vec![ctx.config.function.alias.as_str()];
-    if let Some(dns) = &ctx.config.dns {
-        for colour in &dns.colours {
-            if !aliases.contains(&colour.alias.as_str()) {
-                aliases.push(&colour.alias);
-            }
+    let dns = ctx
+        .config
+        .dns
+        .iter()
+        .flat_map(|d| &d.colours)
+        .map(|c| c.alias.as_str());
+    let alb = ctx
+        .config
+        .alb
+        .iter()
+        .flat_map(|a| &a.colours)
+        .map(|c| c.alias.as_str());
+    for alias in dns.chain(alb) {
+        if !aliases.contains(&alias) {
+            aliases.push(alias);
         }
     }
     aliases

@@ -18,9 +18,15 @@
 //! users yet).
 //!
 //! The writes of a split (the record, the weights, INSYNC, the restore)
-//! are the DNS router's ([`DnsRouter`]); this module still holds what the
-//! records mean ([`state`]) and its own release loop (`Shift`), which the
-//! engine ([`crate::release::engine`]) is to take over (issue 24).
+//! are the DNS router's ([`DnsRouter`]); this module holds what the
+//! records mean ([`state`]) and starts, continues and undoes releases
+//! through the engine ([`crate::release::engine`]).
+//!
+//! A load balancer's two weighted target groups (`[alb]`) are blue/green
+//! the same way: [`Colours`] names either, and everything here but reading
+//! the split and making its router ([`Found`]) serves both; the ALB
+//! router is [`AlbRouter`]. There is no first release through a load
+//! balancer: its forward action always has weights.
 //!
 //! AWS calls: `ListResourceRecordSets`, `GetAlias`/`CreateAlias`/`UpdateAlias`
 //! for the idle colour, `DescribeAlarms`, then per step
@@ -30,8 +36,10 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::aws::elbv2::ActionList;
 use crate::checks::gates;
-use crate::config::{Colour, Config, DnsConfig};
+use crate::config::alb::AlbConfig;
+use crate::config::{Config, DnsConfig};
 use crate::context::Ctx;
 use crate::deploy::pin;
 use crate::error::{Error, Result};
@@ -40,15 +48,134 @@ use crate::release::clock::Settling;
 use crate::release::dry_run::DryRun;
 use crate::release::engine::{self, InProgress, Run};
 use crate::release::rollback::RollbackReport;
+use crate::release::routers::alb::{self, AlbRouter};
 use crate::release::routers::dns::{
-    Aim, DnsRouter, Pair, aim, new_record, point, read, record_name, total,
+    Aim, DnsRouter, Pair, aim, new_record, point, read, record_name,
 };
-use crate::release::routers::{AnyRouter, Router};
+use crate::release::routers::{AnyRouter, Coloured, Router};
 use crate::release::weights;
 use crate::release::{self, Candidate, ReleaseReport};
 
 /// The sum of the two weights greenlight sets (Route 53 allows 0 to 255 each).
 const TOTAL: i64 = 100;
+
+/// The two colours a blue/green release moves between: a Route 53
+/// weighted pair (`[dns]`) or a load balancer's two target groups
+/// (`[alb]`). Everything here but reading the split and making its router
+/// is the same for both.
+#[derive(Clone, Copy)]
+pub enum Colours<'a> {
+    /// Route 53 weighted records.
+    Dns(&'a DnsConfig),
+    /// A load balancer's forward action.
+    Alb(&'a AlbConfig),
+}
+
+/// One of the two colours: its name and its alias.
+#[derive(Clone, Copy)]
+pub struct ColourRef<'a> {
+    name: &'static str,
+    alias: &'a str,
+}
+
+impl Coloured for ColourRef<'_> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn alias(&self) -> &str {
+        self.alias
+    }
+}
+
+impl<'a> Colours<'a> {
+    /// The colours `config` releases between, if it names two.
+    pub fn of(config: &'a Config) -> Option<Self> {
+        (config.dns.as_ref().map(Colours::Dns)).or_else(|| config.alb.as_ref().map(Colours::Alb))
+    }
+
+    /// How the place is named in messages: the record name, or the
+    /// listener or rule ARN.
+    pub fn name(self) -> &'a str {
+        match self {
+            Colours::Dns(dns) => &dns.name,
+            Colours::Alb(alb) => alb.action.arn(),
+        }
+    }
+
+    /// Colour `i` (0 blue, 1 green).
+    pub fn colour(self, i: usize) -> ColourRef<'a> {
+        match self {
+            Colours::Dns(dns) => ColourRef {
+                name: dns.colours[i].name,
+                alias: &dns.colours[i].alias,
+            },
+            Colours::Alb(alb) => ColourRef {
+                name: alb.colours[i].name,
+                alias: &alb.colours[i].alias,
+            },
+        }
+    }
+
+    /// Reads the split; `None` when the pair of records does not exist yet.
+    /// A shape greenlight cannot move is refused (exit 1).
+    async fn read(self, ctx: Ctx<'a>) -> Result<Option<Found<'a>>> {
+        Ok(match self {
+            Colours::Dns(dns) => read(ctx.dns, dns)
+                .await?
+                .map(|pair| Found::Dns(dns, Box::new(pair))),
+            Colours::Alb(config) => {
+                let list = alb::read(ctx.elbv2, config).await?;
+                let weights = alb::weights_in(&list, config)?;
+                Some(Found::Alb(config, list, weights))
+            }
+        })
+    }
+}
+
+/// The split as read, with what it was read for.
+pub enum Found<'a> {
+    /// Route 53's pair (boxed: two whole records).
+    Dns(&'a DnsConfig, Box<Pair>),
+    /// The forward action's list, and blue's and green's weights in it.
+    Alb(&'a AlbConfig, ActionList, [i32; 2]),
+}
+
+impl<'a> Found<'a> {
+    /// Blue's and green's weights.
+    pub fn weights(&self) -> [i64; 2] {
+        match self {
+            Found::Dns(_, pair) => pair.weights(),
+            Found::Alb(_, _, weights) => weights.map(i64::from),
+        }
+    }
+
+    /// The sum of the weights a release keeps; `None` for 0/0.
+    pub fn total(&self) -> Option<i64> {
+        match self {
+            Found::Dns(_, pair) => weights::working_total(pair.weights().iter().sum()),
+            Found::Alb(_, _, weights) => alb::total(*weights),
+        }
+    }
+
+    /// The fingerprint of everything but the weights, where the split has
+    /// one (a load balancer's action list).
+    fn shape(&self) -> Option<String> {
+        match self {
+            Found::Dns(..) => None,
+            Found::Alb(_, list, _) => Some(list.shape()),
+        }
+    }
+
+    /// The router of a release toward colour `to` over this split.
+    pub fn router(self, ctx: Ctx<'a>, to: usize) -> AnyRouter<'a> {
+        match self {
+            Found::Dns(dns, pair) => AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, *pair, to))),
+            Found::Alb(config, list, weights) => {
+                AnyRouter::Alb(Box::new(AlbRouter::new(ctx, config, list, weights, to)))
+            }
+        }
+    }
+}
 
 /// Where a DNS release stands: the weights, and the newest greenlight
 /// record on either colour's alias (the record says which way a split goes,
@@ -94,14 +221,22 @@ pub enum State {
     },
 }
 
-/// Reads the records and both colours' aliases.
-pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State)> {
-    let Some(pair) = read(ctx.dns, dns).await? else {
+/// Reads the split and both colours' aliases. Through a load balancer, a
+/// target group whose target is not its colour's alias, or an alias the
+/// load balancer may not invoke, is refused as the split is (exit 1).
+pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Found<'a>>, State)> {
+    let Some(found) = colours.read(ctx).await? else {
         return Ok((None, State::New));
     };
+    if let Colours::Alb(config) = colours {
+        alb::check(ctx, ctx.elbv2, config).await?;
+    }
     let mut records = Vec::new();
-    for (i, colour) in dns.colours.iter().enumerate() {
-        if let Some(alias) = ctx.lambda.alias(ctx.function(), &colour.alias).await?
+    for i in 0..2 {
+        if let Some(alias) = ctx
+            .lambda
+            .alias(ctx.function(), colours.colour(i).alias)
+            .await?
             && let Some(record) = Record::parse(&alias.description)
         {
             records.push((i, record));
@@ -115,15 +250,18 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
         Action::Rollback => 3,
     };
     records.sort_by_key(|(_, r)| (r.time(), rank(r)));
-    let weights = pair.weights();
-    let Some(total) = weights::working_total(weights[0] + weights[1]) else {
+    let weights = found.weights();
+    let Some(total) = found.total() else {
+        let (name, zone) = match colours {
+            Colours::Dns(dns) => (&dns.name, &dns.zone_id),
+            // Refused as it was read.
+            Colours::Alb(_) => return Err(Error::no_traffic_moved("both weights are 0")),
+        };
         return Err(Error::no_traffic_moved(format!(
-            "both weighted records of {} have weight 0, which Route 53 treats as an equal split: greenlight cannot tell which colour is live",
-            dns.name
+            "both weighted records of {name} have weight 0, which Route 53 treats as an equal split: greenlight cannot tell which colour is live"
         ))
         .with_hint(format!(
-            "in hosted zone {} give the colour users should be on weight 100 and the other 0, then run greenlight again",
-            dns.zone_id
+            "in hosted zone {zone} give the colour users should be on weight 100 and the other 0, then run greenlight again"
         )));
     };
     let newest = records.last().cloned();
@@ -161,42 +299,51 @@ pub async fn state(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State
                 }) =>
             {
                 let (to, record) = records.swap_remove(at);
-                split(dns, &pair, total, to, record)
+                split(colours, &found, total, to, record)
             }
             _ => {
                 return Err(Error::no_traffic_moved(format!(
                     "{} splits its weight blue {}, green {}, but no greenlight release is in progress: it was changed outside greenlight",
-                    dns.name, weights[0], weights[1]
+                    colours.name(), weights[0], weights[1]
                 ))
                 .with_hint("put all the weight back on one colour, then release again"));
             }
         },
     };
-    Ok((Some(pair), state))
+    Ok((Some(found), state))
 }
 
 /// A split whose newest record is `record`, a canary on colour `to`: the
 /// release in progress, one step behind it, or tampered with.
-fn split(dns: &DnsConfig, pair: &Pair, total: i64, to: usize, record: Record) -> State {
+fn split(colours: Colours<'_>, found: &Found<'_>, total: i64, to: usize, record: Record) -> State {
     let tampered = |why: String| State::Tampered {
         to,
         problem: Error::no_traffic_moved(why).with_hint(format!(
             "`greenlight rollback` puts all the weight back on {}",
-            dns.colours[1 - to].name
+            colours.colour(1 - to).name
         )),
         record: record.clone(),
     };
     if let Some(problem) = record.problem(OffsetDateTime::now_utc()) {
         return tampered(format!(
             "{} holds a greenlight release record that cannot be used: {problem}",
-            dns.colours[to].alias
+            colours.colour(to).alias
         ));
     }
     let Some(canary) = &record.canary else {
         return tampered("the release record has no step".to_owned());
     };
     let weight_of = |step: usize| weights::step_weight(total, canary.plan.steps[step]);
-    let now = pair.weights()[to];
+    if let (Some(wrote), Some(now)) = (&record.shape, found.shape())
+        && *wrote != now
+    {
+        return tampered(format!(
+            "{} was changed outside greenlight during the release of version {}: its actions differ from those greenlight last wrote (fingerprint {now}, not {wrote})",
+            colours.name(),
+            record.version
+        ));
+    }
+    let now = found.weights()[to];
     if now == weight_of(canary.step) {
         return State::Releasing {
             to,
@@ -213,9 +360,9 @@ fn split(dns: &DnsConfig, pair: &Pair, total: i64, to: usize, record: Record) ->
     }
     tampered(format!(
         "{} was changed outside greenlight during the release of version {}: {} has weight {now} of {total}, where step {} puts {}",
-        dns.name,
+        colours.name(),
         record.version,
-        dns.colours[to].name,
+        colours.colour(to).name,
         canary.step + 1,
         weight_of(canary.step)
     ))
@@ -223,8 +370,8 @@ fn split(dns: &DnsConfig, pair: &Pair, total: i64, to: usize, record: Record) ->
 
 /// [`state`] for what moves or continues a release: a tampered pair is
 /// an error (exit 1), which names the way out.
-pub async fn moving(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, State)> {
-    match state(ctx, dns).await? {
+pub async fn moving<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Found<'a>>, State)> {
+    match state(ctx, colours).await? {
         (_, State::Tampered { problem, .. }) => Err(problem),
         read => Ok(read),
     }
@@ -235,13 +382,16 @@ pub async fn moving(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<(Option<Pair>, Stat
 /// before the records exist). What deploy, test and status look at.
 pub async fn with_live_alias(config: &Config, ctx: Ctx<'_>) -> Result<Config> {
     let mut live = config.clone();
-    if let Some(dns) = &config.dns {
-        let index = match state(ctx, dns).await?.1 {
+    if let Some(colours) = Colours::of(config) {
+        let index = match state(ctx, colours).await?.1 {
             State::New => 0,
             State::Live { live, .. } => live,
             State::Releasing { to, .. } | State::Tampered { to, .. } => 1 - to,
         };
-        live.function.alias = dns.colours[index].alias.clone();
+        colours
+            .colour(index)
+            .alias
+            .clone_into(&mut live.function.alias);
     }
     Ok(live)
 }
@@ -251,24 +401,24 @@ pub async fn with_live_alias(config: &Config, ctx: Ctx<'_>) -> Result<Config> {
 /// so no user reaches it; the alias description is not a release record.
 /// During a release in progress the idle colour is the one receiving weight,
 /// so nothing is touched then.
-pub async fn stage(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<()> {
-    let State::Live { live, .. } = state(ctx, dns).await?.1 else {
+pub async fn stage<'a>(ctx: Ctx<'a>, colours: Colours<'a>, version: &str) -> Result<()> {
+    let State::Live { live, .. } = state(ctx, colours).await?.1 else {
         return Ok(());
     };
-    let idle = &dns.colours[1 - live];
+    let idle = colours.colour(1 - live);
     let staged = Aim {
         label: format!("{}, weight 0", idle.name),
         description: format!("greenlight: staged version {version} (no weight yet)"),
         keep_if_there: true,
     };
-    aim(ctx, idle, version, &staged).await
+    aim(ctx, &idle, version, &staged).await
 }
 
 /// The version the live colour's alias serves: what users are on, and what
 /// a rollback returns to. A missing alias is refused (exit 1) before
 /// anything changes: there would be nothing to return to.
-async fn live_version(ctx: Ctx<'_>, live: &Colour) -> Result<String> {
-    let serves = ctx.lambda.alias(ctx.function(), &live.alias).await?;
+async fn live_version(ctx: Ctx<'_>, live: ColourRef<'_>) -> Result<String> {
+    let serves = ctx.lambda.alias(ctx.function(), live.alias).await?;
     serves.map(|a| a.version).ok_or_else(|| {
         Error::no_traffic_moved(format!(
             "alias {} behind the live colour {} does not exist, so greenlight cannot tell which version users are on, nor return to it",
@@ -283,29 +433,39 @@ async fn live_version(ctx: Ctx<'_>, live: &Colour) -> Result<String> {
 
 /// Releases `version` by moving the weight to the idle colour step by step:
 /// with `wait` to the end, otherwise one move (`promote` does the rest).
-pub async fn release(
-    ctx: Ctx<'_>,
-    dns: &DnsConfig,
+pub async fn release<'a>(
+    ctx: Ctx<'a>,
+    colours: Colours<'a>,
     version: &str,
     wait: bool,
 ) -> Result<ReleaseReport> {
     let plan = ctx.config.release.plan.clone();
-    let (pair, state) = moving(ctx, dns).await?;
-    let (pair, (live, record)) = match (pair, state) {
+    let (found, state) = moving(ctx, colours).await?;
+    let (found, (live, record)) = match (found, state) {
         (_, State::New) | (None, _) => {
             crate::deploy::ready::until_active(ctx, version).await?;
-            return first_release(ctx, dns, version).await;
+            return match colours {
+                Colours::Dns(dns) => first_release(ctx, dns, version).await,
+                // A forward action always has weights.
+                Colours::Alb(_) => Err(Error::no_traffic_moved(format!(
+                    "{} has no weights to move",
+                    colours.name()
+                ))),
+            };
         }
-        (Some(pair), State::Releasing { to, record, behind }) => {
+        (Some(found), State::Releasing { to, record, behind }) => {
             if record.version != version {
-                return Err(release::another_in_progress(&record.version, &dns.name));
+                return Err(release::another_in_progress(
+                    &record.version,
+                    colours.name(),
+                ));
             }
-            return engine::drive(resume(ctx, dns, pair, to, &record).behind(behind), wait).await;
+            return engine::drive(resume(ctx, found, to, &record).behind(behind), wait).await;
         }
-        (Some(pair), State::Live { live, record, .. }) => (pair, (live, record)),
+        (Some(found), State::Live { live, record, .. }) => (found, (live, record)),
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
     };
-    let (from, to) = (&dns.colours[live], &dns.colours[1 - live]);
+    let (from, to) = (colours.colour(live), colours.colour(1 - live));
     let mut stable = live_version(ctx, from).await?;
     if stable == version {
         return Ok(ReleaseReport {
@@ -316,13 +476,18 @@ pub async fn release(
             ..Default::default()
         });
     }
-    refuse_if_judged(dns, from, record.as_ref(), Candidate::Published(version))?;
+    refuse_if_judged(
+        colours,
+        from,
+        record.as_ref(),
+        Candidate::Published(version),
+    )?;
     gates::refuse_if_firing(ctx, Some(version)).await?;
     crate::deploy::ready::until_active(ctx, version).await?;
     // The live colour on `$LATEST` would make the way back whatever was
     // uploaded last: pin it first.
     if stable == pin::LATEST
-        && let Some(pinned) = pin::pin(ctx, &from.alias).await?
+        && let Some(pinned) = pin::pin(ctx, from.alias).await?
     {
         stable = pinned.version;
     }
@@ -333,8 +498,8 @@ pub async fn release(
     let settle = crate::checks::metrics::settle_for(ctx, version).await?;
     past_the_second_of(record.as_ref()).await;
     let record = Record::canary(version, &stable, 0, &plan).with_settle(settle);
-    point(ctx, to, version, &record).await?;
-    let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, 1 - live)));
+    point(ctx, &to, version, &record).await?;
+    let router = found.router(ctx, 1 - live);
     let run = Run::start(ctx, router, version, &stable, plan)
         .with_settle(settle)
         .known_active(true);
@@ -372,8 +537,8 @@ async fn past_the_second_of(live: Option<&Record>) {
 /// one. A record greenlight cannot use (a time in the future, say) is an
 /// error (exit 1): nothing is computed from it.
 fn still_judged(
-    dns: &DnsConfig,
-    live: &Colour,
+    colours: Colours<'_>,
+    live: ColourRef<'_>,
     record: Option<&Record>,
 ) -> Result<Option<Settling>> {
     let Some(record) = record.filter(|r| r.action == Action::Release) else {
@@ -382,7 +547,9 @@ fn still_judged(
     if let Some(problem) = record.problem(OffsetDateTime::now_utc()) {
         return Err(Error::no_traffic_moved(format!(
             "{} ({} of {}) holds a greenlight release record that cannot be used: {problem}",
-            live.alias, live.name, dns.name
+            live.alias,
+            live.name,
+            colours.name()
         ))
         .with_hint("see `greenlight status`; release a version explicitly with `greenlight release --version N`"));
     }
@@ -395,14 +562,14 @@ fn still_judged(
 /// names nothing to judge (`promote` and `status` report it): the new
 /// release writes its own.
 fn refuse_if_judged(
-    dns: &DnsConfig,
-    live: &Colour,
+    colours: Colours<'_>,
+    live: ColourRef<'_>,
     record: Option<&Record>,
     candidate: Candidate<'_>,
 ) -> Result<()> {
-    match (still_judged(dns, live, record).ok().flatten(), record) {
+    match (still_judged(colours, live, record).ok().flatten(), record) {
         (Some(last), Some(record)) if !candidate.may_be(&record.version) => Err(
-            release::still_settling(&record.version, last.left(), &dns.name),
+            release::still_settling(&record.version, last.left(), colours.name()),
         ),
         _ => Ok(()),
     }
@@ -411,17 +578,20 @@ fn refuse_if_judged(
 /// For `status`: where a DNS release stands, and why the records cannot
 /// be read as a greenlight release, if they cannot (a split made by hand,
 /// weights 0/0, a record missing or pointing elsewhere).
-pub async fn standing(ctx: Ctx<'_>, dns: &DnsConfig) -> (Option<InProgress>, Option<Error>) {
-    match state(ctx, dns).await {
+pub async fn standing<'a>(
+    ctx: Ctx<'a>,
+    colours: Colours<'a>,
+) -> (Option<InProgress>, Option<Error>) {
+    match state(ctx, colours).await {
         Err(problem) | Ok((_, State::Tampered { problem, .. })) => (None, Some(problem)),
-        Ok((Some(pair), State::Releasing { to, record, .. })) => {
-            let mut run = resume(ctx, dns, pair, to, &record);
+        Ok((Some(found), State::Releasing { to, record, .. })) => {
+            let mut run = resume(ctx, found, to, &record);
             let unread = run.read_gates().await.err();
             (run.position(), unread)
         }
         Ok((_, State::Live { live, record, .. })) => (
             None,
-            still_judged(dns, &dns.colours[live], record.as_ref()).err(),
+            still_judged(colours, colours.colour(live), record.as_ref()).err(),
         ),
         Ok(_) => (None, None),
     }
@@ -431,14 +601,21 @@ pub async fn standing(ctx: Ctx<'_>, dns: &DnsConfig) -> (Option<InProgress>, Opt
 /// release of another version in progress, no pair changed by hand, the
 /// live colour's alias there, no watched alarm firing or missing. (The
 /// records' shape was checked when the live colour was read.)
-pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) -> Result<()> {
-    match moving(ctx, dns).await?.1 {
+pub async fn preflight<'a>(
+    ctx: Ctx<'a>,
+    colours: Colours<'a>,
+    candidate: Candidate<'_>,
+) -> Result<()> {
+    match moving(ctx, colours).await?.1 {
         State::Releasing { record, .. } if !candidate.may_be(&record.version) => {
-            return Err(release::another_in_progress(&record.version, &dns.name));
+            return Err(release::another_in_progress(
+                &record.version,
+                colours.name(),
+            ));
         }
         State::Live { live, record, .. } => {
-            live_version(ctx, &dns.colours[live]).await?;
-            refuse_if_judged(dns, &dns.colours[live], record.as_ref(), candidate)?;
+            live_version(ctx, colours.colour(live)).await?;
+            refuse_if_judged(colours, colours.colour(live), record.as_ref(), candidate)?;
         }
         _ => {}
     }
@@ -446,27 +623,27 @@ pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) 
 }
 
 /// `promote` in DNS mode: one step of the release in progress, if any.
-pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseReport>> {
-    match moving(ctx, dns).await? {
-        (Some(pair), State::Releasing { to, record, behind }) => {
-            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+pub async fn promote<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Option<ReleaseReport>> {
+    match moving(ctx, colours).await? {
+        (Some(found), State::Releasing { to, record, behind }) => {
+            let run = resume(ctx, found, to, &record).behind(behind);
             engine::drive(run, false).await.map(Some)
         }
         // A finished release whose last step's metrics are still settling.
-        (Some(pair), State::Live { live, record, .. }) => {
-            let colour = &dns.colours[live];
-            let (Some(_), Some(record)) = (still_judged(dns, colour, record.as_ref())?, record)
+        (Some(found), State::Live { live, record, .. }) => {
+            let colour = colours.colour(live);
+            let (Some(_), Some(record)) = (still_judged(colours, colour, record.as_ref())?, record)
             else {
                 return Ok(None);
             };
             // Judged only while the old colour still serves the version a
             // rollback would return to (a deploy since may have staged another).
-            let back = &dns.colours[1 - live];
-            let serves = ctx.lambda.alias(ctx.function(), &back.alias).await?;
+            let back = colours.colour(1 - live);
+            let serves = ctx.lambda.alias(ctx.function(), back.alias).await?;
             if serves.map(|a| a.version) != record.previous {
                 return Ok(None);
             }
-            let run = resume(ctx, dns, pair, live, &record);
+            let run = resume(ctx, found, live, &record);
             engine::drive(run, false).await.map(Some)
         }
         _ => Ok(None),
@@ -480,8 +657,10 @@ enum Undo<'a> {
     /// tampered split, or a finished release whose old colour still serves
     /// the version before it).
     Restore {
-        /// The pair, moving toward the colour serving `from`.
-        router: Box<DnsRouter<'a>>,
+        /// The split, moving toward the colour serving `from`.
+        router: AnyRouter<'a>,
+        /// The sum of the weights it keeps.
+        total: i64,
         /// The colour serving `from`.
         to: usize,
         /// The version released.
@@ -495,20 +674,20 @@ enum Undo<'a> {
 
 /// Reads the pair and the colours' aliases, and decides what rolling back
 /// means.
-async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
+async fn undo<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Undo<'a>> {
     let nothing = || {
         Error::no_traffic_moved(format!(
             "{} has no greenlight release to roll back",
-            dns.name
+            colours.name()
         ))
     };
-    let (Some(pair), state) = state(ctx, dns).await? else {
+    let (Some(found), state) = state(ctx, colours).await? else {
         return Err(nothing());
     };
     let (live, record) = match state {
         State::New => return Err(nothing()),
         State::Releasing { to, record, .. } | State::Tampered { to, record, .. } => {
-            return Ok(restore(ctx, dns, pair, to, record));
+            return Ok(restore(ctx, found, to, record));
         }
         // The newest record is a canary on the colour without weight: the
         // release was undone (a rollback killed before its record) or never
@@ -543,16 +722,16 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
         (Action::Release | Action::Canary, Some(previous)) => previous,
         _ => return Err(nothing()),
     };
-    let back = &dns.colours[1 - live];
+    let back = colours.colour(1 - live);
     if !crate::release::rollback::is_published(previous) {
-        let place = format!("{} ({})", dns.name, back.name);
+        let place = format!("{} ({})", colours.name(), back.name);
         return Err(crate::release::rollback::unpublished_previous(
             &place, previous,
         ));
     }
     let serves = ctx
         .lambda
-        .alias(ctx.function(), &back.alias)
+        .alias(ctx.function(), back.alias)
         .await?
         .map(|a| a.version);
     if serves.as_deref() != Some(previous.as_str()) {
@@ -564,19 +743,14 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
             "release the version you want explicitly with `greenlight release --version N`",
         ));
     }
-    Ok(restore(ctx, dns, pair, live, record))
+    Ok(restore(ctx, found, live, record))
 }
 
 /// The [`Undo::Restore`] of the release `record` to colour `to`.
-fn restore<'a>(
-    ctx: Ctx<'a>,
-    dns: &'a DnsConfig,
-    pair: Pair,
-    to: usize,
-    record: Record,
-) -> Undo<'a> {
+fn restore<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: Record) -> Undo<'a> {
     Undo::Restore {
-        router: Box::new(DnsRouter::new(ctx, dns, pair, to)),
+        total: found.total().unwrap_or(TOTAL),
+        router: found.router(ctx, to),
         to,
         from: record.version,
         back: record.previous.unwrap_or_default(),
@@ -586,8 +760,8 @@ fn restore<'a>(
 /// `rollback` in DNS mode: stop a release in progress (or a split changed
 /// by hand during one), or put the weight back on the colour live before
 /// the last release.
-pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
-    match undo(ctx, dns).await? {
+pub async fn rollback<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<RollbackReport> {
+    match undo(ctx, colours).await? {
         Undo::Done(done) => Ok(done),
         Undo::Restore {
             mut router,
@@ -641,8 +815,8 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
 /// The release `record` (a canary record on colour `to`, or a finished
 /// release's whose last step is still judged) describes, driven through
 /// the DNS router over `pair`.
-fn resume<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig, pair: Pair, to: usize, record: &Record) -> Run<'a> {
-    let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, to)));
+fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run<'a> {
+    let router = found.router(ctx, to);
     let stable = record.previous.clone().unwrap_or_default();
     match &record.canary {
         Some(canary) => Run::start(ctx, router, &record.version, &stable, canary.plan.clone())
@@ -674,7 +848,7 @@ pub async fn plan_stage(
     label: &str,
     plan: &mut DryRun,
 ) -> Result<()> {
-    if let State::Live { live, .. } = state(ctx, dns).await?.1 {
+    if let State::Live { live, .. } = state(ctx, Colours::Dns(dns)).await?.1 {
         let idle = &dns.colours[1 - live];
         let exists = ctx
             .lambda
@@ -698,7 +872,7 @@ pub async fn plan_release(
     wait: bool,
     plan: &mut DryRun,
 ) -> Result<()> {
-    match moving(ctx, dns).await? {
+    match moving(ctx, Colours::Dns(dns)).await? {
         (None, _) | (_, State::New) => {
             let blue = &dns.colours[0];
             plan.write(
@@ -713,18 +887,18 @@ pub async fn plan_release(
                 format_args!("create the weighted {} records of {}: blue {TOTAL}, green 0 (nobody resolves the name yet)", dns.record_type, dns.name),
             );
         }
-        (Some(pair), State::Releasing { to, record, behind }) => {
+        (Some(found), State::Releasing { to, record, behind }) => {
             if version.is_some_and(|v| v != record.version) {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let total = total(&pair);
-            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            let total = found.total().unwrap_or(TOTAL);
+            let run = resume(ctx, found, to, &record).behind(behind);
             plan_rest(dns, to, total, &run, wait, plan);
         }
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
-        (Some(pair), State::Live { live, .. }) => {
+        (Some(found), State::Live { live, .. }) => {
             let from = &dns.colours[live];
-            let stable = live_version(ctx, from).await?;
+            let stable = live_version(ctx, Colours::Dns(dns).colour(live)).await?;
             if version == Some(stable.as_str()) {
                 plan.then(format_args!(
                     "{} ({}) already serves {label}: nothing to release",
@@ -743,8 +917,8 @@ pub async fn plan_release(
                     to.alias, to.name
                 ),
             );
-            let total = total(&pair);
-            let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, 1 - live)));
+            let total = found.total().unwrap_or(TOTAL);
+            let router = found.router(ctx, 1 - live);
             let run = Run::start(
                 ctx,
                 router,
@@ -761,10 +935,10 @@ pub async fn plan_release(
 
 /// `promote --dry-run` in DNS mode.
 pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    match moving(ctx, dns).await? {
-        (Some(pair), State::Releasing { to, record, behind }) => {
-            let total = total(&pair);
-            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+    match moving(ctx, Colours::Dns(dns)).await? {
+        (Some(found), State::Releasing { to, record, behind }) => {
+            let total = found.total().unwrap_or(TOTAL);
+            let run = resume(ctx, found, to, &record).behind(behind);
             plan_rest(dns, to, total, &run, false, plan);
         }
         _ => plan.then("no release in progress: nothing to promote"),
@@ -774,25 +948,21 @@ pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> R
 
 /// `rollback --dry-run` in DNS mode: what [`rollback`] would write.
 pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    let (router, to, back) = match undo(ctx, dns).await? {
+    let (total, to, back) = match undo(ctx, Colours::Dns(dns)).await? {
         Undo::Done(_) => {
             plan.then("already rolled back: nothing to do");
             return Ok(());
         }
         Undo::Restore {
-            router, to, back, ..
-        } => (router, to, back),
+            total, to, back, ..
+        } => (total, to, back),
     };
     let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
     plan.write(
         "ChangeResourceRecordSets",
         format_args!(
             "{}: {} {}, {} 0 (all the weight back on version {})",
-            dns.name,
-            from.name,
-            router.total(),
-            to.name,
-            back
+            dns.name, from.name, total, to.name, back
         ),
     );
     plan.write(

@@ -342,8 +342,8 @@ pub fn still_settling(version: &str, left: std::time::Duration, place: &str) -> 
 /// in progress, a split set by hand, different roles) stops before the
 /// deploy, as `plan` does.
 pub async fn preflight(ctx: Ctx<'_>, candidate: Candidate<'_>) -> Result<()> {
-    match &ctx.config.dns {
-        Some(dns) => crate::release::dns::preflight(ctx, dns, candidate).await,
+    match crate::release::dns::Colours::of(ctx.config) {
+        Some(colours) => crate::release::dns::preflight(ctx, colours, candidate).await,
         None => prepare(ctx, candidate).await.map(|_| ()),
     }
 }

@@ -118,8 +118,9 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     let alias_state = ctx.lambda.alias(name, alias).await?;
     // In DNS mode a colour's alias carries no weights: the split is in
     // Route 53, and `colours` reports it.
-    let (in_progress, problem) = match (&ctx.config.dns, &alias_state) {
-        (Some(dns), _) => crate::release::dns::standing(ctx, dns).await,
+    let (in_progress, problem) = match (crate::release::dns::Colours::of(ctx.config), &alias_state)
+    {
+        (Some(colours), _) => crate::release::dns::standing(ctx, colours).await,
         (None, Some(alias)) => reading::standing_of(ctx, alias).await,
         (None, None) => (None, None),
     };
@@ -185,28 +186,64 @@ fn explained(e: crate::error::Error) -> String {
     }
 }
 
-/// Both colours, in DNS mode (none when the records cannot be read: the
-/// problem says why).
+/// Both colours, in DNS mode or through a load balancer (none when the
+/// split cannot be read: the problem says why). A colour's `value` is what
+/// its record points at, or its target group.
 async fn colours(ctx: Ctx<'_>) -> Result<Vec<ColourState>> {
-    let Some(dns) = &ctx.config.dns else {
-        return Ok(Vec::new());
-    };
-    let Ok(pair) = crate::release::routers::dns::read(ctx.dns, dns).await else {
+    // Each colour's name, alias, value and weight.
+    let found: Vec<(&str, &str, String, Option<i64>)> = if let Some(dns) = &ctx.config.dns {
+        let Ok(pair) = crate::release::routers::dns::read(ctx.dns, dns).await else {
+            return Ok(Vec::new());
+        };
+        let records = pair.as_ref().map(|p| &p.records);
+        dns.colours
+            .iter()
+            .enumerate()
+            .map(|(i, colour)| {
+                let record = records.map(|r| &r[i]);
+                (
+                    colour.name,
+                    colour.alias.as_str(),
+                    record.map_or_else(|| colour.value.clone(), |r| r.value.clone()),
+                    record.and_then(|r| r.weight),
+                )
+            })
+            .collect()
+    } else if let Some(alb) = &ctx.config.alb {
+        use crate::release::routers::alb::{read, weights_in};
+        let Ok(weights) = read(ctx.elbv2, alb)
+            .await
+            .and_then(|list| weights_in(&list, alb))
+        else {
+            return Ok(Vec::new());
+        };
+        alb.colours
+            .iter()
+            .zip(weights)
+            .map(|(colour, weight)| {
+                (
+                    colour.name,
+                    colour.alias.as_str(),
+                    colour.target_group_arn.clone(),
+                    Some(i64::from(weight)),
+                )
+            })
+            .collect()
+    } else {
         return Ok(Vec::new());
     };
     let mut colours = Vec::new();
-    for (i, colour) in dns.colours.iter().enumerate() {
-        let record = pair.as_ref().map(|p| &p.records[i]);
+    for (name, alias, value, weight) in found {
         let version = ctx
             .lambda
-            .alias(ctx.function(), &colour.alias)
+            .alias(ctx.function(), alias)
             .await?
             .map(|a| a.version);
         colours.push(ColourState {
-            colour: colour.name.to_owned(),
-            value: record.map_or_else(|| colour.value.clone(), |r| r.value.clone()),
-            weight: record.and_then(|r| r.weight),
-            alias: colour.alias.clone(),
+            colour: name.to_owned(),
+            value,
+            weight,
+            alias: alias.to_owned(),
             version,
         });
     }

@@ -17,7 +17,13 @@ pub const MAX_WEIGHT: i64 = 255;
 /// [`MIN_TOTAL`], at most [`MAX_WEIGHT`] (all of it sits on one record at
 /// the start and at the end). `None` for a total of 0 (an equal split).
 pub fn working_total(found: i64) -> Option<i64> {
-    (found > 0).then_some(found.clamp(MIN_TOTAL, MAX_WEIGHT))
+    working_total_up_to(found, MAX_WEIGHT)
+}
+
+/// [`working_total`] for a router whose weights go up to `max` (a load
+/// balancer's target groups: 999).
+pub fn working_total_up_to(found: i64, max: i64) -> Option<i64> {
+    (found > 0).then_some(found.clamp(MIN_TOTAL, max))
 }
 
 /// The weight on the new colour at step `percent` (1–99) of `total`: the

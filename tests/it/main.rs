@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod alb;
 mod alb_config;
 mod alb_seam;
 mod aws_refusals;

@@ -84,6 +84,7 @@ fn with_panic_on<T>(
         greenlight::aws::cloudwatch(&sdk),
         greenlight::aws::artifacts(&sdk),
     );
+    let elbv2 = greenlight::aws::elbv2(&sdk);
     let path = p.join("greenlight.toml");
     let text = std::fs::read_to_string(&path).expect("read the config");
     let config = Config::parse(&path, &text).expect("the config");
@@ -95,6 +96,7 @@ fn with_panic_on<T>(
             cloudwatch: &cloudwatch,
             artifacts: &artifacts,
             dns: &dns,
+            elbv2: &elbv2,
             ui: &ui,
             fleet: None,
         };
@@ -119,7 +121,13 @@ async fn dns_release(
     version: &str,
 ) -> greenlight::error::Result<greenlight::release::ReleaseReport> {
     let dns = ctx.config.dns.clone().expect("[dns]");
-    greenlight::release::dns::release(ctx, &dns, version, true).await
+    greenlight::release::dns::release(
+        ctx,
+        greenlight::release::dns::Colours::Dns(&dns),
+        version,
+        true,
+    )
+    .await
 }
 
 /// The release of `version` in `zone` ended in `err` after a panic: exit
@@ -168,7 +176,7 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     p.end_bake("green");
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
         let dns = ctx.config.dns.clone().expect("[dns]");
-        greenlight::release::dns::promote(ctx, &dns).await
+        greenlight::release::dns::promote(ctx, greenlight::release::dns::Colours::Dns(&dns)).await
     }));
     assert_back_on_blue(&p, &zone, &err, "2");
 

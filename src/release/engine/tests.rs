@@ -57,6 +57,15 @@ async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx
         mock_client!(aws_sdk_route53, RuleMode::MatchAny, no_rules),
         std::time::Duration::from_millis(1),
     );
+    // Never called: these contexts release through the alias.
+    let elbv2 = crate::aws::elbv2::Elbv2::new(
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::Config::builder()
+                .behavior_version_latest()
+                .build(),
+        ),
+        std::time::Duration::from_millis(1),
+    );
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
     body(Ctx {
         config: &config,
@@ -64,6 +73,7 @@ async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx
         cloudwatch: &cloudwatch,
         artifacts: &artifacts,
         dns: &dns,
+        elbv2: &elbv2,
         ui: &ui,
         fleet: None,
     })

@@ -26,7 +26,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::rollback::RollbackReport;
-use crate::release::routers::{Place, Router, Split};
+use crate::release::routers::{Coloured, Place, Router, Split, failed, restore_failed, serves_any};
 use crate::release::weights;
 
 /// The pair as Route 53 holds it, blue first.
@@ -144,9 +144,14 @@ fn same_host(a: &str, b: &str) -> bool {
 }
 
 /// Points `colour`'s alias at `version` (creating it), writing `record`.
-pub async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) -> Result<()> {
+pub async fn point(
+    ctx: Ctx<'_>,
+    colour: &impl Coloured,
+    version: &str,
+    record: &Record,
+) -> Result<()> {
     let how = Aim {
-        label: colour.name.to_owned(),
+        label: colour.name().to_owned(),
         description: record.to_string(),
         keep_if_there: false,
     };
@@ -164,21 +169,22 @@ pub struct Aim {
 }
 
 /// Points `colour`'s alias at `version`, creating it when missing.
-pub async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Result<()> {
+pub async fn aim(ctx: Ctx<'_>, colour: &impl Coloured, version: &str, how: &Aim) -> Result<()> {
     let name = ctx.function();
-    match ctx.lambda.alias(name, &colour.alias).await? {
+    match ctx.lambda.alias(name, colour.alias()).await? {
         Some(current) if how.keep_if_there && current.version == version => Ok(()),
         Some(current) => {
             if current.version != version {
                 ctx.ui.step(format_args!(
                     "pointing alias {} ({}) at version {version}",
-                    colour.alias, how.label
+                    colour.alias(),
+                    how.label
                 ));
             }
             ctx.lambda
                 .point_alias(
                     name,
-                    &colour.alias,
+                    colour.alias(),
                     version,
                     None,
                     &how.description,
@@ -190,10 +196,11 @@ pub async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Res
         None => {
             ctx.ui.step(format_args!(
                 "creating alias {} ({}) on version {version}",
-                colour.alias, how.label
+                colour.alias(),
+                how.label
             ));
             ctx.lambda
-                .create_alias(name, &colour.alias, version, &how.description)
+                .create_alias(name, colour.alias(), version, &how.description)
                 .await
         }
     }
@@ -298,17 +305,6 @@ impl<'a> DnsRouter<'a> {
     }
 }
 
-/// `e` from `doing`, said as such; a conflict as it is (it stops the run).
-fn failed(doing: &str, e: Error) -> Error {
-    if e.failure == Failure::Conflict {
-        return e;
-    }
-    Error {
-        message: format!("{doing} failed: {}", e.message),
-        ..e
-    }
-}
-
 impl Router for DnsRouter<'_> {
     fn place(&self) -> Place {
         Place {
@@ -327,20 +323,8 @@ impl Router for DnsRouter<'_> {
         let Some(pair) = read(self.ctx.dns, self.dns).await? else {
             return Ok(false);
         };
-        for (colour, weight) in self.dns.colours.iter().zip(pair.weights()) {
-            if weight == 0 {
-                continue;
-            }
-            let alias = self
-                .ctx
-                .lambda
-                .alias(self.ctx.function(), &colour.alias)
-                .await?;
-            if alias.is_some_and(|a| a.version == version) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let aliases = self.dns.colours.iter().map(|c| c.alias.as_str());
+        serves_any(self.ctx, aliases.zip(pair.weights()), version).await
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
@@ -400,17 +384,8 @@ impl Router for DnsRouter<'_> {
             let record = Record::now(Action::Rollback, stable, Some(failed));
             point(self.ctx, from, stable, &record).await
         };
-        restored.await.map_err(|e| Error {
-            failure: Failure::NeedsOperator,
-            message: format!(
-                "rollback failed after {why}: {} may still send traffic to {} (version {failed})",
-                self.dns.name, to.name
-            ),
-            cause: Some(match e.cause {
-                Some(cause) => format!("{} ({cause})", e.message),
-                None => e.message,
-            }),
-            hint: Some(format!(
+        restored.await.map_err(|e| {
+            let hint = format!(
                 "run `greenlight rollback -c {}` again, or in Route 53 zone {} set the {} {} weights to {} {} and {} 0",
                 self.ctx.config.path.display(),
                 self.dns.zone_id,
@@ -419,11 +394,12 @@ impl Router for DnsRouter<'_> {
                 from.name,
                 self.total,
                 to.name
-            )),
+);
+            restore_failed(e, why, &self.dns.name, to.name, failed, hint)
         })
     }
 
     async fn rollback(&self) -> Result<RollbackReport> {
-        crate::release::dns::rollback(self.ctx, self.dns).await
+        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Dns(self.dns)).await
     }
 }

@@ -4,8 +4,8 @@
 //! The engine ([`crate::release::engine`]) owns the steps, bakes, gates,
 //! interrupts, the panic path and the rollback on red, once; a router owns
 //! the writes of one kind of split: a Lambda alias's routing weights
-//! ([`alias`]), Route 53 weights ([`dns`]), load-balancer weights next
-//! (issue 24). Models: Argo Rollouts' `TrafficRoutingReconciler`
+//! ([`alias`]), Route 53 weights ([`dns`]), a load balancer's forward action
+//! ([`alb`]). Models: Argo Rollouts' `TrafficRoutingReconciler`
 //! (SetWeight, VerifyWeight, Type) and Flagger's router interface
 //! (SetRoutes, GetRoutes).
 //!
@@ -13,14 +13,99 @@
 //! dyn-compatible): the engine holds one and calls the `Router` methods
 //! through it.
 
+pub mod alb;
 pub mod alias;
 pub mod dns;
 
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::config::Colour;
+use crate::config::alb::AlbColour;
+use crate::context::Ctx;
+use crate::error::{Error, Failure, Result};
 use crate::record::Record;
 use crate::release::rollback::RollbackReport;
+
+/// One colour of a two-colour router (Route 53's pair, a load balancer's
+/// two target groups): its name and the Lambda alias behind it.
+pub trait Coloured {
+    /// `blue` or `green`.
+    fn name(&self) -> &'static str;
+    /// The alias behind it.
+    fn alias(&self) -> &str;
+}
+
+impl Coloured for Colour {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn alias(&self) -> &str {
+        &self.alias
+    }
+}
+
+impl Coloured for AlbColour {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn alias(&self) -> &str {
+        &self.alias
+    }
+}
+
+/// `e` from `doing`, said as such; a conflict as it is (it stops the run).
+pub(crate) fn failed(doing: &str, e: Error) -> Error {
+    if e.failure == Failure::Conflict {
+        return e;
+    }
+    Error {
+        message: format!("{doing} failed: {}", e.message),
+        ..e
+    }
+}
+
+/// The exit-4 error of a restore that failed with `e` after `why`: `place`
+/// may still send traffic to colour `to` (version `failed`); `hint` says
+/// how to set the weights by hand.
+pub(crate) fn restore_failed(
+    e: Error,
+    why: &str,
+    place: &str,
+    to: &str,
+    failed: &str,
+    hint: String,
+) -> Error {
+    Error {
+        failure: Failure::NeedsOperator,
+        message: format!(
+            "rollback failed after {why}: {place} may still send traffic to {to} (version {failed})"
+        ),
+        cause: Some(match e.cause {
+            Some(cause) => format!("{} ({cause})", e.message),
+            None => e.message,
+        }),
+        hint: Some(hint),
+    }
+}
+
+/// Whether any colour with weight (`weighted`: each colour's alias and
+/// weight) has its alias on `version`.
+pub(crate) async fn serves_any<'c>(
+    ctx: Ctx<'_>,
+    weighted: impl IntoIterator<Item = (&'c str, i64)>,
+    version: &str,
+) -> Result<bool> {
+    for (alias, weight) in weighted {
+        if weight == 0 {
+            continue;
+        }
+        let alias = ctx.lambda.alias(ctx.function(), alias).await?;
+        if alias.is_some_and(|a| a.version == version) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
 
 /// One split a release writes: `share` of the traffic on `version`, the
 /// rest on `stable`; or, to finish, all of it on `version`.
@@ -95,6 +180,8 @@ pub enum AnyRouter<'a> {
     Alias(alias::AliasRouter<'a>),
     /// A Route 53 weighted pair's weights.
     Dns(Box<dns::DnsRouter<'a>>),
+    /// A load balancer forward action's target group weights.
+    Alb(Box<alb::AlbRouter<'a>>),
 }
 
 impl Router for AnyRouter<'_> {
@@ -102,6 +189,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.place(),
             AnyRouter::Dns(r) => r.place(),
+            AnyRouter::Alb(r) => r.place(),
         }
     }
 
@@ -109,6 +197,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.serves(version).await,
             AnyRouter::Dns(r) => Box::pin(r.serves(version)).await,
+            AnyRouter::Alb(r) => Box::pin(r.serves(version)).await,
         }
     }
 
@@ -116,6 +205,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.write(split, record).await,
             AnyRouter::Dns(r) => Box::pin(r.write(split, record)).await,
+            AnyRouter::Alb(r) => Box::pin(r.write(split, record)).await,
         }
     }
 
@@ -123,6 +213,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.in_effect().await,
             AnyRouter::Dns(r) => Box::pin(r.in_effect()).await,
+            AnyRouter::Alb(r) => Box::pin(r.in_effect()).await,
         }
     }
 
@@ -130,6 +221,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.caching(),
             AnyRouter::Dns(r) => r.caching(),
+            AnyRouter::Alb(r) => r.caching(),
         }
     }
 
@@ -137,6 +229,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.restore(stable, failed, why).await,
             AnyRouter::Dns(r) => Box::pin(r.restore(stable, failed, why)).await,
+            AnyRouter::Alb(r) => Box::pin(r.restore(stable, failed, why)).await,
         }
     }
 
@@ -144,6 +237,7 @@ impl Router for AnyRouter<'_> {
         match self {
             AnyRouter::Alias(r) => r.rollback().await,
             AnyRouter::Dns(r) => Box::pin(r.rollback()).await,
+            AnyRouter::Alb(r) => Box::pin(r.rollback()).await,
         }
     }
 }

@@ -60,11 +60,17 @@ pub fn forward(groups: &[(&str, i32)]) -> Action {
 /// Lets the load balancer invoke `alias` from `target_group`, as
 /// `aws lambda add-permission --qualifier ALIAS --source-arn TG` does.
 pub fn allow_invoke(p: &Project, alias: &str, target_group: &str) {
+    allow_invoke_as(p, alias, target_group, &format!("elb-{FUNCTION}-{alias}"));
+}
+
+/// [`allow_invoke`] with the statement ID `statement_id` (a second
+/// permission on the same alias needs its own).
+pub fn allow_invoke_as(p: &Project, alias: &str, target_group: &str, statement_id: &str) {
     p.aws(async |c| {
         c.add_permission()
             .function_name(FUNCTION)
             .qualifier(alias)
-            .statement_id(format!("elb-{FUNCTION}-{alias}"))
+            .statement_id(statement_id)
             .action("lambda:InvokeFunction")
             .principal("elasticloadbalancing.amazonaws.com")
             .source_arn(target_group)
