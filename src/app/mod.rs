@@ -19,6 +19,7 @@ pub mod fleet;
 pub mod init;
 mod prepare;
 pub mod shared_packages;
+mod snapshots;
 mod stages;
 
 pub use prepare::{Prepared, Ready, prepare};

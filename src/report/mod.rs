@@ -99,6 +99,9 @@ pub struct Report {
     /// What a `--dry-run` or `plan` would write (nothing was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<DryRun>,
+    /// With `[watch]`: the release snapshot this run wrote or deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotReport>,
     /// With `[[functions]]`: each function's own report, in config order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<Report>,
@@ -112,6 +115,21 @@ pub struct Report {
     /// The run's secret values, which mask outside text where it is shown.
     #[serde(skip)]
     pub redactor: Redactor,
+}
+
+/// With `[watch]`: the release snapshot a run wrote (its release left in
+/// progress) or deleted (its release ended). A failure to write or delete
+/// it does not change the run's outcome: the release is as the report says,
+/// and the hint says what the watcher will or will not do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotReport {
+    /// Where: `s3://bucket/prefix/region/function/alias`.
+    pub location: String,
+    /// `written` or `deleted`.
+    pub action: &'static str,
+    /// Why it could not be done, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Report {
@@ -318,6 +336,12 @@ impl Report {
             }
             if let (Some(why), Some(prev)) = (&r.rolled_back, &r.previous) {
                 writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;
+            }
+        }
+        if let Some(s) = &self.snapshot {
+            match &s.error {
+                None => writeln!(f, "watch     snapshot {} {}", s.location, s.action)?,
+                Some(e) => writeln!(f, "watch     snapshot {} not {}: {e}", s.location, s.action)?,
             }
         }
         if self.outcome == "nothing_in_progress" {
