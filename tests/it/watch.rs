@@ -1,9 +1,19 @@
 //! The watcher (README "Scheduled canaries without a runner"): release
-//! snapshots in S3 kept in step with the release on the emulator.
+//! snapshots in S3 kept in step with the release on the emulator, and the
+//! built binary run as Lambda runs it, against a local Runtime API that
+//! hands it one event (the emulator's schedules never fire).
 
 use std::collections::BTreeMap;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::StateValue;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::harness::emulator::REGION;
+use crate::harness::runtime_api::RuntimeApi;
 use crate::harness::{FUNCTION, Project, SECRET, default_config};
 
 /// The bucket the tests' `[watch]` names.
@@ -107,4 +117,179 @@ fn a_snapshot_that_cannot_be_written_is_reported_beside_the_release() {
         "{started}"
     );
     assert_eq!(q.weights("live"), ("1".to_owned(), share("2", 0.1)));
+}
+
+/// How long one watcher run may take on a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// An event as the schedule sends it, scheduled `ago` before now.
+fn event(ago: Duration) -> serde_json::Value {
+    let at = OffsetDateTime::now_utc() - ago;
+    json!({
+        "scheduled_time": at.format(&Rfc3339).expect("a time"),
+        "execution_id": "a1b2c3",
+    })
+}
+
+/// Starts the built binary as Lambda starts a custom runtime's
+/// `bootstrap` (no arguments, `AWS_LAMBDA_RUNTIME_API` set), in a folder
+/// with no config, handing it `event`; the child is left serving.
+fn start_watcher(p: &Project, event: serde_json::Value) -> (RuntimeApi, Child) {
+    let api = RuntimeApi::start(event);
+    let mut cmd = p.command(&[]);
+    cmd.current_dir(std::env::temp_dir())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("GREENLIGHT_WATCH_BUCKET", BUCKET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("start the watcher");
+    (api, child)
+}
+
+/// The watcher's answer to its event (`response` or `error`, and the
+/// body as JSON), once given; then the process is stopped.
+fn answer_of(api: &RuntimeApi, mut child: Child) -> (String, serde_json::Value) {
+    let (kind, body) = api.answer(DEADLINE);
+    child.kill().expect("stop the watcher");
+    let out = child.wait_with_output().expect("wait");
+    let doc = serde_json::from_str(&body).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {body}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (kind, doc)
+}
+
+/// One watcher run on `event`.
+fn tick(p: &Project, event: serde_json::Value) -> (String, serde_json::Value) {
+    let (api, child) = start_watcher(p, event);
+    answer_of(&api, child)
+}
+
+/// The one release of a summary.
+fn only_release(summary: &serde_json::Value) -> &serde_json::Value {
+    let releases = summary["releases"].as_array().expect("releases");
+    assert_eq!(releases.len(), 1, "{summary}");
+    &releases[0]
+}
+
+#[test]
+fn the_watcher_promotes_a_healthy_step_then_finishes_the_release() {
+    let p = watched_project("");
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("live");
+    let (kind, summary) = tick(&p, event(Duration::from_secs(5)));
+    assert_eq!(kind, "response", "{summary}");
+    let release = only_release(&summary);
+    assert_eq!(release["function"], FUNCTION);
+    assert_eq!(release["region"], REGION);
+    assert_eq!(release["alias"], "live");
+    assert_eq!(release["outcome"], "in_progress", "{summary}");
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.5)));
+    assert!(p.s3_text(BUCKET, &snapshot_key()).is_some());
+    let heartbeat = p
+        .s3_text(BUCKET, "greenlight/heartbeat.json")
+        .expect("the heartbeat");
+    let heartbeat: serde_json::Value = serde_json::from_str(&heartbeat).expect("JSON");
+    assert_eq!(heartbeat["execution_id"], "a1b2c3");
+    assert_eq!(heartbeat["releases"][0]["outcome"], "in_progress");
+
+    // An event without a scheduled time is taken as current.
+    p.end_bake("live");
+    let (_, summary) = tick(&p, json!({}));
+    assert_eq!(only_release(&summary)["outcome"], "released", "{summary}");
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+    assert_eq!(p.s3_keys(BUCKET), ["greenlight/heartbeat.json"]);
+}
+
+#[test]
+fn the_watcher_rolls_back_on_a_red_alarm_and_removes_the_snapshot() {
+    let p = watched_project("alarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    p.run(&["ship", "--no-wait"]).success();
+    assert!(p.s3_text(BUCKET, &snapshot_key()).is_some());
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let (kind, summary) = tick(&p, event(Duration::ZERO));
+    // Rolled back is the release's outcome, not the watcher's failure.
+    assert_eq!(kind, "response", "{summary}");
+    let release = only_release(&summary);
+    assert_eq!(release["outcome"], "rolled_back", "{summary}");
+    assert_eq!(release["exit_code"], 3);
+    assert!(
+        release["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("alarm orders-errors is in ALARM")),
+        "{summary}"
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    assert_eq!(p.s3_text(BUCKET, &snapshot_key()), None);
+}
+
+#[test]
+fn the_watcher_removes_the_snapshot_of_a_finished_release() {
+    let p = watched_project("");
+    p.run(&["ship", "--no-wait"]).success();
+    let snapshot = p.s3_text(BUCKET, &snapshot_key()).expect("the snapshot");
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    // As if the last promote's delete had failed.
+    p.put_s3_text(BUCKET, &snapshot_key(), &snapshot);
+    let (kind, summary) = tick(&p, event(Duration::ZERO));
+    assert_eq!(kind, "response");
+    assert_eq!(
+        only_release(&summary)["outcome"],
+        "nothing_in_progress",
+        "{summary}"
+    );
+    assert_eq!(p.s3_text(BUCKET, &snapshot_key()), None);
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+}
+
+#[test]
+fn the_watcher_drops_a_stale_event() {
+    let p = watched_project("");
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("live");
+    let (kind, summary) = tick(&p, event(Duration::from_secs(300)));
+    assert_eq!(kind, "response");
+    assert_eq!(summary["dropped"], "stale", "{summary}");
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.1)));
+    assert!(p.s3_text(BUCKET, &snapshot_key()).is_some());
+}
+
+#[test]
+fn two_events_at_once_move_at_most_one_step() {
+    let p = watched_project("");
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("live");
+    let first = start_watcher(&p, event(Duration::ZERO));
+    let second = start_watcher(&p, event(Duration::ZERO));
+    let answers = [answer_of(&first.0, first.1), answer_of(&second.0, second.1)];
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.5)));
+    // One run made the move; the other found the bake of the new step
+    // begun, or its conditional write refused (a conflict, nothing written).
+    let moves: Vec<_> = answers
+        .iter()
+        .flat_map(|(_, s)| {
+            only_release(s)["moves"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(moves, [json!(50)], "{answers:?}");
+    for (kind, summary) in &answers {
+        assert_eq!(kind, "response");
+        let outcome = &only_release(summary)["outcome"];
+        assert!(
+            outcome == "in_progress" || outcome == "conflict",
+            "{summary}"
+        );
+    }
+    // The next move waits for the new step's whole bake.
+    let status = p.run(&["status"]).success().stdout;
+    assert!(status.contains("step 2 of 2, 50 %"), "{status}");
 }

@@ -745,6 +745,20 @@ impl Project {
             .collect()
     }
 
+    /// Writes `text` to `s3://bucket/key`.
+    pub fn put_s3_text(&self, bucket: &str, key: &str, text: &str) {
+        self.runtime
+            .block_on(
+                self.s3
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(text.as_bytes().to_vec().into())
+                    .send(),
+            )
+            .expect("put object");
+    }
+
     /// The text of `s3://bucket/key`, or `None` when there is no such object.
     pub fn s3_text(&self, bucket: &str, key: &str) -> Option<String> {
         self.runtime.block_on(async {
