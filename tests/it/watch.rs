@@ -4,7 +4,7 @@
 //! hands it one event (the emulator's schedules never fire).
 
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::harness::emulator::REGION;
 use crate::harness::runtime_api::RuntimeApi;
-use crate::harness::{FUNCTION, Project, SECRET, default_config};
+use crate::harness::{FUNCTION, Fault, Project, SECRET, default_config};
 
 /// The bucket the tests' `[watch]` names.
 pub const BUCKET: &str = "ops-watch";
@@ -135,8 +135,12 @@ fn event(ago: Duration) -> serde_json::Value {
 /// `bootstrap` (no arguments, `AWS_LAMBDA_RUNTIME_API` set), in a folder
 /// with no config, handing it `event`; the child is left serving.
 fn start_watcher(p: &Project, event: serde_json::Value) -> (RuntimeApi, Child) {
+    start_watcher_as(p.command(&[]), event)
+}
+
+/// [`start_watcher`] with `cmd`, the command that runs greenlight.
+fn start_watcher_as(mut cmd: Command, event: serde_json::Value) -> (RuntimeApi, Child) {
     let api = RuntimeApi::start(event);
-    let mut cmd = p.command(&[]);
     cmd.current_dir(std::env::temp_dir())
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("GREENLIGHT_WATCH_BUCKET", BUCKET)
@@ -292,4 +296,33 @@ fn two_events_at_once_move_at_most_one_step() {
     // The next move waits for the new step's whole bake.
     let status = p.run(&["status"]).success().stdout;
     assert!(status.contains("step 2 of 2, 50 %"), "{status}");
+}
+
+#[test]
+fn a_failed_rollback_is_the_invocation_error_that_pages_a_person() {
+    let p = watched_project("alarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    p.run(&["ship", "--no-wait"]).success();
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let proxy = p.proxy();
+    proxy.rule("UpdateAlias", 0, None, Fault::ServerError);
+    let mut cmd = p.command_via(&proxy, &[]);
+    cmd.env("AWS_MAX_ATTEMPTS", "1");
+    let (api, child) = start_watcher_as(cmd, event(Duration::ZERO));
+    let (kind, error) = answer_of(&api, child);
+    assert_eq!(kind, "error", "{error}");
+    assert_eq!(error["errorType"], "ReleaseNeedsOperator");
+    let message = error["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("{FUNCTION} in {REGION} (alias live)")),
+        "{message}"
+    );
+    // Traffic stays where the failed rollback left it, and so does the
+    // snapshot: the next run tries again, and reports again.
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.1)));
+    assert!(p.s3_text(BUCKET, &snapshot_key()).is_some());
+    let heartbeat = p
+        .s3_text(BUCKET, "greenlight/heartbeat.json")
+        .expect("the heartbeat");
+    assert!(heartbeat.contains("\"exit_code\":4"), "{heartbeat}");
 }
