@@ -47,7 +47,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(greenlight::app::run(&cli)),
+        Ok(runtime) => runtime.block_on(async {
+            match cli.command {
+                Command::Watch { .. } => greenlight::watch::install::command(&cli).await,
+                _ => greenlight::app::run(&cli).await,
+            }
+        }),
         Err(e) => {
             eprintln!("error: cannot start the async runtime\ncaused by: {e}");
             return ExitCode::from(1);

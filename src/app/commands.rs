@@ -75,7 +75,10 @@ pub(super) async fn local_part(
         Command::Status => Job::Status,
         Command::History { limit } => Job::History(*limit),
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
-        Command::Completions { .. } | Command::Man | Command::Init { .. } => {
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Init { .. }
+        | Command::Watch { .. } => {
             return Err(Error::usage("this command reads no config"));
         }
     };

@@ -326,3 +326,229 @@ fn a_failed_rollback_is_the_invocation_error_that_pages_a_person() {
         .expect("the heartbeat");
     assert!(heartbeat.contains("\"exit_code\":4"), "{heartbeat}");
 }
+
+/// A stand-in for greenlight built for Linux: an x86_64 ELF header and
+/// `marker` (moto never runs the watcher's code).
+fn linux_binary(marker: &str) -> Vec<u8> {
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+    elf.extend_from_slice(marker.as_bytes());
+    elf
+}
+
+#[test]
+fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_deletes_it() {
+    let p = watched_project("");
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    let install = [
+        "watch",
+        "install",
+        "--bucket",
+        BUCKET,
+        "--binary",
+        "bin/greenlight",
+    ];
+    let first = p
+        .run(&[&install[..], &["--output", "json"]].concat())
+        .success()
+        .json();
+    assert_eq!(first["outcome"], "installed", "{first}");
+    assert_eq!(
+        first["watch"]["done"],
+        json!([
+            "created role greenlight-watcher-role",
+            "created function greenlight-watcher",
+            "created role greenlight-watcher-scheduler",
+            "created schedule greenlight-watcher",
+            "put alarm greenlight-watcher-errors",
+        ]),
+        "{first}"
+    );
+    let sdk = p.sdk_config(REGION);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let name = "greenlight-watcher";
+    let function = p
+        .block_on(
+            lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send(),
+        )
+        .expect("the watcher function");
+    assert_eq!(
+        function.runtime().map(|r| r.as_str()),
+        Some("provided.al2023")
+    );
+    assert_eq!(function.handler(), Some("bootstrap"));
+    let vars = function
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        vars.get("GREENLIGHT_WATCH_BUCKET").map(String::as_str),
+        Some(BUCKET)
+    );
+    assert_eq!(
+        vars.get("GREENLIGHT_WATCH_PREFIX").map(String::as_str),
+        Some("greenlight/")
+    );
+    let first_code = function.code_sha256().map(str::to_owned);
+    let concurrency = p
+        .block_on(lambda.get_function_concurrency().function_name(name).send())
+        .expect("concurrency");
+    assert_eq!(concurrency.reserved_concurrent_executions(), Some(1));
+    let invoke = p
+        .block_on(
+            lambda
+                .get_function_event_invoke_config()
+                .function_name(name)
+                .send(),
+        )
+        .expect("event invoke config");
+    assert_eq!(invoke.maximum_retry_attempts(), Some(0));
+    assert_eq!(invoke.maximum_event_age_in_seconds(), Some(60));
+    let schedule = p
+        .block_on(scheduler.get_schedule().name(name).send())
+        .expect("the schedule");
+    assert_eq!(schedule.schedule_expression(), Some("rate(1 minute)"));
+    assert_eq!(
+        schedule.flexible_time_window().map(|w| w.mode().as_str()),
+        Some("OFF")
+    );
+    let target = schedule.target().expect("a target");
+    assert_eq!(Some(target.arn()), function.function_arn());
+    assert!(
+        target
+            .role_arn()
+            .ends_with("role/greenlight-watcher-scheduler"),
+        "{target:?}"
+    );
+    assert!(
+        target
+            .input()
+            .is_some_and(|i| i.contains("<aws.scheduler.scheduled-time>")),
+        "{target:?}"
+    );
+    assert_eq!(
+        target
+            .retry_policy()
+            .and_then(|r| r.maximum_retry_attempts()),
+        Some(0)
+    );
+    assert_eq!(
+        function.role(),
+        Some(
+            p.block_on(iam.get_role().role_name("greenlight-watcher-role").send())
+                .expect("the execution role")
+                .role()
+                .expect("role")
+                .arn()
+        )
+    );
+
+    // A second install upgrades in place.
+    p.write_bytes("bin/greenlight", &linux_binary("two"));
+    let second = p
+        .run(&[&install[..], &["--output", "json"]].concat())
+        .success()
+        .json();
+    assert_eq!(
+        second["watch"]["done"],
+        json!([
+            "updated role greenlight-watcher-role",
+            "updated function greenlight-watcher",
+            "updated role greenlight-watcher-scheduler",
+            "updated schedule greenlight-watcher",
+            "put alarm greenlight-watcher-errors",
+        ]),
+        "{second}"
+    );
+    let upgraded = p
+        .block_on(
+            lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send(),
+        )
+        .expect("the watcher function");
+    assert_ne!(upgraded.code_sha256().map(str::to_owned), first_code);
+    let listed = p
+        .block_on(scheduler.list_schedules().send())
+        .expect("list schedules");
+    assert_eq!(listed.schedules().len(), 1);
+
+    // Status: the schedule, the releases watched, the last run.
+    p.run(&["ship", "--no-wait"]).success();
+    tick(&p, json!({}));
+    let status = p
+        .run(&["watch", "status", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(status["outcome"], "watching", "{status}");
+    assert_eq!(status["watch"]["schedule"], "ENABLED", "{status}");
+    assert_eq!(
+        status["watch"]["releases"],
+        json!([format!("{REGION}/{FUNCTION}/live")])
+    );
+    assert_eq!(
+        status["watch"]["last_run"]["releases"][0]["outcome"], "in_progress",
+        "{status}"
+    );
+
+    let removed = p
+        .run(&["watch", "remove", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(removed["outcome"], "removed", "{removed}");
+    assert!(
+        p.block_on(
+            lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+        )
+        .is_err()
+    );
+    assert!(
+        p.block_on(scheduler.get_schedule().name(name).send())
+            .is_err()
+    );
+    assert!(
+        p.block_on(iam.get_role().role_name("greenlight-watcher-role").send())
+            .is_err()
+    );
+    // The release's snapshot stays for whoever continues it.
+    assert!(p.s3_text(BUCKET, &snapshot_key()).is_some());
+    let again = p
+        .run(&["watch", "status", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(again["outcome"], "not_installed");
+}
+
+#[test]
+fn watch_install_refuses_code_lambda_cannot_run_before_any_call() {
+    let p = Project::new();
+    p.write("bin/greenlight", "#!/bin/sh\necho hi\n");
+    let before = p.emulator.requests().len();
+    let refused = p
+        .run(&[
+            "watch",
+            "install",
+            "--bucket",
+            BUCKET,
+            "--binary",
+            "bin/greenlight",
+        ])
+        .code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("not a Linux x86_64 or arm64 executable"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(p.emulator.requests().len(), before);
+}

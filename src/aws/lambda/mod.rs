@@ -32,6 +32,7 @@ mod settings;
 mod state;
 mod tags;
 mod versions;
+mod watcher;
 
 pub use aliases::AliasState;
 pub use function::{Code, Configured, Updated};

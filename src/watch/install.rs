@@ -1,0 +1,512 @@
+//! `greenlight watch install`, `status` and `remove`: the watcher's
+//! function, its schedule, its roles and the alarm on its errors, in the
+//! region the command runs in.
+//!
+//! `install` creates each part or brings it up to date in place (a second
+//! install upgrades the code and settings): the function (runtime
+//! `provided.al2023`, handler `bootstrap`, the binary's architecture,
+//! reserved concurrency 1, `GREENLIGHT_WATCH_BUCKET`/`PREFIX`, asynchronous
+//! events never retried and dropped after 60 s), the schedule
+//! `rate(1 minute)` (flexible window off, no retries) with a role that may
+//! only invoke the function, the alarm `NAME-errors`, and without `--role`
+//! the execution role `NAME-role`. `remove` deletes them; snapshots stay.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use serde_json::json;
+
+use crate::aws::lambda::{Code, FunctionSettings, Lambda};
+use crate::aws::scheduler::ScheduleSpec;
+use crate::aws::{self, AwsOptions, Regions};
+use crate::cli::{Cli, Command, WatchAction};
+use crate::error::{Error, Result};
+use crate::package::zipfile;
+use crate::report::{Report, WatchReport};
+use crate::secrets::Environment;
+use crate::watch::tick::HEARTBEAT;
+use crate::watch::{BUCKET_VAR, PREFIX_VAR};
+
+/// The schedule's input: Scheduler fills in the time and id of each run.
+const INPUT: &str = r#"{"scheduled_time": "<aws.scheduler.scheduled-time>", "execution_id": "<aws.scheduler.execution-id>"}"#;
+/// The inline policy's name on the roles install makes.
+const POLICY: &str = "greenlight-watcher";
+/// Lambda takes at most this much zip in the request itself.
+const MAX_ZIP: usize = 50 * 1024 * 1024;
+
+/// The AWS seams the watcher's commands use.
+struct Seams {
+    lambda: Lambda,
+    artifacts: aws::s3::Artifacts,
+    cloudwatch: aws::cloudwatch::CloudWatch,
+    iam: aws::iam::Iam,
+    schedules: aws::scheduler::Schedules,
+}
+
+/// Runs `watch install`, `status` or `remove` and reports how it went.
+pub async fn command(cli: &Cli) -> Report {
+    let mut report = Report::new(cli.command.name());
+    let Command::Watch { action } = &cli.command else {
+        return report;
+    };
+    let done = crate::release::unexpected::catching(run(cli, action, &mut report)).await;
+    let failed = match done {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(panic) => Some(Error::no_traffic_moved(
+            crate::release::unexpected::describe(&panic),
+        )),
+    };
+    if let Some(e) = failed {
+        let outcome = if e.exit_code() == 2 {
+            "usage_error"
+        } else {
+            "failed"
+        };
+        report.fail(outcome, e);
+    }
+    report
+}
+
+async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()> {
+    // The code is read before any AWS call: a bad --binary is exit 2.
+    let code = match action {
+        WatchAction::Install { binary, .. } => Some(code(binary.as_deref())?),
+        _ => None,
+    };
+    let regions = Regions::new(
+        AwsOptions {
+            region: cli.region.clone(),
+            profile: cli.profile.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+            timeout: cli.aws_timeout,
+        },
+        cli.lambda_rate,
+    );
+    let (sdk, paces) = regions.get(None).await?;
+    report.region = sdk.region().map(ToString::to_string);
+    let seams = Seams {
+        lambda: aws::lambda(&sdk, paces),
+        artifacts: aws::artifacts(&sdk),
+        cloudwatch: aws::cloudwatch(&sdk),
+        iam: aws::iam(&sdk),
+        schedules: aws::schedules(&sdk),
+    };
+    match (action, code) {
+        (
+            WatchAction::Install {
+                bucket,
+                prefix,
+                role,
+                name,
+                ..
+            },
+            Some((zip, architecture)),
+        ) => {
+            let mut watch = WatchReport {
+                name: name.clone(),
+                ..WatchReport::default()
+            };
+            let installed = install(
+                &seams,
+                Install {
+                    name,
+                    bucket,
+                    prefix,
+                    role: role.as_deref(),
+                    zip: &zip,
+                    architecture,
+                },
+                &mut watch,
+            )
+            .await;
+            report.outcome = "installed".to_owned();
+            report.watch = Some(watch);
+            installed?;
+            status(&seams, name, report).await
+        }
+        (WatchAction::Status { name }, _) => status(&seams, name, report).await,
+        (WatchAction::Remove { name }, _) => remove(&seams, name, report).await,
+        (WatchAction::Install { .. }, None) => Ok(()),
+    }
+}
+
+/// What `install` puts in place.
+struct Install<'a> {
+    name: &'a str,
+    bucket: &'a str,
+    prefix: &'a str,
+    role: Option<&'a str>,
+    zip: &'a Bytes,
+    architecture: &'static str,
+}
+
+async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Result<()> {
+    let name = it.name;
+    if !it.prefix.ends_with('/') || it.prefix.starts_with('/') {
+        return Err(Error::usage(format!(
+            "--prefix {:?}: a prefix is a key folder such as \"greenlight/\", ending in '/'",
+            it.prefix
+        )));
+    }
+    let role = match it.role {
+        Some(role) => role.to_owned(),
+        None => {
+            let role_name = format!("{name}-role");
+            let (arn, created) = seams
+                .iam
+                .ensure_role(
+                    &role_name,
+                    &trust("lambda.amazonaws.com"),
+                    POLICY,
+                    &execution_policy(it.bucket, it.prefix),
+                )
+                .await?;
+            watch.done.push(made(created, "role", &role_name));
+            arn
+        }
+    };
+    let settings = FunctionSettings {
+        runtime: Some("provided.al2023".to_owned()),
+        handler: Some("bootstrap".to_owned()),
+        role: Some(role),
+        memory: Some(256),
+        timeout: Some(60),
+        environment: Some(Environment::new(
+            [
+                (BUCKET_VAR.to_owned(), it.bucket.to_owned()),
+                (PREFIX_VAR.to_owned(), it.prefix.to_owned()),
+            ]
+            .into(),
+        )),
+        description: Some("greenlight watcher: promotes releases left in progress".to_owned()),
+        extra: crate::aws::lambda::ExtraSettings {
+            architecture: Some(it.architecture.to_owned()),
+            ..Default::default()
+        },
+    };
+    let function = match seams.lambda.function(name, "$LATEST").await? {
+        None => {
+            let made = seams
+                .lambda
+                .create(name, &settings, Code::Zip(it.zip))
+                .await?;
+            watch.done.push(format!("created function {name}"));
+            made
+        }
+        Some(_) => {
+            seams
+                .lambda
+                .update_code(name, Code::Zip(it.zip), Some(it.architecture))
+                .await?;
+            seams.lambda.update_settings(name, &settings, None).await?;
+            watch.done.push(format!("updated function {name}"));
+            seams
+                .lambda
+                .function(name, "$LATEST")
+                .await?
+                .ok_or_else(|| Error::no_traffic_moved(format!("function {name} vanished")))?
+        }
+    };
+    seams.lambda.run_alone_and_never_retry(name, 60).await?;
+    let scheduler_role = format!("{name}-scheduler");
+    let (scheduler_arn, created) = seams
+        .iam
+        .ensure_role(
+            &scheduler_role,
+            &trust("scheduler.amazonaws.com"),
+            POLICY,
+            &invoke_policy(&function.arn),
+        )
+        .await?;
+    watch.done.push(made(created, "role", &scheduler_role));
+    let created = seams
+        .schedules
+        .ensure(&ScheduleSpec {
+            name,
+            expression: "rate(1 minute)",
+            target: &function.arn,
+            role: &scheduler_arn,
+            input: INPUT,
+        })
+        .await?;
+    watch.done.push(made(created, "schedule", name));
+    let alarm = format!("{name}-errors");
+    seams.cloudwatch.put_errors_alarm(&alarm, name).await?;
+    watch.done.push(format!("put alarm {alarm}"));
+    Ok(())
+}
+
+/// `status`: the function's bucket and prefix, the schedule's state, the
+/// snapshots and the heartbeat.
+async fn status(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
+    let mut watch = report.watch.take().unwrap_or_else(|| WatchReport {
+        name: name.to_owned(),
+        ..WatchReport::default()
+    });
+    let function = seams.lambda.function(name, "$LATEST").await?;
+    if report.outcome == "ok" {
+        report.outcome = if function.is_some() {
+            "watching"
+        } else {
+            "not_installed"
+        }
+        .to_owned();
+    }
+    if let Some(function) = function {
+        watch.installed = true;
+        let env = function.environment.expose();
+        watch.bucket = env.get(BUCKET_VAR).cloned();
+        watch.prefix = Some(
+            env.get(PREFIX_VAR)
+                .cloned()
+                .unwrap_or_else(|| crate::config::watch::DEFAULT_PREFIX.to_owned()),
+        );
+        watch.schedule = Some(
+            seams
+                .schedules
+                .state(name)
+                .await?
+                .unwrap_or_else(|| "missing".to_owned()),
+        );
+        if let (Some(bucket), Some(prefix)) = (&watch.bucket, &watch.prefix) {
+            watch.releases = seams
+                .artifacts
+                .keys(bucket, prefix)
+                .await?
+                .iter()
+                .filter_map(|k| k.strip_prefix(prefix.as_str()))
+                .filter(|k| k.matches('/').count() == 2)
+                .map(str::to_owned)
+                .collect();
+            watch.last_run = seams
+                .artifacts
+                .get_text(bucket, &format!("{prefix}{HEARTBEAT}"))
+                .await?
+                .and_then(|text| serde_json::from_str(&text).ok());
+        }
+    }
+    report.watch = Some(watch);
+    Ok(())
+}
+
+/// `remove`: the schedule first (no run starts after it), then the
+/// alarm, the function and the roles install makes.
+async fn remove(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
+    let mut watch = WatchReport {
+        name: name.to_owned(),
+        ..WatchReport::default()
+    };
+    let mut any = false;
+    if seams.schedules.delete(name).await? {
+        watch.done.push(format!("deleted schedule {name}"));
+        any = true;
+    }
+    let alarm = format!("{name}-errors");
+    seams.cloudwatch.delete_alarm(&alarm).await?;
+    if seams.lambda.delete_function(name).await? {
+        watch.done.push(format!("deleted function {name}"));
+        any = true;
+    }
+    for role in [format!("{name}-scheduler"), format!("{name}-role")] {
+        if seams.iam.delete_role(&role, POLICY).await? {
+            watch.done.push(format!("deleted role {role}"));
+            any = true;
+        }
+    }
+    report.outcome = if any { "removed" } else { "not_installed" }.to_owned();
+    report.watch = Some(watch);
+    Ok(())
+}
+
+fn made(created: bool, what: &str, name: &str) -> String {
+    format!(
+        "{} {what} {name}",
+        if created { "created" } else { "updated" }
+    )
+}
+
+/// A trust policy letting `service` take the role.
+fn trust(service: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sts:AssumeRole",
+        }],
+    })
+    .to_string()
+}
+
+/// What the watcher may do: what `promote` calls (read the function and
+/// its alias, move the alias, invoke for the smoke gates, read alarms and
+/// metrics, weighted DNS), S3 on its prefix only, and its own logs.
+fn execution_policy(bucket: &str, prefix: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Promote",
+                "Effect": "Allow",
+                "Action": [
+                    "lambda:GetFunctionConfiguration", "lambda:GetFunction",
+                    "lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:ListAliases",
+                    "lambda:GetProvisionedConcurrencyConfig", "lambda:UpdateAlias",
+                    "lambda:InvokeFunction",
+                    "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+                    "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
+                    "route53:GetChange",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ListSnapshots",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": format!("arn:aws:s3:::{bucket}"),
+                "Condition": { "StringLike": { "s3:prefix": [format!("{prefix}*")] } },
+            },
+            {
+                "Sid": "SnapshotsAndHeartbeat",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/{prefix}*"),
+            },
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            },
+        ],
+    })
+    .to_string()
+}
+
+/// What the schedule's role may do: invoke the watcher, nothing else.
+fn invoke_policy(function_arn: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": [function_arn, format!("{function_arn}:*")],
+        }],
+    })
+    .to_string()
+}
+
+/// The watcher's code as a zip holding `bootstrap`, and its architecture:
+/// from `binary` (a Linux binary, or a release .zip holding one), else this
+/// binary when it is a static Linux build Lambda can run.
+fn code(binary: Option<&Path>) -> Result<(Bytes, &'static str)> {
+    let (path, bytes) = match binary {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Error::usage(format!("--binary {}: cannot read it", path.display())).with_cause(e)
+            })?;
+            (path.to_owned(), bytes)
+        }
+        None if cfg!(all(target_os = "linux", target_env = "musl")) => {
+            let path = std::env::current_exe()
+                .map_err(|e| Error::usage("cannot find this binary").with_cause(e))?;
+            let bytes = std::fs::read(&path).map_err(|e| {
+                Error::usage(format!("cannot read this binary {}", path.display())).with_cause(e)
+            })?;
+            (path, bytes)
+        }
+        None => {
+            return Err(Error::usage(
+                "this greenlight is not a static Linux build, which Lambda could run",
+            )
+            .with_hint("pass --binary PATH: greenlight for Linux (x86_64 or arm64, musl) or its release .zip"));
+        }
+    };
+    let shown = path.display().to_string();
+    let binary = if bytes.starts_with(b"PK\x03\x04") {
+        from_zip(&shown, &bytes)?
+    } else {
+        bytes
+    };
+    let architecture = elf_architecture(&binary).ok_or_else(|| {
+        Error::usage(format!(
+            "--binary {shown}: not a Linux x86_64 or arm64 executable (nor a .zip holding one)"
+        ))
+        .with_hint("give greenlight built for Linux with musl, or its release archive (a .tar.gz: extract it first)")
+    })?;
+    let entry = zipfile::entry("bootstrap".to_owned(), 0o755, binary, true)
+        .map_err(|e| Error::usage(format!("--binary {shown}: {e}")))?;
+    let mut writer = zipfile::Writer::new(Vec::new());
+    writer
+        .add(&entry)
+        .map_err(|e| Error::usage(format!("--binary {shown}: {e}")))?;
+    let zip = writer
+        .finish()
+        .map_err(|e| Error::usage(format!("--binary {shown}: {e}")))?;
+    if zip.len() > MAX_ZIP {
+        return Err(Error::usage(format!(
+            "--binary {shown}: {} bytes zipped, over the 50 MB Lambda takes directly",
+            zip.len()
+        ))
+        .with_hint("give a release (stripped) build"));
+    }
+    Ok((Bytes::from(zip), architecture))
+}
+
+/// The executable inside a release .zip: `bootstrap` or `greenlight`, at
+/// its top or in one folder.
+fn from_zip(shown: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let bad = |why: String| Error::usage(format!("--binary {shown}: {why}"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| bad(format!("not a readable zip: {e}")))?;
+    let wanted = (0..archive.len()).find(|&i| {
+        archive
+            .name_for_index(i)
+            .and_then(Result::ok)
+            .is_some_and(|n| {
+                let file = n.rsplit('/').next().unwrap_or_default();
+                (file == "greenlight" || file == "bootstrap") && n.matches('/').count() <= 1
+            })
+    });
+    let index = wanted.ok_or_else(|| bad("holds no `greenlight` or `bootstrap`".to_owned()))?;
+    let mut entry = archive
+        .by_index(index)
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let mut binary = Vec::new();
+    entry
+        .read_to_end(&mut binary)
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    Ok(binary)
+}
+
+/// `x86_64` or `arm64` for a 64-bit little-endian ELF executable of that
+/// machine; `None` for anything else.
+fn elf_architecture(binary: &[u8]) -> Option<&'static str> {
+    let header = binary.get(..20)?;
+    if !header.starts_with(b"\x7fELF\x02\x01") {
+        return None;
+    }
+    match u16::from_le_bytes([header[18], header[19]]) {
+        0x3e => Some("x86_64"),
+        0xb7 => Some("arm64"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_architecture_comes_from_the_elf_header() {
+        let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+        assert_eq!(elf_architecture(&elf), Some("x86_64"));
+        elf[18] = 0xb7;
+        assert_eq!(elf_architecture(&elf), Some("arm64"));
+        elf[18] = 0x28;
+        assert_eq!(elf_architecture(&elf), None);
+        assert_eq!(elf_architecture(b"#!/bin/sh\n"), None);
+    }
+}
