@@ -63,26 +63,24 @@ impl Schedules {
             .build()
             .map_err(built)?;
         let exists = self.state(name).await?.is_some();
+        // The same fields for either call.
+        macro_rules! with_spec {
+            ($call:expr) => {
+                $call
+                    .name(name)
+                    .schedule_expression(spec.expression)
+                    .flexible_time_window(window)
+                    .target(target)
+                    .state(ScheduleState::Enabled)
+                    .send()
+            };
+        }
         if exists {
-            self.client
-                .update_schedule()
-                .name(name)
-                .schedule_expression(spec.expression)
-                .flexible_time_window(window)
-                .target(target)
-                .state(ScheduleState::Enabled)
-                .send()
+            with_spec!(self.client.update_schedule())
                 .await
                 .map_err(|e| aws_error(format!("update schedule {name}"), e))?;
         } else {
-            self.client
-                .create_schedule()
-                .name(name)
-                .schedule_expression(spec.expression)
-                .flexible_time_window(window)
-                .target(target)
-                .state(ScheduleState::Enabled)
-                .send()
+            with_spec!(self.client.create_schedule())
                 .await
                 .map_err(|e| aws_error(format!("create schedule {name}"), e))?;
         }

@@ -16,9 +16,9 @@ use std::path::Path;
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::aws;
 use crate::aws::lambda::{Code, FunctionSettings, Lambda};
 use crate::aws::scheduler::ScheduleSpec;
-use crate::aws::{self, AwsOptions, Regions};
 use crate::cli::{Cli, Command, WatchAction};
 use crate::error::{Error, Result};
 use crate::package::zipfile;
@@ -74,16 +74,7 @@ async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()>
         WatchAction::Install { binary, .. } => Some(code(binary.as_deref())?),
         _ => None,
     };
-    let regions = Regions::new(
-        AwsOptions {
-            region: cli.region.clone(),
-            profile: cli.profile.clone(),
-            endpoint_url: cli.endpoint_url.clone(),
-            timeout: cli.aws_timeout,
-        },
-        cli.lambda_rate,
-    );
-    let (sdk, paces) = regions.get(None).await?;
+    let (sdk, paces) = crate::app::regions(cli).get(None).await?;
     report.region = sdk.region().map(ToString::to_string);
     let seams = Seams {
         lambda: aws::lambda(&sdk, paces),

@@ -37,6 +37,15 @@ pub fn watched_project(extra: &str) -> Project {
     p
 }
 
+/// A [`watched_project`] whose `ship --no-wait` put 10 % on version 2 and
+/// whose first step's bake is over.
+fn first_step_baked() -> Project {
+    let p = watched_project("");
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("live");
+    p
+}
+
 fn share(version: &str, share: f64) -> BTreeMap<String, f64> {
     BTreeMap::from([(version.to_owned(), share)])
 }
@@ -180,9 +189,7 @@ fn only_release(summary: &serde_json::Value) -> &serde_json::Value {
 
 #[test]
 fn the_watcher_promotes_a_healthy_step_then_finishes_the_release() {
-    let p = watched_project("");
-    p.run(&["ship", "--no-wait"]).success();
-    p.end_bake("live");
+    let p = first_step_baked();
     let (kind, summary) = tick(&p, event(Duration::from_secs(5)));
     assert_eq!(kind, "response", "{summary}");
     let release = only_release(&summary);
@@ -254,9 +261,7 @@ fn the_watcher_removes_the_snapshot_of_a_finished_release() {
 
 #[test]
 fn the_watcher_drops_a_stale_event() {
-    let p = watched_project("");
-    p.run(&["ship", "--no-wait"]).success();
-    p.end_bake("live");
+    let p = first_step_baked();
     let (kind, summary) = tick(&p, event(Duration::from_secs(300)));
     assert_eq!(kind, "response");
     assert_eq!(summary["dropped"], "stale", "{summary}");
@@ -266,9 +271,7 @@ fn the_watcher_drops_a_stale_event() {
 
 #[test]
 fn two_events_at_once_move_at_most_one_step() {
-    let p = watched_project("");
-    p.run(&["ship", "--no-wait"]).success();
-    p.end_bake("live");
+    let p = first_step_baked();
     let first = start_watcher(&p, event(Duration::ZERO));
     let second = start_watcher(&p, event(Duration::ZERO));
     let answers = [answer_of(&first.0, first.1), answer_of(&second.0, second.1)];
@@ -327,6 +330,16 @@ fn a_failed_rollback_is_the_invocation_error_that_pages_a_person() {
     assert!(heartbeat.contains("\"exit_code\":4"), "{heartbeat}");
 }
 
+/// `watch install` with the code at `bin/greenlight`.
+const INSTALL: [&str; 6] = [
+    "watch",
+    "install",
+    "--bucket",
+    BUCKET,
+    "--binary",
+    "bin/greenlight",
+];
+
 /// A stand-in for greenlight built for Linux: an x86_64 ELF header and
 /// `marker` (moto never runs the watcher's code).
 fn linux_binary(marker: &str) -> Vec<u8> {
@@ -339,16 +352,8 @@ fn linux_binary(marker: &str) -> Vec<u8> {
 fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_deletes_it() {
     let p = watched_project("");
     p.write_bytes("bin/greenlight", &linux_binary("one"));
-    let install = [
-        "watch",
-        "install",
-        "--bucket",
-        BUCKET,
-        "--binary",
-        "bin/greenlight",
-    ];
     let first = p
-        .run(&[&install[..], &["--output", "json"]].concat())
+        .run(&[&INSTALL[..], &["--output", "json"]].concat())
         .success()
         .json();
     assert_eq!(first["outcome"], "installed", "{first}");
@@ -368,14 +373,16 @@ fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_del
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     let iam = aws_sdk_iam::Client::new(&sdk);
     let name = "greenlight-watcher";
-    let function = p
-        .block_on(
+    let read_function = || {
+        p.block_on(
             lambda
                 .get_function_configuration()
                 .function_name(name)
                 .send(),
         )
-        .expect("the watcher function");
+        .ok()
+    };
+    let function = read_function().expect("the watcher function");
     assert_eq!(
         function.runtime().map(|r| r.as_str()),
         Some("provided.al2023")
@@ -451,7 +458,7 @@ fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_del
     // A second install upgrades in place.
     p.write_bytes("bin/greenlight", &linux_binary("two"));
     let second = p
-        .run(&[&install[..], &["--output", "json"]].concat())
+        .run(&[&INSTALL[..], &["--output", "json"]].concat())
         .success()
         .json();
     assert_eq!(
@@ -465,14 +472,7 @@ fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_del
         ]),
         "{second}"
     );
-    let upgraded = p
-        .block_on(
-            lambda
-                .get_function_configuration()
-                .function_name(name)
-                .send(),
-        )
-        .expect("the watcher function");
+    let upgraded = read_function().expect("the watcher function");
     assert_ne!(upgraded.code_sha256().map(str::to_owned), first_code);
     let listed = p
         .block_on(scheduler.list_schedules().send())
@@ -502,15 +502,7 @@ fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_del
         .success()
         .json();
     assert_eq!(removed["outcome"], "removed", "{removed}");
-    assert!(
-        p.block_on(
-            lambda
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-        )
-        .is_err()
-    );
+    assert!(read_function().is_none());
     assert!(
         p.block_on(scheduler.get_schedule().name(name).send())
             .is_err()
@@ -533,16 +525,7 @@ fn watch_install_refuses_code_lambda_cannot_run_before_any_call() {
     let p = Project::new();
     p.write("bin/greenlight", "#!/bin/sh\necho hi\n");
     let before = p.emulator.requests().len();
-    let refused = p
-        .run(&[
-            "watch",
-            "install",
-            "--bucket",
-            BUCKET,
-            "--binary",
-            "bin/greenlight",
-        ])
-        .code(2);
+    let refused = p.run(&INSTALL).code(2);
     assert!(
         refused
             .stderr
