@@ -142,7 +142,9 @@ pub(super) async fn aws_part(
     };
     let done = run_job(ctx, job, learned, report).await;
     if let Some(starts) = moves {
-        snapshots::follow(ctx, starts, &done, report).await;
+        // `base`: its alias is the config's own, which in DNS mode stays
+        // the same while the live colour changes.
+        snapshots::follow(base, starts, &done, report).await;
     }
     done
 }

@@ -20,7 +20,8 @@ const ENDED: [&str; 5] = [
     "nothing_in_progress",
 ];
 
-/// Writes or deletes the snapshot of `ctx`'s release as the command's
+/// Writes or deletes the snapshot of `ctx`'s release (keyed by the
+/// config's own `function.alias`, never a DNS colour's) as the command's
 /// result `done` and `report`'s outcome say; `starts` says whether the
 /// command starts releases (`ship`, `release`) rather than only continuing
 /// or ending them. A rollback (exit 3) ends the release; a release held

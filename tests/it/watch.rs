@@ -535,3 +535,26 @@ fn watch_install_refuses_code_lambda_cannot_run_before_any_call() {
     );
     assert_eq!(p.emulator.requests().len(), before);
 }
+
+#[test]
+fn with_dns_the_snapshot_keeps_its_key_when_the_live_colour_changes() {
+    let p = Project::new();
+    let zone = crate::dns::shipped(&p, "steps = [10]\nbake = \"1h\"");
+    p.write(
+        "greenlight.toml",
+        &format!(
+            "{}\n[watch]\nbucket = \"{BUCKET}\"\n",
+            crate::dns::dns_config(&zone, "steps = [10]\nbake = \"1h\"")
+        ),
+    );
+    p.create_bucket(BUCKET);
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    crate::dns::assert_weights(&p, &zone, 90, 10);
+    assert_eq!(p.s3_keys(BUCKET), [snapshot_key()]);
+    p.end_bake("green");
+    let (_, summary) = tick(&p, json!({}));
+    assert_eq!(only_release(&summary)["outcome"], "released", "{summary}");
+    crate::dns::assert_weights(&p, &zone, 0, 100);
+    assert_eq!(p.s3_keys(BUCKET), ["greenlight/heartbeat.json"]);
+}
