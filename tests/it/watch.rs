@@ -94,9 +94,16 @@ fn ship_no_wait_writes_a_snapshot_without_secrets_and_the_last_promote_deletes_i
 }
 
 #[test]
-fn rollback_deletes_the_snapshot() {
+fn release_no_wait_writes_the_snapshot_and_rollback_deletes_it() {
     let p = watched_project("");
-    p.run(&["ship", "--no-wait"]).success();
+    p.run(&["deploy"]).success();
+    assert_eq!(
+        p.s3_keys(BUCKET),
+        Vec::<String>::new(),
+        "deploy moves no traffic"
+    );
+    p.run(&["release", "--no-wait"]).success();
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.1)));
     assert_eq!(p.s3_keys(BUCKET), [snapshot_key()]);
     p.run(&["rollback"]).success();
     assert_eq!(p.weights("live"), ("1".to_owned(), BTreeMap::new()));
