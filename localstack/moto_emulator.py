@@ -34,6 +34,7 @@ from greenlight_emulator import (
     lambda_invoke,
     lambda_policies,
     lambda_revisions,
+    lambda_roles,
     lambda_settings,
     lambda_states,
     route53,
@@ -98,6 +99,9 @@ def main() -> int:
     states.add_argument("--idle-after", type=seconds, metavar="SECONDS",
                         help="a published version not invoked for this long is Inactive; an "
                         "invoke is refused and wakes it (Pending for --create-pending)")
+    parser.add_argument("--role-propagation", type=seconds, default=0, metavar="SECONDS",
+                        help="CreateFunction refuses a role IAM created less than this long ago "
+                        "(cannot be assumed yet), as AWS does while a new role propagates")
     parser.add_argument("--alarms-per-page", type=page_size, default=100, metavar="N",
                         help="the most alarms one DescribeAlarms page holds, whatever "
                         "MaxRecords asks (CloudWatch may answer fewer), so paging is exercised")
@@ -108,6 +112,7 @@ def main() -> int:
     lambda_revisions.install()
     lambda_settings.install()
     lambda_descriptions.install()
+    lambda_roles.install(args.role_propagation)
     lambda_extras.install()
     lambda_states.install(
         args.create_pending,

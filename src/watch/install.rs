@@ -12,6 +12,7 @@
 //! the execution role `NAME-role`. `remove` deletes them; snapshots stay.
 
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::json;
@@ -31,6 +32,10 @@ use crate::watch::{BUCKET_VAR, PREFIX_VAR};
 const INPUT: &str = r#"{"scheduled_time": "<aws.scheduler.scheduled-time>", "execution_id": "<aws.scheduler.execution-id>"}"#;
 /// The inline policy's name on the roles install makes.
 const POLICY: &str = "greenlight-watcher";
+/// How long a new role may take to become assumable by Lambda.
+const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
+/// The pause between attempts meanwhile.
+const ROLE_RETRY: Duration = Duration::from_secs(2);
 /// Lambda takes at most this much zip in the request itself.
 const MAX_ZIP: usize = 50 * 1024 * 1024;
 
@@ -178,10 +183,7 @@ async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Res
     };
     let function = match seams.lambda.function(name, "$LATEST").await? {
         None => {
-            let made = seams
-                .lambda
-                .create(name, &settings, Code::Zip(it.zip))
-                .await?;
+            let made = create_once_role_propagated(&seams.lambda, name, &settings, it.zip).await?;
             watch.done.push(format!("created function {name}"));
             made
         }
@@ -226,6 +228,31 @@ async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Res
     seams.cloudwatch.put_errors_alarm(&alarm, name).await?;
     watch.done.push(format!("put alarm {alarm}"));
     Ok(())
+}
+
+/// Creates the watcher function. A role IAM made seconds ago is not yet
+/// assumable everywhere (Lambda refuses it: "cannot be assumed"), so that
+/// refusal is retried every [`ROLE_RETRY`] for up to [`ROLE_PROPAGATION`].
+async fn create_once_role_propagated(
+    lambda: &Lambda,
+    name: &str,
+    settings: &FunctionSettings,
+    zip: &Bytes,
+) -> Result<crate::aws::lambda::FunctionState> {
+    let deadline = tokio::time::Instant::now() + ROLE_PROPAGATION;
+    loop {
+        match lambda.create(name, settings, Code::Zip(zip)).await {
+            Err(e)
+                if e.cause
+                    .as_deref()
+                    .is_some_and(|c| c.contains("cannot be assumed by Lambda"))
+                    && tokio::time::Instant::now() + ROLE_RETRY < deadline =>
+            {
+                tokio::time::sleep(ROLE_RETRY).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// `status`: the function's bucket and prefix, the schedule's state, the

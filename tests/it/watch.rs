@@ -565,3 +565,31 @@ fn with_dns_the_snapshot_keeps_its_key_when_the_live_colour_changes() {
     crate::dns::assert_weights(&p, &zone, 0, 100);
     assert_eq!(p.s3_keys(BUCKET), ["greenlight/heartbeat.json"]);
 }
+
+#[test]
+fn watch_install_waits_until_lambda_can_assume_the_role_it_just_made() {
+    // As on AWS, where a new role takes seconds to propagate.
+    let p = Project::with_emulator(&default_config(), &["--role-propagation", "3"]);
+    p.create_bucket(BUCKET);
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    let installed = p
+        .run(&[&INSTALL[..], &["--output", "json"]].concat())
+        .success()
+        .json();
+    assert_eq!(installed["outcome"], "installed", "{installed}");
+    let creates = p
+        .emulator
+        .calls()
+        .iter()
+        .filter(|c| c.contains("CreateFunction"))
+        .count();
+    assert!(creates >= 2, "{:?}", p.emulator.calls());
+    let lambda = aws_sdk_lambda::Client::new(&p.sdk_config(REGION));
+    p.block_on(
+        lambda
+            .get_function_configuration()
+            .function_name("greenlight-watcher")
+            .send(),
+    )
+    .expect("the watcher function");
+}
