@@ -12,11 +12,12 @@
 //! the commands (`app`'s `snapshots`, with `[watch]` in the config).
 //!
 //! Lives here: this module (the serving loop), [`runtime`] (the Runtime
-//! API client), [`tick`] (one event's work) and [`install`] (`greenlight
-//! watch install/status/remove`). The top layer beside
+//! API client), [`tick`] (one event's work), [`install`] (`greenlight
+//! watch install/status/remove`) and [`code`] (what install uploads). The top layer beside
 //! `main.rs`: may import `app` and every layer below it; only `main.rs`
 //! imports it.
 
+pub mod code;
 pub mod install;
 pub mod runtime;
 pub mod tick;
