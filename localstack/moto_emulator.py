@@ -30,6 +30,7 @@ from greenlight_emulator import (
     elbv2,
     front_door,
     lambda_descriptions,
+    lambda_pages,
     lambda_extras,
     lambda_invoke,
     lambda_policies,
@@ -71,6 +72,14 @@ def failure(text: str) -> "tuple[str, str]":
     return code, reason
 
 
+def versions_page_size(text: str) -> int:
+    """A page size of versions, 1 to 50."""
+    value = int(text)
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 to 50")
+    return value
+
+
 def page_size(text: str) -> int:
     """A page size, 1 to 100."""
     value = int(text)
@@ -105,6 +114,9 @@ def main() -> int:
     parser.add_argument("--alarms-per-page", type=page_size, default=100, metavar="N",
                         help="the most alarms one DescribeAlarms page holds, whatever "
                         "MaxRecords asks (CloudWatch may answer fewer), so paging is exercised")
+    parser.add_argument("--versions-per-page", type=versions_page_size, default=50, metavar="N",
+                        help="the most versions one ListVersionsByFunction page holds (Lambda: "
+                        "50), whatever MaxItems asks, so paging is exercised")
     args = parser.parse_args()
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -113,6 +125,7 @@ def main() -> int:
     lambda_settings.install()
     lambda_descriptions.install()
     lambda_roles.install(args.role_propagation)
+    lambda_pages.install(args.versions_per_page)
     lambda_extras.install()
     lambda_states.install(
         args.create_pending,

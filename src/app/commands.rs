@@ -17,7 +17,7 @@ use crate::deploy::Deployable;
 use crate::deploy::triggers;
 use crate::error::{Error, Result};
 use crate::release::dry_run::{self, DryRun};
-use crate::release::{dns, progress, prune, rollback, status};
+use crate::release::{dns, prune, reading, rollback, status};
 use crate::report::Report;
 use crate::ui::Ui;
 use crate::{deploy, release};
@@ -120,10 +120,11 @@ pub(super) async fn aws_part(
     report: &mut Report,
 ) -> Result<()> {
     // In DNS mode the alias users reach is the live colour's. `status`
-    // reports records it cannot read as its problem instead of failing.
+    // reports records it cannot read as its problem instead of failing;
+    // `history` fails, as it would tell the live version `never_released`.
     let config = match dns::with_live_alias(base.config, base).await {
         Ok(live) => live,
-        Err(_) if matches!(job, Job::Status | Job::History(_)) => base.config.clone(),
+        Err(_) if matches!(job, Job::Status) => base.config.clone(),
         Err(e) => return Err(e),
     };
     report.alias = Some(config.function.alias.clone());
@@ -216,7 +217,7 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
 pub(super) async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseReport>> {
     match &ctx.config.dns {
         Some(dns) => dns::promote(ctx, dns).await,
-        None => progress::promote(ctx).await,
+        None => reading::promote(ctx).await,
     }
 }
 

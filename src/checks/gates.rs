@@ -37,7 +37,7 @@ impl GateCheck {
     /// Why the gates are red, with the evidence; `None` when all are green.
     pub fn failure(&self) -> Option<String> {
         if let Some(a) = self.alarms.iter().find(|a| a.is_alarm()) {
-            return Some(format!("alarm {} is in ALARM: {}", a.name, a.reason));
+            return Some(alarm_failure(a));
         }
         if let Some(why) = self.metrics.as_ref().and_then(MetricReport::failure) {
             return Some(format!("metrics: {why}"));
@@ -58,6 +58,11 @@ impl GateCheck {
     pub fn held(&self) -> Option<&str> {
         self.held.as_deref()
     }
+}
+
+/// Why the gates are red when `alarm` is in ALARM, with its reason.
+pub fn alarm_failure(alarm: &AlarmState) -> String {
+    format!("alarm {} is in ALARM: {}", alarm.name, alarm.reason)
 }
 
 /// The watched alarm names. A name with `{version}` is an alarm scoped to

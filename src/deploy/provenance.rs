@@ -20,7 +20,9 @@
 //!
 //! The line is what people read in the console and what [`Provenance::parse`]
 //! reads back (`status`). Values come from outside greenlight and may be
-//! hostile: control characters are dropped, a white-space character is
+//! hostile: control characters are dropped, and so are the invisible ones
+//! and those that reorder text (bidirectional overrides and isolates,
+//! zero-width characters), a white-space character is
 //! written `%20` and `%` is written `%25` (so a value never holds a space),
 //! and `…` is written `...`, because `…` ends a value that was cut. The
 //! line fits Lambda's limit of 256 characters, counted in UTF-16 units (a
@@ -30,8 +32,9 @@
 //! (a 40-character SHA is never cut: the others are cut first, and there is
 //! room for four values of more than 50).
 //!
-//! Calls no AWS API; runs `git status` once (bounded by [`GIT_TIMEOUT`])
-//! when no CI variables are set.
+//! Calls no AWS API; when no CI variables are set, runs `git config` and
+//! `git status` once each (each bounded by [`GIT_TIMEOUT`]), never running
+//! a command the repository's configuration names (see [`from_git`]).
 
 use std::fmt;
 use std::path::Path;
@@ -39,6 +42,7 @@ use std::time::Duration;
 
 use crate::context::Ctx;
 use crate::outside;
+use crate::secrets::Redactor;
 
 /// How the line starts (as the alias's release record does).
 const PREFIX: &str = "greenlight:";
@@ -46,6 +50,28 @@ const PREFIX: &str = "greenlight:";
 pub const MAX_UNITS: usize = 256;
 /// Ends a value that was cut to fit.
 const CUT: char = '…';
+/// The variables that point git at another repository, index or object
+/// store than the one holding the config's folder (as `git rev-parse
+/// --local-env-vars` lists them): a `git` hook that runs greenlight sets
+/// `GIT_DIR` and `GIT_INDEX_FILE` for its own repository. They are not
+/// passed on, as git does not pass them to a submodule's git.
+const GIT_REPOSITORY_VARIABLES: [&str; 15] = [
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+];
 /// How long `git status` may take before the deploy goes on without it.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -82,6 +108,25 @@ impl Provenance {
             git_ref: quote(self.git_ref),
             run_url: quote(self.run_url),
             by: quote(self.by),
+            dirty: self.dirty,
+        }
+    }
+
+    /// This provenance with every secret value `redactor` knows (the
+    /// function's environment values) masked: a version's description is
+    /// read by anyone who may call `GetFunction`, so a secret must never
+    /// reach it. A commit of hexadecimal digits is kept whole (it holds no
+    /// secret, and a short value could otherwise match inside it).
+    pub fn masked(self, redactor: &Redactor) -> Provenance {
+        let mask = |v: Option<String>| v.map(|v| redactor.redact(&v));
+        Provenance {
+            commit: self.commit.map(|c| match is_hex(&c) {
+                true => c,
+                false => redactor.redact(&c),
+            }),
+            git_ref: mask(self.git_ref),
+            run_url: mask(self.run_url),
+            by: mask(self.by),
             dirty: self.dirty,
         }
     }
@@ -129,7 +174,7 @@ impl Provenance {
     /// Reads a description [`Provenance::description`] wrote (values
     /// decoded, a cut one still ending in `…`); `None` for any other
     /// description, a release record's included. Words it does not know
-    /// are skipped, and control characters dropped: anyone who may publish
+    /// are skipped, and [`dropped`] characters dropped: anyone who may publish
     /// a version can write any description.
     pub fn parse(description: &str) -> Option<Provenance> {
         let rest = description.trim().strip_prefix(PREFIX)?;
@@ -180,6 +225,12 @@ impl fmt::Display for Provenance {
 /// the first source that has one (see the module doc); `None`, said
 /// with `-v`, when none has.
 pub async fn read(ctx: Ctx<'_>) -> Option<Provenance> {
+    let found = from_ci_or_git(ctx).await?;
+    Some(found.masked(ctx.ui.redactor()))
+}
+
+/// [`read`]'s provenance before it is masked.
+async fn from_ci_or_git(ctx: Ctx<'_>) -> Option<Provenance> {
     let env = |name: &str| std::env::var(name).ok();
     if let Some((found, from)) = from_ci(&env) {
         ctx.ui.detail(format_args!(
@@ -218,7 +269,7 @@ fn from_ci(env: &dyn Fn(&str) -> Option<String>) -> Option<(Provenance, &'static
             var("GITHUB_REPOSITORY"),
             var("GITHUB_RUN_ID"),
         ) {
-            (Some(server), Some(repo), Some(run)) => Some(format!(
+            (Some(server), Some(repo), Some(run)) => without_credentials(&format!(
                 "{}/{repo}/actions/runs/{run}",
                 server.trim_end_matches('/')
             )),
@@ -237,39 +288,122 @@ fn from_ci(env: &dyn Fn(&str) -> Option<String>) -> Option<(Provenance, &'static
     let found = Provenance {
         commit: Some(sha),
         git_ref: var("CI_COMMIT_REF_NAME"),
-        run_url: var("CI_PIPELINE_URL"),
+        run_url: var("CI_PIPELINE_URL").and_then(|url| without_credentials(&url)),
         by: var("GITLAB_USER_LOGIN"),
         dirty: None,
     };
     Some((found, "GitLab CI"))
 }
 
+/// `url` without what may hold a credential: the user and password
+/// before the host (`https://x:TOKEN@host/…`), the query (`?token=…`) and
+/// the fragment; `None` when an `@` is left after that (a password holding
+/// a `/`, not written as `%2F`, looks like a path: the URL is left out
+/// rather than guessed at). Stripped, not masked: the description is
+/// stored in AWS, where anyone who may read the function reads it.
+fn without_credentials(url: &str) -> Option<String> {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest[..host_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    Some(format!("{scheme}{rest}")).filter(|url| !url.contains('@'))
+}
+
+/// Whether `text` is a commit's SHA as git writes it: hexadecimal digits only.
+fn is_hex(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// The commit, branch and dirtiness of the git working tree holding
-/// `dir`, from one `git status` (its file system monitor off, taking no
-/// optional lock, so a user's git at the same time is not disturbed);
-/// why not, in words, when git cannot say.
+/// `dir`, from one `git status`; why not, in words, when git cannot say.
+///
+/// The repository is the user's, and its configuration may name commands
+/// (anyone who can write `.git/config` or a submodule's can): greenlight
+/// must never run them. `git status` may run three kinds: the file system
+/// monitor (`core.fsmonitor`: turned off), the clean filters that
+/// `.gitattributes` names (`filter.<name>.clean` or `.process`: turned
+/// off, each by name, as `git config` lists them, which runs nothing) and,
+/// in each submodule, `git status` again under that submodule's own
+/// configuration (not run: a submodule counts as changed when it is on
+/// another commit than the one recorded, not for changes inside it). It
+/// takes no optional lock, so a user's git at the same time is not
+/// disturbed. A pager is never started: the output is not a terminal.
 async fn from_git(dir: &Path) -> Result<Provenance, String> {
+    let filters = git(dir, &["config", "-z", "--get-regexp", r"^filter\."], &[]).await?;
+    let mut off = Vec::new();
+    for name in filter_names(&filters) {
+        // `-c` ends the key at the first `=`: such a filter cannot be turned off.
+        if name.contains('=') {
+            return Err(format!(
+                "the filter {} has a `=` in its name, and git cannot be told to skip it",
+                outside::quote(name)
+            ));
+        }
+        for key in ["clean", "smudge", "process"] {
+            off.push(format!("filter.{name}.{key}="));
+        }
+        off.push(format!("filter.{name}.required=false"));
+    }
+    let status = ["status", "--porcelain=v2", "--branch"];
+    let out = git(
+        dir,
+        &[&status[..], &["--ignore-submodules=dirty"]].concat(),
+        &off,
+    )
+    .await?;
+    git_status(&out)
+}
+
+/// The names of the filter drivers in `git config -z --get-regexp` output
+/// (`filter.<name>.<key>` and a line feed, the value and a NUL, each).
+fn filter_names(listed: &str) -> std::collections::BTreeSet<&str> {
+    listed
+        .split('\0')
+        .filter_map(|entry| entry.split('\n').next()?.strip_prefix("filter."))
+        .filter_map(|key| Some(key.rsplit_once('.')?.0))
+        .collect()
+}
+
+/// The output of `git ARGS` run in `dir` with `-c CONFIG` for each of
+/// `config` (and the file system monitor off), within [`GIT_TIMEOUT`],
+/// without [`GIT_REPOSITORY_VARIABLES`];
+/// why not, in words. Empty output when git lists nothing (`git config`
+/// exits 1 then).
+async fn git(dir: &Path, args: &[&str], config: &[String]) -> Result<String, String> {
     let mut git = tokio::process::Command::new("git");
-    git.arg("-C")
-        .arg(dir)
-        .args(["-c", "core.fsmonitor=false", "--no-optional-locks"])
-        .args(["status", "--porcelain=v2", "--branch"])
+    git.arg("-C").arg(dir).args(["-c", "core.fsmonitor=false"]);
+    for c in config {
+        git.arg("-c").arg(c);
+    }
+    for name in GIT_REPOSITORY_VARIABLES {
+        git.env_remove(name);
+    }
+    git.arg("--no-optional-locks")
+        .args(args)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
+    let first = args.first().copied().unwrap_or_default();
     let out = match tokio::time::timeout(GIT_TIMEOUT, git.output()).await {
-        Err(_) => return Err(format!("`git status` took more than {GIT_TIMEOUT:?}")),
+        Err(_) => return Err(format!("`git {first}` took more than {GIT_TIMEOUT:?}")),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err("no git command on PATH".to_owned());
         }
         Ok(Err(e)) => return Err(format!("could not run git: {e}")),
         Ok(Ok(out)) => out,
     };
-    if !out.status.success() {
+    let nothing_listed = first == "config" && out.status.code() == Some(1) && out.stdout.is_empty();
+    if !out.status.success() && !nothing_listed {
         let said = String::from_utf8_lossy(&out.stderr);
         let first = said.lines().next().unwrap_or("failed").trim();
         return Err(outside::quote(first));
     }
-    git_status(&String::from_utf8_lossy(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Reads `git status --porcelain=v2 --branch` output.
@@ -297,11 +431,23 @@ fn git_status(text: &str) -> Result<Provenance, String> {
     }
 }
 
-/// `value` without control characters, trimmed.
+/// Whether `c` is dropped from a value: a control character, or one that
+/// is invisible, breaks a line or reorders the text around it (the
+/// bidirectional overrides, embeddings and isolates, the zero-width
+/// characters, the line and paragraph separators), with
+/// which a value could be shown as something it is not.
+fn dropped(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// `value` without [`dropped`] characters, trimmed.
 fn clean(value: &str) -> String {
     value
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !dropped(*c))
         .collect::<String>()
         .trim()
         .to_owned()
@@ -312,7 +458,7 @@ fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
-            c if c.is_control() => {}
+            c if dropped(c) => {}
             '%' => out.push_str("%25"),
             c if c.is_whitespace() => out.push_str("%20"),
             CUT => out.push_str("..."),
@@ -322,7 +468,7 @@ fn encode(value: &str) -> String {
     out
 }
 
-/// A value read from a description: `%20` and `%25` decoded, control
+/// A value read from a description: `%20` and `%25` decoded, [`dropped`]
 /// characters dropped.
 fn decode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -333,7 +479,7 @@ fn decode(value: &str) -> String {
             Some("%25") => ('%', 3),
             _ => (c, c.len_utf8()),
         };
-        if !decoded.is_control() {
+        if !dropped(decoded) {
             out.push(decoded);
         }
         rest = &rest[len..];
@@ -463,6 +609,18 @@ mod tests {
     }
 
     #[test]
+    fn invisible_and_reordering_characters_are_dropped() {
+        let found = Provenance {
+            git_ref: Some("ma\u{202E}in\u{200B}\u{2028}x\u{FEFF}".to_owned()),
+            ..Provenance::default()
+        };
+        assert_eq!(found.description(), "greenlight: ref=mainx");
+        let forged =
+            Provenance::parse("greenlight: by=\u{2066}eve\u{2069}\u{200D}").expect("parsed");
+        assert_eq!(forged.by.as_deref(), Some("eve"));
+    }
+
+    #[test]
     fn long_values_are_cut_to_fit_the_longest_first() {
         let long_ref = "r".repeat(300);
         let found = Provenance {
@@ -500,6 +658,62 @@ mod tests {
         let value = line.strip_prefix("greenlight: ref=").expect("ref");
         let escapes = value.strip_suffix(CUT).expect("cut");
         assert!(escapes.replace("%20", "").is_empty(), "{value}");
+    }
+
+    #[test]
+    fn credentials_are_stripped_from_urls() {
+        let strip = |url: &str| without_credentials(url);
+        assert_eq!(
+            strip("https://x:TOKEN@github.com/a/b/actions/runs/1").as_deref(),
+            Some("https://github.com/a/b/actions/runs/1")
+        );
+        assert_eq!(
+            strip("https://gitlab.com/a/-/pipelines/7?private_token=T#top").as_deref(),
+            Some("https://gitlab.com/a/-/pipelines/7")
+        );
+        assert_eq!(
+            strip("u:p@ci.example/run").as_deref(),
+            Some("ci.example/run")
+        );
+        assert_eq!(
+            strip("https://x:TO/KEN@github.com/r"),
+            None,
+            "not guessed at"
+        );
+        let (found, _) = ci(&[
+            ("GITHUB_SHA", SHA),
+            ("GITHUB_SERVER_URL", "https://x:TOKEN@github.com"),
+            ("GITHUB_REPOSITORY", "a/b"),
+            ("GITHUB_RUN_ID", "1"),
+        ])
+        .expect("found");
+        assert!(!found.description().contains("TOKEN"));
+    }
+
+    #[test]
+    fn secret_values_are_masked_but_a_hex_commit_is_kept() {
+        let mut env = BTreeMap::new();
+        env.insert("PIN".to_owned(), "4f2c".to_owned());
+        env.insert("TOKEN".to_owned(), "hunter2".to_owned());
+        let redactor = Redactor::for_environment(&crate::secrets::Environment::new(env));
+        let found = Provenance {
+            commit: Some(SHA.to_owned()),
+            git_ref: Some("feat/hunter2".to_owned()),
+            by: Some("4f2c".to_owned()),
+            ..Provenance::default()
+        }
+        .masked(&redactor);
+        assert_eq!(found.commit.as_deref(), Some(SHA));
+        assert_eq!(found.git_ref.as_deref(), Some("feat/****"));
+        assert_eq!(found.by.as_deref(), Some("****"));
+    }
+
+    #[test]
+    fn filter_names_from_git_config() {
+        let listed = "filter.lfs.clean\ngit-lfs clean -- %f\0filter.a.b.process\nx\0filter.lfs.required\ntrue\0";
+        let names: Vec<&str> = filter_names(listed).into_iter().collect();
+        assert_eq!(names, ["a.b", "lfs"]);
+        assert!(filter_names("").is_empty());
     }
 
     #[test]

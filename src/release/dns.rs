@@ -17,6 +17,11 @@
 //! creates them, all the weight on the colour it releases to (there are no
 //! users yet).
 //!
+//! The writes of a split (the record, the weights, INSYNC, the restore)
+//! are the DNS router's ([`DnsRouter`]); this module still holds what the
+//! records mean ([`state`]) and its own release loop (`Shift`), which the
+//! engine ([`crate::release::engine`]) is to take over (issue 24).
+//!
 //! AWS calls: `ListResourceRecordSets`, `GetAlias`/`CreateAlias`/`UpdateAlias`
 //! for the idle colour, `DescribeAlarms`, then per step
 //! `ChangeResourceRecordSets` and `GetChange` until INSYNC.
@@ -25,141 +30,25 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::aws::route53::{Dns, NewRecord, RecordName, WeightedRecord};
 use crate::checks::gates;
-use crate::checks::metrics::{Canary, Provisioned};
-use crate::config::plan::Plan;
 use crate::config::{Colour, Config, DnsConfig};
 use crate::context::Ctx;
 use crate::deploy::pin;
-use crate::error::{Error, Failure, Result};
-use crate::interrupt::Interrupts;
-use crate::lockstep::{self, Halt};
+use crate::error::{Error, Result};
 use crate::record::{Action, Record};
-use crate::release::clock::{Settling, StepClock, whole_seconds};
+use crate::release::clock::Settling;
 use crate::release::dry_run::DryRun;
-use crate::release::progress;
-use crate::release::progress::InProgress;
+use crate::release::engine::{self, InProgress, Run};
 use crate::release::rollback::RollbackReport;
-use crate::release::unexpected;
+use crate::release::routers::dns::{
+    Aim, DnsRouter, Pair, aim, new_record, point, read, record_name, total,
+};
+use crate::release::routers::{AnyRouter, Router};
 use crate::release::weights;
 use crate::release::{self, Candidate, ReleaseReport};
 
 /// The sum of the two weights greenlight sets (Route 53 allows 0 to 255 each).
 const TOTAL: i64 = 100;
-
-/// The pair as Route 53 holds it, blue first.
-#[derive(Debug, Clone)]
-pub struct Pair {
-    /// The blue and green records.
-    pub records: [WeightedRecord; 2],
-}
-
-impl Pair {
-    fn weights(&self) -> [i64; 2] {
-        [&self.records[0], &self.records[1]].map(|r| r.weight.unwrap_or(0))
-    }
-}
-
-/// The pair's name as the Route 53 seam takes it.
-fn record_name(dns: &DnsConfig) -> RecordName<'_> {
-    RecordName {
-        zone_id: &dns.zone_id,
-        name: &dns.name,
-        record_type: &dns.record_type,
-    }
-}
-
-/// `colour`'s record as greenlight creates it, with `weight`.
-fn new_record(colour: &Colour, weight: i64) -> NewRecord<'_> {
-    NewRecord {
-        set_identifier: colour.name,
-        value: &colour.value,
-        target_zone_id: colour.target_zone_id.as_deref(),
-        weight,
-    }
-}
-
-/// Reads the pair; `None` when neither record exists yet.
-pub async fn read(dns_seam: &Dns, dns: &DnsConfig) -> Result<Option<Pair>> {
-    let found = dns_seam.records(&record_name(dns)).await?;
-    if found.is_empty() {
-        return Ok(None);
-    }
-    let pick = |colour: &str| found.iter().find(|r| r.set_identifier == colour).cloned();
-    let problem = |why: String| {
-        Error::no_traffic_moved(format!("{} {}: {why}", dns.record_type, dns.name)).with_hint(
-            "greenlight needs two weighted records with SetIdentifiers blue and green (or neither, and it creates them)",
-        )
-    };
-    if let Some(other) = found
-        .iter()
-        .find(|r| r.set_identifier != "blue" && r.set_identifier != "green")
-    {
-        let id = if other.set_identifier.is_empty() {
-            "a record without a SetIdentifier (not weighted)".to_owned()
-        } else {
-            format!("a record with SetIdentifier {:?}", other.set_identifier)
-        };
-        return Err(problem(format!("the zone holds {id}")));
-    }
-    let (Some(blue), Some(green)) = (pick("blue"), pick("green")) else {
-        let missing = if pick("blue").is_none() {
-            "blue"
-        } else {
-            "green"
-        };
-        return Err(problem(format!("the {missing} record does not exist")));
-    };
-    if let Some((managed, policy)) = [&blue, &green]
-        .into_iter()
-        .find_map(|r| Some((r, r.traffic_policy()?)))
-    {
-        return Err(problem(format!(
-            "the {} record is managed by traffic policy instance {policy}: changing its weight would take it out of the policy",
-            managed.set_identifier
-        )));
-    }
-    if let Some(unweighted) = [&blue, &green].into_iter().find(|r| r.weight.is_none()) {
-        return Err(problem(format!(
-            "the {} record is not weighted",
-            unweighted.set_identifier
-        )));
-    }
-    // Each record must point where the config says that colour is, or the
-    // weights would send users to the other colour's version.
-    for (record, colour) in [&blue, &green].into_iter().zip(&dns.colours) {
-        if !same_host(&record.value, &colour.value) {
-            let other = &dns.colours[usize::from(colour.name == "blue")];
-            let swapped = if same_host(&record.value, &other.value) {
-                format!(" ({}'s value: the records are swapped)", other.name)
-            } else {
-                String::new()
-            };
-            return Err(Error::no_traffic_moved(format!(
-                "{} {}: the {} record points at {}{swapped}, but dns.{}.value is {}",
-                dns.record_type, dns.name, colour.name, record.value, colour.name, colour.value
-            ))
-            .with_hint("make the records and the [dns] values agree, then run greenlight again"));
-        }
-    }
-    Ok(Some(Pair {
-        records: [blue, green],
-    }))
-}
-
-/// Whether two DNS names (or CNAME targets) name the same host: case and a
-/// trailing dot do not matter, nor Route 53's `dualstack.` prefix on load
-/// balancer alias targets.
-fn same_host(a: &str, b: &str) -> bool {
-    let plain = |name: &str| {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        name.strip_prefix("dualstack.")
-            .map(str::to_owned)
-            .unwrap_or(name)
-    };
-    plain(a) == plain(b)
-}
 
 /// Where a DNS release stands: the weights, and the newest greenlight
 /// record on either colour's alias (the record says which way a split goes,
@@ -411,8 +300,7 @@ pub async fn release(
             if record.version != version {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
-            return run.drive(wait).await;
+            return engine::drive(resume(ctx, dns, pair, to, &record).behind(behind), wait).await;
         }
         (Some(pair), State::Live { live, record, .. }) => (pair, (live, record)),
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
@@ -443,12 +331,40 @@ pub async fn release(
         to.name, from.name
     ));
     let settle = crate::checks::metrics::settle_for(ctx, version).await?;
+    past_the_second_of(record.as_ref()).await;
     let record = Record::canary(version, &stable, 0, &plan).with_settle(settle);
     point(ctx, to, version, &record).await?;
-    let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
-    run.step = None;
-    run.active = true;
-    run.drive(wait).await
+    let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, 1 - live)));
+    let run = Run::start(ctx, router, version, &stable, plan)
+        .with_settle(settle)
+        .known_active(true);
+    engine::begin(run, wait).await
+}
+
+/// The longest wait for the clock to pass the second of the record a new
+/// release follows (see [`past_the_second_of`]).
+const MAX_TIE_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits until the clock is past the whole second of `live`, the live
+/// colour's newest record, so that the release's first record reads as
+/// newer. [`state`] orders the records of the two colours by their
+/// whole-second times: a release of version V in the same second as the
+/// rollback of V (on the other colour) would read as that rollback coming
+/// after it, and the release as a split made by hand. A record further
+/// ahead than [`MAX_TIE_WAIT`] (another machine's clock) is not waited for.
+async fn past_the_second_of(live: Option<&Record>) {
+    let Some(at) = live.and_then(Record::time) else {
+        return;
+    };
+    let Ok(next) = OffsetDateTime::from_unix_timestamp(at.unix_timestamp().saturating_add(1))
+    else {
+        return;
+    };
+    if let Ok(left) = Duration::try_from(next - OffsetDateTime::now_utc())
+        && left <= MAX_TIE_WAIT
+    {
+        tokio::time::sleep(left).await;
+    }
 }
 
 /// The finished release on the live colour `live` (its newest `record`)
@@ -499,13 +415,9 @@ pub async fn standing(ctx: Ctx<'_>, dns: &DnsConfig) -> (Option<InProgress>, Opt
     match state(ctx, dns).await {
         Err(problem) | Ok((_, State::Tampered { problem, .. })) => (None, Some(problem)),
         Ok((Some(pair), State::Releasing { to, record, .. })) => {
-            match Shift::resume(ctx, dns, pair, to, &record) {
-                Ok(mut run) => {
-                    let unread = run.read_gates().await.err();
-                    (Some(run.position()), unread)
-                }
-                Err(problem) => (None, Some(problem)),
-            }
+            let mut run = resume(ctx, dns, pair, to, &record);
+            let unread = run.read_gates().await.err();
+            (run.position(), unread)
         }
         Ok((_, State::Live { live, record, .. })) => (
             None,
@@ -537,8 +449,8 @@ pub async fn preflight(ctx: Ctx<'_>, dns: &DnsConfig, candidate: Candidate<'_>) 
 pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseReport>> {
     match moving(ctx, dns).await? {
         (Some(pair), State::Releasing { to, record, behind }) => {
-            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
-            run.drive(false).await.map(Some)
+            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            engine::drive(run, false).await.map(Some)
         }
         // A finished release whose last step's metrics are still settling.
         (Some(pair), State::Live { live, record, .. }) => {
@@ -554,8 +466,8 @@ pub async fn promote(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<Option<ReleaseRepo
             if serves.map(|a| a.version) != record.previous {
                 return Ok(None);
             }
-            let run = Shift::resume(ctx, dns, pair, live, &record)?;
-            run.drive(false).await.map(Some)
+            let run = resume(ctx, dns, pair, live, &record);
+            engine::drive(run, false).await.map(Some)
         }
         _ => Ok(None),
     }
@@ -567,7 +479,16 @@ enum Undo<'a> {
     /// Put all the weight back on the old colour (a release in progress, a
     /// tampered split, or a finished release whose old colour still serves
     /// the version before it).
-    Restore(Box<Shift<'a>>),
+    Restore {
+        /// The pair, moving toward the colour serving `from`.
+        router: Box<DnsRouter<'a>>,
+        /// The colour serving `from`.
+        to: usize,
+        /// The version released.
+        from: String,
+        /// The version before it.
+        back: String,
+    },
     /// Nothing to do: rolled back already.
     Done(RollbackReport),
 }
@@ -587,8 +508,7 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
     let (live, record) = match state {
         State::New => return Err(nothing()),
         State::Releasing { to, record, .. } | State::Tampered { to, record, .. } => {
-            let run = Shift::resume(ctx, dns, pair, to, &record)?;
-            return Ok(Undo::Restore(Box::new(run)));
+            return Ok(restore(ctx, dns, pair, to, record));
         }
         // The newest record is a canary on the colour without weight: the
         // release was undone (a rollback killed before its record) or never
@@ -644,8 +564,23 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
             "release the version you want explicitly with `greenlight release --version N`",
         ));
     }
-    let run = Shift::resume(ctx, dns, pair, live, &record)?;
-    Ok(Undo::Restore(Box::new(run)))
+    Ok(restore(ctx, dns, pair, live, record))
+}
+
+/// The [`Undo::Restore`] of the release `record` to colour `to`.
+fn restore<'a>(
+    ctx: Ctx<'a>,
+    dns: &'a DnsConfig,
+    pair: Pair,
+    to: usize,
+    record: Record,
+) -> Undo<'a> {
+    Undo::Restore {
+        router: Box::new(DnsRouter::new(ctx, dns, pair, to)),
+        to,
+        from: record.version,
+        back: record.previous.unwrap_or_default(),
+    }
 }
 
 /// `rollback` in DNS mode: stop a release in progress (or a split changed
@@ -654,11 +589,16 @@ async fn undo<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig) -> Result<Undo<'a>> {
 pub async fn rollback(ctx: Ctx<'_>, dns: &DnsConfig) -> Result<RollbackReport> {
     match undo(ctx, dns).await? {
         Undo::Done(done) => Ok(done),
-        Undo::Restore(run) => {
-            run.restore("rollback requested").await?;
+        Undo::Restore {
+            mut router,
+            from,
+            back,
+            ..
+        } => {
+            router.restore(&back, &from, "rollback requested").await?;
             Ok(RollbackReport {
-                from: run.version.clone(),
-                to: run.stable.clone(),
+                from,
+                to: back,
                 already_rolled_back: false,
             })
         }
@@ -698,627 +638,32 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
     })
 }
 
-/// Points `colour`'s alias at `version` (creating it), writing `record`.
-async fn point(ctx: Ctx<'_>, colour: &Colour, version: &str, record: &Record) -> Result<()> {
-    let how = Aim {
-        label: colour.name.to_owned(),
-        description: record.to_string(),
-        keep_if_there: false,
-    };
-    aim(ctx, colour, version, &how).await
-}
-
-/// How [`aim`] writes an alias.
-struct Aim {
-    /// How the colour is named in progress lines, e.g. "blue, weight 0".
-    label: String,
-    /// The alias description to write.
-    description: String,
-    /// Leave the alias alone when it already serves the version.
-    keep_if_there: bool,
-}
-
-/// Points `colour`'s alias at `version`, creating it when missing.
-async fn aim(ctx: Ctx<'_>, colour: &Colour, version: &str, how: &Aim) -> Result<()> {
-    let name = ctx.function();
-    match ctx.lambda.alias(name, &colour.alias).await? {
-        Some(current) if how.keep_if_there && current.version == version => Ok(()),
-        Some(current) => {
-            if current.version != version {
-                ctx.ui.step(format_args!(
-                    "pointing alias {} ({}) at version {version}",
-                    colour.alias, how.label
-                ));
-            }
-            ctx.lambda
-                .point_alias(
-                    name,
-                    &colour.alias,
-                    version,
-                    None,
-                    &how.description,
-                    current.revision_id.as_deref(),
-                )
-                .await
-                .map(|_| ())
-        }
+/// The release `record` (a canary record on colour `to`, or a finished
+/// release's whose last step is still judged) describes, driven through
+/// the DNS router over `pair`.
+fn resume<'a>(ctx: Ctx<'a>, dns: &'a DnsConfig, pair: Pair, to: usize, record: &Record) -> Run<'a> {
+    let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, to)));
+    let stable = record.previous.clone().unwrap_or_default();
+    match &record.canary {
+        Some(canary) => Run::start(ctx, router, &record.version, &stable, canary.plan.clone())
+            .with_settle(canary.settle)
+            .at_step(
+                canary.step,
+                record.time().unwrap_or_else(OffsetDateTime::now_utc),
+            ),
         None => {
-            ctx.ui.step(format_args!(
-                "creating alias {} ({}) on version {version}",
-                colour.alias, how.label
-            ));
-            ctx.lambda
-                .create_alias(name, &colour.alias, version, &how.description)
-                .await
-        }
-    }
-}
-
-/// How a shift ends early.
-enum Stop {
-    /// Undo it: all the weight back on the old colour (a red gate, a failed
-    /// write, an interrupt), and report why.
-    RollBack(String),
-    /// Stop with this error, writing nothing more (another runner or a
-    /// person changed the pair: exit 1).
-    Fail(Error),
-}
-
-impl Stop {
-    /// Why it stopped, in words.
-    fn reason(self) -> String {
-        match self {
-            Stop::RollBack(why) => why,
-            Stop::Fail(e) => e.message,
-        }
-    }
-}
-
-impl From<String> for Stop {
-    fn from(why: String) -> Self {
-        Stop::RollBack(why)
-    }
-}
-
-/// A weight shift toward colour `to`.
-struct Shift<'a> {
-    ctx: Ctx<'a>,
-    dns: &'a DnsConfig,
-    pair: Pair,
-    to: usize,
-    version: String,
-    stable: String,
-    plan: Plan,
-    /// The step reached (an index into the plan's steps); `None` before the
-    /// first move and after the last.
-    step: Option<usize>,
-    /// When that step began (after the last: when all the weight moved).
-    since: OffsetDateTime,
-    /// How long each step's metrics settle after its bake.
-    settle: Duration,
-    /// After the last move: the last step's window, judged as it settles.
-    settling: Option<Settling>,
-    /// The sum of the weights, the same before, during and after.
-    total: i64,
-    interrupts: Option<Interrupts>,
-    ttl: Duration,
-    /// Why the metrics could not judge the new version at the last check.
-    held: Option<String>,
-    /// The last check of the gates, for the report.
-    gates: Option<crate::checks::gates::GateCheck>,
-    /// The weights are a step behind the record (a crash between the two
-    /// writes of a step): the step is made again first.
-    reapply: bool,
-    /// The colours' aliases' provisioned concurrency, read once in this run.
-    provisioned: Provisioned,
-    /// The new version was seen `Active`: weight moves onto it need no
-    /// check of its state ([`crate::deploy::ready`]).
-    active: bool,
-}
-
-impl<'a> Shift<'a> {
-    /// The shift `record` (a canary record on colour `to`) describes.
-    fn resume(
-        ctx: Ctx<'a>,
-        dns: &'a DnsConfig,
-        pair: Pair,
-        to: usize,
-        record: &Record,
-    ) -> Result<Shift<'a>> {
-        let settling = Settling::of(record);
-        let (step, plan, settle) = match &record.canary {
-            Some(c) => (Some(c.step), c.plan.clone(), c.settle),
-            None => (
-                None,
+            let run = Run::start(
+                ctx,
+                router,
+                &record.version,
+                &stable,
                 ctx.config.release.plan.clone(),
-                settling.map_or(Duration::ZERO, |s| s.settle),
-            ),
-        };
-        // Refused at 0 when the state was read; a small total is rescaled.
-        let total = weights::working_total(pair.weights().iter().sum()).unwrap_or(100);
-        // Resolvers may cache either record: wait out the longer TTL.
-        let ttl = pair
-            .records
-            .iter()
-            .map(|r| r.ttl.unwrap_or(dns.ttl))
-            .max()
-            .unwrap_or(dns.ttl)
-            .max(0);
-        Ok(Shift {
-            ctx,
-            dns,
-            total,
-            to,
-            version: record.version.clone(),
-            stable: record.previous.clone().unwrap_or_default(),
-            plan,
-            step,
-            since: record.time().unwrap_or_else(OffsetDateTime::now_utc),
-            settle,
-            settling,
-            interrupts: None,
-            ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
-            held: None,
-            gates: None,
-            reapply: false,
-            provisioned: Provisioned::default(),
-            active: false,
-            pair,
-        })
-    }
-
-    /// This shift with its weights a step behind its record (see
-    /// [`State::Releasing`]): the step is made again first.
-    fn behind(mut self, behind: bool) -> Self {
-        self.reapply = behind;
-        self
-    }
-
-    /// Moves step by step; with `wait` to the end, otherwise until it has
-    /// made one move or found the current bake unfinished. A panic on the
-    /// way still ends in the rollback path ([`unexpected::end_release`]).
-    async fn drive(self, wait: bool) -> Result<ReleaseReport> {
-        let (ctx, dns, version) = (self.ctx, self.dns, self.version.clone());
-        match unexpected::catching(self.steps(wait)).await {
-            Ok(done) => done,
-            Err(panic) => {
-                // Traffic moved if the weight is split for this release, or
-                // all of it is on a colour serving this version.
-                let moved = match state(ctx, dns).await {
-                    Ok((_, State::Releasing { record, .. } | State::Tampered { record, .. })) => {
-                        record.version == version
-                    }
-                    Ok((_, State::Live { live, .. })) => {
-                        let alias = &dns.colours[live].alias;
-                        match ctx.lambda.alias(ctx.function(), alias).await {
-                            Ok(serves) => serves.is_some_and(|a| a.version == version),
-                            Err(_) => true,
-                        }
-                    }
-                    Ok((_, State::New)) => false,
-                    // Unknown: assume the worst.
-                    Err(_) => true,
-                };
-                Err(
-                    unexpected::end_release(&panic, &version, &dns.name, moved, rollback(ctx, dns))
-                        .await,
-                )
+            );
+            match Settling::of(record) {
+                Some(last) => run.with_settle(last.settle).settling(last),
+                None => run,
             }
         }
-    }
-
-    async fn steps(mut self, wait: bool) -> Result<ReleaseReport> {
-        let mut report = ReleaseReport {
-            version: self.version.clone(),
-            previous: Some(self.stable.clone()),
-            plan: format!(
-                "{}, {} → {} by DNS",
-                self.plan,
-                self.dns.colours[1 - self.to].name,
-                self.dns.colours[self.to].name
-            ),
-            ..Default::default()
-        };
-        let stopped = self.advance(wait, &mut report).await;
-        report.gates = self.gates.take();
-        match stopped {
-            Ok(()) => Ok(report),
-            Err(Stop::Fail(e)) => Err(e),
-            Err(Stop::RollBack(why)) => {
-                self.restore(&why).await?;
-                report.rolled_back = Some(why);
-                report.in_progress = None;
-                Ok(report)
-            }
-        }
-    }
-
-    /// The moves and checks of [`Shift::steps`], filling `report`; a
-    /// [`Stop`] says how it ends otherwise.
-    async fn advance(&mut self, wait: bool, report: &mut ReleaseReport) -> Result<(), Stop> {
-        if self.reapply {
-            // A crash left the step's record without its weights: make the
-            // step again (its record, then its weights), as promised.
-            self.reapply = false;
-            if let Some(step) = self.step {
-                self.ctx.ui.step(format_args!(
-                    "the weights are a step behind the release record: setting step {} again",
-                    step + 1
-                ));
-                self.move_to(step).await?;
-                report
-                    .moves
-                    .push(self.plan.steps.get(step).copied().unwrap_or(100));
-            }
-        }
-        let mut moved = !report.moves.is_empty();
-        loop {
-            if let (None, Some(last)) = (self.step, self.settling) {
-                // Finished: the last step's metrics are judged as they settle.
-                self.check().await?;
-                let left = last.left();
-                if left.is_zero() || !wait {
-                    report.settle_left_secs = Some(whole_seconds(left)).filter(|s| *s > 0);
-                    return Ok(());
-                }
-                let _bar = self
-                    .ctx
-                    .ui
-                    .countdown("judging the last step's metrics as they settle", left);
-                self.pause(progress::check_interval(self.plan.bake).min(left))
-                    .await?;
-                continue;
-            }
-            if self.step.is_some() {
-                // A step is under way: its gates, then its bake and settle.
-                self.check().await?;
-                let left = self.clock().wait_left();
-                if !left.is_zero() && !wait {
-                    report.in_progress = Some(self.position());
-                    return Ok(());
-                }
-                if !left.is_zero() {
-                    self.bake(left).await?;
-                    continue;
-                }
-                if let Some(why) = self.held.clone() {
-                    // The wait is over, but the gates cannot judge yet.
-                    let max_hold = self.ctx.config.release.metrics.max_hold;
-                    if !wait || self.clock().hold_is_over(max_hold) {
-                        report.in_progress = Some(self.position());
-                        return Ok(());
-                    }
-                    self.ctx.ui.detail(format_args!("holding: {why}"));
-                    self.pause(progress::check_interval(self.plan.bake)).await?;
-                    continue;
-                }
-            }
-            if moved && !wait {
-                report.in_progress = Some(self.position());
-                return Ok(());
-            }
-            if !self.active {
-                // Nothing more moves onto it; what this run moved is undone.
-                if let Err(e) = crate::deploy::ready::until_active(self.ctx, &self.version).await {
-                    return Err(match moved {
-                        true => Stop::RollBack(format!(
-                            "version {} cannot take more traffic: {}",
-                            self.version, e.message
-                        )),
-                        false => Stop::Fail(e),
-                    });
-                }
-                self.active = true;
-            }
-            let next = self.step.map_or(0, |s| s + 1);
-            match self.fleet_turn(next).await {
-                Ok(()) => {}
-                Err(Halt::Pause(why)) => {
-                    self.ctx.ui.step(format_args!("not moving: {why}"));
-                    report.in_progress = Some(self.position());
-                    return Ok(());
-                }
-                Err(Halt::RollBack(why)) if self.step.is_none() => {
-                    self.restore(&why).await.map_err(Stop::Fail)?;
-                    return Err(Stop::Fail(lockstep::not_released(&self.version, &why)));
-                }
-                Err(Halt::RollBack(why)) => return Err(Stop::RollBack(why)),
-            }
-            let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-            self.move_to(next).await?;
-            moved = true;
-            report.moves.push(percent);
-            if percent == 100 && self.settling.is_none() {
-                return self.check().await;
-            }
-        }
-    }
-
-    /// Moves to step `next`: writes its record, then sets the weights and
-    /// waits for INSYNC and the TTL. Past the last step it finishes the
-    /// other way round, weights first: until all the weight has moved, the
-    /// last canary record keeps saying a release is in progress, so a fault
-    /// or a crash in between leaves a split that `promote` and `rollback`
-    /// both recognise.
-    async fn move_to(&mut self, next: usize) -> std::result::Result<(), Stop> {
-        let finished = next >= self.plan.steps.len();
-        // The last step's window, judged after the finish as it settles.
-        let last = self.step.map(|_| self.clock().window().0);
-        let percent = self.plan.steps.get(next).copied().unwrap_or(100);
-        let new = if finished {
-            self.total
-        } else {
-            // The record goes first; not over a pair someone else changed.
-            self.unchanged().await?;
-            self.record(next, None).await?;
-            weights::step_weight(self.total, percent)
-        };
-        let what = format!("{percent} % on {}", self.dns.colours[self.to].name);
-        self.set(new, &what).await?;
-        self.step = (!finished).then_some(next);
-        self.since = OffsetDateTime::now_utc();
-        if finished {
-            let record = self.record(next, last).await?;
-            self.settling = Settling::of(&record);
-        }
-        Ok(())
-    }
-
-    /// Fails (exit 1, writing nothing) when the pair is no longer as this
-    /// run last wrote or read it: another runner or a person moved it. (The
-    /// weight write itself is conditional too, see [`Dns::set_weights`].)
-    async fn unchanged(&self) -> std::result::Result<(), Stop> {
-        let now = read(self.ctx.dns, self.dns).await.map_err(Stop::Fail)?;
-        if now.is_some_and(|pair| pair.weights() == self.pair.weights()) {
-            return Ok(());
-        }
-        Err(Stop::Fail(crate::aws::route53::changed_meanwhile(
-            &self.dns.name,
-        )))
-    }
-
-    /// Writes the record of step `next` on the receiving colour's alias;
-    /// past the last step, that of the finished release, whose last step
-    /// (its window from `last`) is still judged as its metrics settle.
-    async fn record(
-        &self,
-        next: usize,
-        last: Option<OffsetDateTime>,
-    ) -> std::result::Result<Record, Stop> {
-        let record = if next < self.plan.steps.len() {
-            Record::canary(&self.version, &self.stable, next, &self.plan).with_settle(self.settle)
-        } else {
-            let record = Record::now(Action::Release, &self.version, Some(&self.stable));
-            match last {
-                Some(from) => record.settling(from, self.settle),
-                None => record,
-            }
-        };
-        match point(self.ctx, &self.dns.colours[self.to], &self.version, &record).await {
-            Ok(()) => Ok(record),
-            // Another runner wrote the alias meanwhile: stop, as for weights.
-            Err(e) if e.failure == Failure::Conflict => Err(Stop::Fail(e)),
-            Err(e) => Err(format!("recording the step failed: {}", e.message).into()),
-        }
-    }
-
-    /// Sets `new` on the receiving colour and the rest on the other, then
-    /// waits until Route 53 is INSYNC and the record's TTL has passed.
-    async fn set(&mut self, new: i64, what: &str) -> std::result::Result<(), Stop> {
-        let (to, from) = (&self.pair.records[self.to], &self.pair.records[1 - self.to]);
-        self.ctx.ui.step(format_args!(
-            "setting weights: {} {new}, {} {} ({what})",
-            to.set_identifier,
-            from.set_identifier,
-            self.total - new
-        ));
-        let written = self
-            .ctx
-            .dns
-            .set_weights(
-                &record_name(self.dns),
-                &[(to, new), (from, self.total - new)],
-                &format!("greenlight: {what}"),
-            )
-            .await;
-        let (change, now) = match written {
-            Ok(written) => written,
-            // Someone else changed the pair: stop, writing nothing more.
-            Err(e) if e.failure == Failure::Conflict => return Err(Stop::Fail(e)),
-            Err(e) => return Err(format!("changing the weights failed: {}", e.message).into()),
-        };
-        // The pair as it is now, for the next conditional write.
-        for record in now {
-            let i = usize::from(record.set_identifier != self.pair.records[0].set_identifier);
-            self.pair.records[i] = record;
-        }
-        let busy = self.ctx.ui.spinner("waiting for Route 53 to be INSYNC");
-        let synced = tokio::select! {
-            synced = self.ctx.dns.wait_insync(&change) => synced,
-            signal = self.interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-                return Err(format!("interrupted by {signal}").into());
-            }
-        };
-        drop(busy);
-        synced.map_err(|e| Stop::RollBack(e.message))?;
-        let ttl = self.ttl;
-        self.pause(ttl).await
-    }
-
-    /// The current step's clock: its bake, then its metrics' settle time.
-    fn clock(&self) -> StepClock {
-        StepClock {
-            since: self.since,
-            bake: self.plan.bake,
-            settle: self.settle,
-            carries: self.step.is_some_and(|k| k > 0),
-        }
-    }
-
-    /// Holds the split for `left` (the bake, then the settle), checking the
-    /// gates meanwhile.
-    async fn bake(&mut self, left: Duration) -> std::result::Result<(), Stop> {
-        let _bar = self.ctx.ui.countdown("baking", left);
-        // `left` is bounded by the bake; checked all the same (never a panic).
-        let ends = tokio::time::Instant::now().checked_add(left);
-        loop {
-            let left = ends.map_or(left, |ends| {
-                ends.saturating_duration_since(tokio::time::Instant::now())
-            });
-            if left.is_zero() {
-                return Ok(());
-            }
-            self.pause(progress::check_interval(self.plan.bake).min(left))
-                .await?;
-            self.check().await?;
-        }
-    }
-
-    async fn pause(&mut self, length: Duration) -> std::result::Result<(), Stop> {
-        Ok(progress::pause(&mut self.interrupts, self.ctx, length).await?)
-    }
-
-    /// With `[release] together`: waits, watching the gates once a step is
-    /// under way, until every function is ready for move `next`.
-    async fn fleet_turn(&mut self, next: usize) -> std::result::Result<(), Halt> {
-        let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
-        let interval = progress::check_interval(self.plan.bake);
-        lockstep::await_turn(fleet, next, ui, async || {
-            if let Err(why) = progress::pause(&mut self.interrupts, self.ctx, interval).await {
-                return Some(why);
-            }
-            if self.step.is_some() {
-                self.check().await.err().map(Stop::reason)
-            } else {
-                None
-            }
-        })
-        .await
-    }
-
-    /// The canary under watch: the step under way, or after the last move
-    /// the last step, until its metrics have settled.
-    fn canary(&self) -> Option<Canary<'_>> {
-        let window = match (self.step, self.settling) {
-            (Some(_), _) => Some(self.clock().window()),
-            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
-            (None, _) => None,
-        };
-        window.map(|(since, until)| Canary {
-            version: &self.version,
-            via: &self.dns.colours[self.to].alias,
-            stable: &self.stable,
-            stable_via: &self.dns.colours[1 - self.to].alias,
-            since,
-            until,
-            provisioned: &self.provisioned,
-        })
-    }
-
-    /// The gates, with the smoke tests through the receiving colour's alias.
-    async fn check(&mut self) -> std::result::Result<(), Stop> {
-        let mut config = self.ctx.config.clone();
-        config.function.alias = self.dns.colours[self.to].alias.clone();
-        let ctx = Ctx {
-            config: &config,
-            ..self.ctx
-        };
-        let checked = {
-            let canary = self.canary();
-            gates::check(ctx, &self.version, canary.as_ref()).await
-        };
-        match checked {
-            Ok(check) => {
-                self.held = check.held().map(str::to_owned);
-                let red = check.failure();
-                self.gates = Some(check);
-                red.map_or(Ok(()), |why| Err(why.into()))
-            }
-            Err(e) => Err(format!("the gates could not be checked: {}", e.message).into()),
-        }
-    }
-
-    /// For `status`, once the step's wait is over: the gates' reads that
-    /// decide whether `promote` moves on or holds ([`gates::read`]; no
-    /// smoke test is run), so [`Shift::position`] says what it would do.
-    async fn read_gates(&mut self) -> Result<()> {
-        if self.step.is_none() || !self.clock().wait_left().is_zero() {
-            return Ok(());
-        }
-        let read = {
-            let canary = self.canary();
-            gates::read(self.ctx, &self.version, canary.as_ref()).await?
-        };
-        self.held = read.held().map(str::to_owned);
-        Ok(())
-    }
-
-    /// Where the release stands, for a run that leaves it in progress.
-    fn position(&self) -> InProgress {
-        progress::standing(
-            &self.version,
-            &self.plan,
-            self.step.unwrap_or(0),
-            &self.clock(),
-            self.held.as_deref(),
-        )
-    }
-
-    /// Puts all the weight back on the colour it came from, as it was before
-    /// the release, and records the rollback there.
-    async fn restore(&self, why: &str) -> Result<()> {
-        let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
-        self.ctx.ui.step(format_args!(
-            "{why}; putting all the weight back on {} (version {})",
-            from.name, self.stable
-        ));
-        let records = [
-            (&self.pair.records[1 - self.to], self.total),
-            (&self.pair.records[self.to], 0),
-        ];
-        let restored = async {
-            let change = match self
-                .ctx
-                .dns
-                .set_weights(&record_name(self.dns), &records, "greenlight: rollback")
-                .await
-            {
-                Ok((change, _)) => change,
-                // Someone else changed the pair; if they put all the weight
-                // back on the old colour, the rollback is done.
-                Err(e) if e.failure == Failure::Conflict => {
-                    return match read(self.ctx.dns, self.dns).await? {
-                        Some(pair) if pair.weights()[self.to] == 0 => Ok(()),
-                        _ => Err(e),
-                    };
-                }
-                Err(e) => return Err(e),
-            };
-            self.ctx.dns.wait_insync(&change).await?;
-            let record = Record::now(Action::Rollback, &self.stable, Some(&self.version));
-            point(self.ctx, from, &self.stable, &record).await
-        };
-        restored.await.map_err(|e| Error {
-            failure: Failure::NeedsOperator,
-            message: format!(
-                "rollback failed after {why}: {} may still send traffic to {} (version {})",
-                self.dns.name, to.name, self.version
-            ),
-            cause: Some(match e.cause {
-                Some(cause) => format!("{} ({cause})", e.message),
-                None => e.message,
-            }),
-            hint: Some(format!(
-                "run `greenlight rollback -c {}` again, or in Route 53 zone {} set the {} {} weights to {} {} and {} 0",
-                self.ctx.config.path.display(),
-                self.dns.zone_id,
-                self.dns.record_type,
-                self.dns.name,
-                from.name,
-                self.total,
-                to.name
-            )),
-        })
     }
 }
 
@@ -1372,8 +717,9 @@ pub async fn plan_release(
             if version.is_some_and(|v| v != record.version) {
                 return Err(release::another_in_progress(&record.version, &dns.name));
             }
-            let run = Shift::resume(ctx, dns, pair, to, &record)?.behind(behind);
-            run.plan_rest(wait, plan);
+            let total = total(&pair);
+            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            plan_rest(dns, to, total, &run, wait, plan);
         }
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
         (Some(pair), State::Live { live, .. }) => {
@@ -1397,16 +743,17 @@ pub async fn plan_release(
                     to.alias, to.name
                 ),
             );
-            let record = Record::canary(
+            let total = total(&pair);
+            let router = AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, pair, 1 - live)));
+            let run = Run::start(
+                ctx,
+                router,
                 version.unwrap_or(label),
                 &stable,
-                0,
-                &ctx.config.release.plan,
+                ctx.config.release.plan.clone(),
             )
             .with_settle(crate::release::dry_run::settle(ctx));
-            let mut run = Shift::resume(ctx, dns, pair, 1 - live, &record)?;
-            run.step = None;
-            run.plan_rest(wait, plan);
+            plan_rest(dns, 1 - live, total, &run, wait, plan);
         }
     }
     Ok(())
@@ -1416,9 +763,9 @@ pub async fn plan_release(
 pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
     match moving(ctx, dns).await? {
         (Some(pair), State::Releasing { to, record, behind }) => {
-            Shift::resume(ctx, dns, pair, to, &record)?
-                .behind(behind)
-                .plan_rest(false, plan);
+            let total = total(&pair);
+            let run = resume(ctx, dns, pair, to, &record).behind(behind);
+            plan_rest(dns, to, total, &run, false, plan);
         }
         _ => plan.then("no release in progress: nothing to promote"),
     }
@@ -1427,19 +774,25 @@ pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> R
 
 /// `rollback --dry-run` in DNS mode: what [`rollback`] would write.
 pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    let run = match undo(ctx, dns).await? {
+    let (router, to, back) = match undo(ctx, dns).await? {
         Undo::Done(_) => {
             plan.then("already rolled back: nothing to do");
             return Ok(());
         }
-        Undo::Restore(run) => run,
+        Undo::Restore {
+            router, to, back, ..
+        } => (router, to, back),
     };
-    let (to, from) = (&dns.colours[run.to], &dns.colours[1 - run.to]);
+    let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
     plan.write(
         "ChangeResourceRecordSets",
         format_args!(
             "{}: {} {}, {} 0 (all the weight back on version {})",
-            dns.name, from.name, run.total, to.name, run.stable
+            dns.name,
+            from.name,
+            router.total(),
+            to.name,
+            back
         ),
     );
     plan.write(
@@ -1449,77 +802,77 @@ pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> 
     Ok(())
 }
 
-impl Shift<'_> {
-    /// The moves left, for a dry run: with `wait` all, otherwise what one
-    /// run makes now (none while the bake lasts).
-    fn plan_rest(&self, wait: bool, plan: &mut DryRun) {
-        let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
-        let bake = crate::release::clock::describe(self.plan.bake, self.settle);
-        let mut next = 0;
-        if let Some(step) = self.step {
-            next = step + 1;
+/// The moves left of `run` toward colour `to` (weights summing to
+/// `total`), for a dry run: with `wait` all, otherwise what one run
+/// makes now (none while the bake lasts).
+fn plan_rest(dns: &DnsConfig, to: usize, total: i64, run: &Run<'_>, wait: bool, plan: &mut DryRun) {
+    let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
+    let settle = run.clock().settle;
+    let bake = crate::release::clock::describe(run.plan().bake, settle);
+    let mut next = 0;
+    if let Some(step) = run.step() {
+        next = step + 1;
+        plan.then(format_args!(
+            "gates checked first; red puts all the weight back on {}",
+            from.name
+        ));
+        let left = run.clock().wait_left();
+        if !left.is_zero() {
             plan.then(format_args!(
-                "gates checked first; red puts all the weight back on {}",
-                from.name
+                "step {} of {} {} {} more{}",
+                step + 1,
+                run.plan().steps.len(),
+                run.clock().waiting(),
+                humantime::format_duration(Duration::from_secs(left.as_secs())),
+                if wait { "" } else { ": nothing moves now" }
             ));
-            let left = self.clock().wait_left();
-            if !left.is_zero() {
-                plan.then(format_args!(
-                    "step {} of {} {} {} more{}",
-                    step + 1,
-                    self.plan.steps.len(),
-                    self.clock().waiting(),
-                    humantime::format_duration(Duration::from_secs(left.as_secs())),
-                    if wait { "" } else { ": nothing moves now" }
-                ));
-                if !wait {
-                    return;
-                }
-            }
-        }
-        for (k, percent) in self.plan.steps.iter().enumerate().skip(next) {
-            plan.write(
-                "UpdateAlias",
-                format_args!(
-                    "alias {} ({}): the record of step {}",
-                    to.alias,
-                    to.name,
-                    k + 1
-                ),
-            );
-            let new = weights::step_weight(self.total, *percent);
-            plan.write(
-                "ChangeResourceRecordSets",
-                format_args!(
-                    "{}: {} {new}, {} {} ({percent} %), then INSYNC and the TTL",
-                    self.dns.name,
-                    to.name,
-                    from.name,
-                    self.total - new
-                ),
-            );
             if !wait {
-                plan.then(format_args!(
-                    "then exit; `greenlight promote` continues after a {bake} bake with green gates"
-                ));
                 return;
             }
-            plan.then(format_args!("bake {bake}, checking the gates"));
         }
-        plan.write(
-            "ChangeResourceRecordSets",
-            format_args!(
-                "{}: {} {}, {} 0 (all the weight), then INSYNC",
-                self.dns.name, to.name, self.total, from.name
-            ),
-        );
+    }
+    for (k, percent) in run.plan().steps.iter().enumerate().skip(next) {
         plan.write(
             "UpdateAlias",
             format_args!(
-                "alias {} ({}): the release record, then the gates once more",
-                to.alias, to.name
+                "alias {} ({}): the record of step {}",
+                to.alias,
+                to.name,
+                k + 1
             ),
         );
-        crate::release::dry_run::settled_after(self.settle, plan);
+        let new = weights::step_weight(total, *percent);
+        plan.write(
+            "ChangeResourceRecordSets",
+            format_args!(
+                "{}: {} {new}, {} {} ({percent} %), then INSYNC and the TTL",
+                dns.name,
+                to.name,
+                from.name,
+                total - new
+            ),
+        );
+        if !wait {
+            plan.then(format_args!(
+                "then exit; `greenlight promote` continues after a {bake} bake with green gates"
+            ));
+            return;
+        }
+        plan.then(format_args!("bake {bake}, checking the gates"));
     }
+    plan.write(
+        "ChangeResourceRecordSets",
+        format_args!(
+            "{}: {} {}, {} 0 (all the weight), then INSYNC",
+            dns.name, to.name, total, from.name
+        ),
+    );
+    plan.write(
+        "UpdateAlias",
+        format_args!(
+            "alias {} ({}): the release record, then the gates once more",
+            to.alias, to.name
+        ),
+    );
+    crate::release::dry_run::settled_after(settle, plan);
 }

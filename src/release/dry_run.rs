@@ -3,7 +3,7 @@
 //!
 //! Each command's own decision runs as usual, with its reads and checks
 //! ([`deploy::decide`], [`release::prepare`], [`rollback::decide`],
-//! [`progress::in_progress`]), so a dry run stops where the real command
+//! [`reading::in_progress`]), so a dry run stops where the real command
 //! would, with the same error and exit code. Then, instead of acting, it
 //! lists the writes in order, each with the AWS call and why, plus what
 //! happens between them (bakes, gate checks). Nothing that changes AWS is
@@ -19,7 +19,8 @@ use crate::deploy::tags::TagChange;
 use crate::deploy::{self, Decision, Deployable};
 use crate::error::Result;
 use crate::release::clock;
-use crate::release::progress::{self, Run};
+use crate::release::engine::Run;
+use crate::release::reading;
 use crate::release::rollback::{self, Undo};
 use crate::release::{self, Candidate, Start};
 use crate::ui::count;
@@ -448,7 +449,7 @@ pub async fn promote(ctx: Ctx<'_>, plan: &mut DryRun) -> Result<()> {
         return crate::release::dns::plan_promote(ctx, dns, plan).await;
     }
     let run = match ctx.lambda.alias(ctx.function(), ctx.alias()).await? {
-        Some(alias) => progress::in_progress(ctx, &alias)?,
+        Some(alias) => reading::in_progress(ctx, &alias)?,
         None => None,
     };
     let Some(run) = run else {

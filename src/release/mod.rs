@@ -18,18 +18,21 @@
 //! AWS calls: `GetFunctionConfiguration` (the new version, together with
 //! `GetAlias`; the stable one for a split), `DescribeAlarms`, then
 //! `UpdateAlias` per step through
-//! [`progress`](crate::release::progress), or `CreateAlias` when there is no alias yet
+//! the [`engine`] and the alias router ([`routers::alias`]), or `CreateAlias` when there is no alias yet
 //! (a new alias has no users, so it moves at once and is not re-checked).
 //!
 //! Safe to repeat: releasing the version the alias already serves changes
 //! nothing, and releasing the version whose release is in progress continues it.
 //!
-//! The folder holds the release code as it stands before one engine drives
-//! every router (issue 24): this module (how a release starts),
-//! [`progress`] (alias releases: steps, bakes, promote), [`dns`] (Route 53
-//! releases), [`rollback`], [`dry_run`] (the writes a command would make),
-//! [`status`], [`clock`], [`weights`], [`unexpected`] (a panic turned into
-//! the rollback path) and [`prune`]. May import: `context`, `config`,
+//! The folder holds the release code on its way to one engine for every
+//! router (issue 24): this module (how a release starts), [`engine`]
+//! (steps, bakes, gates, rollback on red, whatever the router),
+//! [`routers`] (where a split lives: the alias today), [`reading`] (what an
+//! alias's weights and record say, `promote`), [`watch`] (the waits, and
+//! the alarms read during them), [`dns`] (Route 53 releases, still with
+//! their own loop), [`rollback`], [`dry_run`] (the writes a command would
+//! make), [`status`], [`clock`], [`weights`], [`unexpected`] (a panic
+//! turned into the rollback path) and [`prune`]. May import: `context`, `config`,
 //! `aws`, `checks`, `deploy`, `record`, `lockstep`, `interrupt`, `ui` and
 //! the base modules; never `report` or `app`.
 
@@ -37,11 +40,14 @@ pub mod alb_checks;
 pub mod clock;
 pub mod dns;
 pub mod dry_run;
-pub mod progress;
+pub mod engine;
 pub mod prune;
+pub mod reading;
 pub mod rollback;
+pub mod routers;
 pub mod status;
 pub mod unexpected;
+pub mod watch;
 pub mod weights;
 
 use crate::aws::lambda::AliasState;
@@ -52,7 +58,9 @@ use crate::deploy::pin;
 use crate::deploy::{Change, Decided, Decision};
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
-use crate::release::progress::{InProgress, Run};
+use crate::release::engine::{InProgress, Run};
+use crate::release::routers::AnyRouter;
+use crate::release::routers::alias::AliasRouter;
 
 /// What a release (or one promote step) did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -225,7 +233,7 @@ async fn start_from<'a>(
     let Some(current) = current else {
         return Ok(Start::CreateAlias);
     };
-    if let Some(run) = progress::in_progress(ctx, &current)? {
+    if let Some(run) = reading::in_progress(ctx, &current)? {
         if !candidate.may_be(run.version()) {
             return Err(another_in_progress(
                 run.version(),
@@ -241,7 +249,7 @@ async fn start_from<'a>(
     }
     // A record whose settle window cannot be used names nothing to judge
     // (`promote` and `status` report it): this release writes its own.
-    if let Ok(Some(last)) = progress::settling(ctx, &current)
+    if let Ok(Some(last)) = reading::settling(ctx, &current)
         && !candidate.may_be(last.version())
     {
         return Err(still_settling(
@@ -404,7 +412,7 @@ async fn release_from<'a>(
         Start::Continue(run) => {
             ctx.ui
                 .step(format_args!("continuing the release of version {version}"));
-            progress::drive(*run, wait).await
+            engine::drive(*run, wait).await
         }
         Start::AlreadyLive { previous } => Ok(ReleaseReport {
             version: version.to_owned(),
@@ -424,10 +432,11 @@ async fn release_from<'a>(
                 (stable, revision) = (pinned.version, pinned.revision);
             }
             let settle = crate::checks::metrics::settle_for(ctx, version).await?;
-            let run = Run::start(ctx, version, &stable, plan.clone(), revision)
+            let router = AnyRouter::Alias(AliasRouter::new(ctx, revision));
+            let run = Run::start(ctx, router, version, &stable, plan.clone())
                 .with_settle(settle)
                 .known_active(active);
-            progress::begin(run, wait).await
+            engine::begin(run, wait).await
         }
     }
 }

@@ -15,7 +15,7 @@
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
-use crate::release::progress::{self, Reading};
+use crate::release::reading::{self, Reading};
 
 /// What rollback did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -73,7 +73,7 @@ pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
             ))
         }));
     };
-    match progress::read(ctx, &current) {
+    match reading::read(ctx, &current) {
         Reading::Releasing(run) => {
             return Ok(Undo::StopRelease {
                 from: run.version().to_owned(),

@@ -19,7 +19,8 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::record::Record;
 use crate::release::clock::{Settling, whole_seconds};
-use crate::release::progress::{self, InProgress};
+use crate::release::engine::InProgress;
+use crate::release::reading;
 
 /// How many of the newest versions status lists.
 pub const RECENT_VERSIONS: usize = 5;
@@ -119,7 +120,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     // Route 53, and `colours` reports it.
     let (in_progress, problem) = match (&ctx.config.dns, &alias_state) {
         (Some(dns), _) => crate::release::dns::standing(ctx, dns).await,
-        (None, Some(alias)) => progress::standing_of(ctx, alias).await,
+        (None, Some(alias)) => reading::standing_of(ctx, alias).await,
         (None, None) => (None, None),
     };
     let problem = problem.map(explained).or_else(|| {
@@ -190,7 +191,7 @@ async fn colours(ctx: Ctx<'_>) -> Result<Vec<ColourState>> {
     let Some(dns) = &ctx.config.dns else {
         return Ok(Vec::new());
     };
-    let Ok(pair) = crate::release::dns::read(ctx.dns, dns).await else {
+    let Ok(pair) = crate::release::routers::dns::read(ctx.dns, dns).await else {
         return Ok(Vec::new());
     };
     let mut colours = Vec::new();

@@ -2,7 +2,7 @@
 //!
 //! [`catching`] runs a future and turns a panic inside it into a value, so
 //! the code that moves traffic can still take its rollback path after an
-//! unexpected failure (see `progress::begin` and `dns::release`), and the
+//! unexpected failure (see `engine::begin` and `dns::release`), and the
 //! command as a whole still ends in a report with a documented exit code
 //! (and, with `--output json`, one JSON document).
 

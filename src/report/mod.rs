@@ -615,7 +615,7 @@ fn write_smoke(
 
 /// How long a step still waits, in words: "bake 40s left", with the
 /// settle time after it when there are metric gates.
-fn wait_words(p: &crate::release::progress::InProgress) -> String {
+fn wait_words(p: &crate::release::engine::InProgress) -> String {
     if p.settle_left_secs == 0 {
         format!("bake {}s left", p.bake_left_secs)
     } else {

@@ -131,13 +131,8 @@ fn scheduled_promotion_moves_one_step_per_run_once_the_bake_is_over() {
     assert_eq!(idle["outcome"], "nothing_in_progress");
 }
 
-#[test]
-fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
-    let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
-    p.create_alarm("orders-errors");
-    let child = ship_until_first_step(&p, 0.5);
-    p.set_alarm("orders-errors", StateValue::Alarm);
-
+/// Waits for `child` (a ship) and asserts that the alarm rolled it back.
+fn rolled_back_by_the_alarm(p: &Project, child: Child) {
     let (code, stdout, stderr) = finish(child);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(
@@ -145,6 +140,42 @@ fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
         "{stderr}"
     );
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
+    let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    let child = ship_until_first_step(&p, 0.5);
+    p.set_alarm("orders-errors", StateValue::Alarm);
+
+    rolled_back_by_the_alarm(&p, child);
+}
+
+/// Issue 24 §5: with a 5-minute bake every gate is checked every 30 s, but
+/// the alarms are read every 5 s while the step bakes, so an alarm going
+/// off just after the move brings the traffic back long before the next
+/// full check would (the wait below is four times the alarm interval, and
+/// before that change the restore came 30 s after the move).
+#[test]
+fn a_red_alarm_mid_long_bake_restores_traffic_within_seconds() {
+    let p = canary_project("steps = [50]\nbake = \"5m\"\nalarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    let proxy = p.proxy();
+    let child = spawned(p.command_via(&proxy, &["ship"]));
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.5)])
+    });
+    // The gate check right after the move has read the alarm green.
+    proxy.wait_for_answered_after("UpdateAlias", "DescribeAlarms", DEADLINE);
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    p.wait_for(
+        "traffic back on version 1 before the next full gate check",
+        Duration::from_secs(20),
+        || p.weights("live") == ("1".to_owned(), BTreeMap::new()),
+    );
+
+    rolled_back_by_the_alarm(&p, child);
 }
 
 #[test]

@@ -35,8 +35,17 @@ pub(crate) fn assert_weights(p: &Project, zone: &str, blue: i64, green: i64) {
 /// green carries 10 % of the weight.
 fn ship_until_10_percent(p: &Project, zone: &str, marker: &str) -> std::process::Child {
     p.change_code(marker);
-    let child = p
-        .command(&["ship"])
+    until_10_percent(p, zone, p.command(&["ship"]))
+}
+
+/// Starts `command` (output captured), returning once green carries 10 %
+/// of the weight.
+fn until_10_percent(
+    p: &Project,
+    zone: &str,
+    mut command: std::process::Command,
+) -> std::process::Child {
+    let child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -133,6 +142,17 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
     }
 }
 
+/// Waits for `child` (a ship) and asserts that the alarm rolled it back.
+fn rolled_back_by_the_alarm(child: std::process::Child) {
+    let out = child.wait_with_output().expect("ship ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("alarm orders-errors is in ALARM"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
     let p = Project::new();
@@ -146,14 +166,40 @@ fn an_alarm_mid_release_puts_the_weights_back_exactly_with_exit_3() {
         "orders-errors",
         aws_sdk_cloudwatch::types::StateValue::Alarm,
     );
-    let out = child.wait_with_output().expect("ship ends");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("alarm orders-errors is in ALARM"),
-        "{stderr}"
-    );
+    rolled_back_by_the_alarm(child);
     assert_weights(&p, &zone, 100, 0);
+}
+
+/// Issue 24 §5 for DNS: with a 5-minute bake every gate is checked every
+/// 30 s, but the alarms are read every 5 s while the step bakes, so the
+/// weights are back within seconds of an alarm going off.
+#[test]
+fn a_red_alarm_mid_long_bake_restores_the_weights_within_seconds() {
+    let p = Project::new();
+    p.create_alarm("orders-errors");
+    let zone = shipped(
+        &p,
+        "steps = [10]\nbake = \"5m\"\nalarms = [\"orders-errors\"]",
+    );
+    p.change_code("bad");
+    let proxy = p.proxy();
+    let child = until_10_percent(&p, &zone, p.command_via(&proxy, &["ship"]));
+    // The gate check after the change is in effect has read the alarm green.
+    proxy.wait_for_answered_after(
+        "ChangeResourceRecordSets",
+        "DescribeAlarms",
+        Duration::from_secs(60),
+    );
+    p.set_alarm(
+        "orders-errors",
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    );
+    p.wait_for(
+        "the weights back before the next full gate check",
+        Duration::from_secs(20),
+        || p.dns_weights(&zone, NAME) == weights(&[("blue", 100), ("green", 0)]),
+    );
+    rolled_back_by_the_alarm(child);
 }
 
 #[test]

@@ -22,6 +22,26 @@ fn at_ten_percent(bake: &str) -> (Project, String) {
     (p, zone)
 }
 
+/// `record` with its time `at` instead of its own.
+fn stamped(record: &str, at: &str) -> String {
+    let from = record.find(" at=").expect("at=");
+    format!("{} at={at}", &record[..from])
+}
+
+/// Writes `record` as the alias description of `colour`, as a crash or
+/// another machine would have left it.
+fn write_record(p: &Project, colour: &str, record: &str) {
+    p.aws(async |c| {
+        c.update_alias()
+            .function_name(crate::harness::FUNCTION)
+            .name(colour)
+            .description(record)
+            .send()
+            .await
+    })
+    .expect("write the release record");
+}
+
 /// The alias description (greenlight's record) of `colour`.
 fn record(p: &Project, colour: &str) -> String {
     p.alias(colour).expect("alias").1
@@ -158,6 +178,40 @@ fn a_rolled_back_release_split_again_by_hand_is_not_resumed() {
     }
 }
 
+/// The records of the two colours are ordered by their whole-second
+/// times: a release of version 2 in the second of the rollback of version 2
+/// (or just after a clock a moment ahead wrote it) must still read as the
+/// newer, a release in progress, not as a split made by hand.
+#[test]
+fn a_release_in_the_second_of_the_rollback_before_it_reads_as_in_progress() {
+    let (p, zone) = at_ten_percent("1h");
+    p.run(&["rollback"]).success();
+    assert_weights(&p, &zone, 100, 0);
+    // The rollback's record stamped 2 s ahead: the release below writes its
+    // first record within that second.
+    let rolled_back = record(&p, "blue");
+    assert!(
+        rolled_back.starts_with("greenlight: action=rollback version=1 previous=2"),
+        "{rolled_back}"
+    );
+    let ahead = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+        .replace_nanosecond(0)
+        .expect("a whole second")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    let ahead = stamped(&rolled_back, &ahead);
+    write_record(&p, "blue", &ahead);
+
+    p.run(&["release", "--version", "2", "--no-wait"]).success();
+    assert_weights(&p, &zone, 90, 10);
+    let promoted = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(promoted["outcome"], "in_progress", "{promoted}");
+    assert_weights(&p, &zone, 90, 10);
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    assert_eq!(status["status"]["in_progress"]["percent"], 10, "{status}");
+    assert!(status["status"]["problem"].is_null(), "{status}");
+}
+
 #[test]
 fn weights_a_step_behind_their_record_are_set_again_not_skipped() {
     let (p, zone) = at_ten_percent("1h");
@@ -166,17 +220,8 @@ fn weights_a_step_behind_their_record_are_set_again_not_skipped() {
     let step_one = record(&p, "green");
     assert!(step_one.contains(" step=0 "), "{step_one}");
     let step_two = step_one.replace(" step=0 ", " step=1 ");
-    let at = step_two.find(" at=").expect("at=");
-    let step_two = format!("{} at=2000-01-01T00:00:00Z", &step_two[..at]);
-    p.aws(async |c| {
-        c.update_alias()
-            .function_name(crate::harness::FUNCTION)
-            .name("green")
-            .description(&step_two)
-            .send()
-            .await
-    })
-    .expect("write the record of step 2");
+    let step_two = stamped(&step_two, "2000-01-01T00:00:00Z");
+    write_record(&p, "green", &step_two);
     assert_eq!(record(&p, "green"), step_two, "the crash's record");
     assert_weights(&p, &zone, 90, 10);
 

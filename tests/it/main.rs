@@ -27,6 +27,7 @@ mod hostile_not_active;
 mod hostile_output_size;
 mod hostile_outside_text;
 mod hostile_ownership;
+mod hostile_provenance;
 mod human_output;
 mod image;
 mod install;

@@ -4,7 +4,7 @@
 //! would. Once traffic has moved the panic takes the rollback path (exit 3)
 //! and all of it is back where it was; before any move it is exit 1 with
 //! nothing changed for users. (The alias-mode release has its unit test in
-//! `src/release/progress.rs`.) The release code listens for SIGINT and SIGTERM, so
+//! `src/release/engine/tests.rs`.) The release code listens for SIGINT and SIGTERM, so
 //! once these tests have run, the test process takes those signals as
 //! greenlight does (noted, not a fault: the suite sends signals only to
 //! the greenlight processes it starts).
@@ -198,7 +198,7 @@ fn a_panic_in_promote_rolls_the_alias_back() {
     p.end_bake("live");
 
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
-        greenlight::release::progress::promote(ctx).await
+        greenlight::release::reading::promote(ctx).await
     }));
     assert_eq!(err.exit_code(), 3, "{err}");
     assert_eq!(

@@ -37,12 +37,12 @@ pub fn run_with(p: &Project, vars: &[(&str, String)], args: &[&str]) -> crate::h
 }
 
 /// The description of `qualifier` (a version, or `$LATEST`), as Lambda holds it.
-fn description_of(p: &Project, qualifier: &str) -> String {
+pub fn description_of(p: &Project, qualifier: &str) -> String {
     p.version_config(qualifier).description.unwrap_or_default()
 }
 
 /// Runs `git ARGS` in `dir`, which must succeed.
-fn git(dir: &Path, args: &[&str]) -> String {
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -54,6 +54,15 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .expect("run git");
     assert!(out.status.success(), "git {args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Makes `dir` a repository on `main` with one commit of all it holds;
+/// returns the commit's SHA.
+pub fn committed(dir: &Path) -> String {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    git(dir, &["rev-parse", "HEAD"])
 }
 
 #[test]
@@ -102,10 +111,7 @@ fn gitlab_variables_describe_the_version() {
 fn git_in_the_config_folder_gives_commit_branch_and_a_dirty_tree() {
     let p = Project::new();
     let dir = p.path();
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "first"]);
-    let head = git(dir, &["rev-parse", "HEAD"]);
+    let head = committed(dir);
     p.run(&["deploy"]).success();
     assert_eq!(
         description_of(&p, "1"),

@@ -371,6 +371,24 @@ impl FaultProxy {
         );
     }
 
+    /// Waits until the emulator has answered a call of `op` made after the
+    /// last call of `after` so far (e.g. the gate check that follows a
+    /// move); fails after `deadline`.
+    #[track_caller]
+    pub fn wait_for_answered_after(&self, after: &str, op: &str, deadline: Duration) {
+        let last = self.log().iter().rposition(|c| c.op == after);
+        self.wait(
+            &format!("the emulator to answer a {op} after the last {after}"),
+            deadline,
+            |s| {
+                s.log
+                    .iter()
+                    .skip(last.map_or(0, |i| i + 1))
+                    .any(|c| c.op == op && matches!(c.upstream, Upstream::Answered(_)))
+            },
+        );
+    }
+
     /// Waits until `done` holds for the state, failing after `deadline`
     /// (and at once if a request could not be forwarded).
     #[track_caller]

@@ -374,16 +374,19 @@ impl Project {
 
     /// Published version numbers, oldest first.
     pub fn versions(&self) -> Vec<String> {
-        let out = self
+        let pages = self
             .aws(async |c| {
                 c.list_versions_by_function()
                     .function_name(FUNCTION)
+                    .into_paginator()
                     .send()
+                    .collect::<Result<Vec<_>, _>>()
                     .await
             })
             .expect("list versions");
-        out.versions()
+        pages
             .iter()
+            .flat_map(|page| page.versions())
             .filter_map(|v| v.version().map(str::to_owned))
             .filter(|v| v != "$LATEST")
             .collect()

@@ -1,0 +1,637 @@
+//! The release engine: move traffic step by step, bake, judge the gates,
+//! and roll back on anything red, whatever router holds the split.
+//!
+//! In: a release between a stable version and a new one, its [`Plan`], and
+//! the [`AnyRouter`] that writes its splits. Out: the [`ReleaseReport`].
+//! Every move writes the split together with the release [`Record`]
+//! (`Router::write`, conditional), so the state of a release lives wholly
+//! in AWS: a process killed at any moment leaves a state that `promote`
+//! continues and `rollback` undoes, from any machine.
+//!
+//! After every move (once it is in effect, `Router::in_effect`), and
+//! repeatedly while a step bakes, the gates are checked ([`gates::check`]);
+//! the alarms alone more often ([`watch`]). A red gate, an error after
+//! traffic moved, SIGINT/SIGTERM or a panic puts all traffic back on the
+//! stable version (`Router::restore`). A conflict on a write means
+//! someone else moved the traffic: the run stops without writing further.
+//!
+//! Two ways to drive it: `wait` runs the whole plan, sleeping through bakes;
+//! otherwise one run makes at most one move, which is what the scheduled
+//! `greenlight promote` does.
+//!
+//! Today the alias releases run here; Route 53 releases still run in
+//! [`crate::release::dns`] (issue 24 moves them onto a router).
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::checks::gates;
+use crate::checks::metrics::{Canary, Provisioned};
+use crate::config::plan::Plan;
+use crate::context::Ctx;
+use crate::error::{Error, Failure, Result};
+use crate::interrupt::Interrupts;
+use crate::lockstep::{self, Halt};
+use crate::record::{Action, Record};
+use crate::release::ReleaseReport;
+use crate::release::clock::{Settling, StepClock, whole_seconds};
+use crate::release::routers::{AnyRouter, Place, Router, Split};
+use crate::release::unexpected;
+use crate::release::watch::{self, check_interval};
+use crate::ui::Activity;
+
+/// Where a release that continues after this run stands.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InProgress {
+    /// The version being released.
+    pub version: String,
+    /// The current step, counting from 1.
+    pub step: usize,
+    /// How many steps the plan has before 100 %.
+    pub of: usize,
+    /// Percent of traffic on the new version.
+    pub percent: u8,
+    /// Seconds until the step's bake is over.
+    pub bake_left_secs: u64,
+    /// With metric gates: seconds after the bake until the step's metrics
+    /// have settled and it is judged (see [`crate::release::clock`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub settle_left_secs: u64,
+    /// What `greenlight promote` does next.
+    pub next: String,
+    /// Why the step holds although its bake is over: the metrics cannot
+    /// judge the new version yet (too little traffic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+}
+
+/// A release between a stable version and a new one.
+pub struct Run<'a> {
+    ctx: Ctx<'a>,
+    version: String,
+    stable: String,
+    plan: Plan,
+    /// The current step; `None` before the first move and after finishing.
+    step: Option<usize>,
+    /// When the current step began (after finishing: when all traffic moved).
+    since: OffsetDateTime,
+    /// How long each step's metrics settle after its bake (zero without
+    /// metric gates).
+    settle: Duration,
+    /// After the final move: the last step's window, still judged.
+    settling: Option<Settling>,
+    /// The alias's provisioned concurrency, read once in this run.
+    provisioned: Provisioned,
+    /// Where the split lives, and how it is written.
+    router: AnyRouter<'a>,
+    /// How the router names itself and reaches each version.
+    place: Place,
+    moved: bool,
+    /// The router's split is a step behind the release record (a crash
+    /// between a two-write router's writes): the step is made again first.
+    reapply: bool,
+    /// The new version was seen `Active` (by this run or just before it):
+    /// moves onto it need no check of its state ([`crate::deploy::ready`]).
+    active: bool,
+    /// Caught from the first alias write on; `None` while only reading, so
+    /// `status` and `rollback` stay interruptible as usual.
+    interrupts: Option<Interrupts>,
+    report: ReleaseReport,
+}
+
+impl<'a> Run<'a> {
+    /// A release of `version` through `router` that has not moved any
+    /// traffic yet.
+    pub fn start(
+        ctx: Ctx<'a>,
+        router: AnyRouter<'a>,
+        version: &str,
+        stable: &str,
+        plan: Plan,
+    ) -> Self {
+        let place = router.place();
+        let plan_text = match &place.route {
+            Some(route) => format!("{plan}, {route}"),
+            None => plan.to_string(),
+        };
+        Run {
+            ctx,
+            version: version.to_owned(),
+            stable: stable.to_owned(),
+            step: None,
+            since: OffsetDateTime::now_utc(),
+            settle: Duration::ZERO,
+            settling: None,
+            provisioned: Provisioned::default(),
+            place,
+            router,
+            moved: false,
+            reapply: false,
+            active: false,
+            interrupts: None,
+            report: ReleaseReport {
+                version: version.to_owned(),
+                previous: Some(stable.to_owned()),
+                plan: plan_text,
+                ..Default::default()
+            },
+            plan,
+        }
+    }
+
+    /// This release with each step's metrics settling for `settle`.
+    pub fn with_settle(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
+    }
+
+    /// This release at step `step` (an index into the plan's steps), which
+    /// began at `since`.
+    pub fn at_step(mut self, step: usize, since: OffsetDateTime) -> Self {
+        self.step = Some(step);
+        self.since = since;
+        self
+    }
+
+    /// This release with the router's split a step behind its record
+    /// (`true`): the step is made again before anything else.
+    pub fn behind(mut self, behind: bool) -> Self {
+        self.reapply = behind;
+        self
+    }
+
+    /// This finished release with its last step's metrics still settling.
+    pub fn settling(mut self, last: Settling) -> Self {
+        self.since = last.at;
+        self.settling = Some(last);
+        self
+    }
+
+    /// This release with the new version already seen `Active` (`true`),
+    /// or to be checked before the next move onto it (`false`).
+    pub fn known_active(mut self, active: bool) -> Self {
+        self.active = active;
+        self
+    }
+
+    /// Unless already seen, waits until the new version is `Active` before
+    /// traffic moves onto it: refused when `Failed`, waited for when
+    /// `Pending` or `Inactive` ([`crate::deploy::ready::until_active`]).
+    async fn ensure_active(&mut self) -> Result<()> {
+        if !self.active {
+            crate::deploy::ready::until_active(self.ctx, &self.version).await?;
+            self.active = true;
+        }
+        Ok(())
+    }
+
+    /// After the final move, with metric gates: how long the last step's
+    /// metrics are still judged.
+    pub fn settle_left(&self) -> Duration {
+        self.settling.map_or(Duration::ZERO, |last| last.left())
+    }
+
+    /// The version being released.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The version the rest of the traffic is on.
+    pub fn stable(&self) -> &str {
+        &self.stable
+    }
+
+    /// The current step (an index into the plan's steps), if one is under way.
+    pub fn step(&self) -> Option<usize> {
+        self.step
+    }
+
+    /// The release's plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Moves traffic to step `step`, or finishes the release with `None`.
+    async fn move_to(&mut self, step: Option<usize>) -> Result<()> {
+        let (share, record, percent) = match step {
+            Some(k) => (
+                Some(self.plan.weight(k)),
+                Record::canary(&self.version, &self.stable, k, &self.plan).with_settle(self.settle),
+                self.plan.steps[k],
+            ),
+            None => {
+                // The last step's window is judged until it has settled.
+                let last = self.step.map(|_| self.clock().window().0);
+                let record = Record::now(Action::Release, &self.version, Some(&self.stable));
+                let record = match last {
+                    Some(from) => record.settling(from, self.settle),
+                    None => record,
+                };
+                (None, record, 100)
+            }
+        };
+        let split = Split {
+            version: &self.version,
+            stable: &self.stable,
+            share,
+            percent,
+        };
+        self.router.write(split, &record).await?;
+        self.moved = true;
+        let at = record.time().unwrap_or_else(OffsetDateTime::now_utc);
+        self.settling = Settling::of(&record);
+        self.step = step;
+        self.since = at;
+        self.report.moves.push(percent);
+        Ok(())
+    }
+
+    /// Moves to `step` ([`Run::move_to`]) once traffic has moved before,
+    /// and waits until the move is in effect: why it must be undone, if it
+    /// must; a conflict (someone else moved the traffic) stops the run
+    /// without writing further.
+    async fn make_move(&mut self, step: Option<usize>) -> Result<Option<String>> {
+        match self.move_to(step).await {
+            Ok(()) => {}
+            Err(e) if e.failure == Failure::Conflict => return Err(e),
+            Err(e) => return Ok(Some(format!("moving traffic failed: {}", describe(&e)))),
+        }
+        Ok(self.in_effect().await.err())
+    }
+
+    /// Waits until the last move is in effect for users (see
+    /// `Router::in_effect` and `Router::caching`), watching interrupts and
+    /// alarms; why it must be undone otherwise.
+    async fn in_effect(&mut self) -> std::result::Result<(), String> {
+        let (ctx, version) = (self.ctx, self.version.as_str());
+        watch::until(&mut self.interrupts, ctx, version, self.router.in_effect())
+            .await?
+            .map_err(|e| describe(&e))?;
+        let caching = self.router.caching();
+        if caching.is_zero() {
+            return Ok(());
+        }
+        self.pause_for(caching).await
+    }
+
+    /// The canary under watch: the step under way, or after the final
+    /// move the last step, until its metrics have settled.
+    fn canary(&self) -> Option<Canary<'_>> {
+        let window = match (self.step, self.settling) {
+            (Some(_), _) => Some(self.clock().window()),
+            (None, Some(last)) if !last.left().is_zero() => Some((last.from, Some(last.at))),
+            (None, _) => None,
+        };
+        window.map(|(since, until)| Canary {
+            version: &self.version,
+            via: &self.place.via,
+            stable: &self.stable,
+            stable_via: &self.place.stable_via,
+            since,
+            until,
+            provisioned: &self.provisioned,
+        })
+    }
+
+    /// Checks every gate, racing interrupts; why they are red, if they are.
+    async fn red_gate(&mut self) -> Option<String> {
+        let mut interrupts = self.interrupts.take().unwrap_or_else(Interrupts::catch);
+        // The smoke tests go through the alias that reaches the new version.
+        let through;
+        let ctx = if self.place.via == self.ctx.alias() {
+            self.ctx
+        } else {
+            let mut config = self.ctx.config.clone();
+            config.function.alias.clone_from(&self.place.via);
+            through = config;
+            Ctx {
+                config: &through,
+                ..self.ctx
+            }
+        };
+        let checked = {
+            let canary = self.canary();
+            tokio::select! {
+                checked = gates::check(ctx, &self.version, canary.as_ref()) => Ok(checked),
+                signal = interrupts.recv() => Err(format!("interrupted by {signal}")),
+            }
+        };
+        self.interrupts = Some(interrupts);
+        match checked {
+            Ok(Ok(check)) => {
+                let why = check.failure();
+                self.report.gates = Some(check);
+                why
+            }
+            Ok(Err(e)) => Some(format!("the gates could not be checked: {}", describe(&e))),
+            Err(interrupted) => Some(interrupted),
+        }
+    }
+
+    /// For `status`, once the step's wait is over: the gates' reads that
+    /// decide whether `promote` moves on or holds ([`gates::read`]; no
+    /// smoke test is run), so [`Run::position`] says what it would do.
+    pub async fn read_gates(&mut self) -> Result<()> {
+        if self.step.is_none() || !self.clock().wait_left().is_zero() {
+            return Ok(());
+        }
+        let read = {
+            let canary = self.canary();
+            gates::read(self.ctx, &self.version, canary.as_ref()).await?
+        };
+        self.report.gates = Some(read);
+        Ok(())
+    }
+
+    /// Waits `length`, watching the alarms ([`watch::pause`]).
+    async fn pause_for(&mut self, length: Duration) -> std::result::Result<(), String> {
+        watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await
+    }
+
+    /// With `[release] together`: waits, watching the gates once a step is
+    /// under way, until every function is ready for move `n`.
+    async fn fleet_turn(&mut self, n: usize) -> std::result::Result<(), Halt> {
+        let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
+        let interval = check_interval(self.plan.bake);
+        lockstep::await_turn(fleet, n, ui, async || {
+            if let Err(why) = self.pause_for(interval).await {
+                return Some(why);
+            }
+            if self.step.is_some() {
+                self.red_gate().await
+            } else {
+                None
+            }
+        })
+        .await
+    }
+
+    /// Why the metrics could not judge the new version at the last check.
+    fn held(&self) -> Option<&str> {
+        self.report.gates.as_ref()?.held()
+    }
+
+    /// The current step's clock: its bake, then its metrics' settle time.
+    pub fn clock(&self) -> StepClock {
+        StepClock {
+            since: self.since,
+            bake: self.plan.bake,
+            settle: self.settle,
+            carries: self.step.is_some_and(|k| k > 0),
+        }
+    }
+
+    /// Puts all traffic back on the stable version and reports why.
+    async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
+        self.router
+            .restore(&self.stable, &self.version, &why)
+            .await?;
+        self.report.rolled_back = Some(why);
+        self.report.in_progress = None;
+        Ok(self.report)
+    }
+
+    /// Where the release stands, if it is in progress.
+    pub fn position(&self) -> Option<InProgress> {
+        Some(standing(
+            &self.version,
+            &self.plan,
+            self.step?,
+            &self.clock(),
+            self.held(),
+        ))
+    }
+
+    /// The report of a run that leaves the release in progress (or, after
+    /// the final move, the last step's metrics still settling).
+    fn pause(mut self) -> ReleaseReport {
+        self.report.in_progress = self.position();
+        self.report.settle_left_secs = self
+            .settling
+            .filter(|_| self.step.is_none())
+            .map(|last| whole_seconds(last.left()))
+            .filter(|left| *left > 0);
+        self.report
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Where the release of `version` at `step` (an index into `plan`'s steps) stands on its
+/// `clock` (or `held` after it, for want of gates that can judge), and what
+/// `promote` does next. Shared by alias and DNS releases.
+pub fn standing(
+    version: &str,
+    plan: &Plan,
+    step: usize,
+    clock: &StepClock,
+    held: Option<&str>,
+) -> InProgress {
+    let (bake, settle) = (clock.bake_left(), clock.settle_left());
+    let waited = bake.is_zero() && settle.is_zero();
+    // Only a step whose wait is over holds; before that, it bakes.
+    let held = held.filter(|_| waited);
+    let target = match plan.steps.get(step + 1) {
+        Some(p) => format!("move to {p} %"),
+        None => "finish at 100 %".to_owned(),
+    };
+    let when = if held.is_some() {
+        "once the gates can judge the new version"
+    } else if waited {
+        "now"
+    } else if settle.is_zero() {
+        "once the bake is over"
+    } else {
+        "once the bake is over and its metrics have settled"
+    };
+    InProgress {
+        version: version.to_owned(),
+        step: step + 1,
+        of: plan.steps.len(),
+        percent: plan.steps.get(step).copied().unwrap_or(100),
+        bake_left_secs: whole_seconds(bake),
+        settle_left_secs: whole_seconds(settle),
+        next: format!("{target} {when}, if the gates are green"),
+        held: held.map(str::to_owned),
+    }
+}
+
+/// Makes the first move of a new release, then drives it. A panic on the
+/// way still ends in the rollback path ([`unexpected::end_release`]).
+pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    let (router, version) = (run.router.clone(), run.version.clone());
+    match unexpected::catching(first_move(run, wait)).await {
+        Ok(done) => done,
+        Err(panic) => Err(after_panic(router, &version, &panic).await),
+    }
+}
+
+/// Drives a release: with `wait` to its end, otherwise until it has made one
+/// move or found the current bake unfinished. A panic on the way still ends
+/// in the rollback path.
+pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    let (router, version) = (run.router.clone(), run.version.clone());
+    match unexpected::catching(steps(run, wait)).await {
+        Ok(done) => done,
+        Err(panic) => Err(after_panic(router, &version, &panic).await),
+    }
+}
+
+/// After a panic in the release of `version`: roll back if traffic moved
+/// (`router` gives `version` any share), as `rollback` would.
+async fn after_panic(router: AnyRouter<'_>, version: &str, panic: &str) -> Error {
+    // Unknown: assume the worst.
+    let moved = router.serves(version).await.unwrap_or(true);
+    let place = router.place().name;
+    unexpected::end_release(panic, version, &place, moved, router.rollback()).await
+}
+
+async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    let first = (!run.plan.is_all_at_once()).then_some(0);
+    run.ensure_active().await?;
+    run.interrupts.get_or_insert_with(Interrupts::catch);
+    if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
+        return Err(lockstep::not_released(&run.version, &why));
+    }
+    run.move_to(first).await?;
+    if let Err(why) = run.in_effect().await {
+        return run.roll_back(why).await;
+    }
+    steps(run, wait).await
+}
+
+async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    run.interrupts.get_or_insert_with(Interrupts::catch);
+    if let (true, Some(step)) = (run.reapply, run.step) {
+        // A crash left the step's record without its split: make the step
+        // again (its record, then its split), as promised.
+        run.reapply = false;
+        run.ctx.ui.step(format_args!(
+            "the weights are a step behind the release record: setting step {} again",
+            step + 1
+        ));
+        if let Some(why) = run.make_move(Some(step)).await? {
+            return run.roll_back(why).await;
+        }
+    }
+    // The bar for the bake (or settle) under way, and the spinner for a step
+    // held for want of gates that can judge, with the step each belongs to.
+    let mut waiting: Option<((Option<usize>, bool), Activity)> = None;
+    let mut holding: Option<(usize, Activity)> = None;
+    loop {
+        if let Some(why) = run.red_gate().await {
+            return run.roll_back(why).await;
+        }
+        let Some(step) = run.step else {
+            // Finished: the last step's metrics are judged until they settle.
+            let left = run.settling.map_or(Duration::ZERO, |last| last.left());
+            if left.is_zero() || !wait {
+                return Ok(run.pause());
+            }
+            if waiting.as_ref().is_none_or(|(at, _)| *at != (None, true)) {
+                let bar = run
+                    .ctx
+                    .ui
+                    .countdown("judging the last step's metrics as they settle", left);
+                waiting = Some(((None, true), bar));
+            }
+            if let Err(why) = run.pause_for(check_interval(run.plan.bake).min(left)).await {
+                return run.roll_back(why).await;
+            }
+            continue;
+        };
+        let clock = run.clock();
+        let left = clock.wait_left();
+        // The wait is over, but the gates cannot judge yet: hold the step.
+        let held = left.is_zero() && run.held().is_some();
+        if !wait && (run.moved || !left.is_zero() || held) {
+            return Ok(run.pause());
+        }
+        if held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold) {
+            return Ok(run.pause());
+        }
+        if !left.is_zero() || held {
+            let percent = run.plan.steps.get(step).copied().unwrap_or(100);
+            let pause = check_interval(run.plan.bake);
+            let pause = if held {
+                if holding.as_ref().is_none_or(|(at, _)| *at != step) {
+                    run.ctx.ui.step(format_args!(
+                        "holding at {percent} %: {}",
+                        run.held().unwrap_or_default()
+                    ));
+                    let spinner = run
+                        .ctx
+                        .ui
+                        .spinner("waiting until the gates can judge the new version");
+                    holding = Some((step, spinner));
+                }
+                pause
+            } else {
+                let baking = clock.bake_left();
+                let settling = baking.is_zero();
+                if waiting
+                    .as_ref()
+                    .is_none_or(|(at, _)| *at != (Some(step), settling))
+                {
+                    let bar = if settling {
+                        run.ctx.ui.countdown(
+                            format_args!("letting the metrics of the step at {percent} % settle"),
+                            left,
+                        )
+                    } else {
+                        run.ctx.ui.countdown(
+                            format_args!("baking at {percent} % on the new version"),
+                            baking,
+                        )
+                    };
+                    waiting = Some(((Some(step), settling), bar));
+                }
+                run.ctx
+                    .ui
+                    .detail(format_args!("baking: {}s left", left.as_secs()));
+                pause.min(if settling { left } else { baking })
+            };
+            if let Err(why) = run.pause_for(pause).await {
+                return run.roll_back(why).await;
+            }
+            continue;
+        }
+        if let Err(e) = run.ensure_active().await {
+            // Nothing more moves onto it; what this run moved is undone.
+            if run.moved {
+                let why = format!(
+                    "version {} cannot take more traffic: {}",
+                    run.version,
+                    describe(&e)
+                );
+                return run.roll_back(why).await;
+            }
+            return Err(e);
+        }
+        match run.fleet_turn(step + 1).await {
+            Ok(()) => {}
+            Err(Halt::Pause(why)) => {
+                run.ctx.ui.step(format_args!("not moving: {why}"));
+                return Ok(run.pause());
+            }
+            Err(Halt::RollBack(why)) => return run.roll_back(why).await,
+        }
+        let next = (step + 1 < run.plan.steps.len()).then_some(step + 1);
+        if let Some(why) = run.make_move(next).await? {
+            return run.roll_back(why).await;
+        }
+    }
+}
+
+fn describe(e: &Error) -> String {
+    match &e.cause {
+        Some(cause) => format!("{} ({cause})", e.message),
+        None => e.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

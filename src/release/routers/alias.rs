@@ -1,0 +1,99 @@
+//! The alias router: the split is the Lambda alias's routing weights.
+//!
+//! A step sets `AdditionalVersionWeights = {new: share}` while the main
+//! version stays on the stable one; finishing sets the main version to the
+//! new one and clears the weights. Each write is one conditional
+//! `UpdateAlias` (with the alias `RevisionId`) that carries the release
+//! record in the alias description too, so split and record change
+//! atomically, and a write is in effect at once.
+//!
+//! AWS calls: `GetAlias` (after a panic), `UpdateAlias`.
+
+use std::time::Duration;
+
+use crate::context::Ctx;
+use crate::error::Result;
+use crate::record::Record;
+use crate::release::rollback::{self, RollbackReport};
+use crate::release::routers::{Place, Router, Split};
+
+/// A release's split on the configured alias.
+#[derive(Clone)]
+pub struct AliasRouter<'a> {
+    ctx: Ctx<'a>,
+    /// The alias's `RevisionId` as last read or written: the condition of
+    /// the next write.
+    revision: Option<String>,
+}
+
+impl<'a> AliasRouter<'a> {
+    /// The router for `ctx`'s alias, read at `revision`.
+    pub fn new(ctx: Ctx<'a>, revision: Option<String>) -> Self {
+        AliasRouter { ctx, revision }
+    }
+}
+
+impl Router for AliasRouter<'_> {
+    fn place(&self) -> Place {
+        let alias = self.ctx.alias();
+        Place {
+            name: format!("alias {alias}"),
+            via: alias.to_owned(),
+            stable_via: alias.to_owned(),
+            route: None,
+        }
+    }
+
+    async fn serves(&self, version: &str) -> Result<bool> {
+        let ctx = self.ctx;
+        let alias = ctx.lambda.alias(ctx.function(), ctx.alias()).await?;
+        Ok(alias.is_some_and(|a| a.version == version || a.weights.contains_key(version)))
+    }
+
+    async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
+        let ctx = self.ctx;
+        let (main, extra) = match split.share {
+            Some(share) => (split.stable, Some((split.version, share))),
+            None => (split.version, None),
+        };
+        ctx.ui.step(format_args!(
+            "moving alias {}: {} % on version {} (stable {})",
+            ctx.alias(),
+            split.percent,
+            split.version,
+            split.stable
+        ));
+        ctx.ui.detail(format_args!("release record: {record}"));
+        self.revision = ctx
+            .lambda
+            .point_alias(
+                ctx.function(),
+                ctx.alias(),
+                main,
+                extra,
+                &record.to_string(),
+                self.revision.as_deref(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn in_effect(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn caching(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+        self.ctx
+            .ui
+            .step(format_args!("{why}; rolling back to version {stable}"));
+        rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await
+    }
+
+    async fn rollback(&self) -> Result<RollbackReport> {
+        rollback::rollback(self.ctx).await
+    }
+}
