@@ -35,6 +35,7 @@ from greenlight_emulator import (
     lambda_invoke,
     lambda_policies,
     lambda_revisions,
+    lambda_roles,
     lambda_settings,
     lambda_states,
     route53,
@@ -107,6 +108,9 @@ def main() -> int:
     states.add_argument("--idle-after", type=seconds, metavar="SECONDS",
                         help="a published version not invoked for this long is Inactive; an "
                         "invoke is refused and wakes it (Pending for --create-pending)")
+    parser.add_argument("--role-propagation", type=seconds, default=0, metavar="SECONDS",
+                        help="CreateFunction refuses a role IAM created less than this long ago "
+                        "(cannot be assumed yet), as AWS does while a new role propagates")
     parser.add_argument("--alarms-per-page", type=page_size, default=100, metavar="N",
                         help="the most alarms one DescribeAlarms page holds, whatever "
                         "MaxRecords asks (CloudWatch may answer fewer), so paging is exercised")
@@ -120,6 +124,7 @@ def main() -> int:
     lambda_revisions.install()
     lambda_settings.install()
     lambda_descriptions.install()
+    lambda_roles.install(args.role_propagation)
     lambda_pages.install(args.versions_per_page)
     lambda_extras.install()
     lambda_states.install(

@@ -202,6 +202,53 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `greenlight man > /usr/local/share/man/man1/greenlight.1`.
     Man,
+    /// The watcher: greenlight as a Lambda function on a one-minute
+    /// schedule, promoting the releases `--no-wait` left in progress (see
+    /// "Scheduled canaries without a runner" in README.md). Reads no config.
+    Watch {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: WatchAction,
+    },
+}
+
+/// `greenlight watch …`.
+#[derive(Debug, Subcommand)]
+pub enum WatchAction {
+    /// Create the watcher, or upgrade it in place: its function, schedule,
+    /// roles and alarm.
+    Install {
+        /// The bucket of `[watch] bucket`, where the snapshots are.
+        #[arg(long, value_name = "BUCKET")]
+        bucket: String,
+        /// The prefix of `[watch] prefix`.
+        #[arg(long, value_name = "PREFIX", default_value = "greenlight/")]
+        prefix: String,
+        /// The watcher's execution role (default: one made with only what
+        /// it needs, named NAME-role).
+        #[arg(long, value_name = "ARN")]
+        role: Option<String>,
+        /// The watcher's name: its function, schedule and alarm.
+        #[arg(long, value_name = "NAME", default_value = "greenlight-watcher")]
+        name: String,
+        /// The code: a Linux binary of greenlight, or a release .zip holding
+        /// one (default: this binary, when it is a static Linux build).
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+    },
+    /// The schedule's state, the releases watched and the last run's outcome.
+    Status {
+        /// The watcher's name.
+        #[arg(long, value_name = "NAME", default_value = "greenlight-watcher")]
+        name: String,
+    },
+    /// Delete the watcher: schedule, alarm, function and the roles install
+    /// made. Snapshots stay (a `promote` from CI can still continue them).
+    Remove {
+        /// The watcher's name.
+        #[arg(long, value_name = "NAME", default_value = "greenlight-watcher")]
+        name: String,
+    },
 }
 
 impl Command {
@@ -236,6 +283,11 @@ impl Command {
             Command::Completions { .. } => "completions",
             Command::Man => "man",
             Command::Init { .. } => "init",
+            Command::Watch { action } => match action {
+                WatchAction::Install { .. } => "watch install",
+                WatchAction::Status { .. } => "watch status",
+                WatchAction::Remove { .. } => "watch remove",
+            },
         }
     }
 }

@@ -5,7 +5,9 @@
 //! and bakes watched by [`checks`]: alarms, metrics and smoke tests) →
 //! rollback. [`app`] runs the commands; [`config`] reads `greenlight.toml`;
 //! [`aws`] is the only code that calls AWS; [`record`] is the release record
-//! kept in AWS; [`report`] prints what happened; [`error`] decides exit codes.
+//! kept in AWS; [`report`] prints what happened; [`error`] decides exit codes;
+//! [`watch`] is greenlight running itself as a Lambda function on a
+//! schedule, promoting what `--no-wait` left in progress.
 
 pub mod app;
 pub mod aws;
@@ -25,3 +27,4 @@ pub mod release;
 pub mod report;
 pub mod secrets;
 pub mod ui;
+pub mod watch;

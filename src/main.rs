@@ -14,6 +14,9 @@ use greenlight::ui::{self, OutputFormat};
 fn main() -> ExitCode {
     ui::honour_no_color();
     let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some(api) = greenlight::watch::runtime_api(&args) {
+        return serve_lambda(&api);
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         // `--help` and `--version` print and exit 0; other argument errors
@@ -44,7 +47,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(greenlight::app::run(&cli)),
+        Ok(runtime) => runtime.block_on(async {
+            match cli.command {
+                Command::Watch { .. } => greenlight::watch::install::command(&cli).await,
+                _ => greenlight::app::run(&cli).await,
+            }
+        }),
         Err(e) => {
             eprintln!("error: cannot start the async runtime\ncaused by: {e}");
             return ExitCode::from(1);
@@ -62,6 +70,23 @@ fn main() -> ExitCode {
     };
     greenlight::report::ci_summary::publish(&report);
     code
+}
+
+/// Serves the Lambda Runtime API at `api` as the watcher until it fails
+/// (then exits 1, and Lambda starts a new process).
+fn serve_lambda(api: &str) -> ExitCode {
+    let served = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::no_traffic_moved("cannot start the async runtime").with_cause(e))
+        .and_then(|runtime| runtime.block_on(greenlight::watch::serve(api)));
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Whether the command line asks for `--output json` (as two words or as

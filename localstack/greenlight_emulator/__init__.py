@@ -10,6 +10,8 @@ emulator answers, and refuses, as the AWS service does:
 - `lambda_settings`: the function settings moto drops, and the ones Lambda
   refuses (log levels without JSON logs, file systems without a VPC);
 - `lambda_descriptions`: a description over 256 characters refused;
+- `lambda_roles`: a role just created refused by CreateFunction for a while
+  (`--role-propagation`), as while IAM propagates it;
 - `lambda_pages`: `ListVersionsByFunction` in pages of at most 50;
 - `lambda_states`: Pending functions and versions, updates in progress;
 - `lambda_invoke`: a weighted alias routes by its weights, and the version

@@ -3,6 +3,7 @@
 //! stages the command asks for.
 
 use crate::app::Shared;
+use crate::app::snapshots;
 use crate::app::stages::{
     deploy_stage, package_to_file, record_release, release_stage, shared_package, ship, smoke_stage,
 };
@@ -74,7 +75,10 @@ pub(super) async fn local_part(
         Command::Status => Job::Status,
         Command::History { limit } => Job::History(*limit),
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
-        Command::Completions { .. } | Command::Man | Command::Init { .. } => {
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Init { .. }
+        | Command::Watch { .. } => {
             return Err(Error::usage("this command reads no config"));
         }
     };
@@ -114,7 +118,6 @@ pub(super) async fn aws_part(
     learned: bool,
     report: &mut Report,
 ) -> Result<()> {
-    let lambda = base.lambda;
     // In DNS mode the alias users reach is the live colour's. `status`
     // reports records it cannot read as its problem instead of failing;
     // `history` fails, as it would tell the live version `never_released`.
@@ -132,6 +135,23 @@ pub(super) async fn aws_part(
     if cli.command.is_dry_run() {
         return plan_only(ctx, job, cli.command.name(), report).await;
     }
+    let moves = match job {
+        Job::Ship(..) | Job::Release(..) => Some(true),
+        Job::Promote | Job::Rollback => Some(false),
+        _ => None,
+    };
+    let done = run_job(ctx, job, learned, report).await;
+    if let Some(starts) = moves {
+        // `base`: its alias is the config's own, which in DNS mode stays
+        // the same while the live colour changes.
+        snapshots::follow(base, starts, &done, report).await;
+    }
+    done
+}
+
+/// The job's own work, from its first AWS call on.
+async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> Result<()> {
+    let (lambda, config) = (ctx.lambda, ctx.config);
     match job {
         Job::Deploy(code) => {
             let (decided, ()) =
@@ -140,14 +160,14 @@ pub(super) async fn aws_part(
         }
         Job::Ship(code, wait) => ship(ctx, &code, wait, !learned, report).await,
         Job::Test(version) => {
-            let version = version_or_latest(lambda, &config, version).await?;
+            let version = version_or_latest(lambda, config, version).await?;
             candidate::warn(ctx);
             candidate::point(ctx, &version).await?;
             smoke_stage(ctx, &version, report).await
         }
         Job::Release(version, wait) => {
             let (version, ()) = tokio::try_join!(
-                version_or_latest(lambda, &config, version),
+                version_or_latest(lambda, config, version),
                 candidate::check(ctx)
             )?;
             release_stage(ctx, &version, wait, None, report).await

@@ -145,6 +145,17 @@ mod tests {
     }
 
     #[test]
+    fn the_starters_watch_table_is_valid_once_uncommented() {
+        let text = config("orders-api", Flavour::Python, false)
+            .replace("# [watch]\n# bucket", "[watch]\nbucket");
+        let parsed = Config::parse(Path::new("greenlight.toml"), &text).expect("valid");
+        assert_eq!(
+            parsed.watch.map(|w| w.bucket).as_deref(),
+            Some("my-ops-bucket")
+        );
+    }
+
+    #[test]
     fn rust_builds_for_the_architecture_the_function_runs_on() {
         let build = |arm64| {
             let text = config("x", Flavour::Rust, arm64);

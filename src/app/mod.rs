@@ -19,6 +19,7 @@ pub mod fleet;
 pub mod init;
 mod prepare;
 pub mod shared_packages;
+mod snapshots;
 mod stages;
 
 pub use prepare::{Prepared, Ready, prepare};
@@ -68,15 +69,7 @@ async fn run_all(cli: &Cli) -> Report {
         return report;
     }
     let shared = Shared {
-        regions: Regions::new(
-            AwsOptions {
-                region: cli.region.clone(),
-                profile: cli.profile.clone(),
-                endpoint_url: cli.endpoint_url.clone(),
-                timeout: cli.aws_timeout,
-            },
-            cli.lambda_rate,
-        ),
+        regions: regions(cli),
         packages: SharedPackages::default(),
         fetched: Fetched::default(),
         redactor: Redactor::default(),
@@ -95,6 +88,21 @@ async fn run_all(cli: &Cli) -> Report {
     };
     report.redactor = shared.redactor;
     report
+}
+
+/// The AWS configuration per region as the command line sets it
+/// (`--region`, `--profile`, `--endpoint-url`, `--aws-timeout`,
+/// `--lambda-rate`), loaded when first asked for.
+pub fn regions(cli: &Cli) -> Regions {
+    Regions::new(
+        AwsOptions {
+            region: cli.region.clone(),
+            profile: cli.profile.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+            timeout: cli.aws_timeout,
+        },
+        cli.lambda_rate,
+    )
 }
 
 /// What the functions of one run share: AWS clients and pace per region,

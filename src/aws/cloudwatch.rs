@@ -161,6 +161,47 @@ impl CloudWatch {
         CloudWatch { client }
     }
 
+    /// Makes alarm `name` go off when function `function` reports any
+    /// `Errors` in a minute (`PutMetricAlarm`, which creates or replaces).
+    pub async fn put_errors_alarm(&self, name: &str, function: &str) -> Result<()> {
+        let dimension = aws_sdk_cloudwatch::types::Dimension::builder()
+            .name("FunctionName")
+            .value(function)
+            .build();
+        self.client
+            .put_metric_alarm()
+            .alarm_name(name)
+            .alarm_description(format!(
+                "greenlight watcher {function}: a release needs a person (its rollback failed), or the watcher itself fails"
+            ))
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .dimensions(dimension)
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+            )
+            .treat_missing_data("notBreaching")
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("put alarm {name}"), e))?;
+        Ok(())
+    }
+
+    /// Deletes alarm `name` (done too when it was not there).
+    pub async fn delete_alarm(&self, name: &str) -> Result<()> {
+        self.client
+            .delete_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("delete alarm {name}"), e))?;
+        Ok(())
+    }
+
     /// The states of `names`, in the same order. An alarm that does not
     /// exist is a configuration error (exit 2).
     pub async fn alarm_states(&self, names: &[String]) -> Result<Vec<AlarmState>> {

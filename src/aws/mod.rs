@@ -9,7 +9,8 @@
 //! No AWS call is made here.
 //!
 //! The `aws` folder is the only code that calls AWS: one seam per service
-//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`), `pacing` (the
+//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, and for the
+//! watcher `iam` and `scheduler`), `pacing` (the
 //! pace of Lambda requests per region) and `sdk_errors` (SDK errors in one
 //! line, with their fix). Each seam speaks greenlight's vocabulary in plain
 //! types and never sees the configuration: its callers convert. May import:
@@ -18,10 +19,12 @@
 
 pub mod cloudwatch;
 pub mod elbv2;
+pub mod iam;
 pub mod lambda;
 pub mod pacing;
 pub mod route53;
 pub mod s3;
+pub mod scheduler;
 pub mod sdk_errors;
 pub mod secret_store;
 
@@ -166,6 +169,16 @@ pub fn elbv2(sdk: &SdkConfig) -> Elbv2 {
         aws_sdk_elasticloadbalancingv2::Client::new(sdk),
         Duration::from_secs(1),
     )
+}
+
+/// The IAM seam for `sdk` (the watcher's roles).
+pub fn iam(sdk: &SdkConfig) -> iam::Iam {
+    iam::Iam::new(aws_sdk_iam::Client::new(sdk))
+}
+
+/// The EventBridge Scheduler seam for `sdk` (the watcher's schedule).
+pub fn schedules(sdk: &SdkConfig) -> scheduler::Schedules {
+    scheduler::Schedules::new(aws_sdk_scheduler::Client::new(sdk))
 }
 
 /// The seam to SSM Parameter Store and Secrets Manager for `sdk` (in its

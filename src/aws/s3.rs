@@ -1,4 +1,6 @@
-//! The seam to S3: put a large deployment package where Lambda can fetch it.
+//! The seam to S3: put a large deployment package where Lambda can fetch
+//! it, and keep the small text objects of the watcher (release snapshots,
+//! its heartbeat).
 //!
 //! Lambda takes at most 50 MB of zipped code in the request itself; larger
 //! packages go through S3, and so does every package when a bucket is set
@@ -6,6 +8,9 @@
 //! (`<prefix><function>/<sha256 hex>.zip`), so an upload is skipped when the
 //! object is already there. AWS calls: `HeadObject`, then `PutObject` when
 //! missing. Safe to repeat.
+//!
+//! Text objects: `PutObject`, `GetObject`, `ListObjectsV2` (every page) and
+//! `DeleteObject` (deleting a missing key succeeds, as S3 answers).
 
 use aws_sdk_s3::Client;
 use std::pin::Pin;
@@ -122,6 +127,84 @@ impl Artifacts {
                 )
             })?;
         Ok((location, true))
+    }
+}
+
+/// Small text objects: the watcher's snapshots and heartbeat.
+impl Artifacts {
+    /// Writes `text` to `s3://bucket/key` (JSON or TOML, as `content_type` says).
+    pub async fn put_text(
+        &self,
+        bucket: &str,
+        key: &str,
+        text: String,
+        content_type: &str,
+    ) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(text.into_bytes()))
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("write s3://{bucket}/{key}"), e))?;
+        Ok(())
+    }
+
+    /// The text of `s3://bucket/key`; `None` when there is no such object.
+    pub async fn get_text(&self, bucket: &str, key: &str) -> Result<Option<String>> {
+        let got = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(got) => got,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(aws_error(format!("read s3://{bucket}/{key}"), e)),
+        };
+        let bytes = got.body.collect().await.map_err(|e| {
+            crate::error::Error::no_traffic_moved(format!("read s3://{bucket}/{key}")).with_cause(e)
+        })?;
+        Ok(Some(
+            String::from_utf8_lossy(&bytes.into_bytes()).into_owned(),
+        ))
+    }
+
+    /// Every key under `prefix` in `bucket`, in S3's order.
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error(format!("list s3://{bucket}/{prefix}"), e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
+    /// Deletes `s3://bucket/key` (done too when it was not there).
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("delete s3://{bucket}/{key}"), e))?;
+        Ok(())
     }
 }
 

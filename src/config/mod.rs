@@ -9,7 +9,7 @@
 //! One file per table: `function` (with `settings`, the settings beyond
 //! code, memory and environment, and `env`, environment references),
 //! `package`, `smoke`, `release` (with `plan`, the steps, and `metrics`, the
-//! metric gates) and `dns`; `functions` expands `[[functions]]` into one
+//! metric gates), `dns` and `watch`; `functions` expands `[[functions]]` into one
 //! config per function. May import: the AWS seams' plain types (a function's
 //! settings in Lambda's terms), `ui`'s wording helpers and the base
 //! modules; never a stage.
@@ -25,6 +25,7 @@ pub mod plan;
 mod release;
 pub mod settings;
 mod smoke;
+pub mod watch;
 
 pub use dns::{Colour, DnsConfig};
 pub use function::{DEFAULT_ALIAS, DEFAULT_READY_TIMEOUT, FunctionConfig, MAX_READY_TIMEOUT};
@@ -73,6 +74,9 @@ pub struct Config {
     /// With `[alb]`, releases shift the weights of a load balancer's two
     /// target groups instead.
     pub alb: Option<alb::AlbConfig>,
+    /// With `[watch]`, a release left in progress is recorded in S3 for
+    /// the watcher to promote.
+    pub watch: Option<watch::WatchConfig>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +89,7 @@ struct RawConfig {
     release: Option<RawRelease>,
     dns: Option<RawDns>,
     alb: Option<toml::Spanned<alb::RawAlb>>,
+    watch: Option<watch::RawWatch>,
 }
 
 impl Config {
@@ -140,6 +145,12 @@ impl Config {
             dns: raw.dns.is_some(),
         };
         let alb = raw.alb.map(|alb| alb::check(alb, &around)).transpose()?;
+        let place = watch::Place {
+            file: &file,
+            text,
+            located: entry.is_none(),
+        };
+        let watch = raw.watch.map(|w| watch::check(w, &place)).transpose()?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
@@ -155,6 +166,7 @@ impl Config {
                 .unwrap_or_default(),
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,
             alb,
+            watch,
         }
         .checked(&at)
     }
@@ -163,6 +175,7 @@ impl Config {
     /// or handler, and an HTTP test's `{endpoint}` needs `[dns]`.
     fn checked(self, at: &Checker) -> Result<Config> {
         self.check_candidate(at)?;
+        watch::refuse_unwatchable(&self)?;
         for (i, test) in self.smoke.iter().enumerate() {
             if let Check::Http(http) = &test.check {
                 at.placeholders(&format!("smoke[{i}].http"), http, &self)?;

@@ -99,6 +99,12 @@ pub struct Report {
     /// What a `--dry-run` or `plan` would write (nothing was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<DryRun>,
+    /// With `[watch]`: the release snapshot this run wrote or deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotReport>,
+    /// `watch install`, `watch status`, `watch remove`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchReport>,
     /// With `[[functions]]`: each function's own report, in config order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<Report>,
@@ -112,6 +118,46 @@ pub struct Report {
     /// The run's secret values, which mask outside text where it is shown.
     #[serde(skip)]
     pub redactor: Redactor,
+}
+
+/// The watcher, as `watch install`, `status` and `remove` found and left it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WatchReport {
+    /// The watcher's name (its function, schedule and alarm).
+    pub name: String,
+    /// Whether its function exists (after the command).
+    pub installed: bool,
+    /// The snapshots' bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Their prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// The schedule's state: `ENABLED`, `DISABLED`, or `missing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// The releases watched: `region/function/alias` of each snapshot.
+    pub releases: Vec<String>,
+    /// The last run's summary, from the heartbeat the watcher writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<serde_json::Value>,
+    /// What this command did, in order, e.g. `created function greenlight-watcher`.
+    pub done: Vec<String>,
+}
+
+/// With `[watch]`: the release snapshot a run wrote (its release left in
+/// progress) or deleted (its release ended). A failure to write or delete
+/// it does not change the run's outcome: the release is as the report says,
+/// and the hint says what the watcher will or will not do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotReport {
+    /// Where: `s3://bucket/prefix/region/function/alias`.
+    pub location: String,
+    /// `written` or `deleted`.
+    pub action: &'static str,
+    /// Why it could not be done, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Report {
@@ -318,6 +364,34 @@ impl Report {
             }
             if let (Some(why), Some(prev)) = (&r.rolled_back, &r.previous) {
                 writeln!(f, "rollback  alias {alias} back on version {prev}: {why}")?;
+            }
+        }
+        if let Some(w) = &self.watch {
+            for line in &w.done {
+                writeln!(f, "watch     {line}")?;
+            }
+            match (w.installed, &w.schedule) {
+                (false, _) => writeln!(f, "watcher   {}: not installed", w.name)?,
+                (true, schedule) => writeln!(
+                    f,
+                    "watcher   {}: schedule {}, bucket s3://{}/{}",
+                    w.name,
+                    schedule.as_deref().unwrap_or("missing"),
+                    w.bucket.as_deref().unwrap_or("?"),
+                    w.prefix.as_deref().unwrap_or_default()
+                )?,
+            }
+            for release in &w.releases {
+                writeln!(f, "watching  {release}")?;
+            }
+            if let Some(run) = &w.last_run {
+                writeln!(f, "last run  {run}")?;
+            }
+        }
+        if let Some(s) = &self.snapshot {
+            match &s.error {
+                None => writeln!(f, "watch     snapshot {} {}", s.location, s.action)?,
+                Some(e) => writeln!(f, "watch     snapshot {} not {}: {e}", s.location, s.action)?,
             }
         }
         if self.outcome == "nothing_in_progress" {

@@ -52,4 +52,5 @@ mod smoke_kinds;
 mod ssm_selectors;
 mod steps;
 mod triggers;
+mod watch;
 mod workflow_audit;

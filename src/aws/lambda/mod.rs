@@ -19,8 +19,8 @@
 //!
 //! One file per concern: `state` (what Lambda reports, and the waits for
 //! it), `function` (create, update code and configuration), `versions`,
-//! `aliases`, `invoke`, `invokers` (what else invokes the function), `tags`
-//! and `settings` (a function's settings in Lambda's terms, to and from the
+//! `aliases`, `invoke`, `invokers` (what else invokes the function), `tags`,
+//! `watcher` (what only the watcher's own function needs) and `settings` (a function's settings in Lambda's terms, to and from the
 //! SDK's types). It does not know the configuration: callers hand it
 //! [`FunctionSettings`].
 
@@ -32,6 +32,7 @@ mod settings;
 mod state;
 mod tags;
 mod versions;
+mod watcher;
 
 pub use aliases::AliasState;
 pub use function::{Code, Configured, Updated};

@@ -6,6 +6,7 @@ pub mod fault_proxy;
 pub mod loopback;
 pub mod project;
 pub mod python;
+pub mod runtime_api;
 pub mod sdk;
 
 pub use fault_proxy::{Fault, FaultProxy, Upstream};

@@ -748,6 +748,35 @@ impl Project {
             .collect()
     }
 
+    /// Writes `text` to `s3://bucket/key`.
+    pub fn put_s3_text(&self, bucket: &str, key: &str, text: &str) {
+        self.runtime
+            .block_on(
+                self.s3
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(text.as_bytes().to_vec().into())
+                    .send(),
+            )
+            .expect("put object");
+    }
+
+    /// The text of `s3://bucket/key`, or `None` when there is no such object.
+    pub fn s3_text(&self, bucket: &str, key: &str) -> Option<String> {
+        self.runtime.block_on(async {
+            let got = self.s3.get_object().bucket(bucket).key(key).send().await;
+            match got {
+                Ok(got) => {
+                    let bytes = got.body.collect().await.expect("read the object");
+                    Some(String::from_utf8(bytes.to_vec()).expect("UTF-8 text"))
+                }
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+                Err(e) => panic!("get s3://{bucket}/{key}: {e:?}"),
+            }
+        })
+    }
+
     /// A path inside the project.
     pub fn join(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
