@@ -53,12 +53,7 @@ fn a_stepped_release_moves_the_forward_weights_to_the_idle_colour_keeping_the_to
     let proxy = p.proxy();
     let write = "ModifyListener";
     proxy.hold(write, &[2, 3]);
-    let child = p
-        .command_via(&proxy, &["ship"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = crate::harness::spawned(p.command_via(&proxy, &["ship"]));
     proxy.look_before_each(write, &[2, 3], Duration::from_secs(60), |n| {
         if n == 2 {
             assert_weights(&p, &alb, 450, 50);
@@ -173,12 +168,7 @@ fn a_third_target_group_a_missing_invoke_permission_or_another_target_stop_befor
 /// blue and green's 100.
 fn ship_until_10_percent(p: &Project, alb: &Alb, marker: &str) -> std::process::Child {
     p.change_code(marker);
-    let child = p
-        .command(&["ship"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = crate::harness::spawned(p.command(&["ship"]));
     p.wait_for("10 % on green", Duration::from_secs(60), || {
         alb.weights(p) == alb.pair([90, 10]).map(|(t, w)| (t.to_owned(), w))
     });

@@ -43,13 +43,9 @@ fn ship_until_10_percent(p: &Project, zone: &str, marker: &str) -> std::process:
 fn until_10_percent(
     p: &Project,
     zone: &str,
-    mut command: std::process::Command,
+    command: std::process::Command,
 ) -> std::process::Child {
-    let child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = crate::harness::spawned(command);
     p.wait_for("10 % on green", Duration::from_secs(60), || {
         p.dns_weights(zone, NAME) == weights(&[("blue", 90), ("green", 10)])
     });
@@ -81,12 +77,7 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
     let proxy = p.proxy();
     let change = "ChangeResourceRecordSets";
     proxy.hold(change, &[2, 3]);
-    let child = p
-        .command_via(&proxy, &["ship"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = crate::harness::spawned(p.command_via(&proxy, &["ship"]));
     proxy.look_before_each(change, &[2, 3], Duration::from_secs(60), |n| {
         if n == 2 {
             assert_weights(&p, &zone, 90, 10);

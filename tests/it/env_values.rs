@@ -345,12 +345,7 @@ fn a_kept_variable_rotated_during_a_deploy_is_written_back_fresh() {
     // must not write the old value back.
     let proxy = p.proxy();
     proxy.hold("UpdateFunctionConfiguration", &[1]);
-    let child = p
-        .command_via(&proxy, &["deploy", "--output", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn greenlight");
+    let child = crate::harness::spawned(p.command_via(&proxy, &["deploy", "--output", "json"]));
     proxy.look_before_each(
         "UpdateFunctionConfiguration",
         &[1],

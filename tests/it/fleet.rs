@@ -278,12 +278,7 @@ fn together_the_fleet_steps_only_when_every_function_is_ready() {
 #[test]
 fn together_one_red_gate_rolls_the_whole_fleet_back() {
     let p = together("1");
-    let child = p
-        .command(&["ship"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn greenlight");
+    let child = crate::harness::spawned(p.command(&["ship"]));
     p.wait_for(
         "every function at 50 %",
         std::time::Duration::from_secs(60),
