@@ -3,7 +3,7 @@
 //! done, the run's secrets learned; then [`Ready::run`] runs its AWS part.
 
 use crate::app::commands::{Job, aws_part, local_part};
-use crate::app::stages::learn_values;
+use crate::app::stages::{learn_values, newest};
 use crate::app::{Company, Shared, fail, panicked};
 use crate::aws::{self, RegionalAws};
 use crate::cli::{Cli, Command};
@@ -99,16 +99,20 @@ impl<'a> Ready<'a> {
     /// resolve, `environment_keep` values, values a version published
     /// earlier still holds. A fleet learns every function's before any
     /// function goes on, so each one's output is masked with all of them.
-    /// The same list gives `test` and `release` their default version.
+    /// The same list gives `test` and `release` their default version, and
+    /// `history` its versions (read once).
     pub async fn learn_secrets(mut self: Box<Self>) -> Prepared<'a> {
         let (sdk, paces) = &self.sdk;
         let lambda = aws::lambda(sdk, paces.clone());
         match learn_values(&lambda, &self.config.function.name, &self.redactor).await {
-            Ok(newest) => {
-                if let (Job::Test(version) | Job::Release(version, _), Some(newest)) =
-                    (&mut self.job, newest)
-                {
-                    version.get_or_insert_with(|| newest.to_string());
+            Ok(listed) => {
+                match (&mut self.job, newest(&listed)) {
+                    (Job::Test(version) | Job::Release(version, _), Some(newest)) => {
+                        version.get_or_insert_with(|| newest.to_string());
+                    }
+                    // `history` tells the versions this listing holds.
+                    (Job::History(_, versions), _) => *versions = Some(listed),
+                    _ => {}
                 }
                 self.learned = true;
                 Prepared::Ready(self)
