@@ -3,6 +3,7 @@
 //! done, the run's secrets learned; then [`Ready::run`] runs its AWS part.
 
 use crate::app::commands::{Job, aws_part, local_part};
+use crate::app::notifications::{learn_urls, notifier};
 use crate::app::stages::{learn_values, newest};
 use crate::app::{Company, Shared, fail, panicked};
 use crate::aws::{self, RegionalAws};
@@ -60,6 +61,7 @@ pub async fn prepare<'a>(
         if let Some(environment) = &config.function.settings.environment {
             shared.redactor.learn(environment);
         }
+        learn_urls(&config, &shared.redactor);
         let ui = ui_for(cli, &config, company, &shared.redactor);
         if let Some(read) = read {
             ui.detail(read);
@@ -132,7 +134,7 @@ impl<'a> Ready<'a> {
             ui,
             learned,
             mut report,
-            ..
+            redactor,
         } = *self;
         let fleet = match company {
             Company::Alone => None,
@@ -143,6 +145,7 @@ impl<'a> Ready<'a> {
         let artifacts = aws::artifacts(&sdk);
         let dns = aws::dns(&sdk);
         let elbv2 = aws::elbv2(&sdk);
+        let notify = notifier(cli, &config, &sdk, &redactor, &ui).await;
         let ctx = Ctx {
             config: &config,
             lambda: &lambda,
@@ -151,6 +154,7 @@ impl<'a> Ready<'a> {
             dns: &dns,
             elbv2: &elbv2,
             ui: &ui,
+            notify: &notify,
             fleet,
         };
         match unexpected::catching(aws_part(cli, ctx, job, learned, &mut report)).await {
@@ -158,6 +162,7 @@ impl<'a> Ready<'a> {
             Ok(Err(e)) => fail(&mut report, e),
             Err(panic) => fail(&mut report, panicked(&panic)),
         }
+        report.notify_warnings.extend(notify.warnings());
         report
     }
 

@@ -9,7 +9,8 @@
 //! No AWS call is made here.
 //!
 //! The `aws` folder is the only code that calls AWS: one seam per service
-//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, and for the
+//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, `sns` for
+//! notifications, and for the
 //! watcher `iam` and `scheduler`), `pacing` (the
 //! pace of Lambda requests per region) and `sdk_errors` (SDK errors in one
 //! line, with their fix). Each seam speaks greenlight's vocabulary in plain
@@ -27,6 +28,7 @@ pub mod s3;
 pub mod scheduler;
 pub mod sdk_errors;
 pub mod secret_store;
+pub mod sns;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -824,7 +824,8 @@ fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run
             .at_step(
                 canary.step,
                 record.time().unwrap_or_else(OffsetDateTime::now_utc),
-            ),
+            )
+            .held_told(record.held),
         None => {
             let run = Run::start(
                 ctx,

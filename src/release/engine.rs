@@ -25,9 +25,11 @@
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
+use crate::config::notify::Event;
 use crate::config::plan::Plan;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
@@ -37,6 +39,7 @@ use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
 use crate::release::clock::{Settling, StepClock, whole_seconds};
 use crate::release::routers::{AnyRouter, Place, Router, Split};
+use crate::release::tell::{self, Change};
 use crate::release::unexpected;
 use crate::release::watch::{self, check_interval};
 use crate::ui::Activity;
@@ -94,6 +97,8 @@ pub struct Run<'a> {
     /// The new version was seen `Active` (by this run or just before it):
     /// moves onto it need no check of its state ([`crate::deploy::ready`]).
     active: bool,
+    /// The step whose hold the release record marks as told (`held=`).
+    held_told: Option<usize>,
     /// Caught from the first alias write on; `None` while only reading, so
     /// `status` and `rollback` stay interruptible as usual.
     interrupts: Option<Interrupts>,
@@ -129,6 +134,7 @@ impl<'a> Run<'a> {
             moved: false,
             reapply: false,
             active: false,
+            held_told: None,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
@@ -151,6 +157,12 @@ impl<'a> Run<'a> {
     pub fn at_step(mut self, step: usize, since: OffsetDateTime) -> Self {
         self.step = Some(step);
         self.since = since;
+        self
+    }
+
+    /// This release with the hold at `step` already told (the record's `held=`).
+    pub fn held_told(mut self, step: Option<usize>) -> Self {
+        self.held_told = step;
         self
     }
 
@@ -238,13 +250,64 @@ impl<'a> Run<'a> {
             percent,
         };
         self.router.write(split, &record).await?;
+        let event = match (step, self.step) {
+            (None, _) => Event::Released,
+            (Some(_), None) => Event::Started,
+            (Some(_), Some(_)) => Event::Step,
+        };
         self.moved = true;
         let at = record.time().unwrap_or_else(OffsetDateTime::now_utc);
         self.settling = Settling::of(&record);
         self.step = step;
         self.since = at;
         self.report.moves.push(percent);
+        tell::tell(self.ctx, self.change(event, percent, None)).await;
         Ok(())
+    }
+
+    /// This release's state change `event`, with `percent` on the new
+    /// version after it, for `[[notify]]`.
+    fn change<'c>(&'c self, event: Event, percent: u8, reason: Option<&'c str>) -> Change<'c> {
+        Change {
+            event,
+            version: &self.version,
+            stable: &self.stable,
+            step: self.step,
+            plan: Some(&self.plan).filter(|p| !p.is_all_at_once()),
+            percent,
+            reason,
+        }
+    }
+
+    /// Once per hold at `step`, when `[[notify]]` hears of holds: marks it
+    /// in the release record (the same split written again with
+    /// `held=<step>`, conditionally), then tells `held`. A runner whose
+    /// write loses tells nothing: another one did.
+    async fn tell_hold(&mut self, step: usize) {
+        if self.held_told == Some(step) || !self.ctx.notify.wants(Event::Held) {
+            return;
+        }
+        let percent = self.plan.steps[step];
+        let mut record =
+            Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
+        record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
+        record.held = Some(step);
+        let split = Split {
+            version: &self.version,
+            stable: &self.stable,
+            share: Some(self.plan.weight(step)),
+            percent,
+        };
+        if let Err(e) = self.router.write(split, &record).await {
+            self.ctx.ui.detail(format_args!(
+                "the hold was not marked in the release record, so it is not told: {}",
+                describe(&e)
+            ));
+            return;
+        }
+        self.held_told = Some(step);
+        let why = self.held().map(str::to_owned);
+        tell::tell(self.ctx, self.change(Event::Held, percent, why.as_deref())).await;
     }
 
     /// Moves to `step` ([`Run::move_to`]) once traffic has moved before,
@@ -384,9 +447,18 @@ impl<'a> Run<'a> {
 
     /// Puts all traffic back on the stable version and reports why.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
-        self.router
-            .restore(&self.stable, &self.version, &why)
-            .await?;
+        let restored = self.router.restore(&self.stable, &self.version, &why).await;
+        let (event, percent, reason) = match &restored {
+            Ok(()) => (Event::RolledBack, 0, why.clone()),
+            Err(e) => {
+                let share = self.step.map_or(100, |k| self.plan.steps[k]);
+                let reason = format!("{why}; then the rollback failed: {}", describe(e));
+                (Event::RollbackFailed, share, reason)
+            }
+        };
+        self.step = None;
+        tell::tell(self.ctx, self.change(event, percent, Some(&reason))).await;
+        restored?;
         self.report.rolled_back = Some(why);
         self.report.in_progress = None;
         Ok(self.report)
@@ -547,10 +619,14 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         let left = clock.wait_left();
         // The wait is over, but the gates cannot judge yet: hold the step.
         let held = left.is_zero() && run.held().is_some();
+        let hold_is_over = held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold);
+        if held && (!wait || hold_is_over) {
+            run.tell_hold(step).await;
+        }
         if !wait && (run.moved || !left.is_zero() || held) {
             return Ok(run.pause());
         }
-        if held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold) {
+        if hold_is_over {
             return Ok(run.pause());
         }
         if !left.is_zero() || held {
