@@ -47,6 +47,31 @@ use crate::aws::s3::Artifacts;
 use crate::aws::secret_store::SecretStore;
 use crate::error::{Error, Result};
 
+/// Clients of one service by region, each made on first use and kept
+/// (a parameter, secret or topic is reached in the region its ARN names).
+#[derive(Debug)]
+pub struct PerRegion<C>(std::sync::Mutex<BTreeMap<String, C>>);
+
+impl<C> Default for PerRegion<C> {
+    fn default() -> Self {
+        PerRegion(std::sync::Mutex::new(BTreeMap::new()))
+    }
+}
+
+impl<C: Clone> PerRegion<C> {
+    /// The client for `region`, made by `make` the first time.
+    pub fn get(&self, region: &str, make: impl FnOnce(Region) -> C) -> C {
+        let mut clients = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| make(Region::new(region.to_owned())))
+            .clone()
+    }
+}
+
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {

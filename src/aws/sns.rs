@@ -5,14 +5,13 @@
 //! release, so these clients try at most [`ATTEMPTS`] times within
 //! [`WITHIN`] in all, not the run's usual retries. AWS calls: `Publish`.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
+use crate::aws::PerRegion;
 use crate::aws::sdk_errors::aws_error;
 use crate::error::Result;
 
@@ -25,7 +24,7 @@ pub const WITHIN: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Topics {
     sdk: SdkConfig,
-    clients: Mutex<BTreeMap<String, aws_sdk_sns::Client>>,
+    clients: PerRegion<aws_sdk_sns::Client>,
 }
 
 impl Topics {
@@ -33,26 +32,19 @@ impl Topics {
     pub fn new(sdk: &SdkConfig) -> Self {
         Topics {
             sdk: sdk.clone(),
-            clients: Mutex::new(BTreeMap::new()),
+            clients: PerRegion::default(),
         }
     }
 
     fn client(&self, region: &str) -> aws_sdk_sns::Client {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config = aws_sdk_sns::config::Builder::from(&self.sdk)
-                    .region(Region::new(region.to_owned()))
-                    .retry_config(RetryConfig::standard().with_max_attempts(ATTEMPTS))
-                    .timeout_config(TimeoutConfig::builder().operation_timeout(WITHIN).build())
-                    .build();
-                aws_sdk_sns::Client::from_conf(config)
-            })
-            .clone()
+        self.clients.get(region, |region| {
+            let config = aws_sdk_sns::config::Builder::from(&self.sdk)
+                .region(region)
+                .retry_config(RetryConfig::standard().with_max_attempts(ATTEMPTS))
+                .timeout_config(TimeoutConfig::builder().operation_timeout(WITHIN).build())
+                .build();
+            aws_sdk_sns::Client::from_conf(config)
+        })
     }
 
     /// Publishes `message` with `subject` to the topic `arn`, in `region`.

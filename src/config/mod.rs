@@ -333,6 +333,14 @@ fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
 }
 
 /// The line and column (both from 1) of byte `offset` in `text`.
+/// Where `offset` is in `text`, as an error names it after the file
+/// (`:12:3`); nothing when the text is not the file's (`None`).
+pub(crate) fn place_in(text: Option<&str>, offset: usize) -> String {
+    text.map(|text| line_col(text, offset))
+        .map(|(line, col)| format!(":{line}:{col}"))
+        .unwrap_or_default()
+}
+
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;

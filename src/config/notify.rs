@@ -19,7 +19,7 @@ use std::ops::Range;
 use toml::{Spanned, Table, Value};
 
 use crate::config::env::{Source, reference_source};
-use crate::config::line_col;
+use crate::config::place_in;
 use crate::error::{Error, Result};
 use crate::secrets::MASK;
 
@@ -142,11 +142,7 @@ pub(super) struct Place<'a> {
 
 impl Place<'_> {
     fn bad(&self, key: &str, span: Range<usize>, shown: &str, why: &str) -> Error {
-        let place = self
-            .text
-            .map(|text| line_col(text, span.start))
-            .map(|(line, col)| format!(":{line}:{col}"))
-            .unwrap_or_default();
+        let place = place_in(self.text, span.start);
         Error::usage(format!("{}{place}: `{key}` = {shown}: {why}", self.file))
             .with_hint("see \"Notifications\" in README.md")
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::harness::loopback::{Received, recorder};
-use crate::harness::{Project, SECRET, default_config, python};
+use crate::harness::{Fault, Project, SECRET, default_config, python};
 use crate::provenance::{SHA, github, run_with};
 
 /// The token in every webhook URL: it must never be printed.
@@ -278,4 +278,72 @@ fn bad_notify_tables_are_exit_2_before_any_aws_call() {
         assert_eq!(p.emulator.requests().len(), before, "no AWS call");
     }
     assert_eq!(p.live_version(), "1");
+}
+
+#[test]
+fn a_failed_rollback_is_told_through_a_filter_unless_excluded() {
+    let (hook, heard) = recorder("200 OK");
+    let (quiet_base, quiet) = recorder("200 OK");
+    let p = Project::with_config(&config(
+        "steps = [10]\nbake = \"1s\"",
+        &format!(
+            "[[notify]]\nwebhook = \"{hook}/{TOKEN}\"\nevents = [\"released\"]\n\
+             [[notify]]\nwebhook = \"{quiet_base}/{TOKEN}\"\nevents = [\"released\"]\nexclude = [\"rollback_failed\"]\n"
+        ),
+    ));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    // The first step's write goes through; the move to 100 % and the
+    // restore after it fail.
+    let proxy = p.proxy();
+    proxy.rule("UpdateAlias", 1, None, Fault::ServerError);
+    let run: crate::harness::Run = p
+        .command_via(&proxy, &["ship"])
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .output()
+        .expect("run greenlight")
+        .into();
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(p.weights("live"), at(0.1));
+
+    let told = bodies(&heard);
+    assert_eq!(events(&told), ["rollback_failed"], "{told:?}");
+    assert_eq!(told[0]["outcome"], "needs_operator");
+    assert_eq!(told[0]["percent"], 10);
+    assert_eq!(told[0]["version"], "2");
+    assert!(
+        told[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("then the rollback failed")),
+        "{told:?}"
+    );
+    assert!(bodies(&quiet).is_empty(), "excluded on purpose");
+}
+
+#[test]
+fn urls_are_read_from_references_and_one_that_cannot_be_is_left_out_with_a_warning() {
+    let (slack_base, slack) = recorder("200 OK");
+    let p = Project::with_config(&config(
+        "steps = []",
+        "[[notify]]\nslack = { ssm = \"/ops/slack\" }\n\
+         [[notify]]\nwebhook = { env = \"GREENLIGHT_TEST_UNSET_HOOK\" }\n",
+    ));
+    crate::harness::sdk::put_parameter(&p, "/ops/slack", &format!("{slack_base}/{TOKEN}"));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    let run = p.run(&["ship", "--output", "json"]).success();
+    assert_eq!(p.live_version(), "2");
+    let doc = run.json();
+    assert_eq!(doc["outcome"], "released", "{doc}");
+    let warnings = doc["notify_warnings"].to_string();
+    assert!(
+        warnings.contains("notify[1] will not be told")
+            && warnings.contains("GREENLIGHT_TEST_UNSET_HOOK is not set"),
+        "{warnings}"
+    );
+    let told = bodies(&slack);
+    assert_eq!(told.len(), 1, "{told:?}");
+    let text = told[0]["text"].as_str().expect("a Slack text");
+    assert!(text.contains("orders version 2 is released"), "{text}");
+    assert!(!run.all_output().contains(TOKEN), "{}", run.all_output());
 }
