@@ -769,7 +769,9 @@ pub async fn rollback<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Rollback
             back,
             ..
         } => {
-            router.restore(&back, &from, "rollback requested").await?;
+            let restored = router.restore(&back, &from, "rollback requested").await;
+            crate::release::rollback::tell_manual(ctx, &from, &back, &restored).await;
+            restored?;
             Ok(RollbackReport {
                 from,
                 to: back,

@@ -193,23 +193,7 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         }
     };
     let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
-    let (event, reason) = match &restored {
-        Ok(()) => (Event::RolledBack, manual()),
-        Err(e) => (
-            Event::RollbackFailed,
-            format!("{}: {}", manual(), e.message),
-        ),
-    };
-    let change = Change {
-        event,
-        version: &from,
-        stable: &to,
-        step: None,
-        plan: None,
-        percent: if restored.is_ok() { 0 } else { 100 },
-        reason: Some(&reason),
-    };
-    tell::tell(ctx, change).await;
+    tell_manual(ctx, &from, &to, &restored).await;
     restored?;
     Ok(RollbackReport {
         from,
@@ -218,13 +202,28 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     })
 }
 
-/// The reason a `rollback` gives `[[notify]]`: "manual rollback", and by
-/// whom when known ([`tell::who`]).
-pub fn manual() -> String {
-    match tell::who() {
+/// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
+/// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
+/// "manual rollback" and by whom when known ([`tell::who`]).
+pub async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>) {
+    let manual = match tell::who() {
         Some(who) => format!("manual rollback by {who}"),
         None => "manual rollback".to_owned(),
-    }
+    };
+    let (event, reason) = match restored {
+        Ok(()) => (Event::RolledBack, manual),
+        Err(e) => (Event::RollbackFailed, format!("{manual}: {}", e.message)),
+    };
+    let change = Change {
+        event,
+        version: from,
+        stable: to,
+        step: None,
+        plan: None,
+        percent: if restored.is_ok() { 0 } else { 100 },
+        reason: Some(&reason),
+    };
+    tell::tell(ctx, change).await;
 }
 
 /// Points the alias back at `stable` after `failed` was released, recording

@@ -347,3 +347,35 @@ fn urls_are_read_from_references_and_one_that_cannot_be_is_left_out_with_a_warni
     assert!(text.contains("orders version 2 is released"), "{text}");
     assert!(!run.all_output().contains(TOKEN), "{}", run.all_output());
 }
+
+#[test]
+fn a_dns_release_and_its_manual_rollback_are_told() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = Project::new();
+    let zone = crate::dns::shipped(
+        &p,
+        &format!("steps = [10]\nbake = \"1s\"\n\n[[notify]]\nwebhook = \"{hook}/{TOKEN}\"\n"),
+    );
+    assert!(
+        bodies(&webhook).is_empty(),
+        "the first release tells nothing"
+    );
+    p.change_code("v2");
+    run_with(&p, &github(SHA), &["ship"]).success();
+    crate::dns::assert_weights(&p, &zone, 0, 100);
+    run_with(&p, &github(SHA), &["rollback"]).success();
+    crate::dns::assert_weights(&p, &zone, 100, 0);
+
+    let told = bodies(&webhook);
+    assert_eq!(
+        events(&told),
+        ["started", "released", "rolled_back"],
+        "{told:?}"
+    );
+    for notice in &told {
+        assert_eq!(notice["version"], "2", "{notice}");
+        assert_eq!(notice["previous"], "1", "{notice}");
+        assert_eq!(notice["commit"], SHA, "{notice}");
+    }
+    assert_eq!(told[2]["reason"], "manual rollback by alice");
+}
