@@ -379,3 +379,32 @@ fn a_dns_release_and_its_manual_rollback_are_told() {
     }
     assert_eq!(told[2]["reason"], "manual rollback by alice");
 }
+
+#[test]
+fn the_watchers_snapshot_keeps_only_entries_told_from_the_account() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = crate::watch::watched_project(&format!(
+        "\n[[notify]]\nwebhook = \"{hook}/{TOKEN}\"\n\
+         [[notify]]\nslack = {{ ssm = \"/ops/slack\" }}\n"
+    ));
+    crate::harness::sdk::put_parameter(&p, "/ops/slack", &format!("{hook}/slack/{TOKEN}"));
+    let started = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(started["snapshot"]["action"], "written", "{started}");
+    let warnings = started["notify_warnings"].to_string();
+    assert!(
+        warnings.contains("notify[0] will not be told by the watcher"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("notify[1]"), "{warnings}");
+    let snapshot = p
+        .s3_text(crate::watch::BUCKET, &crate::watch::snapshot_key())
+        .expect("the snapshot");
+    assert!(!snapshot.contains(TOKEN), "{snapshot}");
+    assert!(snapshot.contains("/ops/slack"), "{snapshot}");
+    // This run tells both entries itself.
+    assert_eq!(bodies(&webhook).len(), 2);
+    assert_eq!(p.weights("live"), at(0.1));
+}
