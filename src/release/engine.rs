@@ -25,7 +25,6 @@
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
@@ -39,7 +38,7 @@ use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
 use crate::release::clock::{Settling, StepClock, whole_seconds};
 use crate::release::routers::{AnyRouter, Place, Router, Split};
-use crate::release::tell::{self, Change};
+use crate::release::tell;
 use crate::release::unexpected;
 use crate::release::watch::{self, check_interval};
 use crate::ui::Activity;
@@ -265,51 +264,6 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// This release's state change `event`, with `percent` on the new
-    /// version after it, for `[[notify]]`.
-    fn change<'c>(&'c self, event: Event, percent: u8, reason: Option<&'c str>) -> Change<'c> {
-        Change {
-            event,
-            version: &self.version,
-            stable: &self.stable,
-            step: self.step,
-            plan: Some(&self.plan).filter(|p| !p.is_all_at_once()),
-            percent,
-            reason,
-        }
-    }
-
-    /// Once per hold at `step`, when `[[notify]]` hears of holds: marks it
-    /// in the release record (the same split written again with
-    /// `held=<step>`, conditionally), then tells `held`. A runner whose
-    /// write loses tells nothing: another one did.
-    async fn tell_hold(&mut self, step: usize) {
-        if self.held_told == Some(step) || !self.ctx.notify.wants(Event::Held) {
-            return;
-        }
-        let percent = self.plan.steps[step];
-        let mut record =
-            Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
-        record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
-        record.held = Some(step);
-        let split = Split {
-            version: &self.version,
-            stable: &self.stable,
-            share: Some(self.plan.weight(step)),
-            percent,
-        };
-        if let Err(e) = self.router.write(split, &record).await {
-            self.ctx.ui.detail(format_args!(
-                "the hold was not marked in the release record, so it is not told: {}",
-                describe(&e)
-            ));
-            return;
-        }
-        self.held_told = Some(step);
-        let why = self.held().map(str::to_owned);
-        tell::tell(self.ctx, self.change(Event::Held, percent, why.as_deref())).await;
-    }
-
     /// Moves to `step` ([`Run::move_to`]) once traffic has moved before,
     /// and waits until the move is in effect: why it must be undone, if it
     /// must; a conflict (someone else moved the traffic) stops the run
@@ -448,16 +402,7 @@ impl<'a> Run<'a> {
     /// Puts all traffic back on the stable version and reports why.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
         let restored = self.router.restore(&self.stable, &self.version, &why).await;
-        let (event, percent, reason) = match &restored {
-            Ok(()) => (Event::RolledBack, 0, why.clone()),
-            Err(e) => {
-                let share = self.step.map_or(100, |k| self.plan.steps[k]);
-                let reason = format!("{why}; then the rollback failed: {}", describe(e));
-                (Event::RollbackFailed, share, reason)
-            }
-        };
-        self.step = None;
-        tell::tell(self.ctx, self.change(event, percent, Some(&reason))).await;
+        self.tell_rollback(&why, restored.as_ref().err()).await;
         restored?;
         self.report.rolled_back = Some(why);
         self.report.in_progress = None;
@@ -709,5 +654,6 @@ fn describe(e: &Error) -> String {
     }
 }
 
+mod notices;
 #[cfg(test)]
 mod tests;
