@@ -1,9 +1,9 @@
 //! The context every stage receives: the checked configuration, the AWS
-//! seams, the progress printer and, in a fleet that releases together, the
-//! function's place on the fleet's board.
+//! seams, the progress printer, the notifications and, in a fleet that
+//! releases together, the function's place on the fleet's board.
 //!
-//! May import: the configuration, the AWS seams, `ui`, `lockstep` and the
-//! base modules; never a stage.
+//! May import: the configuration, the AWS seams, `ui`, `lockstep`, `notify`
+//! and the base modules; never a stage.
 
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::elbv2::Elbv2;
@@ -12,6 +12,7 @@ use crate::aws::route53::Dns;
 use crate::aws::s3::Artifacts;
 use crate::config::Config;
 use crate::lockstep::Member;
+use crate::notify::Notifier;
 use crate::ui::Ui;
 
 /// What every pipeline stage works with.
@@ -32,6 +33,8 @@ pub struct Ctx<'a> {
     pub elbv2: &'a Elbv2,
     /// Progress output.
     pub ui: &'a Ui,
+    /// Who hears of the release's events (`[[notify]]`).
+    pub notify: &'a Notifier,
     /// This function's place on the fleet's board when the functions
     /// release together (`[release] together`).
     pub fleet: Option<Member<'a>>,

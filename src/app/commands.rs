@@ -8,7 +8,7 @@ use crate::app::stages::{
     deploy_stage, package_to_file, record_release, release_stage, shared_package, ship, smoke_stage,
 };
 use crate::aws::RegionalAws;
-use crate::aws::lambda::Lambda;
+use crate::aws::lambda::{FunctionState, Lambda};
 use crate::checks::candidate;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -33,8 +33,9 @@ pub(super) enum Job {
     Promote,
     Rollback,
     Status,
-    /// How many versions to list.
-    History(usize),
+    /// How many versions to list, and the versions once listed (by
+    /// [`crate::app::prepare::Ready::learn_secrets`]).
+    History(usize, Option<Vec<FunctionState>>),
     /// How many versions to keep, and whether this is a dry run.
     Prune(usize, bool),
 }
@@ -73,7 +74,7 @@ pub(super) async fn local_part(
         Command::Promote { .. } => Job::Promote,
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
-        Command::History { limit } => Job::History(*limit),
+        Command::History { limit } => Job::History(*limit, None),
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
         Command::Completions { .. }
         | Command::Man
@@ -200,8 +201,8 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
                 Some(triggers).filter(|_| report.status.as_ref().is_some_and(|s| s.exists));
             Ok(())
         }
-        Job::History(limit) => {
-            report.history = Some(crate::history::history(ctx, limit).await?);
+        Job::History(limit, listed) => {
+            report.history = Some(crate::history::history(ctx, limit, listed).await?);
             Ok(())
         }
         Job::Prune(keep, dry_run) => {
@@ -243,7 +244,7 @@ pub(super) async fn plan_only(
         }
         Job::Promote => dry_run::promote(ctx, &mut plan).await,
         Job::Rollback => dry_run::rollback(ctx, &mut plan).await,
-        Job::Test(_) | Job::Status | Job::History(_) | Job::Prune(..) => {
+        Job::Test(_) | Job::Status | Job::History(..) | Job::Prune(..) => {
             Err(Error::usage(format!("`{command}` has no dry run")))
         }
     };

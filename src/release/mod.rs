@@ -32,7 +32,8 @@
 //! the alarms read during them), [`dns`] (Route 53 releases, still with
 //! their own loop), [`rollback`], [`dry_run`] (the writes a command would
 //! make), [`status`], [`clock`], [`weights`], [`unexpected`] (a panic
-//! turned into the rollback path) and [`prune`]. May import: `context`, `config`,
+//! turned into the rollback path), [`tell`] (`[[notify]]` told of each
+//! state change) and [`prune`]. May import: `context`, `config`,
 //! `aws`, `checks`, `deploy`, `record`, `lockstep`, `interrupt`, `ui` and
 //! the base modules; never `report` or `app`.
 
@@ -46,6 +47,7 @@ pub mod reading;
 pub mod rollback;
 pub mod routers;
 pub mod status;
+pub mod tell;
 pub mod unexpected;
 pub mod watch;
 pub mod weights;

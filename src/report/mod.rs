@@ -102,6 +102,11 @@ pub struct Report {
     /// With `[watch]`: the release snapshot this run wrote or deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotReport>,
+    /// `[[notify]]` entries that were not told of an event (given up
+    /// after a few tries, or their URL could not be read), or that the
+    /// watcher will not tell: one line each, the URL masked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify_warnings: Vec<String>,
     /// `watch install`, `watch status`, `watch remove`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<WatchReport>,
@@ -416,6 +421,9 @@ impl Report {
         if let Some(s) = &self.status {
             self.write_status(f, s)?;
             self.write_triggers(f)?;
+        }
+        for line in &self.notify_warnings {
+            writeln!(f, "warning   {line}")?;
         }
         if let Some(h) = &self.history {
             let function = self.function.as_deref().unwrap_or_default();

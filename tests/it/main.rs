@@ -38,6 +38,7 @@ mod least_privilege;
 mod masking;
 mod metric_gates;
 mod not_active;
+mod notify;
 mod output;
 mod package;
 mod panics;

@@ -89,6 +89,7 @@ fn with_panic_on<T>(
     let text = std::fs::read_to_string(&path).expect("read the config");
     let config = Config::parse(&path, &text).expect("the config");
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
+    let notify = greenlight::notify::Notifier::none();
     p.block_on(async {
         let base = Ctx {
             config: &config,
@@ -98,6 +99,7 @@ fn with_panic_on<T>(
             dns: &dns,
             elbv2: &elbv2,
             ui: &ui,
+            notify: &notify,
             fleet: None,
         };
         let live = greenlight::release::dns::with_live_alias(&config, base).await?;

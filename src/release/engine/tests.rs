@@ -67,6 +67,7 @@ async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx
         std::time::Duration::from_millis(1),
     );
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
+    let notify = crate::notify::Notifier::none();
     body(Ctx {
         config: &config,
         lambda: &lambda,
@@ -75,6 +76,7 @@ async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx
         dns: &dns,
         elbv2: &elbv2,
         ui: &ui,
+        notify: &notify,
         fleet: None,
     })
     .await
