@@ -338,7 +338,7 @@ fn a_failed_rollback_is_the_invocation_error_that_pages_a_person() {
 }
 
 /// `watch install` with the code at `bin/greenlight`.
-const INSTALL: [&str; 6] = [
+pub const INSTALL: [&str; 6] = [
     "watch",
     "install",
     "--bucket",
@@ -349,7 +349,7 @@ const INSTALL: [&str; 6] = [
 
 /// A stand-in for greenlight built for Linux: an x86_64 ELF header and
 /// `marker` (moto never runs the watcher's code).
-fn linux_binary(marker: &str) -> Vec<u8> {
+pub fn linux_binary(marker: &str) -> Vec<u8> {
     let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
     elf.extend_from_slice(marker.as_bytes());
     elf

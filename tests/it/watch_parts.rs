@@ -1,0 +1,207 @@
+//! `watch install` and `watch remove` against what someone else made
+//! under the watcher's names (README "Scheduled canaries without a
+//! runner"): install takes over nothing it did not make, and remove
+//! deletes only what install made.
+
+use serde_json::json;
+
+use crate::harness::Project;
+use crate::harness::emulator::REGION;
+use crate::watch::{INSTALL, linux_binary, watched_project};
+
+/// The role a user made under the name install gives its execution role.
+const THEIR_ROLE: &str = "greenlight-watcher-role";
+
+/// A trust policy letting Lambda take a role.
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Makes [`THEIR_ROLE`] as a user would, with a policy of their own;
+/// returns its ARN.
+fn their_role(p: &Project) -> String {
+    let iam = aws_sdk_iam::Client::new(&p.sdk_config(REGION));
+    let made = p
+        .block_on(
+            iam.create_role()
+                .role_name(THEIR_ROLE)
+                .assume_role_policy_document(LAMBDA_TRUST)
+                .description("the orders team's own role")
+                .send(),
+        )
+        .expect("create the user's role");
+    p.block_on(
+        iam.put_role_policy()
+            .role_name(THEIR_ROLE)
+            .policy_name("theirs")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+            .send(),
+    )
+    .expect("put the user's policy");
+    made.role().expect("a role").arn().to_owned()
+}
+
+/// [`THEIR_ROLE`] as it is now: its description and inline policies.
+fn their_role_now(p: &Project) -> Option<(String, Vec<String>)> {
+    let iam = aws_sdk_iam::Client::new(&p.sdk_config(REGION));
+    let role = p
+        .block_on(iam.get_role().role_name(THEIR_ROLE).send())
+        .ok()?;
+    let policies = p
+        .block_on(iam.list_role_policies().role_name(THEIR_ROLE).send())
+        .expect("list the role's policies");
+    Some((
+        role.role()?.description().unwrap_or_default().to_owned(),
+        policies.policy_names().to_vec(),
+    ))
+}
+
+fn untouched() -> Option<(String, Vec<String>)> {
+    Some((
+        "the orders team's own role".to_owned(),
+        vec!["theirs".to_owned()],
+    ))
+}
+
+#[test]
+fn install_refuses_to_take_over_a_role_it_did_not_make_and_remove_leaves_it() {
+    let p = watched_project("");
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    their_role(&p);
+    let before = p.emulator.calls().len();
+    let refused = p.run(&INSTALL).code(1);
+    assert!(
+        refused.stderr.contains(
+            "role greenlight-watcher-role already there, and greenlight did not create it"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--role ARN"), "{}", refused.stderr);
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    assert_eq!(their_role_now(&p), untouched());
+
+    let removed = p
+        .run(&["watch", "remove", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(removed["outcome"], "not_installed", "{removed}");
+    assert_eq!(
+        removed["watch"]["done"],
+        json!(["left role greenlight-watcher-role: greenlight did not create it"]),
+    );
+    assert_eq!(their_role_now(&p), untouched());
+}
+
+#[test]
+fn remove_leaves_the_role_passed_with_role_and_deletes_what_install_made() {
+    let p = watched_project("");
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    let arn = their_role(&p);
+    let installed = p
+        .run(&[&INSTALL[..], &["--role", &arn, "--output", "json"]].concat())
+        .success()
+        .json();
+    assert_eq!(
+        installed["watch"]["done"],
+        json!([
+            "created function greenlight-watcher",
+            "created role greenlight-watcher-scheduler",
+            "created schedule greenlight-watcher",
+            "put alarm greenlight-watcher-errors",
+        ]),
+        "{installed}"
+    );
+    assert_eq!(their_role_now(&p), untouched());
+    let lambda = aws_sdk_lambda::Client::new(&p.sdk_config(REGION));
+    let function = p
+        .block_on(
+            lambda
+                .get_function_configuration()
+                .function_name("greenlight-watcher")
+                .send(),
+        )
+        .expect("the watcher function");
+    assert_eq!(function.role(), Some(arn.as_str()));
+
+    // A second install with --role leaves the role as it is, too.
+    p.run(&[&INSTALL[..], &["--role", &arn]].concat()).success();
+    assert_eq!(their_role_now(&p), untouched());
+
+    let removed = p.run(&["watch", "remove"]).success();
+    assert!(
+        removed
+            .stdout
+            .contains("left role greenlight-watcher-role: greenlight did not create it"),
+        "{}",
+        removed.stdout
+    );
+    assert_eq!(their_role_now(&p), untouched());
+    let sdk = p.sdk_config(REGION);
+    assert!(
+        p.block_on(
+            lambda
+                .get_function_configuration()
+                .function_name("greenlight-watcher")
+                .send()
+        )
+        .is_err()
+    );
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    assert!(
+        p.block_on(
+            iam.get_role()
+                .role_name("greenlight-watcher-scheduler")
+                .send()
+        )
+        .is_err()
+    );
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    assert!(
+        p.block_on(scheduler.get_schedule().name("greenlight-watcher").send())
+            .is_err()
+    );
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+    let alarms = p
+        .block_on(
+            cloudwatch
+                .describe_alarms()
+                .alarm_names("greenlight-watcher-errors")
+                .send(),
+        )
+        .expect("describe alarms");
+    assert!(alarms.metric_alarms().is_empty());
+}
+
+#[test]
+fn install_refuses_a_function_of_that_name_it_did_not_make() {
+    let p = watched_project("");
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    // The project's own function, installed over as if it were the watcher.
+    let before = p.emulator.calls().len();
+    let refused = p
+        .run(&[&INSTALL[..], &["--name", crate::harness::FUNCTION]].concat())
+        .code(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "function {} already there, and greenlight did not create it",
+            crate::harness::FUNCTION
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    let removed = p
+        .run(&["watch", "remove", "--name", crate::harness::FUNCTION])
+        .success();
+    assert!(
+        removed.stdout.contains(&format!(
+            "left function {}: greenlight did not create it",
+            crate::harness::FUNCTION
+        )),
+        "{}",
+        removed.stdout
+    );
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), std::collections::BTreeMap::new())
+    );
+}
