@@ -77,7 +77,8 @@ pub async fn command(cli: &Cli) -> Report {
 }
 
 async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()> {
-    // The code is read before any AWS call: a bad --binary is exit 2.
+    // The input and the code are checked before any AWS call: exit 2.
+    check_input(action)?;
     let code = match action {
         WatchAction::Install { binary, .. } => Some(code::code(binary.as_deref())?),
         _ => None,
@@ -130,6 +131,57 @@ async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()>
     }
 }
 
+/// The longest watcher name: its scheduler role, `NAME-scheduler`, is an
+/// IAM role name (at most 64 characters, as the function's and the
+/// schedule's names are).
+const MAX_NAME: usize = 64 - "-scheduler".len();
+
+/// Fails (exit 2) on input AWS would refuse, or that would make a watcher
+/// that cannot work: the name (letters, digits, '-' and '_', at most
+/// [`MAX_NAME`]), and for install the bucket, prefix and role.
+fn check_input(action: &WatchAction) -> Result<()> {
+    let (WatchAction::Install { name, .. }
+    | WatchAction::Status { name }
+    | WatchAction::Remove { name }) = action;
+    if name.is_empty()
+        || name.len() > MAX_NAME
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::usage(format!(
+            "--name {name:?}: a watcher's name is 1 to {MAX_NAME} letters, digits, '-' or '_' (its roles are NAME-role and NAME-scheduler, IAM names of at most 64 characters)"
+        )));
+    }
+    let WatchAction::Install {
+        bucket,
+        prefix,
+        role,
+        ..
+    } = action
+    else {
+        return Ok(());
+    };
+    if !crate::config::watch::is_bucket_name(bucket) {
+        return Err(Error::usage(format!(
+            "--bucket {bucket:?}: {}",
+            crate::config::watch::BUCKET_RULE
+        )));
+    }
+    if !crate::config::watch::is_prefix(prefix) {
+        return Err(Error::usage(format!(
+            "--prefix {prefix:?}: {}",
+            crate::config::watch::PREFIX_RULE
+        )));
+    }
+    if let Some(role) = role.as_deref().filter(|r| !crate::config::is_role_arn(r)) {
+        return Err(Error::usage(format!(
+            "--role {role:?}: must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME"
+        )));
+    }
+    Ok(())
+}
+
 /// What `install` puts in place.
 struct Install<'a> {
     name: &'a str,
@@ -142,12 +194,8 @@ struct Install<'a> {
 
 async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Result<()> {
     let name = it.name;
-    if !it.prefix.ends_with('/') || it.prefix.starts_with('/') {
-        return Err(Error::usage(format!(
-            "--prefix {:?}: a prefix is a key folder such as \"greenlight/\", ending in '/'",
-            it.prefix
-        )));
-    }
+    // Everything is read before anything is written.
+    seams.artifacts.check_bucket(it.bucket).await?;
     let parts = survey(seams, name).await?;
     refuse_what_others_made(&parts, it.role.is_some())?;
     let role = match it.role {

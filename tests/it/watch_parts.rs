@@ -1,7 +1,8 @@
 //! `watch install` and `watch remove` against what someone else made
 //! under the watcher's names (README "Scheduled canaries without a
-//! runner"): install takes over nothing it did not make, and remove
-//! deletes only what install made.
+//! runner"): install takes over nothing it did not make, remove deletes
+//! only what install made, and install checks what it can before it
+//! writes anything.
 
 use serde_json::json;
 
@@ -204,4 +205,67 @@ fn install_refuses_a_function_of_that_name_it_did_not_make() {
         p.weights("live"),
         ("1".to_owned(), std::collections::BTreeMap::new())
     );
+}
+
+#[test]
+fn install_finds_a_missing_bucket_before_it_writes_anything() {
+    let p = Project::new();
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    let before = p.emulator.calls().len();
+    let refused = p.run(&INSTALL).code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("bucket ops-watch: there is no such bucket"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    assert!(
+        p.emulator.calls()[before..]
+            .iter()
+            .any(|c| c.starts_with("HEAD /")),
+        "{:?}",
+        p.emulator.calls()
+    );
+    let lambda = aws_sdk_lambda::Client::new(&p.sdk_config(REGION));
+    assert!(
+        p.block_on(
+            lambda
+                .get_function_configuration()
+                .function_name("greenlight-watcher")
+                .send()
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn names_and_roles_aws_would_refuse_are_usage_errors_before_any_call() {
+    let p = Project::new();
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    let long = "w".repeat(55);
+    let cases: [(Vec<&str>, &str); 5] = [
+        ([&INSTALL[..], &["--name", &long]].concat(), "--name"),
+        ([&INSTALL[..], &["--name", "my.watcher"]].concat(), "--name"),
+        (
+            [&INSTALL[..], &["--role", "watcher-role"]].concat(),
+            "--role \"watcher-role\": must be an IAM role ARN",
+        ),
+        ([&INSTALL[..], &["--prefix", "/abs/"]].concat(), "--prefix"),
+        (vec!["watch", "remove", "--name", &long], "--name"),
+    ];
+    let before = p.emulator.requests().len();
+    for (args, says) in cases {
+        let refused = p.run(&args).code(2);
+        assert!(
+            refused.stderr.contains(says),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(p.emulator.requests().len(), before);
+    // 54 characters is within every limit.
+    let fits = "w".repeat(54);
+    p.run(&["watch", "status", "--name", &fits]).success();
 }
