@@ -366,11 +366,34 @@ async fn status(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
                 .artifacts
                 .get_text(bucket, &format!("{prefix}{HEARTBEAT}"))
                 .await?
-                .and_then(|text| serde_json::from_str(&text).ok());
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .map(marked);
         }
     }
     report.watch = Some(watch);
     Ok(())
+}
+
+/// `value` (the heartbeat, read from S3) with each string marked as outside
+/// text ([`crate::outside`]): an `error` as an excerpt, the rest whole.
+fn marked(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(crate::outside::quote(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(marked).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) if key == "error" => {
+                        (key, Value::String(crate::outside::excerpt(&text)))
+                    }
+                    value => (key, marked(value)),
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// `remove`: what install made, the schedule first (no run starts after

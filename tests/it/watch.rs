@@ -593,3 +593,57 @@ fn watch_install_waits_until_lambda_can_assume_the_role_it_just_made() {
     )
     .expect("the watcher function");
 }
+
+#[test]
+fn watch_status_shows_the_last_run_as_lines_and_its_outside_text_made_safe() {
+    let p = first_step_baked();
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    p.run(&INSTALL).success();
+    tick(&p, event(Duration::ZERO));
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.5)));
+    let shown = p.run(&["watch", "status"]).success().stdout;
+    assert!(shown.contains("last run  20"), "{shown}");
+    assert!(shown.contains("(execution a1b2c3): 1 release\n"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "          {FUNCTION} in {REGION} (alias live): in_progress, moved 50 %\n"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("{\""), "raw JSON: {shown}");
+
+    // The heartbeat is text from S3: on GitHub it starts no workflow
+    // command, in text or in JSON, and JSON keeps its structure.
+    let forged = json!({
+        "at": "2026-12-05T04:00:00Z",
+        "releases": [{
+            "function": "orders\n::error::forged",
+            "region": REGION,
+            "alias": "live",
+            "outcome": "failed",
+            "exit_code": 1,
+            "error": "bad ##[error]y",
+        }],
+    });
+    p.put_s3_text(BUCKET, "greenlight/heartbeat.json", &forged.to_string());
+    let on_github = [("GITHUB_ACTIONS", "true".to_owned())];
+    let shown = crate::provenance::run_with(&p, &on_github, &["watch", "status"])
+        .success()
+        .stdout;
+    assert!(
+        shown.contains("          orders\n\\::error::forged in"),
+        "{shown}"
+    );
+    assert!(!shown.contains("\n::error::forged"), "{shown}");
+    assert!(
+        shown.contains("(exit 1)\n          error: bad #\\#[error]y\n"),
+        "{shown}"
+    );
+    let doc = crate::provenance::run_with(&p, &on_github, &["watch", "status", "--output", "json"])
+        .success()
+        .json();
+    let release = &doc["watch"]["last_run"]["releases"][0];
+    assert_eq!(release["function"], "orders\n::error::forged", "{doc}");
+    assert_eq!(release["error"], "bad #\\#[error]y", "{doc}");
+    assert_eq!(release["exit_code"], 1, "{doc}");
+}
