@@ -133,16 +133,28 @@ impl Artifacts {
 
 /// Small text objects: the watcher's snapshots and heartbeat.
 impl Artifacts {
-    /// Fails (exit 1) unless `bucket` exists and this identity can reach
-    /// it from this region (`HeadBucket`).
-    pub async fn check_bucket(&self, bucket: &str) -> Result<()> {
+    /// The region of `bucket` (`HeadBucket`'s `x-amz-bucket-region`, also
+    /// on S3's 301 answer from another region's endpoint; `None` when S3
+    /// does not say). Fails (exit 1) when there is no such bucket or this
+    /// identity cannot reach it.
+    pub async fn bucket_region(&self, bucket: &str) -> Result<Option<String>> {
         match self.client.head_bucket().bucket(bucket).send().await {
-            Ok(_) => Ok(()),
+            Ok(found) => Ok(found.bucket_region().map(str::to_owned)),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Err(
                 Error::no_traffic_moved(format!("bucket {bucket}: there is no such bucket"))
                     .with_hint("create it, or give the bucket of `[watch] bucket`"),
             ),
-            Err(e) => Err(aws_error(format!("reach bucket {bucket}"), e)),
+            Err(e) => {
+                let elsewhere = e
+                    .raw_response()
+                    .filter(|r| r.status().as_u16() == 301)
+                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                    .map(str::to_owned);
+                match elsewhere {
+                    Some(region) => Ok(Some(region)),
+                    None => Err(aws_error(format!("reach bucket {bucket}"), e)),
+                }
+            }
         }
     }
 

@@ -114,6 +114,7 @@ async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()>
                     bucket,
                     prefix,
                     role: role.as_deref(),
+                    region: report.region.as_deref(),
                     zip: &zip,
                     architecture,
                 },
@@ -182,12 +183,28 @@ fn check_input(action: &WatchAction) -> Result<()> {
     Ok(())
 }
 
+/// Fails unless `bucket` exists (exit 1) in `region`, the watcher's (exit
+/// 2): the watcher reaches its bucket in its own region, and so do the
+/// releases that write their snapshots there.
+async fn check_bucket_region(seams: &Seams, bucket: &str, region: Option<&str>) -> Result<()> {
+    match (seams.artifacts.bucket_region(bucket).await?, region) {
+        (Some(found), Some(here)) if found != here => Err(Error::usage(format!(
+            "--bucket {bucket}: the bucket is in {found}, and the watcher would be in {here}"
+        ))
+        .with_hint(format!(
+            "install the watcher beside its bucket and the releases it promotes: `greenlight watch install --region {found} …` (one watcher per region)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// What `install` puts in place.
 struct Install<'a> {
     name: &'a str,
     bucket: &'a str,
     prefix: &'a str,
     role: Option<&'a str>,
+    region: Option<&'a str>,
     zip: &'a Bytes,
     architecture: &'static str,
 }
@@ -195,7 +212,7 @@ struct Install<'a> {
 async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Result<()> {
     let name = it.name;
     // Everything is read before anything is written.
-    seams.artifacts.check_bucket(it.bucket).await?;
+    check_bucket_region(seams, it.bucket, it.region).await?;
     let parts = survey(seams, name).await?;
     refuse_what_others_made(&parts, it.role.is_some())?;
     let role = match it.role {

@@ -269,3 +269,42 @@ fn names_and_roles_aws_would_refuse_are_usage_errors_before_any_call() {
     let fits = "w".repeat(54);
     p.run(&["watch", "status", "--name", &fits]).success();
 }
+
+#[test]
+fn install_refuses_a_bucket_in_another_region_before_it_writes_anything() {
+    let p = Project::new();
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    let elsewhere = p.sdk_config("eu-west-1");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&elsewhere)
+            .force_path_style(true)
+            .build(),
+    );
+    p.block_on(
+        s3.create_bucket()
+            .bucket(crate::watch::BUCKET)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("create the bucket in eu-west-1");
+    let before = p.emulator.calls().len();
+    let refused = p.run(&INSTALL).code(2);
+    assert!(
+        refused.stderr.contains(&format!(
+            "--bucket {}: the bucket is in eu-west-1, and the watcher would be in {REGION}",
+            crate::watch::BUCKET
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--region eu-west-1"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+}
