@@ -6,9 +6,9 @@
 
 use serde_json::json;
 
-use crate::harness::Project;
 use crate::harness::emulator::REGION;
-use crate::watch::{INSTALL, linux_binary, watched_project};
+use crate::harness::{FUNCTION, Project, Run};
+use crate::watch::{BUCKET, INSTALL, linux_binary, watched_project, watcher_function_exists};
 
 /// The role a user made under the name install gives its execution role.
 const THEIR_ROLE: &str = "greenlight-watcher-role";
@@ -55,6 +55,18 @@ fn their_role_now(p: &Project) -> Option<(String, Vec<String>)> {
     ))
 }
 
+/// Runs `greenlight ARGS`, which must exit `code`, say `says` on standard
+/// error and write nothing to AWS.
+#[track_caller]
+fn refused_writing_nothing(p: &Project, args: &[&str], code: i32, says: &str) -> Run {
+    let before = p.emulator.calls().len();
+    let refused = p.run(args).code(code);
+    assert!(refused.stderr.contains(says), "{}", refused.stderr);
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    refused
+}
+
+/// [`THEIR_ROLE`] as [`their_role`] made it.
 fn untouched() -> Option<(String, Vec<String>)> {
     Some((
         "the orders team's own role".to_owned(),
@@ -67,17 +79,13 @@ fn install_refuses_to_take_over_a_role_it_did_not_make_and_remove_leaves_it() {
     let p = watched_project("");
     p.write_bytes("bin/greenlight", &linux_binary("one"));
     their_role(&p);
-    let before = p.emulator.calls().len();
-    let refused = p.run(&INSTALL).code(1);
-    assert!(
-        refused.stderr.contains(
-            "role greenlight-watcher-role already there, and greenlight did not create it"
-        ),
-        "{}",
-        refused.stderr
+    let refused = refused_writing_nothing(
+        &p,
+        &INSTALL,
+        1,
+        "role greenlight-watcher-role already there, and greenlight did not create it",
     );
     assert!(refused.stderr.contains("--role ARN"), "{}", refused.stderr);
-    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
     assert_eq!(their_role_now(&p), untouched());
 
     let removed = p
@@ -137,15 +145,7 @@ fn remove_leaves_the_role_passed_with_role_and_deletes_what_install_made() {
     );
     assert_eq!(their_role_now(&p), untouched());
     let sdk = p.sdk_config(REGION);
-    assert!(
-        p.block_on(
-            lambda
-                .get_function_configuration()
-                .function_name("greenlight-watcher")
-                .send()
-        )
-        .is_err()
-    );
+    assert!(!watcher_function_exists(&p));
     let iam = aws_sdk_iam::Client::new(&sdk);
     assert!(
         p.block_on(
@@ -177,26 +177,16 @@ fn install_refuses_a_function_of_that_name_it_did_not_make() {
     let p = watched_project("");
     p.write_bytes("bin/greenlight", &linux_binary("one"));
     // The project's own function, installed over as if it were the watcher.
-    let before = p.emulator.calls().len();
-    let refused = p
-        .run(&[&INSTALL[..], &["--name", crate::harness::FUNCTION]].concat())
-        .code(1);
-    assert!(
-        refused.stderr.contains(&format!(
-            "function {} already there, and greenlight did not create it",
-            crate::harness::FUNCTION
-        )),
-        "{}",
-        refused.stderr
+    refused_writing_nothing(
+        &p,
+        &[&INSTALL[..], &["--name", FUNCTION]].concat(),
+        1,
+        &format!("function {FUNCTION} already there, and greenlight did not create it"),
     );
-    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
-    let removed = p
-        .run(&["watch", "remove", "--name", crate::harness::FUNCTION])
-        .success();
+    let removed = p.run(&["watch", "remove", "--name", FUNCTION]).success();
     assert!(
         removed.stdout.contains(&format!(
-            "left function {}: greenlight did not create it",
-            crate::harness::FUNCTION
+            "left function {FUNCTION}: greenlight did not create it"
         )),
         "{}",
         removed.stdout
@@ -212,15 +202,7 @@ fn install_finds_a_missing_bucket_before_it_writes_anything() {
     let p = Project::new();
     p.write_bytes("bin/greenlight", &linux_binary("one"));
     let before = p.emulator.calls().len();
-    let refused = p.run(&INSTALL).code(1);
-    assert!(
-        refused
-            .stderr
-            .contains("bucket ops-watch: there is no such bucket"),
-        "{}",
-        refused.stderr
-    );
-    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    refused_writing_nothing(&p, &INSTALL, 1, "bucket ops-watch: there is no such bucket");
     assert!(
         p.emulator.calls()[before..]
             .iter()
@@ -228,16 +210,7 @@ fn install_finds_a_missing_bucket_before_it_writes_anything() {
         "{:?}",
         p.emulator.calls()
     );
-    let lambda = aws_sdk_lambda::Client::new(&p.sdk_config(REGION));
-    assert!(
-        p.block_on(
-            lambda
-                .get_function_configuration()
-                .function_name("greenlight-watcher")
-                .send()
-        )
-        .is_err()
-    );
+    assert!(!watcher_function_exists(&p));
 }
 
 #[test]
@@ -282,7 +255,7 @@ fn install_refuses_a_bucket_in_another_region_before_it_writes_anything() {
     );
     p.block_on(
         s3.create_bucket()
-            .bucket(crate::watch::BUCKET)
+            .bucket(BUCKET)
             .create_bucket_configuration(
                 aws_sdk_s3::types::CreateBucketConfiguration::builder()
                     .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
@@ -291,20 +264,17 @@ fn install_refuses_a_bucket_in_another_region_before_it_writes_anything() {
             .send(),
     )
     .expect("create the bucket in eu-west-1");
-    let before = p.emulator.calls().len();
-    let refused = p.run(&INSTALL).code(2);
-    assert!(
-        refused.stderr.contains(&format!(
-            "--bucket {}: the bucket is in eu-west-1, and the watcher would be in {REGION}",
-            crate::watch::BUCKET
-        )),
-        "{}",
-        refused.stderr
+    let refused = refused_writing_nothing(
+        &p,
+        &INSTALL,
+        2,
+        &format!(
+            "--bucket {BUCKET}: the bucket is in eu-west-1, and the watcher would be in {REGION}"
+        ),
     );
     assert!(
         refused.stderr.contains("--region eu-west-1"),
         "{}",
         refused.stderr
     );
-    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
 }
