@@ -338,13 +338,18 @@ async fn create_once_role_propagated(
 }
 
 /// `status`: the function's bucket and prefix, the schedule's state, the
-/// snapshots and the heartbeat.
+/// snapshots and the heartbeat. A function of that name that install did
+/// not make is no watcher: not installed.
 async fn status(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
     let mut watch = report.watch.take().unwrap_or_else(|| WatchReport {
         name: name.to_owned(),
         ..WatchReport::default()
     });
-    let function = seams.lambda.function(name, "$LATEST").await?;
+    let function = seams
+        .lambda
+        .function(name, "$LATEST")
+        .await?
+        .filter(|f| f.description.ends_with(&mark(name)));
     if report.outcome == "ok" {
         report.outcome = if function.is_some() {
             "watching"

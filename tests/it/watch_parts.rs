@@ -173,7 +173,7 @@ fn remove_leaves_the_role_passed_with_role_and_deletes_what_install_made() {
 }
 
 #[test]
-fn install_refuses_a_function_of_that_name_it_did_not_make() {
+fn a_function_install_did_not_make_is_refused_not_watched_and_left() {
     let p = watched_project("");
     p.write_bytes("bin/greenlight", &linux_binary("one"));
     // The project's own function, installed over as if it were the watcher.
@@ -183,6 +183,12 @@ fn install_refuses_a_function_of_that_name_it_did_not_make() {
         1,
         &format!("function {FUNCTION} already there, and greenlight did not create it"),
     );
+    let status = p
+        .run(&["watch", "status", "--name", FUNCTION, "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(status["outcome"], "not_installed", "{status}");
+    assert_eq!(status["watch"]["installed"], false, "{status}");
     let removed = p.run(&["watch", "remove", "--name", FUNCTION]).success();
     assert!(
         removed.stdout.contains(&format!(
