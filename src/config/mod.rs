@@ -29,6 +29,7 @@ mod smoke;
 pub mod watch;
 
 pub use dns::{Colour, DnsConfig};
+pub use function::is_role_arn;
 pub use function::{DEFAULT_ALIAS, DEFAULT_READY_TIMEOUT, FunctionConfig, MAX_READY_TIMEOUT};
 pub use metrics::{
     DEFAULT_MIN_INVOCATIONS, DEFAULT_SETTLE, MAX_SETTLE, MAX_WINDOW, Measure, MetricGate,

@@ -24,6 +24,12 @@ use crate::error::{Error, Result};
 /// The prefix snapshots go under when `[watch]` names none.
 pub const DEFAULT_PREFIX: &str = "greenlight/";
 
+/// What a bucket name must be, for messages.
+pub const BUCKET_RULE: &str = "an S3 bucket name is 3 to 63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit";
+
+/// What a prefix must be, for messages.
+pub const PREFIX_RULE: &str = "a prefix is a key folder such as \"greenlight/\": not empty, ending in '/', not starting with '/', at most 512 characters";
+
 /// The checked `[watch]` table, with the document a snapshot is made of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchConfig {
@@ -78,24 +84,19 @@ pub(super) fn check(raw: RawWatch, place: &Place) -> Result<WatchConfig> {
             "watch.bucket",
             Some(raw.bucket.span()),
             &format!("{bucket:?}"),
-            "an S3 bucket name is 3 to 63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit",
+            BUCKET_RULE,
         ));
     }
     let prefix = match &raw.prefix {
         None => DEFAULT_PREFIX.to_owned(),
         Some(prefix) => {
             let text = prefix.get_ref();
-            if text.is_empty()
-                || text.starts_with('/')
-                || !text.ends_with('/')
-                || text.len() > 512
-                || text.chars().any(char::is_control)
-            {
+            if !is_prefix(text) {
                 return Err(place.bad(
                     "watch.prefix",
                     Some(prefix.span()),
                     &format!("{text:?}"),
-                    "a prefix is a key folder such as \"greenlight/\": not empty, ending in '/', not starting with '/', at most 512 characters",
+                    PREFIX_RULE,
                 ));
             }
             text.clone()
@@ -206,8 +207,19 @@ impl WatchConfig {
     }
 }
 
+/// Whether `text` is a key folder the watcher can use: not empty, ending
+/// in '/', not starting with '/', at most 512 characters, no control
+/// characters.
+pub fn is_prefix(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with('/')
+        && text.ends_with('/')
+        && text.len() <= 512
+        && !text.chars().any(char::is_control)
+}
+
 /// Whether S3 accepts `name` as a bucket name (the general-purpose rules).
-fn is_bucket_name(name: &str) -> bool {
+pub fn is_bucket_name(name: &str) -> bool {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     (3..=63).contains(&name.len())
         && name

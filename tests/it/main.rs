@@ -54,4 +54,5 @@ mod ssm_selectors;
 mod steps;
 mod triggers;
 mod watch;
+mod watch_parts;
 mod workflow_audit;
