@@ -40,6 +40,18 @@ pub struct GateCheck {
 }
 
 impl GateCheck {
+    /// A read of the alarms alone (between full checks, while a step
+    /// bakes): no metrics, no smoke test, no hold.
+    pub fn alarms_only(alarms: Vec<AlarmState>) -> Self {
+        GateCheck {
+            alarms,
+            metrics: None,
+            alb_metrics: None,
+            smoke: None,
+            held: None,
+        }
+    }
+
     /// Why the gates are red, with the evidence; `None` when all are green.
     pub fn failure(&self) -> Option<String> {
         if let Some(a) = self.alarms.iter().find(|a| a.is_alarm()) {
