@@ -1,6 +1,8 @@
 //! The `[release]` metric gates: thresholds on the new version's own
 //! Lambda metrics (`metrics`, `min_invocations`, `max_hold`,
-//! `metrics_settle`), and the limits they are checked against.
+//! `metrics_settle`), the measures of `[alb] metrics` (a load balancer's
+//! target groups, checked in `config::alb` with the same `gate_list`), and
+//! the limits they are checked against.
 
 use std::ops::Range;
 use std::time::Duration;
