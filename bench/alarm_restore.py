@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Reverting on a red alarm: seconds from an alarm going to ALARM mid-bake until traffic is back on the stable version.
 
-For each router greenlight has (the Lambda alias's canary weights, and Route 53 weighted records with
-`[dns]`), against the local moto emulator: a function with a `[release]` canary (`steps = [10]`), a long
+For each router greenlight has (the Lambda alias's canary weights, Route 53 weighted records with `[dns]`,
+and an Application Load Balancer's forward weights with `[alb]`), against the local moto emulator: a function with a `[release]` canary (`steps = [10]`), a long
 bake (--bake, default 300 s) and one CloudWatch alarm in `release.alarms`, the alarm OK. Each round
 changes the code and starts `greenlight ship` in the background; the script polls AWS (boto3, every
 --poll s) until the first split is in place, waits a random offset (uniform within the first
 --offset-window s of the bake, at most 3/4 of the bake, so the alarm lands anywhere in greenlight's
 check interval), sets the alarm to ALARM (SetAlarmState) and polls until the traffic is back exactly as
-it was before the round (alias: the stable version, no routing weights; DNS: the weights as before).
+it was before the round (alias: the stable version, no routing weights; DNS, ALB: the weights as before).
 The time is taken just before SetAlarmState is sent, so it includes that call and up to one --poll.
 greenlight must end with exit 3 (rolled back); the alarm goes back to OK before the next round.
 
@@ -18,7 +18,7 @@ median and the max per router and bake.
 
     cargo build --release
     python3 bench/alarm_restore.py [--greenlight target/release/greenlight] [--rounds 3]
-                                   [--bake 300] [--peer-bake 20] [--routers alias,dns] [--seed N]
+                                   [--bake 300] [--peer-bake 20] [--routers alias,dns,alb] [--seed N]
 
 Runs under any Python with boto3; without it, re-runs itself with the emulator's virtualenv
 (localstack/moto.sh install). A router is one entry in ROUTERS: a function that writes its config
@@ -50,8 +50,9 @@ class Aws:
 
     def __init__(self, endpoint):
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-        self.lam, self.cloudwatch, self.route53 = (session.client(name, endpoint_url=endpoint)
-                                                   for name in ("lambda", "cloudwatch", "route53"))
+        self.lam, self.cloudwatch, self.route53, self.elbv2, self.ec2 = (
+            session.client(name, endpoint_url=endpoint)
+            for name in ("lambda", "cloudwatch", "route53", "elbv2", "ec2"))
 
     def create_alarm(self, name):
         self.cloudwatch.put_metric_alarm(
@@ -91,9 +92,45 @@ def dns_router(aws, function):
     return table, read
 
 
-# The routers measured, by name. An ALB router is one more function like these: it creates the listener
-# and target groups, returns the `[alb]` table and reads the forward action's weights.
-ROUTERS = {"alias": alias_router, "dns": dns_router}
+def alb_router(aws, function):
+    """An Application Load Balancer (`[alb]`) whose listener forwards to two Lambda target groups, blue 100
+    and green 0, each with its colour's alias (made on the live version) as its target, the load balancer
+    allowed to invoke it. The function must exist: see SHIPPED_FIRST."""
+    live = aws.lam.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+    subnets = aws.ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    subnets = [s["SubnetId"] for s in sorted(subnets, key=lambda s: s["AvailabilityZone"])[:2]]
+    balancer = aws.elbv2.create_load_balancer(Name=function, Subnets=subnets)["LoadBalancers"][0]
+    groups = {}
+    for colour in ("blue", "green"):
+        alias = aws.lam.create_alias(FunctionName=function, Name=colour, FunctionVersion=live)["AliasArn"]
+        group = aws.elbv2.create_target_group(Name=f"{function}-{colour}", TargetType="lambda")
+        groups[colour] = group["TargetGroups"][0]["TargetGroupArn"]
+        aws.lam.add_permission(FunctionName=function, Qualifier=colour, StatementId=f"elb-{colour}",
+                               Action="lambda:InvokeFunction", Principal="elasticloadbalancing.amazonaws.com",
+                               SourceArn=groups[colour])
+        aws.elbv2.register_targets(TargetGroupArn=groups[colour], Targets=[{"Id": alias}])
+    forward = {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": groups["blue"], "Weight": 100}, {"TargetGroupArn": groups["green"], "Weight": 0}]}}
+    listener = aws.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                         DefaultActions=[forward])["Listeners"][0]["ListenerArn"]
+    table = (f'\n[alb]\nlistener_arn = "{listener}"\n'
+             f'\n[alb.blue]\ntarget_group_arn = "{groups["blue"]}"\nalias = "blue"\n'
+             f'\n[alb.green]\ntarget_group_arn = "{groups["green"]}"\nalias = "green"\n')
+
+    def read():
+        actions = aws.elbv2.describe_listeners(ListenerArns=[listener])["Listeners"][0]["DefaultActions"]
+        return tuple((t["TargetGroupArn"].split(":")[-1], t.get("Weight")) for a in actions
+                     for t in a.get("ForwardConfig", {}).get("TargetGroups", []))
+
+    return table, read
+
+
+# The routers measured, by name: each creates what its table names and returns the table and how to read
+# where traffic stands.
+ROUTERS = {"alias": alias_router, "dns": dns_router, "alb": alb_router}
+# The routers whose resources need the function (and its `live` alias) first: a first `ship` without the
+# router's table makes it.
+SHIPPED_FIRST = {"alb"}
 
 
 class Setup:
@@ -106,13 +143,22 @@ class Setup:
         self.work = os.path.join(root, self.function)
         os.makedirs(self.work)
         aws.create_alarm(self.alarm)
-        table, self.read = ROUTERS[router](aws, self.function)
         config = os.path.join(self.work, "greenlight.toml")
         write_config(config, self.function)
         with open(config, "a") as f:
-            f.write(f'\n[release]\nsteps = [10]\nbake = "{bake}s"\nalarms = ["{self.alarm}"]\n{table}')
+            f.write(f'\n[release]\nsteps = [10]\nbake = "{bake}s"\nalarms = ["{self.alarm}"]\n')
         self.rounds = 0
         change_code(self.work, 0)
+        if router in SHIPPED_FIRST:
+            self.first_ship()
+        table, self.read = ROUTERS[router](aws, self.function)
+        with open(config, "a") as f:
+            f.write(table)
+        if router not in SHIPPED_FIRST:
+            self.first_ship()
+
+    def first_ship(self):
+        """Ships the first version, which every round starts from."""
         self.ship()
         code, text = self.ended()
         if code != 0:

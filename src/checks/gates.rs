@@ -1,15 +1,17 @@
 //! Health gates: what must stay green while users are on a new version.
 //!
-//! In: the `[release] alarms` and `metrics`, and the `[[smoke]]` tests.
-//! Out: a [`GateCheck`]: every alarm's state (ALARM fails the gate), the
-//! verdict on the new version's own metrics during a canary step (unhealthy
-//! fails the gate; inconclusive holds the step), and the smoke tests run
+//! In: the `[release] alarms` and `metrics`, `[alb] metrics`, and the
+//! `[[smoke]]` tests. Out: a [`GateCheck`]: every alarm's state (ALARM
+//! fails the gate), the verdicts on the new version's own metrics and its
+//! target group's during a canary step (unhealthy fails the gate;
+//! inconclusive holds the step), and the smoke tests run
 //! through the alias. AWS calls: `DescribeAlarms`, `GetMetricData`, and
 //! `Invoke` per smoke test. Read-only apart from the invocations.
 
 use time::OffsetDateTime;
 
-use crate::aws::cloudwatch::AlarmState;
+use crate::aws::cloudwatch::{AlarmState, TargetGroupSample};
+use crate::checks::alb_metrics;
 use crate::checks::metrics::{self, Canary, MetricReport};
 use crate::checks::smoke::{self, SmokeReport};
 use crate::config::NoData;
@@ -24,6 +26,10 @@ pub struct GateCheck {
     /// The new version's metrics, during a canary step with metric gates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricReport>,
+    /// What the load balancer recorded for the new colour's target group
+    /// and the stable colour's, during a step with `alb.metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alb_metrics: Option<MetricReport<TargetGroupSample>>,
     /// The smoke tests, run through the alias.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoke: Option<SmokeReport>,
@@ -34,6 +40,18 @@ pub struct GateCheck {
 }
 
 impl GateCheck {
+    /// A read of the alarms alone (between full checks, while a step
+    /// bakes): no metrics, no smoke test, no hold.
+    pub fn alarms_only(alarms: Vec<AlarmState>) -> Self {
+        GateCheck {
+            alarms,
+            metrics: None,
+            alb_metrics: None,
+            smoke: None,
+            held: None,
+        }
+    }
+
     /// Why the gates are red, with the evidence; `None` when all are green.
     pub fn failure(&self) -> Option<String> {
         if let Some(a) = self.alarms.iter().find(|a| a.is_alarm()) {
@@ -41,6 +59,9 @@ impl GateCheck {
         }
         if let Some(why) = self.metrics.as_ref().and_then(MetricReport::failure) {
             return Some(format!("metrics: {why}"));
+        }
+        if let Some(why) = self.alb_metrics.as_ref().and_then(MetricReport::failure) {
+            return Some(format!("load balancer metrics: {why}"));
         }
         let smoke = self.smoke.as_ref()?;
         smoke.first_failure().map(|f| {
@@ -148,20 +169,27 @@ pub async fn refuse_if_firing(ctx: Ctx<'_>, version: Option<&str>) -> Result<()>
 /// from them what `promote` would do.
 pub async fn read(ctx: Ctx<'_>, version: &str, canary: Option<&Canary<'_>>) -> Result<GateCheck> {
     let alarms = alarms(ctx, Some(version)).await?;
+    // Boxed: the release's future stays small enough for a thread's stack.
     let metrics = match canary {
         Some(c) if !ctx.config.release.metrics.gates.is_empty() => {
-            Some(metrics::measure(ctx, c).await?)
+            Some(Box::pin(metrics::measure(ctx, c)).await?)
         }
+        _ => None,
+    };
+    let alb_metrics = match (canary, alb_metrics::gates(ctx.config)) {
+        (Some(c), Some(gates)) => Some(Box::pin(alb_metrics::measure(ctx, c, &gates)).await?),
         _ => None,
     };
     let held = metrics
         .as_ref()
         .and_then(MetricReport::held)
+        .or_else(|| alb_metrics.as_ref().and_then(MetricReport::held))
         .map(str::to_owned)
         .or_else(|| no_data(ctx, &alarms, version, canary?.since));
     Ok(GateCheck {
         alarms,
         metrics,
+        alb_metrics,
         smoke: None,
         held,
     })

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::aws::cloudwatch::{Sample, Served, Window};
+use crate::aws::cloudwatch::{Sample, Served, TargetGroupSample, Window};
 use crate::aws::lambda::Lambda;
 use crate::config::{MAX_WINDOW, Measure, MetricGate, MetricGates};
 use crate::context::Ctx;
@@ -26,10 +26,17 @@ use crate::ui::Ui;
 use crate::ui::round;
 
 /// How long each step's metrics settle in the release of `version`: with
-/// metric gates and no `release.metrics_settle`, from the version's own
-/// timeout (one `GetFunctionConfiguration`); otherwise no read.
+/// metric gates (`release.metrics` or `alb.metrics`) and no
+/// `release.metrics_settle`, from the version's own timeout (one
+/// `GetFunctionConfiguration`); otherwise no read.
 pub async fn settle_for(ctx: Ctx<'_>, version: &str) -> Result<Duration> {
-    let gates = &ctx.config.release.metrics;
+    let release = &ctx.config.release.metrics;
+    // The load balancer's gates settle alike: by the `[release]` settings.
+    let alb = crate::checks::alb_metrics::gates(ctx.config);
+    let gates = match &alb {
+        Some(alb) if release.gates.is_empty() => alb,
+        _ => release,
+    };
     if gates.gates.is_empty() || gates.settle.is_some() {
         return Ok(gates.settle(None));
     }
@@ -83,12 +90,10 @@ impl Provisioned {
             }
         }
         if let Some((alias, n)) = &found {
+            let (name, m) = (gate.measure.name(), gate.measure);
             let judged = match gate.max {
-                Some(max) => format!(
-                    "p99-duration is judged by its max ({}) only",
-                    Measure::P99Duration.show(max)
-                ),
-                None => "p99-duration (a margin only) is not judged".to_owned(),
+                Some(max) => format!("{name} is judged by its max ({}) only", m.show(max)),
+                None => format!("{name} (a margin only) is not judged"),
             };
             ui.step(format_args!(
                 "alias {alias} has provisioned concurrency ({n}): {judged}, not against the stable version's p99, \
@@ -134,15 +139,69 @@ pub enum Verdict {
     Inconclusive(String),
 }
 
-/// One check of the metric gates.
+/// What the metric gates read of one version over a window: its Lambda
+/// metrics ([`Sample`]), or what the load balancer recorded for its
+/// target group ([`TargetGroupSample`]).
+pub trait Reading: Copy + fmt::Debug + PartialEq + serde::Serialize {
+    /// What its traffic is counted in, for messages: `invocations`, `requests`.
+    const UNIT: &'static str;
+    /// Its traffic, which `release.min_invocations` applies to.
+    fn traffic(&self) -> f64;
+    /// The value of `measure`; `None` when there is nothing to compute it
+    /// from (or the measure is not read from it).
+    fn value(&self, measure: Measure) -> Option<f64>;
+}
+
+impl Reading for Sample {
+    const UNIT: &'static str = "invocations";
+
+    fn traffic(&self) -> f64 {
+        self.invocations
+    }
+
+    fn value(&self, measure: Measure) -> Option<f64> {
+        match measure {
+            Measure::ErrorRate => rate(self.errors, self.invocations),
+            Measure::Throttles => Some(self.throttles),
+            Measure::P99Duration => self.p99_ms,
+            _ => None,
+        }
+    }
+}
+
+impl Reading for TargetGroupSample {
+    const UNIT: &'static str = "requests";
+
+    fn traffic(&self) -> f64 {
+        self.requests
+    }
+
+    fn value(&self, measure: Measure) -> Option<f64> {
+        match measure {
+            Measure::Target5xxRate => rate(self.target_5xx, self.requests),
+            Measure::LambdaUserErrorRate => rate(self.lambda_user_errors, self.requests),
+            Measure::LambdaInternalErrorRate => rate(self.lambda_internal_errors, self.requests),
+            Measure::TargetP99 => self.p99_ms,
+            _ => None,
+        }
+    }
+}
+
+/// `part / whole`, when there is a whole.
+fn rate(part: f64, whole: f64) -> Option<f64> {
+    (whole > 0.0).then(|| part / whole)
+}
+
+/// One check of the metric gates, of the new version's Lambda metrics
+/// ([`Sample`]) or of its target group's ([`TargetGroupSample`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct MetricReport {
+pub struct MetricReport<S = Sample> {
     /// The window's length in seconds, from the step's start (on a whole minute).
     pub window_secs: u64,
     /// The new version's metrics over the window.
-    pub canary: Sample,
+    pub canary: S,
     /// The stable version's metrics over the same window.
-    pub stable: Sample,
+    pub stable: S,
     /// Each gate's value for the new version, e.g. `error-rate 0.4 % (stable
     /// 0.1 %)`, or `throttles 2 on alias live` (throttles are the alias's).
     pub values: Vec<String>,
@@ -151,7 +210,7 @@ pub struct MetricReport {
     pub verdict: Verdict,
 }
 
-impl MetricReport {
+impl<S> MetricReport<S> {
     /// Why the metrics are red, if they are.
     pub fn failure(&self) -> Option<&str> {
         match &self.verdict {
@@ -171,7 +230,7 @@ impl MetricReport {
 
 /// One line: the verdict word and each gate's values; the reasons are
 /// shown where they matter (the rollback, or the held step).
-impl fmt::Display for MetricReport {
+impl<S: Reading> fmt::Display for MetricReport<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = match &self.verdict {
             Verdict::Healthy => "healthy",
@@ -180,9 +239,10 @@ impl fmt::Display for MetricReport {
         };
         write!(
             f,
-            "{verdict}: {} over {} invocations in {}",
+            "{verdict}: {} over {} {} in {}",
             self.values.join(", "),
-            round(self.canary.invocations),
+            round(self.canary.traffic()),
+            S::UNIT,
             humantime::format_duration(Duration::from_secs(self.window_secs))
         )
     }
@@ -206,6 +266,41 @@ pub fn window(since: OffsetDateTime, until: OffsetDateTime) -> Window {
 /// only (see [`Provisioned`]).
 pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> {
     let gates = &ctx.config.release.metrics;
+    let window = window_of(canary);
+    let served = [
+        (canary.version, canary.via),
+        (canary.stable, canary.stable_via),
+    ]
+    .map(|(version, alias)| Served {
+        function: ctx.function(),
+        alias,
+        version,
+    });
+    let p99 = gates.gates.iter().any(|g| g.measure.is_p99());
+    let samples = ctx.cloudwatch.samples(&served, &window, p99).await?;
+    report(ctx, canary, gates, &window, samples[0], samples[1]).await
+}
+
+/// The window `canary` is judged over: from the minute its step began to
+/// its end, or now.
+pub fn window_of(canary: &Canary<'_>) -> Window {
+    window(
+        canary.since,
+        canary.until.unwrap_or_else(OffsetDateTime::now_utc),
+    )
+}
+
+/// The report of `gates` on `new` and `stable`, read over `window`: each
+/// gate's values, and the verdict; with provisioned concurrency on the
+/// canary's aliases, p99 judged by its `max` only (see [`Provisioned`]).
+pub async fn report<S: Reading>(
+    ctx: Ctx<'_>,
+    canary: &Canary<'_>,
+    gates: &MetricGates,
+    window: &Window,
+    new: S,
+    stable: S,
+) -> Result<MetricReport<S>> {
     let warm = match gates.p99_margin() {
         Some(gate) => canary
             .provisioned
@@ -219,23 +314,6 @@ pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> 
     } else {
         Cow::Borrowed(gates)
     };
-    let until = canary.until.unwrap_or_else(OffsetDateTime::now_utc);
-    let window = window(canary.since, until);
-    let served = [
-        (canary.version, canary.via),
-        (canary.stable, canary.stable_via),
-    ]
-    .map(|(version, alias)| Served {
-        function: ctx.function(),
-        alias,
-        version,
-    });
-    let p99 = gates
-        .gates
-        .iter()
-        .any(|g| g.measure == Measure::P99Duration);
-    let samples = ctx.cloudwatch.samples(&served, &window, p99).await?;
-    let (new, stable) = (samples[0], samples[1]);
     Ok(MetricReport {
         window_secs: u64::try_from(window.end.secs() - window.start.secs()).unwrap_or(0),
         values: gates
@@ -243,13 +321,10 @@ pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> 
             .iter()
             .map(|g| {
                 let show = |v: Option<f64>| v.map_or("no data".to_owned(), |v| g.measure.show(v));
-                let (name, value) = (g.measure.name(), show(value_of(g.measure, &new)));
+                let (name, value) = (g.measure.name(), show(new.value(g.measure)));
                 match g.measure {
                     Measure::Throttles => format!("{name} {value} on alias {}", canary.via),
-                    _ => format!(
-                        "{name} {value} (stable {})",
-                        show(value_of(g.measure, &stable))
-                    ),
+                    _ => format!("{name} {value} (stable {})", show(stable.value(g.measure))),
                 }
             })
             .collect(),
@@ -262,20 +337,20 @@ pub async fn measure(ctx: Ctx<'_>, canary: &Canary<'_>) -> Result<MetricReport> 
 /// The verdict on `new` (and `stable`, for margins). Clear evidence of harm
 /// wins over missing data: one broken threshold is unhealthy even when
 /// another gate cannot be judged yet.
-pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sample) -> Verdict {
-    let min = gates.min_invocations as f64;
-    if new.invocations < min {
+pub fn judge<S: Reading>(gates: &MetricGates, canary: &Canary<'_>, new: &S, stable: &S) -> Verdict {
+    let (min, unit) = (gates.min_invocations as f64, S::UNIT);
+    if new.traffic() < min {
         return Verdict::Inconclusive(format!(
-            "too little traffic to judge: version {} had {} of the {} invocations needed since the step began",
+            "too little traffic to judge: version {} had {} of the {} {unit} needed since the step began",
             canary.version,
-            round(new.invocations),
+            round(new.traffic()),
             gates.min_invocations
         ));
     }
     let mut inconclusive = None;
     for gate in &gates.gates {
         let (m, name) = (gate.measure, gate.measure.name());
-        let Some(value) = value_of(m, new) else {
+        let Some(value) = new.value(m) else {
             inconclusive
                 .get_or_insert_with(|| format!("no {name} data for {} yet", owner(m, canary)));
             continue;
@@ -289,7 +364,7 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
             ));
         }
         let Some(margin) = gate.margin else { continue };
-        match value_of(m, stable).filter(|_| stable.invocations >= min) {
+        match stable.value(m).filter(|_| stable.traffic() >= min) {
             Some(base) if value > base + margin => {
                 return Verdict::Unhealthy(format!(
                     "{name} of version {} is {}, more than {} over the stable version {}'s {}",
@@ -304,9 +379,9 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
             None => {
                 inconclusive.get_or_insert_with(|| {
                     format!(
-                        "too little traffic on the stable version {} to compare {name}: {} of the {} invocations needed",
+                        "too little traffic on the stable version {} to compare {name}: {} of the {} {unit} needed",
                         canary.stable,
-                        round(stable.invocations),
+                        round(stable.traffic()),
                         gates.min_invocations
                     )
                 });
@@ -314,17 +389,6 @@ pub fn judge(gates: &MetricGates, canary: &Canary<'_>, new: &Sample, stable: &Sa
         }
     }
     inconclusive.map_or(Verdict::Healthy, Verdict::Inconclusive)
-}
-
-/// The value of `measure` in `sample`; `None` when there is nothing to compute it from.
-fn value_of(measure: Measure, sample: &Sample) -> Option<f64> {
-    match measure {
-        Measure::ErrorRate => {
-            (sample.invocations > 0.0).then(|| sample.errors / sample.invocations)
-        }
-        Measure::Throttles => Some(sample.throttles),
-        Measure::P99Duration => sample.p99_ms,
-    }
 }
 
 /// What a value of `measure` belongs to in `canary`: the alias the
@@ -485,6 +549,14 @@ mod tests {
             margin_only.p99_by_max_only().gates,
             vec![error_rate(Some(0.05), None)]
         );
+        // A target group's p99 alike.
+        let target = gates(vec![MetricGate {
+            measure: Measure::TargetP99,
+            max: None,
+            margin: Some(100.0),
+        }]);
+        assert_eq!(target.p99_margin(), target.gates.first());
+        assert_eq!(target.p99_by_max_only().gates, vec![]);
     }
 
     /// In DNS mode the canary and the stable version come through two
@@ -575,6 +647,56 @@ mod tests {
                 .limit(&toml::Value::Integer(800))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_target_groups_rates_are_of_its_requests_and_judged_like_lambdas() {
+        assert_eq!(
+            Measure::Target5xxRate.limit(&toml::Value::Float(0.01)),
+            Ok(0.01)
+        );
+        assert!(Measure::TargetP99.limit(&toml::Value::Float(0.01)).is_err());
+        let group = |requests, target_5xx, lambda_user_errors| TargetGroupSample {
+            requests,
+            target_5xx,
+            lambda_user_errors,
+            ..TargetGroupSample::default()
+        };
+        let g = gates(vec![
+            MetricGate {
+                measure: Measure::Target5xxRate,
+                max: Some(0.05),
+                margin: Some(0.01),
+            },
+            MetricGate {
+                measure: Measure::LambdaUserErrorRate,
+                max: Some(0.0),
+                margin: None,
+            },
+        ]);
+        let stable = group(2000.0, 10.0, 0.0);
+        assert_eq!(
+            judge(&g, &CANARY, &group(200.0, 2.0, 0.0), &stable),
+            Verdict::Healthy
+        );
+        let worse = judge(&g, &CANARY, &group(200.0, 6.0, 0.0), &stable);
+        assert!(
+            matches!(&worse, Verdict::Unhealthy(why) if why == "target-5xx-rate of version 7 is 3 %, more than 1 % over the stable version 6's 0.5 %"),
+            "{worse:?}"
+        );
+        let refused = judge(&g, &CANARY, &group(200.0, 0.0, 1.0), &stable);
+        assert!(
+            matches!(&refused, Verdict::Unhealthy(why) if why.starts_with("lambda-user-error-rate of version 7 is 0.5 %")),
+            "{refused:?}"
+        );
+        let quiet = judge(&g, &CANARY, &group(99.0, 50.0, 0.0), &stable);
+        assert!(
+            matches!(&quiet, Verdict::Inconclusive(why) if why.contains("99 of the 100 requests needed")),
+            "{quiet:?}"
+        );
+        // A Lambda sample has no target group's values, nor the reverse.
+        assert_eq!(sample(100.0, 1.0).value(Measure::Target5xxRate), None);
+        assert_eq!(group(100.0, 1.0, 0.0).value(Measure::ErrorRate), None);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::function::is_region;
+use crate::config::metrics::{Measure, MetricGate, RawMetric, gate_list};
 use crate::config::{is_alias_name, line_col};
 use crate::error::{Error, Result};
 
@@ -35,6 +36,8 @@ pub struct RawAlb {
     rule_arn: Option<Spanned<String>>,
     blue: RawColour,
     green: RawColour,
+    #[serde(default)]
+    metrics: Vec<RawMetric>,
 }
 
 #[derive(Deserialize)]
@@ -46,12 +49,16 @@ struct RawColour {
 
 /// The checked `[alb]` table: one forward action, and the two target
 /// groups in it, each with one Lambda alias as its target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlbConfig {
     /// Where the forward action is.
     pub action: ForwardAt,
     /// The two colours, blue first.
     pub colours: [AlbColour; 2],
+    /// `alb.metrics`: thresholds on what the load balancer recorded for
+    /// the new colour's target group, judged against the stable colour's
+    /// (see `checks::alb_metrics`); none means no such gate.
+    pub metrics: Vec<MetricGate>,
 }
 
 /// Where the forward action greenlight moves is.
@@ -250,9 +257,23 @@ pub fn check(raw: Spanned<RawAlb>, around: &Around) -> Result<AlbConfig> {
             &format!("each colour needs its own {what} (blue's is the same)"),
         ));
     }
+    let metrics = gate_list(
+        raw.metrics,
+        &Measure::ALB,
+        "target-5xx-rate, lambda-user-error-rate, lambda-internal-error-rate or target-p99",
+    )
+    .map_err(|r| {
+        around.bad(
+            &format!("alb.metrics[{}].{}", r.index, r.key),
+            r.span,
+            &r.shown,
+            &r.why,
+        )
+    })?;
     Ok(AlbConfig {
         action,
         colours: [blue, green],
+        metrics,
     })
 }
 
@@ -399,6 +420,7 @@ mod tests {
                 target_group_arn: tg.to_owned(),
                 alias: name.to_owned(),
             }),
+            metrics: Vec::new(),
         };
         let (a, b) = (
             alb(RULE, BLUE, GREEN),

@@ -1,10 +1,14 @@
 //! The `[release]` metric gates: thresholds on the new version's own
 //! Lambda metrics (`metrics`, `min_invocations`, `max_hold`,
-//! `metrics_settle`), and the limits they are checked against.
+//! `metrics_settle`), the measures of `[alb] metrics` (a load balancer's
+//! target groups, checked in `config::alb` with the same `gate_list`), and
+//! the limits they are checked against.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::config::Checker;
 use crate::config::plan::{MAX_BAKE, MAX_BAKE_REASON};
@@ -32,7 +36,9 @@ pub const MAX_SETTLE: Duration = Duration::from_secs(3600);
 const P99_LIMIT: &str =
     "a duration such as \"800ms\" or \"2s\", at most 15m (Lambda's longest timeout)";
 
-/// What a metric gate measures.
+/// What a metric gate measures: the new version's Lambda metrics
+/// (`release.metrics`), or what a load balancer recorded for the target
+/// group in front of it (`alb.metrics`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
     /// `Errors / Invocations`, a fraction from 0 to 1.
@@ -43,22 +49,63 @@ pub enum Measure {
     Throttles,
     /// The 99th percentile of `Duration`, in milliseconds.
     P99Duration,
+    /// `HTTPCode_Target_5XX_Count / RequestCount` of a target group, a
+    /// fraction from 0 to 1: responses with a 5xx status from the function.
+    Target5xxRate,
+    /// `LambdaUserError / RequestCount` of a target group: requests the
+    /// load balancer could not serve because of the function (an answer
+    /// that is not an ALB response, a missing permission, throttling).
+    LambdaUserErrorRate,
+    /// `LambdaInternalError / RequestCount` of a target group: requests
+    /// that failed inside the load balancer or Lambda.
+    LambdaInternalErrorRate,
+    /// The 99th percentile of a target group's `TargetResponseTime`, in
+    /// milliseconds.
+    TargetP99,
 }
 
 impl Measure {
-    /// Every measure, by its config name.
-    pub const ALL: [(&'static str, Measure); 3] = [
+    /// The measures of `release.metrics`, by their config names.
+    pub const LAMBDA: [(&'static str, Measure); 3] = [
         ("error-rate", Measure::ErrorRate),
         ("throttles", Measure::Throttles),
         ("p99-duration", Measure::P99Duration),
     ];
 
+    /// The measures of `alb.metrics`, by their config names.
+    pub const ALB: [(&'static str, Measure); 4] = [
+        ("target-5xx-rate", Measure::Target5xxRate),
+        ("lambda-user-error-rate", Measure::LambdaUserErrorRate),
+        (
+            "lambda-internal-error-rate",
+            Measure::LambdaInternalErrorRate,
+        ),
+        ("target-p99", Measure::TargetP99),
+    ];
+
     /// The config name.
     pub fn name(self) -> &'static str {
-        Measure::ALL
+        Measure::LAMBDA
             .iter()
+            .chain(&Measure::ALB)
             .find(|(_, m)| *m == self)
             .map_or("", |(name, _)| name)
+    }
+
+    /// True for a fraction of the traffic (0 to 1).
+    fn is_rate(self) -> bool {
+        matches!(
+            self,
+            Measure::ErrorRate
+                | Measure::Target5xxRate
+                | Measure::LambdaUserErrorRate
+                | Measure::LambdaInternalErrorRate
+        )
+    }
+
+    /// True for a 99th percentile of durations, in milliseconds.
+    pub fn is_p99(self) -> bool {
+        matches!(self, Measure::P99Duration | Measure::TargetP99)
     }
 
     /// True when a `margin` over the stable version means something: not
@@ -70,31 +117,33 @@ impl Measure {
 
     /// A value of this measure as people read it: `1.5 %`, `3`, `800 ms`.
     pub fn show(self, value: f64) -> String {
-        match self {
-            Measure::ErrorRate => format!("{} %", round(value * 100.0)),
-            Measure::Throttles => round(value),
-            Measure::P99Duration => format!("{} ms", round(value)),
+        if self.is_rate() {
+            format!("{} %", round(value * 100.0))
+        } else if self.is_p99() {
+            format!("{} ms", round(value))
+        } else {
+            round(value)
         }
     }
 
-    /// Reads a limit for this measure from the config: a fraction for the
-    /// error rate, a count for throttles, a duration for p99. The error
-    /// says what is expected.
+    /// Reads a limit for this measure from the config: a fraction for a
+    /// rate, a count for throttles, a duration for a p99. The error says
+    /// what is expected.
     pub fn limit(self, value: &toml::Value) -> Result<f64, &'static str> {
-        match (self, value) {
-            (Measure::ErrorRate, toml::Value::Float(f)) if (0.0..=1.0).contains(f) => Ok(*f),
-            (Measure::ErrorRate, toml::Value::Integer(i)) if (0..=1).contains(i) => Ok(*i as f64),
-            (Measure::ErrorRate, _) => {
+        match value {
+            toml::Value::Float(f) if self.is_rate() && (0.0..=1.0).contains(f) => Ok(*f),
+            toml::Value::Integer(i) if self.is_rate() && (0..=1).contains(i) => Ok(*i as f64),
+            _ if self.is_rate() => {
                 Err("an error rate is a fraction from 0 to 1, such as 0.01 for 1 %")
             }
-            (Measure::Throttles, toml::Value::Integer(i)) if *i >= 0 => Ok(*i as f64),
-            (Measure::Throttles, _) => Err("throttles are a count of 0 or more, such as 0"),
-            (Measure::P99Duration, toml::Value::String(s)) => humantime::parse_duration(s)
+            toml::Value::String(s) if self.is_p99() => humantime::parse_duration(s)
                 .ok()
                 .filter(|d| d.as_secs() <= 900)
                 .map(|d| d.as_secs_f64() * 1000.0)
                 .ok_or(P99_LIMIT),
-            (Measure::P99Duration, _) => Err(P99_LIMIT),
+            _ if self.is_p99() => Err(P99_LIMIT),
+            toml::Value::Integer(i) if *i >= 0 => Ok(*i as f64),
+            _ => Err("throttles are a count of 0 or more, such as 0"),
         }
     }
 }
@@ -157,26 +206,27 @@ impl MetricGates {
         })
     }
 
-    /// The `p99-duration` gate, when it has a margin over the stable version.
+    /// The p99 gate (`p99-duration`, `target-p99`), when it has a margin
+    /// over the stable version.
     pub fn p99_margin(&self) -> Option<&MetricGate> {
         self.gates
             .iter()
-            .find(|g| g.measure == Measure::P99Duration && g.margin.is_some())
+            .find(|g| g.measure.is_p99() && g.margin.is_some())
     }
 
-    /// These gates with `p99-duration` judged by its `max` alone (and left
-    /// out when it has none), for a canary whose p99 cannot fairly be
-    /// compared with the stable version's (provisioned concurrency, see `checks::metrics`).
+    /// These gates with a p99 judged by its `max` alone (and left out when
+    /// it has none), for a canary whose p99 cannot fairly be compared with
+    /// the stable version's (provisioned concurrency, see `checks::metrics`).
     pub fn p99_by_max_only(&self) -> MetricGates {
         let gates = self
             .gates
             .iter()
-            .filter_map(|g| match g.measure {
-                Measure::P99Duration => g.max.map(|_| MetricGate {
+            .filter_map(|g| match g.measure.is_p99() {
+                true => g.max.map(|_| MetricGate {
                     margin: None,
                     ..g.clone()
                 }),
-                _ => Some(g.clone()),
+                false => Some(g.clone()),
             })
             .collect();
         MetricGates {
@@ -186,12 +236,90 @@ impl MetricGates {
     }
 }
 
+/// One entry of `release.metrics` or `alb.metrics` as written, with where
+/// each value was written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMetric {
-    name: String,
-    max: Option<toml::Value>,
-    margin: Option<toml::Value>,
+    name: Spanned<String>,
+    max: Option<Spanned<toml::Value>>,
+    margin: Option<Spanned<toml::Value>>,
+}
+
+/// Why a list of metric gates is refused: entry `index`'s `key` (`name`,
+/// `max` or `margin`), written at `span` as `shown`.
+pub(super) struct Refusal {
+    pub index: usize,
+    pub key: &'static str,
+    pub span: Range<usize>,
+    pub shown: String,
+    pub why: String,
+}
+
+/// Checks a list of metric gates whose names are those of `measures`
+/// (`names` lists them for the error).
+pub(super) fn gate_list(
+    raw: Vec<RawMetric>,
+    measures: &[(&str, Measure)],
+    names: &str,
+) -> std::result::Result<Vec<MetricGate>, Refusal> {
+    let mut gates: Vec<MetricGate> = Vec::new();
+    for (index, m) in raw.into_iter().enumerate() {
+        let refuse = |key, span: Range<usize>, shown: String, why: &str| Refusal {
+            index,
+            key,
+            span,
+            shown,
+            why: why.to_owned(),
+        };
+        let name = format!("{:?}", m.name.get_ref());
+        let Some(&(_, measure)) = measures.iter().find(|(n, _)| n == m.name.get_ref()) else {
+            return Err(refuse("name", m.name.span(), name, &format!("use {names}")));
+        };
+        if gates.iter().any(|g| g.measure == measure) {
+            return Err(refuse(
+                "name",
+                m.name.span(),
+                name,
+                "listed twice; give one entry with max and margin",
+            ));
+        }
+        if let Some(margin) = m.margin.as_ref().filter(|_| !measure.has_margin()) {
+            return Err(refuse(
+                "margin",
+                margin.span(),
+                margin.get_ref().to_string(),
+                "throttles take `max` only: Lambda may throttle a request before it picks a version, so they are counted for the alias as a whole, which has no stable version's count to compare with; give a ceiling such as max = 0",
+            ));
+        }
+        let limit = |key, v: Option<Spanned<toml::Value>>| {
+            v.map(|v| {
+                measure
+                    .limit(v.get_ref())
+                    .map_err(|why| refuse(key, v.span(), v.get_ref().to_string(), why))
+            })
+            .transpose()
+        };
+        let (max, margin) = (limit("max", m.max)?, limit("margin", m.margin)?);
+        if max.is_none() && margin.is_none() {
+            return Err(refuse(
+                "name",
+                m.name.span(),
+                name,
+                if measure.has_margin() {
+                    "give `max` (a ceiling), `margin` (how far above the stable version) or both"
+                } else {
+                    "give `max`, a ceiling on the alias's throttles in a step, such as max = 0"
+                },
+            ));
+        }
+        gates.push(MetricGate {
+            measure,
+            max,
+            margin,
+        });
+    }
+    Ok(gates)
 }
 
 impl Checker<'_> {
@@ -201,52 +329,18 @@ impl Checker<'_> {
         min_invocations: Option<i64>,
         max_hold: Option<String>,
     ) -> Result<MetricGates> {
-        let mut gates: Vec<MetricGate> = Vec::new();
-        for (i, m) in raw.into_iter().enumerate() {
-            let key = |k: &str| format!("release.metrics[{i}].{k}");
-            let Some(&(_, measure)) = Measure::ALL.iter().find(|(n, _)| *n == m.name) else {
-                return Err(self.bad(
-                    &key("name"),
-                    format!("{:?}", m.name),
-                    "use error-rate, throttles or p99-duration",
-                ));
-            };
-            if gates.iter().any(|g| g.measure == measure) {
-                return Err(self.bad(
-                    &key("name"),
-                    format!("{:?}", m.name),
-                    "listed twice; give one entry with max and margin",
-                ));
-            }
-            if let Some(margin) = m.margin.as_ref().filter(|_| !measure.has_margin()) {
-                return Err(self.bad(
-                    &key("margin"),
-                    margin,
-                    "throttles take `max` only: Lambda may throttle a request before it picks a version, so they are counted for the alias as a whole, which has no stable version's count to compare with; give a ceiling such as max = 0",
-                ));
-            }
-            let limit = |k: &str, v: Option<toml::Value>| {
-                v.map(|v| measure.limit(&v).map_err(|why| self.bad(&key(k), &v, why)))
-                    .transpose()
-            };
-            let (max, margin) = (limit("max", m.max)?, limit("margin", m.margin)?);
-            if max.is_none() && margin.is_none() {
-                return Err(self.bad(
-                    &key("name"),
-                    format!("{:?}", m.name),
-                    if measure.has_margin() {
-                        "give `max` (a ceiling), `margin` (how far above the stable version) or both"
-                    } else {
-                        "give `max`, a ceiling on the alias's throttles in a step, such as max = 0"
-                    },
-                ));
-            }
-            gates.push(MetricGate {
-                measure,
-                max,
-                margin,
-            });
-        }
+        let gates = gate_list(
+            raw,
+            &Measure::LAMBDA,
+            "error-rate, throttles or p99-duration",
+        )
+        .map_err(|r| {
+            self.bad(
+                &format!("release.metrics[{}].{}", r.index, r.key),
+                r.shown,
+                &r.why,
+            )
+        })?;
         let min_invocations = match min_invocations {
             None => DEFAULT_MIN_INVOCATIONS,
             Some(n) => u64::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {

@@ -282,8 +282,8 @@ impl<'a> Run<'a> {
     /// alarms; why it must be undone otherwise.
     async fn in_effect(&mut self) -> std::result::Result<(), String> {
         let (ctx, version) = (self.ctx, self.version.as_str());
-        watch::until(&mut self.interrupts, ctx, version, self.router.in_effect())
-            .await?
+        let done = watch::until(&mut self.interrupts, ctx, version, self.router.in_effect()).await;
+        done.map_err(|s| self.stopped(s))?
             .map_err(|e| describe(&e))?;
         let caching = self.router.caching();
         if caching.is_zero() {
@@ -363,7 +363,17 @@ impl<'a> Run<'a> {
 
     /// Waits `length`, watching the alarms ([`watch::pause`]).
     async fn pause_for(&mut self, length: Duration) -> std::result::Result<(), String> {
-        watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await
+        let waited = watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await;
+        waited.map_err(|s| self.stopped(s))
+    }
+
+    /// Why a wait stopped; an alarm read that stopped it becomes the
+    /// report's gates, as the evidence for the rollback.
+    fn stopped(&mut self, stopped: watch::Stopped) -> String {
+        if let Some(read) = stopped.read {
+            self.report.gates = Some(read);
+        }
+        stopped.why
     }
 
     /// With `[release] together`: waits, watching the gates once a step is

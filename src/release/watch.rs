@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::checks::gates;
+use crate::checks::gates::{self, GateCheck};
 use crate::context::Ctx;
 use crate::interrupt::Interrupts;
 use crate::lockstep;
@@ -34,6 +34,22 @@ pub fn check_interval(bake: Duration) -> Duration {
     (bake / 10).clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
 }
 
+/// Why a wait ended early: the release must be undone.
+#[derive(Debug)]
+pub struct Stopped {
+    /// Why, as the rollback says it.
+    pub why: String,
+    /// The alarm read that found one in ALARM, when that ended it: the
+    /// gates the rollback reports ([`GateCheck::alarms_only`]).
+    pub read: Option<GateCheck>,
+}
+
+impl From<String> for Stopped {
+    fn from(why: String) -> Self {
+        Stopped { why, read: None }
+    }
+}
+
 /// Waits `length` during the release of `version`; why it must be undone
 /// if an interrupt, another function's failure or a red alarm comes first.
 pub async fn pause(
@@ -41,7 +57,7 @@ pub async fn pause(
     ctx: Ctx<'_>,
     version: &str,
     length: Duration,
-) -> Result<(), String> {
+) -> Result<(), Stopped> {
     let ends = Instant::now().checked_add(length);
     watching(interrupts, ctx, version, ends, tokio::time::sleep(length)).await
 }
@@ -55,7 +71,7 @@ pub async fn until<T>(
     ctx: Ctx<'_>,
     version: &str,
     work: impl Future<Output = T>,
-) -> Result<T, String> {
+) -> Result<T, Stopped> {
     watching(interrupts, ctx, version, None, work).await
 }
 
@@ -67,21 +83,21 @@ async fn watching<T>(
     version: &str,
     ends: Option<Instant>,
     work: impl Future<Output = T>,
-) -> Result<T, String> {
+) -> Result<T, Stopped> {
     tokio::select! {
         done = work => Ok(done),
         signal = interrupts.get_or_insert_with(Interrupts::catch).recv() => {
-            Err(format!("interrupted by {signal}"))
+            Err(format!("interrupted by {signal}").into())
         }
-        why = lockstep::failure(ctx.fleet) => Err(why),
-        why = red_alarm(ctx, version, ends) => Err(why),
+        why = lockstep::failure(ctx.fleet) => Err(why.into()),
+        stopped = red_alarm(ctx, version, ends) => Err(stopped),
     }
 }
 
 /// Reads the watched alarms every [`ALARM_INTERVAL`] before `ends`;
-/// resolves with why once one is in ALARM. A failed read is no verdict: the
-/// next full gate check reads them again and decides.
-async fn red_alarm(ctx: Ctx<'_>, version: &str, ends: Option<Instant>) -> String {
+/// resolves with why, and the read, once one is in ALARM. A failed read is
+/// no verdict: the next full gate check reads them again and decides.
+async fn red_alarm(ctx: Ctx<'_>, version: &str, ends: Option<Instant>) -> Stopped {
     if ctx.config.release.alarms.is_empty() {
         return std::future::pending().await;
     }
@@ -93,8 +109,13 @@ async fn red_alarm(ctx: Ctx<'_>, version: &str, ends: Option<Instant>) -> String
         tokio::time::sleep_until(next).await;
         match gates::alarms(ctx, Some(version)).await {
             Ok(alarms) => {
-                if let Some(red) = alarms.iter().find(|a| a.is_alarm()) {
-                    return gates::alarm_failure(red);
+                if let Some(why) = alarms
+                    .iter()
+                    .find(|a| a.is_alarm())
+                    .map(gates::alarm_failure)
+                {
+                    let read = Some(GateCheck::alarms_only(alarms));
+                    return Stopped { why, read };
                 }
             }
             Err(e) => ctx.ui.detail(format_args!(

@@ -326,6 +326,9 @@ fn release_rows(out: &mut String, r: &ReleaseReport, alias: &str, redactor: &Red
         if let Some(m) = &g.metrics {
             row(out, "gate", &format!("metrics {m}"));
         }
+        if let Some(m) = &g.alb_metrics {
+            row(out, "gate", &format!("alb metrics {m}"));
+        }
         if let Some(s) = &g.smoke {
             let mut lines = smoke(s, &format!("alias `{alias}`"), redactor);
             lines[0] = format!("smoke {}", lines[0]);

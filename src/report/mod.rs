@@ -385,6 +385,9 @@ impl Report {
                 if let Some(m) = &g.metrics {
                     writeln!(f, "gate      metrics {m}")?;
                 }
+                if let Some(m) = &g.alb_metrics {
+                    writeln!(f, "gate      alb metrics {m}")?;
+                }
                 if let Some(smoke) = &g.smoke {
                     write_smoke(f, "gate      ", &format!("alias {alias}"), smoke)?;
                 }

@@ -30,7 +30,7 @@ fn behind_a_load_balancer(weights: [i32; 2], release: &str) -> (Project, Alb) {
 
 /// The listener's forward weights are blue `blue` and green `green`.
 #[track_caller]
-fn assert_weights(p: &Project, alb: &Alb, blue: i32, green: i32) {
+pub fn assert_weights(p: &Project, alb: &Alb, blue: i32, green: i32) {
     let expected: Vec<(String, i32)> = alb
         .pair([blue, green])
         .iter()

@@ -36,6 +36,13 @@ fn every_bad_alb_table_is_exit_2_naming_line_key_and_value_and_calls_nothing() {
         assert!(base.contains(from), "{from}");
         base.replace(from, to)
     };
+    // `[alb] metrics` = `list`, after the listener.
+    let gates = |list: &str| {
+        swap(
+            "f2f7dc8efc522ab2\"\n",
+            &format!("f2f7dc8efc522ab2\"\nmetrics = [\n  {list},\n]\n"),
+        )
+    };
     let dns = "\n[dns]\nzone_id = \"Z1\"\nname = \"api.example.com\"\n[dns.blue]\nvalue = \"b.example.com\"\nalias = \"blue\"\n[dns.green]\nvalue = \"g.example.com\"\nalias = \"green\"\n";
     // (config, the line at fault: its start and which of those lines, what
     // the error says)
@@ -90,6 +97,38 @@ fn every_bad_alb_table_is_exit_2_naming_line_key_and_value_and_calls_nothing() {
             format!("{base}{dns}"),
             ("[alb]", 1),
             "`alb` = (a table): a release moves traffic in one place: give [alb] or [dns], not both",
+        ),
+        (
+            gates("{ name = \"target-5xx\", max = 0.01 }"),
+            ("  {", 1),
+            "`alb.metrics[0].name` = \"target-5xx\": use target-5xx-rate, lambda-user-error-rate, lambda-internal-error-rate or target-p99",
+        ),
+        (
+            gates("{ name = \"error-rate\", max = 0.01 }"),
+            ("  {", 1),
+            "`alb.metrics[0].name` = \"error-rate\": use target-5xx-rate,",
+        ),
+        (
+            gates("{ name = \"target-5xx-rate\", max = 1.5 }"),
+            ("  {", 1),
+            "`alb.metrics[0].max` = 1.5: an error rate is a fraction from 0 to 1",
+        ),
+        (
+            gates("{ name = \"target-p99\", max = 800 }"),
+            ("  {", 1),
+            "`alb.metrics[0].max` = 800: a duration such as \"800ms\" or \"2s\"",
+        ),
+        (
+            gates(
+                "{ name = \"target-p99\", max = \"1s\" },\n  { name = \"target-p99\", margin = \"100ms\" }",
+            ),
+            ("  { name", 2),
+            "`alb.metrics[1].name` = \"target-p99\": listed twice",
+        ),
+        (
+            gates("{ name = \"lambda-internal-error-rate\" }"),
+            ("  {", 1),
+            "`alb.metrics[0].name` = \"lambda-internal-error-rate\": give `max` (a ceiling), `margin`",
         ),
         (
             swap("alias = \"green\"", "alias = \"green\"\nweight = 10"),

@@ -504,15 +504,8 @@ fn a_write_someone_else_changes_before_it_reads_back_is_a_conflict() {
 #[test]
 fn each_target_groups_metrics_are_read_by_the_dimensions_the_load_balancer_publishes() {
     let (p, alb) = behind_a_load_balancer();
-    // ELBv2 names them by the ends of the load balancer's and the target
-    // group's own ARNs.
-    let load_balancer = alb
-        .load_balancer
-        .split_once(":loadbalancer/")
-        .expect("a load balancer ARN")
-        .1;
     let settled = SystemTime::now() - Duration::from_secs(300);
-    for (group, values) in alb.target_groups.iter().zip([
+    for (group, values) in [
         vec![
             ("RequestCount", 900.0),
             ("HTTPCode_Target_5XX_Count", 2.0),
@@ -525,15 +518,11 @@ fn each_target_groups_metrics_are_read_by_the_dimensions_the_load_balancer_publi
             ("LambdaInternalError", 1.0),
             ("TargetResponseTime", 1.5),
         ],
-    ]) {
-        let dimensions = [
-            ("LoadBalancer", load_balancer.to_owned()),
-            (
-                "TargetGroup",
-                group.rsplit(':').next().expect("a resource").to_owned(),
-            ),
-        ];
-        p.put_metrics("AWS/ApplicationELB", &dimensions, &values, settled);
+    ]
+    .iter()
+    .enumerate()
+    {
+        alb.put_metrics(&p, group, values, settled);
     }
     let groups: Vec<TargetGroupMetrics> = alb
         .target_groups

@@ -152,6 +152,53 @@ fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
     rolled_back_by_the_alarm(&p, child);
 }
 
+/// Issue 24 note "left (4)": an alarm read between full gate checks that
+/// finds one in ALARM rolls back, and the report's `gates` is that read
+/// (the alarm in ALARM with its reason), not the green check before it.
+#[test]
+fn the_report_shows_the_alarm_read_that_rolled_back_between_full_checks() {
+    let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
+    p.create_alarm("orders-errors");
+    // A full check every 30 s with this bake; the alarms every 5 s.
+    let child = spawned(p.command(&["ship", "--output", "json"]));
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("2", 0.5)])
+    });
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let release = &report["release"];
+    assert_eq!(
+        release["rolled_back"], "alarm orders-errors is in ALARM: set by the test",
+        "{report}"
+    );
+    let gates = &release["gates"];
+    assert_eq!(gates["alarms"][0]["name"], "orders-errors", "{report}");
+    assert_eq!(gates["alarms"][0]["state"], "ALARM", "{report}");
+    assert_eq!(gates["alarms"][0]["reason"], "set by the test", "{report}");
+    assert!(
+        gates.get("smoke").is_none(),
+        "the alarm read alone: {report}"
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+
+    // The text report says the same.
+    p.set_alarm("orders-errors", StateValue::Ok);
+    p.change_code("v3");
+    let child = spawned(p.command(&["ship"]));
+    p.wait_for("the first step", DEADLINE, || {
+        p.weights("live").1 == weights(&[("3", 0.5)])
+    });
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("gate      alarm orders-errors: ALARM"),
+        "{stdout}"
+    );
+}
+
 /// Issue 24 §5: with a 5-minute bake every gate is checked every 30 s, but
 /// the alarms are read every 5 s while the step bakes, so an alarm going
 /// off just after the move brings the traffic back long before the next

@@ -6,6 +6,7 @@ mod harness;
 
 mod alb;
 mod alb_config;
+mod alb_metric_gates;
 mod alb_seam;
 mod aws_refusals;
 mod canary;

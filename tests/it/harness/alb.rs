@@ -217,6 +217,30 @@ impl Alb {
             .to_owned()
     }
 
+    /// Records, as the load balancer does, `values` (`AWS/ApplicationELB`
+    /// metric names and values) for target group `group` (0 blue, 1
+    /// green) stamped `at`: with the dimensions `LoadBalancer` and
+    /// `TargetGroup`, the ends of their ARNs.
+    pub fn put_metrics(
+        &self,
+        p: &Project,
+        group: usize,
+        values: &[(&str, f64)],
+        at: std::time::SystemTime,
+    ) {
+        let load_balancer = self
+            .load_balancer
+            .split_once(":loadbalancer/")
+            .expect("a load balancer ARN")
+            .1;
+        let group = self.target_groups[group].rsplit(':').next();
+        let dimensions = [
+            ("LoadBalancer", load_balancer.to_owned()),
+            ("TargetGroup", group.expect("a resource").to_owned()),
+        ];
+        p.put_metrics("AWS/ApplicationELB", &dimensions, values, at);
+    }
+
     /// The ARN of the listener's default rule.
     pub fn default_rule(&self, p: &Project) -> String {
         p.block_on(
