@@ -1,9 +1,13 @@
 //! The context every stage receives: the checked configuration, the AWS
 //! seams, the progress printer and, in a fleet that releases together, the
-//! function's place on the fleet's board.
+//! function's place on the fleet's board; in a dry run, the plan its
+//! writes and waits are recorded in instead of made.
 //!
 //! May import: the configuration, the AWS seams, `ui`, `lockstep` and the
 //! base modules; never a stage.
+
+use std::fmt::Display;
+use std::sync::Mutex;
 
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::elbv2::Elbv2;
@@ -12,6 +16,7 @@ use crate::aws::route53::Dns;
 use crate::aws::s3::Artifacts;
 use crate::config::Config;
 use crate::lockstep::Member;
+use crate::planned::DryRun;
 use crate::ui::Ui;
 
 /// What every pipeline stage works with.
@@ -35,6 +40,9 @@ pub struct Ctx<'a> {
     /// This function's place on the fleet's board when the functions
     /// release together (`[release] together`).
     pub fleet: Option<Member<'a>>,
+    /// In a dry run (`plan`, `--dry-run`): where the writes are recorded
+    /// instead of made, and the waits instead of waited.
+    pub dry: Option<&'a Mutex<DryRun>>,
 }
 
 impl Ctx<'_> {
@@ -46,5 +54,33 @@ impl Ctx<'_> {
     /// The alias name.
     pub fn alias(&self) -> &str {
         &self.config.function.alias
+    }
+
+    /// True in a dry run: nothing is written, nothing waited for.
+    pub fn is_dry(&self) -> bool {
+        self.dry.is_some()
+    }
+
+    /// In a dry run, records the write `call` would make and returns true
+    /// (the caller then skips it); otherwise false.
+    pub fn dry_write(&self, call: &str, detail: impl Display) -> bool {
+        self.record(|plan| plan.write(call, detail))
+    }
+
+    /// In a dry run, records a step that writes nothing (a wait, a check)
+    /// and returns true; otherwise false.
+    pub fn dry_then(&self, detail: impl Display) -> bool {
+        self.record(|plan| plan.then(detail))
+    }
+
+    /// Runs `add` on the dry run's plan, if this is one.
+    pub fn record(&self, add: impl FnOnce(&mut DryRun)) -> bool {
+        let Some(plan) = self.dry else {
+            return false;
+        };
+        add(&mut plan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+        true
     }
 }

@@ -22,6 +22,7 @@ pub mod interrupt;
 pub mod lockstep;
 pub mod outside;
 pub mod package;
+pub mod planned;
 pub mod record;
 pub mod release;
 pub mod report;

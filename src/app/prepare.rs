@@ -148,6 +148,7 @@ impl<'a> Ready<'a> {
             elbv2: &elbv2,
             ui: &ui,
             fleet,
+            dry: None,
         };
         match unexpected::catching(aws_part(cli, ctx, job, learned, &mut report)).await {
             Ok(Ok(())) => {}

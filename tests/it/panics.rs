@@ -99,6 +99,7 @@ fn with_panic_on<T>(
             elbv2: &elbv2,
             ui: &ui,
             fleet: None,
+            dry: None,
         };
         let live = greenlight::release::dns::with_live_alias(&config, base).await?;
         work(Ctx {

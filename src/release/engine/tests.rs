@@ -76,6 +76,7 @@ async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx
         elbv2: &elbv2,
         ui: &ui,
         fleet: None,
+        dry: None,
     })
     .await
 }

@@ -37,7 +37,9 @@ use crate::record::{Action, Record};
 use crate::release::alb_checks;
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::dns::point;
-use crate::release::routers::{Place, Router, Split, failed, restore_failed, serves_any};
+use crate::release::routers::{
+    Place, Router, Split, failed, planned_point, restore_failed, serves_any,
+};
 use crate::release::weights;
 
 /// The action list `[alb]` names (a listener's default actions or one
@@ -178,6 +180,11 @@ impl<'a> AlbRouter<'a> {
                 .await?
                 .and_then(|alias| alias.revision_id),
         };
+        let colour_of = (colour.alias.as_str(), colour.name);
+        let description = record.to_string();
+        if planned_point(self.ctx, "UpdateAlias", colour_of, version, &description) {
+            return Ok(());
+        }
         self.revision = self
             .ctx
             .lambda
@@ -186,7 +193,7 @@ impl<'a> AlbRouter<'a> {
                 &colour.alias,
                 version,
                 None,
-                &record.to_string(),
+                &description,
                 revision.as_deref(),
             )
             .await
@@ -206,6 +213,18 @@ impl<'a> AlbRouter<'a> {
             from.name,
             self.total - new
         ));
+        if self.ctx.dry_write(
+            self.call(),
+            format_args!(
+                "{}: {} {new}, {} {} ({what}); every other part of its actions as read",
+                self.alb.action.arn(),
+                to.name,
+                from.name,
+                self.total - new
+            ),
+        ) {
+            return Ok(());
+        }
         self.list = self
             .ctx
             .elbv2
@@ -213,6 +232,14 @@ impl<'a> AlbRouter<'a> {
             .await
             .map_err(|e| failed("changing the weights", e))?;
         Ok(())
+    }
+
+    /// The ELBv2 call that writes the action list.
+    fn call(&self) -> &'static str {
+        match self.alb.action {
+            ForwardAt::Listener(_) => "ModifyListener",
+            ForwardAt::Rule(_) => "ModifyRule",
+        }
     }
 
     /// The weights the restore writes: everything back on the colour the
@@ -289,7 +316,18 @@ impl Router for AlbRouter<'_> {
             // Back over the list as it is now: a restore does not wait for
             // anyone, and keeps whatever else was changed in the list.
             let now = self.ctx.elbv2.reread(&self.list).await?;
-            if weights_in(&now, self.alb)?[self.to] != 0 {
+            if weights_in(&now, self.alb)?[self.to] != 0
+                && !self.ctx.dry_write(
+                    self.call(),
+                    format_args!(
+                        "{}: {} {}, {} 0 (all the weight back on version {stable})",
+                        self.alb.action.arn(),
+                        from.name,
+                        self.total,
+                        to.name
+                    ),
+                )
+            {
                 self.list = self.ctx.elbv2.set_weights(&now, &self.restored()).await?;
             }
             let record = Record::now(Action::Rollback, stable, Some(failed));

@@ -23,7 +23,7 @@ use crate::config::Colour;
 use crate::config::alb::AlbColour;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
-use crate::record::Record;
+use crate::record::{Action, Record};
 use crate::release::rollback::RollbackReport;
 
 /// One colour of a two-colour router (Route 53's pair, a load balancer's
@@ -105,6 +105,48 @@ pub(crate) async fn serves_any<'c>(
         }
     }
     Ok(false)
+}
+
+/// In a dry run, records the write that points `colour`'s alias (its
+/// name, and how messages name its colour) at `version` with `description`
+/// (`call`: `CreateAlias` or `UpdateAlias`), keeping what it points at for
+/// later reads ([`planned_alias`]), and returns true; otherwise false.
+pub(crate) fn planned_point(
+    ctx: Ctx<'_>,
+    call: &str,
+    colour: (&str, &str),
+    version: &str,
+    description: &str,
+) -> bool {
+    let (alias, label) = colour;
+    let with = match Record::parse(description) {
+        Some(record) => match (record.action, record.canary) {
+            (Action::Canary, Some(canary)) => {
+                format!(", with the record of step {}", canary.step + 1)
+            }
+            (Action::Release, _) => ", with the release record".to_owned(),
+            (Action::Rollback, _) => ", with the rollback record".to_owned(),
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    ctx.record(|plan| {
+        plan.write(
+            call,
+            format_args!(
+                "alias {alias} ({label}) → {}{with}",
+                crate::release::dry_run::label(version)
+            ),
+        );
+        plan.aliases.insert(alias.to_owned(), version.to_owned());
+    })
+}
+
+/// In a dry run, the version this plan has pointed `alias` at, if it has.
+pub(crate) fn planned_alias(ctx: Ctx<'_>, alias: &str) -> Option<String> {
+    let mut found = None;
+    ctx.record(|plan| found = plan.aliases.get(alias).cloned());
+    found
 }
 
 /// One split a release writes: `share` of the traffic on `version`, the
