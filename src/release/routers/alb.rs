@@ -38,7 +38,8 @@ use crate::release::alb_checks;
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::dns::point;
 use crate::release::routers::{
-    Place, Router, Split, failed, planned_point, restore_failed, serves_any,
+    Place, Router, Split, TwoWrites, failed, planned_point, restore_failed, serves_any,
+    write_in_two,
 };
 use crate::release::weights;
 
@@ -135,11 +136,26 @@ impl<'a> AlbRouter<'a> {
         }
     }
 
-    /// The sum of the weights it keeps.
-    pub fn total(&self) -> i64 {
-        self.total
+    /// The ELBv2 call that writes the action list.
+    fn call(&self) -> &'static str {
+        match self.alb.action {
+            ForwardAt::Listener(_) => "ModifyListener",
+            ForwardAt::Rule(_) => "ModifyRule",
+        }
     }
 
+    /// The weights the restore writes: everything back on the colour the
+    /// weight came from.
+    fn restored(&self) -> [(&str, i32); 2] {
+        let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
+        [
+            (from.target_group_arn.as_str(), to_i32(self.total)),
+            (to.target_group_arn.as_str(), 0),
+        ]
+    }
+}
+
+impl TwoWrites for AlbRouter<'_> {
     /// Fails (exit 1, writing nothing) when the action list is no longer
     /// exactly as this run last read or wrote it: another runner or a
     /// person changed it (its weights, or anything else in it).
@@ -234,22 +250,22 @@ impl<'a> AlbRouter<'a> {
         Ok(())
     }
 
-    /// The ELBv2 call that writes the action list.
-    fn call(&self) -> &'static str {
-        match self.alb.action {
-            ForwardAt::Listener(_) => "ModifyListener",
-            ForwardAt::Rule(_) => "ModifyRule",
-        }
+    fn total(&self) -> i64 {
+        self.total
     }
 
-    /// The weights the restore writes: everything back on the colour the
-    /// weight came from.
-    fn restored(&self) -> [(&str, i32); 2] {
-        let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
-        [
-            (from.target_group_arn.as_str(), to_i32(self.total)),
-            (to.target_group_arn.as_str(), 0),
-        ]
+    fn receiving(&self) -> &'static str {
+        self.alb.colours[self.to].name
+    }
+
+    /// The step's record keeps the list's shape (weights aside, as it is
+    /// before and after the step): any run can tell a list changed outside
+    /// greenlight since.
+    fn step_record(&self, record: &Record) -> Record {
+        Record {
+            shape: Some(self.list.shape()),
+            ..record.clone()
+        }
     }
 }
 
@@ -277,24 +293,12 @@ impl Router for AlbRouter<'_> {
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
-        let what = format!("{} % on {}", split.percent, self.alb.colours[self.to].name);
-        // Not over a list someone else changed, for a step and the finish.
-        self.unchanged().await?;
-        if split.share.is_some() {
-            // The step's record keeps the list's shape (weights aside, as
-            // it is before and after this write): any run can tell a list
-            // changed outside greenlight since.
-            let record = Record {
-                shape: Some(self.list.shape()),
-                ..record.clone()
-            };
-            self.record(split.version, &record).await?;
-            self.set(weights::step_weight(self.total, split.percent), &what)
-                .await
-        } else {
-            self.set(self.total, &what).await?;
-            self.record(split.version, record).await
+        // No conditional write in ELBv2: the finish, too, not over a list
+        // someone else changed.
+        if split.share.is_none() {
+            self.unchanged().await?;
         }
+        write_in_two(self, split, record).await
     }
 
     async fn in_effect(&mut self) -> Result<()> {

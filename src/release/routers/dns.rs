@@ -27,8 +27,8 @@ use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::{
-    Coloured, Place, Router, Split, failed, planned_alias, planned_point, restore_failed,
-    serves_any,
+    Coloured, Place, Router, Split, TwoWrites, failed, planned_alias, planned_point,
+    restore_failed, serves_any, write_in_two,
 };
 use crate::release::weights;
 
@@ -273,12 +273,9 @@ impl<'a> DnsRouter<'a> {
             change: None,
         }
     }
+}
 
-    /// The sum of the weights it keeps.
-    pub fn total(&self) -> i64 {
-        self.total
-    }
-
+impl TwoWrites for DnsRouter<'_> {
     /// Fails (exit 1, writing nothing) when the pair is no longer as this
     /// run last wrote or read it: another runner or a person moved it. (The
     /// weight write itself is conditional too, see [`Dns::set_weights`].)
@@ -292,7 +289,7 @@ impl<'a> DnsRouter<'a> {
 
     /// Writes `record` on the receiving colour's alias; a failure other
     /// than a conflict says so.
-    async fn record(&self, version: &str, record: &Record) -> Result<()> {
+    async fn record(&mut self, version: &str, record: &Record) -> Result<()> {
         point(self.ctx, &self.dns.colours[self.to], version, record)
             .await
             .map_err(|e| failed("recording the step", e))
@@ -338,6 +335,14 @@ impl<'a> DnsRouter<'a> {
         self.change = Some(change);
         Ok(())
     }
+
+    fn total(&self) -> i64 {
+        self.total
+    }
+
+    fn receiving(&self) -> &'static str {
+        self.dns.colours[self.to].name
+    }
 }
 
 impl Router for DnsRouter<'_> {
@@ -363,17 +368,7 @@ impl Router for DnsRouter<'_> {
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
-        let what = format!("{} % on {}", split.percent, self.dns.colours[self.to].name);
-        if split.share.is_some() {
-            // The record goes first; not over a pair someone else changed.
-            self.unchanged().await?;
-            self.record(split.version, record).await?;
-            self.set(weights::step_weight(self.total, split.percent), &what)
-                .await
-        } else {
-            self.set(self.total, &what).await?;
-            self.record(split.version, record).await
-        }
+        write_in_two(self, split, record).await
     }
 
     async fn in_effect(&mut self) -> Result<()> {
