@@ -9,6 +9,7 @@
 use std::fmt::Display;
 use std::sync::Mutex;
 
+use crate::aws::Seams;
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::elbv2::Elbv2;
 use crate::aws::lambda::Lambda;
@@ -45,7 +46,23 @@ pub struct Ctx<'a> {
     pub dry: Option<&'a Mutex<DryRun>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of one function run alone (not in a fleet that releases
+    /// together), writing for real, over `seams`.
+    pub fn new(config: &'a Config, seams: &'a Seams, ui: &'a Ui) -> Self {
+        Ctx {
+            config,
+            lambda: &seams.lambda,
+            cloudwatch: &seams.cloudwatch,
+            artifacts: &seams.artifacts,
+            dns: &seams.dns,
+            elbv2: &seams.elbv2,
+            ui,
+            fleet: None,
+            dry: None,
+        }
+    }
+
     /// The function name.
     pub fn function(&self) -> &str {
         &self.config.function.name

@@ -142,6 +142,35 @@ pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
     Ok(sdk)
 }
 
+/// The seams a command works with, made from one SDK configuration: what
+/// a context lends out (`Ctx`).
+pub struct Seams {
+    /// Lambda.
+    pub lambda: Lambda,
+    /// CloudWatch: alarms and metrics.
+    pub cloudwatch: CloudWatch,
+    /// S3, for packages that go through a bucket.
+    pub artifacts: Artifacts,
+    /// Route 53, for `[dns]` releases.
+    pub dns: Dns,
+    /// ELBv2, for `[alb]` releases.
+    pub elbv2: Elbv2,
+}
+
+impl Seams {
+    /// Every seam for `sdk`, with `lambda` as made for it ([`lambda`], or
+    /// a client of the caller's own).
+    pub fn of(sdk: &SdkConfig, lambda: Lambda) -> Self {
+        Seams {
+            lambda,
+            cloudwatch: cloudwatch(sdk),
+            artifacts: artifacts(sdk),
+            dns: dns(sdk),
+            elbv2: elbv2(sdk),
+        }
+    }
+}
+
 /// The CloudWatch seam (alarms and metrics) for `sdk`.
 pub fn cloudwatch(sdk: &SdkConfig) -> CloudWatch {
     CloudWatch::new(aws_sdk_cloudwatch::Client::new(sdk))
