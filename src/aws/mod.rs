@@ -6,7 +6,8 @@
 //! Every client shares one retry policy ([`retries`]) and one timeout per
 //! request (`--aws-timeout`), so a throttled, failing or hanging call is
 //! retried with backoff instead of failing the run or blocking it forever.
-//! No AWS call is made here.
+//! No AWS call is made here. [`Seams`] bundles every seam a command uses,
+//! made from one SDK configuration.
 //!
 //! The `aws` folder is the only code that calls AWS: one seam per service
 //! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, and for the
