@@ -159,7 +159,7 @@ pub struct Seams {
 }
 
 impl Seams {
-    /// Every seam for `sdk`, with `lambda` as made for it ([`lambda`], or
+    /// Every seam for `sdk`, with `lambda` as made for it ([`lambda()`], or
     /// a client of the caller's own).
     pub fn of(sdk: &SdkConfig, lambda: Lambda) -> Self {
         Seams {

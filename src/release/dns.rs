@@ -440,7 +440,7 @@ pub async fn release<'a>(
     release_of(ctx, colours, Candidate::Published(version), wait).await
 }
 
-/// Releases `candidate` ([`release`]); in a dry run it may be the version
+/// Releases `candidate` ([`release()`]); in a dry run it may be the version
 /// `ship` would deploy, before it exists.
 pub async fn release_of<'a>(
     ctx: Ctx<'a>,
