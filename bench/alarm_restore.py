@@ -37,14 +37,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ship import REPO, change_code, emulator_env, start_emulator, write_config  # noqa: E402
+from ship import REPO, change_code, emulator_env, rerun_with_emulator_python, start_emulator, write_config  # noqa: E402,E501
 
 try:
     import boto3
 except ImportError:  # the emulator's virtualenv has it
-    subprocess.run(["bash", os.path.join(REPO, "localstack", "moto.sh"), "install"], check=True)
-    venv = os.environ.get("GREENLIGHT_VENV", os.path.join(REPO, ".venv"))
-    os.execv(os.path.join(venv, "bin", "python"), [os.path.join(venv, "bin", "python"), *sys.argv])
+    rerun_with_emulator_python()
 
 
 class Aws:

@@ -88,7 +88,8 @@ def page_size(text: str) -> int:
     return value
 
 
-def main() -> int:
+def main(argv: "list[str] | None" = None) -> int:
+    """Runs the emulator with the options `argv` (default: the command line)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(
@@ -117,7 +118,7 @@ def main() -> int:
     parser.add_argument("--versions-per-page", type=versions_page_size, default=50, metavar="N",
                         help="the most versions one ListVersionsByFunction page holds (Lambda: "
                         "50), whatever MaxItems asks, so paging is exercised")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 

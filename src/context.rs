@@ -1,10 +1,11 @@
 //! The context every stage receives: the checked configuration, the AWS
-//! seams, the progress printer and, in a fleet that releases together, the
-//! function's place on the fleet's board; in a dry run, the plan its
-//! writes and waits are recorded in instead of made.
+//! seams, the progress printer, the notifications and, in a fleet that
+//! releases together, the function's place on the fleet's board; in a dry
+//! run, the plan its writes and waits are recorded in instead of made (and
+//! nothing is notified).
 //!
-//! May import: the configuration, the AWS seams, `ui`, `lockstep` and the
-//! base modules; never a stage.
+//! May import: the configuration, the AWS seams, `ui`, `lockstep`, `notify`
+//! and the base modules; never a stage.
 
 use std::fmt::Display;
 use std::sync::Mutex;
@@ -17,6 +18,7 @@ use crate::aws::route53::Dns;
 use crate::aws::s3::Artifacts;
 use crate::config::Config;
 use crate::lockstep::Member;
+use crate::notify::Notifier;
 use crate::planned::DryRun;
 use crate::ui::Ui;
 
@@ -38,6 +40,8 @@ pub struct Ctx<'a> {
     pub elbv2: &'a Elbv2,
     /// Progress output.
     pub ui: &'a Ui,
+    /// Who hears of the release's events (`[[notify]]`).
+    pub notify: &'a Notifier,
     /// This function's place on the fleet's board when the functions
     /// release together (`[release] together`).
     pub fleet: Option<Member<'a>>,
@@ -48,8 +52,8 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The context of one function run alone (not in a fleet that releases
-    /// together), writing for real, over `seams`.
-    pub fn new(config: &'a Config, seams: &'a Seams, ui: &'a Ui) -> Self {
+    /// together), writing for real, over `seams`, telling `notify`.
+    pub fn new(config: &'a Config, seams: &'a Seams, ui: &'a Ui, notify: &'a Notifier) -> Self {
         Ctx {
             config,
             lambda: &seams.lambda,
@@ -58,6 +62,7 @@ impl<'a> Ctx<'a> {
             dns: &seams.dns,
             elbv2: &seams.elbv2,
             ui,
+            notify,
             fleet: None,
             dry: None,
         }

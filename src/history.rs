@@ -3,7 +3,8 @@
 //!
 //! In: the function and alias names and a limit. Out: a [`HistoryReport`].
 //! AWS calls: `ListVersionsByFunction` (every page: Lambda lists the oldest
-//! first, one call per 50 versions) and `GetAlias`, at the same time.
+//! first, one call per 50 versions; the command lists them once, to learn
+//! their secret values and tell their history) and `GetAlias`.
 //! Read-only; safe to repeat.
 //!
 //! What AWS keeps, and so where this history ends: the versions Lambda
@@ -26,6 +27,7 @@ use std::fmt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::aws::lambda::FunctionState;
 use crate::context::Ctx;
 use crate::deploy::provenance::Provenance;
 use crate::error::Result;
@@ -104,11 +106,21 @@ impl Outcome {
     }
 }
 
-/// Reads the versions and the alias, and tells the newest `limit` versions' history.
-pub async fn history(ctx: Ctx<'_>, limit: usize) -> Result<HistoryReport> {
+/// Reads the versions (unless `listed` holds them, as listed earlier in
+/// the run) and the alias, and tells the newest `limit` versions' history.
+pub async fn history(
+    ctx: Ctx<'_>,
+    limit: usize,
+    listed: Option<Vec<FunctionState>>,
+) -> Result<HistoryReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
-    let (all, served) =
-        tokio::try_join!(ctx.lambda.all_versions(name), ctx.lambda.alias(name, alias))?;
+    let all = async {
+        match listed {
+            Some(all) => Ok(all),
+            None => ctx.lambda.all_versions(name).await,
+        }
+    };
+    let (all, served) = tokio::try_join!(all, ctx.lambda.alias(name, alias))?;
     // Lambda lists `$LATEST` whenever the function exists.
     let exists = !all.is_empty();
     let mut versions: Vec<_> = all

@@ -7,7 +7,8 @@
 //! [`aws`] is the only code that calls AWS; [`record`] is the release record
 //! kept in AWS; [`report`] prints what happened; [`error`] decides exit codes;
 //! [`watch`] is greenlight running itself as a Lambda function on a
-//! schedule, promoting what `--no-wait` left in progress.
+//! schedule, promoting what `--no-wait` left in progress; [`notify`] tells
+//! webhooks, Slack and SNS what happened to a release.
 
 pub mod app;
 pub mod aws;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod history;
 pub mod interrupt;
 pub mod lockstep;
+pub mod notify;
 pub mod outside;
 pub mod package;
 pub mod planned;

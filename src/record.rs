@@ -21,6 +21,9 @@
 //!
 //! says that version 6 is on its first step (10 %) since `at`, with version 5
 //! stable; any machine can continue (`promote`) or undo (`rollback`) it.
+//! A step held because the gates cannot judge the new version yet gets
+//! `held=<step>` once `[[notify]]` was told of the hold (written with the
+//! alias RevisionId condition, so one runner tells it).
 //!
 //! May import: `config` (the steps a record names) and the base modules;
 //! deploy writes records (create, pin) and release reads and writes them.
@@ -96,6 +99,11 @@ pub struct Record {
     /// list changed outside greenlight since.
     #[serde(skip_serializing)]
     pub shape: Option<String>,
+    /// For a canary held at its step (the gates cannot judge the new
+    /// version yet): the step whose hold `[[notify]]` was told of
+    /// (`held=<step>`), so several `promote` runs tell it once.
+    #[serde(skip_serializing)]
+    pub held: Option<usize>,
 }
 
 /// The last canary step of a finished release, whose metrics are still
@@ -152,6 +160,7 @@ impl Record {
             canary: None,
             settling: None,
             shape: None,
+            held: None,
         }
     }
 
@@ -307,6 +316,7 @@ impl Record {
             canary,
             settling,
             shape: field("shape"),
+            held: field("held").and_then(|step| step.parse().ok()),
         })
     }
 }
@@ -348,6 +358,9 @@ impl fmt::Display for Record {
         if let Some(shape) = &self.shape {
             write!(f, " shape={shape}")?;
         }
+        if let Some(step) = self.held {
+            write!(f, " held={step}")?;
+        }
         write!(f, " at={}", self.at)
     }
 }
@@ -374,11 +387,12 @@ mod tests {
             steps: vec![10, 50],
             bake: std::time::Duration::from_secs(330),
         };
-        let r = Record::canary("6", "5", 1, &plan);
+        let mut r = Record::canary("6", "5", 1, &plan);
+        r.held = Some(1);
         let text = r.to_string();
         assert!(
             text.starts_with(
-                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s at="
+                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s held=1 at="
             ),
             "{text}"
         );

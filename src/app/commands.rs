@@ -8,7 +8,7 @@ use crate::app::stages::{
     deploy_stage, package_to_file, record_release, release_stage, shared_package, ship, smoke_stage,
 };
 use crate::aws::RegionalAws;
-use crate::aws::lambda::Lambda;
+use crate::aws::lambda::{FunctionState, Lambda};
 use crate::checks::candidate;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -34,8 +34,9 @@ pub(super) enum Job {
     Promote,
     Rollback,
     Status,
-    /// How many versions to list.
-    History(usize),
+    /// How many versions to list, and the versions once listed (by
+    /// [`crate::app::prepare::Ready::learn_secrets`]).
+    History(usize, Option<Vec<FunctionState>>),
     /// How many versions to keep, and whether this is a dry run.
     Prune(usize, bool),
 }
@@ -71,7 +72,7 @@ pub(super) async fn local_part(
         Command::Promote { .. } => Job::Promote,
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
-        Command::History { limit } => Job::History(*limit),
+        Command::History { limit } => Job::History(*limit, None),
         Command::Prune { keep, dry_run } => Job::Prune(*keep, *dry_run),
         Command::Completions { .. }
         | Command::Man
@@ -176,8 +177,8 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
                 Some(triggers).filter(|_| report.status.as_ref().is_some_and(|s| s.exists));
             Ok(())
         }
-        Job::History(limit) => {
-            report.history = Some(crate::history::history(ctx, limit).await?);
+        Job::History(limit, listed) => {
+            report.history = Some(crate::history::history(ctx, limit, listed).await?);
             Ok(())
         }
         Job::Prune(keep, dry_run) => {
@@ -216,6 +217,7 @@ pub(super) async fn plan_only(
 ) -> Result<()> {
     let plan = Mutex::new(DryRun::new(command));
     let quiet = ctx.ui.quiet();
+    // Nobody hears of a dry run: its notifier is `Notifier::none()`.
     let ctx = Ctx {
         dry: Some(&plan),
         ..ctx
@@ -251,7 +253,7 @@ pub(super) async fn plan_only(
                 ));
             }
         }),
-        Job::Test(_) | Job::Status | Job::History(_) | Job::Prune(..) => {
+        Job::Test(_) | Job::Status | Job::History(..) | Job::Prune(..) => {
             Err(Error::usage(format!("`{command}` has no dry run")))
         }
     };

@@ -10,13 +10,15 @@
 //!
 //! Lives here: this module (one function or a fleet, and the report),
 //! `prepare` (a function's run up to its AWS part), `commands` (each
-//! command's work), `stages` (the stages of deploy and ship), [`fleet`],
+//! command's work), `stages` (the stages of deploy and ship),
+//! `notifications` (the run's `[[notify]]` notifier), [`fleet`],
 //! [`shared_packages`] and [`init`]. May import every layer below it; only
 //! `main.rs` imports it.
 
 mod commands;
 pub mod fleet;
 pub mod init;
+mod notifications;
 mod prepare;
 pub mod shared_packages;
 mod snapshots;

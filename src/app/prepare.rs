@@ -3,7 +3,8 @@
 //! done, the run's secrets learned; then [`Ready::run`] runs its AWS part.
 
 use crate::app::commands::{Job, aws_part, local_part};
-use crate::app::stages::learn_values;
+use crate::app::notifications::{learn_urls, notifier};
+use crate::app::stages::{learn_values, newest};
 use crate::app::{Company, Shared, fail, panicked};
 use crate::aws::{self, RegionalAws};
 use crate::cli::{Cli, Command};
@@ -60,6 +61,7 @@ pub async fn prepare<'a>(
         if let Some(environment) = &config.function.settings.environment {
             shared.redactor.learn(environment);
         }
+        learn_urls(&config, &shared.redactor);
         let ui = ui_for(cli, &config, company, &shared.redactor);
         if let Some(read) = read {
             ui.detail(read);
@@ -99,16 +101,20 @@ impl<'a> Ready<'a> {
     /// resolve, `environment_keep` values, values a version published
     /// earlier still holds. A fleet learns every function's before any
     /// function goes on, so each one's output is masked with all of them.
-    /// The same list gives `test` and `release` their default version.
+    /// The same list gives `test` and `release` their default version, and
+    /// `history` its versions (read once).
     pub async fn learn_secrets(mut self: Box<Self>) -> Prepared<'a> {
         let (sdk, paces) = &self.sdk;
         let lambda = aws::lambda(sdk, paces.clone());
         match learn_values(&lambda, &self.config.function.name, &self.redactor).await {
-            Ok(newest) => {
-                if let (Job::Test(version) | Job::Release(version, _), Some(newest)) =
-                    (&mut self.job, newest)
-                {
-                    version.get_or_insert_with(|| newest.to_string());
+            Ok(listed) => {
+                match (&mut self.job, newest(&listed)) {
+                    (Job::Test(version) | Job::Release(version, _), Some(newest)) => {
+                        version.get_or_insert_with(|| newest.to_string());
+                    }
+                    // `history` tells the versions this listing holds.
+                    (Job::History(_, versions), _) => *versions = Some(listed),
+                    _ => {}
                 }
                 self.learned = true;
                 Prepared::Ready(self)
@@ -128,22 +134,24 @@ impl<'a> Ready<'a> {
             ui,
             learned,
             mut report,
-            ..
+            redactor,
         } = *self;
         let fleet = match company {
             Company::Alone => None,
             Company::Fleet(member) => member,
         };
         let seams = aws::Seams::of(&sdk, aws::lambda(&sdk, paces));
+        let notify = notifier(cli, &config, &sdk, &redactor, &ui).await;
         let ctx = Ctx {
             fleet,
-            ..Ctx::new(&config, &seams, &ui)
+            ..Ctx::new(&config, &seams, &ui, &notify)
         };
         match unexpected::catching(aws_part(cli, ctx, job, learned, &mut report)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => fail(&mut report, e),
             Err(panic) => fail(&mut report, panicked(&panic)),
         }
+        report.notify_warnings.extend(notify.warnings());
         report
     }
 

@@ -44,6 +44,11 @@ pub(super) async fn follow(ctx: Ctx<'_>, starts: bool, done: &Result<()>, report
     }
     let key = watch.key(&region, ctx.function(), &ctx.config.function.alias);
     let done = if write {
+        for label in &watch.unsent {
+            report.notify_warnings.push(format!(
+                "{label} will not be told by the watcher: its URL is written in the config or read from greenlight's environment, which the snapshot does not hold; use {{ ssm = … }} or {{ secret = … }}"
+            ));
+        }
         let text = watch.snapshot(&region);
         ctx.artifacts
             .put_text(&watch.bucket, &key, text, "application/toml")

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::app::shared_packages::{Made, SharedPackages};
-use crate::aws::lambda::Lambda;
+use crate::aws::lambda::{FunctionState, Lambda};
 use crate::checks::{candidate, smoke};
 use crate::config::{Config, PackageConfig};
 use crate::context::Ctx;
@@ -299,18 +299,24 @@ pub(super) fn record_release(
 
 /// Learns into `redactor` the environment values `$LATEST` and every
 /// published version of function `name` hold (one `ListVersionsByFunction`
-/// call per 50 versions); returns the newest published version's number.
+/// call per 50 versions); returns the listing ([`newest`] names the newest
+/// published version in it), so a command that needs it reads it once.
 pub(super) async fn learn_values(
     lambda: &Lambda,
     name: &str,
     redactor: &Redactor,
-) -> Result<Option<u64>> {
+) -> Result<Vec<FunctionState>> {
     let versions = lambda.all_versions(name).await?;
     for version in &versions {
         redactor.learn(&version.environment);
     }
-    Ok(versions
+    Ok(versions)
+}
+
+/// The newest published version's number in `versions`.
+pub(super) fn newest(versions: &[FunctionState]) -> Option<u64> {
+    versions
         .iter()
         .filter_map(|v| v.version.parse::<u64>().ok())
-        .max())
+        .max()
 }

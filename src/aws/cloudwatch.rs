@@ -161,9 +161,15 @@ impl CloudWatch {
         CloudWatch { client }
     }
 
-    /// Makes alarm `name` go off when function `function` reports any
-    /// `Errors` in a minute (`PutMetricAlarm`, which creates or replaces).
-    pub async fn put_errors_alarm(&self, name: &str, function: &str) -> Result<()> {
+    /// Makes alarm `name`, described as `description`, go off when function
+    /// `function` reports any `Errors` in a minute (`PutMetricAlarm`, which
+    /// creates or replaces).
+    pub async fn put_errors_alarm(
+        &self,
+        name: &str,
+        description: &str,
+        function: &str,
+    ) -> Result<()> {
         let dimension = aws_sdk_cloudwatch::types::Dimension::builder()
             .name("FunctionName")
             .value(function)
@@ -171,9 +177,7 @@ impl CloudWatch {
         self.client
             .put_metric_alarm()
             .alarm_name(name)
-            .alarm_description(format!(
-                "greenlight watcher {function}: a release needs a person (its rollback failed), or the watcher itself fails"
-            ))
+            .alarm_description(description)
             .namespace("AWS/Lambda")
             .metric_name("Errors")
             .dimensions(dimension)
@@ -189,6 +193,24 @@ impl CloudWatch {
             .await
             .map_err(|e| aws_error(format!("put alarm {name}"), e))?;
         Ok(())
+    }
+
+    /// The description of metric alarm `name` (empty when it has none);
+    /// `None` when there is no such alarm.
+    pub async fn alarm_description(&self, name: &str) -> Result<Option<String>> {
+        let out = self
+            .client
+            .describe_alarms()
+            .alarm_names(name)
+            .alarm_types(AlarmType::MetricAlarm)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("read alarm {name}"), e))?;
+        Ok(out
+            .metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(name))
+            .map(|a| a.alarm_description().unwrap_or_default().to_owned()))
     }
 
     /// Deletes alarm `name` (done too when it was not there).

@@ -1,6 +1,6 @@
 //! The seam to IAM, for the watcher's own roles (`greenlight watch
 //! install/remove`): a role with a trust policy and one inline policy,
-//! created or brought up to date, and deleted. AWS calls: `GetRole`,
+//! created or brought up to date, read, and deleted. AWS calls: `GetRole`,
 //! `CreateRole`, `UpdateAssumeRolePolicy`, `PutRolePolicy`,
 //! `DeleteRolePolicy`, `DeleteRole`. Safe to repeat.
 
@@ -21,12 +21,35 @@ impl Iam {
         Iam { client }
     }
 
+    /// The description of role `name` (empty when it has none); `None`
+    /// when there is no such role.
+    pub async fn role_description(&self, name: &str) -> Result<Option<String>> {
+        match self.client.get_role().role_name(name).send().await {
+            Ok(found) => Ok(Some(
+                found
+                    .role()
+                    .and_then(|r| r.description())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws_error(format!("read role {name}"), e)),
+        }
+    }
+
     /// Makes role `name` exist with the trust policy `trust` and the inline
     /// policy `policy_name` = `policy` (both JSON), replacing what they held;
-    /// returns its ARN and whether it was created.
+    /// a role it creates gets `description`. Returns its ARN and whether it
+    /// was created.
     pub async fn ensure_role(
         &self,
         name: &str,
+        description: &str,
         trust: &str,
         policy_name: &str,
         policy: &str,
@@ -52,7 +75,7 @@ impl Iam {
                     .create_role()
                     .role_name(name)
                     .assume_role_policy_document(trust)
-                    .description("greenlight watcher (greenlight watch install)")
+                    .description(description)
                     .send()
                     .await
                     .map_err(|e| aws_error(format!("create role {name}"), e))?;

@@ -10,7 +10,8 @@
 //! made from one SDK configuration.
 //!
 //! The `aws` folder is the only code that calls AWS: one seam per service
-//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, and for the
+//! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, `sns` for
+//! notifications, and for the
 //! watcher `iam` and `scheduler`), `pacing` (the
 //! pace of Lambda requests per region) and `sdk_errors` (SDK errors in one
 //! line, with their fix). Each seam speaks greenlight's vocabulary in plain
@@ -28,6 +29,7 @@ pub mod s3;
 pub mod scheduler;
 pub mod sdk_errors;
 pub mod secret_store;
+pub mod sns;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,6 +47,31 @@ use crate::aws::route53::Dns;
 use crate::aws::s3::Artifacts;
 use crate::aws::secret_store::SecretStore;
 use crate::error::{Error, Result};
+
+/// Clients of one service by region, each made on first use and kept
+/// (a parameter, secret or topic is reached in the region its ARN names).
+#[derive(Debug)]
+pub struct PerRegion<C>(std::sync::Mutex<BTreeMap<String, C>>);
+
+impl<C> Default for PerRegion<C> {
+    fn default() -> Self {
+        PerRegion(std::sync::Mutex::new(BTreeMap::new()))
+    }
+}
+
+impl<C: Clone> PerRegion<C> {
+    /// The client for `region`, made by `make` the first time.
+    pub fn get(&self, region: &str, make: impl FnOnce(Region) -> C) -> C {
+        let mut clients = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| make(Region::new(region.to_owned())))
+            .clone()
+    }
+}
 
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,8 @@
 //! missing. Safe to repeat.
 //!
 //! Text objects: `PutObject`, `GetObject`, `ListObjectsV2` (every page) and
-//! `DeleteObject` (deleting a missing key succeeds, as S3 answers).
+//! `DeleteObject` (deleting a missing key succeeds, as S3 answers); the
+//! watcher's bucket is checked with `HeadBucket`.
 
 use aws_sdk_s3::Client;
 use std::pin::Pin;
@@ -21,7 +22,7 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
 use crate::aws::sdk_errors::aws_error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ui::Counter;
 
 /// How much of the zip one frame of the upload body carries.
@@ -132,6 +133,31 @@ impl Artifacts {
 
 /// Small text objects: the watcher's snapshots and heartbeat.
 impl Artifacts {
+    /// The region of `bucket` (`HeadBucket`'s `x-amz-bucket-region`, also
+    /// on S3's 301 answer from another region's endpoint; `None` when S3
+    /// does not say). Fails (exit 1) when there is no such bucket or this
+    /// identity cannot reach it.
+    pub async fn bucket_region(&self, bucket: &str) -> Result<Option<String>> {
+        match self.client.head_bucket().bucket(bucket).send().await {
+            Ok(found) => Ok(found.bucket_region().map(str::to_owned)),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Err(
+                Error::no_traffic_moved(format!("bucket {bucket}: there is no such bucket"))
+                    .with_hint("create it, or give the bucket of `[watch] bucket`"),
+            ),
+            Err(e) => {
+                let elsewhere = e
+                    .raw_response()
+                    .filter(|r| r.status().as_u16() == 301)
+                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                    .map(str::to_owned);
+                match elsewhere {
+                    Some(region) => Ok(Some(region)),
+                    None => Err(aws_error(format!("reach bucket {bucket}"), e)),
+                }
+            }
+        }
+    }
+
     /// Writes `text` to `s3://bucket/key` (JSON or TOML, as `content_type` says).
     pub async fn put_text(
         &self,

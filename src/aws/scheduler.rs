@@ -24,6 +24,17 @@ pub struct ScheduleSpec<'a> {
     pub role: &'a str,
     /// The input, with Scheduler's context placeholders.
     pub input: &'a str,
+    /// The schedule's description.
+    pub description: &'a str,
+}
+
+/// A schedule as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSchedule {
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    /// Its description (empty when it has none).
+    pub description: String,
 }
 
 /// EventBridge Scheduler, as greenlight uses it.
@@ -62,13 +73,14 @@ impl Schedules {
             )
             .build()
             .map_err(built)?;
-        let exists = self.state(name).await?.is_some();
+        let exists = self.get(name).await?.is_some();
         // The same fields for either call.
         macro_rules! with_spec {
             ($call:expr) => {
                 $call
                     .name(name)
                     .schedule_expression(spec.expression)
+                    .description(spec.description)
                     .flexible_time_window(window)
                     .target(target)
                     .state(ScheduleState::Enabled)
@@ -87,13 +99,14 @@ impl Schedules {
         Ok(!exists)
     }
 
-    /// The schedule's state (`ENABLED`, `DISABLED`), `None` when there is
-    /// no such schedule.
-    pub async fn state(&self, name: &str) -> Result<Option<String>> {
+    /// The schedule's state and description; `None` when there is no such
+    /// schedule.
+    pub async fn get(&self, name: &str) -> Result<Option<FoundSchedule>> {
         match self.client.get_schedule().name(name).send().await {
-            Ok(found) => Ok(Some(
-                found.state().map_or("UNKNOWN", |s| s.as_str()).to_owned(),
-            )),
+            Ok(found) => Ok(Some(FoundSchedule {
+                state: found.state().map_or("UNKNOWN", |s| s.as_str()).to_owned(),
+                description: found.description().unwrap_or_default().to_owned(),
+            })),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>

@@ -9,11 +9,11 @@
 //! here prints or logs one.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_ssm::types::Parameter;
 
+use crate::aws::PerRegion;
 use crate::aws::sdk_errors::aws_error;
 use crate::error::Result;
 
@@ -27,7 +27,7 @@ type Clients = (aws_sdk_ssm::Client, aws_sdk_secretsmanager::Client);
 #[derive(Debug)]
 pub struct SecretStore {
     sdk: SdkConfig,
-    clients: Mutex<BTreeMap<String, Clients>>,
+    clients: PerRegion<Clients>,
 }
 
 impl SecretStore {
@@ -36,7 +36,7 @@ impl SecretStore {
     pub fn new(sdk: &SdkConfig) -> Self {
         SecretStore {
             sdk: sdk.clone(),
-            clients: Mutex::new(BTreeMap::new()),
+            clients: PerRegion::default(),
         }
     }
 
@@ -51,26 +51,18 @@ impl SecretStore {
 
     /// The clients for `region`, made on first use.
     fn clients(&self, region: &str) -> Clients {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let region = Region::new(region.to_owned());
-                let ssm = aws_sdk_ssm::config::Builder::from(&self.sdk)
-                    .region(region.clone())
-                    .build();
-                let secrets = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
-                    .region(region)
-                    .build();
-                (
-                    aws_sdk_ssm::Client::from_conf(ssm),
-                    aws_sdk_secretsmanager::Client::from_conf(secrets),
-                )
-            })
-            .clone()
+        self.clients.get(region, |region| {
+            let ssm = aws_sdk_ssm::config::Builder::from(&self.sdk)
+                .region(region.clone())
+                .build();
+            let secrets = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+                .region(region)
+                .build();
+            (
+                aws_sdk_ssm::Client::from_conf(ssm),
+                aws_sdk_secretsmanager::Client::from_conf(secrets),
+            )
+        })
     }
 
     /// The decrypted values of the parameters `names` (names, ARNs, with an

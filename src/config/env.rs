@@ -101,7 +101,8 @@ pub fn from_config(
                 text.insert(name, value);
             }
             toml::Value::Table(table) => {
-                let source = source(&table).map_err(|why| bad(&key, &reference(&table), why))?;
+                let source =
+                    reference_source(&table).map_err(|why| bad(&key, &reference(&table), why))?;
                 references.insert(name, source);
             }
             _ => return Err(bad(&key, MASK, SHAPES)),
@@ -146,8 +147,9 @@ fn reference(table: &toml::Table) -> String {
 /// The fields a reference table may have.
 const REFERENCE_FIELDS: [&str; 4] = ["env", "ssm", "secret", "key"];
 
-/// The [`Source`] a table names, or why it names none.
-fn source(table: &toml::Table) -> std::result::Result<Source, &'static str> {
+/// The [`Source`] a reference table names, or why it names none (also
+/// for a `[[notify]]` URL, [`crate::config::notify`]).
+pub(crate) fn reference_source(table: &toml::Table) -> std::result::Result<Source, &'static str> {
     let text = |field: &str| match table.get(field) {
         None => Ok(None),
         Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),

@@ -186,7 +186,8 @@ pub(crate) fn is_region(name: &str) -> bool {
             .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
-pub(super) fn is_role_arn(arn: &str) -> bool {
+/// Whether `arn` has the shape of an IAM role's ARN.
+pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     matches!(
         parts.as_slice(),

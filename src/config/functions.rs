@@ -6,7 +6,7 @@
 //! [`Config`](crate::config::Config) then checks as usual. Each entry holds
 //! the keys of `[function]` (including `region`) and may override the
 //! top-level defaults: `package` and `release` key by key (its own `source`,
-//! its own `steps`), `smoke`, `dns` and `alb` as a whole.
+//! its own `steps`), `smoke`, `dns`, `alb` and `notify` as a whole.
 
 use toml::{Table, Value};
 
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 /// Tables an entry may override key by key.
 const MERGED: [&str; 2] = ["package", "release"];
 /// Tables (or arrays) an entry replaces as a whole.
-const REPLACED: [&str; 3] = ["smoke", "dns", "alb"];
+const REPLACED: [&str; 4] = ["smoke", "dns", "alb", "notify"];
 
 /// The per-function documents of a `[[functions]]` file, each with a label
 /// naming its entry (`functions[2] "billing"`); `None` for a single-function

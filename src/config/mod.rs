@@ -20,6 +20,7 @@ pub mod env;
 mod function;
 pub mod functions;
 mod metrics;
+pub mod notify;
 mod package;
 pub mod plan;
 mod release;
@@ -28,6 +29,7 @@ mod smoke;
 pub mod watch;
 
 pub use dns::{Colour, DnsConfig};
+pub use function::is_role_arn;
 pub use function::{DEFAULT_ALIAS, DEFAULT_READY_TIMEOUT, FunctionConfig, MAX_READY_TIMEOUT};
 pub use metrics::{
     DEFAULT_MIN_INVOCATIONS, DEFAULT_SETTLE, MAX_SETTLE, MAX_WINDOW, Measure, MetricGate,
@@ -77,6 +79,8 @@ pub struct Config {
     /// With `[watch]`, a release left in progress is recorded in S3 for
     /// the watcher to promote.
     pub watch: Option<watch::WatchConfig>,
+    /// `[[notify]]`: who hears of the release's events.
+    pub notify: Vec<notify::NotifyEntry>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +94,8 @@ struct RawConfig {
     dns: Option<RawDns>,
     alb: Option<toml::Spanned<alb::RawAlb>>,
     watch: Option<watch::RawWatch>,
+    #[serde(default)]
+    notify: Vec<toml::Spanned<toml::Table>>,
 }
 
 impl Config {
@@ -151,6 +157,13 @@ impl Config {
             located: entry.is_none(),
         };
         let watch = raw.watch.map(|w| watch::check(w, &place)).transpose()?;
+        let notify = notify::check(
+            raw.notify,
+            &notify::Place {
+                file: &file,
+                text: entry.is_none().then_some(text),
+            },
+        )?;
         let at = Checker { file: &file };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
@@ -167,6 +180,7 @@ impl Config {
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,
             alb,
             watch,
+            notify,
         }
         .checked(&at)
     }
@@ -320,6 +334,14 @@ fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
 }
 
 /// The line and column (both from 1) of byte `offset` in `text`.
+/// Where `offset` is in `text`, as an error names it after the file
+/// (`:12:3`); nothing when the text is not the file's (`None`).
+pub(crate) fn place_in(text: Option<&str>, offset: usize) -> String {
+    text.map(|text| line_col(text, offset))
+        .map(|(line, col)| format!(":{line}:{col}"))
+        .unwrap_or_default()
+}
+
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;

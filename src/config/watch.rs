@@ -6,7 +6,9 @@
 //! A snapshot is what `promote` needs and nothing more: this config's own
 //! document without `[package]`, `[alb]` and the function's environment
 //! (neither its values nor its references), with the region the release ran
-//! in. It holds no secret and no resolved environment value. A `run` smoke
+//! in. It holds no secret and no resolved environment value: of
+//! `[[notify]]` only the entries the watcher can send from the account
+//! (an SNS topic, a URL in SSM or Secrets Manager) are kept. A `run` smoke
 //! test (a command on the runner's machine) cannot run inside Lambda, and a
 //! fleet that releases `together` needs every function in one run; both are
 //! refused with `[watch]` (exit 2).
@@ -22,6 +24,12 @@ use crate::error::{Error, Result};
 /// The prefix snapshots go under when `[watch]` names none.
 pub const DEFAULT_PREFIX: &str = "greenlight/";
 
+/// What a bucket name must be, for messages.
+pub const BUCKET_RULE: &str = "an S3 bucket name is 3 to 63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit";
+
+/// What a prefix must be, for messages.
+pub const PREFIX_RULE: &str = "a prefix is a key folder such as \"greenlight/\": not empty, ending in '/', not starting with '/', at most 512 characters";
+
 /// The checked `[watch]` table, with the document a snapshot is made of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchConfig {
@@ -31,6 +39,10 @@ pub struct WatchConfig {
     pub prefix: String,
     /// The config's document as `promote` needs it (see the module doc).
     document: Table,
+    /// The `[[notify]]` entries the snapshot leaves out, as `notify[i]`:
+    /// their URL is written in the config or in greenlight's environment,
+    /// neither of which the watcher has.
+    pub unsent: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,24 +84,19 @@ pub(super) fn check(raw: RawWatch, place: &Place) -> Result<WatchConfig> {
             "watch.bucket",
             Some(raw.bucket.span()),
             &format!("{bucket:?}"),
-            "an S3 bucket name is 3 to 63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit",
+            BUCKET_RULE,
         ));
     }
     let prefix = match &raw.prefix {
         None => DEFAULT_PREFIX.to_owned(),
         Some(prefix) => {
             let text = prefix.get_ref();
-            if text.is_empty()
-                || text.starts_with('/')
-                || !text.ends_with('/')
-                || text.len() > 512
-                || text.chars().any(char::is_control)
-            {
+            if !is_prefix(text) {
                 return Err(place.bad(
                     "watch.prefix",
                     Some(prefix.span()),
                     &format!("{text:?}"),
-                    "a prefix is a key folder such as \"greenlight/\": not empty, ending in '/', not starting with '/', at most 512 characters",
+                    PREFIX_RULE,
                 ));
             }
             text.clone()
@@ -106,11 +113,45 @@ pub(super) fn check(raw: RawWatch, place: &Place) -> Result<WatchConfig> {
         function.remove("environment");
         function.remove("environment_keep");
     }
+    let unsent = keep_notify_from_the_account(&mut document);
     Ok(WatchConfig {
         bucket: bucket.clone(),
         prefix,
         document,
+        unsent,
     })
+}
+
+/// Keeps in `document` the `[[notify]]` entries the watcher can send from
+/// the account: an SNS topic, or a URL read from SSM or Secrets Manager.
+/// A URL written in the config holds a token the snapshot must not hold,
+/// and `{ env = … }` names greenlight's environment, which the watcher
+/// does not share: those entries are left out, and named (`notify[i]`).
+fn keep_notify_from_the_account(document: &mut Table) -> Vec<String> {
+    let Some(Value::Array(entries)) = document.remove("notify") else {
+        return Vec::new();
+    };
+    let in_account = |entry: &Value| {
+        let reads = |key: &str| match entry.get(key) {
+            Some(Value::Table(reference)) => {
+                reference.contains_key("ssm") || reference.contains_key("secret")
+            }
+            _ => false,
+        };
+        entry.get("sns").is_some() || reads("webhook") || reads("slack")
+    };
+    let mut unsent = Vec::new();
+    let mut kept = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        match in_account(&entry) {
+            true => kept.push(entry),
+            false => unsent.push(format!("notify[{i}]")),
+        }
+    }
+    if !kept.is_empty() {
+        document.insert("notify".to_owned(), Value::Array(kept));
+    }
+    unsent
 }
 
 /// Refuses what the watcher cannot do for `config`: run a `run` smoke test
@@ -166,8 +207,19 @@ impl WatchConfig {
     }
 }
 
+/// Whether `text` is a key folder the watcher can use: not empty, ending
+/// in '/', not starting with '/', at most 512 characters, no control
+/// characters.
+pub fn is_prefix(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with('/')
+        && text.ends_with('/')
+        && text.len() <= 512
+        && !text.chars().any(char::is_control)
+}
+
 /// Whether S3 accepts `name` as a bucket name (the general-purpose rules).
-fn is_bucket_name(name: &str) -> bool {
+pub fn is_bucket_name(name: &str) -> bool {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     (3..=63).contains(&name.len())
         && name
@@ -187,6 +239,25 @@ mod tests {
     }
 
     const BASE: &str = "[function]\nname = \"orders\"\nenvironment = { TOKEN = \"s3cr3t\" }\n[package]\nsource = \"app\"\n";
+
+    #[test]
+    fn a_snapshot_keeps_only_the_notifications_sent_from_the_account() {
+        let config = parse(&format!(
+            "{BASE}[release]\nsteps = [10]\n[watch]\nbucket = \"ops-bucket\"\n\
+             [[notify]]\nwebhook = \"https://hooks.example.com/t0ken\"\n\
+             [[notify]]\nslack = {{ ssm = \"/ops/slack\" }}\n\
+             [[notify]]\nslack = {{ env = \"SLACK\" }}\n\
+             [[notify]]\nsns = \"arn:aws:sns:eu-west-1:123456789012:releases\"\n"
+        ))
+        .expect("valid");
+        let watch = config.watch.as_ref().expect("[watch]");
+        assert_eq!(watch.unsent, ["notify[0]", "notify[2]"]);
+        let snapshot = watch.snapshot("eu-west-1");
+        assert!(!snapshot.contains("t0ken"), "{snapshot}");
+        let again = parse(&snapshot).expect("the snapshot is a config");
+        assert_eq!(again.notify.len(), 2, "{snapshot}");
+        assert_eq!(again.notify[1].channel, crate::config::notify::Channel::Sns);
+    }
 
     #[test]
     fn a_snapshot_holds_what_promote_needs_and_no_environment() {

@@ -76,13 +76,44 @@ pub async fn resolve(
     fetched: &Fetched,
 ) -> Result<String> {
     let references = std::mem::take(&mut function.environment_refs).into_map();
+    let key = |name: &str| format!("function.environment.{name}");
+    let keyed = references
+        .iter()
+        .map(|(name, source)| (key(name), source.clone()))
+        .collect();
+    let mut values = read(&keyed, origin, store, region, fetched).await?;
+    let environment = function
+        .settings
+        .environment
+        .get_or_insert_with(Environment::default);
+    for name in references.keys() {
+        if let Some(value) = values.remove(&key(name)) {
+            environment.insert(name.clone(), value);
+        }
+    }
+    let read: Vec<String> = references
+        .iter()
+        .map(|(name, source)| format!("{name} from {source}"))
+        .collect();
+    Ok(format!("environment values read: {}", read.join(", ")))
+}
+
+/// Reads the values `references` name (by the config key each is written
+/// at, which errors name), as [`resolve`] says: greenlight's own variables,
+/// then SSM (one call per 10 names and region), then Secrets Manager,
+/// each read once in this run (`fetched`). Also for `[[notify]]` URLs.
+pub async fn read(
+    references: &BTreeMap<String, Source>,
+    origin: &str,
+    store: &SecretStore,
+    region: &str,
+    fetched: &Fetched,
+) -> Result<BTreeMap<String, String>> {
     let missing = |name: &str, source: &Source, why: &str| {
-        Error::usage(format!(
-            "{origin}: `function.environment.{name}` = {source}: {why}"
-        ))
+        Error::usage(format!("{origin}: `{name}` = {source}: {why}"))
     };
     let mut values = BTreeMap::new();
-    for (name, source) in &references {
+    for (name, source) in references {
         if let Source::Env(var) = source {
             let value = std::env::var(var).map_err(|e| {
                 let why = match e {
@@ -113,7 +144,7 @@ pub async fn resolve(
             fetched.put(&at, ssm_entry(&name), value);
         }
     }
-    for (name, source) in &references {
+    for (name, source) in references {
         let value = match source {
             Source::Env(_) => continue,
             Source::Ssm(parameter) => {
@@ -150,18 +181,7 @@ pub async fn resolve(
         };
         values.insert(name.clone(), value);
     }
-    let environment = function
-        .settings
-        .environment
-        .get_or_insert_with(Environment::default);
-    for (name, value) in values {
-        environment.insert(name, value);
-    }
-    let read: Vec<String> = references
-        .iter()
-        .map(|(name, source)| format!("{name} from {source}"))
-        .collect();
-    Ok(format!("environment values read: {}", read.join(", ")))
+    Ok(values)
 }
 
 /// The value at `key` of the JSON object `text`: a string as it is, a

@@ -776,7 +776,9 @@ pub async fn rollback<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Rollback
             back,
             ..
         } => {
-            router.restore(&back, &from, "rollback requested").await?;
+            let restored = router.restore(&back, &from, "rollback requested").await;
+            crate::release::rollback::tell_manual(ctx, &from, &back, &restored).await;
+            restored?;
             Ok(RollbackReport {
                 from,
                 to: back,
@@ -845,7 +847,8 @@ fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run
             .at_step(
                 canary.step,
                 record.time().unwrap_or_else(OffsetDateTime::now_utc),
-            ),
+            )
+            .held_told(record.held),
         None => {
             let run = Run::start(
                 ctx,

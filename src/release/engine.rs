@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
+use crate::config::notify::Event;
 use crate::config::plan::Plan;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
@@ -39,6 +40,7 @@ use crate::release::ReleaseReport;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
 use crate::release::routers::{AnyRouter, Place, Router, Split};
+use crate::release::tell;
 use crate::release::unexpected;
 use crate::release::watch::{self, check_interval};
 use crate::ui::Activity;
@@ -96,6 +98,8 @@ pub struct Run<'a> {
     /// The new version was seen `Active` (by this run or just before it):
     /// moves onto it need no check of its state ([`crate::deploy::ready`]).
     active: bool,
+    /// The step whose hold the release record marks as told (`held=`).
+    held_told: Option<usize>,
     /// Caught from the first alias write on; `None` while only reading, so
     /// `status` and `rollback` stay interruptible as usual.
     interrupts: Option<Interrupts>,
@@ -131,6 +135,7 @@ impl<'a> Run<'a> {
             moved: false,
             reapply: false,
             active: false,
+            held_told: None,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
@@ -153,6 +158,12 @@ impl<'a> Run<'a> {
     pub fn at_step(mut self, step: usize, since: OffsetDateTime) -> Self {
         self.step = Some(step);
         self.since = since;
+        self
+    }
+
+    /// This release with the hold at `step` already told (the record's `held=`).
+    pub fn held_told(mut self, step: Option<usize>) -> Self {
+        self.held_told = step;
         self
     }
 
@@ -240,12 +251,18 @@ impl<'a> Run<'a> {
             percent,
         };
         self.router.write(split, &record).await?;
+        let event = match (step, self.step) {
+            (None, _) => Event::Released,
+            (Some(_), None) => Event::Started,
+            (Some(_), Some(_)) => Event::Step,
+        };
         self.moved = true;
         let at = record.time().unwrap_or_else(OffsetDateTime::now_utc);
         self.settling = Settling::of(&record);
         self.step = step;
         self.since = at;
         self.report.moves.push(percent);
+        tell::tell(self.ctx, self.change(event, percent, None)).await;
         Ok(())
     }
 
@@ -450,9 +467,9 @@ impl<'a> Run<'a> {
 
     /// Puts all traffic back on the stable version and reports why.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
-        self.router
-            .restore(&self.stable, &self.version, &why)
-            .await?;
+        let restored = self.router.restore(&self.stable, &self.version, &why).await;
+        self.tell_rollback(&why, restored.as_ref().err()).await;
+        restored?;
         self.report.rolled_back = Some(why);
         self.report.in_progress = None;
         Ok(self.report)
@@ -625,10 +642,14 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             }
             continue;
         }
+        let hold_is_over = held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold);
+        if held && (!wait || hold_is_over) {
+            run.tell_hold(step).await;
+        }
         if !wait && (run.moved || !left.is_zero() || held) {
             return Ok(run.pause());
         }
-        if held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold) {
+        if hold_is_over {
             return Ok(run.pause());
         }
         if !left.is_zero() || held {
@@ -711,5 +732,6 @@ fn describe(e: &Error) -> String {
     }
 }
 
+mod notices;
 #[cfg(test)]
 mod tests;

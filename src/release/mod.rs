@@ -34,7 +34,8 @@
 //! balancers), [`rollback`], [`dry_run`] (the deploy's writes listed; the
 //! release's own code records the rest in a dry run), [`status`],
 //! [`clock`], [`weights`], [`unexpected`] (a panic turned into the
-//! rollback path) and [`prune`]. May import: `context`, `config`, `planned`,
+//! rollback path), [`tell`] (`[[notify]]` told of each state change) and
+//! [`prune`]. May import: `context`, `config`, `planned`,
 //! `aws`, `checks`, `deploy`, `record`, `lockstep`, `interrupt`, `ui` and
 //! the base modules; never `report` or `app`.
 
@@ -48,6 +49,7 @@ pub mod reading;
 pub mod rollback;
 pub mod routers;
 pub mod status;
+pub mod tell;
 pub mod unexpected;
 pub mod watch;
 pub mod weights;

@@ -102,7 +102,8 @@ pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
         canary.step,
         record.time().unwrap_or_else(OffsetDateTime::now_utc),
     )
-    .with_settle(canary.settle);
+    .with_settle(canary.settle)
+    .held_told(record.held);
     Reading::Releasing(Box::new(run))
 }
 

@@ -12,10 +12,12 @@
 //! When the write itself fails, users may still be on the bad version, so the
 //! error is exit 4 and says exactly which command restores the alias.
 
+use crate::config::notify::Event;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::reading::{self, Reading};
+use crate::release::tell::{self, Change};
 
 /// What rollback did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -199,14 +201,45 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
             (from, to, revision, planned)
         }
     };
-    if !ctx.dry_write("UpdateAlias", planned) {
-        restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await?;
+    if ctx.dry_write("UpdateAlias", planned) {
+        return Ok(RollbackReport {
+            from,
+            to,
+            already_rolled_back: false,
+        });
     }
+    let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
+    tell_manual(ctx, &from, &to, &restored).await;
+    restored?;
     Ok(RollbackReport {
         from,
         to,
         already_rolled_back: false,
     })
+}
+
+/// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
+/// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
+/// "manual rollback" and by whom when known ([`tell::who`]).
+pub async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>) {
+    let manual = match tell::who() {
+        Some(who) => format!("manual rollback by {who}"),
+        None => "manual rollback".to_owned(),
+    };
+    let (event, reason) = match restored {
+        Ok(()) => (Event::RolledBack, manual),
+        Err(e) => (Event::RollbackFailed, format!("{manual}: {}", e.message)),
+    };
+    let change = Change {
+        event,
+        version: from,
+        stable: to,
+        step: None,
+        plan: None,
+        percent: if restored.is_ok() { 0 } else { 100 },
+        reason: Some(&reason),
+    };
+    tell::tell(ctx, change).await;
 }
 
 /// Points the alias back at `stable` after `failed` was released, recording

@@ -279,6 +279,9 @@ fn table(out: &mut String, r: &Report, redactor: &Redactor) {
             &format!("{writes}, none made\n{}", steps.join("\n")),
         );
     }
+    if !r.notify_warnings.is_empty() {
+        row(out, "notify", &r.notify_warnings.join("\n"));
+    }
     row(
         out,
         "outcome",

@@ -102,6 +102,11 @@ pub struct Report {
     /// With `[watch]`: the release snapshot this run wrote or deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotReport>,
+    /// `[[notify]]` entries that were not told of an event (given up
+    /// after a few tries, or their URL could not be read), or that the
+    /// watcher will not tell: one line each, the URL masked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify_warnings: Vec<String>,
     /// `watch install`, `watch status`, `watch remove`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<WatchReport>,
@@ -212,6 +217,49 @@ impl Report {
         let error = self.error.as_ref()?;
         Some(self.shown(&error.to_string(), log_sink()))
     }
+}
+
+/// The watcher's last run, from its heartbeat: when, then a line for each
+/// release (what happened, and its error on a line of its own). The
+/// heartbeat's values are outside text, marked where they were read.
+fn write_last_run(f: &mut fmt::Formatter<'_>, run: &serde_json::Value) -> fmt::Result {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+    let releases = run["releases"].as_array().map_or(&[][..], Vec::as_slice);
+    write!(f, "last run  {}", text(&run["at"]))?;
+    if let Some(id) = run["execution_id"].as_str() {
+        write!(f, " (execution {id})")?;
+    }
+    match run["error"].as_str() {
+        Some(e) => writeln!(f, ": could not list the snapshots: {e}")?,
+        None if releases.is_empty() => writeln!(f, ": no release in progress")?,
+        None => writeln!(f, ": {}", count(releases.len(), "release"))?,
+    }
+    for release in releases {
+        write!(
+            f,
+            "          {} in {} (alias {}): {}",
+            text(&release["function"]),
+            text(&release["region"]),
+            text(&release["alias"]),
+            text(&release["outcome"])
+        )?;
+        let moves = release["moves"].as_array().map_or(&[][..], Vec::as_slice);
+        if !moves.is_empty() {
+            let moves: Vec<String> = moves
+                .iter()
+                .map(|m| m.as_f64().map_or("?".to_owned(), |m| format!("{m} %")))
+                .collect();
+            write!(f, ", moved {}", moves.join(" → "))?;
+        }
+        match release["exit_code"].as_i64() {
+            Some(0) | None => writeln!(f)?,
+            Some(code) => writeln!(f, " (exit {code})")?,
+        }
+        if let Some(e) = release["error"].as_str() {
+            writeln!(f, "          error: {e}")?;
+        }
+    }
+    Ok(())
 }
 
 /// Lines on standard output or error, here.
@@ -385,7 +433,7 @@ impl Report {
                 writeln!(f, "watching  {release}")?;
             }
             if let Some(run) = &w.last_run {
-                writeln!(f, "last run  {run}")?;
+                write_last_run(f, run)?;
             }
         }
         if let Some(s) = &self.snapshot {
@@ -416,6 +464,9 @@ impl Report {
         if let Some(s) = &self.status {
             self.write_status(f, s)?;
             self.write_triggers(f)?;
+        }
+        for line in &self.notify_warnings {
+            writeln!(f, "warning   {line}")?;
         }
         if let Some(h) = &self.history {
             let function = self.function.as_deref().unwrap_or_default();

@@ -10,6 +10,12 @@
 //! `rate(1 minute)` (flexible window off, no retries) with a role that may
 //! only invoke the function, the alarm `NAME-errors`, and without `--role`
 //! the execution role `NAME-role`. `remove` deletes them; snapshots stay.
+//!
+//! Each part install makes carries its mark, at the end of its description
+//! ([`mark`]; a schedule takes no tags, and one mark serves all five). A
+//! part of one of those names without it was made by someone else: install
+//! refuses to take it over (exit 1, before it writes anything), and remove
+//! leaves it and says so.
 
 use std::time::Duration;
 
@@ -71,7 +77,8 @@ pub async fn command(cli: &Cli) -> Report {
 }
 
 async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()> {
-    // The code is read before any AWS call: a bad --binary is exit 2.
+    // The input and the code are checked before any AWS call: exit 2.
+    check_input(action)?;
     let code = match action {
         WatchAction::Install { binary, .. } => Some(code::code(binary.as_deref())?),
         _ => None,
@@ -107,6 +114,7 @@ async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()>
                     bucket,
                     prefix,
                     role: role.as_deref(),
+                    region: report.region.as_deref(),
                     zip: &zip,
                     architecture,
                 },
@@ -124,32 +132,98 @@ async fn run(cli: &Cli, action: &WatchAction, report: &mut Report) -> Result<()>
     }
 }
 
+/// The longest watcher name: its scheduler role, `NAME-scheduler`, is an
+/// IAM role name (at most 64 characters, as the function's and the
+/// schedule's names are).
+const MAX_NAME: usize = 64 - "-scheduler".len();
+
+/// Fails (exit 2) on input AWS would refuse, or that would make a watcher
+/// that cannot work: the name (letters, digits, '-' and '_', at most
+/// [`MAX_NAME`]), and for install the bucket, prefix and role.
+fn check_input(action: &WatchAction) -> Result<()> {
+    let (WatchAction::Install { name, .. }
+    | WatchAction::Status { name }
+    | WatchAction::Remove { name }) = action;
+    if name.is_empty()
+        || name.len() > MAX_NAME
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::usage(format!(
+            "--name {name:?}: a watcher's name is 1 to {MAX_NAME} letters, digits, '-' or '_' (its roles are NAME-role and NAME-scheduler, IAM names of at most 64 characters)"
+        )));
+    }
+    let WatchAction::Install {
+        bucket,
+        prefix,
+        role,
+        ..
+    } = action
+    else {
+        return Ok(());
+    };
+    if !crate::config::watch::is_bucket_name(bucket) {
+        return Err(Error::usage(format!(
+            "--bucket {bucket:?}: {}",
+            crate::config::watch::BUCKET_RULE
+        )));
+    }
+    if !crate::config::watch::is_prefix(prefix) {
+        return Err(Error::usage(format!(
+            "--prefix {prefix:?}: {}",
+            crate::config::watch::PREFIX_RULE
+        )));
+    }
+    if let Some(role) = role.as_deref().filter(|r| !crate::config::is_role_arn(r)) {
+        return Err(Error::usage(format!(
+            "--role {role:?}: must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME"
+        )));
+    }
+    Ok(())
+}
+
+/// Fails unless `bucket` exists (exit 1) in `region`, the watcher's (exit
+/// 2): the watcher reaches its bucket in its own region, and so do the
+/// releases that write their snapshots there.
+async fn check_bucket_region(seams: &Seams, bucket: &str, region: Option<&str>) -> Result<()> {
+    match (seams.artifacts.bucket_region(bucket).await?, region) {
+        (Some(found), Some(here)) if found != here => Err(Error::usage(format!(
+            "--bucket {bucket}: the bucket is in {found}, and the watcher would be in {here}"
+        ))
+        .with_hint(format!(
+            "install the watcher beside its bucket and the releases it promotes: `greenlight watch install --region {found} …` (one watcher per region)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// What `install` puts in place.
 struct Install<'a> {
     name: &'a str,
     bucket: &'a str,
     prefix: &'a str,
     role: Option<&'a str>,
+    region: Option<&'a str>,
     zip: &'a Bytes,
     architecture: &'static str,
 }
 
 async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Result<()> {
     let name = it.name;
-    if !it.prefix.ends_with('/') || it.prefix.starts_with('/') {
-        return Err(Error::usage(format!(
-            "--prefix {:?}: a prefix is a key folder such as \"greenlight/\", ending in '/'",
-            it.prefix
-        )));
-    }
+    // Everything is read before anything is written.
+    check_bucket_region(seams, it.bucket, it.region).await?;
+    let parts = survey(seams, name).await?;
+    refuse_what_others_made(&parts, it.role.is_some())?;
     let role = match it.role {
         Some(role) => role.to_owned(),
         None => {
-            let role_name = format!("{name}-role");
+            let role_name = Kind::Role.name(name);
             let (arn, created) = seams
                 .iam
                 .ensure_role(
                     &role_name,
+                    &described("the greenlight watcher's execution role", name),
                     &trust("lambda.amazonaws.com"),
                     POLICY,
                     &execution_policy(it.bucket, it.prefix),
@@ -172,7 +246,10 @@ async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Res
             ]
             .into(),
         )),
-        description: Some("greenlight watcher: promotes releases left in progress".to_owned()),
+        description: Some(described(
+            "greenlight watcher: promotes releases left in progress",
+            name,
+        )),
         extra: crate::aws::lambda::ExtraSettings {
             architecture: Some(it.architecture.to_owned()),
             ..Default::default()
@@ -199,11 +276,12 @@ async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Res
         }
     };
     seams.lambda.run_alone_and_never_retry(name, 60).await?;
-    let scheduler_role = format!("{name}-scheduler");
+    let scheduler_role = Kind::SchedulerRole.name(name);
     let (scheduler_arn, created) = seams
         .iam
         .ensure_role(
             &scheduler_role,
+            &described("lets the greenlight watcher's schedule invoke it", name),
             &trust("scheduler.amazonaws.com"),
             POLICY,
             &invoke_policy(&function.arn),
@@ -218,11 +296,18 @@ async fn install(seams: &Seams, it: Install<'_>, watch: &mut WatchReport) -> Res
             target: &function.arn,
             role: &scheduler_arn,
             input: INPUT,
+            description: &described("runs the greenlight watcher every minute", name),
         })
         .await?;
     watch.done.push(made(created, "schedule", name));
-    let alarm = format!("{name}-errors");
-    seams.cloudwatch.put_errors_alarm(&alarm, name).await?;
+    let alarm = Kind::Alarm.name(name);
+    let about = format!(
+        "greenlight watcher {name}: a release needs a person (its rollback failed), or the watcher itself fails"
+    );
+    seams
+        .cloudwatch
+        .put_errors_alarm(&alarm, &described(&about, name), name)
+        .await?;
     watch.done.push(format!("put alarm {alarm}"));
     Ok(())
 }
@@ -253,13 +338,18 @@ async fn create_once_role_propagated(
 }
 
 /// `status`: the function's bucket and prefix, the schedule's state, the
-/// snapshots and the heartbeat.
+/// snapshots and the heartbeat. A function of that name that install did
+/// not make is no watcher: not installed.
 async fn status(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
     let mut watch = report.watch.take().unwrap_or_else(|| WatchReport {
         name: name.to_owned(),
         ..WatchReport::default()
     });
-    let function = seams.lambda.function(name, "$LATEST").await?;
+    let function = seams
+        .lambda
+        .function(name, "$LATEST")
+        .await?
+        .filter(|f| f.description.ends_with(&mark(name)));
     if report.outcome == "ok" {
         report.outcome = if function.is_some() {
             "watching"
@@ -280,9 +370,9 @@ async fn status(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
         watch.schedule = Some(
             seams
                 .schedules
-                .state(name)
+                .get(name)
                 .await?
-                .unwrap_or_else(|| "missing".to_owned()),
+                .map_or_else(|| "missing".to_owned(), |s| s.state),
         );
         if let (Some(bucket), Some(prefix)) = (&watch.bucket, &watch.prefix) {
             watch.releases = seams
@@ -298,40 +388,193 @@ async fn status(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
                 .artifacts
                 .get_text(bucket, &format!("{prefix}{HEARTBEAT}"))
                 .await?
-                .and_then(|text| serde_json::from_str(&text).ok());
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .map(marked);
         }
     }
     report.watch = Some(watch);
     Ok(())
 }
 
-/// `remove`: the schedule first (no run starts after it), then the
-/// alarm, the function and the roles install makes.
+/// `value` (the heartbeat, read from S3) with each string marked as outside
+/// text ([`crate::outside`]): an `error` as an excerpt, the rest whole.
+fn marked(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(crate::outside::quote(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(marked).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) if key == "error" => {
+                        (key, Value::String(crate::outside::excerpt(&text)))
+                    }
+                    value => (key, marked(value)),
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// `remove`: what install made, the schedule first (no run starts after
+/// it), then the alarm, the function and the roles. A part of one of those
+/// names that install did not make is left, and named.
 async fn remove(seams: &Seams, name: &str, report: &mut Report) -> Result<()> {
     let mut watch = WatchReport {
         name: name.to_owned(),
         ..WatchReport::default()
     };
     let mut any = false;
-    if seams.schedules.delete(name).await? {
-        watch.done.push(format!("deleted schedule {name}"));
-        any = true;
-    }
-    let alarm = format!("{name}-errors");
-    seams.cloudwatch.delete_alarm(&alarm).await?;
-    if seams.lambda.delete_function(name).await? {
-        watch.done.push(format!("deleted function {name}"));
-        any = true;
-    }
-    for role in [format!("{name}-scheduler"), format!("{name}-role")] {
-        if seams.iam.delete_role(&role, POLICY).await? {
-            watch.done.push(format!("deleted role {role}"));
-            any = true;
+    for part in survey(seams, name).await? {
+        let what = format!("{} {}", part.kind.word(), part.name);
+        match part.found {
+            Found::Absent => {}
+            Found::Theirs => watch
+                .done
+                .push(format!("left {what}: greenlight did not create it")),
+            Found::Ours => {
+                match part.kind {
+                    Kind::Schedule => {
+                        seams.schedules.delete(&part.name).await?;
+                    }
+                    Kind::Alarm => seams.cloudwatch.delete_alarm(&part.name).await?,
+                    Kind::Function => {
+                        seams.lambda.delete_function(&part.name).await?;
+                    }
+                    Kind::SchedulerRole | Kind::Role => {
+                        seams.iam.delete_role(&part.name, POLICY).await?;
+                    }
+                }
+                watch.done.push(format!("deleted {what}"));
+                any = true;
+            }
         }
     }
     report.outcome = if any { "removed" } else { "not_installed" }.to_owned();
     report.watch = Some(watch);
     Ok(())
+}
+
+/// One of the parts install makes, by its place in the watcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Schedule,
+    Alarm,
+    Function,
+    SchedulerRole,
+    Role,
+}
+
+impl Kind {
+    /// What it is, in a message.
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Schedule => "schedule",
+            Kind::Alarm => "alarm",
+            Kind::Function => "function",
+            Kind::SchedulerRole | Kind::Role => "role",
+        }
+    }
+
+    /// Its name, for watcher `watcher`.
+    fn name(self, watcher: &str) -> String {
+        match self {
+            Kind::Schedule | Kind::Function => watcher.to_owned(),
+            Kind::Alarm => format!("{watcher}-errors"),
+            Kind::SchedulerRole => format!("{watcher}-scheduler"),
+            Kind::Role => format!("{watcher}-role"),
+        }
+    }
+}
+
+/// Whether a part is there, and who made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Absent,
+    /// Install made it: its description ends with [`mark`].
+    Ours,
+    /// Someone else did.
+    Theirs,
+}
+
+/// A part of the watcher as found.
+struct Part {
+    kind: Kind,
+    name: String,
+    found: Found,
+}
+
+/// The parts of watcher `name` as found, in the order remove deletes them.
+/// Reads only.
+async fn survey(seams: &Seams, name: &str) -> Result<Vec<Part>> {
+    let schedule = seams.schedules.get(name).await?.map(|s| s.description);
+    let alarm = seams
+        .cloudwatch
+        .alarm_description(&Kind::Alarm.name(name))
+        .await?;
+    let function = seams
+        .lambda
+        .function(name, "$LATEST")
+        .await?
+        .map(|f| f.description);
+    let scheduler_role = seams
+        .iam
+        .role_description(&Kind::SchedulerRole.name(name))
+        .await?;
+    let role = seams.iam.role_description(&Kind::Role.name(name)).await?;
+    let mark = mark(name);
+    Ok([
+        (Kind::Schedule, schedule),
+        (Kind::Alarm, alarm),
+        (Kind::Function, function),
+        (Kind::SchedulerRole, scheduler_role),
+        (Kind::Role, role),
+    ]
+    .into_iter()
+    .map(|(kind, description)| Part {
+        kind,
+        name: kind.name(name),
+        found: match description {
+            None => Found::Absent,
+            Some(d) if d.ends_with(&mark) => Found::Ours,
+            Some(_) => Found::Theirs,
+        },
+    })
+    .collect())
+}
+
+/// Fails (exit 1) when a part install would write is there and greenlight
+/// did not make it; the execution role `NAME-role` is not written with
+/// `--role` (`role_given`).
+fn refuse_what_others_made(parts: &[Part], role_given: bool) -> Result<()> {
+    let theirs: Vec<String> = parts
+        .iter()
+        .filter(|p| p.found == Found::Theirs && !(role_given && p.kind == Kind::Role))
+        .map(|p| format!("{} {}", p.kind.word(), p.name))
+        .collect();
+    if theirs.is_empty() {
+        return Ok(());
+    }
+    Err(Error::no_traffic_moved(format!(
+        "{} already there, and greenlight did not create {}: install takes over nothing it did not make",
+        theirs.join(", "),
+        if theirs.len() == 1 { "it" } else { "them" }
+    ))
+    .with_hint(
+        "choose another --name (the watcher's parts are named after it); to run the watcher as a role of your own, pass --role ARN",
+    ))
+}
+
+/// Ends the description of each part install makes for watcher `name`.
+fn mark(name: &str) -> String {
+    format!("(made by greenlight watch install for watcher {name})")
+}
+
+/// `what`, with the mark of watcher `name`.
+fn described(what: &str, name: &str) -> String {
+    format!("{what} {}", mark(name))
 }
 
 fn made(created: bool, what: &str, name: &str) -> String {

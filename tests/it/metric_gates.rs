@@ -13,7 +13,7 @@ use crate::harness::{Project, default_config, spawned};
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The error-rate gate: a ceiling, and a margin over the stable version.
-const GATE: &str = "metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
+pub(crate) const GATE: &str = "metrics = [{ name = \"error-rate\", max = 0.05, margin = 0.01 }]";
 
 /// A project released with `[release]` = `release` and [`GATE`], version 1
 /// live and new code for version 2.
@@ -42,7 +42,7 @@ fn canary_at_ten_percent() -> Project {
 
 /// A project whose version 2 sits at 10 % (bake ended), watched by
 /// `metrics` that settle for `settle`.
-fn canary_at_ten_percent_by(metrics: &str, settle: &str) -> Project {
+pub(crate) fn canary_at_ten_percent_by(metrics: &str, settle: &str) -> Project {
     let p = gated_by(
         "steps = [10]\nbake = \"1h\"\nmax_hold = \"1s\"",
         metrics,

@@ -88,8 +88,9 @@ fn with_panic_on<T>(
     let text = std::fs::read_to_string(&path).expect("read the config");
     let config = Config::parse(&path, &text).expect("the config");
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
+    let notify = greenlight::notify::Notifier::none();
     p.block_on(async {
-        let base = Ctx::new(&config, &seams, &ui);
+        let base = Ctx::new(&config, &seams, &ui, &notify);
         let live = greenlight::release::dns::with_live_alias(&config, base).await?;
         work(Ctx {
             config: &live,

@@ -338,7 +338,7 @@ fn a_failed_rollback_is_the_invocation_error_that_pages_a_person() {
 }
 
 /// `watch install` with the code at `bin/greenlight`.
-const INSTALL: [&str; 6] = [
+pub const INSTALL: [&str; 6] = [
     "watch",
     "install",
     "--bucket",
@@ -349,7 +349,7 @@ const INSTALL: [&str; 6] = [
 
 /// A stand-in for greenlight built for Linux: an x86_64 ELF header and
 /// `marker` (moto never runs the watcher's code).
-fn linux_binary(marker: &str) -> Vec<u8> {
+pub fn linux_binary(marker: &str) -> Vec<u8> {
     let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
     elf.extend_from_slice(marker.as_bytes());
     elf
@@ -584,6 +584,11 @@ fn watch_install_waits_until_lambda_can_assume_the_role_it_just_made() {
         .filter(|c| c.contains("CreateFunction"))
         .count();
     assert!(creates >= 2, "{:?}", p.emulator.calls());
+    assert!(watcher_function_exists(&p));
+}
+
+/// Whether the function `greenlight-watcher` exists.
+pub fn watcher_function_exists(p: &Project) -> bool {
     let lambda = aws_sdk_lambda::Client::new(&p.sdk_config(REGION));
     p.block_on(
         lambda
@@ -591,5 +596,59 @@ fn watch_install_waits_until_lambda_can_assume_the_role_it_just_made() {
             .function_name("greenlight-watcher")
             .send(),
     )
-    .expect("the watcher function");
+    .is_ok()
+}
+
+#[test]
+fn watch_status_shows_the_last_run_as_lines_and_its_outside_text_made_safe() {
+    let p = first_step_baked();
+    p.write_bytes("bin/greenlight", &linux_binary("one"));
+    p.run(&INSTALL).success();
+    tick(&p, event(Duration::ZERO));
+    assert_eq!(p.weights("live"), ("1".to_owned(), share("2", 0.5)));
+    let shown = p.run(&["watch", "status"]).success().stdout;
+    assert!(shown.contains("last run  20"), "{shown}");
+    assert!(shown.contains("(execution a1b2c3): 1 release\n"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "          {FUNCTION} in {REGION} (alias live): in_progress, moved 50 %\n"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("{\""), "raw JSON: {shown}");
+
+    // The heartbeat is text from S3: on GitHub it starts no workflow
+    // command, in text or in JSON, and JSON keeps its structure.
+    let forged = json!({
+        "at": "2026-12-05T04:00:00Z",
+        "releases": [{
+            "function": "orders\n::error::forged",
+            "region": REGION,
+            "alias": "live",
+            "outcome": "failed",
+            "exit_code": 1,
+            "error": "bad ##[error]y",
+        }],
+    });
+    p.put_s3_text(BUCKET, "greenlight/heartbeat.json", &forged.to_string());
+    let on_github = [("GITHUB_ACTIONS", "true".to_owned())];
+    let shown = crate::provenance::run_with(&p, &on_github, &["watch", "status"])
+        .success()
+        .stdout;
+    assert!(
+        shown.contains("          orders\n\\::error::forged in"),
+        "{shown}"
+    );
+    assert!(!shown.contains("\n::error::forged"), "{shown}");
+    assert!(
+        shown.contains("(exit 1)\n          error: bad #\\#[error]y\n"),
+        "{shown}"
+    );
+    let doc = crate::provenance::run_with(&p, &on_github, &["watch", "status", "--output", "json"])
+        .success()
+        .json();
+    let release = &doc["watch"]["last_run"]["releases"][0];
+    assert_eq!(release["function"], "orders\n::error::forged", "{doc}");
+    assert_eq!(release["error"], "bad #\\#[error]y", "{doc}");
+    assert_eq!(release["exit_code"], 1, "{doc}");
 }

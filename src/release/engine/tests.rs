@@ -70,7 +70,8 @@ async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx
         ),
     };
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
-    body(Ctx::new(&config, &seams, &ui)).await
+    let notify = crate::notify::Notifier::none();
+    body(Ctx::new(&config, &seams, &ui, &notify)).await
 }
 
 fn version(v: &'static str) -> Rule {

@@ -2,20 +2,22 @@
 //!
 //! `localstack/moto.sh install` provisions the project-local virtualenv once
 //! (it locks, so parallel test processes are safe); then each [`Emulator`]
-//! runs `localstack/moto_emulator.py` on a free loopback port. The launcher
-//! prints `READY <url>` only after the server has answered its own set-up
-//! requests, so readiness is a line read with a deadline, never a sleep. The
-//! launcher exits when its standard input closes, so an emulator never
-//! outlives its test, even if the test process dies. Its request log names
+//! is `localstack/moto_emulator.py` on a free loopback port, forked from one
+//! process per test process that has imported moto once ([`Forks`]). The
+//! launcher says `READY <url>` only after the server has answered its own
+//! set-up requests, so readiness is a line read with a deadline, never a
+//! sleep. An emulator is killed when its test ends, and all of them when the
+//! test process ends, however it ends. Its request log names
 //! the AWS operation of each request ([`Emulator::calls`]), so a "no writes"
 //! check tells an SSM write from a read though both are `POST /`.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
-use std::sync::mpsc;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 /// How long an emulator may take to say it is ready.
@@ -26,8 +28,8 @@ pub const REGION: &str = "us-east-1";
 
 /// A running moto server.
 pub struct Emulator {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    /// Its number with [`Forks`].
+    id: u64,
     /// The server's request log (one line per request, written before the
     /// response body, so complete once a client has its answer).
     log: tempfile::NamedTempFile,
@@ -65,36 +67,25 @@ impl Emulator {
     /// `["--snapstart-pending", "2"]`, and waits until it is ready.
     pub fn start_with(options: &[&str]) -> Emulator {
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut child = Command::new(python())
-            .arg(repo_root().join("localstack/moto_emulator.py"))
-            .arg("--until-stdin-closes")
-            .args(options)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("log file"))
-            .spawn()
-            .expect("start the moto emulator");
-        let stdout = child.stdout.take().expect("emulator stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(READY_DEADLINE)
-            .expect("the moto emulator did not report READY in time");
+        let forks = Forks::get();
+        let id = forks.next.fetch_add(1, Ordering::Relaxed);
+        let answer = forks.ask(serde_json::json!({
+            "start": id,
+            "log": log.path(),
+            "args": options,
+        }));
+        let line = match answer.recv_timeout(READY_DEADLINE) {
+            Ok(line) => line,
+            Err(e) => panic!("the moto emulator did not report READY in time ({e})"),
+        };
         let endpoint = line
-            .trim()
             .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
+            .unwrap_or_else(|| {
+                let said = std::fs::read_to_string(log.path()).unwrap_or_default();
+                panic!("the moto emulator did not start: {line}\n{said}")
+            })
             .to_owned();
-        Emulator {
-            log,
-            stdin: child.stdin.take(),
-            child,
-            endpoint,
-        }
+        Emulator { id, log, endpoint }
     }
 
     /// Queues the results the next simple-mode invocations return, in order.
@@ -278,15 +269,80 @@ fn is_known_non_request(line: &str) -> bool {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        // Closing stdin asks the launcher to stop; kill it if it lingers.
-        drop(self.stdin.take());
-        for _ in 0..50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        // The launcher kills it at once; if the launcher is gone, so is it.
+        Forks::get().tell(serde_json::json!({ "stop": self.id }));
+    }
+}
+
+/// `localstack/emulator_forks.py`, one per test process: it imports moto
+/// once and forks an emulator per [`Emulator::start_with`] (a quarter of a
+/// second instead of a second and a half of imports each). It exits, and
+/// takes every emulator with it, when this process ends and its standard
+/// input closes.
+struct Forks {
+    stdin: Mutex<ChildStdin>,
+    /// The starts waiting for their answer, by emulator number.
+    waiting: Arc<Mutex<HashMap<u64, mpsc::Sender<String>>>>,
+    next: AtomicU64,
+}
+
+impl Forks {
+    /// The launcher of this process, started on first use.
+    fn get() -> &'static Forks {
+        static FORKS: OnceLock<Forks> = OnceLock::new();
+        FORKS.get_or_init(|| {
+            #[expect(
+                clippy::zombie_processes,
+                reason = "it lives as long as this process and exits when its stdin closes"
+            )]
+            let mut child = Command::new(python())
+                .arg(repo_root().join("localstack/emulator_forks.py"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start localstack/emulator_forks.py");
+            let waiting: Arc<Mutex<HashMap<u64, mpsc::Sender<String>>>> = Arc::default();
+            let stdout = child.stdout.take().expect("launcher stdout");
+            let answers = Arc::clone(&waiting);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(|line| line.ok()) {
+                    let Some((id, said)) = line.split_once(' ') else {
+                        continue;
+                    };
+                    let waiter = id
+                        .parse()
+                        .ok()
+                        .and_then(|id: u64| answers.lock().expect("launcher answers").remove(&id));
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send(said.to_owned());
+                    }
+                }
+                // The launcher is gone: nobody waiting will hear from it.
+                answers.lock().expect("launcher answers").clear();
+            });
+            Forks {
+                stdin: Mutex::new(child.stdin.take().expect("launcher stdin")),
+                waiting,
+                next: AtomicU64::new(0),
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        })
+    }
+
+    /// Sends `request` and returns where its answer will arrive.
+    fn ask(&self, request: serde_json::Value) -> mpsc::Receiver<String> {
+        let id = request["start"].as_u64().expect("a start request");
+        let (tx, rx) = mpsc::channel();
+        self.waiting
+            .lock()
+            .expect("launcher answers")
+            .insert(id, tx);
+        self.tell(request);
+        rx
+    }
+
+    /// Sends `request`, expecting no answer.
+    fn tell(&self, request: serde_json::Value) {
+        let mut stdin = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(stdin, "{request}").and_then(|()| stdin.flush());
     }
 }

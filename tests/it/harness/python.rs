@@ -107,3 +107,48 @@ pub fn default_subnets(endpoint: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Creates the SNS topic `name` in the emulator at `endpoint`, with an SQS
+/// queue of the same name subscribed to it (raw delivery: each message as
+/// published), by boto3; returns the topic's ARN and the queue's URL.
+#[track_caller]
+pub fn topic_with_queue(endpoint: &str, name: &str) -> (String, String) {
+    let script = format!(
+        "import sys, boto3\n\
+         sns = boto3.client('sns', {CLIENT})\n\
+         sqs = boto3.client('sqs', {CLIENT})\n\
+         topic = sns.create_topic(Name=sys.argv[2])['TopicArn']\n\
+         url = sqs.create_queue(QueueName=sys.argv[2])['QueueUrl']\n\
+         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+         sns.subscribe(TopicArn=topic, Protocol='sqs', Endpoint=arn, Attributes={{'RawMessageDelivery': 'true'}})\n\
+         print(topic, url)"
+    );
+    let out = boto3(
+        &format!("creating topic {name}"),
+        &script,
+        endpoint,
+        &[name],
+    );
+    let (topic, url) = out.split_once(' ').expect("a topic and a queue");
+    (topic.to_owned(), url.to_owned())
+}
+
+/// Every message waiting in the SQS queue at `url` (emptied), oldest
+/// first, by boto3.
+#[track_caller]
+pub fn drain_queue(endpoint: &str, url: &str) -> Vec<String> {
+    let script = format!(
+        "import sys, json, boto3\n\
+         sqs = boto3.client('sqs', {CLIENT})\n\
+         found = []\n\
+         while True:\n\
+         \x20   got = sqs.receive_message(QueueUrl=sys.argv[2], MaxNumberOfMessages=10).get('Messages', [])\n\
+         \x20   if not got: break\n\
+         \x20   for m in got:\n\
+         \x20       found.append(m['Body'])\n\
+         \x20       sqs.delete_message(QueueUrl=sys.argv[2], ReceiptHandle=m['ReceiptHandle'])\n\
+         print(json.dumps(found))"
+    );
+    let out = boto3("reading the queue", &script, endpoint, &[url]);
+    serde_json::from_str(&out).expect("a JSON list of messages")
+}

@@ -1,0 +1,79 @@
+//! The engine's state changes told to `[[notify]]` ([`crate::release::tell`]):
+//! what a change says, a hold marked once in the release record, and a
+//! rollback told after its restore.
+
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::notify::Event;
+use crate::error::Error;
+use crate::record::Record;
+use crate::release::engine::{Run, describe};
+use crate::release::routers::{Router, Split};
+use crate::release::tell::{self, Change};
+
+impl Run<'_> {
+    /// This release's state change `event`, with `percent` on the new
+    /// version after it, for `[[notify]]`.
+    pub(super) fn change<'c>(
+        &'c self,
+        event: Event,
+        percent: u8,
+        reason: Option<&'c str>,
+    ) -> Change<'c> {
+        Change {
+            event,
+            version: &self.version,
+            stable: &self.stable,
+            step: self.step,
+            plan: Some(&self.plan).filter(|p| !p.is_all_at_once()),
+            percent,
+            reason,
+        }
+    }
+
+    /// Once per hold at `step`, when `[[notify]]` hears of holds: marks it
+    /// in the release record (the same split written again with
+    /// `held=<step>`, conditionally), then tells `held`. A runner whose
+    /// write loses tells nothing: another one did.
+    pub(super) async fn tell_hold(&mut self, step: usize) {
+        if self.held_told == Some(step) || !self.ctx.notify.wants(Event::Held) {
+            return;
+        }
+        let percent = self.plan.steps[step];
+        let mut record =
+            Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
+        record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
+        record.held = Some(step);
+        let split = Split {
+            version: &self.version,
+            stable: &self.stable,
+            share: Some(self.plan.weight(step)),
+            percent,
+        };
+        if let Err(e) = self.router.write(split, &record).await {
+            self.ctx.ui.detail(format_args!(
+                "the hold was not marked in the release record, so it is not told: {}",
+                describe(&e)
+            ));
+            return;
+        }
+        self.held_told = Some(step);
+        let why = self.held().map(str::to_owned);
+        tell::tell(self.ctx, self.change(Event::Held, percent, why.as_deref())).await;
+    }
+
+    /// After the restore that undid this release for `why`: tells
+    /// `rolled_back`, or `rollback_failed` when the restore `failed`.
+    pub(super) async fn tell_rollback(&mut self, why: &str, failed: Option<&Error>) {
+        let (event, percent, reason) = match failed {
+            None => (Event::RolledBack, 0, why.to_owned()),
+            Some(e) => {
+                let share = self.step.map_or(100, |k| self.plan.steps[k]);
+                let reason = format!("{why}; then the rollback failed: {}", describe(e));
+                (Event::RollbackFailed, share, reason)
+            }
+        };
+        self.step = None;
+        tell::tell(self.ctx, self.change(event, percent, Some(&reason))).await;
+    }
+}
