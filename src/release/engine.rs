@@ -546,7 +546,8 @@ pub fn standing(
 /// way still ends in the rollback path ([`unexpected::end_release`]).
 pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let (router, version) = (run.router.clone(), run.version.clone());
-    match unexpected::catching(first_move(run, wait)).await {
+    // Boxed: the loop's future is large, and a thread's stack is small.
+    match unexpected::catching(Box::pin(first_move(run, wait))).await {
         Ok(done) => done,
         Err(panic) => Err(after_panic(router, &version, &panic).await),
     }
@@ -557,7 +558,7 @@ pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// in the rollback path.
 pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let (router, version) = (run.router.clone(), run.version.clone());
-    match unexpected::catching(steps(run, wait)).await {
+    match unexpected::catching(Box::pin(steps(run, wait))).await {
         Ok(done) => done,
         Err(panic) => Err(after_panic(router, &version, &panic).await),
     }
