@@ -1,10 +1,16 @@
 //! The context every stage receives: the checked configuration, the AWS
 //! seams, the progress printer, the notifications and, in a fleet that
-//! releases together, the function's place on the fleet's board.
+//! releases together, the function's place on the fleet's board; in a dry
+//! run, the plan its writes and waits are recorded in instead of made (and
+//! nothing is notified).
 //!
 //! May import: the configuration, the AWS seams, `ui`, `lockstep`, `notify`
 //! and the base modules; never a stage.
 
+use std::fmt::Display;
+use std::sync::Mutex;
+
+use crate::aws::Seams;
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::elbv2::Elbv2;
 use crate::aws::lambda::Lambda;
@@ -13,6 +19,7 @@ use crate::aws::s3::Artifacts;
 use crate::config::Config;
 use crate::lockstep::Member;
 use crate::notify::Notifier;
+use crate::planned::DryRun;
 use crate::ui::Ui;
 
 /// What every pipeline stage works with.
@@ -38,9 +45,29 @@ pub struct Ctx<'a> {
     /// This function's place on the fleet's board when the functions
     /// release together (`[release] together`).
     pub fleet: Option<Member<'a>>,
+    /// In a dry run (`plan`, `--dry-run`): where the writes are recorded
+    /// instead of made, and the waits instead of waited.
+    pub dry: Option<&'a Mutex<DryRun>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of one function run alone (not in a fleet that releases
+    /// together), writing for real, over `seams`, telling `notify`.
+    pub fn new(config: &'a Config, seams: &'a Seams, ui: &'a Ui, notify: &'a Notifier) -> Self {
+        Ctx {
+            config,
+            lambda: &seams.lambda,
+            cloudwatch: &seams.cloudwatch,
+            artifacts: &seams.artifacts,
+            dns: &seams.dns,
+            elbv2: &seams.elbv2,
+            ui,
+            notify,
+            fleet: None,
+            dry: None,
+        }
+    }
+
     /// The function name.
     pub fn function(&self) -> &str {
         &self.config.function.name
@@ -49,5 +76,33 @@ impl Ctx<'_> {
     /// The alias name.
     pub fn alias(&self) -> &str {
         &self.config.function.alias
+    }
+
+    /// True in a dry run: nothing is written, nothing waited for.
+    pub fn is_dry(&self) -> bool {
+        self.dry.is_some()
+    }
+
+    /// In a dry run, records the write `call` would make and returns true
+    /// (the caller then skips it); otherwise false.
+    pub fn dry_write(&self, call: &str, detail: impl Display) -> bool {
+        self.record(|plan| plan.write(call, detail))
+    }
+
+    /// In a dry run, records a step that writes nothing (a wait, a check)
+    /// and returns true; otherwise false.
+    pub fn dry_then(&self, detail: impl Display) -> bool {
+        self.record(|plan| plan.then(detail))
+    }
+
+    /// Runs `add` on the dry run's plan, if this is one.
+    pub fn record(&self, add: impl FnOnce(&mut DryRun)) -> bool {
+        let Some(plan) = self.dry else {
+            return false;
+        };
+        add(&mut plan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+        true
     }
 }

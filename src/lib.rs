@@ -24,6 +24,7 @@ pub mod lockstep;
 pub mod notify;
 pub mod outside;
 pub mod package;
+pub mod planned;
 pub mod record;
 pub mod release;
 pub mod report;

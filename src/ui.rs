@@ -98,6 +98,16 @@ impl Ui {
         self
     }
 
+    /// This printer without progress lines: what a dry run's commands
+    /// print while they record instead of writing.
+    pub fn quiet(&self) -> Self {
+        Ui {
+            show_steps: false,
+            show_details: false,
+            ..self.clone()
+        }
+    }
+
     /// A spinner with the time spent, for work of unknown length.
     pub fn spinner(&self, message: impl Display) -> Activity {
         self.activity(

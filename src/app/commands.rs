@@ -21,6 +21,7 @@ use crate::release::{dns, prune, reading, rollback, status};
 use crate::report::Report;
 use crate::ui::Ui;
 use crate::{deploy, release};
+use std::sync::{Mutex, PoisonError};
 
 /// A command with everything it needs that does not come from AWS.
 pub(super) enum Job {
@@ -52,9 +53,6 @@ pub(super) async fn local_part(
 ) -> Result<Option<(Job, RegionalAws)>> {
     let packages = &shared.packages;
     let command = cli.command.name();
-    if cli.command.is_dry_run() {
-        refuse_alb_plan(config)?;
-    }
     let job = match &cli.command {
         Command::Package { out } => {
             package_to_file(config, out.as_deref(), ui, report)?;
@@ -89,25 +87,6 @@ pub(super) async fn local_part(
         .await?;
     report.region = regional.0.region().map(ToString::to_string);
     Ok(Some((job, regional)))
-}
-
-/// `plan` and `--dry-run` do not list a load balancer's writes yet: with
-/// `[alb]` they are refused (exit 2, before any call) rather than listing
-/// an alias release the real command would not make.
-fn refuse_alb_plan(config: &Config) -> Result<()> {
-    if config.alb.is_none() {
-        return Ok(());
-    }
-    let entry = config
-        .entry
-        .as_deref()
-        .map(|entry| format!(" {entry}:"))
-        .unwrap_or_default();
-    Err(Error::usage(format!(
-        "{}:{entry} [alb]: plan and --dry-run do not list a load balancer's writes in this version of greenlight; nothing was called",
-        config.path.display()
-    ))
-    .with_hint("run the command without --dry-run, or `greenlight status` to see where the weights stand"))
 }
 
 /// [`Ready::run`]'s work: the job, from its first AWS call on.
@@ -181,10 +160,7 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
             Some(step) => record_release(step, false, report),
         },
         Job::Rollback => {
-            let done = match dns::Colours::of(ctx.config) {
-                Some(colours) => dns::rollback(ctx, colours).await?,
-                None => rollback::rollback(ctx).await?,
-            };
+            let done = rollback(ctx).await?;
             report.outcome = if done.already_rolled_back {
                 "already_rolled_back"
             } else {
@@ -222,33 +198,66 @@ pub(super) async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseRepor
     }
 }
 
-/// `--dry-run` and `plan`: the writes `job` would make, making none.
+/// `rollback`: on the alias, in DNS or on a load balancer.
+async fn rollback(ctx: Ctx<'_>) -> Result<rollback::RollbackReport> {
+    match dns::Colours::of(ctx.config) {
+        Some(colours) => dns::rollback(ctx, colours).await,
+        None => rollback::rollback(ctx).await,
+    }
+}
+
+/// `--dry-run` and `plan`: the writes `job` would make, making none. The
+/// commands run as themselves on a context that records their writes
+/// ([`Ctx::dry`]); the deploy's writes are listed from its decision.
 pub(super) async fn plan_only(
     ctx: Ctx<'_>,
     job: Job,
     command: &str,
     report: &mut Report,
 ) -> Result<()> {
-    let mut plan = DryRun::new(command);
+    let plan = Mutex::new(DryRun::new(command));
+    let quiet = ctx.ui.quiet();
+    // Nobody hears of a dry run: its notifier is `Notifier::none()`.
+    let ctx = Ctx {
+        dry: Some(&plan),
+        ..ctx
+    };
+    // What the commands would print as they write is not printed.
+    let quiet = Ctx { ui: &quiet, ..ctx };
     let planned = match job {
-        Job::Deploy(code) => dry_run::deploy(ctx, &code, &mut plan).await.map(|_| ()),
-        Job::Ship(code, wait) => dry_run::ship(ctx, &code, wait, &mut plan).await,
+        Job::Deploy(code) => dry_run::deploy(ctx, &code).await.map(|_| ()),
+        Job::Ship(code, wait) => dry_run::ship(ctx, &code, wait).await,
         Job::Release(version, wait) => {
             match version_or_latest(ctx.lambda, ctx.config, version).await {
                 Ok(version) => {
                     let candidate = release::Candidate::Published(&version);
-                    dry_run::release(ctx, candidate, wait, &mut plan).await
+                    release::release_candidate(quiet, candidate, wait)
+                        .await
+                        .map(|released| dry_run::said(quiet, &released))
                 }
                 Err(e) => Err(e),
             }
         }
-        Job::Promote => dry_run::promote(ctx, &mut plan).await,
-        Job::Rollback => dry_run::rollback(ctx, &mut plan).await,
+        Job::Promote => promote(quiet).await.map(|promoted| {
+            if promoted.is_none() {
+                quiet.dry_then("no release in progress: nothing to promote");
+            }
+        }),
+        Job::Rollback => rollback(quiet).await.map(|done| {
+            if done.already_rolled_back {
+                quiet.dry_then(format_args!(
+                    "alias {} is already rolled back from version {} to {}: nothing to do",
+                    quiet.alias(),
+                    done.from,
+                    done.to
+                ));
+            }
+        }),
         Job::Test(_) | Job::Status | Job::History(..) | Job::Prune(..) => {
             Err(Error::usage(format!("`{command}` has no dry run")))
         }
     };
-    report.dry_run = Some(plan);
+    report.dry_run = Some(plan.into_inner().unwrap_or_else(PoisonError::into_inner));
     report.outcome = "dry_run".to_owned();
     planned
 }

@@ -140,22 +140,11 @@ impl<'a> Ready<'a> {
             Company::Alone => None,
             Company::Fleet(member) => member,
         };
-        let lambda = aws::lambda(&sdk, paces);
-        let cloudwatch = aws::cloudwatch(&sdk);
-        let artifacts = aws::artifacts(&sdk);
-        let dns = aws::dns(&sdk);
-        let elbv2 = aws::elbv2(&sdk);
+        let seams = aws::Seams::of(&sdk, aws::lambda(&sdk, paces));
         let notify = notifier(cli, &config, &sdk, &redactor, &ui).await;
         let ctx = Ctx {
-            config: &config,
-            lambda: &lambda,
-            cloudwatch: &cloudwatch,
-            artifacts: &artifacts,
-            dns: &dns,
-            elbv2: &elbv2,
-            ui: &ui,
-            notify: &notify,
             fleet,
+            ..Ctx::new(&config, &seams, &ui, &notify)
         };
         match unexpected::catching(aws_part(cli, ctx, job, learned, &mut report)).await {
             Ok(Ok(())) => {}

@@ -6,7 +6,8 @@
 //! Every client shares one retry policy ([`retries`]) and one timeout per
 //! request (`--aws-timeout`), so a throttled, failing or hanging call is
 //! retried with backoff instead of failing the run or blocking it forever.
-//! No AWS call is made here.
+//! No AWS call is made here. [`Seams`] bundles every seam a command uses,
+//! made from one SDK configuration.
 //!
 //! The `aws` folder is the only code that calls AWS: one seam per service
 //! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, `sns` for
@@ -167,6 +168,35 @@ pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
             .with_hint("pass --region, set AWS_REGION, or give the profile a region"));
     }
     Ok(sdk)
+}
+
+/// The seams a command works with, made from one SDK configuration: what
+/// a context lends out (`Ctx`).
+pub struct Seams {
+    /// Lambda.
+    pub lambda: Lambda,
+    /// CloudWatch: alarms and metrics.
+    pub cloudwatch: CloudWatch,
+    /// S3, for packages that go through a bucket.
+    pub artifacts: Artifacts,
+    /// Route 53, for `[dns]` releases.
+    pub dns: Dns,
+    /// ELBv2, for `[alb]` releases.
+    pub elbv2: Elbv2,
+}
+
+impl Seams {
+    /// Every seam for `sdk`, with `lambda` as made for it ([`lambda()`], or
+    /// a client of the caller's own).
+    pub fn of(sdk: &SdkConfig, lambda: Lambda) -> Self {
+        Seams {
+            lambda,
+            cloudwatch: cloudwatch(sdk),
+            artifacts: artifacts(sdk),
+            dns: dns(sdk),
+            elbv2: elbv2(sdk),
+        }
+    }
 }
 
 /// The CloudWatch seam (alarms and metrics) for `sdk`.

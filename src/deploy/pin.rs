@@ -35,7 +35,9 @@ pub struct Pinned {
 }
 
 /// Pins `alias` when it serves `$LATEST`; `None` when it does not (or does
-/// not exist), and nothing is written then.
+/// not exist), and nothing is written then. In a dry run the two writes are
+/// listed (once per plan) and the pinned version is `$LATEST` itself, which
+/// [`label`] names as the version the pin would publish.
 pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
     let name = ctx.function();
     let Some(current) = ctx.lambda.alias(name, alias).await? else {
@@ -49,6 +51,31 @@ pub async fn pin(ctx: Ctx<'_>, alias: &str) -> Result<Option<Pinned>> {
             "alias {alias} serves $LATEST, but function {name} has no $LATEST to publish"
         ))
     })?;
+    // A dry run lists the pin once, and goes on as if the alias were on
+    // the version it would publish (named by `label`).
+    if ctx.record(|plan| {
+        if !plan.pinned {
+            plan.write(
+                "PublishVersion",
+                format_args!(
+                    "$LATEST of {name} as it is (CodeSha256 {}): alias {alias} serves $LATEST, which an upload would change for its users at once",
+                    latest.code_sha256
+                ),
+            );
+            plan.write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {alias}: $LATEST → {PINNED} (the same code and configuration: nothing changes for users)"
+                ),
+            );
+            plan.pinned = true;
+        }
+    }) {
+        return Ok(Some(Pinned {
+            version: LATEST.to_owned(),
+            revision: current.revision_id,
+        }));
+    }
     ctx.ui.step(format_args!(
         "alias {alias} serves $LATEST, which an upload would change for its users at once: pinning it to a version of what it serves now"
     ));

@@ -37,7 +37,6 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::aws::elbv2::ActionList;
-use crate::checks::gates;
 use crate::config::alb::AlbConfig;
 use crate::config::{Config, DnsConfig};
 use crate::context::Ctx;
@@ -45,7 +44,6 @@ use crate::deploy::pin;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
 use crate::release::clock::Settling;
-use crate::release::dry_run::DryRun;
 use crate::release::engine::{self, InProgress, Run};
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::alb::{self, AlbRouter};
@@ -439,11 +437,27 @@ pub async fn release<'a>(
     version: &str,
     wait: bool,
 ) -> Result<ReleaseReport> {
+    release_of(ctx, colours, Candidate::Published(version), wait).await
+}
+
+/// Releases `candidate` ([`release()`]); in a dry run it may be the version
+/// `ship` would deploy, before it exists.
+pub async fn release_of<'a>(
+    ctx: Ctx<'a>,
+    colours: Colours<'a>,
+    candidate: Candidate<'_>,
+    wait: bool,
+) -> Result<ReleaseReport> {
+    let version = candidate
+        .version()
+        .unwrap_or(crate::release::dry_run::NEW_VERSION);
     let plan = ctx.config.release.plan.clone();
     let (found, state) = moving(ctx, colours).await?;
     let (found, (live, record)) = match (found, state) {
         (_, State::New) | (None, _) => {
-            crate::deploy::ready::until_active(ctx, version).await?;
+            if !ctx.is_dry() {
+                crate::deploy::ready::until_active(ctx, version).await?;
+            }
             return match colours {
                 Colours::Dns(dns) => first_release(ctx, dns, version).await,
                 // A forward action always has weights.
@@ -454,7 +468,7 @@ pub async fn release<'a>(
             };
         }
         (Some(found), State::Releasing { to, record, behind }) => {
-            if record.version != version {
+            if !candidate.may_be(&record.version) {
                 return Err(release::another_in_progress(
                     &record.version,
                     colours.name(),
@@ -467,7 +481,7 @@ pub async fn release<'a>(
     };
     let (from, to) = (colours.colour(live), colours.colour(1 - live));
     let mut stable = live_version(ctx, from).await?;
-    if stable == version {
+    if candidate.version() == Some(stable.as_str()) {
         return Ok(ReleaseReport {
             version: version.to_owned(),
             previous: Some(stable),
@@ -476,14 +490,11 @@ pub async fn release<'a>(
             ..Default::default()
         });
     }
-    refuse_if_judged(
-        colours,
-        from,
-        record.as_ref(),
-        Candidate::Published(version),
-    )?;
-    gates::refuse_if_firing(ctx, Some(version)).await?;
-    crate::deploy::ready::until_active(ctx, version).await?;
+    refuse_if_judged(colours, from, record.as_ref(), candidate)?;
+    release::refuse_if_alarms_stop(ctx, candidate).await?;
+    if !ctx.is_dry() {
+        crate::deploy::ready::until_active(ctx, version).await?;
+    }
     // The live colour on `$LATEST` would make the way back whatever was
     // uploaded last: pin it first.
     if stable == pin::LATEST
@@ -495,8 +506,10 @@ pub async fn release<'a>(
         "releasing version {version} on {}: the weight moves from {} (version {stable})",
         to.name, from.name
     ));
-    let settle = crate::checks::metrics::settle_for(ctx, version).await?;
-    past_the_second_of(record.as_ref()).await;
+    let settle = release::settle_of(ctx, version).await?;
+    if !ctx.is_dry() {
+        past_the_second_of(record.as_ref()).await;
+    }
     let record = Record::canary(version, &stable, 0, &plan).with_settle(settle);
     point(ctx, &to, version, &record).await?;
     let router = found.router(ctx, 1 - live);
@@ -659,10 +672,6 @@ enum Undo<'a> {
     Restore {
         /// The split, moving toward the colour serving `from`.
         router: AnyRouter<'a>,
-        /// The sum of the weights it keeps.
-        total: i64,
-        /// The colour serving `from`.
-        to: usize,
         /// The version released.
         from: String,
         /// The version before it.
@@ -749,9 +758,7 @@ async fn undo<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Undo<'a>> {
 /// The [`Undo::Restore`] of the release `record` to colour `to`.
 fn restore<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: Record) -> Undo<'a> {
     Undo::Restore {
-        total: found.total().unwrap_or(TOTAL),
         router: found.router(ctx, to),
-        to,
         from: record.version,
         back: record.previous.unwrap_or_default(),
     }
@@ -796,6 +803,20 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
         "creating the weighted records of {}: blue {TOTAL}, green 0",
         dns.name
     ));
+    let planned = ctx.dry_write(
+        "ChangeResourceRecordSets",
+        format_args!(
+            "create the weighted {} records of {}: blue {TOTAL}, green 0 (nobody resolves the name yet), then INSYNC",
+            dns.record_type, dns.name
+        ),
+    );
+    if planned {
+        return Ok(ReleaseReport {
+            version: version.to_owned(),
+            moves: vec![100],
+            ..Default::default()
+        });
+    }
     let change = ctx
         .dns
         .create(
@@ -842,210 +863,4 @@ fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run
             }
         }
     }
-}
-
-/// `deploy`'s part in a DNS dry run: the idle colour's alias on the new version.
-pub async fn plan_stage(
-    ctx: Ctx<'_>,
-    dns: &DnsConfig,
-    label: &str,
-    plan: &mut DryRun,
-) -> Result<()> {
-    if let State::Live { live, .. } = state(ctx, Colours::Dns(dns)).await?.1 {
-        let idle = &dns.colours[1 - live];
-        let exists = ctx
-            .lambda
-            .alias(ctx.function(), &idle.alias)
-            .await?
-            .is_some();
-        plan.write(
-            if exists { "UpdateAlias" } else { "CreateAlias" },
-            format_args!("alias {} ({}, weight 0) → {label}", idle.alias, idle.name),
-        );
-    }
-    Ok(())
-}
-
-/// `release --dry-run` in DNS mode.
-pub async fn plan_release(
-    ctx: Ctx<'_>,
-    dns: &DnsConfig,
-    version: Option<&str>,
-    label: &str,
-    wait: bool,
-    plan: &mut DryRun,
-) -> Result<()> {
-    match moving(ctx, Colours::Dns(dns)).await? {
-        (None, _) | (_, State::New) => {
-            let blue = &dns.colours[0];
-            plan.write(
-                "CreateAlias",
-                format_args!(
-                    "alias {} (blue) on {label}, or UpdateAlias if it exists",
-                    blue.alias
-                ),
-            );
-            plan.write(
-                "ChangeResourceRecordSets",
-                format_args!("create the weighted {} records of {}: blue {TOTAL}, green 0 (nobody resolves the name yet)", dns.record_type, dns.name),
-            );
-        }
-        (Some(found), State::Releasing { to, record, behind }) => {
-            if version.is_some_and(|v| v != record.version) {
-                return Err(release::another_in_progress(&record.version, &dns.name));
-            }
-            let total = found.total().unwrap_or(TOTAL);
-            let run = resume(ctx, found, to, &record).behind(behind);
-            plan_rest(dns, to, total, &run, wait, plan);
-        }
-        (Some(_), State::Tampered { problem, .. }) => return Err(problem),
-        (Some(found), State::Live { live, .. }) => {
-            let from = &dns.colours[live];
-            let stable = live_version(ctx, Colours::Dns(dns).colour(live)).await?;
-            if version == Some(stable.as_str()) {
-                plan.then(format_args!(
-                    "{} ({}) already serves {label}: nothing to release",
-                    from.alias, from.name
-                ));
-                return Ok(());
-            }
-            if stable == pin::LATEST {
-                crate::release::dry_run::list_pin(ctx, &from.alias, plan).await?;
-            }
-            let to = &dns.colours[1 - live];
-            plan.write(
-                "UpdateAlias",
-                format_args!(
-                    "alias {} ({}) → {label}, with the release record",
-                    to.alias, to.name
-                ),
-            );
-            let total = found.total().unwrap_or(TOTAL);
-            let router = found.router(ctx, 1 - live);
-            let run = Run::start(
-                ctx,
-                router,
-                version.unwrap_or(label),
-                &stable,
-                ctx.config.release.plan.clone(),
-            )
-            .with_settle(crate::release::dry_run::settle(ctx));
-            plan_rest(dns, 1 - live, total, &run, wait, plan);
-        }
-    }
-    Ok(())
-}
-
-/// `promote --dry-run` in DNS mode.
-pub async fn plan_promote(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    match moving(ctx, Colours::Dns(dns)).await? {
-        (Some(found), State::Releasing { to, record, behind }) => {
-            let total = found.total().unwrap_or(TOTAL);
-            let run = resume(ctx, found, to, &record).behind(behind);
-            plan_rest(dns, to, total, &run, false, plan);
-        }
-        _ => plan.then("no release in progress: nothing to promote"),
-    }
-    Ok(())
-}
-
-/// `rollback --dry-run` in DNS mode: what [`rollback`] would write.
-pub async fn plan_rollback(ctx: Ctx<'_>, dns: &DnsConfig, plan: &mut DryRun) -> Result<()> {
-    let (total, to, back) = match undo(ctx, Colours::Dns(dns)).await? {
-        Undo::Done(_) => {
-            plan.then("already rolled back: nothing to do");
-            return Ok(());
-        }
-        Undo::Restore {
-            total, to, back, ..
-        } => (total, to, back),
-    };
-    let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
-    plan.write(
-        "ChangeResourceRecordSets",
-        format_args!(
-            "{}: {} {}, {} 0 (all the weight back on version {})",
-            dns.name, from.name, total, to.name, back
-        ),
-    );
-    plan.write(
-        "UpdateAlias",
-        format_args!("alias {} ({}): the rollback record", from.alias, from.name),
-    );
-    Ok(())
-}
-
-/// The moves left of `run` toward colour `to` (weights summing to
-/// `total`), for a dry run: with `wait` all, otherwise what one run
-/// makes now (none while the bake lasts).
-fn plan_rest(dns: &DnsConfig, to: usize, total: i64, run: &Run<'_>, wait: bool, plan: &mut DryRun) {
-    let (to, from) = (&dns.colours[to], &dns.colours[1 - to]);
-    let settle = run.clock().settle;
-    let bake = crate::release::clock::describe(run.plan().bake, settle);
-    let mut next = 0;
-    if let Some(step) = run.step() {
-        next = step + 1;
-        plan.then(format_args!(
-            "gates checked first; red puts all the weight back on {}",
-            from.name
-        ));
-        let left = run.clock().wait_left();
-        if !left.is_zero() {
-            plan.then(format_args!(
-                "step {} of {} {} {} more{}",
-                step + 1,
-                run.plan().steps.len(),
-                run.clock().waiting(),
-                humantime::format_duration(Duration::from_secs(left.as_secs())),
-                if wait { "" } else { ": nothing moves now" }
-            ));
-            if !wait {
-                return;
-            }
-        }
-    }
-    for (k, percent) in run.plan().steps.iter().enumerate().skip(next) {
-        plan.write(
-            "UpdateAlias",
-            format_args!(
-                "alias {} ({}): the record of step {}",
-                to.alias,
-                to.name,
-                k + 1
-            ),
-        );
-        let new = weights::step_weight(total, *percent);
-        plan.write(
-            "ChangeResourceRecordSets",
-            format_args!(
-                "{}: {} {new}, {} {} ({percent} %), then INSYNC and the TTL",
-                dns.name,
-                to.name,
-                from.name,
-                total - new
-            ),
-        );
-        if !wait {
-            plan.then(format_args!(
-                "then exit; `greenlight promote` continues after a {bake} bake with green gates"
-            ));
-            return;
-        }
-        plan.then(format_args!("bake {bake}, checking the gates"));
-    }
-    plan.write(
-        "ChangeResourceRecordSets",
-        format_args!(
-            "{}: {} {}, {} 0 (all the weight), then INSYNC",
-            dns.name, to.name, total, from.name
-        ),
-    );
-    plan.write(
-        "UpdateAlias",
-        format_args!(
-            "alias {} ({}): the release record, then the gates once more",
-            to.alias, to.name
-        ),
-    );
-    crate::release::dry_run::settled_after(settle, plan);
 }

@@ -19,8 +19,9 @@
 //! otherwise one run makes at most one move, which is what the scheduled
 //! `greenlight promote` does.
 //!
-//! Today the alias releases run here; Route 53 releases still run in
-//! [`crate::release::dns`] (issue 24 moves them onto a router).
+//! A dry run ([`Ctx::is_dry`]) drives the same loop: the router records its
+//! writes, and the bakes, settle windows and gates are said instead of
+//! waited for and read (the version under release is not invoked).
 
 use std::time::Duration;
 
@@ -36,7 +37,8 @@ use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
-use crate::release::clock::{Settling, StepClock, whole_seconds};
+use crate::release::clock::{self, Settling, StepClock, whole_seconds};
+use crate::release::dry_run;
 use crate::release::routers::{AnyRouter, Place, Router, Split};
 use crate::release::tell;
 use crate::release::unexpected;
@@ -190,7 +192,7 @@ impl<'a> Run<'a> {
     /// traffic moves onto it: refused when `Failed`, waited for when
     /// `Pending` or `Inactive` ([`crate::deploy::ready::until_active`]).
     async fn ensure_active(&mut self) -> Result<()> {
-        if !self.active {
+        if !self.active && !self.ctx.is_dry() {
             crate::deploy::ready::until_active(self.ctx, &self.version).await?;
             self.active = true;
         }
@@ -313,6 +315,10 @@ impl<'a> Run<'a> {
 
     /// Checks every gate, racing interrupts; why they are red, if they are.
     async fn red_gate(&mut self) -> Option<String> {
+        if self.ctx.is_dry() {
+            self.planned_gates();
+            return None;
+        }
         let mut interrupts = self.interrupts.take().unwrap_or_else(Interrupts::catch);
         // The smoke tests go through the alias that reaches the new version.
         let through;
@@ -361,8 +367,65 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Waits `length`, watching the alarms ([`watch::pause`]).
+    /// In a dry run, what the gates would be checked for at this point:
+    /// before a release in progress moves on, and after the final move (the
+    /// gates after a step are said with its bake, [`Run::planned_wait`]).
+    fn planned_gates(&self) {
+        let ctx = self.ctx;
+        if !self.moved {
+            ctx.dry_then(format_args!(
+                "gates checked first: {}; red rolls back to version {}",
+                dry_run::gates(ctx, true),
+                self.stable
+            ));
+        } else if self.step.is_none() {
+            ctx.dry_then(format_args!(
+                "then {}; a failure rolls back",
+                dry_run::gates(ctx, false)
+            ));
+        }
+    }
+
+    /// In a dry run, the wait `left` of the step under way (at `step`),
+    /// said instead of waited: true when the run would end there (without
+    /// `wait`), otherwise the wait counts as over.
+    fn planned_wait(&mut self, step: usize, left: Duration, wait: bool) -> bool {
+        let ctx = self.ctx;
+        let bake = clock::describe(self.plan.bake, self.settle);
+        let gates = dry_run::gates(ctx, true);
+        if self.moved && !wait {
+            ctx.dry_then(format_args!(
+                "then exit; `greenlight promote` continues after a {bake} bake with green gates ({gates})"
+            ));
+            return true;
+        }
+        if self.moved {
+            ctx.dry_then(format_args!("bake {bake}, watching {gates}"));
+        } else {
+            ctx.dry_then(format_args!(
+                "step {} of {} at {} % {} {} more{}",
+                step + 1,
+                self.plan.steps.len(),
+                self.plan.steps.get(step).copied().unwrap_or(100),
+                self.clock().waiting(),
+                humantime::format_duration(Duration::from_secs(left.as_secs())),
+                if wait { "" } else { ": nothing moves now" }
+            ));
+            if !wait {
+                return true;
+            }
+        }
+        // The wait is over, as it would be after waiting it.
+        self.since -= left;
+        false
+    }
+
+    /// Waits `length`, watching the alarms ([`watch::pause`]); nothing in a
+    /// dry run.
     async fn pause_for(&mut self, length: Duration) -> std::result::Result<(), String> {
+        if self.ctx.is_dry() {
+            return Ok(());
+        }
         let waited = watch::pause(&mut self.interrupts, self.ctx, &self.version, length).await;
         waited.map_err(|s| self.stopped(s))
     }
@@ -380,6 +443,9 @@ impl<'a> Run<'a> {
     /// under way, until every function is ready for move `n`.
     async fn fleet_turn(&mut self, n: usize) -> std::result::Result<(), Halt> {
         let (fleet, ui) = (self.ctx.fleet, self.ctx.ui);
+        if self.ctx.is_dry() {
+            return Ok(());
+        }
         let interval = check_interval(self.plan.bake);
         lockstep::await_turn(fleet, n, ui, async || {
             if let Err(why) = self.pause_for(interval).await {
@@ -490,7 +556,8 @@ pub fn standing(
 /// way still ends in the rollback path ([`unexpected::end_release`]).
 pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let (router, version) = (run.router.clone(), run.version.clone());
-    match unexpected::catching(first_move(run, wait)).await {
+    // Boxed: the loop's future is large, and a thread's stack is small.
+    match unexpected::catching(Box::pin(first_move(run, wait))).await {
         Ok(done) => done,
         Err(panic) => Err(after_panic(router, &version, &panic).await),
     }
@@ -501,7 +568,7 @@ pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// in the rollback path.
 pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let (router, version) = (run.router.clone(), run.version.clone());
-    match unexpected::catching(steps(run, wait)).await {
+    match unexpected::catching(Box::pin(steps(run, wait))).await {
         Ok(done) => done,
         Err(panic) => Err(after_panic(router, &version, &panic).await),
     }
@@ -555,7 +622,13 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         let Some(step) = run.step else {
             // Finished: the last step's metrics are judged until they settle.
             let left = run.settling.map_or(Duration::ZERO, |last| last.left());
-            if left.is_zero() || !wait {
+            if !left.is_zero() && run.moved {
+                run.ctx.dry_then(format_args!(
+                    "then the last step's metrics are judged for {} more as they settle; red rolls back",
+                    humantime::format_duration(run.settle)
+                ));
+            }
+            if left.is_zero() || !wait || run.ctx.is_dry() {
                 return Ok(run.pause());
             }
             if waiting.as_ref().is_none_or(|(at, _)| *at != (None, true)) {
@@ -574,6 +647,12 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         let left = clock.wait_left();
         // The wait is over, but the gates cannot judge yet: hold the step.
         let held = left.is_zero() && run.held().is_some();
+        if run.ctx.is_dry() && !left.is_zero() {
+            if run.planned_wait(step, left, wait) {
+                return Ok(run.pause());
+            }
+            continue;
+        }
         let hold_is_over = held && clock.hold_is_over(run.ctx.config.release.metrics.max_hold);
         if held && (!wait || hold_is_over) {
             run.tell_hold(step).await;

@@ -24,16 +24,18 @@
 //! Safe to repeat: releasing the version the alias already serves changes
 //! nothing, and releasing the version whose release is in progress continues it.
 //!
-//! The folder holds the release code on its way to one engine for every
-//! router (issue 24): this module (how a release starts), [`engine`]
-//! (steps, bakes, gates, rollback on red, whatever the router),
-//! [`routers`] (where a split lives: the alias today), [`reading`] (what an
-//! alias's weights and record say, `promote`), [`watch`] (the waits, and
-//! the alarms read during them), [`dns`] (Route 53 releases, still with
-//! their own loop), [`rollback`], [`dry_run`] (the writes a command would
-//! make), [`status`], [`clock`], [`weights`], [`unexpected`] (a panic
-//! turned into the rollback path), [`tell`] (`[[notify]]` told of each
-//! state change) and [`prune`]. May import: `context`, `config`,
+//! The folder holds the release code, one engine for every router
+//! (issue 24): this module (how a release starts), [`engine`] (steps,
+//! bakes, gates, rollback on red, whatever the router), [`routers`] (where
+//! a split lives: an alias, Route 53 weights, a load balancer's forward
+//! action), [`reading`] (what an alias's weights and record say,
+//! `promote`), [`watch`] (the waits, and the alarms read during them),
+//! [`dns`] (what two colours' weights and records say, for DNS and load
+//! balancers), [`rollback`], [`dry_run`] (the deploy's writes listed; the
+//! release's own code records the rest in a dry run), [`status`],
+//! [`clock`], [`weights`], [`unexpected`] (a panic turned into the
+//! rollback path), [`tell`] (`[[notify]]` told of each state change) and
+//! [`prune`]. May import: `context`, `config`, `planned`,
 //! `aws`, `checks`, `deploy`, `record`, `lockstep`, `interrupt`, `ui` and
 //! the base modules; never `report` or `app`.
 
@@ -170,7 +172,7 @@ impl Candidate<'_> {
     }
 
     /// The version number, once published.
-    fn version(&self) -> Option<&str> {
+    pub fn version(&self) -> Option<&str> {
         match self {
             Candidate::Published(version) => Some(version),
             Candidate::Deploying { .. } => None,
@@ -357,6 +359,34 @@ pub async fn release(ctx: Ctx<'_>, version: &str, wait: bool) -> Result<ReleaseR
     release_from(ctx, version, wait, start).await
 }
 
+/// Releases `candidate` on the alias, in DNS or on a load balancer. In a
+/// dry run ([`Ctx::is_dry`]) the candidate may be the version `ship` would
+/// deploy, named [`dry_run::NEW_VERSION`] before it exists.
+pub async fn release_candidate(
+    ctx: Ctx<'_>,
+    candidate: Candidate<'_>,
+    wait: bool,
+) -> Result<ReleaseReport> {
+    match dns::Colours::of(ctx.config) {
+        Some(colours) => dns::release_of(ctx, colours, candidate, wait).await,
+        None => {
+            let start = prepare(ctx, candidate).await?;
+            let version = candidate.version().unwrap_or(dry_run::NEW_VERSION);
+            release_from(ctx, version, wait, start).await
+        }
+    }
+}
+
+/// How long each step's metrics settle in the release of `version` ([`crate::checks::metrics::settle_for`]);
+/// in a dry run of a version not yet published, with the function's
+/// timeout as the config gives it.
+pub async fn settle_of(ctx: Ctx<'_>, version: &str) -> Result<std::time::Duration> {
+    if ctx.is_dry() && !rollback::is_published(version) {
+        return Ok(dry_run::settle(ctx));
+    }
+    crate::checks::metrics::settle_for(ctx, version).await
+}
+
 /// Releases `version`, which `ship` has just deployed, from where its
 /// checks before the deploy found the alias (`checked`): a release that
 /// begins there needs no second read of the version or the alias (the
@@ -397,13 +427,22 @@ async fn release_from<'a>(
     let plan = &ctx.config.release.plan;
     match start {
         Start::CreateAlias => {
-            crate::deploy::ready::until_active(ctx, version).await?;
-            ctx.ui
-                .step(format_args!("creating alias {alias} on version {version}"));
-            let record = Record::now(Action::Release, version, None);
-            ctx.lambda
-                .create_alias(name, alias, version, &record.to_string())
-                .await?;
+            let planned = ctx.dry_write(
+                "CreateAlias",
+                format_args!(
+                    "alias {alias} on {} (a new alias has no users yet)",
+                    dry_run::label(version)
+                ),
+            );
+            if !planned {
+                crate::deploy::ready::until_active(ctx, version).await?;
+                ctx.ui
+                    .step(format_args!("creating alias {alias} on version {version}"));
+                let record = Record::now(Action::Release, version, None);
+                ctx.lambda
+                    .create_alias(name, alias, version, &record.to_string())
+                    .await?;
+            }
             Ok(ReleaseReport {
                 version: version.to_owned(),
                 plan: plan.to_string(),
@@ -433,8 +472,8 @@ async fn release_from<'a>(
             {
                 (stable, revision) = (pinned.version, pinned.revision);
             }
-            let settle = crate::checks::metrics::settle_for(ctx, version).await?;
-            let router = AnyRouter::Alias(AliasRouter::new(ctx, revision));
+            let settle = settle_of(ctx, version).await?;
+            let router = AnyRouter::Alias(AliasRouter::new(ctx, revision, false));
             let run = Run::start(ctx, router, version, &stable, plan.clone())
                 .with_settle(settle)
                 .known_active(active);

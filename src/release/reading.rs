@@ -23,7 +23,11 @@ use crate::release::routers::alias::AliasRouter;
 
 /// The router of a release on `alias`, as read.
 pub fn router<'a>(ctx: Ctx<'a>, alias: &AliasState) -> AnyRouter<'a> {
-    AnyRouter::Alias(AliasRouter::new(ctx, alias.revision_id.clone()))
+    AnyRouter::Alias(AliasRouter::new(
+        ctx,
+        alias.revision_id.clone(),
+        !alias.weights.is_empty(),
+    ))
 }
 
 /// What an alias's weights and release record say about a release.

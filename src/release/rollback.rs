@@ -170,28 +170,44 @@ pub fn is_published(version: &str) -> bool {
 /// Rolls the alias back to the version recorded as live before the last release.
 pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     let alias = ctx.alias();
-    let (from, to, revision) = match decide(ctx).await? {
+    let (from, to, revision, planned) = match decide(ctx).await? {
         Undo::Done(report) => return Ok(report),
         Undo::StopRelease { from, to, revision } => {
             ctx.ui.step(format_args!(
                 "stopping the release of version {from}: all traffic back to version {to}"
             ));
-            (from, to, revision)
+            let planned = format!(
+                "alias {alias} → version {to}, all traffic (stops the release of version {from}, clears its weight)"
+            );
+            (from, to, revision, planned)
         }
         Undo::ClearSplit { from, to, revision } => {
             ctx.ui.step(format_args!(
                 "clearing the split of alias {alias} set outside greenlight: all traffic back to version {to}"
             ));
-            (from, to, revision)
+            let planned = format!(
+                "alias {alias} → version {to}, all traffic (clears the split set outside greenlight, {from} loses its share)"
+            );
+            (from, to, revision, planned)
         }
         Undo::Restore { from, to, revision } => {
             // Idle since the release it undoes, it may be Inactive.
-            crate::deploy::ready::until_active(ctx, &to).await?;
+            if !ctx.is_dry() {
+                crate::deploy::ready::until_active(ctx, &to).await?;
+            }
             ctx.ui
                 .step(format_args!("moving alias {alias}: version {from} → {to}"));
-            (from, to, revision)
+            let planned = format!("alias {alias}: version {from} → {to}, all traffic");
+            (from, to, revision, planned)
         }
     };
+    if ctx.dry_write("UpdateAlias", planned) {
+        return Ok(RollbackReport {
+            from,
+            to,
+            already_rolled_back: false,
+        });
+    }
     let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
     tell_manual(ctx, &from, &to, &restored).await;
     restored?;

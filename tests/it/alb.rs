@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::harness::alb::{Alb, COLOURS, forward};
-use crate::harness::{Project, default_config};
+use crate::harness::{Project, default_config, planned_calls};
 
 /// The config of `p` releasing through `alb` with `release`.
 fn alb_config(alb: &Alb, release: &str) -> String {
@@ -277,4 +277,106 @@ fn actions_changed_by_hand_mid_release_stop_promote_from_another_process_until_r
         .and_then(|c| c.target_group_stickiness_config())
         .and_then(|s| s.enabled());
     assert_eq!(sticky, Some(true), "the restore keeps the rest of the list");
+}
+
+/// `plan` and the dry runs run the release's own code on a context that
+/// records: the forward action's writes are listed in the order the
+/// release makes them (`ModifyListener`, or `ModifyRule` for a rule), and
+/// nothing is written.
+#[test]
+fn plan_and_dry_runs_list_the_forward_action_writes_and_make_none() {
+    let (p, alb) = behind_a_load_balancer([500, 0], "steps = [10, 50]\nbake = \"1h\"");
+    p.change_code("v2");
+    let before = p.emulator.requests().len();
+    let plan = p.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(
+        planned_calls(&plan),
+        [
+            "UpdateFunctionCode",
+            "PublishVersion",
+            "UpdateAlias",
+            "UpdateAlias",
+            "UpdateAlias",
+            "ModifyListener",
+            "UpdateAlias",
+            "ModifyListener",
+            "ModifyListener",
+            "UpdateAlias"
+        ],
+        "{plan}"
+    );
+    let text = plan["dry_run"]["steps"].to_string();
+    for weights in [
+        "green 50, blue 450 (10 % on green)",
+        "green 250, blue 250 (50 % on green)",
+        "green 500, blue 0 (100 % on green)",
+    ] {
+        assert!(text.contains(weights), "{weights} in {text}");
+    }
+    assert!(text.contains(&alb.listener), "{text}");
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    assert_weights(&p, &alb, 500, 0);
+    assert_eq!(colours(&p), ["1", "1"], "no alias moved");
+
+    // A release in progress: promote waits for the bake, rollback would
+    // put the weights back; neither writes.
+    p.run(&["ship", "--no-wait"]).success();
+    assert_weights(&p, &alb, 450, 50);
+    let before = p.emulator.requests().len();
+    let promote = p.run(&["promote", "--dry-run"]).success();
+    assert!(
+        promote.stdout.contains("promote would make no writes")
+            && promote.stdout.contains("nothing moves now"),
+        "{}",
+        promote.stdout
+    );
+    let rollback = p
+        .run(&["rollback", "--dry-run", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(
+        planned_calls(&rollback),
+        ["ModifyListener", "UpdateAlias"],
+        "{rollback}"
+    );
+    assert!(
+        rollback["dry_run"]["steps"]
+            .to_string()
+            .contains("blue 500, green 0 (all the weight back on version 1)"),
+        "{rollback}"
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    p.end_bake("green");
+    let before = p.emulator.requests().len();
+    let next = p
+        .run(&["promote", "--dry-run", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(
+        planned_calls(&next),
+        ["UpdateAlias", "ModifyListener"],
+        "{next}"
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    assert_weights(&p, &alb, 450, 50);
+
+    // Through a listener rule, the same writes are `ModifyRule`.
+    let rule = alb.add_rule(&p, vec![forward(&alb.pair([100, 0]))]);
+    let config = format!(
+        "{}\n[release]\nsteps = [10]\n\n{}",
+        default_config(),
+        alb.config_at(&format!("rule_arn = \"{rule}\""))
+    );
+    p.write("greenlight.toml", &config);
+    let before = p.emulator.requests().len();
+    let release = p
+        .run(&["release", "--version", "2", "--dry-run", "--output", "json"])
+        .success()
+        .json();
+    let calls = planned_calls(&release);
+    assert!(
+        calls.contains(&"ModifyRule".to_owned()) && !calls.contains(&"ModifyListener".to_owned()),
+        "{release}"
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
 }

@@ -197,35 +197,3 @@ fn a_good_alb_table_is_read_alone_or_in_a_functions_entry_and_never_shared() {
     );
     assert_eq!(p.emulator.requests().len(), before, "no AWS call at all");
 }
-
-/// `plan` and `--dry-run` do not list a load balancer's writes yet: with a
-/// good `[alb]` table they are exit 2 before their first call, rather than
-/// listing an alias release the real command would not make.
-#[test]
-fn a_good_alb_table_stops_plan_and_dry_runs_before_any_call() {
-    let p = Project::with_config(&format!("{}\n{}", default_config(), table()));
-    for command in [
-        &["plan"][..],
-        &["deploy", "--dry-run"],
-        &["ship", "--dry-run"],
-        &["release", "--dry-run"],
-        &["promote", "--dry-run"],
-        &["rollback", "--dry-run"],
-    ] {
-        let before = p.emulator.requests().len();
-        let run = p.run(command).code(2);
-        assert!(
-            run.stderr.starts_with(
-                "error: greenlight.toml: [alb]: plan and --dry-run do not list a load balancer's writes in this version of greenlight; nothing was called"
-            ),
-            "{command:?}: {}",
-            run.stderr
-        );
-        assert_eq!(
-            p.emulator.requests().len(),
-            before,
-            "{command:?}: no AWS call at all"
-        );
-    }
-    assert!(p.functions().is_empty(), "nothing created");
-}

@@ -408,3 +408,32 @@ fn the_watchers_snapshot_keeps_only_entries_told_from_the_account() {
     assert_eq!(bodies(&webhook).len(), 2);
     assert_eq!(p.weights("live"), at(0.1));
 }
+
+/// `plan` and the dry runs run the release's own code with its writes
+/// recorded: nobody hears of the moves they list.
+#[test]
+fn dry_runs_tell_nobody() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = Project::with_config(&config(
+        "steps = [10, 50]\nbake = \"1h\"",
+        &format!("[[notify]]\nwebhook = \"{hook}/hooks/{TOKEN}\"\n"),
+    ));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    for args in [&["plan"][..], &["ship", "--dry-run", "--no-wait"]] {
+        p.run(args).success();
+    }
+    assert!(bodies(&webhook).is_empty(), "{:?}", bodies(&webhook));
+    p.run(&["ship", "--no-wait"]).success();
+    assert_eq!(p.weights("live"), at(0.1));
+    p.end_bake("live");
+    for args in [
+        &["promote", "--dry-run"][..],
+        &["release", "--dry-run"],
+        &["rollback", "--dry-run"],
+    ] {
+        p.run(args).success();
+    }
+    assert_eq!(events(&bodies(&webhook)), ["started"]);
+    assert_eq!(p.weights("live"), at(0.1), "nothing moved");
+}

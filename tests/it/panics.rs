@@ -18,6 +18,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use greenlight::aws::Seams;
 use greenlight::aws::lambda::{Lambda, WaitPolicy};
 use greenlight::aws::route53::Dns;
 use greenlight::config::Config;
@@ -76,32 +77,20 @@ fn with_panic_on<T>(
     let route53 = aws_sdk_route53::config::Builder::from(&sdk)
         .interceptor(PanicOn(operation))
         .build();
-    let dns = Dns::new(
-        aws_sdk_route53::Client::from_conf(route53),
-        Duration::from_millis(100),
-    );
-    let (cloudwatch, artifacts) = (
-        greenlight::aws::cloudwatch(&sdk),
-        greenlight::aws::artifacts(&sdk),
-    );
-    let elbv2 = greenlight::aws::elbv2(&sdk);
+    let seams = Seams {
+        dns: Dns::new(
+            aws_sdk_route53::Client::from_conf(route53),
+            Duration::from_millis(100),
+        ),
+        ..Seams::of(&sdk, lambda)
+    };
     let path = p.join("greenlight.toml");
     let text = std::fs::read_to_string(&path).expect("read the config");
     let config = Config::parse(&path, &text).expect("the config");
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
     let notify = greenlight::notify::Notifier::none();
     p.block_on(async {
-        let base = Ctx {
-            config: &config,
-            lambda: &lambda,
-            cloudwatch: &cloudwatch,
-            artifacts: &artifacts,
-            dns: &dns,
-            elbv2: &elbv2,
-            ui: &ui,
-            notify: &notify,
-            fleet: None,
-        };
+        let base = Ctx::new(&config, &seams, &ui, &notify);
         let live = greenlight::release::dns::with_live_alias(&config, base).await?;
         work(Ctx {
             config: &live,

@@ -20,6 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::*;
+use crate::aws::Seams;
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::lambda::{Lambda, WaitPolicy};
 use crate::aws::s3::Artifacts;
@@ -45,41 +46,32 @@ async fn with_ctx<T>(config: &str, rules: &[&Rule], body: impl AsyncFnOnce(Ctx<'
 /// Runs `body` with a context whose Lambda is `client`.
 async fn with_lambda<T>(config: &str, client: Client, body: impl AsyncFnOnce(Ctx<'_>) -> T) -> T {
     let config = Config::parse(Path::new("greenlight.toml"), config).expect("config");
-    let lambda = Lambda::new(client, WaitPolicy::default());
     let no_rules: &[&Rule] = &[];
-    let cloudwatch = CloudWatch::new(mock_client!(
-        aws_sdk_cloudwatch,
-        RuleMode::MatchAny,
-        no_rules
-    ));
-    let artifacts = Artifacts::new(mock_client!(aws_sdk_s3, RuleMode::MatchAny, no_rules));
-    let dns = crate::aws::route53::Dns::new(
-        mock_client!(aws_sdk_route53, RuleMode::MatchAny, no_rules),
-        std::time::Duration::from_millis(1),
-    );
-    // Never called: these contexts release through the alias.
-    let elbv2 = crate::aws::elbv2::Elbv2::new(
-        aws_sdk_elasticloadbalancingv2::Client::from_conf(
-            aws_sdk_elasticloadbalancingv2::Config::builder()
-                .behavior_version_latest()
-                .build(),
+    let seams = Seams {
+        lambda: Lambda::new(client, WaitPolicy::default()),
+        cloudwatch: CloudWatch::new(mock_client!(
+            aws_sdk_cloudwatch,
+            RuleMode::MatchAny,
+            no_rules
+        )),
+        artifacts: Artifacts::new(mock_client!(aws_sdk_s3, RuleMode::MatchAny, no_rules)),
+        dns: crate::aws::route53::Dns::new(
+            mock_client!(aws_sdk_route53, RuleMode::MatchAny, no_rules),
+            std::time::Duration::from_millis(1),
         ),
-        std::time::Duration::from_millis(1),
-    );
+        // Never called: these contexts release through the alias.
+        elbv2: crate::aws::elbv2::Elbv2::new(
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::Config::builder()
+                    .behavior_version_latest()
+                    .build(),
+            ),
+            std::time::Duration::from_millis(1),
+        ),
+    };
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
     let notify = crate::notify::Notifier::none();
-    body(Ctx {
-        config: &config,
-        lambda: &lambda,
-        cloudwatch: &cloudwatch,
-        artifacts: &artifacts,
-        dns: &dns,
-        elbv2: &elbv2,
-        ui: &ui,
-        notify: &notify,
-        fleet: None,
-    })
-    .await
+    body(Ctx::new(&config, &seams, &ui, &notify)).await
 }
 
 fn version(v: &'static str) -> Rule {

@@ -37,7 +37,10 @@ use crate::record::{Action, Record};
 use crate::release::alb_checks;
 use crate::release::rollback::RollbackReport;
 use crate::release::routers::dns::point;
-use crate::release::routers::{Place, Router, Split, failed, restore_failed, serves_any};
+use crate::release::routers::{
+    Place, Router, Split, TwoWrites, failed, planned_point, restore_failed, serves_any,
+    write_in_two,
+};
 use crate::release::weights;
 
 /// The action list `[alb]` names (a listener's default actions or one
@@ -133,11 +136,26 @@ impl<'a> AlbRouter<'a> {
         }
     }
 
-    /// The sum of the weights it keeps.
-    pub fn total(&self) -> i64 {
-        self.total
+    /// The ELBv2 call that writes the action list.
+    fn call(&self) -> &'static str {
+        match self.alb.action {
+            ForwardAt::Listener(_) => "ModifyListener",
+            ForwardAt::Rule(_) => "ModifyRule",
+        }
     }
 
+    /// The weights the restore writes: everything back on the colour the
+    /// weight came from.
+    fn restored(&self) -> [(&str, i32); 2] {
+        let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
+        [
+            (from.target_group_arn.as_str(), to_i32(self.total)),
+            (to.target_group_arn.as_str(), 0),
+        ]
+    }
+}
+
+impl TwoWrites for AlbRouter<'_> {
     /// Fails (exit 1, writing nothing) when the action list is no longer
     /// exactly as this run last read or wrote it: another runner or a
     /// person changed it (its weights, or anything else in it).
@@ -178,6 +196,11 @@ impl<'a> AlbRouter<'a> {
                 .await?
                 .and_then(|alias| alias.revision_id),
         };
+        let colour_of = (colour.alias.as_str(), colour.name);
+        let description = record.to_string();
+        if planned_point(self.ctx, "UpdateAlias", colour_of, version, &description) {
+            return Ok(());
+        }
         self.revision = self
             .ctx
             .lambda
@@ -186,7 +209,7 @@ impl<'a> AlbRouter<'a> {
                 &colour.alias,
                 version,
                 None,
-                &record.to_string(),
+                &description,
                 revision.as_deref(),
             )
             .await
@@ -206,6 +229,18 @@ impl<'a> AlbRouter<'a> {
             from.name,
             self.total - new
         ));
+        if self.ctx.dry_write(
+            self.call(),
+            format_args!(
+                "{}: {} {new}, {} {} ({what}); every other part of its actions as read",
+                self.alb.action.arn(),
+                to.name,
+                from.name,
+                self.total - new
+            ),
+        ) {
+            return Ok(());
+        }
         self.list = self
             .ctx
             .elbv2
@@ -215,14 +250,22 @@ impl<'a> AlbRouter<'a> {
         Ok(())
     }
 
-    /// The weights the restore writes: everything back on the colour the
-    /// weight came from.
-    fn restored(&self) -> [(&str, i32); 2] {
-        let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
-        [
-            (from.target_group_arn.as_str(), to_i32(self.total)),
-            (to.target_group_arn.as_str(), 0),
-        ]
+    fn total(&self) -> i64 {
+        self.total
+    }
+
+    fn receiving(&self) -> &'static str {
+        self.alb.colours[self.to].name
+    }
+
+    /// The step's record keeps the list's shape (weights aside, as it is
+    /// before and after the step): any run can tell a list changed outside
+    /// greenlight since.
+    fn step_record(&self, record: &Record) -> Record {
+        Record {
+            shape: Some(self.list.shape()),
+            ..record.clone()
+        }
     }
 }
 
@@ -250,24 +293,12 @@ impl Router for AlbRouter<'_> {
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
-        let what = format!("{} % on {}", split.percent, self.alb.colours[self.to].name);
-        // Not over a list someone else changed, for a step and the finish.
-        self.unchanged().await?;
-        if split.share.is_some() {
-            // The step's record keeps the list's shape (weights aside, as
-            // it is before and after this write): any run can tell a list
-            // changed outside greenlight since.
-            let record = Record {
-                shape: Some(self.list.shape()),
-                ..record.clone()
-            };
-            self.record(split.version, &record).await?;
-            self.set(weights::step_weight(self.total, split.percent), &what)
-                .await
-        } else {
-            self.set(self.total, &what).await?;
-            self.record(split.version, record).await
+        // No conditional write in ELBv2: the finish, too, not over a list
+        // someone else changed.
+        if split.share.is_none() {
+            self.unchanged().await?;
         }
+        write_in_two(self, split, record).await
     }
 
     async fn in_effect(&mut self) -> Result<()> {
@@ -289,7 +320,18 @@ impl Router for AlbRouter<'_> {
             // Back over the list as it is now: a restore does not wait for
             // anyone, and keeps whatever else was changed in the list.
             let now = self.ctx.elbv2.reread(&self.list).await?;
-            if weights_in(&now, self.alb)?[self.to] != 0 {
+            if weights_in(&now, self.alb)?[self.to] != 0
+                && !self.ctx.dry_write(
+                    self.call(),
+                    format_args!(
+                        "{}: {} {}, {} 0 (all the weight back on version {stable})",
+                        self.alb.action.arn(),
+                        from.name,
+                        self.total,
+                        to.name
+                    ),
+                )
+            {
                 self.list = self.ctx.elbv2.set_weights(&now, &self.restored()).await?;
             }
             let record = Record::now(Action::Rollback, stable, Some(failed));

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::record::Record;
+use crate::release::dry_run::label;
 use crate::release::rollback::{self, RollbackReport};
 use crate::release::routers::{Place, Router, Split};
 
@@ -24,12 +25,19 @@ pub struct AliasRouter<'a> {
     /// The alias's `RevisionId` as last read or written: the condition of
     /// the next write.
     revision: Option<String>,
+    /// The alias splits traffic (as read, or as this run last wrote it).
+    split: bool,
 }
 
 impl<'a> AliasRouter<'a> {
-    /// The router for `ctx`'s alias, read at `revision`.
-    pub fn new(ctx: Ctx<'a>, revision: Option<String>) -> Self {
-        AliasRouter { ctx, revision }
+    /// The router for `ctx`'s alias, read at `revision`, splitting
+    /// traffic (`split`) or not.
+    pub fn new(ctx: Ctx<'a>, revision: Option<String>, split: bool) -> Self {
+        AliasRouter {
+            ctx,
+            revision,
+            split,
+        }
     }
 }
 
@@ -56,6 +64,36 @@ impl Router for AliasRouter<'_> {
             Some(share) => (split.stable, Some((split.version, share))),
             None => (split.version, None),
         };
+        let (new, stable) = (label(split.version), label(split.stable));
+        let planned = match split.share {
+            Some(_) => ctx.dry_write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {}: {} % on {new}, {} % on {stable}",
+                    ctx.alias(),
+                    split.percent,
+                    100 - split.percent
+                ),
+            ),
+            None if self.split => ctx.dry_write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {} → {new}, all traffic (weights cleared)",
+                    ctx.alias()
+                ),
+            ),
+            None => ctx.dry_write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {}: {stable} → {new}, all traffic at once",
+                    ctx.alias()
+                ),
+            ),
+        };
+        self.split = split.share.is_some();
+        if planned {
+            return Ok(());
+        }
         ctx.ui.step(format_args!(
             "moving alias {}: {} % on version {} (stable {})",
             ctx.alias(),

@@ -26,7 +26,10 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::rollback::RollbackReport;
-use crate::release::routers::{Coloured, Place, Router, Split, failed, restore_failed, serves_any};
+use crate::release::routers::{
+    Coloured, Place, Router, Split, TwoWrites, failed, planned_alias, planned_point,
+    restore_failed, serves_any, write_in_two,
+};
 use crate::release::weights;
 
 /// The pair as Route 53 holds it, blue first.
@@ -171,8 +174,27 @@ pub struct Aim {
 /// Points `colour`'s alias at `version`, creating it when missing.
 pub async fn aim(ctx: Ctx<'_>, colour: &impl Coloured, version: &str, how: &Aim) -> Result<()> {
     let name = ctx.function();
-    match ctx.lambda.alias(name, colour.alias()).await? {
-        Some(current) if how.keep_if_there && current.version == version => Ok(()),
+    let current = ctx.lambda.alias(name, colour.alias()).await?;
+    // In a dry run, as this plan left it.
+    let planned = planned_alias(ctx, colour.alias());
+    let serves = planned.or_else(|| current.as_ref().map(|c| c.version.clone()));
+    if how.keep_if_there && serves.as_deref() == Some(version) {
+        return Ok(());
+    }
+    let call = match serves {
+        Some(_) => "UpdateAlias",
+        None => "CreateAlias",
+    };
+    if planned_point(
+        ctx,
+        call,
+        (colour.alias(), &how.label),
+        version,
+        &how.description,
+    ) {
+        return Ok(());
+    }
+    match current {
         Some(current) => {
             if current.version != version {
                 ctx.ui.step(format_args!(
@@ -251,12 +273,9 @@ impl<'a> DnsRouter<'a> {
             change: None,
         }
     }
+}
 
-    /// The sum of the weights it keeps.
-    pub fn total(&self) -> i64 {
-        self.total
-    }
-
+impl TwoWrites for DnsRouter<'_> {
     /// Fails (exit 1, writing nothing) when the pair is no longer as this
     /// run last wrote or read it: another runner or a person moved it. (The
     /// weight write itself is conditional too, see [`Dns::set_weights`].)
@@ -270,7 +289,7 @@ impl<'a> DnsRouter<'a> {
 
     /// Writes `record` on the receiving colour's alias; a failure other
     /// than a conflict says so.
-    async fn record(&self, version: &str, record: &Record) -> Result<()> {
+    async fn record(&mut self, version: &str, record: &Record) -> Result<()> {
         point(self.ctx, &self.dns.colours[self.to], version, record)
             .await
             .map_err(|e| failed("recording the step", e))
@@ -285,6 +304,19 @@ impl<'a> DnsRouter<'a> {
             from.set_identifier,
             self.total - new
         ));
+        if self.ctx.dry_write(
+            "ChangeResourceRecordSets",
+            format_args!(
+                "{}: {} {new}, {} {} ({what}), then INSYNC and the TTL ({})",
+                self.dns.name,
+                to.set_identifier,
+                from.set_identifier,
+                self.total - new,
+                humantime::format_duration(self.ttl)
+            ),
+        ) {
+            return Ok(());
+        }
         let (change, now) = self
             .ctx
             .dns
@@ -302,6 +334,14 @@ impl<'a> DnsRouter<'a> {
         }
         self.change = Some(change);
         Ok(())
+    }
+
+    fn total(&self) -> i64 {
+        self.total
+    }
+
+    fn receiving(&self) -> &'static str {
+        self.dns.colours[self.to].name
     }
 }
 
@@ -328,17 +368,7 @@ impl Router for DnsRouter<'_> {
     }
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
-        let what = format!("{} % on {}", split.percent, self.dns.colours[self.to].name);
-        if split.share.is_some() {
-            // The record goes first; not over a pair someone else changed.
-            self.unchanged().await?;
-            self.record(split.version, record).await?;
-            self.set(weights::step_weight(self.total, split.percent), &what)
-                .await
-        } else {
-            self.set(self.total, &what).await?;
-            self.record(split.version, record).await
-        }
+        write_in_two(self, split, record).await
     }
 
     async fn in_effect(&mut self) -> Result<()> {
@@ -362,25 +392,34 @@ impl Router for DnsRouter<'_> {
             (&self.pair.records[1 - self.to], self.total),
             (&self.pair.records[self.to], 0),
         ];
+        let planned = self.ctx.dry_write(
+            "ChangeResourceRecordSets",
+            format_args!(
+                "{}: {} {}, {} 0 (all the weight back on version {stable}), then INSYNC",
+                self.dns.name, from.name, self.total, to.name
+            ),
+        );
         let restored = async {
-            let change = match self
-                .ctx
-                .dns
-                .set_weights(&record_name(self.dns), &records, "greenlight: rollback")
-                .await
-            {
-                Ok((change, _)) => change,
-                // Someone else changed the pair; if they put all the weight
-                // back on the old colour, the rollback is done.
-                Err(e) if e.failure == Failure::Conflict => {
-                    return match read(self.ctx.dns, self.dns).await? {
-                        Some(pair) if pair.weights()[self.to] == 0 => Ok(()),
-                        _ => Err(e),
-                    };
-                }
-                Err(e) => return Err(e),
-            };
-            self.ctx.dns.wait_insync(&change).await?;
+            if !planned {
+                let change = match self
+                    .ctx
+                    .dns
+                    .set_weights(&record_name(self.dns), &records, "greenlight: rollback")
+                    .await
+                {
+                    Ok((change, _)) => change,
+                    // Someone else changed the pair; if they put all the weight
+                    // back on the old colour, the rollback is done.
+                    Err(e) if e.failure == Failure::Conflict => {
+                        return match read(self.ctx.dns, self.dns).await? {
+                            Some(pair) if pair.weights()[self.to] == 0 => Ok(()),
+                            _ => Err(e),
+                        };
+                    }
+                    Err(e) => return Err(e),
+                };
+                self.ctx.dns.wait_insync(&change).await?;
+            }
             let record = Record::now(Action::Rollback, stable, Some(failed));
             point(self.ctx, from, stable, &record).await
         };

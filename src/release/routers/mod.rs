@@ -23,8 +23,9 @@ use crate::config::Colour;
 use crate::config::alb::AlbColour;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
-use crate::record::Record;
+use crate::record::{Action, Record};
 use crate::release::rollback::RollbackReport;
+use crate::release::weights;
 
 /// One colour of a two-colour router (Route 53's pair, a load balancer's
 /// two target groups): its name and the Lambda alias behind it.
@@ -105,6 +106,93 @@ pub(crate) async fn serves_any<'c>(
         }
     }
     Ok(false)
+}
+
+/// In a dry run, records the write that points `colour`'s alias (its
+/// name, and how messages name its colour) at `version` with `description`
+/// (`call`: `CreateAlias` or `UpdateAlias`), keeping what it points at for
+/// later reads ([`planned_alias`]), and returns true; otherwise false.
+pub(crate) fn planned_point(
+    ctx: Ctx<'_>,
+    call: &str,
+    colour: (&str, &str),
+    version: &str,
+    description: &str,
+) -> bool {
+    let (alias, label) = colour;
+    let with = match Record::parse(description) {
+        Some(record) => match (record.action, record.canary) {
+            (Action::Canary, Some(canary)) => {
+                format!(", with the record of step {}", canary.step + 1)
+            }
+            (Action::Release, _) => ", with the release record".to_owned(),
+            (Action::Rollback, _) => ", with the rollback record".to_owned(),
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    ctx.record(|plan| {
+        plan.write(
+            call,
+            format_args!(
+                "alias {alias} ({label}) → {}{with}",
+                crate::release::dry_run::label(version)
+            ),
+        );
+        plan.aliases.insert(alias.to_owned(), version.to_owned());
+    })
+}
+
+/// In a dry run, the version this plan has pointed `alias` at, if it has.
+pub(crate) fn planned_alias(ctx: Ctx<'_>, alias: &str) -> Option<String> {
+    let mut found = None;
+    ctx.record(|plan| found = plan.aliases.get(alias).cloned());
+    found
+}
+
+/// A router whose move is two writes: the release record on the receiving
+/// colour's alias, and the weights (Route 53's pair, a load balancer's
+/// forward action). [`write_in_two`] orders them.
+pub(crate) trait TwoWrites {
+    /// Fails (exit 1, writing nothing) when the split is no longer as this
+    /// run last read or wrote it.
+    async fn unchanged(&self) -> Result<()>;
+    /// Points the receiving colour's alias at `version` with `record`.
+    async fn record(&mut self, version: &str, record: &Record) -> Result<()>;
+    /// Sets `new` on the receiving colour and the rest on the other
+    /// (`what`: the move in words, for messages).
+    async fn set(&mut self, new: i64, what: &str) -> Result<()>;
+    /// The sum of the weights, kept through the release.
+    fn total(&self) -> i64;
+    /// The receiving colour's name.
+    fn receiving(&self) -> &'static str;
+    /// The record a step writes (a load balancer's keeps the shape of the
+    /// action list it is written over).
+    fn step_record(&self, record: &Record) -> Record {
+        record.clone()
+    }
+}
+
+/// Writes `split` through a two-write router: a step, not over a split
+/// someone else changed, writes the record first and then the weights; the
+/// finish the weights first and then the record, so until all the weight
+/// has moved the last canary record still says a release is in progress.
+pub(crate) async fn write_in_two(
+    router: &mut impl TwoWrites,
+    split: Split<'_>,
+    record: &Record,
+) -> Result<()> {
+    let what = format!("{} % on {}", split.percent, router.receiving());
+    if split.share.is_some() {
+        router.unchanged().await?;
+        let record = router.step_record(record);
+        router.record(split.version, &record).await?;
+        let new = weights::step_weight(router.total(), split.percent);
+        router.set(new, &what).await
+    } else {
+        router.set(router.total(), &what).await?;
+        router.record(split.version, record).await
+    }
 }
 
 /// One split a release writes: `share` of the traffic on `version`, the
