@@ -12,6 +12,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Stands for the version a deploy would publish, before it exists.
+pub const NEW_VERSION: &str = "the new version";
+
 /// What a command would do, in order.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DryRun {

@@ -69,7 +69,7 @@ pub use upload::{check_direct_upload, staging};
 
 use changes::{changed_settings, differences};
 use std::collections::BTreeMap;
-use upload::{lambda_code, stage_in_s3};
+use upload::{describe, lambda_code, stage_in_s3};
 
 use crate::aws::lambda::FunctionSettings;
 use crate::aws::lambda::{Configured, FunctionState, Published, Updated};
@@ -81,6 +81,7 @@ use crate::deploy::tags::TagChange;
 use crate::deploy::triggers::TriggerCheck;
 use crate::error::{Error, Result};
 use crate::package::Artifact;
+use crate::planned::NEW_VERSION;
 use crate::record::{Action, Record};
 
 /// What deploy did.
@@ -324,9 +325,21 @@ pub async fn apply(ctx: Ctx<'_>, code: &Deployable, decided: Decided) -> Result<
         changes,
         pinned: None,
     };
+    let nothing_to_deploy = |served: &FunctionState, also: &str| {
+        ctx.dry_then(format_args!(
+            "nothing to deploy: alias {} already serves this code and configuration (version {}){also}",
+            ctx.alias(),
+            served.version
+        ))
+    };
     let report = match decided.decision {
-        Decision::Unchanged(served) => unchanged(served, Vec::new()),
+        Decision::Unchanged(served) => {
+            nothing_to_deploy(&served, "");
+            unchanged(served, Vec::new())
+        }
         Decision::Retag { served, tags } => {
+            let also = "; only the function's tags differ, which publishes no version";
+            nothing_to_deploy(&served, also);
             retag(ctx, &served.arn, &tags).await?;
             unchanged(served, vec![tags.text])
         }
@@ -339,11 +352,47 @@ pub async fn apply(ctx: Ctx<'_>, code: &Deployable, decided: Decided) -> Result<
 /// Writes the tags (they belong to the function, not a version), saying
 /// first why nothing is removed when greenlight's list is not its own.
 async fn retag(ctx: Ctx<'_>, arn: &str, tags: &TagChange) -> Result<()> {
-    if let Some(warning) = &tags.warning {
+    if let Some(warning) = &tags.warning
+        && !ctx.dry_then(format_args!("warning: {warning}"))
+    {
         ctx.ui.step(format_args!("warning: {warning}"));
+    }
+    if plan_tags(ctx, tags) {
+        return Ok(());
     }
     ctx.ui.step("updating tags");
     ctx.lambda.retag(arn, &tags.set, &tags.remove).await
+}
+
+/// In a dry run, records the tag writes [`crate::aws::lambda::Lambda::retag`]
+/// would make (removals first) and returns true; otherwise false.
+fn plan_tags(ctx: Ctx<'_>, tags: &TagChange) -> bool {
+    if !ctx.is_dry() {
+        return false;
+    }
+    let name = ctx.function();
+    let keys = |keys: Vec<&String>| {
+        keys.into_iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !tags.remove.is_empty() {
+        ctx.dry_write(
+            "UntagResource",
+            format_args!(
+                "function {name}: {} (tags greenlight set earlier)",
+                keys(tags.remove.iter().collect())
+            ),
+        );
+    }
+    if !tags.set.is_empty() {
+        ctx.dry_write(
+            "TagResource",
+            format_args!("function {name}: {}", keys(tags.set.keys().collect())),
+        );
+    }
+    true
 }
 
 /// Brings `$LATEST` (as `latest` was read) to the config and publishes it.
@@ -371,7 +420,8 @@ async fn update(
         true => stage_in_s3(ctx, code).await?,
         false => None,
     };
-    let configured = if changed_settings(desired, &changes, latest) != FunctionSettings::default() {
+    let configures = changed_settings(desired, &changes, latest) != FunctionSettings::default();
+    let configured = if configures && !plan_configuration(ctx, &changes) {
         ctx.ui.step("updating configuration");
         let _busy = ctx
             .ui
@@ -386,7 +436,7 @@ async fn update(
     } else {
         None
     };
-    if sends_code {
+    if sends_code && !plan_code(ctx, code, latest, &changes) {
         match send_code(ctx, code, through_s3.as_ref()).await {
             Ok(updated) => {
                 expected_sha = code.publish_guard(&updated);
@@ -400,14 +450,25 @@ async fn update(
             }
         }
     }
-    let description = provenance::read(ctx).await.map(|p| p.description());
-    let published = publish(
-        ctx,
-        &expected_sha,
-        revision.as_deref(),
-        description.as_deref(),
-    )
-    .await?;
+    let new = changes.iter().any(Change::changes_latest);
+    let published = if ctx.is_dry() {
+        let what = match new {
+            true => format!("a new version of {name}, guarded by the code's CodeSha256"),
+            false => format!(
+                "nothing new: $LATEST of {name} already holds this code and configuration, so Lambda returns the version published from it"
+            ),
+        };
+        plan_publish(ctx, what, new)
+    } else {
+        let description = provenance::read(ctx).await.map(|p| p.description());
+        publish(
+            ctx,
+            &expected_sha,
+            revision.as_deref(),
+            description.as_deref(),
+        )
+        .await?
+    };
     if let Some(tags) = changes.iter().find_map(Change::tags) {
         retag(ctx, &latest.arn, tags).await?;
     }
@@ -419,6 +480,79 @@ async fn update(
         changes: changes.into_iter().map(|c| c.text).collect(),
         pinned: None,
     })
+}
+
+/// In a dry run, records the `UpdateFunctionConfiguration` [`update`]
+/// would make for `changes` and returns true; otherwise false.
+fn plan_configuration(ctx: Ctx<'_>, changes: &[Change]) -> bool {
+    if !ctx.is_dry() {
+        return false;
+    }
+    let settings: Vec<&str> = changes
+        .iter()
+        .filter(|c| !c.is_code() && c.changes_latest())
+        .map(|c| c.text.as_str())
+        .collect();
+    ctx.dry_write(
+        "UpdateFunctionConfiguration",
+        format_args!(
+            "function {}: {}, conditional on $LATEST's RevisionId (before the code: if Lambda refuses the code, this is written back)",
+            ctx.function(),
+            settings.join(", ")
+        ),
+    )
+}
+
+/// In a dry run, records the `UpdateFunctionCode` [`send_code`] would make,
+/// with why `$LATEST` (as `latest` was read) needs it, and returns true;
+/// otherwise false.
+fn plan_code(ctx: Ctx<'_>, code: &Deployable, latest: &FunctionState, changes: &[Change]) -> bool {
+    if !ctx.is_dry() {
+        return false;
+    }
+    let why = match code {
+        _ if !changes.iter().any(Change::is_new_code) => "the same code".to_owned(),
+        Deployable::Zip(artifact) => format!(
+            "the code differs: CodeSha256 {} here, {} on $LATEST",
+            artifact.code_sha256, latest.code_sha256
+        ),
+        Deployable::Image(uri) if uri.contains("@sha256:") => {
+            "$LATEST runs another image".to_owned()
+        }
+        Deployable::Image(_) => "a tag may have moved, so a tagged image is always sent".to_owned(),
+    };
+    let with_code = changes
+        .iter()
+        .filter(|c| c.is_code() && !c.is_new_code())
+        .map(|c| format!(", {}", c.text))
+        .collect::<String>();
+    ctx.dry_write(
+        "UpdateFunctionCode",
+        format_args!(
+            "function {} from {}: {why}{with_code}",
+            ctx.function(),
+            describe(code)
+        ),
+    )
+}
+
+/// In a dry run: records the `PublishVersion` of `what` and, for a `new`
+/// version with SnapStart, the wait until it is `Active` (Lambda takes a
+/// snapshot first; without it a version is usually `Active` at once), and
+/// returns the version as a plan names it ([`NEW_VERSION`]).
+fn plan_publish(ctx: Ctx<'_>, what: impl std::fmt::Display, new: bool) -> Published {
+    ctx.dry_write("PublishVersion", what);
+    if new && ctx.config.function.settings.extra.snap_start == Some(true) {
+        ctx.dry_then(format_args!(
+            "wait until the version is Active: with SnapStart, Lambda takes a snapshot first (up to function.ready_timeout, {})",
+            humantime::format_duration(ctx.config.function.ready_timeout)
+        ));
+    }
+    Published {
+        version: NEW_VERSION.to_owned(),
+        active: true,
+        description: String::new(),
+    }
 }
 
 /// Sends the code (from S3 when it was staged there) and waits until
@@ -561,30 +695,39 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
     let (name, alias) = (ctx.function(), ctx.alias());
     let settings = &ctx.config.function.settings;
     let through_s3 = stage_in_s3(ctx, code).await?;
-    ctx.ui.step(format_args!("creating function {name}"));
-    let busy = ctx
-        .ui
-        .spinner("waiting for the new function to become active");
-    let created = ctx
-        .lambda
-        .create(name, settings, lambda_code(code, through_s3.as_ref()))
-        .await?;
-    drop(busy);
-    let description = provenance::read(ctx).await.map(|p| p.description());
-    let published = publish(
-        ctx,
-        &code.publish_guard(&created),
-        created.revision_id.as_deref(),
-        description.as_deref(),
-    )
-    .await?;
+    let published = if plan_create(ctx, code) {
+        plan_publish(ctx, format_args!("version 1 of {name}"), true)
+    } else {
+        ctx.ui.step(format_args!("creating function {name}"));
+        let busy = ctx
+            .ui
+            .spinner("waiting for the new function to become active");
+        let created = ctx
+            .lambda
+            .create(name, settings, lambda_code(code, through_s3.as_ref()))
+            .await?;
+        drop(busy);
+        let description = provenance::read(ctx).await.map(|p| p.description());
+        publish(
+            ctx,
+            &code.publish_guard(&created),
+            created.revision_id.as_deref(),
+            description.as_deref(),
+        )
+        .await?
+    };
     let version = published.version;
-    ctx.ui
-        .step(format_args!("creating alias {alias} on version {version}"));
-    let record = Record::now(Action::Create, &version, None);
-    ctx.lambda
-        .create_alias(name, alias, &version, &record.to_string())
-        .await?;
+    if !ctx.dry_write(
+        "CreateAlias",
+        format_args!("alias {alias} on version 1 (a new function has no users yet)"),
+    ) {
+        ctx.ui
+            .step(format_args!("creating alias {alias} on version {version}"));
+        let record = Record::now(Action::Create, &version, None);
+        ctx.lambda
+            .create_alias(name, alias, &version, &record.to_string())
+            .await?;
+    }
     Ok(DeployReport {
         version,
         created: true,
@@ -593,4 +736,18 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         pinned: None,
         provenance: Provenance::of_version(&published.description),
     })
+}
+
+/// In a dry run, records the `CreateFunction` [`create`] would make and
+/// returns true; otherwise false.
+fn plan_create(ctx: Ctx<'_>, code: &Deployable) -> bool {
+    let settings = ctx.config.function.settings.extra.describe();
+    let with = match settings.is_empty() {
+        true => String::new(),
+        false => format!(", with {}", settings.join("; ")),
+    };
+    ctx.dry_write(
+        "CreateFunction",
+        format_args!("function {} from {}{with}", ctx.function(), describe(code)),
+    )
 }

@@ -49,10 +49,15 @@ pub fn staging<'a>(ctx: Ctx<'a>, code: &'a Deployable) -> Option<(&'a Artifact, 
 }
 
 /// Puts a zip into the configured bucket when there is one (see [`staging`]).
+/// In a dry run the object is looked for (`HeadObject`) and the upload it
+/// would need is recorded instead of made.
 pub(super) async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Option<S3Location>> {
     let Some((artifact, bucket, prefix)) = staging(ctx, code) else {
         return Ok(None);
     };
+    if ctx.is_dry() {
+        return plan_upload(ctx, artifact, bucket, prefix).await.map(Some);
+    }
     let size = artifact.bytes.len();
     let meter = ctx
         .ui
@@ -81,6 +86,45 @@ pub(super) async fn stage_in_s3(ctx: Ctx<'_>, code: &Deployable) -> Result<Optio
         ));
     }
     Ok(Some(at))
+}
+
+/// The upload [`stage_in_s3`] would make, recorded in a dry run: none when
+/// the bucket already holds the package.
+async fn plan_upload(
+    ctx: Ctx<'_>,
+    artifact: &Artifact,
+    bucket: &str,
+    prefix: &str,
+) -> Result<S3Location> {
+    let size = artifact.bytes.len();
+    let (at, present) = ctx
+        .artifacts
+        .locate(bucket, prefix, ctx.function(), &artifact.sha256_hex(), size)
+        .await?;
+    let (bucket, key) = (&at.bucket, &at.key);
+    if present {
+        ctx.dry_then(format_args!(
+            "s3://{bucket}/{key} already holds the package: no upload"
+        ));
+    } else {
+        ctx.dry_write(
+            "PutObject",
+            format_args!("s3://{bucket}/{key} ({size} bytes)"),
+        );
+    }
+    Ok(at)
+}
+
+/// How a plan names the code: the zip's files and size, or the image.
+pub(super) fn describe(code: &Deployable) -> String {
+    match code {
+        Deployable::Zip(artifact) => format!(
+            "a zip of {}, {} bytes",
+            crate::ui::count(artifact.files, "file"),
+            artifact.bytes.len()
+        ),
+        Deployable::Image(uri) => format!("image {uri}"),
+    }
 }
 
 /// The code to hand Lambda: the S3 object when there is one, else the zip
