@@ -117,6 +117,10 @@ def operation(environ: dict) -> str:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         method = environ.get("REQUEST_METHOD", "")
         name = OPERATIONS.rest(MODEL_NAMES.get(service, service), method, path, query)
+        # S3's CopyObject and PutObject share `PUT /{Bucket}/{Key+}`; only a
+        # copy names its source, in a header.
+        if name == "CopyObject" and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
+            return "PutObject"
         if name:
             return name
     return "Unknown"

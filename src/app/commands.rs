@@ -208,7 +208,7 @@ async fn rollback(ctx: Ctx<'_>) -> Result<rollback::RollbackReport> {
 
 /// `--dry-run` and `plan`: the writes `job` would make, making none. The
 /// commands run as themselves on a context that records their writes
-/// ([`Ctx::dry`]); the deploy's writes are listed from its decision.
+/// ([`Ctx::dry`]), the deploy's included.
 pub(super) async fn plan_only(
     ctx: Ctx<'_>,
     job: Job,

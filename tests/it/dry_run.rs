@@ -127,3 +127,79 @@ fn plans_name_every_write_and_make_none() {
     assert!(alias_reads.count() >= 3, "{calls:?}");
     assert_eq!(p.weights("live"), weights);
 }
+
+/// The plan of `args` (a `--dry-run` command or `plan`) lists exactly the
+/// writes the real command that follows makes, in order, and writes
+/// nothing itself: read from the emulator's log of both runs. Returns the
+/// plan's calls.
+fn plan_matches_the_run(p: &Project, args: &[&str]) -> Vec<String> {
+    let before = p.emulator.requests().len();
+    let mut planned = args.to_vec();
+    planned.extend(["--dry-run", "--output", "json"]);
+    let plan = calls(&p.run(&planned).success().json());
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    let before = p.emulator.requests().len();
+    p.run(args).success();
+    let made: Vec<String> = p
+        .emulator
+        .writes_since(before)
+        .iter()
+        .filter_map(|call| call.rsplit(' ').next().map(str::to_owned))
+        .collect();
+    assert_eq!(plan, made, "the plan of {args:?}, then what it wrote");
+    plan
+}
+
+#[test]
+fn a_deploys_plan_lists_the_writes_it_makes_in_order() {
+    let config = default_config()
+        .replace(
+            "source = \"app\"",
+            "source = \"app\"\ns3_bucket = \"artifacts\"",
+        )
+        .replace(
+            "[package]",
+            "tags = { team = \"orders\", tier = \"gold\" }\n\n[package]",
+        );
+    let p = Project::with_config(&config);
+    p.create_bucket("artifacts");
+    // A new function, its tags given to CreateFunction.
+    assert_eq!(
+        plan_matches_the_run(&p, &["deploy"]),
+        [
+            "PutObject",
+            "CreateFunction",
+            "PublishVersion",
+            "CreateAlias"
+        ]
+    );
+    // New code, more memory, a tag changed and one removed.
+    p.change_code("v2");
+    let config = config.replace("memory = 256", "memory = 512");
+    p.write(
+        "greenlight.toml",
+        &config.replace("tier = \"gold\"", "stage = \"prod\""),
+    );
+    assert_eq!(
+        plan_matches_the_run(&p, &["deploy"]),
+        [
+            "PutObject",
+            "UpdateFunctionConfiguration",
+            "UpdateFunctionCode",
+            "PublishVersion",
+            "UntagResource",
+            "TagResource"
+        ]
+    );
+    assert_eq!(p.versions(), ["1", "2"]);
+    assert_eq!(p.tags()["stage"], "prod");
+    // Only the tags differ from $LATEST (the alias still serves version
+    // 1): the publish returns version 2 again, and the tags are written.
+    p.write("greenlight.toml", &config);
+    assert_eq!(
+        plan_matches_the_run(&p, &["deploy"]),
+        ["PublishVersion", "UntagResource", "TagResource"]
+    );
+    assert_eq!(p.versions(), ["1", "2"]);
+    assert_eq!(p.tags()["tier"], "gold");
+}
