@@ -152,15 +152,12 @@ fn plan_matches_the_run(p: &Project, args: &[&str]) -> Vec<String> {
 
 #[test]
 fn a_deploys_plan_lists_the_writes_it_makes_in_order() {
-    let config = default_config()
-        .replace(
-            "source = \"app\"",
-            "source = \"app\"\ns3_bucket = \"artifacts\"",
-        )
-        .replace(
-            "[package]",
-            "tags = { team = \"orders\", tier = \"gold\" }\n\n[package]",
-        );
+    // Tags under [function], the code through a bucket.
+    let tags = "tags = { team = \"orders\", tier = \"gold\" }";
+    let config = default_config().replace(
+        "[package]",
+        &format!("{tags}\n\n[package]\ns3_bucket = \"artifacts\""),
+    );
     let p = Project::with_config(&config);
     p.create_bucket("artifacts");
     // A new function, its tags given to CreateFunction.
