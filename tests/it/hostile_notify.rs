@@ -1,0 +1,42 @@
+//! `[[notify]]` endpoints a hostile or careless hand controls, tried
+//! against the emulator: a URL kept in SSM that greenlight would refuse
+//! in the config. It may not get the notice (or the token in the URL)
+//! anywhere but where the config allows, nor change the release: each
+//! test reads the alias back.
+
+use crate::harness::{Project, default_config, sdk};
+
+/// The token in every webhook URL: it must never be printed.
+const TOKEN: &str = "t0ken-hostile-notify";
+
+/// A config that releases at once and tells `notify`.
+fn config(notify: &str) -> String {
+    format!("{}\n[release]\nsteps = []\n{notify}\n", default_config())
+}
+
+/// A URL read from SSM at run time is held to what the config is: plain
+/// `http://` to another machine would send the token in clear, so the
+/// entry is left out with a warning (no try made) and the release goes on.
+#[test]
+fn a_url_read_from_ssm_that_the_config_would_refuse_is_left_out() {
+    let p = Project::with_config(&config("[[notify]]\nwebhook = { ssm = \"/ops/hook\" }\n"));
+    sdk::put_parameter(&p, "/ops/hook", &format!("http://192.0.2.1/hooks/{TOKEN}"));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    let run = p.run(&["ship", "--output", "json"]).success();
+    let doc = run.json();
+    assert_eq!(doc["outcome"], "released", "{doc}");
+    assert_eq!(p.live_version(), "2");
+    let warnings = doc["notify_warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "notify[0] will not be told: the URL read for it, http://192.0.2.1/****: plain http"
+        ),
+        "{warnings}"
+    );
+    assert!(
+        !warnings.contains("was not told"),
+        "no try made: {warnings}"
+    );
+    assert!(!run.all_output().contains(TOKEN), "{}", run.all_output());
+}
