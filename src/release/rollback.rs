@@ -167,7 +167,10 @@ pub fn is_published(version: &str) -> bool {
     !version.is_empty() && version.chars().all(|c| c.is_ascii_digit())
 }
 
-/// Rolls the alias back to the version recorded as live before the last release.
+/// Rolls the alias back to the version recorded as live before the last
+/// release. A run whose write finds the alias already rolled back the same
+/// way by another run (both read it before either wrote) reports that
+/// rollback, as a second `rollback` would, and tells nothing.
 pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     let alias = ctx.alias();
     let (from, to, revision, planned) = match decide(ctx).await? {
@@ -209,6 +212,14 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         });
     }
     let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
+    if restored.is_err()
+        && let Ok(Undo::Done(done)) = decide(ctx).await
+        && (done.from == from && done.to == to)
+    {
+        // Another run rolled the same release back meanwhile (its write
+        // landed first): that rollback stands, and that run told it.
+        return Ok(done);
+    }
     tell_manual(ctx, &from, &to, &restored).await;
     restored?;
     Ok(RollbackReport {

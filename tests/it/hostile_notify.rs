@@ -1,12 +1,15 @@
 //! `[[notify]]` endpoints a hostile or careless hand controls, tried
 //! against the emulator and loopback servers: a URL kept in SSM that
 //! `greenlight` would refuse in the config, a webhook that redirects the
-//! notice elsewhere. Neither may get the notice (or the token in the URL)
-//! anywhere but the URL configured, nor change the release: each test
-//! reads the alias back.
+//! notice elsewhere; and two `rollback` runs at once. None may get the
+//! notice (or the token in the URL) anywhere but the URL configured, tell
+//! an event twice or one that did not happen, nor change the release:
+//! each test reads the alias back.
+
+use std::time::Duration;
 
 use crate::harness::loopback::{recorder, serve_bodies};
-use crate::harness::{Project, default_config, sdk};
+use crate::harness::{Project, default_config, sdk, spawned};
 
 /// The token in every webhook URL: it must never be printed.
 const TOKEN: &str = "t0ken-hostile-notify";
@@ -72,4 +75,46 @@ fn a_webhook_that_redirects_is_not_followed() {
         "{warnings}"
     );
     assert!(!run.all_output().contains(TOKEN), "{}", run.all_output());
+}
+
+/// Two `rollback` runs at once: the one whose write lands second finds the
+/// alias moved meanwhile, and moved by the other to where it was going. It
+/// reports the rollback already made (exit 0), and tells nothing: no
+/// `rollback_failed` ("a person must act") for a rollback that was made,
+/// and `rolled_back` once, by the run that made it.
+#[test]
+fn two_rollbacks_at_once_tell_rolled_back_once_and_nothing_failed() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = Project::with_config(&config(&format!(
+        "[[notify]]\nwebhook = \"{hook}/hooks/{TOKEN}\"\n"
+    )));
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.run(&["ship"]).success();
+    assert_eq!(p.live_version(), "2");
+    let proxy = p.proxy();
+    proxy.hold("UpdateAlias", &[1]);
+    let late = spawned(p.command_via(&proxy, &["rollback", "--output", "json"]));
+    // The late run has read the alias and is about to write: the other
+    // rolls back in full meanwhile.
+    proxy.look_before_each("UpdateAlias", &[1], Duration::from_secs(90), |_| {
+        p.run(&["rollback"]).success();
+    });
+    let out = late.wait_with_output().expect("the late rollback");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(doc["rollback"]["already_rolled_back"], true, "{doc}");
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    let told: Vec<String> = webhook
+        .lock()
+        .expect("the requests")
+        .iter()
+        .map(|(_, body)| {
+            let notice: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+            notice["event"].as_str().expect("event").to_owned()
+        })
+        .collect();
+    assert_eq!(told, ["released", "rolled_back"]);
 }
