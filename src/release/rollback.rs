@@ -212,13 +212,12 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         });
     }
     let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
-    if restored.is_err()
-        && let Ok(Undo::Done(done)) = decide(ctx).await
-        && (done.from == from && done.to == to)
-    {
-        // Another run rolled the same release back meanwhile (its write
-        // landed first): that rollback stands, and that run told it.
-        return Ok(done);
+    if restored.is_err() && rolled_back_by_another(ctx, &to, &from).await {
+        return Ok(RollbackReport {
+            from,
+            to,
+            already_rolled_back: true,
+        });
     }
     tell_manual(ctx, &from, &to, &restored).await;
     restored?;
@@ -227,6 +226,23 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         to,
         already_rolled_back: false,
     })
+}
+
+/// After a restore of `ctx`'s alias that failed: whether another run rolled
+/// the release of `failed` back to `stable` meanwhile (both read the alias
+/// before either wrote), so all traffic is on `stable` with that rollback
+/// recorded. Its rollback stands, and that run told it.
+pub async fn rolled_back_by_another(ctx: Ctx<'_>, stable: &str, failed: &str) -> bool {
+    let Ok(Some(alias)) = ctx.lambda.alias(ctx.function(), ctx.alias()).await else {
+        return false;
+    };
+    alias.version == stable
+        && alias.weights.is_empty()
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Rollback
+                && r.version == stable
+                && r.previous.as_deref() == Some(failed)
+        })
 }
 
 /// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that

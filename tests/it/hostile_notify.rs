@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::harness::loopback::{recorder, serve_bodies};
+use crate::harness::loopback::{Received, recorder, serve_bodies};
 use crate::harness::{Project, default_config, sdk, spawned};
 
 /// The token in every webhook URL: it must never be printed.
@@ -17,6 +17,19 @@ const TOKEN: &str = "t0ken-hostile-notify";
 /// A config that releases at once and tells `notify`.
 fn config(notify: &str) -> String {
     format!("{}\n[release]\nsteps = []\n{notify}\n", default_config())
+}
+
+/// The `event` of each notice `received` got, oldest first.
+fn events(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .expect("the requests")
+        .iter()
+        .map(|(_, body)| {
+            let notice: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+            notice["event"].as_str().expect("event").to_owned()
+        })
+        .collect()
 }
 
 /// A URL read from SSM at run time is held to what the config is: plain
@@ -107,14 +120,45 @@ fn two_rollbacks_at_once_tell_rolled_back_once_and_nothing_failed() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(doc["rollback"]["already_rolled_back"], true, "{doc}");
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
-    let told: Vec<String> = webhook
-        .lock()
-        .expect("the requests")
-        .iter()
-        .map(|(_, body)| {
-            let notice: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
-            notice["event"].as_str().expect("event").to_owned()
-        })
-        .collect();
+    let told = events(&webhook);
     assert_eq!(told, ["released", "rolled_back"]);
+}
+
+/// Two `promote` runs at once find the same alarm in ALARM: the one whose
+/// restore lands second finds the release rolled back by the other. It
+/// reports the rollback (exit 3), not that a person must act (exit 4), and
+/// tells nothing: `rolled_back` once, by the run that made it.
+#[test]
+fn two_promotes_rolling_back_at_once_tell_nothing_failed() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = Project::with_config(&format!(
+        "{}\n[release]\nsteps = [10, 50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\n\
+         [[notify]]\nwebhook = \"{hook}/hooks/{TOKEN}\"\n",
+        default_config()
+    ));
+    p.create_alarm("orders-errors");
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    p.set_alarm(
+        "orders-errors",
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    );
+    let proxy = p.proxy();
+    proxy.hold("UpdateAlias", &[1]);
+    let late = spawned(p.command_via(&proxy, &["promote", "--output", "json"]));
+    proxy.look_before_each("UpdateAlias", &[1], Duration::from_secs(90), |_| {
+        p.run(&["promote"]).code(3);
+    });
+    let out = late.wait_with_output().expect("the late promote");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    let told = events(&webhook);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "rolled back: {stdout}\n{stderr}"
+    );
+    assert_eq!(told, ["started", "rolled_back"], "{stdout}\n{stderr}");
 }
