@@ -75,7 +75,11 @@ impl Notice {
         subject.chars().take(100).collect()
     }
 
-    /// The Slack message, `{"text": …}`: the same facts, for people.
+    /// The Slack message, `{"text": …}`: the same facts, for people, as
+    /// plain text: Slack's control characters (`&`, `<`, `>`) escaped, so
+    /// outside text in it (a reason quoting an alarm, a run URL from a
+    /// version's description) cannot mention `@channel` or put a link
+    /// under words of its own.
     pub fn slack(&self) -> String {
         let (name, alias, version) = (&self.function, &self.alias, &self.version);
         let mut text = match self.event {
@@ -126,6 +130,10 @@ impl Notice {
         if let Some(run) = &self.run_url {
             text.push_str(&format!("\nRun: {run}"));
         }
+        let text = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         serde_json::json!({ "text": text }).to_string()
     }
 }

@@ -1,7 +1,8 @@
 //! `[[notify]]` endpoints a hostile or careless hand controls, tried
 //! against the emulator and loopback servers: a URL kept in SSM that
 //! `greenlight` would refuse in the config, a webhook that redirects the
-//! notice elsewhere; and two `rollback` runs at once. None may get the
+//! notice elsewhere; an alarm reason written for Slack to render; and two
+//! `rollback` or `promote` runs at once. None may get the
 //! notice (or the token in the URL) anywhere but the URL configured, tell
 //! an event twice or one that did not happen, nor change the release:
 //! each test reads the alias back.
@@ -161,4 +162,45 @@ fn two_promotes_rolling_back_at_once_tell_nothing_failed() {
         "rolled back: {stdout}\n{stderr}"
     );
     assert_eq!(told, ["started", "rolled_back"], "{stdout}\n{stderr}");
+}
+
+/// Outside text in a Slack notice (here an alarm's `StateReason`, which
+/// anyone allowed `SetAlarmState` writes) is plain text there: Slack's
+/// control characters escaped, so it can neither mention the channel nor
+/// show a link under words of its choosing.
+#[test]
+fn an_alarm_reason_cannot_ping_a_slack_channel_or_hide_a_link() {
+    let (slack_base, slack) = recorder("200 OK");
+    let p = Project::with_config(&format!(
+        "{}\n[release]\nsteps = [10]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\n\
+         [[notify]]\nslack = \"{slack_base}/services/{TOKEN}\"\nevents = [\"rolled_back\"]\n",
+        default_config()
+    ));
+    p.create_alarm("orders-errors");
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    p.block_on(
+        sdk::cloudwatch(&p)
+            .set_alarm_state()
+            .alarm_name("orders-errors")
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason("<!channel> <https://evil.example/login|approve the release> & more")
+            .send(),
+    )
+    .expect("set the alarm's state");
+    p.end_bake("live");
+    p.run(&["promote"]).code(3);
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    let told = slack.lock().expect("the requests").clone();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let notice: serde_json::Value = serde_json::from_str(&told[0].1).expect("a JSON body");
+    let text = notice["text"].as_str().expect("a Slack text");
+    assert!(
+        text.contains(
+            "&lt;!channel&gt; &lt;https://evil.example/login|approve the release&gt; &amp; more"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains('<') && !text.contains('>'), "{text}");
 }
