@@ -12,6 +12,7 @@
 use serde::Serialize;
 
 use crate::config::notify::Event;
+use crate::outside::{self, Sink};
 use crate::secrets::Redactor;
 
 /// One notification.
@@ -52,11 +53,16 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// This notice with the secret values `redactor` knows masked in its
-    /// reason (which may quote an error from outside greenlight).
+    /// This notice with its reason as it is shown: the outside text in it
+    /// (an error, an alarm's reason) masked with the secret values
+    /// `redactor` knows, an excerpt cut, and greenlight's marks around it
+    /// taken out ([`outside::render`]).
     pub fn masked(&self, redactor: &Redactor) -> Notice {
         Notice {
-            reason: self.reason.as_deref().map(|r| redactor.redact(r)),
+            reason: self
+                .reason
+                .as_deref()
+                .map(|r| outside::render(r, redactor, Sink::Plain)),
             ..self.clone()
         }
     }

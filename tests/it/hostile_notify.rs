@@ -167,7 +167,8 @@ fn two_promotes_rolling_back_at_once_tell_nothing_failed() {
 /// Outside text in a Slack notice (here an alarm's `StateReason`, which
 /// anyone allowed `SetAlarmState` writes) is plain text there: Slack's
 /// control characters escaped, so it can neither mention the channel nor
-/// show a link under words of its choosing.
+/// show a link under words of its choosing; and it reaches Slack as it is
+/// shown, without greenlight's internal marks around it.
 #[test]
 fn an_alarm_reason_cannot_ping_a_slack_channel_or_hide_a_link() {
     let (slack_base, slack) = recorder("200 OK");
@@ -203,4 +204,7 @@ fn an_alarm_reason_cannot_ping_a_slack_channel_or_hide_a_link() {
         "{text}"
     );
     assert!(!text.contains('<') && !text.contains('>'), "{text}");
+    // greenlight's marks around outside text stay inside greenlight.
+    let marks = |t: &str| t.chars().any(|c| ('\u{FDD0}'..='\u{FDEF}').contains(&c));
+    assert!(!marks(&told[0].1), "{:?}", told[0].1);
 }
