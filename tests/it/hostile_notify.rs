@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use crate::harness::loopback::{Received, recorder, serve_bodies};
-use crate::harness::{Project, default_config, sdk, spawned};
+use crate::harness::{Project, Run, default_config, sdk, spawned};
 
 /// The token in every webhook URL: it must never be printed.
 const TOKEN: &str = "t0ken-hostile-notify";
@@ -33,6 +33,32 @@ fn events(received: &Received) -> Vec<String> {
         .collect()
 }
 
+/// Ships version 1, then version 2 (`--output json`), which must be
+/// released; the second run.
+fn release_two(p: &Project) -> Run {
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    let run = p.run(&["ship", "--output", "json"]).success();
+    assert_eq!(run.json()["outcome"], "released", "{}", run.stdout);
+    assert_eq!(p.live_version(), "2");
+    run
+}
+
+/// A project releasing in `steps` with the alarm `orders-errors` as a
+/// gate, telling `notify`: version 2 shipped to the first step, the alarm
+/// OK.
+fn alarmed_canary(steps: &str, notify: &str) -> Project {
+    let p = Project::with_config(&format!(
+        "{}\n[release]\nsteps = {steps}\nbake = \"1h\"\nalarms = [\"orders-errors\"]\n{notify}\n",
+        default_config()
+    ));
+    p.create_alarm("orders-errors");
+    p.run(&["ship"]).success();
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    p
+}
+
 /// A URL read from SSM at run time is held to what the config is: plain
 /// `http://` to another machine would send the token in clear, so the
 /// entry is left out with a warning (no try made) and the release goes on.
@@ -40,12 +66,8 @@ fn events(received: &Received) -> Vec<String> {
 fn a_url_read_from_ssm_that_the_config_would_refuse_is_left_out() {
     let p = Project::with_config(&config("[[notify]]\nwebhook = { ssm = \"/ops/hook\" }\n"));
     sdk::put_parameter(&p, "/ops/hook", &format!("http://192.0.2.1/hooks/{TOKEN}"));
-    p.run(&["ship"]).success();
-    p.change_code("v2");
-    let run = p.run(&["ship", "--output", "json"]).success();
+    let run = release_two(&p);
     let doc = run.json();
-    assert_eq!(doc["outcome"], "released", "{doc}");
-    assert_eq!(p.live_version(), "2");
     let warnings = doc["notify_warnings"].to_string();
     assert!(
         warnings.contains(
@@ -75,12 +97,8 @@ fn a_webhook_that_redirects_is_not_followed() {
     let p = Project::with_config(&config(&format!(
         "[[notify]]\nwebhook = \"{hook}/hooks/{TOKEN}\"\n"
     )));
-    p.run(&["ship"]).success();
-    p.change_code("v2");
-    let run = p.run(&["ship", "--output", "json"]).success();
+    let run = release_two(&p);
     let doc = run.json();
-    assert_eq!(doc["outcome"], "released", "{doc}");
-    assert_eq!(p.live_version(), "2");
     let told = stolen.lock().expect("the requests").clone();
     assert!(told.is_empty(), "the redirect was followed: {told:?}");
     let warnings = doc["notify_warnings"].to_string();
@@ -132,15 +150,10 @@ fn two_rollbacks_at_once_tell_rolled_back_once_and_nothing_failed() {
 #[test]
 fn two_promotes_rolling_back_at_once_tell_nothing_failed() {
     let (hook, webhook) = recorder("200 OK");
-    let p = Project::with_config(&format!(
-        "{}\n[release]\nsteps = [10, 50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\n\
-         [[notify]]\nwebhook = \"{hook}/hooks/{TOKEN}\"\n",
-        default_config()
-    ));
-    p.create_alarm("orders-errors");
-    p.run(&["ship"]).success();
-    p.change_code("v2");
-    p.run(&["ship", "--no-wait"]).success();
+    let p = alarmed_canary(
+        "[10, 50]",
+        &format!("[[notify]]\nwebhook = \"{hook}/hooks/{TOKEN}\""),
+    );
     p.set_alarm(
         "orders-errors",
         aws_sdk_cloudwatch::types::StateValue::Alarm,
@@ -172,15 +185,12 @@ fn two_promotes_rolling_back_at_once_tell_nothing_failed() {
 #[test]
 fn an_alarm_reason_cannot_ping_a_slack_channel_or_hide_a_link() {
     let (slack_base, slack) = recorder("200 OK");
-    let p = Project::with_config(&format!(
-        "{}\n[release]\nsteps = [10]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\n\
-         [[notify]]\nslack = \"{slack_base}/services/{TOKEN}\"\nevents = [\"rolled_back\"]\n",
-        default_config()
-    ));
-    p.create_alarm("orders-errors");
-    p.run(&["ship"]).success();
-    p.change_code("v2");
-    p.run(&["ship", "--no-wait"]).success();
+    let p = alarmed_canary(
+        "[10]",
+        &format!(
+            "[[notify]]\nslack = \"{slack_base}/services/{TOKEN}\"\nevents = [\"rolled_back\"]"
+        ),
+    );
     p.block_on(
         sdk::cloudwatch(&p)
             .set_alarm_state()
