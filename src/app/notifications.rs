@@ -2,9 +2,11 @@
 //! move traffic (`ship`, `release`, `promote`, `rollback`; not their dry
 //! runs): each entry's URL, read when it is a reference (SSM, Secrets
 //! Manager, greenlight's environment) with the same code as environment
-//! values. An entry whose URL cannot be read is left out with a warning:
-//! a notification never stops a release. Every URL is learned by the run's
-//! [`Redactor`], so it is masked wherever outside text is shown.
+//! values. An entry whose URL cannot be read, or is read but is not one
+//! greenlight posts to (not `https://`, or `http://` to another machine),
+//! is left out with a warning: a notification never stops a release.
+//! Every URL is learned by the run's [`Redactor`], so it is masked
+//! wherever outside text is shown.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ use aws_config::SdkConfig;
 use crate::aws;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::config::notify::{Address, Channel};
+use crate::config::notify::{Address, Channel, masked_url, url_problem};
 use crate::deploy::env_values::{self, Fetched};
 use crate::notify::{Notifier, Target};
 use crate::secrets::{Environment, Redactor};
@@ -65,7 +67,18 @@ pub(super) async fn notifier(
                 let key = format!("{}.{}", entry.label, entry.channel.key());
                 let one = BTreeMap::from([(key.clone(), source.clone())]);
                 match env_values::read(&one, &origin, &store, &region, &fetched).await {
-                    Ok(mut values) => values.remove(&key).unwrap_or_default(),
+                    Ok(mut values) => {
+                        let url = values.remove(&key).unwrap_or_default();
+                        if let Some(why) = url_problem(&url) {
+                            unread.push(format!(
+                                "{} will not be told: the URL read for it, {}: {why}; the release is not affected",
+                                entry.label,
+                                masked_url(&url)
+                            ));
+                            continue;
+                        }
+                        url
+                    }
                     Err(e) => {
                         unread.push(format!(
                             "{} will not be told: {}; the release is not affected",

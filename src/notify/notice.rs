@@ -12,6 +12,7 @@
 use serde::Serialize;
 
 use crate::config::notify::Event;
+use crate::outside::{self, Sink};
 use crate::secrets::Redactor;
 
 /// One notification.
@@ -52,11 +53,16 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// This notice with the secret values `redactor` knows masked in its
-    /// reason (which may quote an error from outside greenlight).
+    /// This notice with its reason as it is shown: the outside text in it
+    /// (an error, an alarm's reason) masked with the secret values
+    /// `redactor` knows, an excerpt cut, and greenlight's marks around it
+    /// taken out ([`outside::render`]).
     pub fn masked(&self, redactor: &Redactor) -> Notice {
         Notice {
-            reason: self.reason.as_deref().map(|r| redactor.redact(r)),
+            reason: self
+                .reason
+                .as_deref()
+                .map(|r| outside::render(r, redactor, Sink::Plain)),
             ..self.clone()
         }
     }
@@ -75,7 +81,11 @@ impl Notice {
         subject.chars().take(100).collect()
     }
 
-    /// The Slack message, `{"text": …}`: the same facts, for people.
+    /// The Slack message, `{"text": …}`: the same facts, for people, as
+    /// plain text: Slack's control characters (`&`, `<`, `>`) escaped, so
+    /// outside text in it (a reason quoting an alarm, a run URL from a
+    /// version's description) cannot mention `@channel` or put a link
+    /// under words of its own.
     pub fn slack(&self) -> String {
         let (name, alias, version) = (&self.function, &self.alias, &self.version);
         let mut text = match self.event {
@@ -126,6 +136,10 @@ impl Notice {
         if let Some(run) = &self.run_url {
             text.push_str(&format!("\nRun: {run}"));
         }
+        let text = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         serde_json::json!({ "text": text }).to_string()
     }
 }

@@ -3,8 +3,10 @@
 //! Each try waits at most [`TRY_TIMEOUT`]; a refused or dropped
 //! connection, a timeout, a 429 or a 5xx is tried again after a short
 //! pause, up to [`ATTEMPTS`] tries (about ten seconds at most in all);
-//! any other answer outside 2xx is given up at once. Errors never hold
-//! the URL (it holds a token).
+//! any other answer outside 2xx is given up at once. A redirect is such an
+//! answer, not followed: the notice goes only to the URL configured (a
+//! redirect could lead to another host, or to plain `http://`). Errors
+//! never hold the URL (it holds a token).
 
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ pub async fn post(url: &str, body: &str) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(TRY_TIMEOUT)
         .connect_timeout(TRY_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("no HTTP client: {}", e.without_url()))?;
     let mut pause = FIRST_PAUSE;

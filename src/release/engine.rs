@@ -475,11 +475,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Puts all traffic back on the stable version and reports why.
+    /// Puts all traffic back on the stable version and reports why. When
+    /// another run's rollback of this release landed first, that one
+    /// stands (and was told by it): reported alike, told nothing.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
         let restored = self.router.restore(&self.stable, &self.version, &why).await;
-        self.tell_rollback(&why, restored.as_ref().err()).await;
-        restored?;
+        let by_another = restored.is_err()
+            && self
+                .router
+                .restored_by_another(&self.stable, &self.version)
+                .await;
+        if !by_another {
+            self.tell_rollback(&why, restored.as_ref().err()).await;
+            restored?;
+        }
         self.report.rolled_back = Some(why);
         self.report.in_progress = None;
         Ok(self.report)

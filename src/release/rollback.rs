@@ -167,7 +167,10 @@ pub fn is_published(version: &str) -> bool {
     !version.is_empty() && version.chars().all(|c| c.is_ascii_digit())
 }
 
-/// Rolls the alias back to the version recorded as live before the last release.
+/// Rolls the alias back to the version recorded as live before the last
+/// release. A run whose write finds the alias already rolled back the same
+/// way by another run (both read it before either wrote) reports that
+/// rollback, as a second `rollback` would, and tells nothing.
 pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     let alias = ctx.alias();
     let (from, to, revision, planned) = match decide(ctx).await? {
@@ -209,6 +212,13 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         });
     }
     let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
+    if restored.is_err() && rolled_back_by_another(ctx, &to, &from).await {
+        return Ok(RollbackReport {
+            from,
+            to,
+            already_rolled_back: true,
+        });
+    }
     tell_manual(ctx, &from, &to, &restored).await;
     restored?;
     Ok(RollbackReport {
@@ -216,6 +226,23 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
         to,
         already_rolled_back: false,
     })
+}
+
+/// After a restore of `ctx`'s alias that failed: whether another run rolled
+/// the release of `failed` back to `stable` meanwhile (both read the alias
+/// before either wrote), so all traffic is on `stable` with that rollback
+/// recorded. Its rollback stands, and that run told it.
+pub async fn rolled_back_by_another(ctx: Ctx<'_>, stable: &str, failed: &str) -> bool {
+    let Ok(Some(alias)) = ctx.lambda.alias(ctx.function(), ctx.alias()).await else {
+        return false;
+    };
+    alias.version == stable
+        && alias.weights.is_empty()
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Rollback
+                && r.version == stable
+                && r.previous.as_deref() == Some(failed)
+        })
 }
 
 /// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that

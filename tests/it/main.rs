@@ -26,6 +26,7 @@ mod fleet;
 mod function_settings;
 mod history;
 mod hostile_not_active;
+mod hostile_notify;
 mod hostile_output_size;
 mod hostile_outside_text;
 mod hostile_ownership;

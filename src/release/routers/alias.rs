@@ -7,7 +7,8 @@
 //! record in the alias description too, so split and record change
 //! atomically, and a write is in effect at once.
 //!
-//! AWS calls: `GetAlias` (after a panic), `UpdateAlias`.
+//! AWS calls: `GetAlias` (after a panic, or a restore that failed),
+//! `UpdateAlias`.
 
 use std::time::Duration;
 
@@ -129,6 +130,10 @@ impl Router for AliasRouter<'_> {
             .ui
             .step(format_args!("{why}; rolling back to version {stable}"));
         rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await
+    }
+
+    async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
+        rollback::rolled_back_by_another(self.ctx, stable, failed).await
     }
 
     async fn rollback(&self) -> Result<RollbackReport> {

@@ -254,6 +254,14 @@ pub(crate) trait Router {
     /// commands that fix it).
     async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()>;
 
+    /// After a [`Router::restore`] that failed: whether another run put all
+    /// traffic back on `stable` meanwhile and recorded it (its rollback
+    /// stands, and it told it). Only the alias router can tell; the others
+    /// say no.
+    async fn restored_by_another(&self, _stable: &str, _failed: &str) -> bool {
+        false
+    }
+
     /// `greenlight rollback` for this router: what the panic path runs.
     async fn rollback(&self) -> Result<RollbackReport>;
 }
@@ -318,6 +326,13 @@ impl Router for AnyRouter<'_> {
             AnyRouter::Alias(r) => r.restore(stable, failed, why).await,
             AnyRouter::Dns(r) => Box::pin(r.restore(stable, failed, why)).await,
             AnyRouter::Alb(r) => Box::pin(r.restore(stable, failed, why)).await,
+        }
+    }
+
+    async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
+        match self {
+            AnyRouter::Alias(r) => r.restored_by_another(stable, failed).await,
+            AnyRouter::Dns(_) | AnyRouter::Alb(_) => false,
         }
     }
 
