@@ -159,11 +159,16 @@ fn an_alarm_going_off_mid_bake_rolls_back_with_exit_3() {
 fn the_report_shows_the_alarm_read_that_rolled_back_between_full_checks() {
     let p = canary_project("steps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]");
     p.create_alarm("orders-errors");
+    let proxy = p.proxy();
     // A full check every 30 s with this bake; the alarms every 5 s.
-    let child = spawned(p.command(&["ship", "--output", "json"]));
+    let child = spawned(p.command_via(&proxy, &["ship", "--output", "json"]));
     p.wait_for("the first step", DEADLINE, || {
         p.weights("live").1 == weights(&[("2", 0.5)])
     });
+    // The full check right after the move has read the alarm green, so
+    // the alarm is found by a read between full checks, however slow the
+    // machine.
+    proxy.wait_for_answered_after("UpdateAlias", "DescribeAlarms", DEADLINE);
     p.set_alarm("orders-errors", StateValue::Alarm);
     let (code, stdout, stderr) = finish(child);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
@@ -186,10 +191,12 @@ fn the_report_shows_the_alarm_read_that_rolled_back_between_full_checks() {
     // The text report says the same.
     p.set_alarm("orders-errors", StateValue::Ok);
     p.change_code("v3");
-    let child = spawned(p.command(&["ship"]));
+    let proxy = p.proxy();
+    let child = spawned(p.command_via(&proxy, &["ship"]));
     p.wait_for("the first step", DEADLINE, || {
         p.weights("live").1 == weights(&[("3", 0.5)])
     });
+    proxy.wait_for_answered_after("UpdateAlias", "DescribeAlarms", DEADLINE);
     p.set_alarm("orders-errors", StateValue::Alarm);
     let (code, stdout, stderr) = finish(child);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
