@@ -23,7 +23,9 @@
 //! stable; any machine can continue (`promote`) or undo (`rollback`) it.
 //! A step held because the gates cannot judge the new version yet gets
 //! `held=<step>` once `[[notify]]` was told of the hold (written with the
-//! alias RevisionId condition, so one runner tells it).
+//! alias RevisionId condition, so one runner tells it); a step that waits
+//! for `greenlight approve` (`[release] approval`) gets `waiting=<step>`
+//! the same way once `[[notify]]` was told it waits.
 //!
 //! May import: `config` (the steps a record names) and the base modules;
 //! deploy writes records (create, pin) and release reads and writes them.
@@ -104,6 +106,11 @@ pub struct Record {
     /// (`held=<step>`), so several `promote` runs tell it once.
     #[serde(skip_serializing)]
     pub held: Option<usize>,
+    /// For a canary waiting for `greenlight approve` after its step
+    /// (`[release] approval`): the step whose wait `[[notify]]` was told
+    /// of (`waiting=<step>`), so several `promote` runs tell it once.
+    #[serde(skip_serializing)]
+    pub waiting: Option<usize>,
 }
 
 /// The last canary step of a finished release, whose metrics are still
@@ -161,6 +168,7 @@ impl Record {
             settling: None,
             shape: None,
             held: None,
+            waiting: None,
         }
     }
 
@@ -317,6 +325,7 @@ impl Record {
             settling,
             shape: field("shape"),
             held: field("held").and_then(|step| step.parse().ok()),
+            waiting: field("waiting").and_then(|step| step.parse().ok()),
         })
     }
 }
@@ -361,6 +370,9 @@ impl fmt::Display for Record {
         if let Some(step) = self.held {
             write!(f, " held={step}")?;
         }
+        if let Some(step) = self.waiting {
+            write!(f, " waiting={step}")?;
+        }
         write!(f, " at={}", self.at)
     }
 }
@@ -389,10 +401,11 @@ mod tests {
         };
         let mut r = Record::canary("6", "5", 1, &plan);
         r.held = Some(1);
+        r.waiting = Some(1);
         let text = r.to_string();
         assert!(
             text.starts_with(
-                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s held=1 at="
+                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s held=1 waiting=1 at="
             ),
             "{text}"
         );

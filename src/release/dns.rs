@@ -848,7 +848,7 @@ fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run
                 canary.step,
                 record.time().unwrap_or_else(OffsetDateTime::now_utc),
             )
-            .held_told(record.held),
+            .told(record),
         None => {
             let run = Run::start(
                 ctx,

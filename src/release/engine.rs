@@ -68,6 +68,11 @@ pub struct InProgress {
     /// judge the new version yet (too little traffic).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+    /// The step has baked with green gates and waits for `greenlight
+    /// approve` before moving to this percent (`[release] approval`;
+    /// 100 = finishing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for_approval: Option<u8>,
 }
 
 /// A release between a stable version and a new one.
@@ -100,6 +105,9 @@ pub struct Run<'a> {
     active: bool,
     /// The step whose hold the release record marks as told (`held=`).
     held_told: Option<usize>,
+    /// The step whose wait for approval the release record marks as told
+    /// (`waiting=`).
+    waiting_told: Option<usize>,
     /// Caught from the first alias write on; `None` while only reading, so
     /// `status` and `rollback` stay interruptible as usual.
     interrupts: Option<Interrupts>,
@@ -136,6 +144,7 @@ impl<'a> Run<'a> {
             reapply: false,
             active: false,
             held_told: None,
+            waiting_told: None,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
@@ -161,10 +170,24 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// This release with the hold at `step` already told (the record's `held=`).
-    pub fn held_told(mut self, step: Option<usize>) -> Self {
-        self.held_told = step;
+    /// This release with what its `record` marks as told: a hold
+    /// (`held=`) and a wait for approval (`waiting=`).
+    pub fn told(mut self, record: &Record) -> Self {
+        self.held_told = record.held;
+        self.waiting_told = record.waiting;
         self
+    }
+
+    /// The percent the move after `step` goes to (100 = finishing), when
+    /// `[release] approval` makes it wait for `greenlight approve`.
+    fn awaits_approval(&self, step: usize) -> Option<u8> {
+        let next = self.plan.steps.get(step + 1).copied().unwrap_or(100);
+        self.ctx
+            .config
+            .release
+            .approval
+            .contains(&next)
+            .then_some(next)
     }
 
     /// This release with the router's split a step behind its record
@@ -487,13 +510,17 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
-        Some(standing(
-            &self.version,
-            &self.plan,
-            self.step?,
-            &self.clock(),
-            self.held(),
-        ))
+        let step = self.step?;
+        let mut at = standing(&self.version, &self.plan, step, &self.clock(), self.held());
+        let waited = at.bake_left_secs == 0 && at.settle_left_secs == 0;
+        let held = at.held.is_some();
+        if let Some(percent) = self.awaits_approval(step).filter(|_| waited && !held) {
+            at.next = format!(
+                "move to {percent} % once approved (`greenlight approve`), if the gates are green"
+            );
+            at.waiting_for_approval = Some(percent);
+        }
+        Some(at)
     }
 
     /// The report of a run that leaves the release in progress (or, after
@@ -549,6 +576,7 @@ pub fn standing(
         settle_left_secs: whole_seconds(settle),
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
+        waiting_for_approval: None,
     }
 }
 
@@ -708,6 +736,20 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                 return run.roll_back(why).await;
             }
             continue;
+        }
+        if let Some(percent) = run.awaits_approval(step) {
+            // Baked with green gates: the next move waits for a person.
+            if run.ctx.is_dry() {
+                run.ctx.dry_then(format_args!(
+                    "then wait for approval: `greenlight approve` moves to {percent} % (the gates are still checked meanwhile)"
+                ));
+            } else {
+                run.ctx.ui.step(format_args!(
+                    "waiting for approval to move to {percent} %: run `greenlight approve`"
+                ));
+                run.tell_waiting(step).await;
+            }
+            return Ok(run.pause());
         }
         if let Err(e) = run.ensure_active().await {
             // Nothing more moves onto it; what this run moved is undone.

@@ -103,7 +103,7 @@ pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
         record.time().unwrap_or_else(OffsetDateTime::now_utc),
     )
     .with_settle(canary.settle)
-    .held_told(record.held);
+    .told(record);
     Reading::Releasing(Box::new(run))
 }
 

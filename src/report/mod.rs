@@ -406,6 +406,12 @@ impl Report {
                 if let Some(why) = &p.held {
                     writeln!(f, "held      {why}")?;
                 }
+                if let Some(percent) = p.waiting_for_approval {
+                    writeln!(
+                        f,
+                        "held      waiting for approval to move to {percent} %: `greenlight approve` moves on (the gates are still checked meanwhile)"
+                    )?;
+                }
             }
             if let Some(left) = r.settle_left_secs {
                 writeln!(

@@ -1,0 +1,154 @@
+//! `[release] approval` (issue 25 §4) against the emulator: a release
+//! that has baked with green gates holds before a listed percentage until
+//! `greenlight approve`; the gates are still checked while it waits, and a
+//! red one rolls back. The same engine holds alias and `[dns]` releases.
+//! Each test reads the weights back.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatch::types::StateValue;
+
+use crate::canary::canary_project;
+use crate::harness::loopback::recorder;
+use crate::harness::{Project, default_config};
+
+/// Version 2's weights on alias live at `share`.
+fn at(share: f64) -> (String, BTreeMap<String, f64>) {
+    ("1".to_owned(), BTreeMap::from([("2".to_owned(), share)]))
+}
+
+/// A release at 10 % whose bake is over, waiting for approval to finish
+/// (with the alarm orders-errors, green).
+fn baked_at_ten_percent(release: &str) -> Project {
+    let p = canary_project(&format!("steps = [10]\nbake = \"1h\"\n{release}"));
+    p.create_alarm("orders-errors");
+    p.set_alarm("orders-errors", StateValue::Ok);
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("live");
+    p
+}
+
+#[test]
+fn a_baked_canary_waits_for_approval_on_every_promote() {
+    let p = baked_at_ten_percent("approval = [100]");
+    for _ in 0..2 {
+        let held = p.run(&["promote", "--output", "json"]).success().json();
+        assert_eq!(held["outcome"], "held", "{held}");
+        assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+        assert!(
+            held["release"]["in_progress"]["next"]
+                .as_str()
+                .is_some_and(|n| n.contains("once approved")),
+            "{held}"
+        );
+        assert!(
+            held["release"]["moves"]
+                .as_array()
+                .is_some_and(|m| m.is_empty())
+        );
+        assert_eq!(p.weights("live"), at(0.1));
+    }
+    let text = p.run(&["promote"]).success();
+    assert!(
+        text.stdout
+            .contains("held      waiting for approval to move to 100 %"),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn a_red_alarm_while_waiting_for_approval_rolls_back() {
+    let p = baked_at_ten_percent("approval = [100]\nalarms = [\"orders-errors\"]");
+    p.run(&["promote"]).success();
+    assert_eq!(p.weights("live"), at(0.1));
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let red = p.run(&["promote"]).code(3);
+    assert!(
+        red.stderr.contains("alarm orders-errors is in ALARM"),
+        "{}",
+        red.stderr
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn a_waiting_ship_stops_at_the_approval_in_progress() {
+    let p = canary_project("steps = [10, 50]\nbake = \"1s\"\napproval = [50]");
+    let shipped = p.run(&["ship", "--output", "json"]).success().json();
+    assert_eq!(shipped["outcome"], "in_progress", "{shipped}");
+    assert_eq!(
+        shipped["release"]["in_progress"]["waiting_for_approval"],
+        50
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn the_wait_for_approval_is_told_once() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = baked_at_ten_percent(&format!(
+        "approval = [100]\n\n[[notify]]\nwebhook = \"{hook}/t\"\nevents = [\"waiting_for_approval\"]"
+    ));
+    for _ in 0..3 {
+        p.run(&["promote"]).success();
+    }
+    let told: Vec<serde_json::Value> = webhook
+        .lock()
+        .expect("the requests")
+        .iter()
+        .map(|(_, body)| serde_json::from_str(body).expect("a JSON body"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["event"], "waiting_for_approval");
+    assert_eq!(told[0]["outcome"], "held");
+    let (version, description) = p.alias("live").expect("alias");
+    assert_eq!(version, "1");
+    assert!(description.contains(" waiting=0 "), "{description}");
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn a_dns_release_waits_for_approval_alike() {
+    let p = Project::new();
+    let zone = crate::dns::shipped(&p, "steps = [10]\nbake = \"1h\"\napproval = [100]");
+    p.change_code("v2");
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("green");
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["outcome"], "held", "{held}");
+    assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+    crate::dns::assert_weights(&p, &zone, 90, 10);
+}
+
+#[test]
+fn approvals_that_cannot_be_held_are_exit_2_naming_the_line() {
+    for (release, why) in [
+        (
+            "steps = [10, 50]\napproval = [30]",
+            "30 is not a percentage the release moves to",
+        ),
+        ("steps = [10, 50]\napproval = [10]", "10 is the first step"),
+        (
+            "steps = [10, 50]\napproval = [50, 50]",
+            "50 is listed twice",
+        ),
+        (
+            "approval = [100]",
+            "an all-at-once release has no step to hold at",
+        ),
+    ] {
+        let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
+        let refused = p.run(&["plan"]).code(2);
+        let line = default_config().lines().count() + 2 + release.lines().count();
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("greenlight.toml:{line}:12: `release.approval` = ")),
+            "{release}: {}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains(why), "{}", refused.stderr);
+    }
+}
