@@ -19,6 +19,7 @@
 //! `ui` (progress counters) and the base modules (`error`, `secrets`,
 //! `outside`); nothing else.
 
+pub mod caller;
 pub mod cloudwatch;
 pub mod elbv2;
 pub mod iam;

@@ -35,7 +35,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
-use crate::record::{Action, Record};
+use crate::record::{Action, Approved, Record};
 use crate::release::ReleaseReport;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
@@ -108,6 +108,8 @@ pub struct Run<'a> {
     /// The step whose wait for approval the release record marks as told
     /// (`waiting=`).
     waiting_told: Option<usize>,
+    /// The approval the release record holds (`approved=`), if any.
+    approved: Option<Box<Approved>>,
     /// Caught from the first alias write on; `None` while only reading, so
     /// `status` and `rollback` stay interruptible as usual.
     interrupts: Option<Interrupts>,
@@ -145,6 +147,7 @@ impl<'a> Run<'a> {
             active: false,
             held_told: None,
             waiting_told: None,
+            approved: None,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
@@ -175,12 +178,20 @@ impl<'a> Run<'a> {
     pub fn told(mut self, record: &Record) -> Self {
         self.held_told = record.held;
         self.waiting_told = record.waiting;
+        self.approved.clone_from(&record.approved);
         self
     }
 
     /// The percent the move after `step` goes to (100 = finishing), when
     /// `[release] approval` makes it wait for `greenlight approve`.
     fn awaits_approval(&self, step: usize) -> Option<u8> {
+        let approved = self.approved.as_ref().is_some_and(|a| a.step == step);
+        self.needs_approval(step).filter(|_| !approved)
+    }
+
+    /// The percent the move after `step` goes to, when `[release]
+    /// approval` lists it, approved or not.
+    fn needs_approval(&self, step: usize) -> Option<u8> {
         let next = self.plan.steps.get(step + 1).copied().unwrap_or(100);
         self.ctx
             .config
@@ -600,6 +611,51 @@ pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         Ok(done) => done,
         Err(panic) => Err(after_panic(router, &version, &panic).await),
     }
+}
+
+/// `greenlight approve`: records in the release record (conditionally)
+/// that the move the release waits for is approved `by` someone, then
+/// drives it as `promote` does: the move is made when the bake is over and
+/// the gates are green. Approving again is harmless; approving a release
+/// whose next move needs no approval is an error (exit 1).
+pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
+    let Some(step) = run.step else {
+        return Err(nothing_waits(run.ctx));
+    };
+    let next = run.plan.steps.get(step + 1).copied().unwrap_or(100);
+    let Some(percent) = run.needs_approval(step) else {
+        return Err(Error::no_traffic_moved(format!(
+            "the release of version {} does not wait for approval: its next move, to {next} %, is not listed in `[release] approval`",
+            run.version
+        ))
+        .with_hint("`greenlight promote` makes it once the bake is over and the gates are green"));
+    };
+    match run.approved.as_ref().filter(|a| a.step == step) {
+        Some(done) => run.ctx.ui.step(format_args!(
+            "the move to {percent} % was already approved by {} at {}",
+            done.by, done.at
+        )),
+        None => {
+            let approved = Box::new(Approved::now(step, by));
+            run.mark(step, |r| r.approved = Some(approved.clone()))
+                .await?;
+            run.ctx.ui.step(format_args!(
+                "approved the move to {percent} % by {} at {}",
+                approved.by, approved.at
+            ));
+            run.approved = Some(approved);
+        }
+    }
+    drive(run, false).await
+}
+
+/// The error for `greenlight approve` with no release in progress (exit 1).
+pub fn nothing_waits(ctx: Ctx<'_>) -> Error {
+    Error::no_traffic_moved(format!(
+        "nothing waits for approval: no release is in progress on alias {}",
+        ctx.alias()
+    ))
+    .with_hint("`greenlight status` shows where the last release stands")
 }
 
 /// After a panic in the release of `version`: roll back if traffic moved

@@ -5,6 +5,7 @@
 //! Each test reads the weights back.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 
@@ -151,4 +152,124 @@ fn approvals_that_cannot_be_held_are_exit_2_naming_the_line() {
         );
         assert!(refused.stderr.contains(why), "{}", refused.stderr);
     }
+}
+
+/// Starts `greenlight approve --output json` as `user` (through `USER`).
+fn approve_as(p: &Project, user: &str) -> std::process::Child {
+    approve_with(p, user, &["approve", "--output", "json"])
+}
+
+/// Starts greenlight with `args` as `user` (through `USER`).
+fn approve_with(p: &Project, user: &str, args: &[&str]) -> std::process::Child {
+    let mut command = p.command(args);
+    command.env_remove("GITHUB_ACTOR").env("USER", user);
+    crate::harness::spawned(command)
+}
+
+/// The exit code and the JSON report of a finished `approve`.
+fn finished(child: std::process::Child) -> (i32, serde_json::Value, String) {
+    let out = child.wait_with_output().expect("wait");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+#[test]
+fn approve_makes_the_move_a_baked_canary_waits_for() {
+    let p = baked_at_ten_percent("approval = [100]");
+    p.run(&["promote"]).success();
+    assert_eq!(p.weights("live"), at(0.1));
+    let (code, approved, stderr) = finished(approve_as(&p, "alice"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    assert_eq!(approved["outcome"], "released", "{approved}");
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn an_approval_during_the_bake_is_kept_and_the_next_promote_moves() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"\napproval = [100]");
+    p.run(&["ship", "--no-wait"]).success();
+    let (code, approved, stderr) = finished(approve_as(&p, "alice"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    assert_eq!(approved["outcome"], "in_progress", "{approved}");
+    assert_eq!(p.weights("live"), at(0.1));
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(
+        description.contains(" approved=0 approved_at=20"),
+        "{description}"
+    );
+    assert!(description.contains(" by=alice,arn:aws:"), "{description}");
+    assert!(description.len() <= 256, "{description}");
+    // Approving twice is harmless.
+    let (code, again, stderr) = finished(approve_with(&p, "bob", &["approve"]));
+    assert_eq!(code, 0, "{again}\n{stderr}");
+    assert!(stderr.contains("already approved by alice"), "{stderr}");
+    assert_eq!(p.alias("live").expect("alias").1, description);
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    assert_eq!(p.weights("live"), ("2".to_owned(), BTreeMap::new()));
+}
+
+#[test]
+fn a_hold_survives_kill_9_and_approve_from_another_process_moves_it() {
+    let p = canary_project("steps = [10, 50]\nbake = \"1h\"\napproval = [50]");
+    let mut ship = crate::harness::spawned(p.command(&["ship"]));
+    p.wait_for("the first step", Duration::from_secs(60), || {
+        p.weights("live") == at(0.1)
+    });
+    ship.kill().expect("SIGKILL");
+    let _ = ship.wait();
+    p.end_bake("live");
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 50);
+    assert_eq!(p.weights("live"), at(0.1));
+    let (code, approved, stderr) = finished(approve_as(&p, "carol"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    assert_eq!(p.weights("live"), at(0.5));
+}
+
+#[test]
+fn two_approves_at_once_write_one_approval() {
+    let p = canary_project("steps = [10]\nbake = \"1h\"\napproval = [100]");
+    p.run(&["ship", "--no-wait"]).success();
+    let before = p.alias("live").expect("alias").1;
+    let both = [approve_as(&p, "alice"), approve_as(&p, "bob")].map(finished);
+    let codes: Vec<i32> = both.iter().map(|(code, _, _)| *code).collect();
+    assert!(codes.contains(&0), "{both:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{both:?}");
+    let (_, description) = p.alias("live").expect("alias");
+    assert_ne!(description, before);
+    assert_eq!(
+        description.matches(" approved=0 ").count(),
+        1,
+        "{description}"
+    );
+    let by_alice = description.contains(" by=alice,");
+    assert!(
+        by_alice != description.contains(" by=bob,"),
+        "{description}"
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn approving_when_nothing_waits_is_exit_1() {
+    let p = canary_project("steps = [10, 50]\nbake = \"1h\"\napproval = [100]");
+    let idle = p.run(&["approve"]).code(1);
+    assert!(
+        idle.stderr.contains("nothing waits for approval"),
+        "{}",
+        idle.stderr
+    );
+    p.run(&["ship", "--no-wait"]).success();
+    let early = p.run(&["approve"]).code(1);
+    assert!(
+        early
+            .stderr
+            .contains("its next move, to 50 %, is not listed in `[release] approval`"),
+        "{}",
+        early.stderr
+    );
+    assert_eq!(p.weights("live"), at(0.1));
 }

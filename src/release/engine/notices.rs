@@ -63,28 +63,16 @@ impl Run<'_> {
         }
     }
 
-    /// Writes the split at `step` again with a release record that marks
-    /// `event` told at it, besides what was told before at that step
-    /// (conditionally: the runner whose write wins tells). False when the
-    /// write failed: then nothing is told.
+    /// Marks `event` told at `step` in the release record ([`Run::mark`]).
+    /// False when the write failed: then nothing is told.
     async fn mark_told(&mut self, step: usize, event: Event) -> bool {
-        let percent = self.plan.steps[step];
-        let mut record =
-            Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
-        record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
-        record.held = self.held_told.filter(|k| *k == step);
-        record.waiting = self.waiting_told.filter(|k| *k == step);
-        match event {
-            Event::WaitingForApproval => record.waiting = Some(step),
-            _ => record.held = Some(step),
-        }
-        let split = Split {
-            version: &self.version,
-            stable: &self.stable,
-            share: Some(self.plan.weight(step)),
-            percent,
-        };
-        if let Err(e) = self.router.write(split, &record).await {
+        let marked = self
+            .mark(step, |record| match event {
+                Event::WaitingForApproval => record.waiting = Some(step),
+                _ => record.held = Some(step),
+            })
+            .await;
+        if let Err(e) = marked {
             self.ctx.ui.detail(format_args!(
                 "`{event}` was not marked in the release record, so it is not told: {}",
                 describe(&e)
@@ -92,6 +80,32 @@ impl Run<'_> {
             return false;
         }
         true
+    }
+
+    /// Writes the split at `step` again with its release record changed by
+    /// `change`, keeping what the record marks at that step (told holds
+    /// and waits, an approval); conditionally, so of runners marking the
+    /// same thing at once one write wins.
+    pub(super) async fn mark(
+        &mut self,
+        step: usize,
+        change: impl FnOnce(&mut Record),
+    ) -> crate::error::Result<()> {
+        let percent = self.plan.steps[step];
+        let mut record =
+            Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
+        record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
+        record.held = self.held_told.filter(|k| *k == step);
+        record.waiting = self.waiting_told.filter(|k| *k == step);
+        record.approved = self.approved.clone().filter(|a| a.step == step);
+        change(&mut record);
+        let split = Split {
+            version: &self.version,
+            stable: &self.stable,
+            share: Some(self.plan.weight(step)),
+            percent,
+        };
+        self.router.write(split, &record).await
     }
 
     /// After the restore that undid this release for `why`: tells
