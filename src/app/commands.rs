@@ -90,7 +90,7 @@ pub(super) async fn local_part(
         .await?;
     report.region = regional.0.region().map(ToString::to_string);
     let job = match job {
-        Job::Approve(_) => Job::Approve(crate::aws::caller::approver(&regional.0, ui).await),
+        Job::Approve(_) => Job::Approve(crate::release::approver::approver(&regional.0, ui).await),
         job => job,
     };
     Ok(Some((job, regional)))

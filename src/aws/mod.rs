@@ -19,7 +19,6 @@
 //! `ui` (progress counters) and the base modules (`error`, `secrets`,
 //! `outside`); nothing else.
 
-pub mod caller;
 pub mod cloudwatch;
 pub mod elbv2;
 pub mod iam;

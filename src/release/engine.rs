@@ -73,6 +73,10 @@ pub struct InProgress {
     /// 100 = finishing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for_approval: Option<u8>,
+    /// With `waiting_for_approval`: since when, in RFC 3339 UTC (the end
+    /// of the step's bake, and of its metrics' settle time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<String>,
 }
 
 /// A release between a stable version and a new one.
@@ -127,10 +131,15 @@ impl<'a> Run<'a> {
         plan: Plan,
     ) -> Self {
         let place = router.place();
-        let plan_text = match &place.route {
+        let mut plan_text = match &place.route {
             Some(route) => format!("{plan}, {route}"),
             None => plan.to_string(),
         };
+        let approval = &ctx.config.release.approval;
+        if !approval.is_empty() {
+            let listed: Vec<String> = approval.iter().map(|p| format!("{p} %")).collect();
+            plan_text.push_str(&format!(", approval before {}", listed.join(", ")));
+        }
         Run {
             ctx,
             version: version.to_owned(),
@@ -530,6 +539,11 @@ impl<'a> Run<'a> {
                 "move to {percent} % once approved (`greenlight approve`), if the gates are green"
             );
             at.waiting_for_approval = Some(percent);
+            let clock = self.clock();
+            let since = clock.since + clock.bake.saturating_add(clock.settle);
+            at.waiting_since = since
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok();
         }
         Some(at)
     }
@@ -588,6 +602,7 @@ pub fn standing(
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
         waiting_for_approval: None,
+        waiting_since: None,
     }
 }
 

@@ -52,7 +52,7 @@ fn a_baked_canary_waits_for_approval_on_every_promote() {
     let text = p.run(&["promote"]).success();
     assert!(
         text.stdout
-            .contains("held      waiting for approval to move to 100 %"),
+            .contains("held      waiting for approval since 2000-01-01T01:00:00Z to move to 100 %"),
         "{}",
         text.stdout
     );
@@ -270,6 +270,45 @@ fn approving_when_nothing_waits_is_exit_1() {
             .contains("its next move, to 50 %, is not listed in `[release] approval`"),
         "{}",
         early.stderr
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn status_shows_the_pending_approval_and_plan_where_approvals_sit() {
+    let p = canary_project("steps = [10, 50]\nbake = \"1h\"\napproval = [50, 100]");
+    let planned = p
+        .run(&["plan", "--output", "json"])
+        .success()
+        .json()
+        .to_string();
+    assert!(
+        planned.contains("then wait for approval: `greenlight approve` moves to 50 %"),
+        "{planned}"
+    );
+    assert_eq!(p.versions(), ["1"], "the plan published nothing");
+    let started = p
+        .run(&["ship", "--no-wait", "--output", "json"])
+        .success()
+        .json();
+    assert!(
+        started["release"]["plan"]
+            .as_str()
+            .is_some_and(|plan| plan.ends_with(", approval before 50 %, 100 %")),
+        "{started}"
+    );
+    p.end_bake("live");
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    let standing = &status["status"]["in_progress"];
+    assert_eq!(standing["waiting_for_approval"], 50, "{status}");
+    assert_eq!(
+        standing["waiting_since"], "2000-01-01T01:00:00Z",
+        "{status}"
+    );
+    let text = p.run(&["status"]).success().stdout;
+    assert!(
+        text.contains("held      waiting for approval since 2000-01-01T01:00:00Z to move to 50 %"),
+        "{text}"
     );
     assert_eq!(p.weights("live"), at(0.1));
 }

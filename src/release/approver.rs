@@ -12,7 +12,7 @@ use crate::ui::Ui;
 /// be missing (`unknown` for the name); a failed identity call is said,
 /// never an error: the approval stands on the conditional write.
 pub async fn approver(sdk: &SdkConfig, ui: &Ui) -> String {
-    let name = crate::release::tell::who().unwrap_or_else(|| "unknown".to_owned());
+    let name = super::tell::who().unwrap_or_else(|| "unknown".to_owned());
     match aws_sdk_sts::Client::new(sdk)
         .get_caller_identity()
         .send()
