@@ -387,12 +387,7 @@ fn plan_and_dry_runs_list_the_forward_action_writes_and_make_none() {
 fn a_release_behind_a_load_balancer_waits_for_approval_and_approve_finishes_it() {
     let (p, alb) =
         behind_a_load_balancer([100, 0], "steps = [10]\nbake = \"1h\"\napproval = [100]");
-    p.change_code("v2");
-    p.run(&["ship", "--no-wait"]).success();
-    p.end_bake("green");
-    let held = p.run(&["promote", "--output", "json"]).success().json();
-    assert_eq!(held["outcome"], "held", "{held}");
-    assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+    crate::approvals::colours_held_at_ten_percent(&p);
     assert_weights(&p, &alb, 90, 10);
     let approved = p.run(&["approve", "--output", "json"]).success().json();
     assert_eq!(approved["outcome"], "released", "{approved}");

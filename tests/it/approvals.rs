@@ -114,13 +114,20 @@ fn the_wait_for_approval_is_told_once() {
 fn a_dns_release_waits_for_approval_alike() {
     let p = Project::new();
     let zone = crate::dns::shipped(&p, "steps = [10]\nbake = \"1h\"\napproval = [100]");
+    colours_held_at_ten_percent(&p);
+    crate::dns::assert_weights(&p, &zone, 90, 10);
+}
+
+/// With `[dns]` or `[alb]` (`steps = [10]`, `approval = [100]`) and version
+/// 1 live: ships new code, ends the bake on green, and asserts that
+/// `promote` holds the release waiting for approval to finish.
+pub(crate) fn colours_held_at_ten_percent(p: &Project) {
     p.change_code("v2");
     p.run(&["ship", "--no-wait"]).success();
     p.end_bake("green");
     let held = p.run(&["promote", "--output", "json"]).success().json();
     assert_eq!(held["outcome"], "held", "{held}");
     assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
-    crate::dns::assert_weights(&p, &zone, 90, 10);
 }
 
 #[test]
