@@ -152,6 +152,10 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Approve the move a release waits for (`[release] approval`): record
+    /// who approved in the release record, then make the move when the
+    /// bake is over and the gates are green (else the next `promote` does).
+    Approve,
     /// Put the alias back on the version live before the last release.
     Rollback {
         /// List the write it would make, and make none.
@@ -277,6 +281,7 @@ impl Command {
             Command::Plan { .. } => "plan",
             Command::Promote { .. } => "promote",
             Command::Rollback { .. } => "rollback",
+            Command::Approve => "approve",
             Command::Status => "status",
             Command::History { .. } => "history",
             Command::Prune { .. } => "prune",

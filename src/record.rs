@@ -23,7 +23,9 @@
 //! stable; any machine can continue (`promote`) or undo (`rollback`) it.
 //! A step held because the gates cannot judge the new version yet gets
 //! `held=<step>` once `[[notify]]` was told of the hold (written with the
-//! alias RevisionId condition, so one runner tells it).
+//! alias RevisionId condition, so one runner tells it); a step that waits
+//! for `greenlight approve` (`[release] approval`) gets `waiting=<step>`
+//! the same way once `[[notify]]` was told it waits.
 //!
 //! May import: `config` (the steps a record names) and the base modules;
 //! deploy writes records (create, pin) and release reads and writes them.
@@ -104,6 +106,44 @@ pub struct Record {
     /// (`held=<step>`), so several `promote` runs tell it once.
     #[serde(skip_serializing)]
     pub held: Option<usize>,
+    /// For a canary waiting for `greenlight approve` after its step
+    /// (`[release] approval`): the step whose wait `[[notify]]` was told
+    /// of (`waiting=<step>`), so several `promote` runs tell it once.
+    #[serde(skip_serializing)]
+    pub waiting: Option<usize>,
+    /// For a canary whose next move waits for approval: the approval
+    /// `greenlight approve` recorded (`approved=<step> approved_at=<time>
+    /// by=<who>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Box<Approved>>,
+}
+
+/// An approval of the move after a canary step (`[release] approval`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Approved {
+    /// The step after which the move was approved, an index into the plan's steps.
+    #[serde(skip_serializing)]
+    pub step: usize,
+    /// When, in RFC 3339 UTC.
+    pub at: String,
+    /// Who: the name (`GITHUB_ACTOR`, else `USER`), then the AWS caller's
+    /// ARN after a comma; cut to keep the record within 256 characters.
+    pub by: String,
+}
+
+impl Approved {
+    /// An approval of the move after `step` by `by`, now; characters a
+    /// record never holds become `-`.
+    pub fn now(step: usize, by: &str) -> Self {
+        Approved {
+            step,
+            at: Record::now(Action::Canary, "", None).at,
+            by: by
+                .chars()
+                .map(|c| if written_by_greenlight(c) { c } else { '-' })
+                .collect(),
+        }
+    }
 }
 
 /// The last canary step of a finished release, whose metrics are still
@@ -161,6 +201,8 @@ impl Record {
             settling: None,
             shape: None,
             held: None,
+            waiting: None,
+            approved: None,
         }
     }
 
@@ -317,14 +359,24 @@ impl Record {
             settling,
             shape: field("shape"),
             held: field("held").and_then(|step| step.parse().ok()),
+            waiting: field("waiting").and_then(|step| step.parse().ok()),
+            approved: field("approved")
+                .and_then(|step| step.parse().ok())
+                .map(|step| {
+                    Box::new(Approved {
+                        step,
+                        at: field("approved_at").unwrap_or_default(),
+                        by: field("by").unwrap_or_default(),
+                    })
+                }),
         })
     }
 }
 
 /// Whether greenlight writes `c` in a record's values: version numbers,
-/// `$LATEST`, steps, durations and RFC 3339 times.
+/// `$LATEST`, steps, durations, RFC 3339 times and an approver's name and ARN.
 fn written_by_greenlight(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "$,:.+-".contains(c)
+    c.is_ascii_alphanumeric() || "$,:.+-/@_".contains(c)
 }
 
 impl fmt::Display for Record {
@@ -361,7 +413,37 @@ impl fmt::Display for Record {
         if let Some(step) = self.held {
             write!(f, " held={step}")?;
         }
-        write!(f, " at={}", self.at)
+        if let Some(step) = self.waiting {
+            write!(f, " waiting={step}")?;
+        }
+        if let Some(a) = &self.approved {
+            write!(f, " approved={} approved_at={}", a.step, a.at)?;
+        }
+        write!(f, " at={}", self.at)?;
+        if let Some(a) = self.approved.as_ref().filter(|a| !a.by.is_empty()) {
+            // Last, so it is what a record too long for Lambda loses.
+            let written = self.to_line_without_by();
+            let room = MAX_LENGTH.saturating_sub(written + " by=".len());
+            let by: String = a.by.chars().take(room).collect();
+            if !by.is_empty() {
+                write!(f, " by={by}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most characters Lambda keeps in an alias description.
+pub const MAX_LENGTH: usize = 256;
+
+impl Record {
+    /// How long this record's line is without its approver (`by=`).
+    fn to_line_without_by(&self) -> usize {
+        let mut bare = self.clone();
+        if let Some(a) = bare.approved.as_mut() {
+            a.by.clear();
+        }
+        bare.to_string().len()
     }
 }
 
@@ -389,10 +471,11 @@ mod tests {
         };
         let mut r = Record::canary("6", "5", 1, &plan);
         r.held = Some(1);
+        r.waiting = Some(1);
         let text = r.to_string();
         assert!(
             text.starts_with(
-                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s held=1 at="
+                "greenlight: action=canary version=6 previous=5 step=1 steps=10,50 bake=330s held=1 waiting=1 at="
             ),
             "{text}"
         );
@@ -402,6 +485,45 @@ mod tests {
                 "greenlight: action=canary version=6 previous=5 step=2 steps=10,50 bake=5m at=x"
             ),
             None
+        );
+    }
+
+    #[test]
+    fn an_approval_round_trips_and_a_long_approver_is_cut_to_fit() {
+        let plan = Plan {
+            steps: vec![10, 20, 30, 40, 50, 60, 70, 80, 90],
+            bake: std::time::Duration::from_secs(86_400),
+        };
+        let mut r =
+            Record::canary("123456", "123455", 8, &plan).with_settle(Duration::from_secs(600));
+        r.waiting = Some(8);
+        r.approved = Some(Box::new(Approved::now(
+            8,
+            "al ice,arn:aws:sts::1:assumed-role/r/s",
+        )));
+        let text = r.to_string();
+        assert!(text.contains(" approved=8 approved_at=20"), "{text}");
+        assert!(
+            text.ends_with(" by=al-ice,arn:aws:sts::1:assumed-role/r/s"),
+            "{text}"
+        );
+        assert_eq!(Record::parse(&text), Some(r.clone()));
+        let long = format!(
+            "{},arn:aws:sts::1:assumed-role/{}",
+            "n".repeat(80),
+            "x".repeat(200)
+        );
+        r.approved = Some(Box::new(Approved::now(8, &long)));
+        let text = r.to_string();
+        assert_eq!(text.len(), MAX_LENGTH, "{text}");
+        let back = Record::parse(&text).expect("a record");
+        let approved = back.approved.expect("the approval");
+        assert_eq!((approved.step, back.canary.map(|c| c.step)), (8, Some(8)));
+        // The name is what is cut, from its end.
+        assert!(
+            approved.by.len() > 20 && long.starts_with(&approved.by),
+            "{}",
+            approved.by
         );
     }
 

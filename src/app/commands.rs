@@ -32,6 +32,8 @@ pub(super) enum Job {
     /// The version, and whether to wait for the whole release.
     Release(Option<String>, bool),
     Promote,
+    /// Who approves (`GITHUB_ACTOR` or `USER`, and the AWS caller).
+    Approve(String),
     Rollback,
     Status,
     /// How many versions to list, and the versions once listed (by
@@ -70,6 +72,7 @@ pub(super) async fn local_part(
             version, no_wait, ..
         } => Job::Release(version.clone(), !no_wait),
         Command::Promote { .. } => Job::Promote,
+        Command::Approve => Job::Approve(String::new()),
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
         Command::History { limit } => Job::History(*limit, None),
@@ -86,6 +89,10 @@ pub(super) async fn local_part(
         .get(config.function.region.as_deref())
         .await?;
     report.region = regional.0.region().map(ToString::to_string);
+    let job = match job {
+        Job::Approve(_) => Job::Approve(crate::release::approver::approver(&regional.0, ui).await),
+        job => job,
+    };
     Ok(Some((job, regional)))
 }
 
@@ -117,7 +124,7 @@ pub(super) async fn aws_part(
     }
     let moves = match job {
         Job::Ship(..) | Job::Release(..) => Some(true),
-        Job::Promote | Job::Rollback => Some(false),
+        Job::Promote | Job::Approve(_) | Job::Rollback => Some(false),
         _ => None,
     };
     let done = run_job(ctx, job, learned, report).await;
@@ -152,11 +159,15 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
             )?;
             release_stage(ctx, &version, wait, None, report).await
         }
-        Job::Promote => match promote(ctx).await? {
+        Job::Promote => match promote(ctx, None).await? {
             None => {
                 report.outcome = "nothing_in_progress".to_owned();
                 Ok(())
             }
+            Some(step) => record_release(step, false, report),
+        },
+        Job::Approve(by) => match promote(ctx, Some(&by)).await? {
+            None => Err(release::engine::nothing_waits(ctx)),
             Some(step) => record_release(step, false, report),
         },
         Job::Rollback => {
@@ -190,11 +201,15 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
 }
 
 /// `promote`: one step of the release in progress, on the alias, in DNS
-/// or on a load balancer.
-pub(super) async fn promote(ctx: Ctx<'_>) -> Result<Option<release::ReleaseReport>> {
+/// or on a load balancer; `approve` (approved `by`) records the approval
+/// first.
+pub(super) async fn promote(
+    ctx: Ctx<'_>,
+    by: Option<&str>,
+) -> Result<Option<release::ReleaseReport>> {
     match dns::Colours::of(ctx.config) {
-        Some(colours) => dns::promote(ctx, colours).await,
-        None => reading::promote(ctx).await,
+        Some(colours) => dns::promote(ctx, colours, by).await,
+        None => reading::promote(ctx, by).await,
     }
 }
 
@@ -238,7 +253,7 @@ pub(super) async fn plan_only(
                 Err(e) => Err(e),
             }
         }
-        Job::Promote => promote(quiet).await.map(|promoted| {
+        Job::Promote | Job::Approve(_) => promote(quiet, None).await.map(|promoted| {
             if promoted.is_none() {
                 quiet.dry_then("no release in progress: nothing to promote");
             }

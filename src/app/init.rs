@@ -16,6 +16,7 @@ const POLICY: &str = include_str!("../../templates/iam-policy.json");
 const SHIP: &str = include_str!("../../templates/github/ship.yml");
 const PROMOTE: &str = include_str!("../../templates/github/promote.yml");
 const DEPLOY_COMMIT: &str = include_str!("../../templates/github/deploy-commit.yml");
+const APPROVE: &str = include_str!("../../templates/github/approve.yml");
 
 /// The starter `greenlight.toml` for `name` and `flavour`, on arm64
 /// (Graviton) or x86_64. For Rust, the build asks cargo-lambda for the
@@ -89,6 +90,10 @@ pub fn init(
         (
             ".github/workflows/greenlight-deploy-commit.yml",
             DEPLOY_COMMIT.to_owned(),
+        ),
+        (
+            ".github/workflows/greenlight-approve.yml",
+            APPROVE.to_owned(),
         ),
     ];
     let existing: Vec<&str> = files

@@ -265,9 +265,15 @@ pub(super) fn record_release(
     let version = released.version.clone();
     let rolled_back = released.rolled_back.clone();
     let held = released.in_progress.as_ref().and_then(|p| p.held.clone());
+    // A `promote` that finds the release waiting for approval reports the
+    // hold; a waiting `ship`/`release` stops there, in progress (exit 0).
+    let approval = released
+        .in_progress
+        .as_ref()
+        .is_some_and(|p| p.waiting_for_approval.is_some());
     report.outcome = if released.already_live {
         "already_live"
-    } else if held.is_some() {
+    } else if held.is_some() || (approval && !wait) {
         "held"
     } else if released.in_progress.is_some() {
         "in_progress"

@@ -164,7 +164,10 @@ impl Config {
                 text: entry.is_none().then_some(text),
             },
         )?;
-        let at = Checker { file: &file };
+        let at = Checker {
+            file: &file,
+            text: entry.is_none().then_some(text),
+        };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         Config {
             path: path.to_path_buf(),
@@ -355,11 +358,20 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// Checks values and builds errors that name the file and key.
 struct Checker<'a> {
     file: &'a str,
+    /// The file's text (`None` for a `[[functions]]` entry's document).
+    text: Option<&'a str>,
 }
 
 impl Checker<'_> {
     fn bad(&self, key: &str, value: impl std::fmt::Display, why: &str) -> Error {
         Error::usage(format!("{}: `{key}` = {value}: {why}", self.file))
+    }
+
+    /// As [`Checker::bad`], naming the line and column of the value at
+    /// byte `offset` of the file.
+    fn bad_at(&self, key: &str, offset: usize, value: impl std::fmt::Display, why: &str) -> Error {
+        let place = place_in(self.text, offset);
+        Error::usage(format!("{}{place}: `{key}` = {value}: {why}", self.file))
     }
 
     /// The duration `text` at `key`, when it parses and lies in `range`;

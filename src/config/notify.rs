@@ -35,6 +35,9 @@ pub enum Event {
     /// The gates cannot judge the new version (too little traffic): the
     /// release holds at its step.
     Held,
+    /// A step has baked with green gates and the release waits for
+    /// `greenlight approve` before its next move (`[release] approval`).
+    WaitingForApproval,
     /// All traffic is on the new version.
     Released,
     /// Traffic went back to the stable version: a red gate, an error, an
@@ -46,10 +49,11 @@ pub enum Event {
 
 impl Event {
     /// Every event, in the order a release meets them.
-    pub const ALL: [Event; 6] = [
+    pub const ALL: [Event; 7] = [
         Event::Started,
         Event::Step,
         Event::Held,
+        Event::WaitingForApproval,
         Event::Released,
         Event::RolledBack,
         Event::RollbackFailed,
@@ -61,6 +65,7 @@ impl Event {
             Event::Started => "started",
             Event::Step => "step",
             Event::Held => "held",
+            Event::WaitingForApproval => "waiting_for_approval",
             Event::Released => "released",
             Event::RolledBack => "rolled_back",
             Event::RollbackFailed => "rollback_failed",

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::config::Checker;
 use crate::config::metrics::RawMetric;
@@ -31,6 +32,10 @@ pub struct ReleaseConfig {
     /// so an HTTP test can reach the version through it (`{candidate}`); it
     /// never carries user traffic.
     pub candidate: Option<String>,
+    /// The percentages a release waits for `greenlight approve` before
+    /// moving to (each one of the plan's steps, or 100 = finishing), after
+    /// the step before has baked with green gates.
+    pub approval: Vec<u8>,
 }
 
 impl Default for ReleaseConfig {
@@ -42,6 +47,7 @@ impl Default for ReleaseConfig {
             no_data: NoData::Hold,
             together: false,
             candidate: None,
+            approval: Vec::new(),
         }
     }
 }
@@ -78,6 +84,7 @@ pub(super) struct RawRelease {
     #[serde(default)]
     together: bool,
     pub(super) candidate: Option<String>,
+    approval: Option<Spanned<Vec<i64>>>,
 }
 
 impl Checker<'_> {
@@ -165,7 +172,12 @@ impl Checker<'_> {
                 ));
             }
         };
+        let approval = match raw.approval {
+            Some(listed) => self.approval(&plan, listed)?,
+            None => Vec::new(),
+        };
         Ok(ReleaseConfig {
+            approval,
             plan,
             alarms: raw.alarms,
             metrics,
@@ -173,5 +185,39 @@ impl Checker<'_> {
             together: raw.together,
             candidate: raw.candidate,
         })
+    }
+
+    /// Checks `release.approval`: each a percentage the release moves to
+    /// (one of `plan`'s steps, or 100), listed once. An all-at-once release
+    /// has no step to bake and hold at, so it takes no approval.
+    fn approval(&self, plan: &Plan, listed: Spanned<Vec<i64>>) -> Result<Vec<u8>> {
+        let at = listed.span().start;
+        let listed = listed.into_inner();
+        let bad = |why: String| self.bad_at("release.approval", at, format!("{listed:?}"), &why);
+        if plan.is_all_at_once() {
+            return Err(bad(
+                "an all-at-once release has no step to hold at: add `release.steps` (e.g. [10]) so the release bakes a step and waits for `greenlight approve` before 100 %, or remove `approval`".to_owned(),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for &p in &listed {
+            let known = p == 100 || plan.steps.iter().any(|&s| i64::from(s) == p);
+            if !known {
+                let steps: Vec<String> = plan.steps.iter().map(u8::to_string).collect();
+                return Err(bad(format!(
+                    "{p} is not a percentage the release moves to: list steps of `release.steps` ({}) or 100 (finishing)",
+                    steps.join(", ")
+                )));
+            }
+            if p == i64::from(plan.steps[0]) {
+                return Err(bad(format!(
+                    "{p} is the first step, which a release takes at once after its smoke tests: approval holds before a later step or 100 (finishing)"
+                )));
+            }
+            if !seen.insert(p) {
+                return Err(bad(format!("{p} is listed twice")));
+            }
+        }
+        Ok(seen.into_iter().map(|p| p as u8).collect())
     }
 }

@@ -101,6 +101,10 @@ impl Notice {
                 "Release of {name} version {version} is held at {} % of alias {alias}",
                 self.percent
             ),
+            Event::WaitingForApproval => format!(
+                "Release of {name} version {version} is waiting for approval at {} % of alias {alias}: run `greenlight approve` to move on",
+                self.percent
+            ),
             Event::Released => {
                 format!("{name} version {version} is released: 100 % of alias {alias}")
             }

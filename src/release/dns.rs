@@ -636,12 +636,20 @@ pub async fn preflight<'a>(
 }
 
 /// `promote` in DNS mode: one step of the release in progress, if any.
-pub async fn promote<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Option<ReleaseReport>> {
+pub async fn promote<'a>(
+    ctx: Ctx<'a>,
+    colours: Colours<'a>,
+    by: Option<&str>,
+) -> Result<Option<ReleaseReport>> {
     match moving(ctx, colours).await? {
         (Some(found), State::Releasing { to, record, behind }) => {
             let run = resume(ctx, found, to, &record).behind(behind);
-            engine::drive(run, false).await.map(Some)
+            match by {
+                Some(by) => engine::approve(run, by).await.map(Some),
+                None => engine::drive(run, false).await.map(Some),
+            }
         }
+        _ if by.is_some() => Ok(None),
         // A finished release whose last step's metrics are still settling.
         (Some(found), State::Live { live, record, .. }) => {
             let colour = colours.colour(live);
@@ -848,7 +856,7 @@ fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run
                 canary.step,
                 record.time().unwrap_or_else(OffsetDateTime::now_utc),
             )
-            .held_told(record.held),
+            .told(record),
         None => {
             let run = Run::start(
                 ctx,

@@ -35,7 +35,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
-use crate::record::{Action, Record};
+use crate::record::{Action, Approved, Record};
 use crate::release::ReleaseReport;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
@@ -68,6 +68,15 @@ pub struct InProgress {
     /// judge the new version yet (too little traffic).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+    /// The step has baked with green gates and waits for `greenlight
+    /// approve` before moving to this percent (`[release] approval`;
+    /// 100 = finishing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for_approval: Option<u8>,
+    /// With `waiting_for_approval`: since when, in RFC 3339 UTC (the end
+    /// of the step's bake, and of its metrics' settle time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<String>,
 }
 
 /// A release between a stable version and a new one.
@@ -100,6 +109,11 @@ pub struct Run<'a> {
     active: bool,
     /// The step whose hold the release record marks as told (`held=`).
     held_told: Option<usize>,
+    /// The step whose wait for approval the release record marks as told
+    /// (`waiting=`).
+    waiting_told: Option<usize>,
+    /// The approval the release record holds (`approved=`), if any.
+    approved: Option<Box<Approved>>,
     /// Caught from the first alias write on; `None` while only reading, so
     /// `status` and `rollback` stay interruptible as usual.
     interrupts: Option<Interrupts>,
@@ -117,10 +131,15 @@ impl<'a> Run<'a> {
         plan: Plan,
     ) -> Self {
         let place = router.place();
-        let plan_text = match &place.route {
+        let mut plan_text = match &place.route {
             Some(route) => format!("{plan}, {route}"),
             None => plan.to_string(),
         };
+        let approval = &ctx.config.release.approval;
+        if !approval.is_empty() {
+            let listed: Vec<String> = approval.iter().map(|p| format!("{p} %")).collect();
+            plan_text.push_str(&format!(", approval before {}", listed.join(", ")));
+        }
         Run {
             ctx,
             version: version.to_owned(),
@@ -136,6 +155,8 @@ impl<'a> Run<'a> {
             reapply: false,
             active: false,
             held_told: None,
+            waiting_told: None,
+            approved: None,
             interrupts: None,
             report: ReleaseReport {
                 version: version.to_owned(),
@@ -161,10 +182,32 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// This release with the hold at `step` already told (the record's `held=`).
-    pub fn held_told(mut self, step: Option<usize>) -> Self {
-        self.held_told = step;
+    /// This release with what its `record` marks as told: a hold
+    /// (`held=`) and a wait for approval (`waiting=`).
+    pub fn told(mut self, record: &Record) -> Self {
+        self.held_told = record.held;
+        self.waiting_told = record.waiting;
+        self.approved.clone_from(&record.approved);
         self
+    }
+
+    /// The percent the move after `step` goes to (100 = finishing), when
+    /// `[release] approval` makes it wait for `greenlight approve`.
+    fn awaits_approval(&self, step: usize) -> Option<u8> {
+        let approved = self.approved.as_ref().is_some_and(|a| a.step == step);
+        self.needs_approval(step).filter(|_| !approved)
+    }
+
+    /// The percent the move after `step` goes to, when `[release]
+    /// approval` lists it, approved or not.
+    fn needs_approval(&self, step: usize) -> Option<u8> {
+        let next = self.plan.steps.get(step + 1).copied().unwrap_or(100);
+        self.ctx
+            .config
+            .release
+            .approval
+            .contains(&next)
+            .then_some(next)
     }
 
     /// This release with the router's split a step behind its record
@@ -496,13 +539,22 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
-        Some(standing(
-            &self.version,
-            &self.plan,
-            self.step?,
-            &self.clock(),
-            self.held(),
-        ))
+        let step = self.step?;
+        let mut at = standing(&self.version, &self.plan, step, &self.clock(), self.held());
+        let waited = at.bake_left_secs == 0 && at.settle_left_secs == 0;
+        let held = at.held.is_some();
+        if let Some(percent) = self.awaits_approval(step).filter(|_| waited && !held) {
+            at.next = format!(
+                "move to {percent} % once approved (`greenlight approve`), if the gates are green"
+            );
+            at.waiting_for_approval = Some(percent);
+            let clock = self.clock();
+            let since = clock.since + clock.bake.saturating_add(clock.settle);
+            at.waiting_since = since
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok();
+        }
+        Some(at)
     }
 
     /// The report of a run that leaves the release in progress (or, after
@@ -558,6 +610,8 @@ pub fn standing(
         settle_left_secs: whole_seconds(settle),
         next: format!("{target} {when}, if the gates are green"),
         held: held.map(str::to_owned),
+        waiting_for_approval: None,
+        waiting_since: None,
     }
 }
 
@@ -581,6 +635,51 @@ pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         Ok(done) => done,
         Err(panic) => Err(after_panic(router, &version, &panic).await),
     }
+}
+
+/// `greenlight approve`: records in the release record (conditionally)
+/// that the move the release waits for is approved `by` someone, then
+/// drives it as `promote` does: the move is made when the bake is over and
+/// the gates are green. Approving again is harmless; approving a release
+/// whose next move needs no approval is an error (exit 1).
+pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
+    let Some(step) = run.step else {
+        return Err(nothing_waits(run.ctx));
+    };
+    let next = run.plan.steps.get(step + 1).copied().unwrap_or(100);
+    let Some(percent) = run.needs_approval(step) else {
+        return Err(Error::no_traffic_moved(format!(
+            "the release of version {} does not wait for approval: its next move, to {next} %, is not listed in `[release] approval`",
+            run.version
+        ))
+        .with_hint("`greenlight promote` makes it once the bake is over and the gates are green"));
+    };
+    match run.approved.as_ref().filter(|a| a.step == step) {
+        Some(done) => run.ctx.ui.step(format_args!(
+            "the move to {percent} % was already approved by {} at {}",
+            done.by, done.at
+        )),
+        None => {
+            let approved = Box::new(Approved::now(step, by));
+            run.mark(step, |r| r.approved = Some(approved.clone()))
+                .await?;
+            run.ctx.ui.step(format_args!(
+                "approved the move to {percent} % by {} at {}",
+                approved.by, approved.at
+            ));
+            run.approved = Some(approved);
+        }
+    }
+    drive(run, false).await
+}
+
+/// The error for `greenlight approve` with no release in progress (exit 1).
+pub fn nothing_waits(ctx: Ctx<'_>) -> Error {
+    Error::no_traffic_moved(format!(
+        "nothing waits for approval: no release is in progress on alias {}",
+        ctx.alias()
+    ))
+    .with_hint("`greenlight status` shows where the last release stands")
 }
 
 /// After a panic in the release of `version`: roll back if traffic moved
@@ -717,6 +816,20 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
                 return run.roll_back(why).await;
             }
             continue;
+        }
+        if let Some(percent) = run.awaits_approval(step) {
+            // Baked with green gates: the next move waits for a person.
+            if run.ctx.is_dry() {
+                run.ctx.dry_then(format_args!(
+                    "then wait for approval: `greenlight approve` moves to {percent} % (the gates are still checked meanwhile)"
+                ));
+            } else {
+                run.ctx.ui.step(format_args!(
+                    "waiting for approval to move to {percent} %: run `greenlight approve`"
+                ));
+                run.tell_waiting(step).await;
+            }
+            return Ok(run.pause());
         }
         if let Err(e) = run.ensure_active().await {
             // Nothing more moves onto it; what this run moved is undone.

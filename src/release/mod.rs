@@ -40,6 +40,7 @@
 //! the base modules; never `report` or `app`.
 
 pub mod alb_checks;
+pub mod approver;
 pub mod clock;
 pub mod dns;
 pub mod dry_run;

@@ -103,7 +103,7 @@ pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
         record.time().unwrap_or_else(OffsetDateTime::now_utc),
     )
     .with_settle(canary.settle)
-    .held_told(record.held);
+    .told(record);
     Reading::Releasing(Box::new(run))
 }
 
@@ -214,8 +214,9 @@ fn unexplained(ctx: Ctx<'_>, alias: &AliasState, message: String) -> Error {
     Error::no_traffic_moved(message).with_hint(hint)
 }
 
-/// `greenlight promote`: one step of the release in progress, if there is one.
-pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
+/// `greenlight promote`: one step of the release in progress, if there is
+/// one; with `by`, `greenlight approve` ([`engine::approve`]).
+pub async fn promote(ctx: Ctx<'_>, by: Option<&str>) -> Result<Option<ReleaseReport>> {
     let Some(alias) = ctx.lambda.alias(ctx.function(), ctx.alias()).await? else {
         // Nothing to promote; a scheduled promote may run before the first
         // ship, so a missing function is said, not an error (exit 0).
@@ -227,10 +228,14 @@ pub async fn promote(ctx: Ctx<'_>) -> Result<Option<ReleaseReport>> {
     };
     let run = match in_progress(ctx, &alias)? {
         Some(run) => run,
+        None if by.is_some() => return Ok(None),
         None => match settling(ctx, &alias)? {
             Some(run) => run,
             None => return Ok(None),
         },
     };
-    engine::drive(run, false).await.map(Some)
+    match by {
+        Some(by) => engine::approve(run, by).await.map(Some),
+        None => engine::drive(run, false).await.map(Some),
+    }
 }

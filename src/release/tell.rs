@@ -72,7 +72,7 @@ pub async fn tell(ctx: Ctx<'_>, change: Change<'_>) {
         percent: change.percent,
         outcome: match change.event {
             Event::Started | Event::Step => "in_progress",
-            Event::Held => "held",
+            Event::Held | Event::WaitingForApproval => "held",
             Event::Released => "released",
             Event::RolledBack => "rolled_back",
             Event::RollbackFailed => "needs_operator",

@@ -27,6 +27,7 @@ use crate::outside::{self, Sink};
 use crate::planned::DryRun;
 use crate::record::Action;
 use crate::release::ReleaseReport;
+use crate::release::engine::InProgress;
 use crate::release::prune::PruneReport;
 use crate::release::rollback::RollbackReport;
 use crate::release::status::StatusReport;
@@ -406,6 +407,7 @@ impl Report {
                 if let Some(why) = &p.held {
                     writeln!(f, "held      {why}")?;
                 }
+                write_approval(f, p)?;
             }
             if let Some(left) = r.settle_left_secs {
                 writeln!(
@@ -582,6 +584,7 @@ impl Report {
                 wait_words(p)
             )?;
             writeln!(f, "next      `greenlight promote` will {}", p.next)?;
+            write_approval(f, p)?;
         }
         if let Some(left) = s.settle_left_secs {
             writeln!(
@@ -678,4 +681,16 @@ fn wait_words(p: &crate::release::engine::InProgress) -> String {
             p.bake_left_secs, p.settle_left_secs
         )
     }
+}
+
+/// The line for a release waiting for approval, if it waits.
+fn write_approval(f: &mut fmt::Formatter<'_>, p: &InProgress) -> fmt::Result {
+    let Some(percent) = p.waiting_for_approval else {
+        return Ok(());
+    };
+    let since = p.waiting_since.as_deref().unwrap_or("?");
+    writeln!(
+        f,
+        "held      waiting for approval since {since} to move to {percent} %: `greenlight approve` moves on (the gates are still checked meanwhile)"
+    )
 }

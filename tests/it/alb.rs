@@ -380,3 +380,16 @@ fn plan_and_dry_runs_list_the_forward_action_writes_and_make_none() {
     );
     assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
 }
+
+/// Issue 25 §4 behind a load balancer: the same engine holds the release
+/// for approval (the forward weights unchanged), and `approve` finishes it.
+#[test]
+fn a_release_behind_a_load_balancer_waits_for_approval_and_approve_finishes_it() {
+    let (p, alb) =
+        behind_a_load_balancer([100, 0], "steps = [10]\nbake = \"1h\"\napproval = [100]");
+    crate::approvals::colours_held_at_ten_percent(&p);
+    assert_weights(&p, &alb, 90, 10);
+    let approved = p.run(&["approve", "--output", "json"]).success().json();
+    assert_eq!(approved["outcome"], "released", "{approved}");
+    assert_weights(&p, &alb, 0, 100);
+}

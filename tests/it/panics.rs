@@ -167,7 +167,8 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     p.end_bake("green");
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
         let dns = ctx.config.dns.clone().expect("[dns]");
-        greenlight::release::dns::promote(ctx, greenlight::release::dns::Colours::Dns(&dns)).await
+        greenlight::release::dns::promote(ctx, greenlight::release::dns::Colours::Dns(&dns), None)
+            .await
     }));
     assert_back_on_blue(&p, &zone, &err, "2");
 
@@ -197,7 +198,7 @@ fn a_panic_in_promote_rolls_the_alias_back() {
     p.end_bake("live");
 
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
-        greenlight::release::reading::promote(ctx).await
+        greenlight::release::reading::promote(ctx, None).await
     }));
     assert_eq!(err.exit_code(), 3, "{err}");
     assert_eq!(

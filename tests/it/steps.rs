@@ -297,6 +297,7 @@ fn init_writes_a_valid_config_and_workflows_and_never_overwrites_without_force()
         "svc/.github/workflows/greenlight-ship.yml",
         "svc/.github/workflows/greenlight-promote.yml",
         "svc/.github/workflows/greenlight-deploy-commit.yml",
+        "svc/.github/workflows/greenlight-approve.yml",
     ] {
         assert!(p.join(file).is_file(), "{file} missing: {}", run.stdout);
     }

@@ -53,7 +53,7 @@ fn every_flavour_and_architecture_gets_the_audited_workflows() {
     // zizmor audits the workflows of a default `init`; that covers every
     // variant only while they are all the same.
     let audited = workflows(initialised().path());
-    assert_eq!(audited.len(), 3, "{audited:?}");
+    assert_eq!(audited.len(), 4, "{audited:?}");
     for flavour in ["python", "node", "rust", "custom"] {
         for arm64 in [false, true] {
             let mut flags = vec!["--flavour", flavour];
@@ -92,7 +92,7 @@ fn audited(dir: &Path) -> Vec<PathBuf> {
 fn zizmor_finds_nothing_in_the_workflows_the_action_or_what_init_writes() {
     let dir = initialised();
     let files = audited(dir.path());
-    assert_eq!(files.len(), 9, "{files:?}");
+    assert_eq!(files.len(), 10, "{files:?}");
     let out = Command::new("bash")
         .arg(repo().join("scripts/zizmor.sh"))
         .args(&files)

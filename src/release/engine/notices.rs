@@ -32,34 +32,80 @@ impl Run<'_> {
     }
 
     /// Once per hold at `step`, when `[[notify]]` hears of holds: marks it
-    /// in the release record (the same split written again with
-    /// `held=<step>`, conditionally), then tells `held`. A runner whose
-    /// write loses tells nothing: another one did.
+    /// in the release record (`held=<step>`, [`Run::mark_told`]), then
+    /// tells `held`. A runner whose write loses tells nothing: another one did.
     pub(super) async fn tell_hold(&mut self, step: usize) {
         if self.held_told == Some(step) || !self.ctx.notify.wants(Event::Held) {
             return;
         }
+        if self.mark_told(step, Event::Held).await {
+            self.held_told = Some(step);
+            let why = self.held().map(str::to_owned);
+            let percent = self.plan.steps[step];
+            tell::tell(self.ctx, self.change(Event::Held, percent, why.as_deref())).await;
+        }
+    }
+
+    /// Once per wait for approval after `step`, when `[[notify]]` hears of
+    /// it: marks it in the release record (`waiting=<step>`), then tells
+    /// `waiting_for_approval`, with the percent the approval moves to.
+    pub(super) async fn tell_waiting(&mut self, step: usize) {
+        let event = Event::WaitingForApproval;
+        if self.waiting_told == Some(step) || !self.ctx.notify.wants(event) {
+            return;
+        }
+        if self.mark_told(step, event).await {
+            self.waiting_told = Some(step);
+            let next = self.plan.steps.get(step + 1).copied().unwrap_or(100);
+            let why = format!("waiting for approval to move to {next} %");
+            let percent = self.plan.steps[step];
+            tell::tell(self.ctx, self.change(event, percent, Some(&why))).await;
+        }
+    }
+
+    /// Marks `event` told at `step` in the release record ([`Run::mark`]).
+    /// False when the write failed: then nothing is told.
+    async fn mark_told(&mut self, step: usize, event: Event) -> bool {
+        let marked = self
+            .mark(step, |record| match event {
+                Event::WaitingForApproval => record.waiting = Some(step),
+                _ => record.held = Some(step),
+            })
+            .await;
+        if let Err(e) = marked {
+            self.ctx.ui.detail(format_args!(
+                "`{event}` was not marked in the release record, so it is not told: {}",
+                describe(&e)
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Writes the split at `step` again with its release record changed by
+    /// `change`, keeping what the record marks at that step (told holds
+    /// and waits, an approval); conditionally, so of runners marking the
+    /// same thing at once one write wins.
+    pub(super) async fn mark(
+        &mut self,
+        step: usize,
+        change: impl FnOnce(&mut Record),
+    ) -> crate::error::Result<()> {
         let percent = self.plan.steps[step];
         let mut record =
             Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
         record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
-        record.held = Some(step);
+        record.held = self.held_told.filter(|k| *k == step);
+        record.waiting = self.waiting_told.filter(|k| *k == step);
+        record.approved = self.approved.clone().filter(|a| a.step == step);
+        change(&mut record);
         let split = Split {
             version: &self.version,
             stable: &self.stable,
             share: Some(self.plan.weight(step)),
             percent,
         };
-        if let Err(e) = self.router.write(split, &record).await {
-            self.ctx.ui.detail(format_args!(
-                "the hold was not marked in the release record, so it is not told: {}",
-                describe(&e)
-            ));
-            return;
-        }
-        self.held_told = Some(step);
-        let why = self.held().map(str::to_owned);
-        tell::tell(self.ctx, self.change(Event::Held, percent, why.as_deref())).await;
+        self.router.write(split, &record).await
     }
 
     /// After the restore that undid this release for `why`: tells

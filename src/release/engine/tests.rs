@@ -292,7 +292,7 @@ async fn another_runner_changing_the_alias_stops_promote_without_further_writes(
     let rules = [&alias, &invoke, &write, &version("6")];
 
     let err = with_ctx(CONFIG, &rules, async |ctx| {
-        crate::release::reading::promote(ctx).await
+        crate::release::reading::promote(ctx, None).await
     })
     .await
     .expect_err("conflict");
