@@ -273,6 +273,21 @@ fn told(
                 r.version
             ),
         ),
+        (Action::Pending, None) if is_new => named(
+            Outcome::InProgress,
+            previous,
+            format!(
+                "waiting since {at} for approval before any traffic moves, version {previous} stable"
+            ),
+        ),
+        (Action::Pending, Some(_)) if is_previous => named(
+            Outcome::Live,
+            &r.version,
+            format!(
+                "live: the stable version while version {} waits for approval",
+                r.version
+            ),
+        ),
         (action, Some(_)) if is_new => {
             let what = match (action, r.previous.as_deref()) {
                 (Action::Release, Some(p)) => format!("released at {at}, replacing version {p}"),

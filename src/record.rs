@@ -27,6 +27,18 @@
 //! for `greenlight approve` (`[release] approval`) gets `waiting=<step>`
 //! the same way once `[[notify]]` was told it waits.
 //!
+//! A release whose first move waits for `greenlight approve` (`[release]
+//! approval` lists its first percentage) moves no traffic until then: the
+//! alias keeps serving the stable version alone and only its record says
+//! the release is pending, with the plan it follows once approved:
+//!
+//! ```text
+//! greenlight: action=pending version=6 previous=5 steps=10,50 bake=300s at=2026-11-22T02:10:47Z
+//! ```
+//!
+//! (an all-at-once release writes no `steps` or `bake`). Its wait and
+//! approval are marked `waiting=0` and `approved=0` as a step's are.
+//!
 //! May import: `config` (the steps a record names) and the base modules;
 //! deploy writes records (create, pin) and release reads and writes them.
 
@@ -61,6 +73,9 @@ pub enum Action {
     /// it as it was: the same code and configuration for users, but a
     /// version that a code upload cannot change (an `action=pin` record).
     Pin,
+    /// Recorded a release that waits for `greenlight approve` before its
+    /// first move; no traffic is on the new version yet.
+    Pending,
 }
 
 impl Action {
@@ -72,6 +87,7 @@ impl Action {
             Action::Canary => "canary",
             Action::Rollback => "rollback",
             Action::Pin => "pin",
+            Action::Pending => "pending",
         }
     }
 }
@@ -91,6 +107,10 @@ pub struct Record {
     /// For a canary: the release in progress.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canary: Option<Canary>,
+    /// For a release pending approval before its first move: the plan it
+    /// follows once approved.
+    #[serde(skip_serializing)]
+    pub pending: Option<Box<Pending>>,
     /// For a finished release with metric gates: the last canary step's
     /// metrics, still judged until they have settled.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,6 +181,16 @@ fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
     s.serialize_u64(d.as_secs())
 }
 
+/// A release that waits for approval before its first move
+/// (`action=pending`): what it does once approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The plan the release started with.
+    pub plan: Plan,
+    /// How long each step's metrics settle after its bake.
+    pub settle: Duration,
+}
+
 /// Where a release in progress stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canary {
@@ -198,6 +228,7 @@ impl Record {
             previous: previous.map(str::to_owned),
             at: now.format(&Rfc3339).unwrap_or_default(),
             canary: None,
+            pending: None,
             settling: None,
             shape: None,
             held: None,
@@ -238,6 +269,18 @@ impl Record {
         }
     }
 
+    /// A record of a release of `version` over `stable` that waits for
+    /// approval before its first move of `plan`, from now.
+    pub fn pending(version: &str, stable: &str, plan: &Plan, settle: Duration) -> Self {
+        Record {
+            pending: Some(Box::new(Pending {
+                plan: plan.clone(),
+                settle,
+            })),
+            ..Record::now(Action::Pending, version, Some(stable))
+        }
+    }
+
     /// When `at` was, if it parses.
     pub fn time(&self) -> Option<OffsetDateTime> {
         OffsetDateTime::parse(&self.at, &Rfc3339).ok()
@@ -253,18 +296,20 @@ impl Record {
     /// Such a record was edited by hand or damaged; nothing is computed from
     /// it. Other records drive nothing: no problem.
     pub fn problem(&self, now: OffsetDateTime) -> Option<String> {
-        let settle = match (&self.canary, &self.settling) {
-            (Some(canary), _) => canary.settle,
-            (None, Some(settling)) => settling.settle,
-            (None, None) => return None,
+        let settle = match (&self.canary, &self.settling, &self.pending) {
+            (Some(canary), _, _) => canary.settle,
+            (None, Some(settling), _) => settling.settle,
+            (None, None, Some(pending)) => pending.settle,
+            (None, None, None) => return None,
         };
         let Some(at) = self.time() else {
             return Some(format!("its time at={:?} is not an RFC 3339 time", self.at));
         };
         if now.checked_add(CLOCK_SKEW).is_some_and(|limit| at > limit) {
-            let what = match self.canary {
-                Some(_) => "its step began",
-                None => "its release finished",
+            let what = match (&self.canary, &self.pending) {
+                (Some(_), _) => "its step began",
+                (None, Some(_)) => "its wait for approval began",
+                (None, None) => "its release finished",
             };
             return Some(format!("{what} in the future (at={})", self.at));
         }
@@ -292,10 +337,12 @@ impl Record {
                 Ok(_) => {}
             }
         }
-        match &self.canary {
-            Some(canary) if canary.plan.bake > MAX_BAKE => Some(format!(
+        let plan =
+            (self.canary.as_ref().map(|c| &c.plan)).or(self.pending.as_ref().map(|p| &p.plan));
+        match plan {
+            Some(plan) if plan.bake > MAX_BAKE => Some(format!(
                 "its bake of {} is longer than the {} greenlight allows",
-                humantime::format_duration(canary.plan.bake),
+                humantime::format_duration(plan.bake),
                 humantime::format_duration(MAX_BAKE)
             )),
             _ => None,
@@ -321,6 +368,7 @@ impl Record {
             "canary" => Action::Canary,
             "rollback" => Action::Rollback,
             "pin" => Action::Pin,
+            "pending" => Action::Pending,
             _ => return None,
         };
         // Written only with metric gates; absent (an older record): none.
@@ -328,16 +376,19 @@ impl Record {
             Some(text) => Some(humantime::parse_duration(&text).ok()?),
             None => None,
         };
+        let plan = || {
+            Some(Plan {
+                steps: field("steps")?
+                    .split(',')
+                    .map(|s| s.parse().ok())
+                    .collect::<Option<Vec<u8>>>()?,
+                bake: humantime::parse_duration(&field("bake")?).ok()?,
+            })
+        };
         let canary = match action {
             Action::Canary => Some(Canary {
                 step: field("step")?.parse().ok()?,
-                plan: Plan {
-                    steps: field("steps")?
-                        .split(',')
-                        .map(|s| s.parse().ok())
-                        .collect::<Option<Vec<u8>>>()?,
-                    bake: humantime::parse_duration(&field("bake")?).ok()?,
-                },
+                plan: plan()?,
                 settle: settle.unwrap_or_default(),
             })
             .filter(|c| c.step < c.plan.steps.len()),
@@ -346,6 +397,17 @@ impl Record {
         if action == Action::Canary && canary.is_none() {
             return None;
         }
+        let pending = match action {
+            // Without steps: all at once.
+            Action::Pending => Some(Box::new(Pending {
+                plan: match field("steps") {
+                    Some(_) => plan()?,
+                    None => Plan::all_at_once(),
+                },
+                settle: settle.unwrap_or_default(),
+            })),
+            _ => None,
+        };
         let settling = match (action, field("from"), settle) {
             (Action::Release, Some(from), Some(settle)) => Some(Settling { from, settle }),
             _ => None,
@@ -356,6 +418,7 @@ impl Record {
             previous: field("previous"),
             at: field("at").unwrap_or_default(),
             canary,
+            pending,
             settling,
             shape: field("shape"),
             held: field("held").and_then(|step| step.parse().ok()),
@@ -402,6 +465,20 @@ impl fmt::Display for Record {
             )?;
             if !c.settle.is_zero() {
                 write!(f, " settle={}s", c.settle.as_secs())?;
+            }
+        }
+        if let Some(p) = &self.pending {
+            if !p.plan.is_all_at_once() {
+                let steps: Vec<String> = p.plan.steps.iter().map(u8::to_string).collect();
+                write!(
+                    f,
+                    " steps={} bake={}s",
+                    steps.join(","),
+                    p.plan.bake.as_secs()
+                )?;
+            }
+            if !p.settle.is_zero() {
+                write!(f, " settle={}s", p.settle.as_secs())?;
             }
         }
         if let Some(s) = &self.settling {
@@ -486,6 +563,31 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_pending_release_round_trips_with_its_plan_or_all_at_once() {
+        let plan = Plan {
+            steps: vec![10, 50],
+            bake: std::time::Duration::from_secs(300),
+        };
+        let mut r = Record::pending("6", "5", &plan, Duration::from_secs(60));
+        r.waiting = Some(0);
+        let text = r.to_string();
+        assert!(
+            text.starts_with(
+                "greenlight: action=pending version=6 previous=5 steps=10,50 bake=300s settle=60s waiting=0 at="
+            ),
+            "{text}"
+        );
+        assert_eq!(Record::parse(&text), Some(r));
+        let once = Record::pending("6", "5", &Plan::all_at_once(), Duration::ZERO);
+        let text = once.to_string();
+        assert!(
+            text.starts_with("greenlight: action=pending version=6 previous=5 at="),
+            "{text}"
+        );
+        assert_eq!(Record::parse(&text), Some(once));
     }
 
     #[test]

@@ -169,6 +169,8 @@ impl Config {
             text: entry.is_none().then_some(text),
         };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        // Two colours move their first step at once (see `release.approval`).
+        let coloured = raw.dns.is_some() || alb.is_some();
         Config {
             path: path.to_path_buf(),
             entry,
@@ -177,7 +179,7 @@ impl Config {
             smoke: at.smoke_tests(&dir, raw.smoke)?,
             release: raw
                 .release
-                .map(|r| at.release(r))
+                .map(|r| at.release(r, coloured))
                 .transpose()?
                 .unwrap_or_default(),
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,

@@ -88,7 +88,8 @@ pub(super) struct RawRelease {
 }
 
 impl Checker<'_> {
-    pub(super) fn release(&self, raw: RawRelease) -> Result<ReleaseConfig> {
+    /// The `[release]` table; `coloured` with `[dns]` or `[alb]`.
+    pub(super) fn release(&self, raw: RawRelease, coloured: bool) -> Result<ReleaseConfig> {
         let plan = match (&raw.preset, &raw.steps, &raw.bake) {
             (Some(preset), None, None) => {
                 let plan = Plan::preset(preset).ok_or_else(|| {
@@ -173,7 +174,7 @@ impl Checker<'_> {
             }
         };
         let approval = match raw.approval {
-            Some(listed) => self.approval(&plan, listed)?,
+            Some(listed) => self.approval(&plan, listed, coloured)?,
             None => Vec::new(),
         };
         Ok(ReleaseConfig {
@@ -188,17 +189,16 @@ impl Checker<'_> {
     }
 
     /// Checks `release.approval`: each a percentage the release moves to
-    /// (one of `plan`'s steps, or 100), listed once. An all-at-once release
-    /// has no step to bake and hold at, so it takes no approval.
-    fn approval(&self, plan: &Plan, listed: Spanned<Vec<i64>>) -> Result<Vec<u8>> {
+    /// (one of `plan`'s steps, or 100), listed once. The first move (the
+    /// first step, or 100 for an all-at-once release) waits before any
+    /// traffic moves, which only an alias release records (`coloured`: with
+    /// `[dns]` or `[alb]` the receiving colour's alias is pointed at the new
+    /// version with the first step's record).
+    fn approval(&self, plan: &Plan, listed: Spanned<Vec<i64>>, coloured: bool) -> Result<Vec<u8>> {
         let at = listed.span().start;
         let listed = listed.into_inner();
         let bad = |why: String| self.bad_at("release.approval", at, format!("{listed:?}"), &why);
-        if plan.is_all_at_once() {
-            return Err(bad(
-                "an all-at-once release has no step to hold at: add `release.steps` (e.g. [10]) so the release bakes a step and waits for `greenlight approve` before 100 %, or remove `approval`".to_owned(),
-            ));
-        }
+        let first = plan.steps.first().copied().unwrap_or(100);
         let mut seen = BTreeSet::new();
         for &p in &listed {
             let known = p == 100 || plan.steps.iter().any(|&s| i64::from(s) == p);
@@ -209,9 +209,9 @@ impl Checker<'_> {
                     steps.join(", ")
                 )));
             }
-            if p == i64::from(plan.steps[0]) {
+            if coloured && p == i64::from(first) {
                 return Err(bad(format!(
-                    "{p} is the first step, which a release takes at once after its smoke tests: approval holds before a later step or 100 (finishing)"
+                    "{p} is the first move, which a `[dns]` or `[alb]` release makes at once after its smoke tests: approval holds before a later step or 100 (finishing); add `release.steps` (e.g. [10]) to hold before 100"
                 )));
             }
             if !seen.insert(p) {

@@ -243,7 +243,7 @@ pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Fou
     // The newest record wins; in the same second, the later kind of action.
     let rank = |r: &Record| match r.action {
         Action::Create | Action::Pin => 0,
-        Action::Canary => 1,
+        Action::Canary | Action::Pending => 1,
         Action::Release => 2,
         Action::Rollback => 3,
     };

@@ -26,6 +26,7 @@
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::checks::gates;
 use crate::checks::metrics::{Canary, Provisioned};
@@ -107,6 +108,10 @@ pub struct Run<'a> {
     /// The new version was seen `Active` (by this run or just before it):
     /// moves onto it need no check of its state ([`crate::deploy::ready`]).
     active: bool,
+    /// No traffic has moved: the first move waits for `greenlight approve`
+    /// (`[release] approval` lists its percentage), and the release record
+    /// says so (`action=pending`).
+    pending: bool,
     /// The step whose hold the release record marks as told (`held=`).
     held_told: Option<usize>,
     /// The step whose wait for approval the release record marks as told
@@ -154,6 +159,7 @@ impl<'a> Run<'a> {
             moved: false,
             reapply: false,
             active: false,
+            pending: false,
             held_told: None,
             waiting_told: None,
             approved: None,
@@ -182,6 +188,14 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// This release waiting, since `since`, for approval before its first
+    /// move (read from an `action=pending` record).
+    pub fn pending(mut self, since: OffsetDateTime) -> Self {
+        self.pending = true;
+        self.since = since;
+        self
+    }
+
     /// This release with what its `record` marks as told: a hold
     /// (`held=`) and a wait for approval (`waiting=`).
     pub fn told(mut self, record: &Record) -> Self {
@@ -201,13 +215,31 @@ impl<'a> Run<'a> {
     /// The percent the move after `step` goes to, when `[release]
     /// approval` lists it, approved or not.
     fn needs_approval(&self, step: usize) -> Option<u8> {
-        let next = self.plan.steps.get(step + 1).copied().unwrap_or(100);
+        let next = self.percents(step).1;
         self.ctx
             .config
             .release
             .approval
             .contains(&next)
             .then_some(next)
+    }
+
+    /// The percent on the new version at `step`, and after the move that
+    /// follows it (100 = finishing); while the release is pending (no
+    /// move yet, `step` 0 in its record): 0, and the first move's.
+    pub(super) fn percents(&self, step: usize) -> (u8, u8) {
+        let steps = &self.plan.steps;
+        if self.is_pending() {
+            return (0, steps.first().copied().unwrap_or(100));
+        }
+        let here = steps.get(step).copied().unwrap_or(100);
+        (here, steps.get(step + 1).copied().unwrap_or(100))
+    }
+
+    /// True while no traffic has moved and the first move waits for
+    /// approval.
+    pub(super) fn is_pending(&self) -> bool {
+        self.pending && self.step.is_none()
     }
 
     /// This release with the router's split a step behind its record
@@ -294,6 +326,12 @@ impl<'a> Run<'a> {
             percent,
         };
         self.router.write(split, &record).await?;
+        // What the record marked (a hold, a wait, an approval) was the
+        // last position's; the new record starts without.
+        self.pending = false;
+        self.held_told = None;
+        self.waiting_told = None;
+        self.approved = None;
         let event = match (step, self.step) {
             (None, _) => Event::Released,
             (Some(_), None) => Event::Started,
@@ -376,10 +414,19 @@ impl<'a> Run<'a> {
                 ..self.ctx
             }
         };
+        let pending = self.is_pending();
         let checked = {
             let canary = self.canary();
+            // Before the first move the alias reaches only the stable
+            // version, so no smoke test runs through it: the alarms alone.
+            let gates = async {
+                match pending {
+                    true => gates::read(ctx, &self.version, None).await,
+                    false => gates::check(ctx, &self.version, canary.as_ref()).await,
+                }
+            };
             tokio::select! {
-                checked = gates::check(ctx, &self.version, canary.as_ref()) => Ok(checked),
+                checked = gates => Ok(checked),
                 signal = interrupts.recv() => Err(format!("interrupted by {signal}")),
             }
         };
@@ -415,7 +462,17 @@ impl<'a> Run<'a> {
     /// gates after a step are said with its bake, [`Run::planned_wait`]).
     fn planned_gates(&self) {
         let ctx = self.ctx;
-        if !self.moved {
+        let alarms = &ctx.config.release.alarms;
+        if self.is_pending() {
+            // Before the first move, the alarms alone (see `red_gate`).
+            if !alarms.is_empty() {
+                ctx.dry_then(format_args!(
+                    "alarms {} checked first; red ends the release with all traffic still on version {}",
+                    alarms.join(", "),
+                    self.stable
+                ));
+            }
+        } else if !self.moved {
             ctx.dry_then(format_args!(
                 "gates checked first: {}; red rolls back to version {}",
                 dry_run::gates(ctx, true),
@@ -503,6 +560,26 @@ impl<'a> Run<'a> {
         .await
     }
 
+    /// When the move after `step` (while pending: the first move) waits
+    /// for `greenlight approve`: says so, tells `[[notify]]` once, and
+    /// returns true (the run ends there).
+    async fn wait_for_approval(&mut self, step: usize) -> bool {
+        let Some(percent) = self.awaits_approval(step) else {
+            return false;
+        };
+        if self.ctx.is_dry() {
+            self.ctx.dry_then(format_args!(
+                "then wait for approval: `greenlight approve` moves to {percent} % (the gates are still checked meanwhile)"
+            ));
+        } else {
+            self.ctx.ui.step(format_args!(
+                "waiting for approval to move to {percent} %: run `greenlight approve`"
+            ));
+            self.tell_waiting(step).await;
+        }
+        true
+    }
+
     /// Why the metrics could not judge the new version at the last check.
     fn held(&self) -> Option<&str> {
         self.report.gates.as_ref()?.held()
@@ -539,6 +616,9 @@ impl<'a> Run<'a> {
 
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
+        if self.is_pending() {
+            return Some(self.pending_position());
+        }
         let step = self.step?;
         let mut at = standing(&self.version, &self.plan, step, &self.clock(), self.held());
         let waited = at.bake_left_secs == 0 && at.settle_left_secs == 0;
@@ -550,11 +630,32 @@ impl<'a> Run<'a> {
             at.waiting_for_approval = Some(percent);
             let clock = self.clock();
             let since = clock.since + clock.bake.saturating_add(clock.settle);
-            at.waiting_since = since
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok();
+            at.waiting_since = since.format(&Rfc3339).ok();
         }
         Some(at)
+    }
+
+    /// Where a release pending approval before its first move stands:
+    /// step 0, no traffic on the new version.
+    fn pending_position(&self) -> InProgress {
+        let (_, first) = self.percents(0);
+        let waiting = self.awaits_approval(0);
+        let when = match waiting {
+            Some(_) => "once approved (`greenlight approve`)",
+            None => "now",
+        };
+        InProgress {
+            version: self.version.clone(),
+            step: 0,
+            of: self.plan.steps.len(),
+            percent: 0,
+            bake_left_secs: 0,
+            settle_left_secs: 0,
+            next: format!("move to {first} % {when}, if the gates are green"),
+            held: None,
+            waiting_for_approval: waiting,
+            waiting_since: waiting.and_then(|_| self.since.format(&Rfc3339).ok()),
+        }
     }
 
     /// The report of a run that leaves the release in progress (or, after
@@ -643,10 +744,11 @@ pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// the gates are green. Approving again is harmless; approving a release
 /// whose next move needs no approval is an error (exit 1).
 pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
-    let Some(step) = run.step else {
+    // A pending release's wait is marked at step 0 in its record.
+    let Some(step) = run.step.or(run.is_pending().then_some(0)) else {
         return Err(nothing_waits(run.ctx));
     };
-    let next = run.plan.steps.get(step + 1).copied().unwrap_or(100);
+    let next = run.percents(step).1;
     let Some(percent) = run.needs_approval(step) else {
         return Err(Error::no_traffic_moved(format!(
             "the release of version {} does not wait for approval: its next move, to {next} %, is not listed in `[release] approval`",
@@ -692,17 +794,33 @@ async fn after_panic(router: AnyRouter<'_>, version: &str, panic: &str) -> Error
 }
 
 async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    let first = (!run.plan.is_all_at_once()).then_some(0);
-    run.ensure_active().await?;
-    run.interrupts.get_or_insert_with(Interrupts::catch);
-    if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
-        return Err(lockstep::not_released(&run.version, &why));
+    run.pending = true;
+    if run.awaits_approval(0).is_some() {
+        // No traffic moves before someone approves: the record says the
+        // release is pending (conditionally, over the alias as read).
+        run.mark(0, |_| {}).await?;
+        return steps(run, wait).await;
     }
-    run.move_to(first).await?;
-    if let Err(why) = run.in_effect().await {
+    if let Some(why) = run.make_first_move().await? {
         return run.roll_back(why).await;
     }
     steps(run, wait).await
+}
+
+impl Run<'_> {
+    /// The first move of the release, once the new version is `Active`
+    /// and, with `[release] together`, every function is ready: why it
+    /// must be undone, if it must. Nothing has moved if it fails.
+    async fn make_first_move(&mut self) -> Result<Option<String>> {
+        let first = (!self.plan.is_all_at_once()).then_some(0);
+        self.ensure_active().await?;
+        self.interrupts.get_or_insert_with(Interrupts::catch);
+        if let Err(Halt::Pause(why) | Halt::RollBack(why)) = self.fleet_turn(0).await {
+            return Err(lockstep::not_released(&self.version, &why));
+        }
+        self.move_to(first).await?;
+        Ok(self.in_effect().await.err())
+    }
 }
 
 async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
@@ -726,6 +844,15 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     loop {
         if let Some(why) = run.red_gate().await {
             return run.roll_back(why).await;
+        }
+        if run.is_pending() {
+            if run.wait_for_approval(0).await {
+                return Ok(run.pause());
+            }
+            if let Some(why) = run.make_first_move().await? {
+                return run.roll_back(why).await;
+            }
+            continue;
         }
         let Some(step) = run.step else {
             // Finished: the last step's metrics are judged until they settle.
@@ -817,18 +944,8 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             }
             continue;
         }
-        if let Some(percent) = run.awaits_approval(step) {
-            // Baked with green gates: the next move waits for a person.
-            if run.ctx.is_dry() {
-                run.ctx.dry_then(format_args!(
-                    "then wait for approval: `greenlight approve` moves to {percent} % (the gates are still checked meanwhile)"
-                ));
-            } else {
-                run.ctx.ui.step(format_args!(
-                    "waiting for approval to move to {percent} %: run `greenlight approve`"
-                ));
-                run.tell_waiting(step).await;
-            }
+        // Baked with green gates: the next move may wait for a person.
+        if run.wait_for_approval(step).await {
             return Ok(run.pause());
         }
         if let Err(e) = run.ensure_active().await {

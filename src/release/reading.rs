@@ -46,7 +46,11 @@ pub enum Reading<'a> {
 /// Reads the release in progress on `alias`, if greenlight's record says
 /// there is one, and refuses any split it does not explain.
 pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
-    let record = Record::parse(&alias.description).filter(|r| r.action == Action::Canary);
+    let record = Record::parse(&alias.description);
+    if let Some(pending) = record.as_ref().filter(|r| r.action == Action::Pending) {
+        return read_pending(ctx, alias, pending);
+    }
+    let record = record.filter(|r| r.action == Action::Canary);
     let release = record
         .as_ref()
         .and_then(|r| Some((r, r.canary.as_ref()?, r.previous.as_ref()?)));
@@ -103,6 +107,48 @@ pub fn read<'a>(ctx: Ctx<'a>, alias: &AliasState) -> Reading<'a> {
         record.time().unwrap_or_else(OffsetDateTime::now_utc),
     )
     .with_settle(canary.settle)
+    .told(record);
+    Reading::Releasing(Box::new(run))
+}
+
+/// A release pending approval before its first move (`action=pending`):
+/// the alias serves its stable version alone, or it was changed outside
+/// greenlight since.
+fn read_pending<'a>(ctx: Ctx<'a>, alias: &AliasState, record: &Record) -> Reading<'a> {
+    let stable = record.previous.as_deref();
+    let problem = record.problem(OffsetDateTime::now_utc());
+    let (Some(pending), Some(stable), None) = (&record.pending, stable, &problem) else {
+        let why = problem.unwrap_or_else(|| "it names no stable version".to_owned());
+        return Reading::Unexplained(unexplained(
+            ctx,
+            alias,
+            format!(
+                "alias {} holds a greenlight release record that cannot be used: {why}",
+                ctx.alias()
+            ),
+        ));
+    };
+    if alias.version != stable || !alias.weights.is_empty() {
+        return Reading::Unexplained(unexplained(
+            ctx,
+            alias,
+            format!(
+                "alias {} was changed outside greenlight while the release of version {} waited for approval",
+                ctx.alias(),
+                record.version
+            ),
+        ));
+    }
+    let since = record.time().unwrap_or_else(OffsetDateTime::now_utc);
+    let run = Run::start(
+        ctx,
+        router(ctx, alias),
+        &record.version,
+        stable,
+        pending.plan.clone(),
+    )
+    .pending(since)
+    .with_settle(pending.settle)
     .told(record);
     Reading::Releasing(Box::new(run))
 }

@@ -17,7 +17,7 @@ use crate::checks::candidate::CandidateState;
 use crate::checks::gates;
 use crate::context::Ctx;
 use crate::error::Result;
-use crate::record::Record;
+use crate::record::{Action, Record};
 use crate::release::clock::{Settling, whole_seconds};
 use crate::release::engine::InProgress;
 use crate::release::reading;
@@ -147,7 +147,7 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     let releasing = live
         .as_ref()
         .and_then(|l| l.record.as_ref())
-        .filter(|r| r.action == crate::record::Action::Canary)
+        .filter(|r| matches!(r.action, Action::Canary | Action::Pending))
         .map(|r| r.version.clone());
     let alarms = gates::alarms(ctx, releasing.as_deref()).await?;
     let (versions, candidate) = tokio::try_join!(

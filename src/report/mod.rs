@@ -396,12 +396,8 @@ impl Report {
             if let Some(p) = &r.in_progress {
                 writeln!(
                     f,
-                    "progress  step {} of {}: {} % on version {}, {}; next `greenlight promote` will {}",
-                    p.step,
-                    p.of,
-                    p.percent,
-                    r.version,
-                    wait_words(p),
+                    "progress  {}; next `greenlight promote` will {}",
+                    step_words(p),
                     p.next
                 )?;
                 if let Some(why) = &p.held {
@@ -561,6 +557,10 @@ impl Report {
                             "started the release of version {version} (stable {})",
                             previous.unwrap_or("?")
                         ),
+                        (Action::Pending, _) => format!(
+                            "recorded the release of version {version}, waiting for approval before any traffic moves (stable {})",
+                            previous.unwrap_or("?")
+                        ),
                         (Action::Rollback, Some(p)) => {
                             format!("rolled back to version {version} from version {p}")
                         }
@@ -575,14 +575,17 @@ impl Report {
         }
         if let Some(p) = &s.in_progress {
             let new = &p.version;
-            writeln!(
-                f,
-                "progress  releasing version {new}: step {} of {}, {} %, {}",
-                p.step,
-                p.of,
-                p.percent,
-                wait_words(p)
-            )?;
+            let standing = match p.step {
+                0 => "no traffic on it yet".to_owned(),
+                _ => format!(
+                    "step {} of {}, {} %, {}",
+                    p.step,
+                    p.of,
+                    p.percent,
+                    wait_words(p)
+                ),
+            };
+            writeln!(f, "progress  releasing version {new}: {standing}")?;
             writeln!(f, "next      `greenlight promote` will {}", p.next)?;
             write_approval(f, p)?;
         }
@@ -681,6 +684,23 @@ fn wait_words(p: &crate::release::engine::InProgress) -> String {
             p.bake_left_secs, p.settle_left_secs
         )
     }
+}
+
+/// Where a release in progress stands, in words: "step 1 of 2: 10 % on
+/// version 7, bake 40s left", or before its first move (step 0) "no
+/// traffic on version 7 yet".
+fn step_words(p: &InProgress) -> String {
+    if p.step == 0 {
+        return format!("no traffic on version {} yet", p.version);
+    }
+    format!(
+        "step {} of {}: {} % on version {}, {}",
+        p.step,
+        p.of,
+        p.percent,
+        p.version,
+        wait_words(p)
+    )
 }
 
 /// The line for a release waiting for approval, if it waits.

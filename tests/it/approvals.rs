@@ -137,14 +137,9 @@ fn approvals_that_cannot_be_held_are_exit_2_naming_the_line() {
             "steps = [10, 50]\napproval = [30]",
             "30 is not a percentage the release moves to",
         ),
-        ("steps = [10, 50]\napproval = [10]", "10 is the first step"),
         (
             "steps = [10, 50]\napproval = [50, 50]",
             "50 is listed twice",
-        ),
-        (
-            "approval = [100]",
-            "an all-at-once release has no step to hold at",
         ),
     ] {
         let p = Project::with_config(&format!("{}\n[release]\n{release}\n", default_config()));
@@ -318,4 +313,152 @@ fn status_shows_the_pending_approval_and_plan_where_approvals_sit() {
         "{text}"
     );
     assert_eq!(p.weights("live"), at(0.1));
+}
+
+/// Version 2 shipped with `release` (its first move listed in
+/// `approval`) over version 1: nothing moved, and the alias's record says
+/// the release waits.
+fn shipped_pending(release: &str) -> Project {
+    let p = canary_project(&format!("{release}\nalarms = [\"orders-errors\"]"));
+    p.create_alarm("orders-errors");
+    p.set_alarm("orders-errors", StateValue::Ok);
+    let shipped = p.run(&["ship", "--output", "json"]).success().json();
+    assert_eq!(shipped["outcome"], "in_progress", "{shipped}");
+    let standing = &shipped["release"]["in_progress"];
+    assert_eq!(standing["step"], 0, "{shipped}");
+    assert_eq!(standing["percent"], 0, "{shipped}");
+    assert!(
+        shipped["release"]["moves"]
+            .as_array()
+            .is_some_and(|m| m.is_empty()),
+        "{shipped}"
+    );
+    p.assert_settled("1", "greenlight: action=pending version=2 previous=1");
+    p
+}
+
+#[test]
+fn an_all_at_once_release_waits_for_approval_before_any_traffic_moves() {
+    let p = canary_project("approval = [100]");
+    let before = p.emulator.requests().len();
+    let planned = p.run(&["plan"]).success().stdout;
+    assert!(
+        planned.contains("then wait for approval: `greenlight approve` moves to 100 %"),
+        "{planned}"
+    );
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    drop(p);
+    let p = shipped_pending("approval = [100]");
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(!description.contains("steps="), "{description}");
+    for _ in 0..2 {
+        let held = p.run(&["promote", "--output", "json"]).success().json();
+        assert_eq!(held["outcome"], "held", "{held}");
+        assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+        p.assert_settled("1", "greenlight: action=pending version=2 previous=1");
+    }
+    let status = p.run(&["status"]).success().stdout;
+    assert!(
+        status.contains("progress  releasing version 2: no traffic on it yet"),
+        "{status}"
+    );
+    assert!(
+        status.contains("held      waiting for approval since 20")
+            && status.contains("to move to 100 %"),
+        "{status}"
+    );
+    let (code, approved, stderr) = finished(approve_as(&p, "alice"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    assert_eq!(approved["outcome"], "released", "{approved}");
+    assert_eq!(approved["release"]["moves"], serde_json::json!([100]));
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn a_pending_release_survives_kill_9_and_approve_from_another_process_moves_it() {
+    let p = canary_project("approval = [100]");
+    let mut ship = crate::harness::spawned(p.command(&["ship"]));
+    p.wait_for("the pending record", Duration::from_secs(60), || {
+        p.alias("live")
+            .is_some_and(|(_, d)| d.contains("action=pending version=2"))
+    });
+    let _ = ship.kill();
+    let _ = ship.wait();
+    p.assert_settled("1", "greenlight: action=pending version=2 previous=1");
+    let (code, approved, stderr) = finished(approve_as(&p, "carol"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn a_red_alarm_stops_a_pending_release_without_moving_traffic() {
+    let p = shipped_pending("approval = [100]");
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let (code, report, stderr) = finished(approve_as(&p, "alice"));
+    assert_eq!(code, 3, "{report}\n{stderr}");
+    assert!(
+        report
+            .to_string()
+            .contains("alarm orders-errors is in ALARM"),
+        "{report}\n{stderr}"
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn rollback_drops_a_pending_release_and_leaves_traffic_where_it_was() {
+    let p = shipped_pending("approval = [100]");
+    p.run(&["rollback"]).success();
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    let idle = p.run(&["approve"]).code(1);
+    assert!(
+        idle.stderr.contains("nothing waits for approval"),
+        "{}",
+        idle.stderr
+    );
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn a_stepped_release_may_wait_for_approval_before_its_first_step() {
+    let p = shipped_pending("steps = [10]\nbake = \"1h\"\napproval = [10, 100]");
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(
+        description.contains(" steps=10 bake=3600s"),
+        "{description}"
+    );
+    let (code, approved, stderr) = finished(approve_as(&p, "alice"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    assert_eq!(approved["outcome"], "in_progress", "{approved}");
+    assert_eq!(p.weights("live"), at(0.1));
+    // The approval was for the first move only: 100 % waits for its own.
+    p.end_bake("live");
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn two_colour_releases_refuse_an_approval_of_their_first_move() {
+    for (release, why) in [
+        ("approval = [100]", "100 is the first move"),
+        ("steps = [10, 50]\napproval = [10]", "10 is the first move"),
+    ] {
+        let p = Project::with_config(&crate::dns::dns_config("Z1", release));
+        let refused = p.run(&["plan"]).code(2);
+        let line = default_config().lines().count() + 2 + release.lines().count();
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("greenlight.toml:{line}:12: `release.approval` = ")),
+            "{release}: {}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains(why), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("`[dns]` or `[alb]`"),
+            "{}",
+            refused.stderr
+        );
+    }
 }

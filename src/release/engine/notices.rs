@@ -56,9 +56,8 @@ impl Run<'_> {
         }
         if self.mark_told(step, event).await {
             self.waiting_told = Some(step);
-            let next = self.plan.steps.get(step + 1).copied().unwrap_or(100);
+            let (percent, next) = self.percents(step);
             let why = format!("waiting for approval to move to {next} %");
-            let percent = self.plan.steps[step];
             tell::tell(self.ctx, self.change(event, percent, Some(&why))).await;
         }
     }
@@ -85,15 +84,26 @@ impl Run<'_> {
     /// Writes the split at `step` again with its release record changed by
     /// `change`, keeping what the record marks at that step (told holds
     /// and waits, an approval); conditionally, so of runners marking the
-    /// same thing at once one write wins.
+    /// same thing at once one write wins. While the release is pending
+    /// (step 0 in its record), the record alone: no traffic on the new
+    /// version.
     pub(super) async fn mark(
         &mut self,
         step: usize,
         change: impl FnOnce(&mut Record),
     ) -> crate::error::Result<()> {
-        let percent = self.plan.steps[step];
-        let mut record =
-            Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
+        let (percent, _) = self.percents(step);
+        let (mut record, share) = match self.is_pending() {
+            true => (
+                Record::pending(&self.version, &self.stable, &self.plan, self.settle),
+                0.0,
+            ),
+            false => (
+                Record::canary(&self.version, &self.stable, step, &self.plan)
+                    .with_settle(self.settle),
+                self.plan.weight(step),
+            ),
+        };
         record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
         record.held = self.held_told.filter(|k| *k == step);
         record.waiting = self.waiting_told.filter(|k| *k == step);
@@ -102,7 +112,7 @@ impl Run<'_> {
         let split = Split {
             version: &self.version,
             stable: &self.stable,
-            share: Some(self.plan.weight(step)),
+            share: Some(share),
             percent,
         };
         self.router.write(split, &record).await
@@ -114,7 +124,11 @@ impl Run<'_> {
         let (event, percent, reason) = match failed {
             None => (Event::RolledBack, 0, why.to_owned()),
             Some(e) => {
-                let share = self.step.map_or(100, |k| self.plan.steps[k]);
+                let share = match self.step {
+                    Some(k) => self.plan.steps[k],
+                    None if self.is_pending() => 0,
+                    None => 100,
+                };
                 let reason = format!("{why}; then the rollback failed: {}", describe(e));
                 (Event::RollbackFailed, share, reason)
             }

@@ -61,12 +61,22 @@ impl Router for AliasRouter<'_> {
 
     async fn write(&mut self, split: Split<'_>, record: &Record) -> Result<()> {
         let ctx = self.ctx;
+        // A share of 0 (a release pending approval) is the record alone:
+        // no weight is written, so the stable version keeps all traffic.
         let (main, extra) = match split.share {
-            Some(share) => (split.stable, Some((split.version, share))),
+            Some(share) if share > 0.0 => (split.stable, Some((split.version, share))),
+            Some(_) => (split.stable, None),
             None => (split.version, None),
         };
         let (new, stable) = (label(split.version), label(split.stable));
         let planned = match split.share {
+            Some(_) if extra.is_none() => ctx.dry_write(
+                "UpdateAlias",
+                format_args!(
+                    "alias {}: the release record of {new}, waiting for approval; all traffic stays on {stable}",
+                    ctx.alias()
+                ),
+            ),
             Some(_) => ctx.dry_write(
                 "UpdateAlias",
                 format_args!(
@@ -91,17 +101,25 @@ impl Router for AliasRouter<'_> {
                 ),
             ),
         };
-        self.split = split.share.is_some();
+        self.split = extra.is_some();
         if planned {
             return Ok(());
         }
-        ctx.ui.step(format_args!(
-            "moving alias {}: {} % on version {} (stable {})",
-            ctx.alias(),
-            split.percent,
-            split.version,
-            split.stable
-        ));
+        match extra {
+            None if split.share.is_some() => ctx.ui.step(format_args!(
+                "recording in alias {} that version {} waits for approval (all traffic stays on version {})",
+                ctx.alias(),
+                split.version,
+                split.stable
+            )),
+            _ => ctx.ui.step(format_args!(
+                "moving alias {}: {} % on version {} (stable {})",
+                ctx.alias(),
+                split.percent,
+                split.version,
+                split.stable
+            )),
+        }
         ctx.ui.detail(format_args!("release record: {record}"));
         self.revision = ctx
             .lambda
