@@ -39,6 +39,15 @@
 //! (an all-at-once release writes no `steps` or `bake`). Its wait and
 //! approval are marked `waiting=0` and `approved=0` as a step's are.
 //!
+//! A release keeps the approvals it started with (`[release] approval`),
+//! so a config edited meanwhile neither skips nor adds a wait: a canary or
+//! pending record whose moves wait for approval says which with
+//! `approval=<mask>`, one digit per move of its plan (each step, then 100),
+//! `1` where the move waits: `steps=10,50 approval=011` waits before 50 %
+//! and 100 %. One character per move keeps the record within Lambda's 256
+//! characters wherever its steps fit (listing the percentages would take
+//! up to four); no `approval` means no move waits.
+//!
 //! May import: `config` (the steps a record names) and the base modules;
 //! deploy writes records (create, pin) and release reads and writes them.
 
@@ -136,6 +145,10 @@ pub struct Record {
     /// by=<who>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approved: Option<Box<Approved>>,
+    /// For a canary or a pending release: the percentages whose move waits
+    /// for approval, as the release started (`approval=<mask>`).
+    #[serde(skip_serializing)]
+    pub approval: Vec<u8>,
 }
 
 /// An approval of the move after a canary step (`[release] approval`).
@@ -234,6 +247,7 @@ impl Record {
             held: None,
             waiting: None,
             approved: None,
+            approval: Vec::new(),
         }
     }
 
@@ -279,6 +293,18 @@ impl Record {
             })),
             ..Record::now(Action::Pending, version, Some(stable))
         }
+    }
+
+    /// This canary or pending record keeping `approval`, the percentages
+    /// whose move waits for approval.
+    pub fn with_approval(mut self, approval: &[u8]) -> Self {
+        approval.clone_into(&mut self.approval);
+        self
+    }
+
+    /// The plan of a release in progress (a canary or a pending release).
+    fn plan(&self) -> Option<&Plan> {
+        (self.canary.as_ref().map(|c| &c.plan)).or(self.pending.as_ref().map(|p| &p.plan))
     }
 
     /// When `at` was, if it parses.
@@ -337,9 +363,7 @@ impl Record {
                 Ok(_) => {}
             }
         }
-        let plan =
-            (self.canary.as_ref().map(|c| &c.plan)).or(self.pending.as_ref().map(|p| &p.plan));
-        match plan {
+        match self.plan() {
             Some(plan) if plan.bake > MAX_BAKE => Some(format!(
                 "its bake of {} is longer than the {} greenlight allows",
                 humantime::format_duration(plan.bake),
@@ -412,7 +436,22 @@ impl Record {
             (Action::Release, Some(from), Some(settle)) => Some(Settling { from, settle }),
             _ => None,
         };
+        let approval = match field("approval") {
+            None => Vec::new(),
+            Some(mask) => {
+                let plan =
+                    (canary.as_ref().map(|c| &c.plan)).or(pending.as_ref().map(|p| &p.plan))?;
+                let moves: Vec<u8> = plan.steps.iter().copied().chain([100]).collect();
+                if mask.len() != moves.len() || !mask.chars().all(|c| c == '0' || c == '1') {
+                    return None;
+                }
+                (moves.into_iter().zip(mask.chars()))
+                    .filter_map(|(p, c)| (c == '1').then_some(p))
+                    .collect()
+            }
+        };
         Some(Record {
+            approval,
             action,
             version: field("version")?,
             previous: field("previous"),
@@ -483,6 +522,12 @@ impl fmt::Display for Record {
         }
         if let Some(s) = &self.settling {
             write!(f, " settle={}s from={}", s.settle.as_secs(), s.from)?;
+        }
+        if let Some(plan) = self.plan().filter(|_| !self.approval.is_empty()) {
+            let mask: String = (plan.steps.iter().chain(&[100]))
+                .map(|p| if self.approval.contains(p) { '1' } else { '0' })
+                .collect();
+            write!(f, " approval={mask}")?;
         }
         if let Some(shape) = &self.shape {
             write!(f, " shape={shape}")?;
@@ -571,23 +616,30 @@ mod tests {
             steps: vec![10, 50],
             bake: std::time::Duration::from_secs(300),
         };
-        let mut r = Record::pending("6", "5", &plan, Duration::from_secs(60));
+        let mut r =
+            Record::pending("6", "5", &plan, Duration::from_secs(60)).with_approval(&[10, 100]);
         r.waiting = Some(0);
         let text = r.to_string();
         assert!(
             text.starts_with(
-                "greenlight: action=pending version=6 previous=5 steps=10,50 bake=300s settle=60s waiting=0 at="
+                "greenlight: action=pending version=6 previous=5 steps=10,50 bake=300s settle=60s approval=101 waiting=0 at="
             ),
             "{text}"
         );
         assert_eq!(Record::parse(&text), Some(r));
-        let once = Record::pending("6", "5", &Plan::all_at_once(), Duration::ZERO);
+        let once =
+            Record::pending("6", "5", &Plan::all_at_once(), Duration::ZERO).with_approval(&[100]);
         let text = once.to_string();
         assert!(
-            text.starts_with("greenlight: action=pending version=6 previous=5 at="),
+            text.starts_with("greenlight: action=pending version=6 previous=5 approval=1 at="),
             "{text}"
         );
         assert_eq!(Record::parse(&text), Some(once));
+        // A mask that does not fit the plan was not written by greenlight.
+        for mask in ["01", "0111", "0x1", ""] {
+            let edited = text.replace("approval=1", &format!("approval={mask}"));
+            assert_eq!(Record::parse(&edited), None, "{edited}");
+        }
     }
 
     #[test]
@@ -616,7 +668,10 @@ mod tests {
             "x".repeat(200)
         );
         r.approved = Some(Box::new(Approved::now(8, &long)));
+        // Every move waiting, nine steps: still room for a name.
+        r.approval = plan.steps.iter().copied().chain([100]).collect();
         let text = r.to_string();
+        assert!(text.contains(" approval=1111111111 "), "{text}");
         assert_eq!(text.len(), MAX_LENGTH, "{text}");
         let back = Record::parse(&text).expect("a record");
         let approved = back.approved.expect("the approval");

@@ -112,6 +112,9 @@ pub struct Run<'a> {
     /// (`[release] approval` lists its percentage), and the release record
     /// says so (`action=pending`).
     pending: bool,
+    /// The percentages whose move waits for `greenlight approve`: the
+    /// config's for a new release, the record's for one in progress.
+    approval: Vec<u8>,
     /// The step whose hold the release record marks as told (`held=`).
     held_told: Option<usize>,
     /// The step whose wait for approval the release record marks as told
@@ -136,15 +139,8 @@ impl<'a> Run<'a> {
         plan: Plan,
     ) -> Self {
         let place = router.place();
-        let mut plan_text = match &place.route {
-            Some(route) => format!("{plan}, {route}"),
-            None => plan.to_string(),
-        };
-        let approval = &ctx.config.release.approval;
-        if !approval.is_empty() {
-            let listed: Vec<String> = approval.iter().map(|p| format!("{p} %")).collect();
-            plan_text.push_str(&format!(", approval before {}", listed.join(", ")));
-        }
+        let approval = ctx.config.release.approval.clone();
+        let plan_text = plan_text(&plan, &place, &approval);
         Run {
             ctx,
             version: version.to_owned(),
@@ -170,6 +166,7 @@ impl<'a> Run<'a> {
                 plan: plan_text,
                 ..Default::default()
             },
+            approval,
             plan,
         }
     }
@@ -202,6 +199,16 @@ impl<'a> Run<'a> {
         self.held_told = record.held;
         self.waiting_told = record.waiting;
         self.approved.clone_from(&record.approved);
+        if record.approval != self.approval {
+            self.ctx.ui.step(format_args!(
+                "the release of version {} keeps the approvals it started with ({}); `[release] approval` now says {}, for the next release",
+                self.version,
+                approvals(&record.approval),
+                approvals(&self.approval)
+            ));
+            self.approval.clone_from(&record.approval);
+            self.report.plan = plan_text(&self.plan, &self.place, &self.approval);
+        }
         self
     }
 
@@ -216,12 +223,7 @@ impl<'a> Run<'a> {
     /// approval` lists it, approved or not.
     fn needs_approval(&self, step: usize) -> Option<u8> {
         let next = self.percents(step).1;
-        self.ctx
-            .config
-            .release
-            .approval
-            .contains(&next)
-            .then_some(next)
+        self.approval.contains(&next).then_some(next)
     }
 
     /// The percent on the new version at `step`, and after the move that
@@ -305,7 +307,9 @@ impl<'a> Run<'a> {
         let (share, record, percent) = match step {
             Some(k) => (
                 Some(self.plan.weight(k)),
-                Record::canary(&self.version, &self.stable, k, &self.plan).with_settle(self.settle),
+                Record::canary(&self.version, &self.stable, k, &self.plan)
+                    .with_settle(self.settle)
+                    .with_approval(&self.approval),
                 self.plan.steps[k],
             ),
             None => {
@@ -669,6 +673,29 @@ impl<'a> Run<'a> {
             .filter(|left| *left > 0);
         self.report
     }
+}
+
+/// The plan of a release in words for its report: its steps, the way
+/// the traffic moves, and the moves that wait for approval.
+fn plan_text(plan: &Plan, place: &Place, approval: &[u8]) -> String {
+    let mut text = match &place.route {
+        Some(route) => format!("{plan}, {route}"),
+        None => plan.to_string(),
+    };
+    if !approval.is_empty() {
+        text.push_str(&format!(", approval before {}", approvals(approval)));
+    }
+    text
+}
+
+/// Percentages whose move waits for approval, e.g. "50 %, 100 %", or
+/// "none".
+fn approvals(approval: &[u8]) -> String {
+    if approval.is_empty() {
+        return "none".to_owned();
+    }
+    let listed: Vec<String> = approval.iter().map(|p| format!("{p} %")).collect();
+    listed.join(", ")
 }
 
 fn is_zero(n: &u64) -> bool {

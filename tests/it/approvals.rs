@@ -462,3 +462,50 @@ fn two_colour_releases_refuse_an_approval_of_their_first_move() {
         );
     }
 }
+
+#[test]
+fn a_release_keeps_the_approvals_it_started_with_whatever_the_config_says_later() {
+    let config = |release: &str| format!("{}\n[release]\n{release}\n", default_config());
+    // Started with a wait before 100 %: removing it from the config skips nothing.
+    let p = canary_project("steps = [10]\nbake = \"1h\"\napproval = [100]");
+    p.run(&["ship", "--no-wait"]).success();
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(description.contains(" approval=01 "), "{description}");
+    p.write("greenlight.toml", &config("steps = [10]\nbake = \"1h\""));
+    p.end_bake("live");
+    let held = p.run(&["promote"]).success();
+    assert!(
+        held.stderr.contains(
+            "the release of version 2 keeps the approvals it started with (100 %); `[release] approval` now says none, for the next release"
+        ),
+        "{}",
+        held.stderr
+    );
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+    assert_eq!(
+        held["release"]["plan"],
+        "10 % → 100 %, 1h each, approval before 100 %"
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+    drop(p);
+    // Started without: adding one to the config adds no wait.
+    let p = canary_project("steps = [10]\nbake = \"1h\"");
+    p.run(&["ship", "--no-wait"]).success();
+    let (_, description) = p.alias("live").expect("alias");
+    assert!(!description.contains("approval="), "{description}");
+    p.write(
+        "greenlight.toml",
+        &config("steps = [10]\nbake = \"1h\"\napproval = [100]"),
+    );
+    p.end_bake("live");
+    let moved = p.run(&["promote"]).success();
+    assert!(
+        moved.stderr.contains(
+            "keeps the approvals it started with (none); `[release] approval` now says 100 %"
+        ),
+        "{}",
+        moved.stderr
+    );
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}

@@ -105,6 +105,7 @@ impl Run<'_> {
             ),
         };
         record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
+        record.approval.clone_from(&self.approval);
         record.held = self.held_told.filter(|k| *k == step);
         record.waiting = self.waiting_told.filter(|k| *k == step);
         record.approved = self.approved.clone().filter(|a| a.step == step);
