@@ -155,7 +155,11 @@ pub enum Command {
     /// Approve the move a release waits for (`[release] approval`): record
     /// who approved in the release record, then make the move when the
     /// bake is over and the gates are green (else the next `promote` does).
-    Approve,
+    Approve {
+        /// Say what it would record and move, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Put the alias back on the version live before the last release.
     Rollback {
         /// List the write it would make, and make none.
@@ -264,6 +268,7 @@ impl Command {
             | Command::Release { dry_run, .. }
             | Command::Ship { dry_run, .. }
             | Command::Promote { dry_run }
+            | Command::Approve { dry_run }
             | Command::Rollback { dry_run } => *dry_run,
             Command::Plan { .. } => true,
             _ => false,
@@ -281,7 +286,7 @@ impl Command {
             Command::Plan { .. } => "plan",
             Command::Promote { .. } => "promote",
             Command::Rollback { .. } => "rollback",
-            Command::Approve => "approve",
+            Command::Approve { .. } => "approve",
             Command::Status => "status",
             Command::History { .. } => "history",
             Command::Prune { .. } => "prune",

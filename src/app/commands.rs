@@ -72,7 +72,7 @@ pub(super) async fn local_part(
             version, no_wait, ..
         } => Job::Release(version.clone(), !no_wait),
         Command::Promote { .. } => Job::Promote,
-        Command::Approve => Job::Approve(String::new()),
+        Command::Approve { .. } => Job::Approve(String::new()),
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
         Command::History { limit } => Job::History(*limit, None),
@@ -253,11 +253,15 @@ pub(super) async fn plan_only(
                 Err(e) => Err(e),
             }
         }
-        Job::Promote | Job::Approve(_) => promote(quiet, None).await.map(|promoted| {
+        Job::Promote => promote(quiet, None).await.map(|promoted| {
             if promoted.is_none() {
                 quiet.dry_then("no release in progress: nothing to promote");
             }
         }),
+        Job::Approve(by) => match promote(quiet, Some(&by)).await {
+            Ok(None) => Err(release::engine::nothing_waits(ctx)),
+            done => done.map(|_| ()),
+        },
         Job::Rollback => rollback(quiet).await.map(|done| {
             if done.already_rolled_back {
                 quiet.dry_then(format_args!(

@@ -38,6 +38,9 @@ pub enum Event {
     /// A step has baked with green gates and the release waits for
     /// `greenlight approve` before its next move (`[release] approval`).
     WaitingForApproval,
+    /// Someone approved the move a release waits for (`greenlight
+    /// approve`): who, and the move, in the reason.
+    Approved,
     /// All traffic is on the new version.
     Released,
     /// Traffic went back to the stable version: a red gate, an error, an
@@ -49,11 +52,12 @@ pub enum Event {
 
 impl Event {
     /// Every event, in the order a release meets them.
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
         Event::Started,
         Event::Step,
         Event::Held,
         Event::WaitingForApproval,
+        Event::Approved,
         Event::Released,
         Event::RolledBack,
         Event::RollbackFailed,
@@ -66,6 +70,7 @@ impl Event {
             Event::Step => "step",
             Event::Held => "held",
             Event::WaitingForApproval => "waiting_for_approval",
+            Event::Approved => "approved",
             Event::Released => "released",
             Event::RolledBack => "rolled_back",
             Event::RollbackFailed => "rollback_failed",

@@ -105,6 +105,10 @@ impl Notice {
                 "Release of {name} version {version} is waiting for approval at {} % of alias {alias}: run `greenlight approve` to move on",
                 self.percent
             ),
+            Event::Approved => format!(
+                "Release of {name} version {version} was approved at {} % of alias {alias}",
+                self.percent
+            ),
             Event::Released => {
                 format!("{name} version {version} is released: 100 % of alias {alias}")
             }

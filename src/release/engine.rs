@@ -790,6 +790,10 @@ pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
         )),
         None => {
             let approved = Box::new(Approved::now(step, by));
+            run.ctx.dry_then(format_args!(
+                "record in the release record: the move to {percent} % approved by {} at {}",
+                approved.by, approved.at
+            ));
             run.mark(step, |r| r.approved = Some(approved.clone()))
                 .await?;
             run.ctx.ui.step(format_args!(
@@ -797,6 +801,8 @@ pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
                 approved.by, approved.at
             ));
             run.approved = Some(approved);
+            // Only the approve whose conditional write won gets here.
+            run.tell_approved(step).await;
         }
     }
     drive(run, false).await

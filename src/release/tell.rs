@@ -5,7 +5,8 @@
 //! write won, so only the runner whose write won tells it; a rollback
 //! after its restore (`rolled_back`), or after the restore failed
 //! (`rollback_failed`); a hold after the record write that marks it
-//! (`held`). The notice's facts come from AWS: one
+//! (`held`), an approval after the record write that holds it
+//! (`approved`). The notice's facts come from AWS: one
 //! `GetFunctionConfiguration` of the version (its ARN names the region and
 //! account, its description holds the commit and run URL), made only when
 //! an entry hears of the event.
@@ -71,7 +72,7 @@ pub async fn tell(ctx: Ctx<'_>, change: Change<'_>) {
         steps: change.plan.map(|p| p.steps.len()).filter(|n| *n > 0),
         percent: change.percent,
         outcome: match change.event {
-            Event::Started | Event::Step => "in_progress",
+            Event::Started | Event::Step | Event::Approved => "in_progress",
             Event::Held | Event::WaitingForApproval => "held",
             Event::Released => "released",
             Event::RolledBack => "rolled_back",

@@ -95,12 +95,7 @@ fn the_wait_for_approval_is_told_once() {
     for _ in 0..3 {
         p.run(&["promote"]).success();
     }
-    let told: Vec<serde_json::Value> = webhook
-        .lock()
-        .expect("the requests")
-        .iter()
-        .map(|(_, body)| serde_json::from_str(body).expect("a JSON body"))
-        .collect();
+    let told = notices(&webhook);
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["event"], "waiting_for_approval");
     assert_eq!(told[0]["outcome"], "held");
@@ -508,4 +503,69 @@ fn a_release_keeps_the_approvals_it_started_with_whatever_the_config_says_later(
         moved.stderr
     );
     p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+/// The notices `webhook` received, as JSON.
+fn notices(webhook: &crate::harness::loopback::Received) -> Vec<serde_json::Value> {
+    webhook
+        .lock()
+        .expect("the requests")
+        .iter()
+        .map(|(_, body)| serde_json::from_str(body).expect("a JSON body"))
+        .collect()
+}
+
+#[test]
+fn an_approval_is_told_once_by_the_approve_whose_write_won() {
+    let (hook, webhook) = recorder("200 OK");
+    let p = canary_project(&format!(
+        "steps = [10]\nbake = \"1h\"\napproval = [100]\n\n[[notify]]\nwebhook = \"{hook}/t\"\nevents = [\"approved\"]"
+    ));
+    p.run(&["ship", "--no-wait"]).success();
+    let both = [approve_as(&p, "alice"), approve_as(&p, "bob")].map(finished);
+    assert!(both.iter().any(|(code, _, _)| *code == 0), "{both:?}");
+    finished(approve_as(&p, "carol"));
+    let told = notices(&webhook);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["event"], "approved");
+    assert_eq!(told[0]["outcome"], "in_progress");
+    assert_eq!(told[0]["percent"], 10);
+    assert_eq!(told[0]["step"], 1);
+    let (_, description) = p.alias("live").expect("alias");
+    let who = if description.contains(" by=alice,") {
+        "alice"
+    } else {
+        "bob"
+    };
+    let reason = told[0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!("approved by {who},arn:aws:"))
+            && reason.ends_with(" to move to 100 %"),
+        "{reason}"
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn approve_dry_run_says_what_it_would_record_and_move_and_writes_nothing() {
+    let p = baked_at_ten_percent("approval = [100]");
+    p.run(&["promote"]).success();
+    let before = p.emulator.requests().len();
+    let description = p.alias("live").expect("alias").1;
+    let (code, planned, stderr) = finished(approve_with(
+        &p,
+        "alice",
+        &["approve", "--dry-run", "--output", "json"],
+    ));
+    assert_eq!(code, 0, "{planned}\n{stderr}");
+    assert_eq!(planned["outcome"], "dry_run", "{planned}");
+    let text = planned["dry_run"].to_string();
+    assert!(
+        text.contains("the move to 100 % approved by alice,arn:aws:"),
+        "{text}"
+    );
+    assert!(text.contains("all traffic (weights cleared)"), "{text}");
+    assert_eq!(p.emulator.writes_since(before), Vec::<String>::new());
+    assert_eq!(p.alias("live").expect("alias").1, description);
+    assert_eq!(p.weights("live"), at(0.1));
 }

@@ -257,8 +257,8 @@ fn bad_notify_tables_are_exit_2_before_any_aws_call() {
             "`notify[0].sns` = ****: an entry has one kind",
         ),
         (
-            format!("[[notify]]\nwebhook = \"https://a.example/{TOKEN}\"\nevents = [\"approved\"]"),
-            "`notify[0].events` = \"approved\": not an event",
+            format!("[[notify]]\nwebhook = \"https://a.example/{TOKEN}\"\nevents = [\"approval\"]"),
+            "`notify[0].events` = \"approval\": not an event",
         ),
         (
             format!("[[notify]]\nslack = \"http://hooks.example.com/{TOKEN}\""),

@@ -62,6 +62,18 @@ impl Run<'_> {
         }
     }
 
+    /// After the record write that holds the approval of the move after
+    /// `step` (won by one `approve`): tells `approved`, with who approved
+    /// and the move.
+    pub(super) async fn tell_approved(&mut self, step: usize) {
+        let Some(by) = self.approved.as_ref().map(|a| a.by.clone()) else {
+            return;
+        };
+        let (percent, next) = self.percents(step);
+        let why = format!("approved by {by} to move to {next} %");
+        tell::tell(self.ctx, self.change(Event::Approved, percent, Some(&why))).await;
+    }
+
     /// Marks `event` told at `step` in the release record ([`Run::mark`]).
     /// False when the write failed: then nothing is told.
     async fn mark_told(&mut self, step: usize, event: Event) -> bool {
