@@ -2,7 +2,7 @@
 //! JSON and as a Slack message.
 //!
 //! Every field is always there (`null` when unknown), so a receiver reads
-//! one shape: `event`, `function`, `region`, `account`, `alias`,
+//! one shape: `event`, `function`, `region`, `account`, `alias`, `place`,
 //! `version`, `previous`, `step`, `steps`, `percent`, `outcome`, `reason`,
 //! `commit`, `run_url`, `at`. The facts come from AWS: the region and
 //! account from the version's ARN, the commit and run URL from its
@@ -26,8 +26,12 @@ pub struct Notice {
     pub region: Option<String>,
     /// Its account, from the version's ARN.
     pub account: Option<String>,
-    /// The alias users reach.
+    /// The alias users reach (with `[dns]` or `[alb]`: the live colour's
+    /// when the command started).
     pub alias: String,
+    /// What users reach, in words: `alias live`, `DNS name
+    /// orders.example.com` or `load balancer <listener or rule ARN>`.
+    pub place: String,
     /// The version being released (or rolled back from).
     pub version: String,
     /// The stable version (the one rolled back to).
@@ -87,37 +91,37 @@ impl Notice {
     /// version's description) cannot mention `@channel` or put a link
     /// under words of its own.
     pub fn slack(&self) -> String {
-        let (name, alias, version) = (&self.function, &self.alias, &self.version);
+        let (name, alias, version) = (&self.function, &self.place, &self.version);
         let mut text = match self.event {
             Event::Started => format!(
-                "Release of {name} version {version} started: {} % of alias {alias}",
+                "Release of {name} version {version} started: {} % of {alias}",
                 self.percent
             ),
             Event::Step => format!(
-                "Release of {name} version {version} moved on: {} % of alias {alias}",
+                "Release of {name} version {version} moved on: {} % of {alias}",
                 self.percent
             ),
             Event::Held => format!(
-                "Release of {name} version {version} is held at {} % of alias {alias}",
+                "Release of {name} version {version} is held at {} % of {alias}",
                 self.percent
             ),
             Event::WaitingForApproval => format!(
-                "Release of {name} version {version} is waiting for approval at {} % of alias {alias}: run `greenlight approve` to move on",
+                "Release of {name} version {version} is waiting for approval at {} % of {alias}: run `greenlight approve` to move on",
                 self.percent
             ),
             Event::Approved => format!(
-                "Release of {name} version {version} was approved at {} % of alias {alias}",
+                "Release of {name} version {version} was approved at {} % of {alias}",
                 self.percent
             ),
             Event::Released => {
-                format!("{name} version {version} is released: 100 % of alias {alias}")
+                format!("{name} version {version} is released: 100 % of {alias}")
             }
             Event::RolledBack => format!(
-                "Release of {name} version {version} was rolled back: alias {alias} is on version {}",
+                "Release of {name} version {version} was rolled back: {alias} is on version {}",
                 self.previous.as_deref().unwrap_or("?")
             ),
             Event::RollbackFailed => format!(
-                "ROLLBACK FAILED for {name} version {version}: alias {alias} may still send traffic to it; a person must act"
+                "ROLLBACK FAILED for {name} version {version}: {alias} may still send traffic to it; a person must act"
             ),
         };
         if let (Some(step), Some(steps)) = (self.step, self.steps) {
@@ -163,6 +167,7 @@ mod tests {
             region: Some("eu-west-1".to_owned()),
             account: Some("123456789012".to_owned()),
             alias: "live".to_owned(),
+            place: "alias live".to_owned(),
             version: "6".to_owned(),
             previous: Some("5".to_owned()),
             step: None,
@@ -180,8 +185,8 @@ mod tests {
     fn the_json_has_every_field_and_slack_the_same_facts() {
         let json: serde_json::Value = serde_json::from_str(&notice().json()).expect("json");
         for field in [
-            "event", "function", "region", "account", "alias", "version", "previous", "step",
-            "steps", "percent", "outcome", "reason", "commit", "run_url", "at",
+            "event", "function", "region", "account", "alias", "place", "version", "previous",
+            "step", "steps", "percent", "outcome", "reason", "commit", "run_url", "at",
         ] {
             assert!(json.get(field).is_some(), "{field} in {json}");
         }
@@ -190,6 +195,7 @@ mod tests {
         let text = slack["text"].as_str().expect("text");
         for fact in [
             "orders",
+            "alias live is on version 5",
             "version 6",
             "version 5",
             "ALARM",

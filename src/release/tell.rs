@@ -66,6 +66,7 @@ pub async fn tell(ctx: Ctx<'_>, change: Change<'_>) {
         region: arn.get(3).cloned().filter(|r| !r.is_empty()),
         account: arn.get(4).cloned().filter(|a| !a.is_empty()),
         alias: ctx.alias().to_owned(),
+        place: place(ctx),
         version: change.version.to_owned(),
         previous: Some(change.stable.to_owned()),
         step: change.step.map(|k| k + 1),
@@ -88,6 +89,16 @@ pub async fn tell(ctx: Ctx<'_>, change: Change<'_>) {
             .unwrap_or_default(),
     };
     ctx.notify.send(&notice, ctx.ui).await;
+}
+
+/// What users reach, in words: the `[dns]` name, the `[alb]` listener or
+/// rule, or the alias.
+fn place(ctx: Ctx<'_>) -> String {
+    match (&ctx.config.dns, &ctx.config.alb) {
+        (Some(dns), _) => format!("DNS name {}", dns.name),
+        (None, Some(alb)) => format!("load balancer {}", alb.action.arn()),
+        (None, None) => format!("alias {}", ctx.alias()),
+    }
 }
 
 /// Who asked for a manual rollback: `GITHUB_ACTOR`, else `USER`.

@@ -385,11 +385,31 @@ fn plan_and_dry_runs_list_the_forward_action_writes_and_make_none() {
 /// for approval (the forward weights unchanged), and `approve` finishes it.
 #[test]
 fn a_release_behind_a_load_balancer_waits_for_approval_and_approve_finishes_it() {
-    let (p, alb) =
-        behind_a_load_balancer([100, 0], "steps = [10]\nbake = \"1h\"\napproval = [100]");
+    let (hook, webhook) = crate::harness::loopback::recorder("200 OK");
+    let (p, alb) = behind_a_load_balancer(
+        [100, 0],
+        &format!(
+            "steps = [10]\nbake = \"1h\"\napproval = [100]\n\n[[notify]]\nwebhook = \"{hook}/t\""
+        ),
+    );
     crate::approvals::colours_held_at_ten_percent(&p);
     assert_weights(&p, &alb, 90, 10);
     let approved = p.run(&["approve", "--output", "json"]).success().json();
     assert_eq!(approved["outcome"], "released", "{approved}");
     assert_weights(&p, &alb, 0, 100);
+    // The notices name the load balancer users reach, not a colour's alias.
+    let told = crate::approvals::notices(&webhook);
+    let events: Vec<&str> = told.iter().filter_map(|n| n["event"].as_str()).collect();
+    assert_eq!(
+        events,
+        ["started", "waiting_for_approval", "approved", "released"],
+        "{told:?}"
+    );
+    for notice in &told {
+        let place = notice["place"].as_str().unwrap_or_default();
+        assert!(
+            place.starts_with("load balancer arn:aws:elasticloadbalancing:"),
+            "{notice}"
+        );
+    }
 }

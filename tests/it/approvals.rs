@@ -506,7 +506,7 @@ fn a_release_keeps_the_approvals_it_started_with_whatever_the_config_says_later(
 }
 
 /// The notices `webhook` received, as JSON.
-fn notices(webhook: &crate::harness::loopback::Received) -> Vec<serde_json::Value> {
+pub(crate) fn notices(webhook: &crate::harness::loopback::Received) -> Vec<serde_json::Value> {
     webhook
         .lock()
         .expect("the requests")

@@ -378,6 +378,11 @@ fn a_dns_release_and_its_manual_rollback_are_told() {
         assert_eq!(notice["commit"], SHA, "{notice}");
     }
     assert_eq!(told[2]["reason"], "manual rollback by alice");
+    // Users reach the DNS name, whichever colour's alias carries the version.
+    let place = format!("DNS name {}", crate::dns::NAME);
+    for notice in &told {
+        assert_eq!(notice["place"], place.as_str(), "{notice}");
+    }
 }
 
 #[test]
