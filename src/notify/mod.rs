@@ -139,9 +139,13 @@ impl Notifier {
         topics
             .publish(arn, topic_region(arn), &notice.subject(), &notice.json())
             .await
-            .map_err(|e| match e.cause {
-                Some(cause) => format!("{}: {cause}", e.message),
-                None => e.message,
+            .map_err(|e| {
+                // The hint names a missing permission (AccessDenied).
+                let hint = e.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+                match e.cause {
+                    Some(cause) => format!("{}: {cause}{hint}", e.message),
+                    None => format!("{}{hint}", e.message),
+                }
             })
     }
 

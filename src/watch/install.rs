@@ -599,7 +599,9 @@ fn trust(service: &str) -> String {
 
 /// What the watcher may do: what `promote` calls (read the function and
 /// its alias, move the alias, invoke for the smoke gates, read alarms and
-/// metrics, weighted DNS), S3 on its prefix only, and its own logs.
+/// metrics, weighted DNS), publish to the `[[notify]]` SNS topics its
+/// snapshots name (written later, so any topic), S3 on its prefix only,
+/// and its own logs.
 fn execution_policy(bucket: &str, prefix: &str) -> String {
     json!({
         "Version": "2012-10-17",
@@ -616,6 +618,12 @@ fn execution_policy(bucket: &str, prefix: &str) -> String {
                     "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets",
                     "route53:GetChange",
                 ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "NotifySnsTopics",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
                 "Resource": "*",
             },
             {

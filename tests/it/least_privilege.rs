@@ -31,9 +31,17 @@ const CHECKED_BY_LAMBDA: [&str; 6] = [
 ];
 
 /// Statements whose calls only warn: without them the commands succeed,
-/// saying the check was skipped and naming the missing permission (the
-/// triggers of the unqualified function, `crate::triggers`).
-const ADVISORY: [&str; 1] = ["FindEventSourceMappingsThatRunLatest"];
+/// saying what was skipped (the warning's words) and naming the missing
+/// permission: the triggers of the unqualified function
+/// (`crate::triggers`), and `[[notify]]` SNS topics (a notification never
+/// changes a release).
+const ADVISORY: [(&str, &str); 2] = [
+    (
+        "FindEventSourceMappingsThatRunLatest",
+        "the check for triggers of the unqualified function was skipped",
+    ),
+    ("PublishNotificationsOnlyWithNotifySns", "was not told of"),
+];
 
 /// The IAM action an operation the proxy saw needs.
 fn iam_action(op: &str) -> Option<String> {
@@ -53,6 +61,7 @@ fn iam_action(op: &str) -> Option<String> {
         "S3PUT" => "s3:PutObject".to_owned(),
         "GetParameters" => "ssm:GetParameters".to_owned(),
         "GetSecretValue" => "secretsmanager:GetSecretValue".to_owned(),
+        "Publish" => "sns:Publish".to_owned(),
         _ => format!("lambda:{op}"),
     })
 }
@@ -124,8 +133,9 @@ fn step(p: &Project, proxy: &FaultProxy, args: &[&str]) -> Step {
 }
 
 /// Every command a CI role runs on an alias release, through S3, with
-/// alarm and metric gates and environment values from SSM and Secrets
-/// Manager, in order; stops at the first failure.
+/// alarm and metric gates, environment values from SSM and Secrets
+/// Manager and an SNS topic told of each step, in order; stops at the
+/// first failure.
 fn alias_scenario(deny: &[String]) -> Vec<Step> {
     let release = "[release]\nsteps = [50]\nbake = \"1h\"\nalarms = [\"orders-errors\"]\nmin_invocations = 1\n\
                    metrics = [{ name = \"error-rate\", margin = 0.01 }, { name = \"p99-duration\", margin = \"100ms\" }]\n";
@@ -144,6 +154,9 @@ fn alias_scenario(deny: &[String]) -> Vec<Step> {
             "environment = { DB = { ssm = \"/orders/db\" }, KEY = { secret = \"orders/key\" },",
         );
     let p = Project::with_config(&format!("{config}\n{release}"));
+    let (topic, _) = crate::harness::python::topic_with_queue(&p.emulator.endpoint, "releases");
+    let release = format!("{release}\n[[notify]]\nsns = \"{topic}\"\n");
+    p.write("greenlight.toml", &format!("{config}\n{release}"));
     put_parameter(&p, "/orders/db", "db-value");
     create_secret(&p, "orders/key", "key-value");
     p.create_bucket("artifacts");
@@ -282,6 +295,7 @@ fn denying(p: &Project, deny: &[String]) -> FaultProxy {
         "S3PUT",
         "GetParameters",
         "GetSecretValue",
+        "Publish",
     ];
     for op in ops {
         if iam_action(op).is_some_and(|a| deny.contains(&a)) {
@@ -348,11 +362,10 @@ fn without_any_one_statement_a_named_command_fails_naming_the_permission() {
         } else {
             alias_scenario(&deny)
         };
-        if ADVISORY.contains(&sid.as_str()) {
+        if let Some((_, words)) = ADVISORY.iter().find(|(advisory, _)| advisory == sid) {
             let warned = steps.iter().find(|s| {
                 deny.iter().any(|a| {
-                    s.output
-                        .contains("the check for triggers of the unqualified function was skipped")
+                    s.output.contains(words)
                         && s.output.contains(&format!("lacks the permission {a}"))
                 })
             });

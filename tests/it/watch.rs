@@ -462,6 +462,22 @@ fn watch_install_creates_the_watcher_a_second_install_upgrades_it_and_remove_del
         )
     );
 
+    // The role may publish to the `[[notify]]` SNS topics snapshots name.
+    let policy = p
+        .block_on(
+            iam.get_role_policy()
+                .role_name("greenlight-watcher-role")
+                .policy_name("greenlight-watcher")
+                .send(),
+        )
+        .expect("the execution role's policy");
+    // IAM returns the document URL-encoded (the emulator may not).
+    let document = policy.policy_document();
+    assert!(
+        document.contains("sns:Publish") || document.contains("sns%3APublish"),
+        "{document}"
+    );
+
     // A second install upgrades in place.
     p.write_bytes("bin/greenlight", &linux_binary("two"));
     let second = p
