@@ -247,12 +247,10 @@ pub async fn rolled_back_by_another(ctx: Ctx<'_>, stable: &str, failed: &str) ->
 
 /// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
 /// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
-/// "manual rollback" and by whom when known ([`tell::who`]).
+/// "manual rollback" and by whom when known, or greenlight's own reason
+/// on its panic path ([`tell::rollback_reason`]).
 pub async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>) {
-    let manual = match tell::who() {
-        Some(who) => format!("manual rollback by {who}"),
-        None => "manual rollback".to_owned(),
-    };
+    let manual = tell::rollback_reason();
     let (event, reason) = match restored {
         Ok(()) => (Event::RolledBack, manual),
         Err(e) => (Event::RollbackFailed, format!("{manual}: {}", e.message)),

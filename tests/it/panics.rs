@@ -22,8 +22,10 @@ use greenlight::aws::Seams;
 use greenlight::aws::lambda::{Lambda, WaitPolicy};
 use greenlight::aws::route53::Dns;
 use greenlight::config::Config;
+use greenlight::config::notify::Address;
 use greenlight::context::Ctx;
 use greenlight::error::Error;
+use greenlight::notify::{Notifier, Target};
 use greenlight::secrets::Redactor;
 use greenlight::ui::{OutputFormat, Ui};
 
@@ -59,8 +61,9 @@ impl Intercept for PanicOn {
 }
 
 /// Runs `work` with greenlight's context for `p` (its config, against its
-/// emulator, the alias users reach chosen as the commands choose it),
-/// every call of `operation` panicking.
+/// emulator, the alias users reach chosen as the commands choose it, its
+/// `[[notify]]` entries with URLs written in it told), every call of
+/// `operation` panicking.
 fn with_panic_on<T>(
     p: &Project,
     operation: &'static str,
@@ -88,7 +91,15 @@ fn with_panic_on<T>(
     let text = std::fs::read_to_string(&path).expect("read the config");
     let config = Config::parse(&path, &text).expect("the config");
     let ui = Ui::new(OutputFormat::Json, 0, Redactor::default());
-    let notify = greenlight::notify::Notifier::none();
+    let targets = config
+        .notify
+        .iter()
+        .filter_map(|entry| match &entry.address {
+            Address::Text(url) => Some(Target::new(entry.clone(), url.clone())),
+            Address::Reference(_) => None,
+        })
+        .collect();
+    let notify = Notifier::new(targets, None, Redactor::default());
     p.block_on(async {
         let base = Ctx::new(&config, &seams, &ui, &notify);
         let live = greenlight::release::dns::with_live_alias(&config, base).await?;
@@ -183,9 +194,10 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
 }
 
 #[test]
-fn a_panic_in_promote_rolls_the_alias_back() {
+fn a_panic_in_promote_rolls_the_alias_back_and_tells_it_as_automatic() {
+    let (hook, webhook) = crate::harness::loopback::recorder("200 OK");
     let p = Project::with_config(&format!(
-        "{}\n[release]\nsteps = [10, 50]\nbake = \"1h\"\n",
+        "{}\n[release]\nsteps = [10, 50]\nbake = \"1h\"\n\n[[notify]]\nwebhook = \"{hook}/t\"\nevents = [\"rolled_back\"]\n",
         default_config()
     ));
     p.run(&["ship"]).success();
@@ -206,4 +218,9 @@ fn a_panic_in_promote_rolls_the_alias_back() {
         format!("release of version 2 rolled back to version 1: {BUG}")
     );
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    // Told as the automatic rollback it is, with the panic as its reason.
+    let told = crate::approvals::notices(&webhook);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["event"], "rolled_back");
+    assert_eq!(told[0]["reason"], BUG, "{told:?}");
 }
