@@ -351,6 +351,20 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The first move of the release, once the new version is `Active`
+    /// and, with `[release] together`, every function is ready: why it
+    /// must be undone, if it must. Nothing has moved if it fails.
+    async fn make_first_move(&mut self) -> Result<Option<String>> {
+        let first = (!self.plan.is_all_at_once()).then_some(0);
+        self.ensure_active().await?;
+        self.interrupts.get_or_insert_with(Interrupts::catch);
+        if let Err(Halt::Pause(why) | Halt::RollBack(why)) = self.fleet_turn(0).await {
+            return Err(lockstep::not_released(&self.version, &why));
+        }
+        self.move_to(first).await?;
+        Ok(self.in_effect().await.err())
+    }
+
     /// Moves to `step` ([`Run::move_to`]) once traffic has moved before,
     /// and waits until the move is in effect: why it must be undone, if it
     /// must; a conflict (someone else moved the traffic) stops the run
@@ -827,6 +841,8 @@ async fn after_panic(router: AnyRouter<'_>, version: &str, panic: &str) -> Error
 }
 
 async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
+    // Nothing has moved yet: the release is pending, and stays so (in its
+    // record) when its first move waits for approval.
     run.pending = true;
     if run.awaits_approval(0).is_some() {
         // No traffic moves before someone approves: the record says the
@@ -838,22 +854,6 @@ async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
         return run.roll_back(why).await;
     }
     steps(run, wait).await
-}
-
-impl Run<'_> {
-    /// The first move of the release, once the new version is `Active`
-    /// and, with `[release] together`, every function is ready: why it
-    /// must be undone, if it must. Nothing has moved if it fails.
-    async fn make_first_move(&mut self) -> Result<Option<String>> {
-        let first = (!self.plan.is_all_at_once()).then_some(0);
-        self.ensure_active().await?;
-        self.interrupts.get_or_insert_with(Interrupts::catch);
-        if let Err(Halt::Pause(why) | Halt::RollBack(why)) = self.fleet_turn(0).await {
-            return Err(lockstep::not_released(&self.version, &why));
-        }
-        self.move_to(first).await?;
-        Ok(self.in_effect().await.err())
-    }
 }
 
 async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
