@@ -408,6 +408,28 @@ mod tests {
     }
 
     #[test]
+    fn a_release_pending_approval_is_in_progress_with_the_stable_one_live() {
+        let r = record("greenlight: action=pending version=6 previous=5 at=2026-12-01T12:00:00Z");
+        let pending = told("6", "2026-12-01T11:00:00.000+0000", None, Some(&r), true);
+        assert_eq!(
+            (pending.outcome, pending.other.as_deref()),
+            (Outcome::InProgress, Some("5"))
+        );
+        assert!(pending.what.contains("waiting since"), "{}", pending.what);
+        let stable = told(
+            "5",
+            "2026-11-01T11:00:00.000+0000",
+            Some(1.0),
+            Some(&r),
+            true,
+        );
+        assert_eq!(
+            (stable.outcome, stable.other.as_deref()),
+            (Outcome::Live, Some("6"))
+        );
+    }
+
+    #[test]
     fn without_a_record_or_an_alias() {
         assert_eq!(
             told("2", "x", None, None, false).outcome,
