@@ -7,14 +7,15 @@
 //!
 //! Never deleted, whatever `--keep` says: a version any alias points to,
 //! including through routing weights (so both sides of a release in
-//! progress), and the version a release record names as the one to roll
-//! back to. Safe to repeat.
+//! progress), the version a release record names as the one to roll
+//! back to, and the version of a release waiting for approval before its
+//! first move (`action=pending`: no alias points to it yet). Safe to repeat.
 
 use std::collections::BTreeMap;
 
 use crate::context::Ctx;
 use crate::error::Result;
-use crate::record::Record;
+use crate::record::{Action, Record};
 
 /// What prune did (or, with `--dry-run`, would do).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -43,7 +44,13 @@ pub async fn prune(ctx: Ctx<'_>, keep: usize, dry_run: bool) -> Result<PruneRepo
         for version in state.weights.keys() {
             kept.insert(version.clone(), format!("alias {alias} sends it traffic"));
         }
-        if let Some(previous) = Record::parse(&state.description).and_then(|r| r.previous) {
+        let record = Record::parse(&state.description);
+        if let Some(pending) = record.as_ref().filter(|r| r.action == Action::Pending) {
+            kept.entry(pending.version.clone()).or_insert_with(|| {
+                format!("its release on alias {alias} waits for approval before its first move")
+            });
+        }
+        if let Some(previous) = record.and_then(|r| r.previous) {
             kept.entry(previous)
                 .or_insert_with(|| format!("`greenlight rollback` of alias {alias} returns to it"));
         }

@@ -569,3 +569,27 @@ fn approve_dry_run_says_what_it_would_record_and_move_and_writes_nothing() {
     assert_eq!(p.alias("live").expect("alias").1, description);
     assert_eq!(p.weights("live"), at(0.1));
 }
+
+#[test]
+fn prune_keeps_the_version_of_a_release_waiting_for_approval() {
+    let p = shipped_pending("approval = [100]");
+    for marker in ["v3", "v4"] {
+        p.change_code(marker);
+        p.run(&["deploy"]).success();
+    }
+    assert_eq!(p.versions(), ["1", "2", "3", "4"]);
+    let pruned = p
+        .run(&["prune", "--keep", "1", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(p.versions(), ["1", "2", "4"], "{pruned}");
+    assert!(
+        pruned["prune"]["kept"]["2"]
+            .as_str()
+            .is_some_and(|why| why.contains("waits for approval")),
+        "{pruned}"
+    );
+    let (code, approved, stderr) = finished(approve_as(&p, "alice"));
+    assert_eq!(code, 0, "{approved}\n{stderr}");
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
