@@ -167,7 +167,12 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
             Some(step) => record_release(step, false, report),
         },
         Job::Approve(by) => match promote(ctx, Some(&by)).await? {
-            None => Err(release::engine::nothing_waits(ctx)),
+            None => {
+                // Exit 1, told apart from other failures (a fleet released
+                // together leaves this function out of the approval).
+                report.fail("nothing_in_progress", release::engine::nothing_waits(ctx));
+                Ok(())
+            }
             Some(step) => record_release(step, false, report),
         },
         Job::Rollback => {
