@@ -657,10 +657,14 @@ pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
     match run.approved.as_ref().filter(|a| a.step == step) {
         Some(done) => run.ctx.ui.step(format_args!(
             "the move to {percent} % was already approved by {} at {}",
-            done.by, done.at
+            crate::outside::quote(&done.by),
+            done.at
         )),
         None => {
-            let approved = Box::new(Approved::now(step, by));
+            // The name comes from outside (`GITHUB_ACTOR`, `USER`): a
+            // secret value in it is masked before it is written.
+            let by = run.ctx.ui.redactor().redact(by);
+            let approved = Box::new(Approved::now(step, &by));
             run.mark(step, |r| r.approved = Some(approved.clone()))
                 .await?;
             run.ctx.ui.step(format_args!(

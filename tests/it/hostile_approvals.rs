@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::canary::canary_project;
 use crate::fleet::{SERVICE, each_function, together, together_in_two_steps};
-use crate::harness::Project;
+use crate::harness::{Project, Run, SECRET};
 
 /// `function`'s alias `live`: version 1 with version 2 at `share`.
 fn at(share: f64) -> (String, BTreeMap<String, f64>) {
@@ -109,4 +110,86 @@ fn together_approve_rolls_nothing_back_when_a_function_left_behind_needs_no_appr
     for function in SERVICE {
         assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
     }
+}
+
+/// A canary of version 2 at 10 % (`steps = [10]`, bake 1h) whose finish
+/// waits for approval.
+fn waiting_canary() -> Project {
+    let p = canary_project("steps = [10]\nbake = \"1h\"\napproval = [100]");
+    p.run(&["ship", "--no-wait"]).success();
+    p
+}
+
+/// Runs greenlight with `args` as the approver `name` (through `USER`).
+fn as_user(p: &Project, name: &str, args: &[&str]) -> Run {
+    let mut command = p.command(args);
+    command.env_remove("GITHUB_ACTOR").env("USER", name);
+    let out = command.output().expect("greenlight runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn an_approver_named_after_a_secret_value_is_masked_in_the_record_and_the_output() {
+    let p = waiting_canary();
+    let name = format!("ci-{SECRET}");
+    let approved = as_user(&p, &name, &["approve"]);
+    assert_eq!(approved.code, 0, "{}", approved.all_output());
+    let (_, record) = p.alias("live").expect("alias");
+    assert!(!record.contains(SECRET), "{record}");
+    assert!(record.contains(" by=ci-----,arn:aws:"), "{record}");
+    assert!(
+        !approved.all_output().contains(SECRET),
+        "{}",
+        approved.all_output()
+    );
+    let status = p.run(&["status", "--output", "json"]).success();
+    assert!(!status.stdout.contains(SECRET), "{}", status.stdout);
+    assert_eq!(
+        status.json()["status"]["live"]["record"]["approved"]["by"]
+            .as_str()
+            .map(|by| by.starts_with("ci-----,arn:aws:")),
+        Some(true),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
+
+#[test]
+fn an_approver_name_can_neither_forge_a_later_approval_nor_break_the_record() {
+    let p = canary_project("steps = [10, 50]\nbake = \"1h\"\napproval = [50, 100]");
+    p.run(&["ship", "--no-wait"]).success();
+    // During the bake, so the approval stays in the record. Tries to approve the finish too, to move the step's start into the
+    // future, and to start a workflow command on a line of its own.
+    let name = format!(
+        "x approved=1 approved_at=2026-01-01T00:00:00Z at=9999-01-01T00:00:00Z\n::error::forged {}",
+        "n".repeat(300)
+    );
+    let approved = as_user(&p, &name, &["approve", "--output", "json"]);
+    assert_eq!(approved.code, 0, "{}", approved.all_output());
+    let (_, record) = p.alias("live").expect("alias");
+    assert!(record.len() <= 256, "{record}");
+    assert_eq!(record.matches("approved=").count(), 1, "{record}");
+    assert!(record.contains(" approved=0 "), "{record}");
+    assert!(
+        record.contains(" by=x-approved-1-approved_at-2026-01-01T00:00:00Z-at-9999"),
+        "{record}"
+    );
+    for line in approved.all_output().lines() {
+        assert!(!line.trim_start().starts_with("::"), "{line}");
+    }
+    assert_eq!(p.weights("live"), at(0.1));
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    assert_eq!(p.weights("live"), at(0.5));
+    // The finish still waits for its own approval.
+    p.end_bake("live");
+    let held = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(held["outcome"], "held", "{held}");
+    assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
+    assert_eq!(p.weights("live"), at(0.5));
 }
