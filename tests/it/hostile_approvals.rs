@@ -5,10 +5,13 @@
 //! alias (weights and record) back from the emulator.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
 
 use crate::canary::canary_project;
 use crate::fleet::{SERVICE, each_function, together, together_in_two_steps};
-use crate::harness::{Project, Run, SECRET};
+use crate::harness::{FUNCTION, Project, Run, SECRET, spawned};
 
 /// `function`'s alias `live`: version 1 with version 2 at `share`.
 fn at(share: f64) -> (String, BTreeMap<String, f64>) {
@@ -124,12 +127,7 @@ fn waiting_canary() -> Project {
 fn as_user(p: &Project, name: &str, args: &[&str]) -> Run {
     let mut command = p.command(args);
     command.env_remove("GITHUB_ACTOR").env("USER", name);
-    let out = command.output().expect("greenlight runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    ended(spawned(command))
 }
 
 #[test]
@@ -192,4 +190,132 @@ fn an_approver_name_can_neither_forge_a_later_approval_nor_break_the_record() {
     assert_eq!(held["outcome"], "held", "{held}");
     assert_eq!(held["release"]["in_progress"]["waiting_for_approval"], 100);
     assert_eq!(p.weights("live"), at(0.5));
+}
+
+/// The exit code and both streams of a finished child.
+fn ended(child: std::process::Child) -> Run {
+    let out = child.wait_with_output().expect("wait");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// How long a test waits for a call to reach the proxy.
+const HOLD: Duration = Duration::from_secs(90);
+
+/// On a canary whose bake is over and which waits for approval, starts
+/// `approve` through a proxy that holds its `n`-th `UpdateAlias` (1: the
+/// approval, 2: the move), runs `meanwhile` while it is held, then lets it
+/// go; returns how approve ended.
+fn approve_held_at(n: usize, meanwhile: impl FnOnce(&Project)) -> (Project, Run) {
+    let p = waiting_canary();
+    p.end_bake("live");
+    let proxy = p.proxy();
+    proxy.hold("UpdateAlias", &[n]);
+    let approve = spawned(p.command_via(&proxy, &["approve"]));
+    proxy.wait_until_held("UpdateAlias", n, HOLD);
+    meanwhile(&p);
+    proxy.release("UpdateAlias", n);
+    (p, ended(approve))
+}
+
+#[test]
+fn a_rollback_landing_while_approve_writes_stands_and_approve_stops() {
+    for n in [1, 2] {
+        let (p, approve) = approve_held_at(n, |p| {
+            p.run(&["rollback"]).success();
+        });
+        assert_eq!(approve.code, 1, "{}", approve.all_output());
+        assert!(
+            approve
+                .stderr
+                .contains("was changed by someone else meanwhile"),
+            "{}",
+            approve.stderr
+        );
+        p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+    }
+}
+
+#[test]
+fn a_promote_moving_between_approves_approval_and_its_move_finishes_the_release_once() {
+    let (p, approve) = approve_held_at(2, |p| {
+        let promoted = p.run(&["promote", "--output", "json"]).success().json();
+        assert_eq!(promoted["outcome"], "released", "{promoted}");
+    });
+    assert_eq!(approve.code, 1, "{}", approve.all_output());
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn approve_killed_between_its_approval_and_its_move_leaves_the_approval_for_promote() {
+    let p = waiting_canary();
+    p.end_bake("live");
+    let proxy = p.proxy();
+    proxy.hold("UpdateAlias", &[2]);
+    let mut approve = spawned(p.command_via(&proxy, &["approve"]));
+    proxy.wait_until_held("UpdateAlias", 2, HOLD);
+    approve.kill().expect("SIGKILL");
+    let _ = approve.wait();
+    // The held move stays held: the process that sent it is gone.
+    let (version, record) = p.alias("live").expect("alias");
+    assert_eq!((version.as_str(), p.weights("live")), ("1", at(0.1)));
+    assert!(record.contains(" approved=0 approved_at="), "{record}");
+    let promoted = p.run(&["promote", "--output", "json"]).success().json();
+    assert_eq!(promoted["outcome"], "released", "{promoted}");
+    p.assert_settled("2", "greenlight: action=release version=2 previous=1");
+}
+
+#[test]
+fn approve_and_promote_refuse_a_split_changed_by_hand_while_waiting_writing_nothing() {
+    let p = waiting_canary();
+    p.end_bake("live");
+    let routing = AliasRoutingConfiguration::builder()
+        .set_additional_version_weights(Some([("2".to_owned(), 0.3)].into()))
+        .build();
+    p.aws(async |c| {
+        c.update_alias()
+            .function_name(FUNCTION)
+            .name("live")
+            .routing_config(routing)
+            .send()
+            .await
+    })
+    .expect("change the weights by hand");
+    let before = p.alias("live").expect("alias");
+    for command in ["approve", "promote"] {
+        let refused = p.run(&[command]).code(1);
+        assert!(
+            refused.stderr.contains("was changed outside greenlight"),
+            "{command}: {}",
+            refused.stderr
+        );
+        assert_eq!(p.alias("live").expect("alias"), before, "{command}");
+        assert_eq!(p.weights("live"), at(0.3), "{command}");
+    }
+}
+
+#[test]
+fn after_a_rollback_approve_finds_nothing_waiting_and_a_new_ship_cannot_take_the_approval() {
+    let p = waiting_canary();
+    p.end_bake("live");
+    // A new ship is refused while version 2 waits: the approval can only
+    // be version 2's.
+    p.change_code("v3");
+    let refused = p.run(&["ship", "--no-wait"]).code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("the release of version 2 is in progress"),
+        "{}",
+        refused.stderr
+    );
+    p.run(&["rollback"]).success();
+    let settled = p.alias("live").expect("alias");
+    let late = p.run(&["approve", "--output", "json"]).code(1).json();
+    assert_eq!(late["outcome"], "nothing_in_progress", "{late}");
+    assert_eq!(p.alias("live").expect("alias"), settled);
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }
