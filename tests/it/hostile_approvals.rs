@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 
 use crate::canary::canary_project;
+use crate::ci_summary::on_github;
 use crate::fleet::{SERVICE, each_function, together, together_in_two_steps};
 use crate::harness::{FUNCTION, Project, Run, SECRET, spawned};
 
@@ -318,4 +319,27 @@ fn after_a_rollback_approve_finds_nothing_waiting_and_a_new_ship_cannot_take_the
     assert_eq!(late["outcome"], "nothing_in_progress", "{late}");
     assert_eq!(p.alias("live").expect("alias"), settled);
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
+
+#[test]
+fn the_run_page_of_status_and_promote_says_the_release_waits_for_approval() {
+    let p = waiting_canary();
+    p.end_bake("live");
+    let page = p.join("summary.md");
+    for command in ["promote", "status"] {
+        on_github(&p, &page, &[command]).success();
+        let text = std::fs::read_to_string(&page).expect("the run page");
+        assert!(
+            text.contains(
+                "| approval | waiting since 2000-01-01T01:00:00Z to move to 100 %: `greenlight approve` moves on (the gates are still checked meanwhile) |"
+            ),
+            "{command}: {text}"
+        );
+        assert!(
+            text.contains("| progress | step 1 of 1 at 10 %"),
+            "{command}: {text}"
+        );
+        std::fs::remove_file(&page).expect("remove the page");
+    }
+    assert_eq!(p.weights("live"), at(0.1));
 }
