@@ -202,9 +202,10 @@ fn left(report: &Report) -> Left {
         ),
         (0 | 5, Some(at)) => Left::Stopped(
             at.step.saturating_sub(1),
-            match &at.held {
-                Some(held) => format!("held at {} %: {held}", at.percent),
-                None => format!(
+            match (&at.held, at.waiting_for_approval) {
+                (Some(held), _) => format!("held at {} %: {held}", at.percent),
+                (None, Some(next)) => format!("waiting for approval to move to {next} %"),
+                (None, None) => format!(
                     "its bake at {} % has {}s left",
                     at.percent, at.bake_left_secs
                 ),

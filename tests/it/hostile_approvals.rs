@@ -343,3 +343,34 @@ fn the_run_page_of_status_and_promote_says_the_release_waits_for_approval() {
     }
     assert_eq!(p.weights("live"), at(0.1));
 }
+
+#[test]
+fn together_a_function_approved_early_waits_for_the_others_approval_and_says_so() {
+    let p = with_approval(together("1"));
+    p.run(&["ship", "--no-wait"]).success();
+    // api is approved during its bake; the others are not.
+    p.run(&["approve", "--only", "api"]).success();
+    for function in SERVICE {
+        p.end_bake_of(function, "live");
+    }
+    let promoted = p.run(&["promote"]).success();
+    assert!(
+        promoted
+            .all_output()
+            .contains("not moving: function worker stopped: waiting for approval to move to 100 %"),
+        "{}",
+        promoted.all_output()
+    );
+    for function in SERVICE {
+        assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
+    }
+    let approved = p.run(&["approve", "--output", "json"]).success().json();
+    assert_eq!(approved["outcome"], "released", "{approved}");
+    for function in SERVICE {
+        assert_eq!(
+            p.weights_of(function, "live"),
+            ("2".to_owned(), BTreeMap::new()),
+            "{function}"
+        );
+    }
+}
