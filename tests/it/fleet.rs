@@ -19,7 +19,7 @@ fn entry(name: &str, extra: &str) -> String {
 
 /// Asserts every function of the together fleet serves `version` alone.
 #[track_caller]
-fn assert_service_on(p: &Project, version: &str) {
+pub(crate) fn assert_service_on(p: &Project, version: &str) {
     for function in SERVICE {
         assert_eq!(
             p.weights_of(function, "live"),

@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::AliasRoutingConfiguration;
 
 use crate::canary::canary_project;
 use crate::ci_summary::on_github;
-use crate::fleet::{SERVICE, each_function, together, together_in_two_steps};
+use crate::fleet::{SERVICE, assert_service_on, each_function, together, together_in_two_steps};
 use crate::harness::{FUNCTION, Project, Run, SECRET, spawned};
 
 /// `function`'s alias `live`: version 1 with version 2 at `share`.
@@ -366,11 +366,48 @@ fn together_a_function_approved_early_waits_for_the_others_approval_and_says_so(
     }
     let approved = p.run(&["approve", "--output", "json"]).success().json();
     assert_eq!(approved["outcome"], "released", "{approved}");
+    assert_service_on(&p, "2");
+}
+
+#[test]
+fn together_an_approval_losing_a_race_keeps_the_others_where_they_are_approved() {
+    let p = with_approval(together("1"));
+    p.run(&["ship", "--no-wait"]).success();
     for function in SERVICE {
+        p.end_bake_of(function, "live");
+    }
+    let proxy = p.proxy();
+    proxy.hold("UpdateAlias", &[1]);
+    let approve = spawned(p.command_via(&proxy, &["approve", "--output", "json"]));
+    proxy.wait_until_held("UpdateAlias", 1, HOLD);
+    let loser = proxy
+        .log()
+        .into_iter()
+        .find(|c| c.op == "UpdateAlias" && c.n == 1)
+        .and_then(|c| c.function)
+        .expect("the held approval's function");
+    // Another write to that alias lands first (its record, as it was).
+    p.end_bake_of(&loser, "live");
+    proxy.release("UpdateAlias", 1);
+    let approved = ended(approve);
+    assert_eq!(approved.code, 1, "{}", approved.all_output());
+    let report = approved.json();
+    for (function, outcome) in each_function(&report, "outcome") {
+        let expected = if function == loser {
+            "conflict"
+        } else {
+            "in_progress"
+        };
+        assert_eq!(outcome, expected, "{function}: {report}");
+        assert_eq!(p.weights_of(function, "live"), at(0.5), "{function}");
+        let (_, record) = p.alias_of(function, "live").expect("alias");
         assert_eq!(
-            p.weights_of(function, "live"),
-            ("2".to_owned(), BTreeMap::new()),
-            "{function}"
+            record.contains(" approved=0 "),
+            function != loser,
+            "{function}: {record}"
         );
     }
+    // Approving again approves the one left and moves them all.
+    p.run(&["approve"]).success();
+    assert_service_on(&p, "2");
 }
