@@ -540,7 +540,21 @@ impl<'a> Run<'a> {
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
         let step = self.step?;
-        let mut at = standing(&self.version, &self.plan, step, &self.clock(), self.held());
+        let approved = self.approved.as_ref().filter(|a| a.step == step);
+        let approval = match (self.needs_approval(step), approved) {
+            (Some(_), Some(a)) => format!(" (approved at {})", a.at),
+            (Some(_), None) => " and the move is approved (`greenlight approve`)".to_owned(),
+            (None, _) => String::new(),
+        };
+        let clock = self.clock();
+        let mut at = standing(
+            &self.version,
+            &self.plan,
+            step,
+            &clock,
+            self.held(),
+            &approval,
+        );
         let waited = at.bake_left_secs == 0 && at.settle_left_secs == 0;
         let held = at.held.is_some();
         if let Some(percent) = self.awaits_approval(step).filter(|_| waited && !held) {
@@ -548,7 +562,6 @@ impl<'a> Run<'a> {
                 "move to {percent} % once approved (`greenlight approve`), if the gates are green"
             );
             at.waiting_for_approval = Some(percent);
-            let clock = self.clock();
             let since = clock.since + clock.bake.saturating_add(clock.settle);
             at.waiting_since = since
                 .format(&time::format_description::well_known::Rfc3339)
@@ -576,13 +589,15 @@ fn is_zero(n: &u64) -> bool {
 
 /// Where the release of `version` at `step` (an index into `plan`'s steps) stands on its
 /// `clock` (or `held` after it, for want of gates that can judge), and what
-/// `promote` does next. Shared by alias and DNS releases.
+/// `promote` does next; `approval` is said after when the move is made
+/// (empty when it needs no approval). Shared by alias and DNS releases.
 pub fn standing(
     version: &str,
     plan: &Plan,
     step: usize,
     clock: &StepClock,
     held: Option<&str>,
+    approval: &str,
 ) -> InProgress {
     let (bake, settle) = (clock.bake_left(), clock.settle_left());
     let waited = bake.is_zero() && settle.is_zero();
@@ -608,7 +623,7 @@ pub fn standing(
         percent: plan.steps.get(step).copied().unwrap_or(100),
         bake_left_secs: whole_seconds(bake),
         settle_left_secs: whole_seconds(settle),
-        next: format!("{target} {when}, if the gates are green"),
+        next: format!("{target} {when}{approval}, if the gates are green"),
         held: held.map(str::to_owned),
         waiting_for_approval: None,
         waiting_since: None,

@@ -411,3 +411,39 @@ fn together_an_approval_losing_a_race_keeps_the_others_where_they_are_approved()
     p.run(&["approve"]).success();
     assert_service_on(&p, "2");
 }
+
+#[test]
+fn status_during_the_bake_says_the_next_move_waits_for_approval_and_then_that_it_has_it() {
+    let p = waiting_canary();
+    let next = |p: &Project| {
+        let status = p.run(&["status", "--output", "json"]).success().json();
+        status["status"]["in_progress"]["next"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        next(&p),
+        "finish at 100 % once the bake is over and the move is approved (`greenlight approve`), if the gates are green"
+    );
+    as_user(&p, "alice", &["approve"]);
+    let (_, record) = p.alias("live").expect("alias");
+    let approved_at = record
+        .split_whitespace()
+        .find_map(|pair| pair.strip_prefix("approved_at="))
+        .expect("approved_at");
+    assert_eq!(
+        next(&p),
+        format!(
+            "finish at 100 % once the bake is over (approved at {approved_at}), if the gates are green"
+        )
+    );
+    let text = p.run(&["status"]).success().stdout;
+    assert!(
+        text.contains(&format!(
+            "next      `greenlight promote` will finish at 100 % once the bake is over (approved at {approved_at})"
+        )),
+        "{text}"
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
