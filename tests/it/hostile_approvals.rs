@@ -447,3 +447,29 @@ fn status_during_the_bake_says_the_next_move_waits_for_approval_and_then_that_it
     );
     assert_eq!(p.weights("live"), at(0.1));
 }
+
+#[test]
+fn together_functions_with_different_approvals_are_refused_before_any_aws_call() {
+    let p = with_approval(together("1"));
+    let config = std::fs::read_to_string(p.join("greenlight.toml")).expect("the config");
+    p.write(
+        "greenlight.toml",
+        &config.replace(
+            "release = { alarms = [\"jobs-errors\"] }",
+            "release = { alarms = [\"jobs-errors\"], approval = [] }",
+        ),
+    );
+    let before = p.alias_of("jobs", "live").expect("alias");
+    for command in ["ship", "promote", "approve"] {
+        let refused = p.run(&[command]).code(2);
+        assert!(
+            refused.stderr.contains(
+                "with `[release] together`, every function waits for the same approvals, but api has [100] and jobs has []"
+            ),
+            "{command}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(p.alias_of("jobs", "live").expect("alias"), before);
+    assert_service_on(&p, "1");
+}
