@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 
 use crate::canary::canary_project;
@@ -472,4 +473,22 @@ fn together_functions_with_different_approvals_are_refused_before_any_aws_call()
     }
     assert_eq!(p.alias_of("jobs", "live").expect("alias"), before);
     assert_service_on(&p, "1");
+}
+
+#[test]
+fn a_red_alarm_after_an_approval_given_while_ship_bakes_still_rolls_back() {
+    let p = canary_project(
+        "steps = [10]\nbake = \"1h\"\napproval = [100]\nalarms = [\"orders-errors\"]",
+    );
+    p.create_alarm("orders-errors");
+    p.set_alarm("orders-errors", StateValue::Ok);
+    let ship = spawned(p.command(&["ship"]));
+    p.wait_for("the first step", HOLD, || p.weights("live") == at(0.1));
+    // Approved during the bake, from another machine.
+    let approved = as_user(&p, "alice", &["approve"]);
+    assert_eq!(approved.code, 0, "{}", approved.all_output());
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let shipped = ended(ship);
+    assert_eq!(shipped.code, 3, "{}", shipped.all_output());
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }
