@@ -492,3 +492,18 @@ fn a_red_alarm_after_an_approval_given_while_ship_bakes_still_rolls_back() {
     assert_eq!(shipped.code, 3, "{}", shipped.all_output());
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }
+
+#[test]
+fn approving_a_release_whose_alarm_went_red_rolls_it_back_instead_of_moving() {
+    let p = canary_project(
+        "steps = [10]\nbake = \"1h\"\napproval = [100]\nalarms = [\"orders-errors\"]",
+    );
+    p.create_alarm("orders-errors");
+    p.set_alarm("orders-errors", StateValue::Ok);
+    p.run(&["ship", "--no-wait"]).success();
+    p.end_bake("live");
+    p.set_alarm("orders-errors", StateValue::Alarm);
+    let approved = p.run(&["approve", "--output", "json"]).code(3).json();
+    assert_eq!(approved["outcome"], "rolled_back", "{approved}");
+    p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
+}
