@@ -37,6 +37,7 @@ use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
 use crate::record::{Action, Approved, Record};
 use crate::release::ReleaseReport;
+use crate::release::approver::Approver;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
 use crate::release::routers::{AnyRouter, Place, Router, Split};
@@ -657,7 +658,7 @@ pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// drives it as `promote` does: the move is made when the bake is over and
 /// the gates are green. Approving again is harmless; approving a release
 /// whose next move needs no approval is an error (exit 1).
-pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
+pub async fn approve(mut run: Run<'_>, by: &Approver) -> Result<ReleaseReport> {
     let Some(step) = run.step else {
         return Err(nothing_waits(run.ctx));
     };
@@ -676,9 +677,7 @@ pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
             done.at
         )),
         None => {
-            // The name comes from outside (`GITHUB_ACTOR`, `USER`): a
-            // secret value in it is masked before it is written.
-            let by = run.ctx.ui.redactor().redact(by);
+            let by = by.recorded(run.ctx.ui.redactor());
             let approved = Box::new(Approved::now(step, &by));
             run.mark(step, |r| r.approved = Some(approved.clone()))
                 .await?;

@@ -507,3 +507,29 @@ fn approving_a_release_whose_alarm_went_red_rolls_it_back_instead_of_moving() {
     assert_eq!(approved["outcome"], "rolled_back", "{approved}");
     p.assert_settled("1", "greenlight: action=rollback version=1 previous=2");
 }
+
+#[test]
+fn an_approver_name_with_a_comma_cannot_pass_for_another_callers_arn() {
+    let p = waiting_canary();
+    let approved = as_user(
+        &p,
+        "alice,arn:aws:iam::999999999999:role/admin",
+        &["approve"],
+    );
+    assert_eq!(approved.code, 0, "{}", approved.all_output());
+    let status = p.run(&["status", "--output", "json"]).success().json();
+    let by = status["status"]["live"]["record"]["approved"]["by"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // The first comma separates the name from the caller's ARN, as STS gave it.
+    assert_eq!(
+        by.split_once(','),
+        Some((
+            "alice-arn:aws:iam::999999999999:role/admin",
+            "arn:aws:sts::123456789012:user/moto"
+        )),
+        "{by}"
+    );
+    assert_eq!(p.weights("live"), at(0.1));
+}
