@@ -475,13 +475,21 @@ fn together_functions_with_different_approvals_are_refused_before_any_aws_call()
     assert_service_on(&p, "1");
 }
 
-#[test]
-fn a_red_alarm_after_an_approval_given_while_ship_bakes_still_rolls_back() {
+/// Version 1 live, version 2's code ready, a release in one step (10 %,
+/// bake 1h) whose finish waits for approval, watched by the alarm
+/// orders-errors (green).
+fn watched_by_an_alarm() -> Project {
     let p = canary_project(
         "steps = [10]\nbake = \"1h\"\napproval = [100]\nalarms = [\"orders-errors\"]",
     );
     p.create_alarm("orders-errors");
     p.set_alarm("orders-errors", StateValue::Ok);
+    p
+}
+
+#[test]
+fn a_red_alarm_after_an_approval_given_while_ship_bakes_still_rolls_back() {
+    let p = watched_by_an_alarm();
     let ship = spawned(p.command(&["ship"]));
     p.wait_for("the first step", HOLD, || p.weights("live") == at(0.1));
     // Approved during the bake, from another machine.
@@ -495,11 +503,7 @@ fn a_red_alarm_after_an_approval_given_while_ship_bakes_still_rolls_back() {
 
 #[test]
 fn approving_a_release_whose_alarm_went_red_rolls_it_back_instead_of_moving() {
-    let p = canary_project(
-        "steps = [10]\nbake = \"1h\"\napproval = [100]\nalarms = [\"orders-errors\"]",
-    );
-    p.create_alarm("orders-errors");
-    p.set_alarm("orders-errors", StateValue::Ok);
+    let p = watched_by_an_alarm();
     p.run(&["ship", "--no-wait"]).success();
     p.end_bake("live");
     p.set_alarm("orders-errors", StateValue::Alarm);
