@@ -43,6 +43,7 @@ use crate::context::Ctx;
 use crate::deploy::pin;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
+use crate::release::approver::Approver;
 use crate::release::clock::Settling;
 use crate::release::engine::{self, InProgress, Run};
 use crate::release::rollback::RollbackReport;
@@ -639,7 +640,7 @@ pub async fn preflight<'a>(
 pub async fn promote<'a>(
     ctx: Ctx<'a>,
     colours: Colours<'a>,
-    by: Option<&str>,
+    by: Option<&Approver>,
 ) -> Result<Option<ReleaseReport>> {
     match moving(ctx, colours).await? {
         (Some(found), State::Releasing { to, record, behind }) => {

@@ -16,6 +16,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
+use crate::release::approver::Approver;
 use crate::release::clock::Settling;
 use crate::release::engine::{self, InProgress, Run};
 use crate::release::routers::AnyRouter;
@@ -262,7 +263,7 @@ fn unexplained(ctx: Ctx<'_>, alias: &AliasState, message: String) -> Error {
 
 /// `greenlight promote`: one step of the release in progress, if there is
 /// one; with `by`, `greenlight approve` ([`engine::approve`]).
-pub async fn promote(ctx: Ctx<'_>, by: Option<&str>) -> Result<Option<ReleaseReport>> {
+pub async fn promote(ctx: Ctx<'_>, by: Option<&Approver>) -> Result<Option<ReleaseReport>> {
     let Some(alias) = ctx.lambda.alias(ctx.function(), ctx.alias()).await? else {
         // Nothing to promote; a scheduled promote may run before the first
         // ship, so a missing function is said, not an error (exit 0).

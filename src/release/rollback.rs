@@ -245,6 +245,23 @@ pub async fn rolled_back_by_another(ctx: Ctx<'_>, stable: &str, failed: &str) ->
         })
 }
 
+/// The alias's `RevisionId` when it still holds the release of `failed`
+/// over `stable` (the main version `stable`, no other version weighted, a
+/// canary record of the two): another run only wrote the record meanwhile
+/// (an approval, a hold or a wait told), so restoring it is still this
+/// run's to do. `None` otherwise, or when the alias cannot be read.
+pub async fn still_releasing(ctx: Ctx<'_>, stable: &str, failed: &str) -> Option<String> {
+    let alias = ctx.lambda.alias(ctx.function(), ctx.alias()).await.ok()??;
+    let same = alias.version == stable
+        && alias.weights.keys().all(|v| v == failed)
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Canary
+                && r.version == failed
+                && r.previous.as_deref() == Some(stable)
+        });
+    alias.revision_id.filter(|_| same)
+}
+
 /// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
 /// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
 /// "manual rollback" and by whom when known, or greenlight's own reason

@@ -7,7 +7,9 @@
 //! record in the alias description too, so split and record change
 //! atomically, and a write is in effect at once.
 //!
-//! AWS calls: `GetAlias` (after a panic, or a restore that failed),
+//! AWS calls: `GetAlias` (after a panic, or a restore that failed: when
+//! another run only wrote the release's record meanwhile, the restore is
+//! made again at the alias's new `RevisionId`),
 //! `UpdateAlias`.
 
 use std::time::Duration;
@@ -147,7 +149,16 @@ impl Router for AliasRouter<'_> {
         self.ctx
             .ui
             .step(format_args!("{why}; rolling back to version {stable}"));
-        rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await
+        let restored =
+            rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await;
+        if restored.is_err()
+            && let Some(revision) = rollback::still_releasing(self.ctx, stable, failed).await
+        {
+            // Another run wrote the record of this release meanwhile (say
+            // `greenlight approve` during the bake): restore it as it is now.
+            return rollback::restore(self.ctx, stable, failed, Some(&revision), why).await;
+        }
+        restored
     }
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
