@@ -39,7 +39,7 @@ use crate::record::{Action, Approved, Record};
 use crate::release::ReleaseReport;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
-use crate::release::routers::{AnyRouter, Place, Router, Split};
+use crate::release::routers::{AnyRouter, Place, Router, Split, Why};
 use crate::release::tell;
 use crate::release::unexpected;
 use crate::release::watch::{self, check_interval};
@@ -266,6 +266,11 @@ impl<'a> Run<'a> {
     /// The release's plan.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// The router that holds its split.
+    pub fn into_router(self) -> AnyRouter<'a> {
+        self.router
     }
 
     /// Moves traffic to step `step`, or finishes the release with `None`.
@@ -522,7 +527,9 @@ impl<'a> Run<'a> {
     /// another run's rollback of this release landed first, that one
     /// stands (and was told by it): reported alike, told nothing.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
-        let restored = self.router.restore(&self.stable, &self.version, &why).await;
+        let restored = (self.router)
+            .restore(&self.stable, &self.version, Why::Red(&why))
+            .await;
         let by_another = restored.is_err()
             && self
                 .router
@@ -618,11 +625,11 @@ pub fn standing(
 /// Makes the first move of a new release, then drives it. A panic on the
 /// way still ends in the rollback path ([`unexpected::end_release`]).
 pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    let (router, version) = (run.router.clone(), run.version.clone());
+    let (ctx, router, version) = (run.ctx, run.router.clone(), run.version.clone());
     // Boxed: the loop's future is large, and a thread's stack is small.
     match unexpected::catching(Box::pin(first_move(run, wait))).await {
         Ok(done) => done,
-        Err(panic) => Err(after_panic(router, &version, &panic).await),
+        Err(panic) => Err(Box::pin(after_panic(ctx, router, &version, &panic)).await),
     }
 }
 
@@ -630,10 +637,10 @@ pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// move or found the current bake unfinished. A panic on the way still ends
 /// in the rollback path.
 pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    let (router, version) = (run.router.clone(), run.version.clone());
+    let (ctx, router, version) = (run.ctx, run.router.clone(), run.version.clone());
     match unexpected::catching(Box::pin(steps(run, wait))).await {
         Ok(done) => done,
-        Err(panic) => Err(after_panic(router, &version, &panic).await),
+        Err(panic) => Err(Box::pin(after_panic(ctx, router, &version, &panic)).await),
     }
 }
 
@@ -683,12 +690,13 @@ pub fn nothing_waits(ctx: Ctx<'_>) -> Error {
 }
 
 /// After a panic in the release of `version`: roll back if traffic moved
-/// (`router` gives `version` any share), as `rollback` would.
-async fn after_panic(router: AnyRouter<'_>, version: &str, panic: &str) -> Error {
+/// (`router` gives `version` any share), as `rollback` does.
+async fn after_panic(ctx: Ctx<'_>, router: AnyRouter<'_>, version: &str, panic: &str) -> Error {
     // Unknown: assume the worst.
     let moved = router.serves(version).await.unwrap_or(true);
     let place = router.place().name;
-    unexpected::end_release(panic, version, &place, moved, router.rollback()).await
+    let rollback = crate::release::rollback::rollback(ctx);
+    unexpected::end_release(panic, version, &place, moved, rollback).await
 }
 
 async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {

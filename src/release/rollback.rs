@@ -1,22 +1,31 @@
-//! Stage 5, rollback: put the alias back on the version that was live before the last release.
+//! Stage 5, rollback: put traffic back on the version that was live before
+//! the last release, on any router.
 //!
-//! In: the alias's release [`Record`] (kept in its description, so this works
-//! from any machine). A release still in progress is stopped: its weight is
-//! cleared, so all traffic is back on the stable version. Out: a [`RollbackReport`]. AWS calls: `GetAlias`,
-//! `GetFunctionConfiguration` (the previous version still exists, and is
-//! `Active`: [`crate::deploy::ready::until_active`]), and one conditional
-//! `UpdateAlias`. Never guesses from version numbers: without a
-//! record naming the previous version it refuses (exit 1).
+//! In: where the release stands, as the router's read found it
+//! ([`reading::standing`]: the alias's release [`crate::record::Record`], or the
+//! two colours' weights and records; kept in AWS, so this works from any
+//! machine). A release still in progress is stopped: all traffic is back on
+//! the stable version. A split greenlight cannot explain is cleared. A
+//! finished release is undone, back to the version its record names as live
+//! before, which must still be there (a published version, `Active`:
+//! [`crate::deploy::ready::until_active`]). Never guesses from version
+//! numbers: without a record naming the previous version it refuses (exit 1).
+//! Out: a [`RollbackReport`]. The writes are the router's
+//! (`Router::restore`); AWS calls: the router's reads, `GetFunctionConfiguration`,
+//! and its restore's conditional writes.
 //!
-//! Safe to repeat: once rolled back, a second run reports so and writes nothing.
-//! When the write itself fails, users may still be on the bad version, so the
-//! error is exit 4 and says exactly which command restores the alias.
+//! Safe to repeat: once rolled back, a second run reports so and writes
+//! nothing; a run whose write finds the same rollback made by another run
+//! meanwhile reports that one and tells nothing. When the write itself
+//! fails, users may still be on the bad version, so the error is exit 4 and
+//! says exactly which command restores the traffic.
 
 use crate::config::notify::Event;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
-use crate::release::reading::{self, Reading};
+use crate::release::reading::{self, Standing};
+use crate::release::routers::{AnyRouter, Router, Undoing, Why};
 use crate::release::tell::{self, Change};
 
 /// What rollback did.
@@ -30,124 +39,56 @@ pub struct RollbackReport {
     pub already_rolled_back: bool,
 }
 
-/// What a rollback has to do, decided from reads only (so a dry run can show it).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Undo {
-    /// A release is in progress: clear its weight, all traffic on `to`.
-    StopRelease {
-        /// The version being released.
-        from: String,
-        /// The stable version.
-        to: String,
-        /// The alias's RevisionId.
-        revision: Option<String>,
-    },
-    /// Put the alias back on `to`, live before `from` was released.
+/// What a rollback has to do, decided from reads only (so a dry run
+/// shows it, or fails as the rollback would).
+pub enum Undo<'a> {
+    /// Put all traffic back on `to` through `router`.
     Restore {
-        /// The version live now.
+        /// The split, as read.
+        router: AnyRouter<'a>,
+        /// The version traffic moves away from.
         from: String,
-        /// The version live before it.
+        /// The version traffic goes back to.
         to: String,
-        /// The alias's RevisionId.
-        revision: Option<String>,
-    },
-    /// The alias splits traffic in a way greenlight cannot explain: clear
-    /// the split, all traffic on `to`, its main version.
-    ClearSplit {
-        /// The extra version taking a share now.
-        from: String,
-        /// The alias's main version.
-        to: String,
-        /// The alias's RevisionId.
-        revision: Option<String>,
+        /// What is undone (how the router says it).
+        undoing: Undoing,
+        /// `to` has been idle since the release it undoes: it is checked to
+        /// exist still, and made `Active` first.
+        idle: bool,
     },
     /// The last thing greenlight did was this rollback.
     Done(RollbackReport),
 }
 
-/// Reads the alias and its record, and decides what rolling back means.
-pub async fn decide(ctx: Ctx<'_>) -> Result<Undo> {
-    let (name, alias) = (ctx.function(), ctx.alias());
-    let Some(current) = ctx.lambda.alias(name, alias).await? else {
-        return Err(ctx.lambda.missing(name).await?.unwrap_or_else(|| {
-            Error::no_traffic_moved(format!(
-                "alias {alias} of function {name} does not exist: nothing to roll back"
+/// Reads where the release stands, and decides what rolling back means.
+pub async fn decide(ctx: Ctx<'_>) -> Result<Undo<'_>> {
+    let undo = match reading::standing(ctx).await? {
+        Standing::Unreleased { why, .. } => return Err(why),
+        Standing::Releasing(run) => Undo::Restore {
+            from: run.version().to_owned(),
+            to: run.stable().to_owned(),
+            router: run.into_router(),
+            undoing: Undoing::Release,
+            idle: false,
+        },
+        Standing::Unexplained { problem, clear } => clear.ok_or(problem)?,
+        Standing::Settled(settled) => settled.back?,
+    };
+    if let Undo::Restore { to, idle: true, .. } = &undo {
+        let name = ctx.function();
+        if ctx.lambda.function(name, to).await?.is_none() {
+            return Err(Error::no_traffic_moved(format!(
+                "version {to} of function {name}, live before the last release, no longer exists"
             ))
-        }));
-    };
-    match reading::read(ctx, &current) {
-        Reading::Releasing(run) => {
-            return Ok(Undo::StopRelease {
-                from: run.version().to_owned(),
-                to: run.stable().to_owned(),
-                revision: current.revision_id,
-            });
+            .with_hint(
+                "release another version explicitly with `greenlight release --version N`",
+            ));
         }
-        // A split greenlight cannot explain (set by hand, or with a record
-        // it cannot use): all traffic back on the alias's main version.
-        Reading::Unexplained(e) => {
-            let Some(from) = current.weights.keys().next() else {
-                return Err(e);
-            };
-            return Ok(Undo::ClearSplit {
-                from: from.clone(),
-                to: current.version.clone(),
-                revision: current.revision_id,
-            });
+        if !ctx.is_dry() {
+            crate::deploy::ready::until_active(ctx, to).await?;
         }
-        Reading::Settled => {}
     }
-    let record = Record::parse(&current.description).ok_or_else(|| {
-        Error::no_traffic_moved(format!(
-            "alias {alias} has no greenlight release record, so the previous version is unknown"
-        ))
-        .with_hint(
-            "greenlight never guesses; move it explicitly with `greenlight release --version N`",
-        )
-    })?;
-    if current.version != record.version {
-        return Err(Error::no_traffic_moved(format!(
-            "alias {alias} is on version {} but greenlight last put it on version {}: it was moved outside greenlight",
-            current.version, record.version
-        ))
-        .with_hint("move it explicitly with `greenlight release --version N`"));
-    }
-    let previous = match (&record.action, &record.previous) {
-        (Action::Rollback, Some(from)) => {
-            return Ok(Undo::Done(RollbackReport {
-                from: from.clone(),
-                to: record.version,
-                already_rolled_back: true,
-            }));
-        }
-        (Action::Release, Some(previous)) => previous.clone(),
-        (Action::Pin, _) => {
-            return Err(Error::no_traffic_moved(format!(
-                "alias {alias} was pinned to version {} (what $LATEST served) and no release followed: nothing to roll back",
-                record.version
-            )));
-        }
-        _ => {
-            return Err(Error::no_traffic_moved(format!(
-                "alias {alias} has no earlier version to roll back to (version {} was its first)",
-                record.version
-            )));
-        }
-    };
-    if !is_published(&previous) {
-        return Err(unpublished_previous(&format!("alias {alias}"), &previous));
-    }
-    if ctx.lambda.function(name, &previous).await?.is_none() {
-        return Err(Error::no_traffic_moved(format!(
-            "version {previous} of function {name}, live before the last release, no longer exists"
-        ))
-        .with_hint("release another version explicitly with `greenlight release --version N`"));
-    }
-    Ok(Undo::Restore {
-        from: record.version,
-        to: previous,
-        revision: current.revision_id,
-    })
+    Ok(undo)
 }
 
 /// The refusal to roll `place` back to `previous`, which is not a published
@@ -167,64 +108,34 @@ pub fn is_published(version: &str) -> bool {
     !version.is_empty() && version.chars().all(|c| c.is_ascii_digit())
 }
 
-/// Rolls the alias back to the version recorded as live before the last
-/// release. A run whose write finds the alias already rolled back the same
-/// way by another run (both read it before either wrote) reports that
-/// rollback, as a second `rollback` would, and tells nothing.
+/// Puts traffic back on the version recorded as live before the last
+/// release, whatever the router. A run whose write finds the release
+/// already rolled back the same way by another run (both read it before
+/// either wrote) reports that rollback, as a second `rollback` would, and
+/// tells nothing.
 pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
-    let alias = ctx.alias();
-    let (from, to, revision, planned) = match decide(ctx).await? {
+    let (mut router, from, to, undoing) = match decide(ctx).await? {
         Undo::Done(report) => return Ok(report),
-        Undo::StopRelease { from, to, revision } => {
-            ctx.ui.step(format_args!(
-                "stopping the release of version {from}: all traffic back to version {to}"
-            ));
-            let planned = format!(
-                "alias {alias} → version {to}, all traffic (stops the release of version {from}, clears its weight)"
-            );
-            (from, to, revision, planned)
-        }
-        Undo::ClearSplit { from, to, revision } => {
-            ctx.ui.step(format_args!(
-                "clearing the split of alias {alias} set outside greenlight: all traffic back to version {to}"
-            ));
-            let planned = format!(
-                "alias {alias} → version {to}, all traffic (clears the split set outside greenlight, {from} loses its share)"
-            );
-            (from, to, revision, planned)
-        }
-        Undo::Restore { from, to, revision } => {
-            // Idle since the release it undoes, it may be Inactive.
-            if !ctx.is_dry() {
-                crate::deploy::ready::until_active(ctx, &to).await?;
-            }
-            ctx.ui
-                .step(format_args!("moving alias {alias}: version {from} → {to}"));
-            let planned = format!("alias {alias}: version {from} → {to}, all traffic");
-            (from, to, revision, planned)
-        }
+        Undo::Restore {
+            router,
+            from,
+            to,
+            undoing,
+            ..
+        } => (router, from, to, undoing),
     };
-    if ctx.dry_write("UpdateAlias", planned) {
-        return Ok(RollbackReport {
-            from,
-            to,
-            already_rolled_back: false,
-        });
+    let restored = router.restore(&to, &from, Why::Asked(undoing)).await;
+    let already = restored.is_err() && router.restored_by_another(&to, &from).await;
+    if !already {
+        if !ctx.is_dry() {
+            tell_manual(ctx, &from, &to, &restored).await;
+        }
+        restored?;
     }
-    let restored = restore(ctx, &to, &from, revision.as_deref(), "rollback requested").await;
-    if restored.is_err() && rolled_back_by_another(ctx, &to, &from).await {
-        return Ok(RollbackReport {
-            from,
-            to,
-            already_rolled_back: true,
-        });
-    }
-    tell_manual(ctx, &from, &to, &restored).await;
-    restored?;
     Ok(RollbackReport {
         from,
         to,
-        already_rolled_back: false,
+        already_rolled_back: already,
     })
 }
 

@@ -166,9 +166,7 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     assert_weights(&p, &zone, 90, 10);
     p.end_bake("green");
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
-        let dns = ctx.config.dns.clone().expect("[dns]");
-        greenlight::release::dns::promote(ctx, greenlight::release::dns::Colours::Dns(&dns), None)
-            .await
+        greenlight::release::reading::promote(ctx, None).await
     }));
     assert_back_on_blue(&p, &zone, &err, "2");
 

@@ -35,10 +35,9 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::alb_checks;
-use crate::release::rollback::RollbackReport;
 use crate::release::routers::dns::point;
 use crate::release::routers::{
-    Place, Router, Split, TwoWrites, failed, planned_point, restore_failed, serves_any,
+    Place, Router, Split, TwoWrites, Why, failed, planned_point, restore_failed, serves_any,
     write_in_two,
 };
 use crate::release::weights;
@@ -310,7 +309,8 @@ impl Router for AlbRouter<'_> {
         Duration::ZERO
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
+        let why = why.to_string();
         let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
         self.ctx.ui.step(format_args!(
             "{why}; putting all the weight back on {} (version {stable})",
@@ -348,12 +348,12 @@ impl Router for AlbRouter<'_> {
                 to.name,
                 to.target_group_arn
 );
-            restore_failed(e, why, self.alb.action.arn(), to.name, failed, hint)
+            restore_failed(e, &why, self.alb.action.arn(), to.name, failed, hint)
         })
     }
 
-    async fn rollback(&self) -> Result<RollbackReport> {
-        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Alb(self.alb)).await
+    async fn restored_by_another(&self, _stable: &str, _failed: &str) -> bool {
+        false
     }
 }
 

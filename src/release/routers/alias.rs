@@ -16,8 +16,8 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::record::Record;
 use crate::release::dry_run::label;
-use crate::release::rollback::{self, RollbackReport};
-use crate::release::routers::{Place, Router, Split};
+use crate::release::rollback;
+use crate::release::routers::{Place, Router, Split, Undoing, Why};
 
 /// A release's split on the configured alias.
 #[derive(Clone)]
@@ -125,18 +125,44 @@ impl Router for AliasRouter<'_> {
         Duration::ZERO
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
-        self.ctx
-            .ui
-            .step(format_args!("{why}; rolling back to version {stable}"));
-        rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
+        let ctx = self.ctx;
+        let alias = ctx.alias();
+        let (said, planned) = match why {
+            Why::Red(why) => (
+                format!("{why}; rolling back to version {stable}"),
+                format!("alias {alias} → version {stable}, all traffic"),
+            ),
+            Why::Asked(Undoing::Release) => (
+                format!(
+                    "stopping the release of version {failed}: all traffic back to version {stable}"
+                ),
+                format!(
+                    "alias {alias} → version {stable}, all traffic (stops the release of version {failed}, clears its weight)"
+                ),
+            ),
+            Why::Asked(Undoing::Split) => (
+                format!(
+                    "clearing the split of alias {alias} set outside greenlight: all traffic back to version {stable}"
+                ),
+                format!(
+                    "alias {alias} → version {stable}, all traffic (clears the split set outside greenlight, {failed} loses its share)"
+                ),
+            ),
+            Why::Asked(Undoing::Last) => (
+                format!("moving alias {alias}: version {failed} → {stable}"),
+                format!("alias {alias}: version {failed} → {stable}, all traffic"),
+            ),
+        };
+        ctx.ui.step(said);
+        if ctx.dry_write("UpdateAlias", planned) {
+            return Ok(());
+        }
+        let why = why.to_string();
+        rollback::restore(ctx, stable, failed, self.revision.as_deref(), &why).await
     }
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
         rollback::rolled_back_by_another(self.ctx, stable, failed).await
-    }
-
-    async fn rollback(&self) -> Result<RollbackReport> {
-        rollback::rollback(self.ctx).await
     }
 }

@@ -25,9 +25,8 @@ use crate::config::{Colour, DnsConfig};
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
-use crate::release::rollback::RollbackReport;
 use crate::release::routers::{
-    Coloured, Place, Router, Split, TwoWrites, failed, planned_alias, planned_point,
+    Coloured, Place, Router, Split, TwoWrites, Why, failed, planned_alias, planned_point,
     restore_failed, serves_any, write_in_two,
 };
 use crate::release::weights;
@@ -382,7 +381,8 @@ impl Router for DnsRouter<'_> {
         self.ttl
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
+        let why = why.to_string();
         let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
         self.ctx.ui.step(format_args!(
             "{why}; putting all the weight back on {} (version {stable})",
@@ -434,11 +434,11 @@ impl Router for DnsRouter<'_> {
                 self.total,
                 to.name
 );
-            restore_failed(e, why, &self.dns.name, to.name, failed, hint)
+            restore_failed(e, &why, &self.dns.name, to.name, failed, hint)
         })
     }
 
-    async fn rollback(&self) -> Result<RollbackReport> {
-        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Dns(self.dns)).await
+    async fn restored_by_another(&self, _stable: &str, _failed: &str) -> bool {
+        false
     }
 }
