@@ -121,57 +121,80 @@ impl<'a> Colours<'a> {
         Ok(match self {
             Colours::Dns(dns) => read(ctx.dns, dns)
                 .await?
-                .map(|pair| Found::Dns(dns, Box::new(pair))),
+                .map(|pair| Found::of(Split::Dns(dns, Box::new(pair)))),
             Colours::Alb(config) => {
                 let list = alb::read(ctx.elbv2, config).await?;
                 let weights = alb::weights_in(&list, config)?;
-                Some(Found::Alb(config, list, weights))
+                Some(Found::of(Split::Alb(config, list, weights)))
             }
         })
     }
 }
 
 /// The split as read, with what it was read for.
-pub enum Found<'a> {
+pub enum Split<'a> {
     /// Route 53's pair (boxed: two whole records).
     Dns(&'a DnsConfig, Box<Pair>),
     /// The forward action's list, and blue's and green's weights in it.
     Alb(&'a AlbConfig, ActionList, [i32; 2]),
 }
 
+/// The split as read, and blue's and green's alias `RevisionId` as read
+/// with it ([`state`]): the condition of a restore's rollback record, so
+/// that of two rollbacks at once only one records it and the other finds
+/// it done (`Router::restored_by_another`).
+pub struct Found<'a> {
+    split: Split<'a>,
+    revisions: [Option<String>; 2],
+}
+
 impl<'a> Found<'a> {
+    /// `split`, its colours' aliases not read yet.
+    fn of(split: Split<'a>) -> Self {
+        Found {
+            split,
+            revisions: [None, None],
+        }
+    }
+
     /// Blue's and green's weights.
     pub fn weights(&self) -> [i64; 2] {
-        match self {
-            Found::Dns(_, pair) => pair.weights(),
-            Found::Alb(_, _, weights) => weights.map(i64::from),
+        match &self.split {
+            Split::Dns(_, pair) => pair.weights(),
+            Split::Alb(_, _, weights) => weights.map(i64::from),
         }
     }
 
     /// The sum of the weights a release keeps; `None` for 0/0.
     pub fn total(&self) -> Option<i64> {
-        match self {
-            Found::Dns(_, pair) => weights::working_total(pair.weights().iter().sum()),
-            Found::Alb(_, _, weights) => alb::total(*weights),
+        match &self.split {
+            Split::Dns(_, pair) => weights::working_total(pair.weights().iter().sum()),
+            Split::Alb(_, _, weights) => alb::total(*weights),
         }
     }
 
     /// The fingerprint of everything but the weights, where the split has
     /// one (a load balancer's action list).
     fn shape(&self) -> Option<String> {
-        match self {
-            Found::Dns(..) => None,
-            Found::Alb(_, list, _) => Some(list.shape()),
+        match &self.split {
+            Split::Dns(..) => None,
+            Split::Alb(_, list, _) => Some(list.shape()),
         }
     }
 
-    /// The router of a release toward colour `to` over this split.
+    /// The router of a release toward colour `to` over this split; its
+    /// restore records the rollback on the other colour's alias only over
+    /// the `RevisionId` read with the split.
     pub fn router(self, ctx: Ctx<'a>, to: usize) -> AnyRouter<'a> {
-        match self {
-            Found::Dns(dns, pair) => AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, *pair, to))),
-            Found::Alb(config, list, weights) => {
-                AnyRouter::Alb(Box::new(AlbRouter::new(ctx, config, list, weights, to)))
+        let [blue, green] = self.revisions;
+        let back = if to == 0 { green } else { blue };
+        match self.split {
+            Split::Dns(dns, pair) => {
+                AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, *pair, to, back)))
             }
+            Split::Alb(config, list, weights) => AnyRouter::Alb(Box::new(AlbRouter::new(
+                ctx, config, list, weights, to, back,
+            ))),
         }
     }
 }
@@ -224,7 +247,7 @@ pub enum State {
 /// target group whose target is not its colour's alias, or an alias the
 /// load balancer may not invoke, is refused as the split is (exit 1).
 pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Found<'a>>, State)> {
-    let Some(found) = colours.read(ctx).await? else {
+    let Some(mut found) = colours.read(ctx).await? else {
         return Ok((None, State::New));
     };
     if let Colours::Alb(config) = colours {
@@ -232,13 +255,15 @@ pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Fou
     }
     let mut records = Vec::new();
     for i in 0..2 {
-        if let Some(alias) = ctx
+        let alias = ctx
             .lambda
             .alias(ctx.function(), colours.colour(i).alias)
-            .await?
-            && let Some(record) = Record::parse(&alias.description)
-        {
-            records.push((i, record));
+            .await?;
+        if let Some(alias) = alias {
+            found.revisions[i] = alias.revision_id;
+            if let Some(record) = Record::parse(&alias.description) {
+                records.push((i, record));
+            }
         }
     }
     // The newest record wins; in the same second, the later kind of action.
@@ -409,6 +434,7 @@ pub async fn stage<'a>(ctx: Ctx<'a>, colours: Colours<'a>, version: &str) -> Res
         label: format!("{}, weight 0", idle.name),
         description: format!("greenlight: staged version {version} (no weight yet)"),
         keep_if_there: true,
+        over: None,
     };
     aim(ctx, &idle, version, &staged).await
 }
@@ -454,7 +480,7 @@ pub async fn release_of<'a>(
         .unwrap_or(crate::release::dry_run::NEW_VERSION);
     let plan = ctx.config.release.plan.clone();
     let (found, state) = moving(ctx, colours).await?;
-    let (found, (live, record)) = match (found, state) {
+    let (mut found, (live, record)) = match (found, state) {
         (_, State::New) | (None, _) => {
             if !ctx.is_dry() {
                 crate::deploy::ready::until_active(ctx, version).await?;
@@ -503,6 +529,7 @@ pub async fn release_of<'a>(
         && let Some(pinned) = pin::pin(ctx, from.alias).await?
     {
         stable = pinned.version;
+        found.revisions[live] = pinned.revision;
     }
     ctx.ui.step(format_args!(
         "releasing version {version} on {}: the weight moves from {} (version {stable})",

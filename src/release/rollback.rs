@@ -139,23 +139,6 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     })
 }
 
-/// After a restore of `ctx`'s alias that failed: whether another run rolled
-/// the release of `failed` back to `stable` meanwhile (both read the alias
-/// before either wrote), so all traffic is on `stable` with that rollback
-/// recorded. Its rollback stands, and that run told it.
-pub async fn rolled_back_by_another(ctx: Ctx<'_>, stable: &str, failed: &str) -> bool {
-    let Ok(Some(alias)) = ctx.lambda.alias(ctx.function(), ctx.alias()).await else {
-        return false;
-    };
-    alias.version == stable
-        && alias.weights.is_empty()
-        && Record::parse(&alias.description).is_some_and(|r| {
-            r.action == Action::Rollback
-                && r.version == stable
-                && r.previous.as_deref() == Some(failed)
-        })
-}
-
 /// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
 /// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
 /// "manual rollback" and by whom when known ([`tell::who`]).

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::record::Record;
 use crate::release::dry_run::label;
 use crate::release::rollback;
-use crate::release::routers::{Place, Router, Split, Undoing, Why};
+use crate::release::routers::{Place, Router, Split, Undoing, Why, restored_on};
 
 /// A release's split on the configured alias.
 #[derive(Clone)]
@@ -163,6 +163,6 @@ impl Router for AliasRouter<'_> {
     }
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
-        rollback::rolled_back_by_another(self.ctx, stable, failed).await
+        restored_on(self.ctx, self.ctx.alias(), stable, failed).await
     }
 }

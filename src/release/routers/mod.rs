@@ -107,6 +107,22 @@ pub(crate) async fn serves_any<'c>(
     Ok(false)
 }
 
+/// After a restore that failed: whether `alias` serves `stable` alone
+/// with the record of the rollback of `failed`, as another run's rollback
+/// leaves it (both read the split before either wrote).
+pub(crate) async fn restored_on(ctx: Ctx<'_>, alias: &str, stable: &str, failed: &str) -> bool {
+    let Ok(Some(alias)) = ctx.lambda.alias(ctx.function(), alias).await else {
+        return false;
+    };
+    alias.version == stable
+        && alias.weights.is_empty()
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Rollback
+                && r.version == stable
+                && r.previous.as_deref() == Some(failed)
+        })
+}
+
 /// In a dry run, records the write that points `colour`'s alias (its
 /// name, and how messages name its colour) at `version` with `description`
 /// (`call`: `CreateAlias` or `UpdateAlias`), keeping what it points at for
