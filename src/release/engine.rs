@@ -327,10 +327,21 @@ impl<'a> Run<'a> {
         Ok(self.in_effect().await.err())
     }
 
+    /// From the first move on, SIGINT and SIGTERM roll back instead of
+    /// ending the process; a dry run, which never waits, leaves them be.
+    fn catch_interrupts(&mut self) {
+        if !self.ctx.is_dry() {
+            self.interrupts.get_or_insert_with(Interrupts::catch);
+        }
+    }
+
     /// Waits until the last move is in effect for users (see
     /// `Router::in_effect` and `Router::caching`), watching interrupts and
-    /// alarms; why it must be undone otherwise.
+    /// alarms; why it must be undone otherwise. Nothing in a dry run.
     async fn in_effect(&mut self) -> std::result::Result<(), String> {
+        if self.ctx.is_dry() {
+            return Ok(());
+        }
         let (ctx, version) = (self.ctx, self.version.as_str());
         let done = watch::until(&mut self.interrupts, ctx, version, self.router.in_effect()).await;
         done.map_err(|s| self.stopped(s))?
@@ -702,7 +713,7 @@ async fn after_panic(ctx: Ctx<'_>, router: AnyRouter<'_>, version: &str, panic: 
 async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
     run.ensure_active().await?;
-    run.interrupts.get_or_insert_with(Interrupts::catch);
+    run.catch_interrupts();
     if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
         return Err(lockstep::not_released(&run.version, &why));
     }
@@ -714,7 +725,7 @@ async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 }
 
 async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    run.interrupts.get_or_insert_with(Interrupts::catch);
+    run.catch_interrupts();
     if let (true, Some(step)) = (run.reapply, run.step) {
         // A crash left the step's record without its split: make the step
         // again (its record, then its split), as promised.

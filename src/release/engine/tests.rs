@@ -305,3 +305,26 @@ async fn another_runner_changing_the_alias_stops_promote_without_further_writes(
     );
     assert_eq!(write.num_calls(), 1, "no rollback write after a conflict");
 }
+
+/// A dry run never waits, so it leaves SIGINT and SIGTERM as they are
+/// (Ctrl-C ends a long plan at once); a real release catches them from its
+/// first move on.
+#[tokio::test]
+async fn a_dry_run_catches_no_interrupts() {
+    with_ctx(CONFIG, &[], async |ctx| {
+        let plan = std::sync::Mutex::new(crate::planned::DryRun::new("release"));
+        let dry = Ctx {
+            dry: Some(&plan),
+            ..ctx
+        };
+        for (ctx, caught) in [(dry, false), (ctx, true)] {
+            let router = AnyRouter::Alias(crate::release::routers::alias::AliasRouter::new(
+                ctx, None, false,
+            ));
+            let mut run = Run::start(ctx, router, "2", "1", ctx.config.release.plan.clone());
+            run.catch_interrupts();
+            assert_eq!(run.interrupts.is_some(), caught);
+        }
+    })
+    .await;
+}
