@@ -1,18 +1,12 @@
-//! Where a release stands, for every router: one common shape,
-//! [`Standing`], that each router's read returns (the alias's here, the two
-//! colours' in [`crate::release::dns`]), and the one `promote`
-//! ([`promote`]), `rollback` ([`crate::release::rollback`]) and `status`
-//! ([`position`]) that decide from it.
+//! Where a release stands, for every router: the one shape each router's
+//! read returns ([`Standing`]; the alias's here, the two colours' in
+//! [`crate::release::dns`]), and the one `promote`, `rollback`
+//! ([`crate::release::rollback`]) and `status` ([`position`]) deciding from
+//! it. The alias's guards live here: weights set outside greenlight, an
+//! alias changed during a release, a record it cannot use stop a release
+//! before anything is written.
 //!
-//! For an alias: its weights and release record say there is a release in
-//! progress that `promote` continues, a finished one whose last step's
-//! metrics still settle, none, or a state greenlight cannot continue
-//! (weights set outside greenlight, an alias changed during a release, a
-//! record it cannot use), which stops before anything is written. The
-//! guards of alias releases live here.
-//!
-//! AWS calls: `GetAlias` (by `promote` and `rollback`), and those of the
-//! gates' reads for `status` ([`position`]).
+//! AWS calls: `GetAlias`, and for `status` the gates' reads ([`position`]).
 
 use time::OffsetDateTime;
 
@@ -37,13 +31,9 @@ pub fn router<'a>(ctx: Ctx<'a>, alias: &AliasState) -> AnyRouter<'a> {
     ))
 }
 
-/// Where a release stands on any router, as the router's read found it:
-/// what `promote`, `rollback` and `status` decide from, the same for every
-/// router.
+/// Where a release stands on any router, as the router's read found it.
 pub enum Standing<'a> {
-    /// Nothing was released here yet (no alias, no records): `why` is
-    /// `rollback`'s error, and `promote` says it too when `said` (the
-    /// function is missing).
+    /// Nothing was released here yet (no alias, no records).
     Unreleased {
         /// Why there is nothing to roll back.
         why: Error,
@@ -55,14 +45,11 @@ pub enum Standing<'a> {
     /// greenlight's release in progress, ready to continue.
     Releasing(Box<Run<'a>>),
     /// A state greenlight cannot continue: weights set outside greenlight,
-    /// a split changed during a release, or a release record greenlight
-    /// cannot use (damaged or edited by hand). `problem` says which, and
-    /// the way out; `clear` is how `rollback` puts all traffic back, when
-    /// there is a split to clear.
+    /// a split changed during a release, or a release record it cannot use.
     Unexplained {
-        /// What is wrong (exit 1).
+        /// What is wrong, and the way out (exit 1).
         problem: Error,
-        /// What `rollback` does instead.
+        /// How `rollback` puts all traffic back, when there is a split.
         clear: Option<Undo<'a>>,
     },
 }

@@ -1,24 +1,17 @@
 //! Stage 5, rollback: put traffic back on the version that was live before
-//! the last release, on any router.
+//! the last release, whatever the router.
 //!
-//! In: where the release stands, as the router's read found it
-//! ([`reading::standing`]: the alias's release [`crate::record::Record`], or the
-//! two colours' weights and records; kept in AWS, so this works from any
-//! machine). A release still in progress is stopped: all traffic is back on
-//! the stable version. A split greenlight cannot explain is cleared. A
-//! finished release is undone, back to the version its record names as live
-//! before, which must still be there (a published version, `Active`:
-//! [`crate::deploy::ready::until_active`]). Never guesses from version
-//! numbers: without a record naming the previous version it refuses (exit 1).
-//! Out: a [`RollbackReport`]. The writes are the router's
-//! (`Router::restore`); AWS calls: the router's reads, `GetFunctionConfiguration`,
-//! and its restore's conditional writes.
+//! In: where the release stands ([`reading::standing`], kept in AWS, so
+//! this works from any machine). A release in progress is stopped, a split
+//! greenlight cannot explain cleared, a finished release undone to the
+//! version its record names as live before (still there, made `Active`:
+//! [`crate::deploy::ready::until_active`]); never guessed from version
+//! numbers (exit 1). Out: a [`RollbackReport`]. The writes are the
+//! router's (`Router::restore`, conditional).
 //!
-//! Safe to repeat: once rolled back, a second run reports so and writes
-//! nothing; a run whose write finds the same rollback made by another run
-//! meanwhile reports that one and tells nothing. When the write itself
-//! fails, users may still be on the bad version, so the error is exit 4 and
-//! says exactly which command restores the traffic.
+//! Safe to repeat: once rolled back, a second run (also one at the same
+//! time) reports so and tells nothing. When the write fails, users may
+//! still be on the bad version: exit 4, naming the command that restores it.
 
 use crate::config::notify::Event;
 use crate::context::Ctx;

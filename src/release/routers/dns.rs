@@ -165,7 +165,7 @@ pub async fn point(
 /// `failed`, only over `revision` when given (the alias as read with the
 /// split): of two rollbacks at once, the second finds it changed
 /// (`Failure::Conflict`), and then the first's rollback done
-/// ([`super::restored_on`]).
+/// (`restored_on`).
 pub async fn record_rollback(
     ctx: Ctx<'_>,
     colour: &impl Coloured,

@@ -240,7 +240,7 @@ pub struct Place {
     pub route: Option<String>,
 }
 
-/// Why a router puts all traffic back ([`Router::restore`]).
+/// Why a router puts all traffic back (`Router::restore`).
 #[derive(Debug, Clone, Copy)]
 pub enum Why<'w> {
     /// The engine's rollback of a release on red (a gate, an error, an
