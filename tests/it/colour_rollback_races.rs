@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::alb::behind_a_load_balancer;
-use crate::dns::{assert_weights, shipped};
+use crate::dns::{alarm_after_the_move, assert_weights, rolled_back_by_the_alarm, shipped};
 use crate::harness::loopback::{Received, recorder};
 use crate::harness::{FaultProxy, Project, spawned};
 use crate::hostile_notify::events;
@@ -128,4 +128,38 @@ fn two_alb_rollbacks_at_once_tell_rolled_back_once() {
         record_of(&p, "blue"),
         "greenlight: action=rollback version=1 previous=2"
     );
+}
+
+/// A release whose live colour serves `$LATEST` pins it first (a write to
+/// that colour's alias); a red alarm after the first move then still
+/// records the rollback there over the alias as the pin left it: exit 3,
+/// all the weight back on blue, not exit 4.
+#[test]
+fn a_release_that_pinned_the_live_colour_still_records_its_rollback() {
+    let (p, zone, webhook) = dns_at_ten_percent();
+    p.run(&["rollback"]).success();
+    assert_weights(&p, &zone, 100, 0);
+    p.aws(async |c| {
+        c.update_alias()
+            .function_name(crate::harness::FUNCTION)
+            .name("blue")
+            .function_version("$LATEST")
+            .send()
+            .await
+    })
+    .expect("blue on $LATEST");
+    let proxy = p.proxy();
+    let child = spawned(p.command_via(&proxy, &["release", "--version", "2"]));
+    alarm_after_the_move(&p, &proxy);
+    rolled_back_by_the_alarm(child);
+    assert_weights(&p, &zone, 100, 0);
+    let (serves, record) = p.alias("blue").expect("blue");
+    assert_ne!(serves, "$LATEST", "pinned");
+    assert!(
+        record.starts_with(&format!(
+            "greenlight: action=rollback version={serves} previous=2"
+        )),
+        "{record}"
+    );
+    assert_eq!(events(&webhook), ["rolled_back", "rolled_back"]);
 }
