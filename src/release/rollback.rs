@@ -15,8 +15,7 @@
 
 use crate::config::notify::Event;
 use crate::context::Ctx;
-use crate::error::{Error, Failure, Result};
-use crate::record::{Action, Record};
+use crate::error::{Error, Result};
 use crate::release::reading::{self, Standing};
 use crate::release::routers::{AnyRouter, Router, Undoing, Why};
 use crate::release::tell::{self, Change};
@@ -135,7 +134,7 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
 /// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
 /// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
 /// "manual rollback" and by whom when known ([`tell::who`]).
-pub async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>) {
+async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>) {
     let manual = match tell::who() {
         Some(who) => format!("manual rollback by {who}"),
         None => "manual rollback".to_owned(),
@@ -154,38 +153,4 @@ pub async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<(
         reason: Some(&reason),
     };
     tell::tell(ctx, change).await;
-}
-
-/// Points the alias back at `stable` after `failed` was released, recording
-/// the rollback. A failure here is exit 4, with the commands that fix it.
-pub async fn restore(
-    ctx: Ctx<'_>,
-    stable: &str,
-    failed: &str,
-    revision_id: Option<&str>,
-    why: &str,
-) -> Result<()> {
-    let (name, alias) = (ctx.function(), ctx.alias());
-    let record = Record::now(Action::Rollback, stable, Some(failed));
-    match ctx
-        .lambda
-        .point_alias(name, alias, stable, None, &record.to_string(), revision_id)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error {
-            failure: Failure::NeedsOperator,
-            message: format!(
-                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
-            ),
-            cause: Some(match e.cause {
-                Some(cause) => format!("{}: {cause}", e.message),
-                None => e.message,
-            }),
-            hint: Some(format!(
-                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
-                ctx.config.path.display()
-            )),
-        }),
-    }
 }

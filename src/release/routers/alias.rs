@@ -13,10 +13,9 @@
 use std::time::Duration;
 
 use crate::context::Ctx;
-use crate::error::Result;
-use crate::record::Record;
+use crate::error::{Error, Failure, Result};
+use crate::record::{Action, Record};
 use crate::release::dry_run::label;
-use crate::release::rollback;
 use crate::release::routers::{Place, Router, Split, Undoing, Why, restored_on};
 
 /// A release's split on the configured alias.
@@ -158,8 +157,36 @@ impl Router for AliasRouter<'_> {
         if ctx.dry_write("UpdateAlias", planned) {
             return Ok(());
         }
-        let why = why.to_string();
-        rollback::restore(ctx, stable, failed, self.revision.as_deref(), &why).await
+        // Recorded as a rollback; a failure here is exit 4, with the fix.
+        let (name, record) = (
+            ctx.function(),
+            Record::now(Action::Rollback, stable, Some(failed)),
+        );
+        let restored = ctx
+            .lambda
+            .point_alias(
+                name,
+                alias,
+                stable,
+                None,
+                &record.to_string(),
+                self.revision.as_deref(),
+            )
+            .await;
+        restored.map(|_| ()).map_err(|e| Error {
+            failure: Failure::NeedsOperator,
+            message: format!(
+                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
+            ),
+            cause: Some(match e.cause {
+                Some(cause) => format!("{}: {cause}", e.message),
+                None => e.message,
+            }),
+            hint: Some(format!(
+                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
+                ctx.config.path.display()
+            )),
+        })
     }
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
