@@ -21,14 +21,9 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ship import REPO, emulator_python, launch_emulator
+
 LOCALSTACK = os.path.join(REPO, "localstack")
-
-
-def python() -> str:
-    subprocess.run(["bash", os.path.join(LOCALSTACK, "moto.sh"), "install"], check=True)
-    venv = os.environ.get("GREENLIGHT_VENV", os.path.join(REPO, ".venv"))
-    return os.path.join(venv, "bin", "python")
 
 
 def first_call(python_bin: str, endpoint: str) -> float:
@@ -49,14 +44,9 @@ def first_call(python_bin: str, endpoint: str) -> float:
 
 def fresh(python_bin: str) -> "tuple[float, float]":
     start = time.monotonic()
-    proc = subprocess.Popen(
-        [python_bin, os.path.join(LOCALSTACK, "moto_emulator.py"), "--until-stdin-closes"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
+    proc, endpoint = launch_emulator(python_bin)
     ready = time.monotonic() - start
-    if not line.startswith("READY "):
-        sys.exit(f"emulator did not start: {line!r}")
-    call = first_call(python_bin, line.split()[1])
+    call = first_call(python_bin, endpoint)
     proc.stdin.close()
     proc.wait()
     return ready, call
@@ -110,7 +100,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     rounds = parser.parse_args().rounds
-    python_bin = python()
+    python_bin = emulator_python()
     forks = Forks(python_bin)
     results = {"fresh": [], "forked": []}
     for _ in range(rounds):

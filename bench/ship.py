@@ -46,25 +46,33 @@ def aws_cli():
     return aws
 
 
+def emulator_python():
+    """The emulator's virtualenv python (which has the pinned moto and boto3), installing it first."""
+    subprocess.run(["bash", os.path.join(REPO, "localstack", "moto.sh"), "install"], check=True)
+    return os.path.join(os.environ.get("GREENLIGHT_VENV", os.path.join(REPO, ".venv")), "bin", "python")
+
+
 def rerun_with_emulator_python():
     """Runs this script again under the emulator's virtualenv (which has boto3), installing it first."""
-    subprocess.run(["bash", os.path.join(REPO, "localstack", "moto.sh"), "install"], check=True)
-    venv = os.environ.get("GREENLIGHT_VENV", os.path.join(REPO, ".venv"))
-    os.execv(os.path.join(venv, "bin", "python"), [os.path.join(venv, "bin", "python"), *sys.argv])
+    python = emulator_python()
+    os.execv(python, [python, *sys.argv])
 
 
-def start_emulator(log=None):
-    """Starts the emulator; returns (process, endpoint). Its request log goes to the open file `log`, if given."""
-    subprocess.run(["bash", os.path.join(REPO, "localstack", "moto.sh"), "install"], check=True)
+def launch_emulator(python, log=None):
+    """Starts `localstack/moto_emulator.py` under `python`; returns (process, endpoint) once it says READY.
+    Its request log goes to the open file `log`, if given."""
     proc = subprocess.Popen(
-        [os.path.join(os.environ.get("GREENLIGHT_VENV", os.path.join(REPO, ".venv")), "bin", "python"),
-         os.path.join(REPO, "localstack", "moto_emulator.py"),
-         "--until-stdin-closes"],
+        [python, os.path.join(REPO, "localstack", "moto_emulator.py"), "--until-stdin-closes"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     if not line.startswith("READY "):
         sys.exit(f"emulator did not start: {line!r}")
     return proc, line.split()[1]
+
+
+def start_emulator(log=None):
+    """Starts the emulator; returns (process, endpoint). Its request log goes to the open file `log`, if given."""
+    return launch_emulator(emulator_python(), log)
 
 
 def emulator_env(endpoint, work):

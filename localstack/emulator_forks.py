@@ -34,11 +34,16 @@ import signal
 import sys
 import threading
 
-import boto3
+from greenlight_emulator import require_pinned_moto
 
-import moto_emulator
-from moto.moto_api._internal import mock_random
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: F401 (loaded once)
+# Before moto's own imports, which fail far from the cause under another moto.
+require_pinned_moto()
+
+import boto3  # noqa: E402
+
+import moto_emulator  # noqa: E402
+from moto.moto_api._internal import mock_random  # noqa: E402
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: E402,F401 (loaded once)
 
 # moto's services the tests call, loaded before any fork.
 SERVICES = (

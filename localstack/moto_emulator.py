@@ -26,6 +26,7 @@ import threading
 import urllib.request
 
 from greenlight_emulator import (
+    require_pinned_moto,
     cloudwatch,
     elbv2,
     front_door,
@@ -184,4 +185,5 @@ def main(argv: "list[str] | None" = None) -> int:
 
 
 if __name__ == "__main__":
+    require_pinned_moto()
     sys.exit(main())

@@ -29,7 +29,30 @@ emulator answers, and refuses, as the AWS service does:
 
 import importlib.abc
 import importlib.util
+import os
+import re
 import sys
+
+REQUIREMENTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "requirements.txt")
+
+
+def require_pinned_moto() -> None:
+    """Exits (code 2, one line on stderr) unless this Python's moto is the
+    version `localstack/requirements.txt` pins: the patches here are written
+    against that version, and another one fails far from the cause (a system
+    moto 5.2.1 lacks `threaded_moto_server.MotoRequestHandler`)."""
+    import moto
+
+    with open(REQUIREMENTS, encoding="utf-8") as pins:
+        pinned = re.search(r"^moto\[server\]==(\S+)", pins.read(), re.M).group(1)
+    if moto.__version__ != pinned:
+        print(
+            f"{sys.executable} has moto {moto.__version__}, the emulator needs the pinned "
+            f"{pinned}: run it with the project's virtualenv (`localstack/moto.sh install`, "
+            "then .venv/bin/python)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 def when_imported(name: str, patch) -> None:

@@ -16,6 +16,7 @@ use crate::context::Ctx;
 use crate::deploy::Deployable;
 use crate::deploy::triggers;
 use crate::error::{Error, Result};
+use crate::release::approver::Approver;
 use crate::release::dry_run::{self, DryRun};
 use crate::release::{dns, prune, reading, rollback, status};
 use crate::report::Report;
@@ -33,7 +34,7 @@ pub(super) enum Job {
     Release(Option<String>, bool),
     Promote,
     /// Who approves (`GITHUB_ACTOR` or `USER`, and the AWS caller).
-    Approve(String),
+    Approve(Approver),
     Rollback,
     Status,
     /// How many versions to list, and the versions once listed (by
@@ -72,7 +73,7 @@ pub(super) async fn local_part(
             version, no_wait, ..
         } => Job::Release(version.clone(), !no_wait),
         Command::Promote { .. } => Job::Promote,
-        Command::Approve => Job::Approve(String::new()),
+        Command::Approve => Job::Approve(Approver::default()),
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
         Command::History { limit } => Job::History(*limit, None),
@@ -167,7 +168,12 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
             Some(step) => record_release(step, false, report),
         },
         Job::Approve(by) => match promote(ctx, Some(&by)).await? {
-            None => Err(release::engine::nothing_waits(ctx)),
+            None => {
+                // Exit 1, told apart from other failures (a fleet released
+                // together leaves this function out of the approval).
+                report.fail("nothing_in_progress", release::engine::nothing_waits(ctx));
+                Ok(())
+            }
             Some(step) => record_release(step, false, report),
         },
         Job::Rollback => {
@@ -205,7 +211,7 @@ async fn run_job(ctx: Ctx<'_>, job: Job, learned: bool, report: &mut Report) -> 
 /// first.
 pub(super) async fn promote(
     ctx: Ctx<'_>,
-    by: Option<&str>,
+    by: Option<&Approver>,
 ) -> Result<Option<release::ReleaseReport>> {
     reading::promote(ctx, by).await
 }

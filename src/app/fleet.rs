@@ -183,15 +183,29 @@ fn summary(cli: &Cli, reports: Vec<Report>, hint: &str) -> Report {
     report
 }
 
-/// How a function's run ended, for the others on the board.
+/// How a function's run ended, for the others on the board. `approve`
+/// never starts a release, so a function it refused or stopped before any
+/// move (nothing in progress there, a next move not listed, another
+/// runner's write) fails nobody: one with nothing in progress is out of
+/// the count, another keeps the rest where they are (none rolls back).
 fn left(report: &Report) -> Left {
     let standing = report.release.as_ref().and_then(|r| r.in_progress.as_ref());
+    let refused = report.command == "approve" && report.exit_code == 1;
     match (report.exit_code, standing) {
+        _ if refused && report.outcome == "nothing_in_progress" => Left::Done,
+        _ if refused => Left::Stopped(
+            0,
+            report
+                .error
+                .as_ref()
+                .map_or_else(|| report.outcome.clone(), |e| e.message.clone()),
+        ),
         (0 | 5, Some(at)) => Left::Stopped(
             at.step.saturating_sub(1),
-            match &at.held {
-                Some(held) => format!("held at {} %: {held}", at.percent),
-                None => format!(
+            match (&at.held, at.waiting_for_approval) {
+                (Some(held), _) => format!("held at {} %: {held}", at.percent),
+                (None, Some(next)) => format!("waiting for approval to move to {next} %"),
+                (None, None) => format!(
                     "its bake at {} % has {}s left",
                     at.percent, at.bake_left_secs
                 ),

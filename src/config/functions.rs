@@ -104,20 +104,30 @@ pub fn expand(file: &str, text: &str) -> Result<Option<Vec<(String, String)>>> {
         .map(Some)
 }
 
-/// With `[release] together`, every function must have the same steps, so
-/// each move is the same move for all of them.
+/// With `[release] together`, every function must have the same steps and
+/// wait for the same approvals, so each move is the same move for all of
+/// them (one approval for a move the others make unapproved would stop
+/// the fleet at every `approve`).
 pub fn check_together(file: &str, configs: &[Config]) -> Result<()> {
     let Some(first) = configs.first().filter(|c| c.release.together) else {
         return Ok(());
     };
     let steps = &first.release.plan.steps;
-    match configs.iter().find(|c| c.release.plan.steps != *steps) {
-        None => Ok(()),
-        Some(other) => Err(Error::usage(format!(
+    if let Some(other) = configs.iter().find(|c| c.release.plan.steps != *steps) {
+        return Err(Error::usage(format!(
             "{file}: with `[release] together`, every function moves through the same steps, but {} has {:?} and {} has {:?}",
             first.function.name, steps, other.function.name, other.release.plan.steps
         ))
-        .with_hint("give the functions the same `steps` (bakes may differ), or leave out `together`")),
+        .with_hint("give the functions the same `steps` (bakes may differ), or leave out `together`"));
+    }
+    let approval = &first.release.approval;
+    match configs.iter().find(|c| c.release.approval != *approval) {
+        None => Ok(()),
+        Some(other) => Err(Error::usage(format!(
+            "{file}: with `[release] together`, every function waits for the same approvals, but {} has {:?} and {} has {:?}",
+            first.function.name, approval, other.function.name, other.release.approval
+        ))
+        .with_hint("set `approval` in the top-level [release] only, or leave out `together`")),
     }
 }
 

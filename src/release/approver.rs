@@ -4,30 +4,52 @@
 
 use aws_config::SdkConfig;
 
+use crate::secrets::Redactor;
 use crate::ui::Ui;
 
-/// The approver as the release record keeps it: the name, then the
-/// caller's ARN after a comma, e.g.
-/// `alice,arn:aws:sts::123456789012:assumed-role/deploy/gh`. Either may
-/// be missing (`unknown` for the name); a failed identity call is said,
-/// never an error: the approval stands on the conditional write.
-pub async fn approver(sdk: &SdkConfig, ui: &Ui) -> String {
+/// The approver: a name from the environment (outside text) and the
+/// caller's ARN as STS gave it.
+#[derive(Debug, Clone, Default)]
+pub struct Approver {
+    /// `GITHUB_ACTOR`, else `USER`, else `unknown`.
+    name: String,
+    /// The caller's ARN, when STS could tell it.
+    arn: Option<String>,
+}
+
+impl Approver {
+    /// The approver as the release record keeps it: the name, then the
+    /// caller's ARN after a comma, e.g.
+    /// `alice,arn:aws:sts::123456789012:assumed-role/deploy/gh`. Secret
+    /// values in the name are masked with `redactor` first, then its
+    /// commas become `-`, so the first comma is always the one before the
+    /// ARN (a name cannot pass for another caller's ARN).
+    pub fn recorded(&self, redactor: &Redactor) -> String {
+        let name = redactor.redact(&self.name).replace(',', "-");
+        match &self.arn {
+            Some(arn) => format!("{name},{arn}"),
+            None => name,
+        }
+    }
+}
+
+/// Reads the approver. A failed identity call is said under `-v`, never
+/// an error: the approval stands on the conditional write.
+pub async fn approver(sdk: &SdkConfig, ui: &Ui) -> Approver {
     let name = super::tell::who().unwrap_or_else(|| "unknown".to_owned());
-    match aws_sdk_sts::Client::new(sdk)
+    let arn = match aws_sdk_sts::Client::new(sdk)
         .get_caller_identity()
         .send()
         .await
     {
-        Ok(identity) => match identity.arn() {
-            Some(arn) => format!("{name},{arn}"),
-            None => name,
-        },
+        Ok(identity) => identity.arn().map(str::to_owned),
         Err(e) => {
             ui.detail(format_args!(
                 "the AWS caller identity could not be read (STS GetCallerIdentity): {}",
                 aws_sdk_sts::error::DisplayErrorContext(&e)
             ));
-            name
+            None
         }
-    }
+    };
+    Approver { name, arn }
 }

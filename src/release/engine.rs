@@ -37,6 +37,7 @@ use crate::interrupt::Interrupts;
 use crate::lockstep::{self, Halt};
 use crate::record::{Action, Approved, Record};
 use crate::release::ReleaseReport;
+use crate::release::approver::Approver;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
 use crate::release::routers::{AnyRouter, Place, Router, Split, Why};
@@ -558,7 +559,21 @@ impl<'a> Run<'a> {
     /// Where the release stands, if it is in progress.
     pub fn position(&self) -> Option<InProgress> {
         let step = self.step?;
-        let mut at = standing(&self.version, &self.plan, step, &self.clock(), self.held());
+        let approved = self.approved.as_ref().filter(|a| a.step == step);
+        let approval = match (self.needs_approval(step), approved) {
+            (Some(_), Some(a)) => format!(" (approved at {})", a.at),
+            (Some(_), None) => " and the move is approved (`greenlight approve`)".to_owned(),
+            (None, _) => String::new(),
+        };
+        let clock = self.clock();
+        let mut at = standing(
+            &self.version,
+            &self.plan,
+            step,
+            &clock,
+            self.held(),
+            &approval,
+        );
         let waited = at.bake_left_secs == 0 && at.settle_left_secs == 0;
         let held = at.held.is_some();
         if let Some(percent) = self.awaits_approval(step).filter(|_| waited && !held) {
@@ -566,7 +581,6 @@ impl<'a> Run<'a> {
                 "move to {percent} % once approved (`greenlight approve`), if the gates are green"
             );
             at.waiting_for_approval = Some(percent);
-            let clock = self.clock();
             let since = clock.since + clock.bake.saturating_add(clock.settle);
             at.waiting_since = since
                 .format(&time::format_description::well_known::Rfc3339)
@@ -594,13 +608,15 @@ fn is_zero(n: &u64) -> bool {
 
 /// Where the release of `version` at `step` (an index into `plan`'s steps) stands on its
 /// `clock` (or `held` after it, for want of gates that can judge), and what
-/// `promote` does next. Shared by alias and DNS releases.
+/// `promote` does next; `approval` is said after when the move is made
+/// (empty when it needs no approval). Shared by alias and DNS releases.
 pub fn standing(
     version: &str,
     plan: &Plan,
     step: usize,
     clock: &StepClock,
     held: Option<&str>,
+    approval: &str,
 ) -> InProgress {
     let (bake, settle) = (clock.bake_left(), clock.settle_left());
     let waited = bake.is_zero() && settle.is_zero();
@@ -626,7 +642,7 @@ pub fn standing(
         percent: plan.steps.get(step).copied().unwrap_or(100),
         bake_left_secs: whole_seconds(bake),
         settle_left_secs: whole_seconds(settle),
-        next: format!("{target} {when}, if the gates are green"),
+        next: format!("{target} {when}{approval}, if the gates are green"),
         held: held.map(str::to_owned),
         waiting_for_approval: None,
         waiting_since: None,
@@ -660,7 +676,7 @@ pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// drives it as `promote` does: the move is made when the bake is over and
 /// the gates are green. Approving again is harmless; approving a release
 /// whose next move needs no approval is an error (exit 1).
-pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
+pub async fn approve(mut run: Run<'_>, by: &Approver) -> Result<ReleaseReport> {
     let Some(step) = run.step else {
         return Err(nothing_waits(run.ctx));
     };
@@ -675,10 +691,12 @@ pub async fn approve(mut run: Run<'_>, by: &str) -> Result<ReleaseReport> {
     match run.approved.as_ref().filter(|a| a.step == step) {
         Some(done) => run.ctx.ui.step(format_args!(
             "the move to {percent} % was already approved by {} at {}",
-            done.by, done.at
+            crate::outside::quote(&done.by),
+            done.at
         )),
         None => {
-            let approved = Box::new(Approved::now(step, by));
+            let by = by.recorded(run.ctx.ui.redactor());
+            let approved = Box::new(Approved::now(step, &by));
             run.mark(step, |r| r.approved = Some(approved.clone()))
                 .await?;
             run.ctx.ui.step(format_args!(

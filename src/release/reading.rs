@@ -15,6 +15,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
 use crate::release::ReleaseReport;
+use crate::release::approver::Approver;
 use crate::release::clock::Settling;
 use crate::release::dns::{self, Colours};
 use crate::release::engine::{self, InProgress, Run};
@@ -313,7 +314,7 @@ fn unexplained(ctx: Ctx<'_>, alias: &AliasState, message: String) -> Error {
 /// one, on any router; with `by`, `greenlight approve` ([`engine::approve`]).
 /// Without `by`, a finished release whose last step's metrics still settle
 /// is judged.
-pub async fn promote(ctx: Ctx<'_>, by: Option<&str>) -> Result<Option<ReleaseReport>> {
+pub async fn promote(ctx: Ctx<'_>, by: Option<&Approver>) -> Result<Option<ReleaseReport>> {
     let run = match standing(ctx).await? {
         Standing::Unreleased { why, said } => {
             if said {

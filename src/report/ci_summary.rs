@@ -21,6 +21,7 @@ use std::io::Write as _;
 use crate::checks::smoke::SmokeReport;
 use crate::outside::{self, Piece, Sink, on_github};
 use crate::release::ReleaseReport;
+use crate::release::engine::InProgress;
 use crate::report::Report;
 use crate::secrets::Redactor;
 
@@ -263,6 +264,9 @@ fn table(out: &mut String, r: &Report, redactor: &Redactor) {
     if let Some(release) = &r.release {
         release_rows(out, release, alias, redactor);
     }
+    if let Some(p) = r.status.as_ref().and_then(|s| s.in_progress.as_ref()) {
+        progress_rows(out, p, redactor);
+    }
     if let Some(plan) = &r.dry_run {
         let steps: Vec<String> = plan
             .steps
@@ -336,23 +340,40 @@ fn release_rows(out: &mut String, r: &ReleaseReport, alias: &str, redactor: &Red
         }
     }
     if let Some(p) = &r.in_progress {
-        row(
-            out,
-            "progress",
-            &format!(
-                "step {} of {} at {} %; the next `greenlight promote` will {}",
-                p.step, p.of, p.percent, p.next
-            ),
-        );
-        if let Some(why) = &p.held {
-            row(out, "held", why);
-        }
+        progress_rows(out, p, redactor);
     }
     if let (Some(why), Some(previous)) = (&r.rolled_back, &r.previous) {
         row(
             out,
             "rollback",
             &format!("alias `{alias}` back on version {previous}: {why}"),
+        );
+    }
+}
+
+/// Where a release in progress stands: its step, a hold, and a wait for
+/// approval.
+fn progress_rows(out: &mut String, p: &InProgress, redactor: &Redactor) {
+    let row = |out: &mut String, key: &str, value: &str| row(out, key, value, redactor);
+    row(
+        out,
+        "progress",
+        &format!(
+            "step {} of {} at {} %; the next `greenlight promote` will {}",
+            p.step, p.of, p.percent, p.next
+        ),
+    );
+    if let Some(why) = &p.held {
+        row(out, "held", why);
+    }
+    if let Some(percent) = p.waiting_for_approval {
+        let since = p.waiting_since.as_deref().unwrap_or("?");
+        row(
+            out,
+            "approval",
+            &format!(
+                "waiting since {since} to move to {percent} %: `greenlight approve` moves on (the gates are still checked meanwhile)"
+            ),
         );
     }
 }

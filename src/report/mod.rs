@@ -447,7 +447,8 @@ impl Report {
                 Some(e) => writeln!(f, "watch     snapshot {} not {}: {e}", s.location, s.action)?,
             }
         }
-        if self.outcome == "nothing_in_progress" {
+        // `approve` with nothing in progress says so in its error.
+        if self.outcome == "nothing_in_progress" && self.error.is_none() {
             writeln!(
                 f,
                 "promote   nothing to promote: no release in progress on alias {}",

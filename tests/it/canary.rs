@@ -191,7 +191,7 @@ fn the_report_shows_the_alarm_read_that_rolled_back_between_full_checks() {
     // The text report says the same.
     p.set_alarm("orders-errors", StateValue::Ok);
     p.change_code("v3");
-    let proxy = p.proxy();
+    // The same proxy: the wait below counts from this run's move.
     let child = spawned(p.command_via(&proxy, &["ship"]));
     p.wait_for("the first step", DEADLINE, || {
         p.weights("live").1 == weights(&[("3", 0.5)])

@@ -2,7 +2,9 @@
 //! starts `moto_emulator.py` itself): `start` installs moto under a lock
 //! on the virtualenv, then becomes the emulator, which must not keep that
 //! lock, or every later install or start with the same virtualenv waits
-//! for the emulator to end.
+//! for the emulator to end. And both launchers the harness and people use
+//! refuse a Python whose moto is not the pinned one, in one line, before
+//! moto's own imports fail far from the cause.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -87,4 +89,36 @@ fn a_started_emulator_does_not_hold_the_install_lock() {
     drop(emulator.stdin.take());
     let ended = emulator.wait().expect("wait for the emulator");
     assert!(ended.success(), "{ended}");
+}
+
+#[test]
+fn both_launchers_refuse_a_moto_that_is_not_the_pinned_one() {
+    // A moto package of another version, found before the virtualenv's.
+    let shadow = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(shadow.path().join("moto")).expect("moto dir");
+    std::fs::write(
+        shadow.path().join("moto/__init__.py"),
+        "__version__ = \"0.0.1\"\n",
+    )
+    .expect("moto/__init__.py");
+    let localstack = Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack");
+    let pins = std::fs::read_to_string(localstack.join("requirements.txt")).expect("pins");
+    let pinned = pins
+        .lines()
+        .find_map(|line| line.strip_prefix("moto[server]=="))
+        .expect("moto pinned in localstack/requirements.txt");
+    let said = format!("has moto 0.0.1, the emulator needs the pinned {pinned}:");
+    for script in ["moto_emulator.py", "emulator_forks.py"] {
+        let out = Command::new(python())
+            .arg(localstack.join(script))
+            .env("PYTHONPATH", shadow.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the launcher");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{script}: {stderr}");
+        assert!(out.stdout.is_empty(), "{script} answered: {:?}", out.stdout);
+        assert!(stderr.contains(&said), "{script}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{script}: {stderr}");
+    }
 }

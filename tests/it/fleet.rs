@@ -19,7 +19,7 @@ fn entry(name: &str, extra: &str) -> String {
 
 /// Asserts every function of the together fleet serves `version` alone.
 #[track_caller]
-fn assert_service_on(p: &Project, version: &str) {
+pub(crate) fn assert_service_on(p: &Project, version: &str) {
     for function in SERVICE {
         assert_eq!(
             p.weights_of(function, "live"),
@@ -48,7 +48,10 @@ fn fleet_config(expected: &str) -> String {
 }
 
 /// Each function's name and `field` in a fleet's JSON report.
-fn each_function<'a>(report: &'a serde_json::Value, field: &str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn each_function<'a>(
+    report: &'a serde_json::Value,
+    field: &str,
+) -> Vec<(&'a str, &'a str)> {
     report["functions"]
         .as_array()
         .expect("functions")
@@ -194,7 +197,7 @@ fn together_config(expected: &str) -> String {
 
 /// The together fleet, shipped once (every alias on version 1), with new
 /// code in both sources.
-fn together(expected: &str) -> Project {
+pub(crate) fn together(expected: &str) -> Project {
     let p = Project::with_config(&together_config("1"));
     p.write(
         "jobs/index.py",
@@ -211,7 +214,7 @@ fn together(expected: &str) -> Project {
     p
 }
 
-const SERVICE: [&str; 3] = ["api", "worker", "jobs"];
+pub(crate) const SERVICE: [&str; 3] = ["api", "worker", "jobs"];
 
 #[test]
 fn functions_with_one_source_share_one_build_and_together_none_moves_if_one_fails() {
@@ -360,7 +363,7 @@ fn together_a_fleet_left_a_step_apart_is_brought_level_by_promote() {
 
 /// The [`together`] service, version 1 live, releasing in two steps
 /// (10 %, 50 %) that bake an hour each.
-fn together_in_two_steps() -> Project {
+pub(crate) fn together_in_two_steps() -> Project {
     let p = together("1");
     p.write(
         "greenlight.toml",

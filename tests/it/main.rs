@@ -27,6 +27,7 @@ mod first_errors;
 mod fleet;
 mod function_settings;
 mod history;
+mod hostile_approvals;
 mod hostile_not_active;
 mod hostile_notify;
 mod hostile_output_size;

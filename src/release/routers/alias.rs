@@ -7,7 +7,9 @@
 //! record in the alias description too, so split and record change
 //! atomically, and a write is in effect at once.
 //!
-//! AWS calls: `GetAlias` (after a panic, or a restore that failed),
+//! AWS calls: `GetAlias` (after a panic, or a restore that failed: when
+//! another run only wrote the release's record meanwhile, the restore is
+//! made again at the alias's new `RevisionId`),
 //! `UpdateAlias`.
 
 use std::time::Duration;
@@ -38,6 +40,42 @@ impl<'a> AliasRouter<'a> {
             revision,
             split,
         }
+    }
+
+    /// Points the alias back at `stable` after `failed` was released,
+    /// recording the rollback, over `revision`; a failure is exit 4, with
+    /// the commands that fix it (`why`: what the rollback follows).
+    async fn point_back(
+        &self,
+        stable: &str,
+        failed: &str,
+        revision: Option<&str>,
+        why: Why<'_>,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let alias = ctx.alias();
+        let (name, record) = (
+            ctx.function(),
+            Record::now(Action::Rollback, stable, Some(failed)),
+        );
+        let restored = ctx
+            .lambda
+            .point_alias(name, alias, stable, None, &record.to_string(), revision)
+            .await;
+        restored.map(|_| ()).map_err(|e| Error {
+            failure: Failure::NeedsOperator,
+            message: format!(
+                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
+            ),
+            cause: Some(match e.cause {
+                Some(cause) => format!("{}: {cause}", e.message),
+                None => e.message,
+            }),
+            hint: Some(format!(
+                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
+                ctx.config.path.display()
+            )),
+        })
     }
 }
 
@@ -157,39 +195,37 @@ impl Router for AliasRouter<'_> {
         if ctx.dry_write("UpdateAlias", planned) {
             return Ok(());
         }
-        // Recorded as a rollback; a failure here is exit 4, with the fix.
-        let (name, record) = (
-            ctx.function(),
-            Record::now(Action::Rollback, stable, Some(failed)),
-        );
-        let restored = ctx
-            .lambda
-            .point_alias(
-                name,
-                alias,
-                stable,
-                None,
-                &record.to_string(),
-                self.revision.as_deref(),
-            )
+        let restored = self
+            .point_back(stable, failed, self.revision.as_deref(), why)
             .await;
-        restored.map(|_| ()).map_err(|e| Error {
-            failure: Failure::NeedsOperator,
-            message: format!(
-                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
-            ),
-            cause: Some(match e.cause {
-                Some(cause) => format!("{}: {cause}", e.message),
-                None => e.message,
-            }),
-            hint: Some(format!(
-                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
-                ctx.config.path.display()
-            )),
-        })
+        if restored.is_err()
+            && let Some(revision) = still_releasing(ctx, stable, failed).await
+        {
+            // Another run wrote the record of this release meanwhile (say
+            // `greenlight approve` during the bake): restore it as it is now.
+            return self.point_back(stable, failed, Some(&revision), why).await;
+        }
+        restored
     }
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
         restored_on(self.ctx, self.ctx.alias(), stable, failed).await
     }
+}
+
+/// The alias's `RevisionId` when it still holds the release of `failed`
+/// over `stable` (the main version `stable`, no other version weighted, a
+/// canary record of the two): another run only wrote the record meanwhile
+/// (an approval, a hold or a wait told), so restoring it is still this
+/// run's to do. `None` otherwise, or when the alias cannot be read.
+async fn still_releasing(ctx: Ctx<'_>, stable: &str, failed: &str) -> Option<String> {
+    let alias = ctx.lambda.alias(ctx.function(), ctx.alias()).await.ok()??;
+    let same = alias.version == stable
+        && alias.weights.keys().all(|v| v == failed)
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Canary
+                && r.version == failed
+                && r.previous.as_deref() == Some(stable)
+        });
+    alias.revision_id.filter(|_| same)
 }

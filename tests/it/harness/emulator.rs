@@ -67,13 +67,7 @@ impl Emulator {
     /// `["--snapstart-pending", "2"]`, and waits until it is ready.
     pub fn start_with(options: &[&str]) -> Emulator {
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let forks = Forks::get();
-        let id = forks.next.fetch_add(1, Ordering::Relaxed);
-        let answer = forks.ask(serde_json::json!({
-            "start": id,
-            "log": log.path(),
-            "args": options,
-        }));
+        let (id, answer) = Forks::get().start(log.path(), options);
         let line = match answer.recv_timeout(READY_DEADLINE) {
             Ok(line) => line,
             Err(e) => panic!("the moto emulator did not report READY in time ({e})"),
@@ -328,16 +322,17 @@ impl Forks {
         })
     }
 
-    /// Sends `request` and returns where its answer will arrive.
-    fn ask(&self, request: serde_json::Value) -> mpsc::Receiver<String> {
-        let id = request["start"].as_u64().expect("a start request");
+    /// Asks for an emulator with launcher `options`, logging to `log`;
+    /// returns its number and where the launcher's answer will arrive.
+    fn start(&self, log: &Path, options: &[&str]) -> (u64, mpsc::Receiver<String>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         self.waiting
             .lock()
             .expect("launcher answers")
             .insert(id, tx);
-        self.tell(request);
-        rx
+        self.tell(serde_json::json!({ "start": id, "log": log, "args": options }));
+        (id, rx)
     }
 
     /// Sends `request`, expecting no answer.
