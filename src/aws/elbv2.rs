@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn the_shape_leaves_out_the_weights_only() {
         assert_eq!(list(90, 10).shape(), list(0, 100).shape());
-        assert_eq!(list(90, 10).shape().len(), 16);
+        assert_eq!(list(90, 10).shape().len(), crate::record::SHAPE_LENGTH);
         let mut unsticky = list(90, 10);
         unsticky.actions[1]
             .forward_config

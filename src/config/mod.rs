@@ -11,7 +11,8 @@
 //! `package`, `smoke`, `release` (with `plan`, the steps, and `metrics`, the
 //! metric gates), `dns` and `watch`; `functions` expands `[[functions]]` into one
 //! config per function. May import: the AWS seams' plain types (a function's
-//! settings in Lambda's terms), `ui`'s wording helpers and the base
+//! settings in Lambda's terms), `ui`'s wording helpers, `record`'s
+//! reckoning of the longest release record a plan writes, and the base
 //! modules; never a stage.
 
 pub mod alb;
@@ -177,7 +178,7 @@ impl Config {
             smoke: at.smoke_tests(&dir, raw.smoke)?,
             release: raw
                 .release
-                .map(|r| at.release(r))
+                .map(|r| at.release(r, alb.is_some()))
                 .transpose()?
                 .unwrap_or_default(),
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,

@@ -12,6 +12,7 @@ use crate::config::metrics::RawMetric;
 use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
 use crate::config::{MAX_SETTLE, MetricGates};
 use crate::error::{Error, Result};
+use crate::record::{MAX_LENGTH, Record};
 
 /// The `[release]` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,9 +71,9 @@ pub enum NoData {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRelease {
-    steps: Option<Vec<i64>>,
+    steps: Option<Spanned<Vec<i64>>>,
     bake: Option<String>,
-    preset: Option<String>,
+    preset: Option<Spanned<String>>,
     #[serde(default)]
     alarms: Vec<String>,
     #[serde(default)]
@@ -88,8 +89,13 @@ pub(super) struct RawRelease {
 }
 
 impl Checker<'_> {
-    pub(super) fn release(&self, raw: RawRelease) -> Result<ReleaseConfig> {
-        let plan = match (&raw.preset, &raw.steps, &raw.bake) {
+    /// Checks the `[release]` table of a function whose releases go
+    /// through a load balancer when `shaped` (its records keep the forward
+    /// action's fingerprint).
+    pub(super) fn release(&self, raw: RawRelease, shaped: bool) -> Result<ReleaseConfig> {
+        let preset = raw.preset.as_ref().map(Spanned::get_ref);
+        let steps = raw.steps.as_ref().map(|s| s.get_ref().as_slice());
+        let plan = match (preset, steps, &raw.bake) {
             (Some(preset), None, None) => {
                 let plan = Plan::preset(preset).ok_or_else(|| {
                     self.bad(
@@ -118,8 +124,8 @@ impl Checker<'_> {
                 .with_hint("keep either the preset or the steps and bake"));
             }
             (None, steps, bake) => Plan {
-                steps: Plan::check_steps(steps.as_deref().unwrap_or_default()).map_err(|why| {
-                    self.bad("release.steps", format!("{:?}", steps.as_deref().unwrap_or_default()), &why)
+                steps: Plan::check_steps(steps.unwrap_or_default()).map_err(|why| {
+                    self.bad("release.steps", format!("{:?}", steps.unwrap_or_default()), &why)
                 })?,
                 bake: match bake {
                     None => DEFAULT_BAKE,
@@ -132,6 +138,7 @@ impl Checker<'_> {
                 },
             },
         };
+        self.record_fits(&plan, &raw, shaped)?;
         let mut seen = BTreeSet::new();
         for (i, name) in raw.alarms.iter().enumerate() {
             if name.trim().is_empty() || name.len() > 255 {
@@ -185,6 +192,54 @@ impl Checker<'_> {
             together: raw.together,
             candidate: raw.candidate,
         })
+    }
+
+    /// Refuses a plan whose release record could outgrow the characters
+    /// Lambda keeps in an alias description ([`Record::longest`]): AWS
+    /// would refuse a step's `UpdateAlias` halfway through the release.
+    /// The error names `raw`'s key that set the plan.
+    fn record_fits(&self, plan: &Plan, raw: &RawRelease, shaped: bool) -> Result<()> {
+        let longest = Record::longest(plan, shaped);
+        if longest <= MAX_LENGTH {
+            return Ok(());
+        }
+        let fit = (1..plan.steps.len())
+            .rev()
+            .find(|&n| {
+                let first = Plan {
+                    steps: plan.steps[..n].to_vec(),
+                    bake: plan.bake,
+                };
+                Record::longest(&first, shaped) <= MAX_LENGTH
+            })
+            .unwrap_or(0);
+        let through = if shaped {
+            " through the load balancer"
+        } else {
+            ""
+        };
+        let (key, at, shown) = match (&raw.preset, &raw.steps) {
+            (Some(p), _) => (
+                "release.preset",
+                p.span().start,
+                format!("{:?}", p.get_ref()),
+            ),
+            (None, Some(s)) => (
+                "release.steps",
+                s.span().start,
+                format!("{:?}", s.get_ref()),
+            ),
+            (None, None) => ("release.steps", 0, "[]".to_owned()),
+        };
+        Err(self.bad_at(
+            key,
+            at,
+            shown,
+            &format!(
+                "the release record greenlight writes into the alias description with each move could reach {longest} characters with these {} steps{through} (7-digit versions, every marker set), and Lambda keeps {MAX_LENGTH}: list fewer steps (the first {fit} fit)",
+                plan.steps.len()
+            ),
+        ))
     }
 
     /// Checks `release.approval`: each a percentage the release moves to

@@ -14,6 +14,48 @@ fn message(text: &str) -> String {
 }
 
 #[test]
+fn a_plan_whose_release_record_could_outgrow_256_characters_is_refused() {
+    // As the README says: 24 two-digit steps baking 5m, steps 1 to 27
+    // baking 1h; one more is refused at the line of `steps`.
+    let with = |steps: std::ops::RangeInclusive<u8>, bake: &str| {
+        let steps: Vec<String> = steps.map(|s| s.to_string()).collect();
+        format!(
+            "[function]\nname = \"orders\"\n\n[release]\nsteps = [{}]\nbake = \"{bake}\"\n",
+            steps.join(", ")
+        )
+    };
+    for (fits, bake) in [(10..=33, "5m"), (1..=27, "1h")] {
+        parse(&with(fits.clone(), bake)).expect("fits");
+        let why = message(&with(*fits.start()..=fits.end() + 1, bake));
+        assert!(
+            why.starts_with("dir/greenlight.toml:5:9: `release.steps` = ["),
+            "{why}"
+        );
+        assert!(
+            why.contains(&format!(
+                " characters with these {} steps (7-digit",
+                fits.len() + 1
+            )),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(&format!("list fewer steps (the first {} fit)", fits.len())),
+            "{why}"
+        );
+    }
+    // A preset is named likewise: Linear1PercentEvery… has 99 steps.
+    let why = message(
+        "[function]\nname = \"orders\"\n\n[release]\npreset = \"Linear1PercentEvery1Minute\"\n",
+    );
+    assert!(
+        why.starts_with(
+            "dir/greenlight.toml:5:10: `release.preset` = \"Linear1PercentEvery1Minute\""
+        ),
+        "{why}"
+    );
+}
+
+#[test]
 fn full_example_parses_with_defaults() {
     let cfg = parse(
         r#"
