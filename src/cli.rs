@@ -155,7 +155,13 @@ pub enum Command {
     /// Approve the move a release waits for (`[release] approval`): record
     /// who approved in the release record, then make the move when the
     /// bake is over and the gates are green (else the next `promote` does).
-    Approve,
+    Approve {
+        /// Approve only the release of version N: when another version's
+        /// release waits (after a rollback and a new release), exit 1 and
+        /// record nothing.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        version: Option<u64>,
+    },
     /// Put the alias back on the version live before the last release.
     Rollback {
         /// List the write it would make, and make none.
@@ -281,7 +287,7 @@ impl Command {
             Command::Plan { .. } => "plan",
             Command::Promote { .. } => "promote",
             Command::Rollback { .. } => "rollback",
-            Command::Approve => "approve",
+            Command::Approve { .. } => "approve",
             Command::Status => "status",
             Command::History { .. } => "history",
             Command::Prune { .. } => "prune",

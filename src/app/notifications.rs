@@ -50,7 +50,7 @@ pub(super) async fn notifier(
         Command::Ship { .. }
             | Command::Release { .. }
             | Command::Promote { .. }
-            | Command::Approve
+            | Command::Approve { .. }
             | Command::Rollback { .. }
     );
     if !moves || cli.command.is_dry_run() || config.notify.is_empty() {
