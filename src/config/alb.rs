@@ -469,12 +469,11 @@ mod parse_tests {
     fn the_fingerprint_in_the_record_leaves_room_for_fewer_steps() {
         // As the README says: 16 two-digit steps baking 5m, steps 1 to 19
         // baking 1h (the record keeps the forward action's fingerprint).
-        let with = |steps: std::ops::RangeInclusive<u8>, bake: &str| {
-            let steps: Vec<String> = steps.map(|s| s.to_string()).collect();
+        let with = |steps, bake: &str| {
             format!(
-                "{}\n[release]\nsteps = [{}]\nbake = \"{bake}\"\n",
+                "{}{}",
                 file(),
-                steps.join(", ")
+                crate::config::tests::release_table(steps, bake)
             )
         };
         for (fits, bake) in [(10..=25, "5m"), (1..=19, "1h")] {

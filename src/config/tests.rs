@@ -13,15 +13,23 @@ fn message(text: &str) -> String {
     parse(text).expect_err("config should be rejected").message
 }
 
+/// A `[release]` table, after a blank line, of `steps` baking `bake`.
+pub(super) fn release_table(steps: std::ops::RangeInclusive<u8>, bake: &str) -> String {
+    let steps: Vec<String> = steps.map(|s| s.to_string()).collect();
+    format!(
+        "\n[release]\nsteps = [{}]\nbake = \"{bake}\"\n",
+        steps.join(", ")
+    )
+}
+
 #[test]
 fn a_plan_whose_release_record_could_outgrow_256_characters_is_refused() {
     // As the README says: 24 two-digit steps baking 5m, steps 1 to 27
     // baking 1h; one more is refused at the line of `steps`.
-    let with = |steps: std::ops::RangeInclusive<u8>, bake: &str| {
-        let steps: Vec<String> = steps.map(|s| s.to_string()).collect();
+    let with = |steps, bake: &str| {
         format!(
-            "[function]\nname = \"orders\"\n\n[release]\nsteps = [{}]\nbake = \"{bake}\"\n",
-            steps.join(", ")
+            "[function]\nname = \"orders\"\n{}",
+            release_table(steps, bake)
         )
     };
     for (fits, bake) in [(10..=33, "5m"), (1..=27, "1h")] {
