@@ -15,6 +15,16 @@ use std::fmt;
 /// Stands for the version a deploy would publish, before it exists.
 pub const NEW_VERSION: &str = "the new version";
 
+/// How a plan names `version`: "version 4" for a published version,
+/// otherwise as it is ([`NEW_VERSION`]).
+pub fn label(version: &str) -> String {
+    if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit()) {
+        format!("version {version}")
+    } else {
+        version.to_owned()
+    }
+}
+
 /// What a command would do, in order.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DryRun {

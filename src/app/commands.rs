@@ -218,18 +218,12 @@ pub(super) async fn promote(
     ctx: Ctx<'_>,
     by: Option<&Approver>,
 ) -> Result<Option<release::ReleaseReport>> {
-    match dns::Colours::of(ctx.config) {
-        Some(colours) => dns::promote(ctx, colours, by).await,
-        None => reading::promote(ctx, by).await,
-    }
+    reading::promote(ctx, by).await
 }
 
 /// `rollback`: on the alias, in DNS or on a load balancer.
 async fn rollback(ctx: Ctx<'_>) -> Result<rollback::RollbackReport> {
-    match dns::Colours::of(ctx.config) {
-        Some(colours) => dns::rollback(ctx, colours).await,
-        None => rollback::rollback(ctx).await,
-    }
+    rollback::rollback(ctx).await
 }
 
 /// `--dry-run` and `plan`: the writes `job` would make, making none. The

@@ -13,8 +13,9 @@
 //! (`lambda`, `route53`, `cloudwatch`, `s3`, `secret_store`, `sns` for
 //! notifications, and for the
 //! watcher `iam` and `scheduler`), `pacing` (the
-//! pace of Lambda requests per region) and `sdk_errors` (SDK errors in one
-//! line, with their fix). Each seam speaks greenlight's vocabulary in plain
+//! pace of Lambda requests per region), `sdk_errors` (SDK errors in one
+//! line, with their fix) and, for greenlight's own tests only, `testing`
+//! (an interceptor that panics at one call). Each seam speaks greenlight's vocabulary in plain
 //! types and never sees the configuration: its callers convert. May import:
 //! `ui` (progress counters) and the base modules (`error`, `secrets`,
 //! `outside`); nothing else.
@@ -30,6 +31,8 @@ pub mod scheduler;
 pub mod sdk_errors;
 pub mod secret_store;
 pub mod sns;
+#[doc(hidden)]
+pub mod testing;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -95,13 +95,23 @@ pub async fn check(ctx: Ctx<'_>) -> Result<()> {
 }
 
 /// Points the candidate alias, when the config has one, at `version`,
-/// creating it the first time; nothing when it is there already. An alias
+/// creating it the first time; nothing when it is there already (in a dry
+/// run, the write is recorded). An alias
 /// of that name greenlight did not make is refused ([`check`]'s error) and
 /// left as it is.
 pub async fn point(ctx: Ctx<'_>, version: &str) -> Result<()> {
     let Some(candidate) = &ctx.config.release.candidate else {
         return Ok(());
     };
+    if ctx.dry_write(
+        "UpdateAlias",
+        format_args!(
+            "candidate alias {candidate} on {}, for its smoke tests (created if missing; it carries no user traffic)",
+            crate::planned::label(version)
+        ),
+    ) {
+        return Ok(());
+    }
     let name = ctx.function();
     let description =
         format!("{MARKER} version {version} is under test here; it carries no user traffic");

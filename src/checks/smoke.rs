@@ -157,6 +157,19 @@ impl Target {
 /// are used up.
 pub async fn run(ctx: Ctx<'_>, target: &Target) -> SmokeReport {
     let tests = &ctx.config.smoke;
+    let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+    if !tests.is_empty()
+        && ctx.dry_then(format_args!(
+            "invoke {} with the smoke tests ({}); a failure stops here, before any traffic moves",
+            crate::planned::label(&target.qualifier),
+            names.join(", ")
+        ))
+    {
+        return SmokeReport {
+            target: target.qualifier.clone(),
+            results: Vec::new(),
+        };
+    }
     let mut results = Vec::with_capacity(tests.len());
     for test in tests {
         let started = Instant::now();

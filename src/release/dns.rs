@@ -43,15 +43,15 @@ use crate::context::Ctx;
 use crate::deploy::pin;
 use crate::error::{Error, Result};
 use crate::record::{Action, Record};
-use crate::release::approver::Approver;
 use crate::release::clock::Settling;
-use crate::release::engine::{self, InProgress, Run};
-use crate::release::rollback::RollbackReport;
+use crate::release::engine::{self, Run};
+use crate::release::reading::{Settled, Standing, resume};
+use crate::release::rollback::{self, RollbackReport, Undo};
 use crate::release::routers::alb::{self, AlbRouter};
 use crate::release::routers::dns::{
     Aim, DnsRouter, Pair, aim, new_record, point, read, record_name,
 };
-use crate::release::routers::{AnyRouter, Coloured, Router};
+use crate::release::routers::{AnyRouter, Coloured, Undoing};
 use crate::release::weights;
 use crate::release::{self, Candidate, ReleaseReport};
 
@@ -121,57 +121,80 @@ impl<'a> Colours<'a> {
         Ok(match self {
             Colours::Dns(dns) => read(ctx.dns, dns)
                 .await?
-                .map(|pair| Found::Dns(dns, Box::new(pair))),
+                .map(|pair| Found::of(Split::Dns(dns, Box::new(pair)))),
             Colours::Alb(config) => {
                 let list = alb::read(ctx.elbv2, config).await?;
                 let weights = alb::weights_in(&list, config)?;
-                Some(Found::Alb(config, list, weights))
+                Some(Found::of(Split::Alb(config, list, weights)))
             }
         })
     }
 }
 
 /// The split as read, with what it was read for.
-pub enum Found<'a> {
+pub enum Split<'a> {
     /// Route 53's pair (boxed: two whole records).
     Dns(&'a DnsConfig, Box<Pair>),
     /// The forward action's list, and blue's and green's weights in it.
     Alb(&'a AlbConfig, ActionList, [i32; 2]),
 }
 
+/// The split as read, and blue's and green's alias `RevisionId` as read
+/// with it ([`state`]): the condition of a restore's rollback record, so
+/// that of two rollbacks at once only one records it and the other finds
+/// it done (`Router::restored_by_another`).
+pub struct Found<'a> {
+    split: Split<'a>,
+    revisions: [Option<String>; 2],
+}
+
 impl<'a> Found<'a> {
+    /// `split`, its colours' aliases not read yet.
+    fn of(split: Split<'a>) -> Self {
+        Found {
+            split,
+            revisions: [None, None],
+        }
+    }
+
     /// Blue's and green's weights.
     pub fn weights(&self) -> [i64; 2] {
-        match self {
-            Found::Dns(_, pair) => pair.weights(),
-            Found::Alb(_, _, weights) => weights.map(i64::from),
+        match &self.split {
+            Split::Dns(_, pair) => pair.weights(),
+            Split::Alb(_, _, weights) => weights.map(i64::from),
         }
     }
 
     /// The sum of the weights a release keeps; `None` for 0/0.
     pub fn total(&self) -> Option<i64> {
-        match self {
-            Found::Dns(_, pair) => weights::working_total(pair.weights().iter().sum()),
-            Found::Alb(_, _, weights) => alb::total(*weights),
+        match &self.split {
+            Split::Dns(_, pair) => weights::working_total(pair.weights().iter().sum()),
+            Split::Alb(_, _, weights) => alb::total(*weights),
         }
     }
 
     /// The fingerprint of everything but the weights, where the split has
     /// one (a load balancer's action list).
     fn shape(&self) -> Option<String> {
-        match self {
-            Found::Dns(..) => None,
-            Found::Alb(_, list, _) => Some(list.shape()),
+        match &self.split {
+            Split::Dns(..) => None,
+            Split::Alb(_, list, _) => Some(list.shape()),
         }
     }
 
-    /// The router of a release toward colour `to` over this split.
+    /// The router of a release toward colour `to` over this split; its
+    /// restore records the rollback on the other colour's alias only over
+    /// the `RevisionId` read with the split.
     pub fn router(self, ctx: Ctx<'a>, to: usize) -> AnyRouter<'a> {
-        match self {
-            Found::Dns(dns, pair) => AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, *pair, to))),
-            Found::Alb(config, list, weights) => {
-                AnyRouter::Alb(Box::new(AlbRouter::new(ctx, config, list, weights, to)))
+        let [blue, green] = self.revisions;
+        let back = if to == 0 { green } else { blue };
+        match self.split {
+            Split::Dns(dns, pair) => {
+                AnyRouter::Dns(Box::new(DnsRouter::new(ctx, dns, *pair, to, back)))
             }
+            Split::Alb(config, list, weights) => AnyRouter::Alb(Box::new(AlbRouter::new(
+                ctx, config, list, weights, to, back,
+            ))),
         }
     }
 }
@@ -224,7 +247,7 @@ pub enum State {
 /// target group whose target is not its colour's alias, or an alias the
 /// load balancer may not invoke, is refused as the split is (exit 1).
 pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Found<'a>>, State)> {
-    let Some(found) = colours.read(ctx).await? else {
+    let Some(mut found) = colours.read(ctx).await? else {
         return Ok((None, State::New));
     };
     if let Colours::Alb(config) = colours {
@@ -232,13 +255,15 @@ pub async fn state<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<(Option<Fou
     }
     let mut records = Vec::new();
     for i in 0..2 {
-        if let Some(alias) = ctx
+        let alias = ctx
             .lambda
             .alias(ctx.function(), colours.colour(i).alias)
-            .await?
-            && let Some(record) = Record::parse(&alias.description)
-        {
-            records.push((i, record));
+            .await?;
+        if let Some(alias) = alias {
+            found.revisions[i] = alias.revision_id;
+            if let Some(record) = Record::parse(&alias.description) {
+                records.push((i, record));
+            }
         }
     }
     // The newest record wins; in the same second, the later kind of action.
@@ -409,6 +434,7 @@ pub async fn stage<'a>(ctx: Ctx<'a>, colours: Colours<'a>, version: &str) -> Res
         label: format!("{}, weight 0", idle.name),
         description: format!("greenlight: staged version {version} (no weight yet)"),
         keep_if_there: true,
+        over: None,
     };
     aim(ctx, &idle, version, &staged).await
 }
@@ -454,7 +480,7 @@ pub async fn release_of<'a>(
         .unwrap_or(crate::release::dry_run::NEW_VERSION);
     let plan = ctx.config.release.plan.clone();
     let (found, state) = moving(ctx, colours).await?;
-    let (found, (live, record)) = match (found, state) {
+    let (mut found, (live, record)) = match (found, state) {
         (_, State::New) | (None, _) => {
             if !ctx.is_dry() {
                 crate::deploy::ready::until_active(ctx, version).await?;
@@ -475,7 +501,8 @@ pub async fn release_of<'a>(
                     colours.name(),
                 ));
             }
-            return engine::drive(resume(ctx, found, to, &record).behind(behind), wait).await;
+            let run = resume(ctx, found.router(ctx, to), &record).behind(behind);
+            return engine::drive(run, wait).await;
         }
         (Some(found), State::Live { live, record, .. }) => (found, (live, record)),
         (Some(_), State::Tampered { problem, .. }) => return Err(problem),
@@ -502,6 +529,7 @@ pub async fn release_of<'a>(
         && let Some(pinned) = pin::pin(ctx, from.alias).await?
     {
         stable = pinned.version;
+        found.revisions[live] = pinned.revision;
     }
     ctx.ui.step(format_args!(
         "releasing version {version} on {}: the weight moves from {} (version {stable})",
@@ -589,28 +617,6 @@ fn refuse_if_judged(
     }
 }
 
-/// For `status`: where a DNS release stands, and why the records cannot
-/// be read as a greenlight release, if they cannot (a split made by hand,
-/// weights 0/0, a record missing or pointing elsewhere).
-pub async fn standing<'a>(
-    ctx: Ctx<'a>,
-    colours: Colours<'a>,
-) -> (Option<InProgress>, Option<Error>) {
-    match state(ctx, colours).await {
-        Err(problem) | Ok((_, State::Tampered { problem, .. })) => (None, Some(problem)),
-        Ok((Some(found), State::Releasing { to, record, .. })) => {
-            let mut run = resume(ctx, found, to, &record);
-            let unread = run.read_gates().await.err();
-            (run.position(), unread)
-        }
-        Ok((_, State::Live { live, record, .. })) => (
-            None,
-            still_judged(colours, colours.colour(live), record.as_ref()).err(),
-        ),
-        Ok(_) => (None, None),
-    }
-}
-
 /// `ship`'s checks before it writes anything ([`release::preflight`]): no
 /// release of another version in progress, no pair changed by hand, the
 /// live colour's alias there, no watched alarm firing or missing. (The
@@ -636,165 +642,132 @@ pub async fn preflight<'a>(
     release::refuse_if_alarms_stop(ctx, candidate).await
 }
 
-/// `promote` in DNS mode: one step of the release in progress, if any.
-pub async fn promote<'a>(
+/// Where the release on `colours` stands ([`Standing`]): the release in
+/// progress (or one step behind its record), a split changed by hand
+/// (`rollback` puts all the weight back on the colour it came from), or
+/// all the weight on one colour.
+pub async fn standing<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Standing<'a>> {
+    Ok(match state(ctx, colours).await? {
+        (Some(found), State::Releasing { to, record, behind }) => {
+            let run = resume(ctx, found.router(ctx, to), &record).behind(behind);
+            Standing::Releasing(Box::new(run))
+        }
+        (
+            Some(found),
+            State::Tampered {
+                to,
+                record,
+                problem,
+            },
+        ) => Standing::Unexplained {
+            problem,
+            clear: Some(Undo::Restore {
+                router: found.router(ctx, to),
+                from: record.version,
+                to: record.previous.unwrap_or_default(),
+                undoing: Undoing::Split,
+                idle: false,
+            }),
+        },
+        (
+            Some(found),
+            State::Live {
+                live,
+                record,
+                undone,
+            },
+        ) => {
+            let router = found.router(ctx, live);
+            Standing::Settled(settled(ctx, colours, router, live, record, undone).await?)
+        }
+        _ => Standing::Unreleased {
+            why: nothing_to_roll_back(colours),
+            said: false,
+        },
+    })
+}
+
+/// `rollback`'s error when `colours` hold no release of greenlight's.
+fn nothing_to_roll_back(colours: Colours<'_>) -> Error {
+    Error::no_traffic_moved(format!(
+        "{} has no greenlight release to roll back",
+        colours.name()
+    ))
+}
+
+/// All the weight on colour `live` (`router` moving toward it), whose
+/// newest record is `record`: the finished release whose last step is
+/// still judged, and the way back from it, to the version before on the
+/// other colour while that colour still serves it. `undone` when the
+/// newest record of all is a canary on the other colour: the release was
+/// undone (a rollback killed before its record) or never split.
+async fn settled<'a>(
     ctx: Ctx<'a>,
     colours: Colours<'a>,
-    by: Option<&Approver>,
-) -> Result<Option<ReleaseReport>> {
-    match moving(ctx, colours).await? {
-        (Some(found), State::Releasing { to, record, behind }) => {
-            let run = resume(ctx, found, to, &record).behind(behind);
-            match by {
-                Some(by) => engine::approve(run, by).await.map(Some),
-                None => engine::drive(run, false).await.map(Some),
-            }
-        }
-        _ if by.is_some() => Ok(None),
-        // A finished release whose last step's metrics are still settling.
-        (Some(found), State::Live { live, record, .. }) => {
-            let colour = colours.colour(live);
-            let (Some(_), Some(record)) = (still_judged(colours, colour, record.as_ref())?, record)
-            else {
-                return Ok(None);
-            };
-            // Judged only while the old colour still serves the version a
-            // rollback would return to (a deploy since may have staged another).
-            let back = colours.colour(1 - live);
-            let serves = ctx.lambda.alias(ctx.function(), back.alias).await?;
-            if serves.map(|a| a.version) != record.previous {
-                return Ok(None);
-            }
-            let run = resume(ctx, found, live, &record);
-            engine::drive(run, false).await.map(Some)
-        }
-        _ => Ok(None),
-    }
-}
-
-/// What a DNS rollback has to do, decided from reads only (so a dry run
-/// says exactly what the rollback would do, or fails as it would).
-enum Undo<'a> {
-    /// Put all the weight back on the old colour (a release in progress, a
-    /// tampered split, or a finished release whose old colour still serves
-    /// the version before it).
-    Restore {
-        /// The split, moving toward the colour serving `from`.
-        router: AnyRouter<'a>,
-        /// The version released.
-        from: String,
-        /// The version before it.
-        back: String,
-    },
-    /// Nothing to do: rolled back already.
-    Done(RollbackReport),
-}
-
-/// Reads the pair and the colours' aliases, and decides what rolling back
-/// means.
-async fn undo<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<Undo<'a>> {
-    let nothing = || {
-        Error::no_traffic_moved(format!(
-            "{} has no greenlight release to roll back",
-            colours.name()
-        ))
-    };
-    let (Some(found), state) = state(ctx, colours).await? else {
-        return Err(nothing());
-    };
-    let (live, record) = match state {
-        State::New => return Err(nothing()),
-        State::Releasing { to, record, .. } | State::Tampered { to, record, .. } => {
-            return Ok(restore(ctx, found, to, record));
-        }
-        // The newest record is a canary on the colour without weight: the
-        // release was undone (a rollback killed before its record) or never
-        // split. Users are on the old colour.
-        State::Live {
-            undone: Some(canary),
-            ..
-        } => {
-            return Ok(Undo::Done(RollbackReport {
-                from: canary.version,
-                to: canary.previous.unwrap_or_default(),
-                already_rolled_back: true,
-            }));
-        }
-        State::Live { record: None, .. } => return Err(nothing()),
-        State::Live {
-            live,
-            record: Some(record),
-            ..
-        } => (live, record),
-    };
-    let previous = match (&record.action, &record.previous) {
-        (Action::Rollback, Some(from)) => {
-            return Ok(Undo::Done(RollbackReport {
-                from: from.clone(),
-                to: record.version,
-                already_rolled_back: true,
-            }));
-        }
+    router: AnyRouter<'a>,
+    live: usize,
+    record: Option<Record>,
+    undone: Option<Record>,
+) -> Result<Settled<'a>> {
+    let back = colours.colour(1 - live);
+    let previous = match &record {
         // A canary record with all the weight moved: the release finished
         // but its record was not written (a crash in between).
-        (Action::Release | Action::Canary, Some(previous)) => previous,
-        _ => return Err(nothing()),
+        Some(r) if matches!(r.action, Action::Release | Action::Canary) => r.previous.clone(),
+        _ => None,
     };
-    let back = colours.colour(1 - live);
-    if !crate::release::rollback::is_published(previous) {
-        let place = format!("{} ({})", colours.name(), back.name);
-        return Err(crate::release::rollback::unpublished_previous(
-            &place, previous,
-        ));
-    }
-    let serves = ctx
-        .lambda
-        .alias(ctx.function(), back.alias)
-        .await?
-        .map(|a| a.version);
-    if serves.as_deref() != Some(previous.as_str()) {
-        return Err(Error::no_traffic_moved(format!(
+    let serves = match &previous {
+        Some(_) => (ctx.lambda.alias(ctx.function(), back.alias).await?).map(|a| a.version),
+        None => None,
+    };
+    // Judged only while the old colour still serves the version a rollback
+    // would return to (a deploy since may have staged another).
+    let judged = still_judged(colours, colours.colour(live), record.as_ref()).map(|last| {
+        let record = record
+            .as_ref()
+            .filter(|_| last.is_some() && serves == previous);
+        record.map(|r| Box::new(resume(ctx, router.clone(), r)))
+    });
+    let back = match (undone, record, previous) {
+        (Some(canary), ..) => Ok(Undo::Done(RollbackReport {
+            from: canary.version,
+            to: canary.previous.unwrap_or_default(),
+            already_rolled_back: true,
+        })),
+        (None, Some(record), _)
+            if record.action == Action::Rollback && record.previous.is_some() =>
+        {
+            Ok(Undo::Done(RollbackReport {
+                from: record.previous.unwrap_or_default(),
+                to: record.version,
+                already_rolled_back: true,
+            }))
+        }
+        (None, Some(_), Some(previous)) if !rollback::is_published(&previous) => {
+            Err(rollback::unpublished_previous(
+                &format!("{} ({})", colours.name(), back.name),
+                &previous,
+            ))
+        }
+        (None, Some(record), Some(previous)) if serves.as_ref() == Some(&previous) => {
+            Ok(Undo::Restore {
+                router,
+                from: record.version,
+                to: previous,
+                undoing: Undoing::Last,
+                idle: false,
+            })
+        }
+        (None, Some(_), Some(previous)) => Err(Error::no_traffic_moved(format!(
             "alias {} ({}) no longer serves version {previous}, live before the last release",
             back.alias, back.name
         ))
         .with_hint(
             "release the version you want explicitly with `greenlight release --version N`",
-        ));
-    }
-    Ok(restore(ctx, found, live, record))
-}
-
-/// The [`Undo::Restore`] of the release `record` to colour `to`.
-fn restore<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: Record) -> Undo<'a> {
-    Undo::Restore {
-        router: found.router(ctx, to),
-        from: record.version,
-        back: record.previous.unwrap_or_default(),
-    }
-}
-
-/// `rollback` in DNS mode: stop a release in progress (or a split changed
-/// by hand during one), or put the weight back on the colour live before
-/// the last release.
-pub async fn rollback<'a>(ctx: Ctx<'a>, colours: Colours<'a>) -> Result<RollbackReport> {
-    match undo(ctx, colours).await? {
-        Undo::Done(done) => Ok(done),
-        Undo::Restore {
-            mut router,
-            from,
-            back,
-            ..
-        } => {
-            let restored = router.restore(&back, &from, "rollback requested").await;
-            crate::release::rollback::tell_manual(ctx, &from, &back, &restored).await;
-            restored?;
-            Ok(RollbackReport {
-                from,
-                to: back,
-                already_rolled_back: false,
-            })
-        }
-    }
+        )),
+        _ => Err(nothing_to_roll_back(colours)),
+    };
+    Ok(Settled { judged, back })
 }
 
 /// The first release: no records yet, so nobody resolves the name. Points
@@ -842,34 +815,4 @@ async fn first_release(ctx: Ctx<'_>, dns: &DnsConfig, version: &str) -> Result<R
         moves: vec![100],
         ..Default::default()
     })
-}
-
-/// The release `record` (a canary record on colour `to`, or a finished
-/// release's whose last step is still judged) describes, driven through
-/// the DNS router over `pair`.
-fn resume<'a>(ctx: Ctx<'a>, found: Found<'a>, to: usize, record: &Record) -> Run<'a> {
-    let router = found.router(ctx, to);
-    let stable = record.previous.clone().unwrap_or_default();
-    match &record.canary {
-        Some(canary) => Run::start(ctx, router, &record.version, &stable, canary.plan.clone())
-            .with_settle(canary.settle)
-            .at_step(
-                canary.step,
-                record.time().unwrap_or_else(OffsetDateTime::now_utc),
-            )
-            .told(record),
-        None => {
-            let run = Run::start(
-                ctx,
-                router,
-                &record.version,
-                &stable,
-                ctx.config.release.plan.clone(),
-            );
-            match Settling::of(record) {
-                Some(last) => run.with_settle(last.settle).settling(last),
-                None => run,
-            }
-        }
-    }
 }

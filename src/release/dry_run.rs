@@ -9,11 +9,13 @@
 //! release would not do. Deploys run [`deploy::apply`] the same way: its
 //! S3 upload, configuration, code, publish, tags and new function are
 //! recorded where they would be made (the wait for a SnapStart version to
-//! be `Active` is said). Nothing that changes AWS is called and the function is never
-//! invoked: smoke tests are listed, not run. Packaging (and `[package]
+//! be `Active` is said), and so are the candidate alias
+//! ([`candidate::point`]) and the smoke tests ([`smoke::run`]). Nothing that
+//! changes AWS is called and the function is never invoked. Packaging (and `[package]
 //! build`) still runs locally, since the code's CodeSha256 decides whether
 //! there is code to upload.
 
+use crate::checks::{candidate, smoke};
 use crate::context::Ctx;
 use crate::deploy::pin;
 use crate::deploy::{self, Deployable};
@@ -27,10 +29,10 @@ pub use crate::planned::{DryRun, NEW_VERSION, PlannedStep};
 /// How a plan names `version`: "version 4", the version a pin would
 /// publish for `$LATEST`, or [`NEW_VERSION`] as it is.
 pub fn label(version: &str) -> String {
-    if version == pin::LATEST || crate::release::rollback::is_published(version) {
+    if version == pin::LATEST {
         pin::label(version)
     } else {
-        version.to_owned()
+        crate::planned::label(version)
     }
 }
 
@@ -57,7 +59,7 @@ pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool) -> Result<()> {
     let deployed = list_deploy(ctx, code, decided.clone()).await?;
     let Some(candidate) = candidate else {
         if deployed == Deployed::Created {
-            smoke(ctx, NEW_VERSION);
+            smoke::run(ctx, &smoke::Target::version(ctx, NEW_VERSION)).await;
             ctx.dry_then(format_args!(
                 "alias {} already points at the first version: nothing to release",
                 ctx.alias()
@@ -70,7 +72,7 @@ pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool) -> Result<()> {
     if let Some(colours) = Colours::of(ctx.config) {
         dns::stage(ctx, colours, NEW_VERSION).await?;
     }
-    smoke(ctx, NEW_VERSION);
+    smoke::run(ctx, &smoke::Target::version(ctx, NEW_VERSION)).await;
     let released = release::release_candidate(ctx, candidate, wait).await?;
     said(ctx, &released);
     Ok(())
@@ -111,7 +113,7 @@ async fn list_deploy(
     {
         ctx.dry_then(format_args!("warning: {warning}"));
     }
-    crate::checks::candidate::check(ctx).await?;
+    candidate::check(ctx).await?;
     let quiet = ctx.ui.quiet();
     let report = deploy::apply(Ctx { ui: &quiet, ..ctx }, code, decided).await?;
     let deployed = match (report.unchanged, report.created) {
@@ -119,31 +121,10 @@ async fn list_deploy(
         (false, true) => Deployed::Created,
         (false, false) => Deployed::Published,
     };
-    if let (Some(candidate), false) = (
-        &ctx.config.release.candidate,
-        deployed == Deployed::Unchanged,
-    ) {
-        ctx.dry_write(
-            "UpdateAlias",
-            format_args!(
-                "candidate alias {candidate} on the new version, for its smoke tests (created if missing; it carries no user traffic)"
-            ),
-        );
+    if !report.unchanged {
+        candidate::point(ctx, &report.version).await?;
     }
     Ok(deployed)
-}
-
-/// The smoke tests against `target` (listed, not run).
-fn smoke(ctx: Ctx<'_>, target: &str) {
-    let tests = &ctx.config.smoke;
-    if tests.is_empty() {
-        return;
-    }
-    let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
-    ctx.dry_then(format_args!(
-        "invoke {target} with the smoke tests ({}); a failure stops here, before any traffic moves",
-        names.join(", ")
-    ));
 }
 
 /// How long each step's metrics settle in a release planned now: the

@@ -40,7 +40,7 @@ use crate::release::ReleaseReport;
 use crate::release::approver::Approver;
 use crate::release::clock::{self, Settling, StepClock, whole_seconds};
 use crate::release::dry_run;
-use crate::release::routers::{AnyRouter, Place, Router, Split};
+use crate::release::routers::{AnyRouter, Place, Router, Split, Why};
 use crate::release::tell;
 use crate::release::unexpected;
 use crate::release::watch::{self, check_interval};
@@ -269,6 +269,11 @@ impl<'a> Run<'a> {
         &self.plan
     }
 
+    /// The router that holds its split.
+    pub fn into_router(self) -> AnyRouter<'a> {
+        self.router
+    }
+
     /// Moves traffic to step `step`, or finishes the release with `None`.
     async fn move_to(&mut self, step: Option<usize>) -> Result<()> {
         let (share, record, percent) = match step {
@@ -323,10 +328,21 @@ impl<'a> Run<'a> {
         Ok(self.in_effect().await.err())
     }
 
+    /// From the first move on, SIGINT and SIGTERM roll back instead of
+    /// ending the process; a dry run, which never waits, leaves them be.
+    fn catch_interrupts(&mut self) {
+        if !self.ctx.is_dry() {
+            self.interrupts.get_or_insert_with(Interrupts::catch);
+        }
+    }
+
     /// Waits until the last move is in effect for users (see
     /// `Router::in_effect` and `Router::caching`), watching interrupts and
-    /// alarms; why it must be undone otherwise.
+    /// alarms; why it must be undone otherwise. Nothing in a dry run.
     async fn in_effect(&mut self) -> std::result::Result<(), String> {
+        if self.ctx.is_dry() {
+            return Ok(());
+        }
         let (ctx, version) = (self.ctx, self.version.as_str());
         let done = watch::until(&mut self.interrupts, ctx, version, self.router.in_effect()).await;
         done.map_err(|s| self.stopped(s))?
@@ -523,7 +539,9 @@ impl<'a> Run<'a> {
     /// another run's rollback of this release landed first, that one
     /// stands (and was told by it): reported alike, told nothing.
     async fn roll_back(mut self, why: String) -> Result<ReleaseReport> {
-        let restored = self.router.restore(&self.stable, &self.version, &why).await;
+        let restored = (self.router)
+            .restore(&self.stable, &self.version, Why::Red(&why))
+            .await;
         let by_another = restored.is_err()
             && self
                 .router
@@ -634,11 +652,11 @@ pub fn standing(
 /// Makes the first move of a new release, then drives it. A panic on the
 /// way still ends in the rollback path ([`unexpected::end_release`]).
 pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    let (router, version) = (run.router.clone(), run.version.clone());
+    let (ctx, router, version) = (run.ctx, run.router.clone(), run.version.clone());
     // Boxed: the loop's future is large, and a thread's stack is small.
     match unexpected::catching(Box::pin(first_move(run, wait))).await {
         Ok(done) => done,
-        Err(panic) => Err(after_panic(router, &version, &panic).await),
+        Err(panic) => Err(Box::pin(after_panic(ctx, router, &version, &panic)).await),
     }
 }
 
@@ -646,10 +664,10 @@ pub async fn begin(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// move or found the current bake unfinished. A panic on the way still ends
 /// in the rollback path.
 pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    let (router, version) = (run.router.clone(), run.version.clone());
+    let (ctx, router, version) = (run.ctx, run.router.clone(), run.version.clone());
     match unexpected::catching(Box::pin(steps(run, wait))).await {
         Ok(done) => done,
-        Err(panic) => Err(after_panic(router, &version, &panic).await),
+        Err(panic) => Err(Box::pin(after_panic(ctx, router, &version, &panic)).await),
     }
 }
 
@@ -713,18 +731,19 @@ pub fn nothing_waits(ctx: Ctx<'_>) -> Error {
 }
 
 /// After a panic in the release of `version`: roll back if traffic moved
-/// (`router` gives `version` any share), as `rollback` would.
-async fn after_panic(router: AnyRouter<'_>, version: &str, panic: &str) -> Error {
+/// (`router` gives `version` any share), as `rollback` does.
+async fn after_panic(ctx: Ctx<'_>, router: AnyRouter<'_>, version: &str, panic: &str) -> Error {
     // Unknown: assume the worst.
     let moved = router.serves(version).await.unwrap_or(true);
     let place = router.place().name;
-    unexpected::end_release(panic, version, &place, moved, router.rollback()).await
+    let rollback = crate::release::rollback::rollback(ctx);
+    unexpected::end_release(panic, version, &place, moved, rollback).await
 }
 
 async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
     let first = (!run.plan.is_all_at_once()).then_some(0);
     run.ensure_active().await?;
-    run.interrupts.get_or_insert_with(Interrupts::catch);
+    run.catch_interrupts();
     if let Err(Halt::Pause(why) | Halt::RollBack(why)) = run.fleet_turn(0).await {
         return Err(lockstep::not_released(&run.version, &why));
     }
@@ -736,7 +755,7 @@ async fn first_move(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 }
 
 async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
-    run.interrupts.get_or_insert_with(Interrupts::catch);
+    run.catch_interrupts();
     if let (true, Some(step)) = (run.reapply, run.step) {
         // A crash left the step's record without its split: make the step
         // again (its record, then its split), as promised.

@@ -120,8 +120,10 @@ pub async fn status(ctx: Ctx<'_>) -> Result<StatusReport> {
     // Route 53, and `colours` reports it.
     let (in_progress, problem) = match (crate::release::dns::Colours::of(ctx.config), &alias_state)
     {
-        (Some(colours), _) => crate::release::dns::standing(ctx, colours).await,
-        (None, Some(alias)) => reading::standing_of(ctx, alias).await,
+        (Some(colours), _) => {
+            reading::position(crate::release::dns::standing(ctx, colours).await).await
+        }
+        (None, Some(alias)) => reading::position(Ok(reading::of_alias(ctx, alias))).await,
         (None, None) => (None, None),
     };
     let problem = problem.map(explained).or_else(|| {

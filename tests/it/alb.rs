@@ -20,7 +20,7 @@ fn alb_config(alb: &Alb, release: &str) -> String {
 /// A project shipped once through its alias (version 1), behind a load
 /// balancer whose listener forwards `weights` to blue and green (both
 /// aliases on version 1), configured with `release`.
-fn behind_a_load_balancer(weights: [i32; 2], release: &str) -> (Project, Alb) {
+pub(crate) fn behind_a_load_balancer(weights: [i32; 2], release: &str) -> (Project, Alb) {
     let p = Project::new();
     p.run(&["ship"]).success();
     let alb = Alb::create(&p, weights);

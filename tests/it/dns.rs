@@ -52,6 +52,20 @@ fn until_10_percent(
     child
 }
 
+/// Sets the alarm `orders-errors` in ALARM once the gate check after the
+/// last weight change (in effect) has read it green, through `proxy`.
+pub(crate) fn alarm_after_the_move(p: &Project, proxy: &crate::harness::FaultProxy) {
+    proxy.wait_for_answered_after(
+        "ChangeResourceRecordSets",
+        "DescribeAlarms",
+        Duration::from_secs(60),
+    );
+    p.set_alarm(
+        "orders-errors",
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    );
+}
+
 /// Ships the first version of `p`: the function and the records (all on blue).
 pub(crate) fn shipped(p: &Project, release: &str) -> String {
     let zone = p.create_zone("example.com");
@@ -134,7 +148,7 @@ fn a_stepped_release_moves_the_weight_to_the_idle_colour_with_the_split_observed
 }
 
 /// Waits for `child` (a ship) and asserts that the alarm rolled it back.
-fn rolled_back_by_the_alarm(child: std::process::Child) {
+pub(crate) fn rolled_back_by_the_alarm(child: std::process::Child) {
     let out = child.wait_with_output().expect("ship ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -175,16 +189,7 @@ fn a_red_alarm_mid_long_bake_restores_the_weights_within_seconds() {
     p.change_code("bad");
     let proxy = p.proxy();
     let child = until_10_percent(&p, &zone, p.command_via(&proxy, &["ship"]));
-    // The gate check after the change is in effect has read the alarm green.
-    proxy.wait_for_answered_after(
-        "ChangeResourceRecordSets",
-        "DescribeAlarms",
-        Duration::from_secs(60),
-    );
-    p.set_alarm(
-        "orders-errors",
-        aws_sdk_cloudwatch::types::StateValue::Alarm,
-    );
+    alarm_after_the_move(&p, &proxy);
     p.wait_for(
         "the weights back before the next full gate check",
         Duration::from_secs(20),

@@ -21,7 +21,7 @@ fn config(notify: &str) -> String {
 }
 
 /// The `event` of each notice `received` got, oldest first.
-fn events(received: &Received) -> Vec<String> {
+pub(crate) fn events(received: &Received) -> Vec<String> {
     received
         .lock()
         .expect("the requests")

@@ -13,6 +13,7 @@ mod aws_refusals;
 mod canary;
 mod candidate_alias;
 mod ci_summary;
+mod colour_rollback_races;
 mod config_errors;
 mod conflicts;
 mod dns;

@@ -12,15 +12,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use greenlight::aws::Seams;
 use greenlight::aws::lambda::{Lambda, WaitPolicy};
 use greenlight::aws::route53::Dns;
+use greenlight::aws::testing::PanicOn;
 use greenlight::config::Config;
 use greenlight::context::Ctx;
 use greenlight::error::Error;
@@ -33,30 +28,6 @@ use crate::harness::{Project, default_config};
 
 /// What the injected bug says.
 const BUG: &str = "greenlight failed unexpectedly (a bug: overflow adding duration to date)";
-
-/// Panics on every call of one AWS operation (Lambda or Route 53), as a
-/// bug in greenlight's code around that call would.
-#[derive(Debug)]
-struct PanicOn(&'static str);
-
-impl Intercept for PanicOn {
-    fn name(&self) -> &'static str {
-        "PanicOn"
-    }
-
-    fn read_before_serialization(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // The operation's name is in the bag from this hook on.
-        if cfg.load::<Metadata>().is_some_and(|m| m.name() == self.0) {
-            panic!("overflow adding duration to date");
-        }
-        Ok(())
-    }
-}
 
 /// Runs `work` with greenlight's context for `p` (its config, against its
 /// emulator, the alias users reach chosen as the commands choose it),
@@ -166,9 +137,7 @@ fn a_panic_in_a_dns_release_or_promote_never_leaves_weight_moved() {
     assert_weights(&p, &zone, 90, 10);
     p.end_bake("green");
     let err = failed(with_panic_on(&p, "Invoke", async |ctx| {
-        let dns = ctx.config.dns.clone().expect("[dns]");
-        greenlight::release::dns::promote(ctx, greenlight::release::dns::Colours::Dns(&dns), None)
-            .await
+        greenlight::release::reading::promote(ctx, None).await
     }));
     assert_back_on_blue(&p, &zone, &err, "2");
 

@@ -8,16 +8,12 @@ use std::path::Path;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
-use aws_sdk_lambda::operation::invoke::{InvokeInput, InvokeOutput};
+use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_sdk_lambda::operation::update_alias::{UpdateAliasError, UpdateAliasOutput};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use aws_sdk_lambda::types::error::{PreconditionFailedException, ServiceException};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_types::config_bag::ConfigBag;
 
 use super::*;
 use crate::aws::Seams;
@@ -140,27 +136,6 @@ async fn function_error_after_release_rolls_back_and_a_failed_rollback_is_exit_4
     assert_eq!((forward.num_calls(), back.num_calls()), (1, 1));
 }
 
-/// Panics on every `Invoke`, as a bug in greenlight's gate code would.
-#[derive(Debug)]
-struct PanicOnInvoke;
-
-impl Intercept for PanicOnInvoke {
-    fn name(&self) -> &'static str {
-        "PanicOnInvoke"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
-    ) -> std::result::Result<(), BoxError> {
-        if context.input().downcast_ref::<InvokeInput>().is_some() {
-            panic!("overflow adding duration to date");
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_panic_after_traffic_moved_still_rolls_back_with_exit_3() {
     let plan = Plan {
@@ -197,11 +172,20 @@ async fn a_panic_after_traffic_moved_still_rolls_back_with_exit_3() {
     let back = mock!(Client::update_alias)
         .match_requests(|r| r.function_version() == Some("4") && r.revision_id() == Some("r2"))
         .then_output(|| UpdateAliasOutput::builder().revision_id("r3").build());
-    let rules = [&version("5"), &version("4"), &alias, &forward, &back];
+    // Answered by the mock, then the bug panics before it is sent.
+    let invoke = mock!(Client::invoke).then_output(|| InvokeOutput::builder().build());
+    let rules = [
+        &version("5"),
+        &version("4"),
+        &alias,
+        &forward,
+        &back,
+        &invoke,
+    ];
     // A bug in the gate check (the smoke test through the alias), after
     // the first move. (A panicking mock rule would poison the mock.)
     let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules, |c| c
-        .interceptor(PanicOnInvoke));
+        .interceptor(crate::aws::testing::PanicOn("Invoke")));
     let config = format!("{CONFIG}[release]\nsteps = [10]\nbake = \"1h\"\n");
 
     let err = with_lambda(&config, client, async |ctx| {
@@ -304,4 +288,27 @@ async fn another_runner_changing_the_alias_stops_promote_without_further_writes(
         err.message
     );
     assert_eq!(write.num_calls(), 1, "no rollback write after a conflict");
+}
+
+/// A dry run never waits, so it leaves SIGINT and SIGTERM as they are
+/// (Ctrl-C ends a long plan at once); a real release catches them from its
+/// first move on.
+#[tokio::test]
+async fn a_dry_run_catches_no_interrupts() {
+    with_ctx(CONFIG, &[], async |ctx| {
+        let plan = std::sync::Mutex::new(crate::planned::DryRun::new("release"));
+        let dry = Ctx {
+            dry: Some(&plan),
+            ..ctx
+        };
+        for (ctx, caught) in [(dry, false), (ctx, true)] {
+            let router = AnyRouter::Alias(crate::release::routers::alias::AliasRouter::new(
+                ctx, None, false,
+            ));
+            let mut run = Run::start(ctx, router, "2", "1", ctx.config.release.plan.clone());
+            run.catch_interrupts();
+            assert_eq!(run.interrupts.is_some(), caught);
+        }
+    })
+    .await;
 }

@@ -33,13 +33,12 @@ use crate::aws::elbv2::{ActionList, Elbv2, WEIGHTS};
 use crate::config::alb::{AlbColour, AlbConfig, ForwardAt};
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
-use crate::record::{Action, Record};
+use crate::record::Record;
 use crate::release::alb_checks;
-use crate::release::rollback::RollbackReport;
-use crate::release::routers::dns::point;
+use crate::release::routers::dns::record_rollback;
 use crate::release::routers::{
-    Place, Router, Split, TwoWrites, failed, planned_point, restore_failed, serves_any,
-    write_in_two,
+    Place, Router, Split, TwoWrites, Why, failed, planned_point, restore_failed, restored_on,
+    serves_any, write_in_two,
 };
 use crate::release::weights;
 
@@ -113,17 +112,22 @@ pub struct AlbRouter<'a> {
     /// The receiving colour's alias `RevisionId` after this run's last
     /// record (the lock around each listener write); `None` until then.
     revision: Option<String>,
+    /// The other colour's alias `RevisionId` as read with the list: the
+    /// condition of the restore's rollback record.
+    back: Option<String>,
 }
 
 impl<'a> AlbRouter<'a> {
     /// The router of a release toward colour `to` of `alb`, over `list` as
-    /// read, whose weights [`weights_in`] found to be `found`.
+    /// read (with the other colour's alias at `back`), whose weights
+    /// [`weights_in`] found to be `found`.
     pub fn new(
         ctx: Ctx<'a>,
         alb: &'a AlbConfig,
         list: ActionList,
         found: [i32; 2],
         to: usize,
+        back: Option<String>,
     ) -> Self {
         AlbRouter {
             ctx,
@@ -133,6 +137,7 @@ impl<'a> AlbRouter<'a> {
             // 0/0 was refused when the weights were read.
             total: total(found).unwrap_or(100),
             revision: None,
+            back,
         }
     }
 
@@ -310,7 +315,8 @@ impl Router for AlbRouter<'_> {
         Duration::ZERO
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
+        let why = why.to_string();
         let (to, from) = (&self.alb.colours[self.to], &self.alb.colours[1 - self.to]);
         self.ctx.ui.step(format_args!(
             "{why}; putting all the weight back on {} (version {stable})",
@@ -334,8 +340,7 @@ impl Router for AlbRouter<'_> {
             {
                 self.list = self.ctx.elbv2.set_weights(&now, &self.restored()).await?;
             }
-            let record = Record::now(Action::Rollback, stable, Some(failed));
-            point(self.ctx, from, stable, &record).await
+            record_rollback(self.ctx, from, stable, failed, self.back.as_deref()).await
         };
         restored.await.map_err(|e| {
             let hint = format!(
@@ -348,12 +353,17 @@ impl Router for AlbRouter<'_> {
                 to.name,
                 to.target_group_arn
 );
-            restore_failed(e, why, self.alb.action.arn(), to.name, failed, hint)
+            restore_failed(e, &why, self.alb.action.arn(), to.name, failed, hint)
         })
     }
 
-    async fn rollback(&self) -> Result<RollbackReport> {
-        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Alb(self.alb)).await
+    async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
+        let Ok(now) = self.ctx.elbv2.reread(&self.list).await else {
+            return false;
+        };
+        let back = &self.alb.colours[1 - self.to];
+        weights_in(&now, self.alb).is_ok_and(|w| w[self.to] == 0)
+            && restored_on(self.ctx, &back.alias, stable, failed).await
     }
 }
 

@@ -15,11 +15,10 @@
 use std::time::Duration;
 
 use crate::context::Ctx;
-use crate::error::Result;
-use crate::record::Record;
+use crate::error::{Error, Failure, Result};
+use crate::record::{Action, Record};
 use crate::release::dry_run::label;
-use crate::release::rollback::{self, RollbackReport};
-use crate::release::routers::{Place, Router, Split};
+use crate::release::routers::{Place, Router, Split, Undoing, Why, restored_on};
 
 /// A release's split on the configured alias.
 #[derive(Clone)]
@@ -41,6 +40,42 @@ impl<'a> AliasRouter<'a> {
             revision,
             split,
         }
+    }
+
+    /// Points the alias back at `stable` after `failed` was released,
+    /// recording the rollback, over `revision`; a failure is exit 4, with
+    /// the commands that fix it (`why`: what the rollback follows).
+    async fn point_back(
+        &self,
+        stable: &str,
+        failed: &str,
+        revision: Option<&str>,
+        why: Why<'_>,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let alias = ctx.alias();
+        let (name, record) = (
+            ctx.function(),
+            Record::now(Action::Rollback, stable, Some(failed)),
+        );
+        let restored = ctx
+            .lambda
+            .point_alias(name, alias, stable, None, &record.to_string(), revision)
+            .await;
+        restored.map(|_| ()).map_err(|e| Error {
+            failure: Failure::NeedsOperator,
+            message: format!(
+                "rollback failed after {why}: alias {alias} of function {name} may still send traffic to version {failed}; version {stable} was live before"
+            ),
+            cause: Some(match e.cause {
+                Some(cause) => format!("{}: {cause}", e.message),
+                None => e.message,
+            }),
+            hint: Some(format!(
+                "restore it now with `greenlight rollback -c {}` or `aws lambda update-alias --function-name {name} --name {alias} --function-version {stable} --routing-config AdditionalVersionWeights={{}}`",
+                ctx.config.path.display()
+            )),
+        })
     }
 }
 
@@ -127,27 +162,70 @@ impl Router for AliasRouter<'_> {
         Duration::ZERO
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
-        self.ctx
-            .ui
-            .step(format_args!("{why}; rolling back to version {stable}"));
-        let restored =
-            rollback::restore(self.ctx, stable, failed, self.revision.as_deref(), why).await;
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
+        let ctx = self.ctx;
+        let alias = ctx.alias();
+        let (said, planned) = match why {
+            Why::Red(why) => (
+                format!("{why}; rolling back to version {stable}"),
+                format!("alias {alias} → version {stable}, all traffic"),
+            ),
+            Why::Asked(Undoing::Release) => (
+                format!(
+                    "stopping the release of version {failed}: all traffic back to version {stable}"
+                ),
+                format!(
+                    "alias {alias} → version {stable}, all traffic (stops the release of version {failed}, clears its weight)"
+                ),
+            ),
+            Why::Asked(Undoing::Split) => (
+                format!(
+                    "clearing the split of alias {alias} set outside greenlight: all traffic back to version {stable}"
+                ),
+                format!(
+                    "alias {alias} → version {stable}, all traffic (clears the split set outside greenlight, {failed} loses its share)"
+                ),
+            ),
+            Why::Asked(Undoing::Last) => (
+                format!("moving alias {alias}: version {failed} → {stable}"),
+                format!("alias {alias}: version {failed} → {stable}, all traffic"),
+            ),
+        };
+        ctx.ui.step(said);
+        if ctx.dry_write("UpdateAlias", planned) {
+            return Ok(());
+        }
+        let restored = self
+            .point_back(stable, failed, self.revision.as_deref(), why)
+            .await;
         if restored.is_err()
-            && let Some(revision) = rollback::still_releasing(self.ctx, stable, failed).await
+            && let Some(revision) = still_releasing(ctx, stable, failed).await
         {
             // Another run wrote the record of this release meanwhile (say
             // `greenlight approve` during the bake): restore it as it is now.
-            return rollback::restore(self.ctx, stable, failed, Some(&revision), why).await;
+            return self.point_back(stable, failed, Some(&revision), why).await;
         }
         restored
     }
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
-        rollback::rolled_back_by_another(self.ctx, stable, failed).await
+        restored_on(self.ctx, self.ctx.alias(), stable, failed).await
     }
+}
 
-    async fn rollback(&self) -> Result<RollbackReport> {
-        rollback::rollback(self.ctx).await
-    }
+/// The alias's `RevisionId` when it still holds the release of `failed`
+/// over `stable` (the main version `stable`, no other version weighted, a
+/// canary record of the two): another run only wrote the record meanwhile
+/// (an approval, a hold or a wait told), so restoring it is still this
+/// run's to do. `None` otherwise, or when the alias cannot be read.
+async fn still_releasing(ctx: Ctx<'_>, stable: &str, failed: &str) -> Option<String> {
+    let alias = ctx.lambda.alias(ctx.function(), ctx.alias()).await.ok()??;
+    let same = alias.version == stable
+        && alias.weights.keys().all(|v| v == failed)
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Canary
+                && r.version == failed
+                && r.previous.as_deref() == Some(stable)
+        });
+    alias.revision_id.filter(|_| same)
 }

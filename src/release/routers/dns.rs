@@ -25,10 +25,9 @@ use crate::config::{Colour, DnsConfig};
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
-use crate::release::rollback::RollbackReport;
 use crate::release::routers::{
-    Coloured, Place, Router, Split, TwoWrites, failed, planned_alias, planned_point,
-    restore_failed, serves_any, write_in_two,
+    Coloured, Place, Router, Split, TwoWrites, Why, failed, planned_alias, planned_point,
+    restore_failed, restored_on, serves_any, write_in_two,
 };
 use crate::release::weights;
 
@@ -157,8 +156,30 @@ pub async fn point(
         label: colour.name().to_owned(),
         description: record.to_string(),
         keep_if_there: false,
+        over: None,
     };
     aim(ctx, colour, version, &how).await
+}
+
+/// Points `colour`'s alias back at `stable`, recording the rollback of
+/// `failed`, only over `revision` when given (the alias as read with the
+/// split): of two rollbacks at once, the second finds it changed
+/// (`Failure::Conflict`), and then the first's rollback done
+/// (`restored_on`).
+pub async fn record_rollback(
+    ctx: Ctx<'_>,
+    colour: &impl Coloured,
+    stable: &str,
+    failed: &str,
+    revision: Option<&str>,
+) -> Result<()> {
+    let how = Aim {
+        label: colour.name().to_owned(),
+        description: Record::now(Action::Rollback, stable, Some(failed)).to_string(),
+        keep_if_there: false,
+        over: revision.map(str::to_owned),
+    };
+    aim(ctx, colour, stable, &how).await
 }
 
 /// How [`aim`] writes an alias.
@@ -169,6 +190,8 @@ pub struct Aim {
     pub description: String,
     /// Leave the alias alone when it already serves the version.
     pub keep_if_there: bool,
+    /// Write only over this `RevisionId` (rather than the one read now).
+    pub over: Option<String>,
 }
 
 /// Points `colour`'s alias at `version`, creating it when missing.
@@ -210,7 +233,7 @@ pub async fn aim(ctx: Ctx<'_>, colour: &impl Coloured, version: &str, how: &Aim)
                     version,
                     None,
                     &how.description,
-                    current.revision_id.as_deref(),
+                    how.over.as_deref().or(current.revision_id.as_deref()),
                 )
                 .await
                 .map(|_| ())
@@ -249,11 +272,21 @@ pub struct DnsRouter<'a> {
     ttl: Duration,
     /// The last weight change, until it is INSYNC.
     change: Option<String>,
+    /// The other colour's alias `RevisionId` as read with the pair: the
+    /// condition of the restore's rollback record.
+    back: Option<String>,
 }
 
 impl<'a> DnsRouter<'a> {
-    /// The router of a shift toward colour `to` of `dns`, over `pair` as read.
-    pub fn new(ctx: Ctx<'a>, dns: &'a DnsConfig, pair: Pair, to: usize) -> Self {
+    /// The router of a shift toward colour `to` of `dns`, over `pair` as
+    /// read with the other colour's alias at `back`.
+    pub fn new(
+        ctx: Ctx<'a>,
+        dns: &'a DnsConfig,
+        pair: Pair,
+        to: usize,
+        back: Option<String>,
+    ) -> Self {
         let total = total(&pair);
         // Resolvers may cache either record: wait out the longer TTL.
         let ttl = pair
@@ -271,6 +304,7 @@ impl<'a> DnsRouter<'a> {
             total,
             ttl: Duration::from_secs(u64::try_from(ttl).unwrap_or(0)),
             change: None,
+            back,
         }
     }
 }
@@ -382,7 +416,8 @@ impl Router for DnsRouter<'_> {
         self.ttl
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
+        let why = why.to_string();
         let (to, from) = (&self.dns.colours[self.to], &self.dns.colours[1 - self.to]);
         self.ctx.ui.step(format_args!(
             "{why}; putting all the weight back on {} (version {stable})",
@@ -401,27 +436,26 @@ impl Router for DnsRouter<'_> {
         );
         let restored = async {
             if !planned {
-                let change = match self
+                match self
                     .ctx
                     .dns
                     .set_weights(&record_name(self.dns), &records, "greenlight: rollback")
                     .await
                 {
-                    Ok((change, _)) => change,
-                    // Someone else changed the pair; if they put all the weight
-                    // back on the old colour, the rollback is done.
+                    Ok((change, _)) => self.ctx.dns.wait_insync(&change).await?,
+                    // Someone else changed the pair; if they put all the
+                    // weight back on the old colour, only the record is left
+                    // (another rollback's, if it was one, takes the lock).
                     Err(e) if e.failure == Failure::Conflict => {
-                        return match read(self.ctx.dns, self.dns).await? {
-                            Some(pair) if pair.weights()[self.to] == 0 => Ok(()),
-                            _ => Err(e),
-                        };
+                        match read(self.ctx.dns, self.dns).await? {
+                            Some(pair) if pair.weights()[self.to] == 0 => {}
+                            _ => return Err(e),
+                        }
                     }
                     Err(e) => return Err(e),
-                };
-                self.ctx.dns.wait_insync(&change).await?;
+                }
             }
-            let record = Record::now(Action::Rollback, stable, Some(failed));
-            point(self.ctx, from, stable, &record).await
+            record_rollback(self.ctx, from, stable, failed, self.back.as_deref()).await
         };
         restored.await.map_err(|e| {
             let hint = format!(
@@ -434,11 +468,15 @@ impl Router for DnsRouter<'_> {
                 self.total,
                 to.name
 );
-            restore_failed(e, why, &self.dns.name, to.name, failed, hint)
+            restore_failed(e, &why, &self.dns.name, to.name, failed, hint)
         })
     }
 
-    async fn rollback(&self) -> Result<RollbackReport> {
-        crate::release::dns::rollback(self.ctx, crate::release::dns::Colours::Dns(self.dns)).await
+    async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
+        let Ok(Some(pair)) = read(self.ctx.dns, self.dns).await else {
+            return false;
+        };
+        let back = &self.dns.colours[1 - self.to];
+        pair.weights()[self.to] == 0 && restored_on(self.ctx, &back.alias, stable, failed).await
     }
 }

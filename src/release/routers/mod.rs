@@ -24,7 +24,6 @@ use crate::config::alb::AlbColour;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
-use crate::release::rollback::RollbackReport;
 use crate::release::weights;
 
 /// One colour of a two-colour router (Route 53's pair, a load balancer's
@@ -106,6 +105,22 @@ pub(crate) async fn serves_any<'c>(
         }
     }
     Ok(false)
+}
+
+/// After a restore that failed: whether `alias` serves `stable` alone
+/// with the record of the rollback of `failed`, as another run's rollback
+/// leaves it (both read the split before either wrote).
+pub(crate) async fn restored_on(ctx: Ctx<'_>, alias: &str, stable: &str, failed: &str) -> bool {
+    let Ok(Some(alias)) = ctx.lambda.alias(ctx.function(), alias).await else {
+        return false;
+    };
+    alias.version == stable
+        && alias.weights.is_empty()
+        && Record::parse(&alias.description).is_some_and(|r| {
+            r.action == Action::Rollback
+                && r.version == stable
+                && r.previous.as_deref() == Some(failed)
+        })
 }
 
 /// In a dry run, records the write that points `colour`'s alias (its
@@ -225,6 +240,38 @@ pub struct Place {
     pub route: Option<String>,
 }
 
+/// Why a router puts all traffic back (`Router::restore`).
+#[derive(Debug, Clone, Copy)]
+pub enum Why<'w> {
+    /// The engine's rollback of a release on red (a gate, an error, an
+    /// interrupt): the reason, said as given.
+    Red(&'w str),
+    /// `greenlight rollback` (or the panic path), undoing what it read.
+    Asked(Undoing),
+}
+
+/// What a rollback asked for ([`Why::Asked`]) undoes: each kind has its
+/// own words where a router says them (the alias router).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Undoing {
+    /// A release in progress: it stops, its share cleared.
+    Release,
+    /// A split greenlight cannot explain (made by hand, or with a record it
+    /// cannot use).
+    Split,
+    /// The last release, finished: back to the version live before it.
+    Last,
+}
+
+impl std::fmt::Display for Why<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Red(why) => f.write_str(why),
+            Why::Asked(_) => f.write_str("rollback requested"),
+        }
+    }
+}
+
 /// What differs between the places a split can live.
 pub(crate) trait Router {
     /// How it is named, and the aliases that reach each version.
@@ -250,20 +297,14 @@ pub(crate) trait Router {
     fn caching(&self) -> Duration;
 
     /// Puts all traffic back on `stable` after `failed` was released, and
-    /// records the rollback; `why` is said if that fails (exit 4, with the
-    /// commands that fix it).
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()>;
+    /// records the rollback; `why` is said, and if that fails (exit 4, with
+    /// the commands that fix it). In a dry run the writes are recorded.
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()>;
 
     /// After a [`Router::restore`] that failed: whether another run put all
     /// traffic back on `stable` meanwhile and recorded it (its rollback
-    /// stands, and it told it). Only the alias router can tell; the others
-    /// say no.
-    async fn restored_by_another(&self, _stable: &str, _failed: &str) -> bool {
-        false
-    }
-
-    /// `greenlight rollback` for this router: what the panic path runs.
-    async fn rollback(&self) -> Result<RollbackReport>;
+    /// stands, and it told it).
+    async fn restored_by_another(&self, stable: &str, failed: &str) -> bool;
 }
 
 /// The router a release drives. The DNS router's futures are large (two
@@ -321,7 +362,7 @@ impl Router for AnyRouter<'_> {
         }
     }
 
-    async fn restore(&mut self, stable: &str, failed: &str, why: &str) -> Result<()> {
+    async fn restore(&mut self, stable: &str, failed: &str, why: Why<'_>) -> Result<()> {
         match self {
             AnyRouter::Alias(r) => r.restore(stable, failed, why).await,
             AnyRouter::Dns(r) => Box::pin(r.restore(stable, failed, why)).await,
@@ -332,15 +373,8 @@ impl Router for AnyRouter<'_> {
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
         match self {
             AnyRouter::Alias(r) => r.restored_by_another(stable, failed).await,
-            AnyRouter::Dns(_) | AnyRouter::Alb(_) => false,
-        }
-    }
-
-    async fn rollback(&self) -> Result<RollbackReport> {
-        match self {
-            AnyRouter::Alias(r) => r.rollback().await,
-            AnyRouter::Dns(r) => Box::pin(r.rollback()).await,
-            AnyRouter::Alb(r) => Box::pin(r.rollback()).await,
+            AnyRouter::Dns(r) => Box::pin(r.restored_by_another(stable, failed)).await,
+            AnyRouter::Alb(r) => Box::pin(r.restored_by_another(stable, failed)).await,
         }
     }
 }
