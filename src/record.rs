@@ -12,7 +12,8 @@
 //! machine. Nothing is kept on local disk and nothing is guessed from version
 //! numbers. The line fits Lambda's 256-character limit for descriptions:
 //! the config is refused when the longest record its plan could write
-//! ([`Record::longest`]) would not.
+//! ([`Plan::longest_record`], held to this module's writing by its tests)
+//! would not.
 //!
 //! A release in progress is recorded the same way, together with the routing
 //! weight written in the same `UpdateAlias` call, so the two never disagree:
@@ -436,42 +437,9 @@ impl fmt::Display for Record {
 }
 
 /// The most characters Lambda keeps in an alias description.
-pub const MAX_LENGTH: usize = 256;
-
-/// The version number the longest record is reckoned with: seven digits,
-/// room for 9,999,999 versions of one function (a thousand deploys a day
-/// for 27 years).
-const LONGEST_VERSION: &str = "9999999";
-
-/// How many characters a load balancer's forward-action fingerprint
-/// (`shape=`, [`crate::aws::elbv2::ActionList::shape`]) has.
-pub const SHAPE_LENGTH: usize = 16;
+pub const MAX_LENGTH: usize = crate::config::plan::RECORD_LIMIT;
 
 impl Record {
-    /// The longest line a release through `plan` can write into the alias
-    /// description: a canary at its last step with every marker set
-    /// (`held=`, `waiting=`, `approved=` with `approved_at=`), versions of
-    /// [`LONGEST_VERSION`]'s seven digits, `settle` at its longest
-    /// ([`crate::config::MAX_SETTLE`]) and, through a load balancer
-    /// (`shaped`), the action list's fingerprint; or, for a plan without
-    /// steps, a finished release still settling. The approver (`by=`) is
-    /// not counted: it comes last and is cut to the room left.
-    pub fn longest(plan: &Plan, shaped: bool) -> usize {
-        let settle = crate::config::MAX_SETTLE;
-        let finished = Record::now(Action::Release, LONGEST_VERSION, Some(LONGEST_VERSION))
-            .settling(OffsetDateTime::UNIX_EPOCH, settle);
-        let Some(last) = plan.steps.len().checked_sub(1) else {
-            return finished.to_string().len();
-        };
-        let mut canary =
-            Record::canary(LONGEST_VERSION, LONGEST_VERSION, last, plan).with_settle(settle);
-        canary.shape = shaped.then(|| "f".repeat(SHAPE_LENGTH));
-        canary.held = Some(last);
-        canary.waiting = Some(last);
-        canary.approved = Some(Box::new(Approved::now(last, "")));
-        canary.to_string().len().max(finished.to_string().len())
-    }
-
     /// How long this record's line is without its approver (`by=`).
     fn to_line_without_by(&self) -> usize {
         let mut bare = self.clone();
@@ -562,8 +530,27 @@ mod tests {
         );
     }
 
+    /// The longest record `plan` writes, as `Plan::longest_record` reckons
+    /// it: the last step, every marker, 7-digit versions, `settle` at its
+    /// longest, the fingerprint when `shaped`.
+    fn longest_written(plan: &Plan, shaped: bool) -> String {
+        use crate::config::plan::{LONGEST_VERSION, SHAPE_LENGTH};
+        let settle = crate::config::MAX_SETTLE;
+        let Some(last) = plan.steps.len().checked_sub(1) else {
+            return Record::now(Action::Release, LONGEST_VERSION, Some(LONGEST_VERSION))
+                .settling(OffsetDateTime::UNIX_EPOCH, settle)
+                .to_string();
+        };
+        let mut r =
+            Record::canary(LONGEST_VERSION, LONGEST_VERSION, last, plan).with_settle(settle);
+        r.shape = shaped.then(|| "f".repeat(SHAPE_LENGTH));
+        (r.held, r.waiting) = (Some(last), Some(last));
+        r.approved = Some(Box::new(Approved::now(last, "")));
+        r.to_string()
+    }
+
     #[test]
-    fn the_longest_record_counts_every_marker_and_the_shape() {
+    fn the_longest_record_is_reckoned_as_it_is_written() {
         let plan = |steps: Vec<u8>, bake: u64| Plan {
             steps,
             bake: Duration::from_secs(bake),
@@ -573,29 +560,27 @@ mod tests {
         // steps=10,…,90 bake=1209600s settle=3600s [shape=<16>] held=8
         // waiting=8 approved=8 approved_at=<20> at=<20>
         let bare = 11 + 14 + 16 + 17 + 7 + (7 + 26) + 14 + 13 + 7 + 10 + 11 + 33 + 24;
-        assert_eq!(Record::longest(&linear, false), bare);
-        assert_eq!(Record::longest(&linear, true), bare + 7 + SHAPE_LENGTH);
-        // An eleventh step adds `,11` to `steps=`, and its index (10) a
-        // digit to each of `step=`, `held=`, `waiting=` and `approved=`.
-        let ten = plan((1..=10).collect(), 60);
-        let eleven = plan((1..=11).collect(), 60);
-        assert_eq!(
-            Record::longest(&eleven, false),
-            Record::longest(&ten, false) + 3 + 4
-        );
-        // What is counted is what is written: a canary with every marker
-        // and 7-digit versions is as long as reckoned.
-        let mut written =
-            Record::canary("1234567", "1234566", 8, &linear).with_settle(crate::config::MAX_SETTLE);
-        written.shape = Some("0123456789abcdef".to_owned());
-        (written.held, written.waiting) = (Some(8), Some(8));
-        written.approved = Some(Box::new(Approved::now(8, "")));
-        assert_eq!(written.to_string().len(), Record::longest(&linear, true));
-        // All at once: a finished release, still settling.
-        assert_eq!(
-            Record::longest(&Plan::all_at_once(), true),
-            "greenlight: action=release version=9999999 previous=9999999 settle=3600s from=2026-11-22T02:10:47Z at=2026-11-22T02:10:47Z".len()
-        );
+        assert_eq!(longest_written(&linear, false).len(), bare);
+        assert_eq!(linear.longest_record(false), bare);
+        assert_eq!(linear.longest_record(true), bare + 23);
+        for (steps, bake) in [
+            (vec![], 0),
+            (vec![1], 1),
+            (vec![10, 50], 300),
+            ((1..=10).collect(), 60),
+            ((1..=11).collect(), 60),
+            ((1..=99).collect(), 1_209_600),
+        ] {
+            let p = plan(steps, bake);
+            for shaped in [false, true] {
+                let written = longest_written(&p, shaped);
+                assert_eq!(p.longest_record(shaped), written.len(), "{written}");
+                assert_eq!(
+                    Record::parse(&written).map(|r| r.canary.is_some()),
+                    Some(!p.steps.is_empty())
+                );
+            }
+        }
     }
 
     #[test]

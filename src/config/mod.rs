@@ -11,8 +11,7 @@
 //! `package`, `smoke`, `release` (with `plan`, the steps, and `metrics`, the
 //! metric gates), `dns` and `watch`; `functions` expands `[[functions]]` into one
 //! config per function. May import: the AWS seams' plain types (a function's
-//! settings in Lambda's terms), `ui`'s wording helpers, `record`'s
-//! reckoning of the longest release record a plan writes, and the base
+//! settings in Lambda's terms), `ui`'s wording helpers and the base
 //! modules; never a stage.
 
 pub mod alb;

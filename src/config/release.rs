@@ -9,10 +9,9 @@ use toml::Spanned;
 
 use crate::config::Checker;
 use crate::config::metrics::RawMetric;
-use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
+use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan, RECORD_LIMIT};
 use crate::config::{MAX_SETTLE, MetricGates};
 use crate::error::{Error, Result};
-use crate::record::{MAX_LENGTH, Record};
 
 /// The `[release]` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,12 +194,12 @@ impl Checker<'_> {
     }
 
     /// Refuses a plan whose release record could outgrow the characters
-    /// Lambda keeps in an alias description ([`Record::longest`]): AWS
+    /// Lambda keeps in an alias description ([`Plan::longest_record`]): AWS
     /// would refuse a step's `UpdateAlias` halfway through the release.
     /// The error names `raw`'s key that set the plan.
     fn record_fits(&self, plan: &Plan, raw: &RawRelease, shaped: bool) -> Result<()> {
-        let longest = Record::longest(plan, shaped);
-        if longest <= MAX_LENGTH {
+        let longest = plan.longest_record(shaped);
+        if longest <= RECORD_LIMIT {
             return Ok(());
         }
         let fit = (1..plan.steps.len())
@@ -210,7 +209,7 @@ impl Checker<'_> {
                     steps: plan.steps[..n].to_vec(),
                     bake: plan.bake,
                 };
-                Record::longest(&first, shaped) <= MAX_LENGTH
+                first.longest_record(shaped) <= RECORD_LIMIT
             })
             .unwrap_or(0);
         let through = if shaped {
@@ -236,7 +235,7 @@ impl Checker<'_> {
             at,
             shown,
             &format!(
-                "the release record greenlight writes into the alias description with each move could reach {longest} characters with these {} steps{through} (7-digit versions, every marker set), and Lambda keeps {MAX_LENGTH}: list fewer steps (the first {fit} fit)",
+                "the release record greenlight writes into the alias description with each move could reach {longest} characters with these {} steps{through} (7-digit versions, every marker set), and Lambda keeps {RECORD_LIMIT}: list fewer steps (the first {fit} fit)",
                 plan.steps.len()
             ),
         ))

@@ -23,7 +23,7 @@ fn plan(n: u8) -> String {
 
 /// The most steps of [`plan`] greenlight accepts: with hourly bakes,
 /// 7-digit versions and every marker set, a 27th step's record is 256
-/// characters long (see `record::Record::longest`).
+/// characters long (see `config::plan::Plan::longest_record`).
 const MOST: u8 = 27;
 
 /// The error code of an AWS answer.
