@@ -159,6 +159,11 @@ pub enum Command {
         /// Say what it would record and move, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Approve only the release of version N: when another version's
+        /// release waits (after a rollback and a new release), exit 1 and
+        /// record nothing.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        version: Option<u64>,
     },
     /// Put the alias back on the version live before the last release.
     Rollback {
@@ -268,7 +273,7 @@ impl Command {
             | Command::Release { dry_run, .. }
             | Command::Ship { dry_run, .. }
             | Command::Promote { dry_run }
-            | Command::Approve { dry_run }
+            | Command::Approve { dry_run, .. }
             | Command::Rollback { dry_run } => *dry_run,
             Command::Plan { .. } => true,
             _ => false,

@@ -10,7 +10,10 @@
 //! so `rollback` knows the version that was live before the last release, and
 //! `status` can say when and from what the live version was released, from any
 //! machine. Nothing is kept on local disk and nothing is guessed from version
-//! numbers. The line fits Lambda's 256-character limit for descriptions.
+//! numbers. The line fits Lambda's 256-character limit for descriptions:
+//! the config is refused when the longest record its plan could write
+//! ([`Plan::longest_record`], held to this module's writing by its tests)
+//! would not.
 //!
 //! A release in progress is recorded the same way, together with the routing
 //! weight written in the same `UpdateAlias` call, so the two never disagree:
@@ -556,7 +559,7 @@ impl fmt::Display for Record {
 }
 
 /// The most characters Lambda keeps in an alias description.
-pub const MAX_LENGTH: usize = 256;
+pub const MAX_LENGTH: usize = crate::config::plan::RECORD_LIMIT;
 
 impl Record {
     /// How long this record's line is without its approver (`by=`).
@@ -682,6 +685,80 @@ mod tests {
             "{}",
             approved.by
         );
+    }
+
+    /// The longest record `plan` writes, as `Plan::longest_record` reckons
+    /// it: the last step, every marker, 7-digit versions, `settle` at its
+    /// longest, the fingerprint when `shaped`, every move's approval digit
+    /// with `approvals`.
+    fn longest_written(plan: &Plan, shaped: bool, approvals: bool) -> String {
+        use crate::config::plan::{LONGEST_VERSION, SHAPE_LENGTH};
+        let settle = crate::config::MAX_SETTLE;
+        let every_move: Vec<u8> = plan.steps.iter().copied().chain([100]).collect();
+        let marked = |mut r: Record, step: usize| {
+            (r.held, r.waiting) = (Some(step), Some(step));
+            r.approved = Some(Box::new(Approved::now(step, "")));
+            let listed = if approvals { &every_move[..] } else { &[] };
+            r.with_approval(listed).to_string()
+        };
+        let Some(last) = plan.steps.len().checked_sub(1) else {
+            let finished = Record::now(Action::Release, LONGEST_VERSION, Some(LONGEST_VERSION))
+                .settling(OffsetDateTime::UNIX_EPOCH, settle)
+                .to_string();
+            let pending = marked(
+                Record::pending(LONGEST_VERSION, LONGEST_VERSION, plan, settle),
+                0,
+            );
+            return if approvals && pending.len() > finished.len() {
+                pending
+            } else {
+                finished
+            };
+        };
+        let mut r =
+            Record::canary(LONGEST_VERSION, LONGEST_VERSION, last, plan).with_settle(settle);
+        r.shape = shaped.then(|| "f".repeat(SHAPE_LENGTH));
+        marked(r, last)
+    }
+
+    #[test]
+    fn the_longest_record_is_reckoned_as_it_is_written() {
+        let plan = |steps: Vec<u8>, bake: u64| Plan {
+            steps,
+            bake: Duration::from_secs(bake),
+        };
+        let linear = plan(vec![10, 20, 30, 40, 50, 60, 70, 80, 90], 1_209_600);
+        // greenlight: action=canary version=9999999 previous=9999999 step=8
+        // steps=10,…,90 bake=1209600s settle=3600s [shape=<16>] held=8
+        // approval=1111111111 waiting=8 approved=8 approved_at=<20> at=<20>
+        let bare = 11 + 14 + 16 + 17 + 7 + (7 + 26) + 14 + 13 + 20 + 7 + 10 + 11 + 33 + 24;
+        assert_eq!(longest_written(&linear, false, true).len(), bare);
+        assert_eq!(linear.longest_record(false, true), bare);
+        assert_eq!(linear.longest_record(true, true), bare + 23);
+        assert_eq!(linear.longest_record(false, false), bare - 20);
+        for (steps, bake) in [
+            (vec![], 0),
+            (vec![1], 1),
+            (vec![10, 50], 300),
+            ((1..=10).collect(), 60),
+            ((1..=11).collect(), 60),
+            ((1..=99).collect(), 1_209_600),
+        ] {
+            let p = plan(steps, bake);
+            for (shaped, approvals) in [(false, false), (true, false), (false, true), (true, true)]
+            {
+                let written = longest_written(&p, shaped, approvals);
+                assert_eq!(
+                    p.longest_record(shaped, approvals),
+                    written.len(),
+                    "{written}"
+                );
+                assert_eq!(
+                    Record::parse(&written).map(|r| r.canary.is_some()),
+                    Some(!p.steps.is_empty())
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 """Lambda's limit of 256 characters for a description, which moto lacks.
 
 Lambda refuses a `Description` longer than 256 characters on
-CreateFunction, UpdateFunctionConfiguration and PublishVersion (400
-ValidationException, "Member must have length less than or equal to
-256"), before any other check; moto stores any length. greenlight cuts a
-version's provenance to fit (and checks `function.description` when it
-reads the config), so a description it sends that is too long shows here.
+CreateFunction, UpdateFunctionConfiguration, PublishVersion, CreateAlias
+and UpdateAlias (400 ValidationException, "Member must have length less
+than or equal to 256"), before any other check; moto stores any length.
+greenlight cuts a version's provenance to fit (and checks
+`function.description` when it reads the config), and refuses a
+`[release]` plan whose release record (written into the alias
+description with each move) could outgrow the limit, so a description it
+sends that is too long shows here.
 """
 
 LIMIT = 256
@@ -35,6 +38,8 @@ def install() -> None:
         ("create_function", in_body),
         ("update_function_configuration", in_body),
         ("publish_version", lambda self: self._get_param("Description")),
+        ("create_alias", in_body),
+        ("update_alias", in_body),
     ):
         setattr(
             responses.LambdaResponse,

@@ -33,7 +33,8 @@ pub(super) enum Job {
     /// The version, and whether to wait for the whole release.
     Release(Option<String>, bool),
     Promote,
-    /// Who approves (`GITHUB_ACTOR` or `USER`, and the AWS caller).
+    /// Who approves (`GITHUB_ACTOR` or `USER`, and the AWS caller), and
+    /// the version they mean (`--version`).
     Approve(Approver),
     Rollback,
     Status,
@@ -73,7 +74,7 @@ pub(super) async fn local_part(
             version, no_wait, ..
         } => Job::Release(version.clone(), !no_wait),
         Command::Promote { .. } => Job::Promote,
-        Command::Approve { .. } => Job::Approve(Approver::default()),
+        Command::Approve { version, .. } => Job::Approve(Approver::of_version(*version)),
         Command::Rollback { .. } => Job::Rollback,
         Command::Status => Job::Status,
         Command::History { limit } => Job::History(*limit, None),
@@ -91,7 +92,11 @@ pub(super) async fn local_part(
         .await?;
     report.region = regional.0.region().map(ToString::to_string);
     let job = match job {
-        Job::Approve(_) => Job::Approve(crate::release::approver::approver(&regional.0, ui).await),
+        Job::Approve(asked) => Job::Approve(
+            crate::release::approver::approver(&regional.0, ui)
+                .await
+                .approving(asked),
+        ),
         job => job,
     };
     Ok(Some((job, regional)))

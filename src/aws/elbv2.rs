@@ -576,6 +576,8 @@ mod tests {
     #[test]
     fn the_shape_leaves_out_the_weights_only() {
         assert_eq!(list(90, 10).shape(), list(0, 100).shape());
+        // As long as the release record's worst case counts it
+        // (`config::plan::SHAPE_LENGTH`).
         assert_eq!(list(90, 10).shape().len(), 16);
         let mut unsticky = list(90, 10);
         unsticky.actions[1]

@@ -466,6 +466,28 @@ mod parse_tests {
     }
 
     #[test]
+    fn the_fingerprint_in_the_record_leaves_room_for_fewer_steps() {
+        // As the README says: 16 two-digit steps baking 5m, steps 1 to 19
+        // baking 1h (the record keeps the forward action's fingerprint).
+        let with = |steps, bake: &str| {
+            format!(
+                "{}{}",
+                file(),
+                crate::config::tests::release_table(steps, bake)
+            )
+        };
+        for (fits, bake) in [(10..=25, "5m"), (1..=19, "1h")] {
+            Config::parse(Path::new("g.toml"), &with(fits.clone(), bake)).expect("fits");
+            let one_more = with(*fits.start()..=fits.end() + 1, bake);
+            let why = refused(&one_more);
+            assert!(
+                why.contains(&format!("through the load balancer (7-digit versions, every marker set), and Lambda keeps 256: list fewer steps (the first {} fit)", fits.len())),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
     fn a_listener_or_a_rule_with_two_colours_is_read() {
         let config = Config::parse(Path::new("g.toml"), &file()).expect("valid");
         let alb = config.alb.expect("[alb]");

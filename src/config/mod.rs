@@ -179,7 +179,7 @@ impl Config {
             smoke: at.smoke_tests(&dir, raw.smoke)?,
             release: raw
                 .release
-                .map(|r| at.release(r, coloured))
+                .map(|r| at.release(r, coloured, alb.is_some()))
                 .transpose()?
                 .unwrap_or_default(),
             dns: raw.dns.map(|d| at.dns(d)).transpose()?,

@@ -27,7 +27,94 @@ pub const MAX_BAKE: Duration = crate::config::MAX_WINDOW;
 /// Why a bake is at most [`MAX_BAKE`], for errors.
 pub const MAX_BAKE_REASON: &str = "CloudWatch keeps 1-minute Lambda metrics for 15 days and a metric window spans at most 14 days";
 
+/// The most characters Lambda keeps in an alias description, where each
+/// move writes the release record (the `record` module).
+pub const RECORD_LIMIT: usize = 256;
+
+/// The version number the longest record is reckoned with: seven digits,
+/// room for 9,999,999 versions of one function (a thousand deploys a day
+/// for 27 years).
+pub const LONGEST_VERSION: &str = "9999999";
+
+/// How many characters a load balancer's forward-action fingerprint
+/// (`shape=` in the record, `ActionList::shape` in `aws::elbv2`) has.
+pub const SHAPE_LENGTH: usize = 16;
+
+/// How many decimal digits `n` has.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
 impl Plan {
+    /// The longest release record a release through this plan can write
+    /// into the alias description, counted as the `record` module writes it
+    /// (its tests hold the two together): a canary at its last step with
+    /// every marker set (`held=`, `waiting=`, `approved=` with
+    /// `approved_at=`) and, with `approvals` listed, every move's
+    /// `approval=` digit, versions of [`LONGEST_VERSION`]'s seven digits,
+    /// `settle` at its longest ([`crate::config::MAX_SETTLE`]) and, through a
+    /// load balancer (`shaped`), the action list's fingerprint; or, for a
+    /// plan without steps, a finished release still settling or, with
+    /// `approvals`, a release waiting for approval before it moves if that
+    /// is longer. The approver
+    /// (`by=`) is not counted: it comes last and is cut to the room left.
+    pub fn longest_record(&self, shaped: bool, approvals: bool) -> usize {
+        let time = "2000-01-01T00:00:00Z".len();
+        let version = LONGEST_VERSION.len();
+        let settle = " settle=s".len() + digits(crate::config::MAX_SETTLE.as_secs());
+        let head =
+            "greenlight: action=".len() + " version=".len() + " previous=".len() + 2 * version;
+        let at = " at=".len() + time;
+        let finished = head + "release".len() + settle + " from=".len() + time + at;
+        // With `[release] approval`: one digit per move (each step, then 100).
+        let approval = if approvals {
+            " approval=".len() + self.steps.len() + 1
+        } else {
+            0
+        };
+        let markers =
+            |index: usize| " held=".len() + " waiting=".len() + " approved=".len() + 3 * index;
+        let Some(last) = self.steps.len().checked_sub(1) else {
+            // Waiting for approval before all traffic moves at once.
+            let pending = head
+                + "pending".len()
+                + settle
+                + approval
+                + markers(1)
+                + " approved_at=".len()
+                + time
+                + at;
+            return if approvals {
+                pending.max(finished)
+            } else {
+                finished
+            };
+        };
+        let index = digits(last as u64);
+        let listed: usize = self.steps.iter().map(|&s| digits(s.into())).sum::<usize>() + last;
+        let shape = if shaped {
+            " shape=".len() + SHAPE_LENGTH
+        } else {
+            0
+        };
+        let canary = head
+            + "canary".len()
+            + " step=".len()
+            + index
+            + " steps=".len()
+            + listed
+            + " bake=s".len()
+            + digits(self.bake.as_secs())
+            + settle
+            + approval
+            + shape
+            + markers(index)
+            + " approved_at=".len()
+            + time
+            + at;
+        canary.max(finished)
+    }
+
     /// All traffic at once, no bake.
     pub fn all_at_once() -> Plan {
         Plan {

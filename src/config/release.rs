@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use crate::config::Checker;
 use crate::config::metrics::RawMetric;
-use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan};
+use crate::config::plan::{DEFAULT_BAKE, MAX_BAKE, MAX_BAKE_REASON, Plan, RECORD_LIMIT};
 use crate::config::{MAX_SETTLE, MetricGates};
 use crate::error::{Error, Result};
 
@@ -70,9 +70,9 @@ pub enum NoData {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRelease {
-    steps: Option<Vec<i64>>,
+    steps: Option<Spanned<Vec<i64>>>,
     bake: Option<String>,
-    preset: Option<String>,
+    preset: Option<Spanned<String>>,
     #[serde(default)]
     alarms: Vec<String>,
     #[serde(default)]
@@ -88,9 +88,18 @@ pub(super) struct RawRelease {
 }
 
 impl Checker<'_> {
-    /// The `[release]` table; `coloured` with `[dns]` or `[alb]`.
-    pub(super) fn release(&self, raw: RawRelease, coloured: bool) -> Result<ReleaseConfig> {
-        let plan = match (&raw.preset, &raw.steps, &raw.bake) {
+    /// Checks the `[release]` table; `coloured` with `[dns]` or `[alb]`,
+    /// `shaped` when releases go through a load balancer (its records keep
+    /// the forward action's fingerprint).
+    pub(super) fn release(
+        &self,
+        raw: RawRelease,
+        coloured: bool,
+        shaped: bool,
+    ) -> Result<ReleaseConfig> {
+        let preset = raw.preset.as_ref().map(Spanned::get_ref);
+        let steps = raw.steps.as_ref().map(|s| s.get_ref().as_slice());
+        let plan = match (preset, steps, &raw.bake) {
             (Some(preset), None, None) => {
                 let plan = Plan::preset(preset).ok_or_else(|| {
                     self.bad(
@@ -119,8 +128,8 @@ impl Checker<'_> {
                 .with_hint("keep either the preset or the steps and bake"));
             }
             (None, steps, bake) => Plan {
-                steps: Plan::check_steps(steps.as_deref().unwrap_or_default()).map_err(|why| {
-                    self.bad("release.steps", format!("{:?}", steps.as_deref().unwrap_or_default()), &why)
+                steps: Plan::check_steps(steps.unwrap_or_default()).map_err(|why| {
+                    self.bad("release.steps", format!("{:?}", steps.unwrap_or_default()), &why)
                 })?,
                 bake: match bake {
                     None => DEFAULT_BAKE,
@@ -133,6 +142,7 @@ impl Checker<'_> {
                 },
             },
         };
+        self.record_fits(&plan, &raw, shaped)?;
         let mut seen = BTreeSet::new();
         for (i, name) in raw.alarms.iter().enumerate() {
             if name.trim().is_empty() || name.len() > 255 {
@@ -186,6 +196,56 @@ impl Checker<'_> {
             together: raw.together,
             candidate: raw.candidate,
         })
+    }
+
+    /// Refuses a plan whose release record could outgrow the characters
+    /// Lambda keeps in an alias description ([`Plan::longest_record`]): AWS
+    /// would refuse a step's `UpdateAlias` halfway through the release.
+    /// The error names `raw`'s key that set the plan.
+    fn record_fits(&self, plan: &Plan, raw: &RawRelease, shaped: bool) -> Result<()> {
+        let approvals = raw.approval.is_some();
+        let longest = plan.longest_record(shaped, approvals);
+        if longest <= RECORD_LIMIT {
+            return Ok(());
+        }
+        let fit = (1..plan.steps.len())
+            .rev()
+            .find(|&n| {
+                let first = Plan {
+                    steps: plan.steps[..n].to_vec(),
+                    bake: plan.bake,
+                };
+                first.longest_record(shaped, approvals) <= RECORD_LIMIT
+            })
+            .unwrap_or(0);
+        let through = match (shaped, approvals) {
+            (true, true) => " and their approvals through the load balancer",
+            (true, false) => " through the load balancer",
+            (false, true) => " and their approvals",
+            (false, false) => "",
+        };
+        let (key, at, shown) = match (&raw.preset, &raw.steps) {
+            (Some(p), _) => (
+                "release.preset",
+                p.span().start,
+                format!("{:?}", p.get_ref()),
+            ),
+            (None, Some(s)) => (
+                "release.steps",
+                s.span().start,
+                format!("{:?}", s.get_ref()),
+            ),
+            (None, None) => ("release.steps", 0, "[]".to_owned()),
+        };
+        Err(self.bad_at(
+            key,
+            at,
+            shown,
+            &format!(
+                "the release record greenlight writes into the alias description with each move could reach {longest} characters with these {} steps{through} (7-digit versions, every marker set), and Lambda keeps {RECORD_LIMIT}: list fewer steps (the first {fit} fit)",
+                plan.steps.len()
+            ),
+        ))
     }
 
     /// Checks `release.approval`: each a percentage the release moves to

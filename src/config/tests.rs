@@ -13,6 +13,74 @@ fn message(text: &str) -> String {
     parse(text).expect_err("config should be rejected").message
 }
 
+/// A `[release]` table, after a blank line, of `steps` baking `bake`.
+pub(super) fn release_table(steps: std::ops::RangeInclusive<u8>, bake: &str) -> String {
+    let steps: Vec<String> = steps.map(|s| s.to_string()).collect();
+    format!(
+        "\n[release]\nsteps = [{}]\nbake = \"{bake}\"\n",
+        steps.join(", ")
+    )
+}
+
+#[test]
+fn a_plan_whose_release_record_could_outgrow_256_characters_is_refused() {
+    // As the README says: 24 two-digit steps baking 5m, steps 1 to 27
+    // baking 1h; one more is refused at the line of `steps`.
+    let with = |steps, bake: &str| {
+        format!(
+            "[function]\nname = \"orders\"\n{}",
+            release_table(steps, bake)
+        )
+    };
+    for (fits, bake) in [(10..=33, "5m"), (1..=27, "1h")] {
+        parse(&with(fits.clone(), bake)).expect("fits");
+        let why = message(&with(*fits.start()..=fits.end() + 1, bake));
+        assert!(
+            why.starts_with("dir/greenlight.toml:5:9: `release.steps` = ["),
+            "{why}"
+        );
+        assert!(
+            why.contains(&format!(
+                " characters with these {} steps (7-digit",
+                fits.len() + 1
+            )),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(&format!("list fewer steps (the first {} fit)", fits.len())),
+            "{why}"
+        );
+    }
+    // With `approval` the record keeps a digit per move: 15 two-digit
+    // steps baking 5m, steps 1 to 17 baking 1h.
+    for (fits, bake) in [(10..=24, "5m"), (1..=17, "1h")] {
+        let approved = |steps| format!("{}approval = [100]\n", with(steps, bake));
+        parse(&approved(fits.clone())).expect("fits");
+        let why = message(&approved(*fits.start()..=fits.end() + 1));
+        assert!(
+            why.contains(&format!(
+                " characters with these {} steps and their approvals (7-digit",
+                fits.len() + 1
+            )),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(&format!("list fewer steps (the first {} fit)", fits.len())),
+            "{why}"
+        );
+    }
+    // A preset is named likewise: Linear1PercentEvery… has 99 steps.
+    let why = message(
+        "[function]\nname = \"orders\"\n\n[release]\npreset = \"Linear1PercentEvery1Minute\"\n",
+    );
+    assert!(
+        why.starts_with(
+            "dir/greenlight.toml:5:10: `release.preset` = \"Linear1PercentEvery1Minute\""
+        ),
+        "{why}"
+    );
+}
+
 #[test]
 fn full_example_parses_with_defaults() {
     let cfg = parse(

@@ -15,9 +15,34 @@ pub struct Approver {
     name: String,
     /// The caller's ARN, when STS could tell it.
     arn: Option<String>,
+    /// The only version whose release this approves (`approve --version
+    /// N`); none: the release that waits, whichever version it is.
+    version: Option<String>,
 }
 
 impl Approver {
+    /// An approval of the release of `version` only, when given; who
+    /// approves is read later ([`approver`], [`Approver::approving`]).
+    pub fn of_version(version: Option<u64>) -> Self {
+        Approver {
+            version: version.map(|v| v.to_string()),
+            ..Approver::default()
+        }
+    }
+
+    /// This approver, approving what `asked` was for (its version).
+    pub fn approving(self, asked: Approver) -> Self {
+        Approver {
+            version: asked.version,
+            ..self
+        }
+    }
+
+    /// The only version whose release this approves, if given.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
     /// The approver as the release record keeps it: the name, then the
     /// caller's ARN after a comma, e.g.
     /// `alice,arn:aws:sts::123456789012:assumed-role/deploy/gh`. Secret
@@ -51,5 +76,9 @@ pub async fn approver(sdk: &SdkConfig, ui: &Ui) -> Approver {
             None
         }
     };
-    Approver { name, arn }
+    Approver {
+        name,
+        arn,
+        version: None,
+    }
 }

@@ -817,12 +817,24 @@ pub async fn drive(run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
 /// that the move the release waits for is approved `by` someone, then
 /// drives it as `promote` does: the move is made when the bake is over and
 /// the gates are green. Approving again is harmless; approving a release
-/// whose next move needs no approval is an error (exit 1).
+/// whose next move needs no approval is an error (exit 1), and so is
+/// approving the release of another version than the approver meant
+/// (`approve --version N`), before anything is written.
 pub async fn approve(mut run: Run<'_>, by: &Approver) -> Result<ReleaseReport> {
     // A pending release's wait is marked at step 0 in its record.
     let Some(step) = run.step.or(run.is_pending().then_some(0)) else {
         return Err(nothing_waits(run.ctx));
     };
+    if let Some(meant) = by.version().filter(|v| *v != run.version) {
+        return Err(Error::no_traffic_moved(format!(
+            "the release in progress is of version {}, not version {meant}: nothing was approved",
+            run.version
+        ))
+        .with_hint(format!(
+            "a rollback and a new release came in between? `greenlight status` shows where it stands; approve with --version {} if that release is meant",
+            run.version
+        )));
+    }
     let next = run.percents(step).1;
     let Some(percent) = run.needs_approval(step) else {
         return Err(Error::no_traffic_moved(format!(

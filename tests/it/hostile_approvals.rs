@@ -323,6 +323,41 @@ fn after_a_rollback_approve_finds_nothing_waiting_and_a_new_ship_cannot_take_the
 }
 
 #[test]
+fn a_late_approve_of_a_rolled_back_version_does_not_approve_the_next_one() {
+    let p = waiting_canary();
+    p.run(&["rollback"]).success();
+    p.change_code("v3");
+    p.run(&["ship", "--no-wait"]).success();
+    let waiting = p.alias("live").expect("alias");
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), BTreeMap::from([("3".to_owned(), 0.1)]))
+    );
+    // The click meant for version 2 arrives after version 3 started.
+    let late = as_user(&p, "alice", &["approve", "--version", "2"]);
+    assert_eq!(late.code, 1, "{}", late.all_output());
+    assert!(
+        late.stderr.contains(
+            "the release in progress is of version 3, not version 2: nothing was approved"
+        ),
+        "{}",
+        late.stderr
+    );
+    assert_eq!(p.alias("live").expect("alias"), waiting, "nothing written");
+    // Meant for version 3, it is recorded.
+    let meant = as_user(&p, "alice", &["approve", "--version", "3"]);
+    assert_eq!(meant.code, 0, "{}", meant.all_output());
+    let (_, record) = p.alias("live").expect("alias");
+    assert!(
+        record.contains(" approved=0 approved_at=") && record.contains(" by=alice,"),
+        "{record}"
+    );
+    p.end_bake("live");
+    p.run(&["promote"]).success();
+    p.assert_settled("3", "greenlight: action=release version=3 previous=1");
+}
+
+#[test]
 fn the_run_page_of_status_and_promote_says_the_release_waits_for_approval() {
     let p = waiting_canary();
     p.end_bake("live");

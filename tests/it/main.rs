@@ -51,6 +51,7 @@ mod promises;
 mod provenance;
 mod ready_timeout;
 mod real_aws;
+mod record_budget;
 mod refusals;
 mod release_records;
 mod ship;

@@ -168,3 +168,38 @@ fn the_workflows_dist_hands_every_secret_read_none() {
         );
     }
 }
+
+#[test]
+fn the_approve_button_passes_its_version_input_on_only_when_it_is_a_number() {
+    let text = std::fs::read_to_string(repo().join("templates/github/approve.yml"))
+        .expect("the approve template");
+    let step = &text[text.find("- name: Which version").expect("the step")..];
+    let script: String = step
+        .lines()
+        .skip_while(|l| l.trim() != "run: |")
+        .skip(1)
+        .take_while(|l| l.starts_with("          "))
+        .map(|l| format!("{}\n", &l[10..]))
+        .collect();
+    for (input, code, args) in [
+        ("7", 0, Some("args=--version 7")),
+        ("", 0, Some("args=")),
+        ("7 --dry-run", 2, None),
+        ("$(touch pwned)", 2, None),
+        ("-1", 2, None),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let output = dir.path().join("output");
+        let out = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .env("VERSION", input)
+            .env("GITHUB_OUTPUT", &output)
+            .current_dir(dir.path())
+            .output()
+            .expect("run the step");
+        assert_eq!(out.status.code(), Some(code), "{input:?}: {out:?}");
+        let written = std::fs::read_to_string(&output).ok();
+        assert_eq!(written.as_deref().map(str::trim_end), args, "{input:?}");
+        assert!(!dir.path().join("pwned").exists(), "{input:?}");
+    }
+}
