@@ -199,6 +199,51 @@ impl<'a> Run<'a> {
         self.needs_approval(step).filter(|_| !approved)
     }
 
+    /// Before this run, having moved to `step` itself, stops to wait for
+    /// approval: whether `greenlight approve` approved the move meanwhile
+    /// (its write moved the place's `RevisionId`). The release record is
+    /// read again ([`Router::reread_record`]); its approval is taken only
+    /// when it is still this release at `step`, with the split as this run
+    /// wrote it. Anything else is a changed release: the run stops as it
+    /// would have, and its next write finds the change.
+    async fn approved_meanwhile(&mut self, step: usize) -> bool {
+        if !self.moved || self.ctx.is_dry() {
+            return false;
+        }
+        let (version, stable) = (&self.version, &self.stable);
+        let this_step = |r: &Record| {
+            r.action == Action::Canary
+                && r.version == *version
+                && r.previous.as_ref() == Some(stable)
+                && r.canary.as_ref().is_some_and(|c| c.step == step)
+                && r.approved.as_ref().is_some_and(|a| a.step == step)
+        };
+        let split = Split::step(version, stable, &self.plan, step);
+        let reread = self.router.reread_record(split, &this_step).await;
+        let record = match reread {
+            Ok(Some(record)) => record,
+            Ok(None) => return false,
+            Err(e) => {
+                self.ctx.ui.detail(format_args!(
+                    "the release record could not be read again for an approval: {}",
+                    describe(&e)
+                ));
+                return false;
+            }
+        };
+        if let Some(approved) = &record.approved {
+            self.ctx.ui.step(format_args!(
+                "the move was approved meanwhile by {} at {}",
+                crate::outside::quote(&approved.by),
+                approved.at
+            ));
+        }
+        self.held_told = record.held;
+        self.waiting_told = record.waiting;
+        self.approved = record.approved;
+        true
+    }
+
     /// The percent the move after `step` goes to, when `[release]
     /// approval` lists it, approved or not.
     fn needs_approval(&self, step: usize) -> Option<u8> {
@@ -854,7 +899,9 @@ async fn steps(mut run: Run<'_>, wait: bool) -> Result<ReleaseReport> {
             }
             continue;
         }
-        if let Some(percent) = run.awaits_approval(step) {
+        if let Some(percent) = run.awaits_approval(step)
+            && !run.approved_meanwhile(step).await
+        {
             // Baked with green gates: the next move waits for a person.
             if run.ctx.is_dry() {
                 run.ctx.dry_then(format_args!(

@@ -91,7 +91,6 @@ impl Run<'_> {
         step: usize,
         change: impl FnOnce(&mut Record),
     ) -> crate::error::Result<()> {
-        let percent = self.plan.steps[step];
         let mut record =
             Record::canary(&self.version, &self.stable, step, &self.plan).with_settle(self.settle);
         record.at = self.since.format(&Rfc3339).unwrap_or(record.at);
@@ -99,12 +98,7 @@ impl Run<'_> {
         record.waiting = self.waiting_told.filter(|k| *k == step);
         record.approved = self.approved.clone().filter(|a| a.step == step);
         change(&mut record);
-        let split = Split {
-            version: &self.version,
-            stable: &self.stable,
-            share: Some(self.plan.weight(step)),
-            percent,
-        };
+        let split = Split::step(&self.version, &self.stable, &self.plan, step);
         self.router.write(split, &record).await
     }
 
