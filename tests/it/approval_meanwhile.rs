@@ -85,6 +85,17 @@ fn assert_ship_moved_on(shipped: &Run, approve: &Run, conflict: &str) {
     assert!(approve.stderr.contains(conflict), "{}", approve.stderr);
 }
 
+/// Green's alias serves version 2 with the record of its release.
+#[track_caller]
+fn assert_green_released(p: &Project) {
+    let (version, record) = p.alias("green").expect("green alias");
+    assert_eq!(version, "2");
+    assert!(
+        record.starts_with("greenlight: action=release version=2 previous=1"),
+        "{record}"
+    );
+}
+
 #[test]
 fn a_waiting_ship_moves_on_at_an_approval_given_during_its_bake() {
     let release = "steps = [10]\nbake = \"1s\"\napproval = [100]";
@@ -119,12 +130,7 @@ fn a_waiting_dns_ship_moves_on_at_an_approval_given_during_its_bake() {
     );
     assert_ship_moved_on(&shipped, &approve, "were changed by someone else meanwhile");
     crate::dns::assert_weights(&p, &zone, 0, 100);
-    let (version, record) = p.alias("green").expect("green alias");
-    assert_eq!(version, "2");
-    assert!(
-        record.starts_with("greenlight: action=release version=2 previous=1"),
-        "{record}"
-    );
+    assert_green_released(&p);
 }
 
 #[test]
@@ -144,10 +150,5 @@ fn a_waiting_ship_behind_a_load_balancer_moves_on_at_an_approval_given_during_it
         "weights were changed outside greenlight",
     );
     crate::alb::assert_weights(&p, &alb, 0, 100);
-    let (version, record) = p.alias("green").expect("green alias");
-    assert_eq!(version, "2");
-    assert!(
-        record.starts_with("greenlight: action=release version=2 previous=1"),
-        "{record}"
-    );
+    assert_green_released(&p);
 }
