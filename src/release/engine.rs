@@ -19,6 +19,11 @@
 //! otherwise one run makes at most one move, which is what the scheduled
 //! `greenlight promote` does.
 //!
+//! A move listed in `[release] approval` waits for `greenlight approve`;
+//! a run that made the step itself reads the release record again before
+//! it stops to wait (`Router::reread_record`), and takes an approval given
+//! during the bake.
+//!
 //! A dry run ([`Ctx::is_dry`]) drives the same loop: the router records its
 //! writes, and the bakes, settle windows and gates are said instead of
 //! waited for and read (the version under release is not invoked).

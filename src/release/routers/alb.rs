@@ -365,6 +365,7 @@ impl Router for AlbRouter<'_> {
         weights_in(&now, self.alb).is_ok_and(|w| w[self.to] == 0)
             && restored_on(self.ctx, &back.alias, stable, failed).await
     }
+
     /// The action list must still be exactly as this run last wrote it, and
     /// the receiving colour's alias `split.version` alone; its `RevisionId`
     /// is then the lock of the next record.

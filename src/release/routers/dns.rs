@@ -479,6 +479,7 @@ impl Router for DnsRouter<'_> {
         let back = &self.dns.colours[1 - self.to];
         pair.weights()[self.to] == 0 && restored_on(self.ctx, &back.alias, stable, failed).await
     }
+
     /// The pair must still hold the weights this run last wrote, and the
     /// receiving colour's alias `split.version` alone. (Each record write
     /// is made over the alias's `RevisionId` as read just before it: there
