@@ -19,6 +19,11 @@
 //! otherwise one run makes at most one move, which is what the scheduled
 //! `greenlight promote` does.
 //!
+//! A move listed in `[release] approval` waits for `greenlight approve`;
+//! a run that made the step itself reads the release record again before
+//! it stops to wait (`Router::reread_record`), and takes an approval given
+//! during the bake.
+//!
 //! A dry run ([`Ctx::is_dry`]) drives the same loop: the router records its
 //! writes, and the bakes, settle windows and gates are said instead of
 //! waited for and read (the version under release is not invoked).
@@ -218,6 +223,51 @@ impl<'a> Run<'a> {
     fn awaits_approval(&self, step: usize) -> Option<u8> {
         let approved = self.approved.as_ref().is_some_and(|a| a.step == step);
         self.needs_approval(step).filter(|_| !approved)
+    }
+
+    /// Before this run, having moved to `step` itself, stops to wait for
+    /// approval: whether `greenlight approve` approved the move meanwhile
+    /// (its write moved the place's `RevisionId`). The release record is
+    /// read again ([`Router::reread_record`]); its approval is taken only
+    /// when it is still this release at `step`, with the split as this run
+    /// wrote it. Anything else is a changed release: the run stops as it
+    /// would have, and its next write finds the change.
+    async fn approved_meanwhile(&mut self, step: usize) -> bool {
+        if !self.moved || self.ctx.is_dry() {
+            return false;
+        }
+        let (version, stable) = (&self.version, &self.stable);
+        let this_step = |r: &Record| {
+            r.action == Action::Canary
+                && r.version == *version
+                && r.previous.as_ref() == Some(stable)
+                && r.canary.as_ref().is_some_and(|c| c.step == step)
+                && r.approved.as_ref().is_some_and(|a| a.step == step)
+        };
+        let split = Split::step(version, stable, &self.plan, step);
+        let reread = self.router.reread_record(split, &this_step).await;
+        let record = match reread {
+            Ok(Some(record)) => record,
+            Ok(None) => return false,
+            Err(e) => {
+                self.ctx.ui.detail(format_args!(
+                    "the release record could not be read again for an approval: {}",
+                    describe(&e)
+                ));
+                return false;
+            }
+        };
+        if let Some(approved) = &record.approved {
+            self.ctx.ui.step(format_args!(
+                "the move was approved meanwhile by {} at {}",
+                crate::outside::quote(&approved.by),
+                approved.at
+            ));
+        }
+        self.held_told = record.held;
+        self.waiting_told = record.waiting;
+        self.approved = record.approved;
+        true
     }
 
     /// The percent the move after `step` goes to, when `[release]
@@ -596,12 +646,16 @@ impl<'a> Run<'a> {
     }
 
     /// When the move after `step` (while pending: the first move) waits
-    /// for `greenlight approve`: says so, tells `[[notify]]` once, and
+    /// for `greenlight approve` and no approval was written meanwhile
+    /// ([`Run::approved_meanwhile`]): says so, tells `[[notify]]` once, and
     /// returns true (the run ends there).
     async fn wait_for_approval(&mut self, step: usize) -> bool {
         let Some(percent) = self.awaits_approval(step) else {
             return false;
         };
+        if self.approved_meanwhile(step).await {
+            return false;
+        }
         if self.ctx.is_dry() {
             self.ctx.dry_then(format_args!(
                 "then wait for approval: `greenlight approve` moves to {percent} % (the gates are still checked meanwhile)"

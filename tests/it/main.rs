@@ -8,6 +8,7 @@ mod alb;
 mod alb_config;
 mod alb_metric_gates;
 mod alb_seam;
+mod approval_meanwhile;
 mod approvals;
 mod aws_refusals;
 mod canary;

@@ -37,8 +37,8 @@ use crate::record::Record;
 use crate::release::alb_checks;
 use crate::release::routers::dns::record_rollback;
 use crate::release::routers::{
-    Place, Router, Split, TwoWrites, Why, failed, planned_point, restore_failed, restored_on,
-    serves_any, write_in_two,
+    Place, Router, Split, TwoWrites, Why, colour_record, failed, planned_point, restore_failed,
+    restored_on, serves_any, write_in_two,
 };
 use crate::release::weights;
 
@@ -364,6 +364,26 @@ impl Router for AlbRouter<'_> {
         let back = &self.alb.colours[1 - self.to];
         weights_in(&now, self.alb).is_ok_and(|w| w[self.to] == 0)
             && restored_on(self.ctx, &back.alias, stable, failed).await
+    }
+
+    /// The action list must still be exactly as this run last wrote it, and
+    /// the receiving colour's alias `split.version` alone; its `RevisionId`
+    /// is then the lock of the next record.
+    async fn reread_record(
+        &mut self,
+        split: Split<'_>,
+        take: &dyn Fn(&Record) -> bool,
+    ) -> Result<Option<Record>> {
+        if self.ctx.elbv2.reread(&self.list).await? != self.list {
+            return Ok(None);
+        }
+        let alias = &self.alb.colours[self.to].alias;
+        let Some((record, revision)) = colour_record(self.ctx, alias, split.version, take).await?
+        else {
+            return Ok(None);
+        };
+        self.revision = revision;
+        Ok(Some(record))
     }
 }
 

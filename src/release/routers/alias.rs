@@ -7,18 +7,19 @@
 //! record in the alias description too, so split and record change
 //! atomically, and a write is in effect at once.
 //!
-//! AWS calls: `GetAlias` (after a panic, or a restore that failed: when
+//! AWS calls: `GetAlias` (after a panic; a restore that failed: when
 //! another run only wrote the release's record meanwhile, the restore is
-//! made again at the alias's new `RevisionId`),
-//! `UpdateAlias`.
+//! made again at the alias's new `RevisionId`; before a run stops to wait
+//! for approval, for one given meanwhile), `UpdateAlias`.
 
 use std::time::Duration;
 
+use crate::aws::lambda::AliasState;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::dry_run::label;
-use crate::release::routers::{Place, Router, Split, Undoing, Why, restored_on};
+use crate::release::routers::{Place, Router, Split, Undoing, Why, record_on, restored_on};
 
 /// A release's split on the configured alias.
 #[derive(Clone)]
@@ -228,6 +229,30 @@ impl Router for AliasRouter<'_> {
 
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool {
         restored_on(self.ctx, self.ctx.alias(), stable, failed).await
+    }
+
+    /// The alias must still be on `split.stable` with `split.version` at
+    /// the step's share and nothing else weighted.
+    async fn reread_record(
+        &mut self,
+        split: Split<'_>,
+        take: &dyn Fn(&Record) -> bool,
+    ) -> Result<Option<Record>> {
+        let ctx = self.ctx;
+        let share = split.share.unwrap_or(1.0);
+        let routes = |alias: &AliasState| {
+            alias.version == split.stable
+                && alias.weights.len() == 1
+                && alias
+                    .weights
+                    .get(split.version)
+                    .is_some_and(|w| (w - share).abs() < 1e-9)
+        };
+        let Some((record, revision)) = record_on(ctx, ctx.alias(), routes, take).await? else {
+            return Ok(None);
+        };
+        self.revision = revision;
+        Ok(Some(record))
     }
 }
 

@@ -26,8 +26,8 @@ use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
 use crate::release::routers::{
-    Coloured, Place, Router, Split, TwoWrites, Why, failed, planned_alias, planned_point,
-    restore_failed, restored_on, serves_any, write_in_two,
+    Coloured, Place, Router, Split, TwoWrites, Why, colour_record, failed, planned_alias,
+    planned_point, restore_failed, restored_on, serves_any, write_in_two,
 };
 use crate::release::weights;
 
@@ -478,5 +478,23 @@ impl Router for DnsRouter<'_> {
         };
         let back = &self.dns.colours[1 - self.to];
         pair.weights()[self.to] == 0 && restored_on(self.ctx, &back.alias, stable, failed).await
+    }
+
+    /// The pair must still hold the weights this run last wrote, and the
+    /// receiving colour's alias `split.version` alone. (Each record write
+    /// is made over the alias's `RevisionId` as read just before it: there
+    /// is no condition to take.)
+    async fn reread_record(
+        &mut self,
+        split: Split<'_>,
+        take: &dyn Fn(&Record) -> bool,
+    ) -> Result<Option<Record>> {
+        let now = read(self.ctx.dns, self.dns).await?;
+        if now.is_none_or(|pair| pair.weights() != self.pair.weights()) {
+            return Ok(None);
+        }
+        let alias = &self.dns.colours[self.to].alias;
+        let found = colour_record(self.ctx, alias, split.version, take).await?;
+        Ok(found.map(|(record, _)| record))
     }
 }

@@ -19,8 +19,10 @@ pub mod dns;
 
 use std::time::Duration;
 
+use crate::aws::lambda::AliasState;
 use crate::config::Colour;
 use crate::config::alb::AlbColour;
+use crate::config::plan::Plan;
 use crate::context::Ctx;
 use crate::error::{Error, Failure, Result};
 use crate::record::{Action, Record};
@@ -121,6 +123,33 @@ pub(crate) async fn restored_on(ctx: Ctx<'_>, alias: &str, stable: &str, failed:
                 && r.version == stable
                 && r.previous.as_deref() == Some(failed)
         })
+}
+
+/// `alias`'s release record, with its `RevisionId`, as read now: when the
+/// alias `routes` as expected and `take` accepts the record; otherwise
+/// `None` ([`Router::reread_record`]).
+pub(crate) async fn record_on(
+    ctx: Ctx<'_>,
+    alias: &str,
+    routes: impl FnOnce(&AliasState) -> bool,
+    take: &dyn Fn(&Record) -> bool,
+) -> Result<Option<(Record, Option<String>)>> {
+    let Some(alias) = ctx.lambda.alias(ctx.function(), alias).await? else {
+        return Ok(None);
+    };
+    let record = Record::parse(&alias.description).filter(|r| routes(&alias) && take(r));
+    Ok(record.map(|r| (r, alias.revision_id)))
+}
+
+/// [`record_on`] a colour's `alias`, which must serve `version` alone.
+pub(crate) async fn colour_record(
+    ctx: Ctx<'_>,
+    alias: &str,
+    version: &str,
+    take: &dyn Fn(&Record) -> bool,
+) -> Result<Option<(Record, Option<String>)>> {
+    let alone = |a: &AliasState| a.version == version && a.weights.is_empty();
+    record_on(ctx, alias, alone, take).await
 }
 
 /// In a dry run, records the write that points `colour`'s alias (its
@@ -225,6 +254,19 @@ pub struct Split<'a> {
     pub percent: u8,
 }
 
+impl<'a> Split<'a> {
+    /// The split of step `step` of `plan` (an index into its steps): its
+    /// share on `version`, the rest on `stable`.
+    pub fn step(version: &'a str, stable: &'a str, plan: &Plan, step: usize) -> Self {
+        Split {
+            version,
+            stable,
+            share: Some(plan.weight(step)),
+            percent: plan.steps[step],
+        }
+    }
+}
+
 /// How a router names itself and reaches the versions it routes to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Place {
@@ -305,6 +347,18 @@ pub(crate) trait Router {
     /// traffic back on `stable` meanwhile and recorded it (its rollback
     /// stands, and it told it).
     async fn restored_by_another(&self, stable: &str, failed: &str) -> bool;
+
+    /// Reads the release record again during the step `split` (as this run
+    /// last wrote it), for what another run wrote into it meanwhile (say
+    /// `greenlight approve`). When the split is still `split` and `take`
+    /// accepts the record, returns it and takes the place as it is now as
+    /// the condition of the next write; otherwise `None`, and the next write
+    /// still finds the change (`Failure::Conflict`).
+    async fn reread_record(
+        &mut self,
+        split: Split<'_>,
+        take: &dyn Fn(&Record) -> bool,
+    ) -> Result<Option<Record>>;
 }
 
 /// The router a release drives. The DNS router's futures are large (two
@@ -375,6 +429,18 @@ impl Router for AnyRouter<'_> {
             AnyRouter::Alias(r) => r.restored_by_another(stable, failed).await,
             AnyRouter::Dns(r) => Box::pin(r.restored_by_another(stable, failed)).await,
             AnyRouter::Alb(r) => Box::pin(r.restored_by_another(stable, failed)).await,
+        }
+    }
+
+    async fn reread_record(
+        &mut self,
+        split: Split<'_>,
+        take: &dyn Fn(&Record) -> bool,
+    ) -> Result<Option<Record>> {
+        match self {
+            AnyRouter::Alias(r) => r.reread_record(split, take).await,
+            AnyRouter::Dns(r) => Box::pin(r.reread_record(split, take)).await,
+            AnyRouter::Alb(r) => Box::pin(r.reread_record(split, take)).await,
         }
     }
 }
