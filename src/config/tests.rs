@@ -32,42 +32,34 @@ fn a_plan_whose_release_record_could_outgrow_256_characters_is_refused() {
             release_table(steps, bake)
         )
     };
-    for (fits, bake) in [(10..=33, "5m"), (1..=27, "1h")] {
-        parse(&with(fits.clone(), bake)).expect("fits");
-        let why = message(&with(*fits.start()..=fits.end() + 1, bake));
-        assert!(
-            why.starts_with("dir/greenlight.toml:5:9: `release.steps` = ["),
-            "{why}"
-        );
-        assert!(
-            why.contains(&format!(
-                " characters with these {} steps (7-digit",
-                fits.len() + 1
-            )),
-            "{why}"
-        );
-        assert!(
-            why.ends_with(&format!("list fewer steps (the first {} fit)", fits.len())),
-            "{why}"
-        );
-    }
     // With `approval` the record keeps a digit per move: 15 two-digit
     // steps baking 5m, steps 1 to 17 baking 1h.
-    for (fits, bake) in [(10..=24, "5m"), (1..=17, "1h")] {
-        let approved = |steps| format!("{}approval = [100]\n", with(steps, bake));
-        parse(&approved(fits.clone())).expect("fits");
-        let why = message(&approved(*fits.start()..=fits.end() + 1));
-        assert!(
-            why.contains(&format!(
-                " characters with these {} steps and their approvals (7-digit",
-                fits.len() + 1
-            )),
-            "{why}"
-        );
-        assert!(
-            why.ends_with(&format!("list fewer steps (the first {} fit)", fits.len())),
-            "{why}"
-        );
+    let plain = [(10..=33, "5m"), (1..=27, "1h")];
+    let approved = [(10..=24, "5m"), (1..=17, "1h")];
+    for (approval, and, cases) in [
+        ("", "", plain),
+        ("approval = [100]\n", " and their approvals", approved),
+    ] {
+        for (fits, bake) in cases {
+            let table = |steps| format!("{}{approval}", with(steps, bake));
+            parse(&table(fits.clone())).expect("fits");
+            let why = message(&table(*fits.start()..=fits.end() + 1));
+            assert!(
+                why.starts_with("dir/greenlight.toml:5:9: `release.steps` = ["),
+                "{why}"
+            );
+            assert!(
+                why.contains(&format!(
+                    " characters with these {} steps{and} (7-digit",
+                    fits.len() + 1
+                )),
+                "{why}"
+            );
+            assert!(
+                why.ends_with(&format!("list fewer steps (the first {} fit)", fits.len())),
+                "{why}"
+            );
+        }
     }
     // A preset is named likewise: Linear1PercentEvery… has 99 steps.
     let why = message(
