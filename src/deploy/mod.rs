@@ -717,10 +717,15 @@ async fn create(ctx: Ctx<'_>, code: &Deployable) -> Result<DeployReport> {
         .await?
     };
     let version = published.version;
-    if !ctx.dry_write(
-        "CreateAlias",
-        format_args!("alias {alias} on version 1 (a new function has no users yet)"),
-    ) {
+    let planned = ctx.record(|plan| {
+        plan.write(
+            "CreateAlias",
+            format_args!("alias {alias} on version 1 (a new function has no users yet)"),
+        );
+        // What a release that follows in this plan finds on the alias.
+        plan.aliases.insert(alias.to_owned(), version.clone());
+    });
+    if !planned {
         ctx.ui
             .step(format_args!("creating alias {alias} on version {version}"));
         let record = Record::now(Action::Create, &version, None);

@@ -60,10 +60,20 @@ pub async fn ship(ctx: Ctx<'_>, code: &Deployable, wait: bool) -> Result<()> {
     let Some(candidate) = candidate else {
         if deployed == Deployed::Created {
             smoke::run(ctx, &smoke::Target::version(ctx, NEW_VERSION)).await;
-            ctx.dry_then(format_args!(
-                "alias {} already points at the first version: nothing to release",
-                ctx.alias()
-            ));
+            // As in `ship`: the first version's release, which for DNS
+            // colours creates the weighted records on blue.
+            match Colours::of(ctx.config) {
+                Some(colours) => {
+                    let first = Candidate::Published(NEW_VERSION);
+                    dns::release_of(ctx, colours, first, wait).await?;
+                }
+                None => {
+                    ctx.dry_then(format_args!(
+                        "alias {} already points at the first version: nothing to release",
+                        ctx.alias()
+                    ));
+                }
+            }
         }
         return Ok(());
     };

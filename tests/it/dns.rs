@@ -8,6 +8,17 @@ use crate::harness::{Fault, Project, default_config, planned_calls, send_signal}
 
 pub(crate) const NAME: &str = "api.example.com";
 
+/// The writes of a `--no-wait` ship of new code after the first: the
+/// publish, green created on it, then its release record and the weights.
+pub(crate) const CANARY_SHIP_WRITES: [&str; 6] = [
+    "UpdateFunctionCode",
+    "PublishVersion",
+    "CreateAlias",
+    "UpdateAlias",
+    "UpdateAlias",
+    "ChangeResourceRecordSets",
+];
+
 pub(crate) fn dns_config(zone: &str, release: &str) -> String {
     format!(
         "{}\n[release]\n{release}\n\n[dns]\nzone_id = \"{zone}\"\nname = \"{NAME}\"\ntype = \"CNAME\"\nttl = 0\n\n[dns.blue]\nvalue = \"blue.example.com\"\nalias = \"blue\"\n\n[dns.green]\nvalue = \"green.example.com\"\nalias = \"green\"\n",
@@ -264,17 +275,7 @@ fn a_scheduled_dns_canary_is_promoted_step_by_step_and_rolled_back_after() {
         .success()
         .json();
     let calls = planned_calls(&planned);
-    assert_eq!(
-        calls,
-        [
-            "UpdateFunctionCode",
-            "PublishVersion",
-            "CreateAlias",
-            "UpdateAlias",
-            "UpdateAlias",
-            "ChangeResourceRecordSets"
-        ]
-    );
+    assert_eq!(calls, CANARY_SHIP_WRITES);
     assert_weights(&p, &zone, 100, 0);
     assert_eq!(p.versions(), ["1"], "the plan published nothing");
     let started = p

@@ -145,6 +145,8 @@ fn plan_matches_the_run(p: &Project, args: &[&str]) -> Vec<String> {
         .writes_since(before)
         .iter()
         .filter_map(|call| call.rsplit(' ').next().map(str::to_owned))
+        // A plan says its smoke tests rather than listing their invokes.
+        .filter(|call| call != "Invoke")
         .collect();
     assert_eq!(plan, made, "the plan of {args:?}, then what it wrote");
     plan
@@ -199,4 +201,86 @@ fn a_deploys_plan_lists_the_writes_it_makes_in_order() {
     );
     assert_eq!(p.versions(), ["1", "2"]);
     assert_eq!(p.tags()["tier"], "gold");
+}
+
+#[test]
+fn a_ships_plan_lists_the_writes_it_makes_in_order() {
+    // The first ship of a new function: the alias is created on its
+    // first version, and there is nothing to release.
+    let p = Project::new();
+    assert_eq!(
+        plan_matches_the_run(&p, &["ship"]),
+        ["CreateFunction", "PublishVersion", "CreateAlias"]
+    );
+    assert_eq!(p.alias("live").expect("alias").0, "1");
+    // New code as a canary, left at its first step.
+    p.change_code("v2");
+    p.write(
+        "greenlight.toml",
+        &(default_config() + "\n[release]\nsteps = [10]\nbake = \"1h\"\n"),
+    );
+    assert_eq!(
+        plan_matches_the_run(&p, &["ship", "--no-wait"]),
+        ["UpdateFunctionCode", "PublishVersion", "UpdateAlias"]
+    );
+    assert_eq!(
+        p.weights("live"),
+        ("1".to_owned(), [("2".to_owned(), 0.1)].into())
+    );
+}
+
+#[test]
+fn a_dns_ships_plan_lists_the_writes_it_makes_in_order() {
+    let p = Project::new();
+    let zone = p.create_zone("example.com");
+    p.write(
+        "greenlight.toml",
+        &crate::dns::dns_config(&zone, "steps = [10]\nbake = \"1h\""),
+    );
+    // The first ship: the function, its first version on blue, and the
+    // weighted records created, all on blue.
+    let plan = p.run(&["plan"]).success().stdout;
+    assert!(
+        plan.contains("write   ChangeResourceRecordSets: create the weighted CNAME records of api.example.com: blue 100, green 0"),
+        "{plan}"
+    );
+    assert_eq!(
+        plan_matches_the_run(&p, &["ship"]),
+        [
+            "CreateFunction",
+            "PublishVersion",
+            "CreateAlias",
+            "UpdateAlias",
+            "ChangeResourceRecordSets"
+        ]
+    );
+    crate::dns::assert_weights(&p, &zone, 100, 0);
+    assert_eq!(p.alias("blue").expect("blue alias").0, "1");
+    // New code: green staged on it, then its release record and 10 % of
+    // the weight.
+    p.change_code("v2");
+    assert_eq!(
+        plan_matches_the_run(&p, &["ship", "--no-wait"]),
+        crate::dns::CANARY_SHIP_WRITES
+    );
+    crate::dns::assert_weights(&p, &zone, 90, 10);
+    assert_eq!(p.alias("green").expect("green alias").0, "2");
+}
+
+#[test]
+fn an_alb_ships_plan_lists_the_writes_it_makes_in_order() {
+    let (p, alb) = crate::alb::behind_a_load_balancer([500, 0], "steps = [10]\nbake = \"1h\"");
+    p.change_code("v2");
+    assert_eq!(
+        plan_matches_the_run(&p, &["ship", "--no-wait"]),
+        [
+            "UpdateFunctionCode",
+            "PublishVersion",
+            "UpdateAlias",
+            "UpdateAlias",
+            "UpdateAlias",
+            "ModifyListener"
+        ]
+    );
+    crate::alb::assert_weights(&p, &alb, 450, 50);
 }
