@@ -262,13 +262,12 @@ impl Router for AliasRouter<'_> {
 /// (an approval, a hold or a wait told), so restoring it is still this
 /// run's to do. `None` otherwise, or when the alias cannot be read.
 async fn still_releasing(ctx: Ctx<'_>, stable: &str, failed: &str) -> Option<String> {
-    let alias = ctx.lambda.alias(ctx.function(), ctx.alias()).await.ok()??;
-    let same = alias.version == stable
-        && alias.weights.keys().all(|v| v == failed)
-        && Record::parse(&alias.description).is_some_and(|r| {
-            r.action == Action::Canary
-                && r.version == failed
-                && r.previous.as_deref() == Some(stable)
-        });
-    alias.revision_id.filter(|_| same)
+    let routes = |a: &AliasState| a.version == stable && a.weights.keys().all(|v| v == failed);
+    let same_release = |r: &Record| {
+        r.action == Action::Canary && r.version == failed && r.previous.as_deref() == Some(stable)
+    };
+    let (_, revision) = record_on(ctx, ctx.alias(), routes, &same_release)
+        .await
+        .ok()??;
+    revision
 }

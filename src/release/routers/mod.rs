@@ -113,16 +113,12 @@ pub(crate) async fn serves_any<'c>(
 /// with the record of the rollback of `failed`, as another run's rollback
 /// leaves it (both read the split before either wrote).
 pub(crate) async fn restored_on(ctx: Ctx<'_>, alias: &str, stable: &str, failed: &str) -> bool {
-    let Ok(Some(alias)) = ctx.lambda.alias(ctx.function(), alias).await else {
-        return false;
+    let rolled_back = |r: &Record| {
+        r.action == Action::Rollback && r.version == stable && r.previous.as_deref() == Some(failed)
     };
-    alias.version == stable
-        && alias.weights.is_empty()
-        && Record::parse(&alias.description).is_some_and(|r| {
-            r.action == Action::Rollback
-                && r.version == stable
-                && r.previous.as_deref() == Some(failed)
-        })
+    colour_record(ctx, alias, stable, &rolled_back)
+        .await
+        .is_ok_and(|found| found.is_some())
 }
 
 /// `alias`'s release record, with its `RevisionId`, as read now: when the
@@ -141,7 +137,8 @@ pub(crate) async fn record_on(
     Ok(record.map(|r| (r, alias.revision_id)))
 }
 
-/// [`record_on`] a colour's `alias`, which must serve `version` alone.
+/// [`record_on`] an `alias` that must serve `version` alone (a colour's,
+/// or an alias rolled back).
 pub(crate) async fn colour_record(
     ctx: Ctx<'_>,
     alias: &str,
