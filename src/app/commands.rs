@@ -223,7 +223,7 @@ pub(super) async fn promote(
 
 /// `rollback`: on the alias, in DNS or on a load balancer.
 async fn rollback(ctx: Ctx<'_>) -> Result<rollback::RollbackReport> {
-    rollback::rollback(ctx).await
+    rollback::rollback(ctx, None).await
 }
 
 /// `--dry-run` and `plan`: the writes `job` would make, making none. The

@@ -939,7 +939,7 @@ async fn after_panic(ctx: Ctx<'_>, router: AnyRouter<'_>, version: &str, panic: 
     // Unknown: assume the worst.
     let moved = router.serves(version).await.unwrap_or(true);
     let place = router.place().name;
-    let rollback = crate::release::rollback::rollback(ctx);
+    let rollback = |why| crate::release::rollback::rollback(ctx, Some(why));
     unexpected::end_release(panic, version, &place, moved, rollback).await
 }
 

@@ -101,11 +101,13 @@ pub fn is_published(version: &str) -> bool {
 }
 
 /// Puts traffic back on the version recorded as live before the last
-/// release, whatever the router. A run whose write finds the release
+/// release, whatever the router, told to `[[notify]]` with the reason
+/// `automatic` (greenlight's own, on its panic path) or else as a manual
+/// rollback. A run whose write finds the release
 /// already rolled back the same way by another run (both read it before
 /// either wrote) reports that rollback, as a second `rollback` would, and
 /// tells nothing.
-pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
+pub async fn rollback(ctx: Ctx<'_>, automatic: Option<String>) -> Result<RollbackReport> {
     let (mut router, from, to, undoing) = match decide(ctx).await? {
         Undo::Done(report) => return Ok(report),
         Undo::Restore {
@@ -120,7 +122,8 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     let already = restored.is_err() && router.restored_by_another(&to, &from).await;
     if !already {
         if !ctx.is_dry() {
-            tell_manual(ctx, &from, &to, &restored).await;
+            let reason = automatic.unwrap_or_else(tell::manual_reason);
+            tell_rollback(ctx, &from, &to, &restored, reason).await;
         }
         restored?;
     }
@@ -131,15 +134,12 @@ pub async fn rollback(ctx: Ctx<'_>) -> Result<RollbackReport> {
     })
 }
 
-/// Tells `[[notify]]` of a manual `rollback` from `from` to `to` that
-/// `restored` or not: `rolled_back`, or `rollback_failed`, with the reason
-/// "manual rollback" and by whom when known, or greenlight's own reason
-/// on its panic path ([`tell::rollback_reason`]).
-async fn tell_manual(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>) {
-    let manual = tell::rollback_reason();
+/// Tells `[[notify]]` of a `rollback` from `from` to `to` that `restored`
+/// or not: `rolled_back`, or `rollback_failed`, with `why` it was made.
+async fn tell_rollback(ctx: Ctx<'_>, from: &str, to: &str, restored: &Result<()>, why: String) {
     let (event, reason) = match restored {
-        Ok(()) => (Event::RolledBack, manual),
-        Err(e) => (Event::RollbackFailed, format!("{manual}: {}", e.message)),
+        Ok(()) => (Event::RolledBack, why),
+        Err(e) => (Event::RollbackFailed, format!("{why}: {}", e.message)),
     };
     let change = Change {
         event,

@@ -101,19 +101,9 @@ fn place(ctx: Ctx<'_>) -> String {
     }
 }
 
-tokio::task_local! {
-    /// Why greenlight itself runs the `rollback` command's logic, when it
-    /// does (the panic path, [`crate::release::unexpected::end_release`]):
-    /// that rollback is told with this reason, not as a manual one.
-    pub static AUTOMATIC_ROLLBACK: String;
-}
-
-/// The reason a `rollback` is told with: greenlight's own
-/// ([`AUTOMATIC_ROLLBACK`]), else "manual rollback by NAME" ([`who`]).
-pub fn rollback_reason() -> String {
-    if let Ok(why) = AUTOMATIC_ROLLBACK.try_with(Clone::clone) {
-        return why;
-    }
+/// The reason a manual `rollback` is told with: "manual rollback by
+/// NAME" ([`who`]), or without a name when none is known.
+pub fn manual_reason() -> String {
     match who() {
         Some(who) => format!("manual rollback by {who}"),
         None => "manual rollback".to_owned(),

@@ -34,15 +34,15 @@ pub fn describe(panic: &str) -> String {
 
 /// The error that ends a release of `version` on `place` (an alias or a
 /// DNS name) that panicked: with no traffic `moved`, exit 1; otherwise
-/// `rollback` runs (the `rollback` command's own logic, which reads where
-/// the release stands in AWS, told to `[[notify]]` with the panic as its
-/// reason) and it is exit 3, or exit 4 if that fails.
-pub async fn end_release(
+/// `rollback` runs with the panic as its reason (the `rollback` command's
+/// own logic, which reads where the release stands in AWS and tells
+/// `[[notify]]` that reason) and it is exit 3, or exit 4 if that fails.
+pub async fn end_release<F: Future<Output = Result<RollbackReport>>>(
     panic: &str,
     version: &str,
     place: &str,
     moved: bool,
-    rollback: impl Future<Output = Result<RollbackReport>>,
+    rollback: impl FnOnce(String) -> F,
 ) -> Error {
     let why = describe(panic);
     if !moved {
@@ -52,8 +52,7 @@ pub async fn end_release(
         .with_hint(REPORT);
     }
     // Told as the automatic rollback it is, with the panic as its reason.
-    let rollback = crate::release::tell::AUTOMATIC_ROLLBACK.scope(why.clone(), rollback);
-    match rollback.await {
+    match rollback(why.clone()).await {
         Ok(back) => Error::new(
             Failure::RolledBack,
             format!(
